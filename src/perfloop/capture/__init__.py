@@ -1,0 +1,100 @@
+"""Capture calls of the chosen targets while the workload runs.
+
+The workload runs once more with each target wrapped by a recorder (see
+perfloop.runtime.recorder). The main process only reads the recorder's plain
+summary; the recorded values stay pickled bytes, unpickled only in workers.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfloop.model import CallRecord, FunctionRef, ObservedType, TargetCapture
+from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    max_calls: int = 200
+    max_bytes: int = 16 * 1024 * 1024
+    timeout: float = 600.0
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """The recorder's summary is builtins only; refuse anything that would import code."""
+
+    def find_class(self, module: str, name: str) -> object:
+        raise pickle.UnpicklingError(f"unexpected {module}.{name} in a capture summary")
+
+
+def capture_calls(
+    command: str,
+    root: Path,
+    targets: Sequence[FunctionRef],
+    settings: CaptureSettings = CaptureSettings(),
+) -> dict[FunctionRef, TargetCapture]:
+    """Run the workload with recorders on `targets`; one TargetCapture per target."""
+    with tempfile.TemporaryDirectory(prefix="perfloop-capture-") as tmp:
+        spec = RuntimeSpec(
+            capture={
+                "directory": tmp,
+                "targets": [str(t) for t in targets],
+                "max_calls": settings.max_calls,
+                "max_bytes": settings.max_bytes,
+            }
+        )
+        run = run_workload(command, root, spec=spec, timeout=settings.timeout)
+        if not run.succeeded:
+            raise WorkloadError(run.failure_message())
+        reports = [
+            _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
+            for path in sorted(Path(tmp).glob("capture-*.pkl"))
+        ]
+    return {target: _merge(target, reports) for target in targets}
+
+
+def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> TargetCapture:
+    """Take the calls from the first process that recorded the target."""
+    key = str(target)
+    failures = [r["failures"][key] for r in reports if key in r["failures"]]
+    summaries = [r["recorders"][key] for r in reports if key in r["recorders"]]
+    summaries.sort(key=lambda s: len(s["records"]), reverse=True)  # type: ignore[arg-type]
+    if not summaries:
+        problem = failures[0] if failures else "the workload never imported its module"
+        return TargetCapture(target, 0, (), problem=problem)
+    summary = summaries[0]
+    calls_seen = sum(int(s["calls_seen"]) for s in summaries)  # type: ignore[call-overload]
+    records = tuple(
+        CallRecord(
+            index=i,
+            args=r["args"],
+            outcome=r["outcome"],
+            stdout=r["stdout"],
+            call_repr=r["call_repr"],
+        )
+        for i, r in enumerate(summary["records"])  # type: ignore[arg-type]
+    )
+    problems: dict[str, int] = summary["problems"]  # type: ignore[assignment]
+    problem = None
+    if calls_seen == 0:
+        problem = "the workload never called it"
+    elif not records:
+        reason = max(problems, key=lambda k: problems[k]) if problems else "unknown"
+        problem = f"none of its {calls_seen} calls could be recorded: {reason}"
+    return TargetCapture(
+        function=target,
+        calls_seen=calls_seen,
+        records=records,
+        parameter_types=tuple(
+            ObservedType(name, tuple(types))
+            for name, types in summary["parameter_types"].items()  # type: ignore[attr-defined]
+        ),
+        return_types=tuple(summary["return_types"]),  # type: ignore[arg-type]
+        calls_not_recorded=calls_seen - len(records),
+        problem=problem,
+    )

@@ -1,0 +1,86 @@
+"""Settings: `[tool.perfloop]` in the project's pyproject.toml, then command-line flags.
+
+Flags win over the file; the file wins over the defaults. Unknown keys in the
+file are an error that names the known keys, so a typo never silently falls
+back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """A setting is wrong; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    workload: str | None = None
+    root: Path = field(default_factory=Path.cwd)
+    functions: tuple[str, ...] = ()
+    top: int = 5
+    min_share: float = 0.01
+    min_speedup: float = 1.05
+    apply: bool = False
+    max_calls: int = 200
+    capture_mb: int = 16
+    workload_timeout: float = 600.0
+    candidate_timeout: float = 60.0
+    memory_mb: int = 2048
+    workload_runs: int = 5
+    measure_processes: int = 3
+    float_tolerance: float | None = None
+
+
+# keys a user may set in [tool.perfloop]; `root` and `apply` are flags only
+FILE_KEYS = tuple(
+    f.name.replace("_", "-") for f in dataclasses.fields(Settings) if f.name not in {"root", "apply"}
+)
+
+
+def read_pyproject(root: Path) -> dict[str, Any]:
+    path = root / "pyproject.toml"
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    section = data.get("tool", {}).get("perfloop", {})
+    unknown = [key for key in section if key.replace("_", "-") not in FILE_KEYS]
+    for key in unknown:
+        close = difflib.get_close_matches(key.replace("_", "-"), FILE_KEYS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(FILE_KEYS)}"
+        raise ConfigError(f"unknown key {key!r} in [tool.perfloop] of {path}{hint}")
+    return {key.replace("-", "_"): value for key, value in section.items()}
+
+
+def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
+    """Defaults, then pyproject.toml, then the flags that were given (not None)."""
+    values: dict[str, Any] = {"root": root}
+    values.update(read_pyproject(root))
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if "functions" in values:
+        functions = values["functions"]
+        values["functions"] = tuple([functions] if isinstance(functions, str) else functions)
+    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    for key, value in values.items():
+        if key in {"top", "max_calls", "capture_mb", "memory_mb", "workload_runs"} and (
+            not isinstance(value, int) or value < 1
+        ):
+            raise ConfigError(f"{key.replace('_', '-')} must be a whole number of at least 1, not {value!r}")
+        if key in {"min_speedup"} and (not isinstance(value, (int, float)) or value < 1.0):
+            raise ConfigError(f"min-speedup must be a number of at least 1.0, not {value!r}")
+        assert key in types, key
+    return Settings(**values)

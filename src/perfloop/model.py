@@ -1,0 +1,258 @@
+"""The plain, frozen dataclasses that the stages hand on to each other.
+
+Every stage takes some of these in and gives some out; no stage reaches into
+another. What crosses a process boundary (to a sandboxed worker and back) is
+one of these too, so they hold only plain data: user objects travel as pickled
+bytes that the main process never unpickles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import NewType
+
+RunId = NewType("RunId", str)
+
+_REF_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+@dataclass(frozen=True, order=True)
+class FunctionRef:
+    """A function in the user's project: `package.module:Class.method`."""
+
+    module: str
+    qualname: str
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.qualname}"
+
+    @classmethod
+    def parse(cls, text: str) -> FunctionRef:
+        """Parse `module:qualname`, or raise ValueError with an example of the form."""
+        if not _REF_PATTERN.match(text):
+            raise ValueError(
+                f"{text!r} is not a function reference; write it as module:qualname, "
+                "e.g. shoplib.text:tokenize or shoplib.graph:Graph.shortest_path"
+            )
+        module, qualname = text.split(":")
+        return cls(module, qualname)
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rsplit(".", 1)[-1]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed worker process."""
+
+    wall_seconds: float = 60.0
+    cpu_seconds: int = 120
+    memory_mb: int = 2048
+
+
+# --- profile -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HotFunction:
+    """One function of the user's project and where the workload's time went in it.
+
+    `self_seconds` is the function's own time plus the time of library code
+    (builtins, stdlib, site-packages) that it calls directly: that is the time a
+    rewrite of this function's body can change. `share` is it over the total.
+    """
+
+    function: FunctionRef
+    path: str
+    lineno: int
+    calls: int
+    self_seconds: float
+    cumulative_seconds: float
+    share: float
+    not_targetable: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    total_seconds: float
+    wall_seconds: float
+    functions: tuple[HotFunction, ...]
+    workload_stdout: str
+
+
+# --- capture -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One call of a target as it happened in the workload.
+
+    `args` pickles `(args, kwargs)` before the call; `outcome` pickles
+    `("return", value, args_after)` or `("raise", "module.ExcType", message, args_after)`.
+    """
+
+    index: int
+    args: bytes
+    outcome: bytes
+    stdout: str
+    call_repr: str
+
+
+@dataclass(frozen=True)
+class ObservedType:
+    parameter: str
+    types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TargetCapture:
+    function: FunctionRef
+    calls_seen: int
+    records: tuple[CallRecord, ...]
+    parameter_types: tuple[ObservedType, ...] = ()
+    return_types: tuple[str, ...] = ()
+    calls_not_recorded: int = 0
+    problem: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.records) and self.problem is None
+
+
+# --- propose and gate --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposed new version of one function, as the whole new module source."""
+
+    function: FunctionRef
+    origin: str
+    rationale: str
+    module_source: str
+    function_source: str
+    path: str
+
+    @property
+    def candidate_id(self) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.module_source.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    reason: str | None = None
+
+
+# --- verify ------------------------------------------------------------------
+
+
+class VerdictStatus(str, Enum):
+    EQUIVALENT = "equivalent"
+    DIFFERENT = "different"
+    FAILED = "failed"
+    UNVERIFIABLE = "unverifiable"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """The first observed difference between the original and a candidate."""
+
+    call_index: int
+    call: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: VerdictStatus
+    tiers: tuple[str, ...]
+    calls_checked: int
+    seconds: float
+    difference: Difference | None = None
+    reason: str | None = None
+
+
+# --- measure -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Speedup:
+    """Baseline time over candidate time, with a confidence interval and its method."""
+
+    ratio: float
+    ci_low: float
+    ci_high: float
+    pairs: int
+    baseline_seconds: float
+    candidate_seconds: float
+    method: str
+
+    def clears(self, threshold: float) -> bool:
+        return self.ci_low >= threshold
+
+
+@dataclass(frozen=True)
+class Measurement:
+    speedup: Speedup | None
+    faster: bool
+    error: str | None = None
+
+
+# --- select and report -------------------------------------------------------
+
+
+class TargetStatus(str, Enum):
+    IMPROVED = "improved"
+    NO_FASTER_CANDIDATE = "no_faster_candidate"
+    UNVERIFIABLE = "unverifiable"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    candidate: Candidate
+    gate: GateResult
+    verdict: Verdict | None = None
+    measurement: Measurement | None = None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    function: FunctionRef
+    share: float
+    status: TargetStatus
+    reason: str | None
+    calls_recorded: int
+    candidates: tuple[CandidateResult, ...] = ()
+    best: CandidateResult | None = None
+
+
+@dataclass(frozen=True)
+class WorkloadSpeedup:
+    speedup: Speedup
+    output_unchanged: bool | None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: RunId
+    python: str
+    workload: str
+    root: str
+    profile: Profile
+    targets: tuple[TargetResult, ...]
+    workload_speedup: WorkloadSpeedup | None
+    patch: str
+    applied: bool
+    run_dir: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def improved(self) -> tuple[TargetResult, ...]:
+        return tuple(t for t in self.targets if t.status is TargetStatus.IMPROVED)

@@ -1,0 +1,110 @@
+"""report.md: the run explained for a person reviewing the patch."""
+
+from __future__ import annotations
+
+from perfloop.model import CandidateResult, RunResult, TargetResult, VerdictStatus
+from perfloop.report.summary import format_speedup, headline, summary_rows
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def line(cells: list[str]) -> str:
+        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+
+    return [line(header), line(["---"] * len(header)), *(line(r) for r in rows)]
+
+
+def _candidate_line(result: CandidateResult) -> str:
+    origin = f"`{result.candidate.origin}`"
+    if not result.gate.passed:
+        return f"- {origin}: rejected by the gate: {result.gate.reason}"
+    verdict = result.verdict
+    if verdict is None:
+        return f"- {origin}: not verified"
+    if verdict.status is VerdictStatus.DIFFERENT and verdict.difference:
+        return (
+            f"- {origin}: **behaves differently** on recorded call #{verdict.difference.call_index}"
+            f" `{verdict.difference.call}`: {verdict.difference.description}"
+        )
+    if verdict.status is not VerdictStatus.EQUIVALENT:
+        return f"- {origin}: {verdict.status.value}: {verdict.reason}"
+    measurement = result.measurement
+    if measurement is None or measurement.speedup is None:
+        error = measurement.error if measurement else "not measured"
+        return f"- {origin}: same behaviour on {verdict.calls_checked} calls; timing failed: {error}"
+    verdict_word = "faster" if measurement.faster else "not faster beyond the threshold"
+    return (
+        f"- {origin}: same behaviour on {verdict.calls_checked} calls; "
+        f"{format_speedup(measurement.speedup)}, {verdict_word}"
+    )
+
+
+def _target_section(target: TargetResult) -> list[str]:
+    lines = [f"### `{target.function}` ({target.share:.1%} of the time)", ""]
+    if target.reason:
+        lines += [f"{target.status.value}: {target.reason}", ""]
+    lines += [_candidate_line(c) for c in target.candidates]
+    if target.best is not None:
+        best = target.best
+        lines += ["", f"Chosen: `{best.candidate.origin}`: {best.candidate.rationale}", ""]
+        lines += ["```python", best.candidate.function_source.strip(), "```"]
+        if best.measurement and best.measurement.speedup:
+            lines += ["", f"Method: {best.measurement.speedup.method}."]
+    return [*lines, ""]
+
+
+def render_markdown(result: RunResult) -> str:
+    rows = summary_rows(result)
+    lines = [
+        f"# perfloop run {result.run_id}",
+        "",
+        f"Workload `{result.workload}` in `{result.root}`, Python {result.python}.",
+        "",
+        f"**{headline(result)}.**",
+        "",
+        *_table(
+            ["function", "share of time", "rule", "calls replayed", "speedup [95% CI]", "verdict"],
+            [[r.function, r.share, r.rule, r.calls, r.speedup, r.verdict] for r in rows],
+        ),
+        "",
+    ]
+    if result.workload_speedup is not None:
+        speedup = result.workload_speedup.speedup
+        unchanged = {True: "unchanged", False: "CHANGED", None: "not compared (it varies run to run)"}
+        lines += [
+            "## Whole workload",
+            "",
+            f"Original against patched, as whole processes: {format_speedup(speedup)}. "
+            f"Method: {speedup.method}. Output: {unchanged[result.workload_speedup.output_unchanged]}.",
+            "",
+        ]
+    lines += ["## Where the time goes", ""]
+    lines += _table(
+        ["function", "file", "calls", "own time (s)", "share", "note"],
+        [
+            [str(f.function), f"{f.path}:{f.lineno}", str(f.calls), f"{f.self_seconds:.3f}",
+             f"{f.share:.1%}", f.not_targetable or ""]
+            for f in result.profile.functions[:15]
+        ],
+    )
+    lines += [
+        "",
+        "Own time includes library code (builtins, stdlib) that the function calls directly.",
+        "",
+        "## Targets",
+        "",
+    ]
+    for target in result.targets:
+        lines += _target_section(target)
+    if result.notes:
+        lines += ["## Notes", "", *(f"- {n}" for n in result.notes), ""]
+    lines += [
+        "## How to read this",
+        "",
+        "A speedup is the original's time over the new version's, on the calls recorded from "
+        "the workload. \"Faster\" means the lower bound of the 95% interval clears the threshold. "
+        "\"Verified\" means every recorded call gave the same return value or exception type, "
+        "left its arguments in the same state and printed the same output; it says nothing "
+        "about inputs the workload never made.",
+        "",
+    ]
+    return "\n".join(lines)

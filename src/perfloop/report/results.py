@@ -1,0 +1,75 @@
+"""results.json: the machine-readable result. Its keys are a stable interface.
+
+`schema` is bumped on any incompatible change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfloop.model import CandidateResult, RunResult, Speedup, TargetResult
+
+SCHEMA = "perfloop.results/1"
+
+
+def _round(value: float) -> float:
+    return round(value, 4)
+
+
+def speedup_document(speedup: Speedup) -> dict[str, Any]:
+    return {
+        "ratio": _round(speedup.ratio),
+        "ci": [_round(speedup.ci_low), _round(speedup.ci_high)],
+        "method": speedup.method,
+    }
+
+
+def _best(best: CandidateResult | None) -> dict[str, Any] | None:
+    if best is None or best.measurement is None or best.measurement.speedup is None:
+        return None
+    speedup = best.measurement.speedup
+    verdict = best.verdict
+    return {
+        "origin": best.candidate.origin,
+        "speedup": _round(speedup.ratio),
+        "ci": [_round(speedup.ci_low), _round(speedup.ci_high)],
+        "verified_calls": verdict.calls_checked if verdict else 0,
+        "tiers": list(verdict.tiers) if verdict else [],
+        "rationale": best.candidate.rationale,
+        "candidate_id": best.candidate.candidate_id,
+    }
+
+
+def _target(target: TargetResult) -> dict[str, Any]:
+    return {
+        "function": str(target.function),
+        "share": _round(target.share),
+        "status": target.status.value,
+        "reason": target.reason,
+        "best": _best(target.best),
+        "candidates_tried": len(target.candidates),
+        "calls_recorded": target.calls_recorded,
+    }
+
+
+def results_document(result: RunResult) -> dict[str, Any]:
+    workload = result.workload_speedup
+    return {
+        "schema": SCHEMA,
+        "run_id": result.run_id,
+        "python": result.python,
+        "workload": result.workload,
+        "targets": [_target(t) for t in result.targets],
+        "workload_speedup": (
+            {
+                "ratio": _round(workload.speedup.ratio),
+                "ci": [_round(workload.speedup.ci_low), _round(workload.speedup.ci_high)],
+                "output_unchanged": workload.output_unchanged,
+                "method": workload.speedup.method,
+            }
+            if workload
+            else None
+        ),
+        "applied": result.applied,
+        "notes": list(result.notes),
+    }

@@ -1,0 +1,71 @@
+"""The one summary table of a run, shared by the terminal and Markdown renderers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from perfloop.model import CandidateResult, RunResult, Speedup, TargetResult, TargetStatus, VerdictStatus
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    function: str
+    share: str
+    rule: str
+    calls: str
+    speedup: str
+    verdict: str
+    status: TargetStatus
+
+
+def format_speedup(speedup: Speedup) -> str:
+    return f"{speedup.ratio:.2f}x [{speedup.ci_low:.2f}, {speedup.ci_high:.2f}]"
+
+
+def _most_informative(target: TargetResult) -> CandidateResult | None:
+    """The candidate that tells the most about the outcome: the best, else the furthest along."""
+    if target.best is not None:
+        return target.best
+    measured = [c for c in target.candidates if c.measurement and c.measurement.speedup]
+    if measured:
+        return max(measured, key=lambda c: c.measurement.speedup.ratio)  # type: ignore[union-attr]
+    return target.candidates[0] if target.candidates else None
+
+
+def verdict_text(target: TargetResult) -> str:
+    if target.status is TargetStatus.IMPROVED:
+        return "faster, verified"
+    if target.status is TargetStatus.UNVERIFIABLE:
+        return f"unverifiable: {target.reason}"
+    return target.reason or target.status.value
+
+
+def summary_rows(result: RunResult) -> list[SummaryRow]:
+    rows = []
+    for target in result.targets:
+        shown = _most_informative(target)
+        speedup = shown.measurement.speedup if shown and shown.measurement else None
+        verdict = shown.verdict if shown else None
+        calls = str(target.calls_recorded)
+        if verdict is not None and verdict.status is VerdictStatus.EQUIVALENT:
+            calls = f"{verdict.calls_checked}/{target.calls_recorded}"
+        rows.append(
+            SummaryRow(
+                function=str(target.function),
+                share=f"{target.share:.1%}",
+                rule=shown.candidate.origin if shown else "-",
+                calls=calls,
+                speedup=format_speedup(speedup) if speedup else "-",
+                verdict=verdict_text(target),
+                status=target.status,
+            )
+        )
+    return rows
+
+
+def headline(result: RunResult) -> str:
+    improved = len(result.improved)
+    text = f"{improved} of {len(result.targets)} functions made faster, verified by replay"
+    if result.workload_speedup is not None:
+        text += f"; whole workload {format_speedup(result.workload_speedup.speedup)}"
+    return text

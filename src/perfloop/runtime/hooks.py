@@ -1,0 +1,93 @@
+"""Install perfloop's hooks in a workload process, as the spec in PERFLOOP_RUNTIME says.
+
+The spec is a JSON file written by the main process:
+`{"profile_dir": str|null, "capture": {...}|null, "overrides": {module: [path, source_file]}}`.
+Results are written into the given directories at exit, one file per process
+(a workload may start several Python processes).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import pickle
+import sys
+import types
+from pathlib import Path
+
+from perfloop.runtime.loader import import_hook, replace_function, resolve_function
+from perfloop.runtime.recorder import Recorder, make_wrapper
+
+SPEC_VARIABLE = "PERFLOOP_RUNTIME"
+
+
+def install_from_environment() -> None:
+    spec_path = os.environ.get(SPEC_VARIABLE)
+    if not spec_path:
+        return
+    spec = json.loads(Path(spec_path).read_text())
+    for module, (path, source_file) in (spec.get("overrides") or {}).items():
+        import_hook().override(module, path, Path(source_file).read_text(encoding="utf-8"))
+    if spec.get("capture"):
+        _install_capture(spec["capture"])
+    if spec.get("profile_dir"):
+        _install_profiler(Path(spec["profile_dir"]))
+
+
+def _install_profiler(directory: Path) -> None:
+    import cProfile
+
+    profiler = cProfile.Profile()
+
+    def dump() -> None:
+        profiler.disable()
+        profiler.dump_stats(str(directory / f"profile-{os.getpid()}.prof"))
+        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        if main_file:  # functions of the script run as __main__ cannot be imported as targets
+            (directory / f"main-{os.getpid()}.txt").write_text(os.path.abspath(main_file))
+
+    atexit.register(dump)
+    profiler.enable()
+
+
+def _install_capture(settings: dict[str, object]) -> None:
+    directory = Path(str(settings["directory"]))
+    recorders: dict[str, Recorder] = {}
+    failures: dict[str, str] = {}
+
+    def wrap_targets(module: types.ModuleType, qualnames: list[str]) -> None:
+        for qualname in qualnames:
+            ref = f"{module.__name__}:{qualname}"
+            try:
+                function = resolve_function(module, qualname)
+            except (AttributeError, KeyError):
+                failures[ref] = f"{module.__name__} has no function {qualname!r} when imported"
+                continue
+            except TypeError as exc:
+                failures[ref] = f"cannot record its calls: {exc}"
+                continue
+            recorder = Recorder(
+                ref, function, int(settings["max_calls"]), int(settings["max_bytes"])  # type: ignore[arg-type]
+            )
+            recorders[ref] = recorder
+            replace_function(module, qualname, make_wrapper(function, recorder))
+
+    by_module: dict[str, list[str]] = {}
+    for ref in settings["targets"]:  # type: ignore[attr-defined]
+        module, qualname = ref.split(":")
+        by_module.setdefault(module, []).append(qualname)
+    for module, qualnames in by_module.items():
+        import_hook().on_import(module, lambda m, q=qualnames: wrap_targets(m, q))
+
+    def dump() -> None:
+        report = {
+            "recorders": {ref: rec.summary() for ref, rec in recorders.items()},
+            "failures": failures,
+        }
+        final = directory / f"capture-{os.getpid()}.pkl"
+        temporary = final.with_suffix(".tmp")
+        temporary.write_bytes(pickle.dumps(report, protocol=4))
+        os.replace(temporary, final)
+
+    atexit.register(dump)

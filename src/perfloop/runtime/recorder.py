@@ -1,0 +1,192 @@
+"""Record calls of target functions while the user's workload runs.
+
+Only the outermost call of a target is recorded (a recursive function's inner
+calls are part of its work, not separate inputs). Up to `max_calls` calls are
+kept by reservoir sampling with a fixed seed, so the sample is spread over the
+whole workload and the same workload gives the same sample. Each kept call is
+pickled before the call (its inputs), and after it (return value or exception,
+and the arguments' state, so mutation is part of the record). Standard library
+only: this runs inside the user's process.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import io
+import pickle
+import random
+import reprlib
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+_PICKLE_PROTOCOL = 4
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
+_repr.maxlist = 6
+_repr.maxdict = 4
+
+
+def describe_type(value: object) -> str:
+    """A short type description of a runtime value: `list[int]`, `dict[str, float]`."""
+    kind = type(value)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    if isinstance(value, (list, tuple, set, frozenset)) and value:
+        items = sorted({describe_type(item) for item in list(value)[:5]})
+        return f"{name}[{' | '.join(items)}]"
+    if isinstance(value, dict) and value:
+        pairs = list(value.items())[:5]
+        keys = sorted({describe_type(k) for k, _ in pairs})
+        values = sorted({describe_type(v) for _, v in pairs})
+        return f"{name}[{' | '.join(keys)}, {' | '.join(values)}]"
+    return name
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, original: Any) -> None:
+        self.original = original
+        self.buffer_text = io.StringIO()
+
+    def write(self, text: str) -> int:
+        self.buffer_text.write(text)
+        return self.original.write(text)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+
+class Recorder:
+    def __init__(self, ref: str, function: Callable[..., object], max_calls: int, max_bytes: int):
+        self.ref = ref
+        self.max_calls = max_calls
+        self.max_bytes = max_bytes
+        self.calls_seen = 0
+        self.problems: dict[str, int] = {}
+        self.kept: list[tuple[int, dict[str, object]]] = []
+        self.bytes_kept = 0
+        self.parameter_types: dict[str, set[str]] = {}
+        self.return_types: set[str] = set()
+        self._random = random.Random(0)
+        self._local = threading.local()
+        try:
+            self._signature: inspect.Signature | None = inspect.signature(function)
+        except (TypeError, ValueError):
+            self._signature = None
+
+    def _slot(self) -> int | None:
+        """Reservoir sampling: which slot the current call takes, if any."""
+        if len(self.kept) < self.max_calls:
+            return len(self.kept)
+        choice = self._random.randrange(self.calls_seen)
+        return choice if choice < self.max_calls else None
+
+    def _problem(self, reason: str) -> None:
+        self.problems[reason] = self.problems.get(reason, 0) + 1
+
+    def _observe_types(self, args: tuple[object, ...], kwargs: dict[str, object]) -> None:
+        if self._signature is None:
+            return
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError:
+            return
+        for name, value in bound.arguments.items():
+            self.parameter_types.setdefault(name, set()).add(describe_type(value))
+
+    def call(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if getattr(self._local, "active", False):
+            return function(*args, **kwargs)
+        self.calls_seen += 1
+        slot = self._slot()
+        if slot is None:
+            return self._run_unrecorded(function, args, kwargs)
+        try:
+            before = pickle.dumps((args, kwargs), protocol=_PICKLE_PROTOCOL)
+        except Exception as exc:
+            self._problem(f"its arguments cannot be pickled ({type(exc).__name__}: {exc})")
+            return self._run_unrecorded(function, args, kwargs)
+        call_repr = self._call_repr(args, kwargs)
+        self._observe_types(args, kwargs)
+        tee = _Tee(sys.stdout)
+        sys.stdout = tee
+        self._local.active = True
+        try:
+            result = function(*args, **kwargs)
+        except BaseException as exc:
+            sys.stdout = tee.original
+            self._local.active = False
+            kind = type(exc)
+            self._keep(
+                slot,
+                before,
+                ("raise", f"{kind.__module__}.{kind.__qualname__}", str(exc), (args, kwargs)),
+                tee.buffer_text.getvalue(),
+                call_repr,
+            )
+            raise
+        sys.stdout = tee.original
+        self._local.active = False
+        self.return_types.add(describe_type(result))
+        self._keep(slot, before, ("return", result, (args, kwargs)), tee.buffer_text.getvalue(), call_repr)
+        return result
+
+    def _run_unrecorded(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._local.active = True
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self._local.active = False
+
+    def _call_repr(self, args: tuple[object, ...], kwargs: dict[str, object]) -> str:
+        parts = [_safe_repr(a) for a in args] + [f"{k}={_safe_repr(v)}" for k, v in kwargs.items()]
+        return f"{self.ref.split(':')[1]}({', '.join(parts)})"
+
+    def _keep(self, slot: int, before: bytes, outcome: tuple[object, ...], stdout: str, call_repr: str) -> None:
+        try:
+            after = pickle.dumps(outcome, protocol=_PICKLE_PROTOCOL)
+        except Exception as exc:
+            self._problem(f"its return value cannot be pickled ({type(exc).__name__}: {exc})")
+            return
+        size = len(before) + len(after) + len(stdout)
+        replaced = self.kept[slot][1] if slot < len(self.kept) else None
+        freed = replaced["size"] if replaced is not None else 0
+        if self.bytes_kept - freed + size > self.max_bytes:  # type: ignore[operator]
+            self._problem("the capture byte budget was used up")
+            return
+        record = {"args": before, "outcome": after, "stdout": stdout, "call_repr": call_repr, "size": size}
+        self.bytes_kept += size - freed  # type: ignore[operator]
+        entry = (self.calls_seen, record)
+        if slot < len(self.kept):
+            self.kept[slot] = entry
+        else:
+            self.kept.append(entry)
+
+    def summary(self) -> dict[str, object]:
+        """Plain builtins only, so the main process can read it without importing user code."""
+        ordered = [record for _, record in sorted(self.kept, key=lambda item: item[0])]
+        return {
+            "calls_seen": self.calls_seen,
+            "calls_not_recorded": self.calls_seen - len(ordered),
+            "problems": dict(self.problems),
+            "records": ordered,
+            "parameter_types": {k: sorted(v) for k, v in self.parameter_types.items()},
+            "return_types": sorted(self.return_types),
+        }
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return _repr.repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
+def make_wrapper(function: Callable[..., Any], recorder: Recorder) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        return recorder.call(function, args, kwargs)
+
+    return recorded

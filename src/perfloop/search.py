@@ -1,0 +1,394 @@
+"""The one place that knows the order of the stages.
+
+profile → targets → capture → (per target: propose → gate → verify → measure
+→ select) → merge → whole-workload A/B → patch (+ apply) → report. Each step
+is a call into its stage; this module only decides what to hand on.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from perfloop.capture import CaptureSettings, capture_calls
+from perfloop.config import ConfigError, Settings
+from perfloop.gate import gate_candidate
+from perfloop.measure import MeasureSettings, measure_candidate, measure_workload
+from perfloop.model import (
+    Candidate,
+    CandidateResult,
+    FunctionRef,
+    Limits,
+    Profile,
+    RunId,
+    RunResult,
+    TargetCapture,
+    TargetResult,
+    TargetStatus,
+    VerdictStatus,
+    WorkloadSpeedup,
+)
+from perfloop.patch import (
+    ApplyRefused,
+    FileChange,
+    apply_changes,
+    merge_candidates,
+    revert_changes,
+    unified_diff,
+)
+from perfloop.profile import profile_workload
+from perfloop.project import Project, TargetError
+from perfloop.propose import combine_rules, propose_rule_candidates
+from perfloop.report import write_run_files
+from perfloop.store import RunStore
+from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.replay import replay, replay_candidate
+from perfloop.workload import run_workload
+
+Progress = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every per-target step needs; built once per run."""
+
+    settings: Settings
+    project: Project
+    run_id: RunId
+    store: RunStore
+    policy: ComparePolicy
+    progress: Progress
+
+    @property
+    def root(self) -> Path:
+        return self.project.root
+
+
+def new_run_id() -> RunId:
+    return RunId(time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2))
+
+
+def optimize(settings: Settings, progress: Progress = _quiet) -> RunResult:
+    """Run the whole pipeline on the workload in `settings`; see the module docstring."""
+    if not settings.workload:
+        raise ConfigError(
+            "no workload: pass --workload 'python bench.py' or set workload in [tool.perfloop]"
+        )
+    root = settings.root.resolve()
+    if not root.is_dir():
+        raise ConfigError(f"--root {settings.root} is not a directory")
+    project = Project(root)
+    explicit = [FunctionRef.parse(text) for text in settings.functions]
+    for ref in explicit:
+        project.check_function(ref)
+    run_id = new_run_id()
+    run_dir = root / ".perfloop" / "runs" / run_id
+    store = RunStore(root / ".perfloop" / "perfloop.db")
+    python = ".".join(map(str, sys.version_info[:3]))
+    store.start_run(run_id, python, settings.workload, root)
+    context = _Context(
+        settings, project, run_id, store, ComparePolicy(float_rel_tolerance=settings.float_tolerance), progress
+    )
+    try:
+        result = _run_stages(context, explicit, run_dir, python)
+    except BaseException as exc:
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        store.close()
+        raise
+    store.close()
+    return result
+
+
+def _run_stages(context: _Context, explicit: list[FunctionRef], run_dir: Path, python: str) -> RunResult:
+    settings, root = context.settings, context.root
+    assert settings.workload is not None
+    context.progress("Profiling the workload")
+    profile = profile_workload(settings.workload, root, timeout=settings.workload_timeout)
+    context.store.save_profile(context.run_id, profile)
+    targets = explicit or choose_targets(profile, settings.top, settings.min_share)
+    sources = {ref: _read_source(context.project, ref) for ref in targets}
+
+    context.progress(f"Capturing calls of {len(targets)} functions")
+    captures = capture_calls(
+        settings.workload,
+        root,
+        targets,
+        CaptureSettings(settings.max_calls, settings.capture_mb * 1024 * 1024, settings.workload_timeout),
+    )
+    shares = {f.function: f.share for f in profile.functions}
+    results = []
+    for ref in targets:
+        context.store.save_capture(context.run_id, captures[ref])
+        context.progress(f"Optimizing {ref}")
+        result = optimize_target(context, ref, shares.get(ref, 0.0), sources[ref], captures[ref])
+        context.store.save_target_result(context.run_id, result)
+        results.append(result)
+
+    changes, results = merge_improvements(context, results, sources, captures)
+    workload_speedup, notes = None, []
+    if changes:
+        context.progress("Timing the whole workload, original against patched")
+        workload_speedup, note = compare_workloads(context, changes)
+        notes.extend(note)
+    applied = False
+    if changes and settings.apply:
+        context.progress("Applying the patch")
+        output_is_stable = workload_speedup is not None and workload_speedup.output_unchanged is not None
+        expected = profile.workload_stdout if output_is_stable else None
+        applied, note = apply_and_confirm(context, changes, run_dir, expected)
+        notes.extend(note)
+    result = RunResult(
+        run_id=context.run_id,
+        python=python,
+        workload=settings.workload,
+        root=str(root),
+        profile=profile,
+        targets=tuple(results),
+        workload_speedup=workload_speedup,
+        patch=unified_diff(changes),
+        applied=applied,
+        run_dir=str(run_dir),
+        notes=tuple(notes),
+    )
+    results_json = write_run_files(result, run_dir)
+    context.store.finish_run(result, results_json)
+    return result
+
+
+def choose_targets(profile: Profile, top: int, min_share: float) -> list[FunctionRef]:
+    """The `top` targetable functions by own time that take at least `min_share` of it."""
+    chosen = [
+        f.function for f in profile.functions if f.not_targetable is None and f.share >= min_share
+    ]
+    if not chosen:
+        raise TargetError(
+            "no function of the project takes a measurable share of the workload's time "
+            f"(at least {min_share:.0%}); check that --root is the project and the workload "
+            "exercises its code, or name targets with --function module:qualname"
+        )
+    return chosen[:top]
+
+
+def _read_source(project: Project, ref: FunctionRef) -> tuple[str, str]:
+    path = project.module_path(ref.module)
+    return project.relative(path), path.read_text(encoding="utf-8")
+
+
+def _limits(context: _Context, seconds: float | None = None) -> Limits:
+    wall = context.settings.candidate_timeout
+    if seconds is not None:  # a candidate gets ten times what the original needed
+        wall = min(wall, max(5.0, 10 * seconds))
+    return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=context.settings.memory_mb)
+
+
+def optimize_target(
+    context: _Context,
+    ref: FunctionRef,
+    share: float,
+    source: tuple[str, str],
+    capture: TargetCapture,
+) -> TargetResult:
+    """Propose, gate, verify and measure candidates for one function; pick the best."""
+    recorded = len(capture.records)
+    if not capture.usable:
+        return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, capture.problem, recorded)
+    path, module_source = source
+    baseline = replay(
+        ref.module, ref.qualname, context.root / path, None, capture.records,
+        root=context.root, limits=_limits(context), policy=context.policy,
+    )
+    if baseline.status is not VerdictStatus.EQUIVALENT:
+        why = baseline.difference.description if baseline.difference else baseline.reason
+        return TargetResult(
+            ref, share, TargetStatus.UNVERIFIABLE,
+            f"replaying the original does not reproduce its recorded calls ({why}); it depends "
+            "on state besides its arguments, so replay cannot judge a rewrite",
+            recorded,
+        )
+    limits = _limits(context, baseline.seconds)
+    seen: set[str] = set()
+    tried = [
+        evaluate_candidate(context, c, module_source, capture, limits, seen)
+        for c in propose_rule_candidates(ref, path, module_source)
+    ]
+    verified = [r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT]
+    if len(verified) > 1:
+        rule_ids = [r.candidate.origin.removeprefix("rule:") for r in verified]
+        combined = combine_rules(ref, path, module_source, rule_ids)
+        if combined is not None:
+            tried.append(evaluate_candidate(context, combined, module_source, capture, limits, seen))
+    return select_best(ref, share, recorded, tried)
+
+
+def evaluate_candidate(
+    context: _Context,
+    candidate: Candidate,
+    module_source: str,
+    capture: TargetCapture,
+    limits: Limits,
+    seen: set[str],
+) -> CandidateResult:
+    """Gate, then verify, then measure; stop at the first stage that says no."""
+    gate = gate_candidate(candidate, module_source, seen)
+    result = CandidateResult(candidate, gate)
+    if gate.passed:
+        verdict = replay_candidate(
+            candidate, capture.records, root=context.root, limits=limits, policy=context.policy
+        )
+        result = replace(result, verdict=verdict)
+        if verdict.status is VerdictStatus.EQUIVALENT:
+            settings = MeasureSettings(
+                min_speedup=context.settings.min_speedup,
+                processes=context.settings.measure_processes,
+                limits=replace(limits, wall_seconds=max(120.0, limits.wall_seconds)),
+            )
+            measurement = measure_candidate(
+                candidate, module_source, capture.records, root=context.root, settings=settings
+            )
+            result = replace(result, measurement=measurement)
+    context.store.save_candidate_result(context.run_id, result)
+    return result
+
+
+def select_best(
+    ref: FunctionRef, share: float, recorded: int, tried: Sequence[CandidateResult]
+) -> TargetResult:
+    faster = [r for r in tried if r.measurement and r.measurement.faster and r.measurement.speedup]
+    if faster:
+        best = max(faster, key=lambda r: r.measurement.speedup.ratio)  # type: ignore[union-attr]
+        return TargetResult(ref, share, TargetStatus.IMPROVED, None, recorded, tuple(tried), best)
+    return TargetResult(
+        ref, share, TargetStatus.NO_FASTER_CANDIDATE, _why_nothing_faster(tried), recorded, tuple(tried)
+    )
+
+
+def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
+    if not tried:
+        return "no rule applies to this function"
+    verified = [r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT]
+    if not verified:
+        return f"none of {len(tried)} candidates behaved the same on the recorded calls"
+    return f"{len(verified)} candidates verified, none faster beyond the threshold"
+
+
+def merge_improvements(
+    context: _Context,
+    results: list[TargetResult],
+    sources: dict[FunctionRef, tuple[str, str]],
+    captures: dict[FunctionRef, TargetCapture],
+) -> tuple[list[FileChange], list[TargetResult]]:
+    """One new source per file; a file with several improvements is re-verified as a whole."""
+    by_path: dict[str, list[TargetResult]] = {}
+    for result in results:
+        if result.best is not None:
+            by_path.setdefault(result.best.candidate.path, []).append(result)
+    changes: list[FileChange] = []
+    demoted: dict[FunctionRef, str] = {}
+    for path, improved in by_path.items():
+        original = sources[improved[0].function][1]
+        kept = _keep_verified_together(context, original, improved, captures, demoted)
+        if kept:
+            new = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
+            changes.append(FileChange(path, original, new))
+    final = [
+        replace(r, status=TargetStatus.NO_FASTER_CANDIDATE, reason=demoted[r.function], best=None)
+        if r.function in demoted
+        else r
+        for r in results
+    ]
+    return changes, final
+
+
+def _keep_verified_together(
+    context: _Context,
+    original: str,
+    improved: list[TargetResult],
+    captures: dict[FunctionRef, TargetCapture],
+    demoted: dict[FunctionRef, str],
+) -> list[TargetResult]:
+    """Drop improvements, lowest speedup first, until the merged file verifies for every target."""
+    kept = sorted(improved, key=lambda r: r.best.measurement.speedup.ratio, reverse=True)  # type: ignore[union-attr]
+    while len(kept) > 1:
+        merged = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
+        failing = [r for r in kept if not _verifies(context, r, merged, captures[r.function])]
+        if not failing:
+            break
+        dropped = kept.pop()
+        demoted[dropped.function] = (
+            "its best candidate verified alone but not together with the other changes to its file"
+        )
+    return kept
+
+
+def _verifies(context: _Context, result: TargetResult, merged: str, capture: TargetCapture) -> bool:
+    candidate = replace(result.best.candidate, module_source=merged)  # type: ignore[union-attr]
+    verdict = replay_candidate(candidate, capture.records, root=context.root, limits=_limits(context))
+    return verdict.status is VerdictStatus.EQUIVALENT
+
+
+def _overrides(context: _Context, changes: Iterable[FileChange]) -> dict[str, tuple[str, str]]:
+    overrides = {}
+    for change in changes:
+        path = context.root / change.path
+        module = ".".join(Path(change.path).with_suffix("").parts).removesuffix(".__init__")
+        overrides[module] = (str(path), change.new)
+    return overrides
+
+
+def compare_workloads(
+    context: _Context, changes: list[FileChange]
+) -> tuple[WorkloadSpeedup | None, list[str]]:
+    settings = context.settings
+    assert settings.workload is not None
+    comparison = measure_workload(
+        settings.workload,
+        context.root,
+        _overrides(context, changes),
+        settings=MeasureSettings(min_speedup=settings.min_speedup),
+        runs=settings.workload_runs,
+        timeout=settings.workload_timeout,
+    )
+    context.store.save_workload_measurement(
+        context.run_id,
+        comparison.speedup,
+        bool(comparison.speedup and comparison.speedup.clears(settings.min_speedup)),
+        comparison.error,
+    )
+    notes = []
+    if comparison.error:
+        notes.append(f"whole-workload timing failed: {comparison.error}")
+    if comparison.output_unchanged is False:
+        notes.append("the workload printed something different with the patch in place")
+    if comparison.output_unchanged is None and comparison.error is None:
+        notes.append("the workload's own output varies from run to run, so it was not compared")
+    if comparison.speedup is None:
+        return None, notes
+    return WorkloadSpeedup(comparison.speedup, comparison.output_unchanged), notes
+
+
+def apply_and_confirm(
+    context: _Context, changes: list[FileChange], run_dir: Path, expected_stdout: str | None
+) -> tuple[bool, list[str]]:
+    """Apply atomically, run the workload from disk once, and undo it if it fails or its
+    output changed (`expected_stdout` None: the output varies run to run; not compared)."""
+    try:
+        apply_changes(context.root, changes, run_dir / "backup")
+    except ApplyRefused as exc:
+        return False, [str(exc)]
+    settings = context.settings
+    assert settings.workload is not None
+    check = run_workload(settings.workload, context.root, timeout=settings.workload_timeout)
+    output_changed = expected_stdout is not None and check.stdout != expected_stdout
+    if not check.succeeded or output_changed:
+        revert_changes(context.root, changes)
+        why = check.failure_message() if not check.succeeded else "its output changed"
+        return False, [f"the patch was applied and then undone: after applying, {why}"]
+    return True, [f"patch applied to {len(changes)} files; originals kept in {run_dir / 'backup'}"]

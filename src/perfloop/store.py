@@ -1,0 +1,299 @@
+"""The run store: every run, target, call record, candidate, verdict and measurement.
+
+SQLite at `.perfloop/perfloop.db` in WAL mode; each write is its own
+transaction, so a run killed at any point leaves a consistent store. The schema
+is versioned (`PRAGMA user_version`) so later versions can migrate it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+from perfloop.model import (
+    CandidateResult,
+    Profile,
+    RunId,
+    RunResult,
+    TargetCapture,
+    TargetResult,
+)
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    python TEXT NOT NULL,
+    workload TEXT NOT NULL,
+    root TEXT NOT NULL,
+    status TEXT NOT NULL,            -- running | completed | failed
+    error TEXT,
+    results_json TEXT
+);
+CREATE TABLE IF NOT EXISTS profile_rows (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    function TEXT NOT NULL,
+    path TEXT NOT NULL,
+    lineno INTEGER NOT NULL,
+    calls INTEGER NOT NULL,
+    self_seconds REAL NOT NULL,
+    cumulative_seconds REAL NOT NULL,
+    share REAL NOT NULL,
+    not_targetable TEXT
+);
+CREATE TABLE IF NOT EXISTS call_records (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    function TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    args BLOB NOT NULL,
+    outcome BLOB NOT NULL,
+    stdout TEXT NOT NULL,
+    call_repr TEXT NOT NULL,
+    PRIMARY KEY (run_id, function, idx)
+);
+CREATE TABLE IF NOT EXISTS captures (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    function TEXT NOT NULL,
+    calls_seen INTEGER NOT NULL,
+    calls_not_recorded INTEGER NOT NULL,
+    parameter_types TEXT NOT NULL,
+    return_types TEXT NOT NULL,
+    problem TEXT,
+    PRIMARY KEY (run_id, function)
+);
+CREATE TABLE IF NOT EXISTS candidates (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    candidate_id TEXT NOT NULL,
+    function TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    rationale TEXT NOT NULL,
+    path TEXT NOT NULL,
+    function_source TEXT NOT NULL,
+    module_source TEXT NOT NULL,
+    gate_passed INTEGER NOT NULL,
+    gate_reason TEXT,
+    PRIMARY KEY (run_id, candidate_id)
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    run_id TEXT NOT NULL,
+    candidate_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    tiers TEXT NOT NULL,
+    calls_checked INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    difference_call TEXT,
+    difference TEXT,
+    reason TEXT,
+    PRIMARY KEY (run_id, candidate_id)
+);
+CREATE TABLE IF NOT EXISTS measurements (
+    run_id TEXT NOT NULL,
+    subject TEXT NOT NULL,           -- a candidate id, or 'workload'
+    ratio REAL,
+    ci_low REAL,
+    ci_high REAL,
+    pairs INTEGER,
+    method TEXT,
+    faster INTEGER NOT NULL,
+    error TEXT,
+    PRIMARY KEY (run_id, subject)
+);
+CREATE TABLE IF NOT EXISTS targets (
+    run_id TEXT NOT NULL,
+    function TEXT NOT NULL,
+    share REAL NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    best_candidate_id TEXT,
+    PRIMARY KEY (run_id, function)
+);
+"""
+
+
+class RunStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._connection = sqlite3.connect(path, timeout=30)
+        self._connection.execute("PRAGMA journal_mode=WAL")
+        self._connection.execute("PRAGMA synchronous=NORMAL")
+        version = self._connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{path} was written by a newer perfloop (schema {version}); upgrade perfloop"
+            )
+        with self._transaction() as db:
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connection:
+            yield self._connection
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def start_run(self, run_id: RunId, python: str, workload: str, root: Path) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (run_id, started_at, python, workload, root, status)"
+                " VALUES (?, ?, ?, ?, ?, 'running')",
+                (run_id, time.time(), python, workload, str(root)),
+            )
+
+    def save_profile(self, run_id: RunId, profile: Profile) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO profile_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        str(f.function),
+                        f.path,
+                        f.lineno,
+                        f.calls,
+                        f.self_seconds,
+                        f.cumulative_seconds,
+                        f.share,
+                        f.not_targetable,
+                    )
+                    for f in profile.functions
+                ],
+            )
+
+    def save_capture(self, run_id: RunId, capture: TargetCapture) -> None:
+        function = str(capture.function)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO captures VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    function,
+                    capture.calls_seen,
+                    capture.calls_not_recorded,
+                    json.dumps([asdict(t) for t in capture.parameter_types]),
+                    json.dumps(list(capture.return_types)),
+                    capture.problem,
+                ),
+            )
+            db.executemany(
+                "INSERT INTO call_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, function, r.index, r.args, r.outcome, r.stdout, r.call_repr)
+                    for r in capture.records
+                ],
+            )
+
+    def save_candidate_result(self, run_id: RunId, result: CandidateResult) -> None:
+        candidate, verdict, measurement = result.candidate, result.verdict, result.measurement
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO candidates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    candidate.candidate_id,
+                    str(candidate.function),
+                    candidate.origin,
+                    candidate.rationale,
+                    candidate.path,
+                    candidate.function_source,
+                    candidate.module_source,
+                    int(result.gate.passed),
+                    result.gate.reason,
+                ),
+            )
+            if verdict is not None:
+                difference = verdict.difference
+                db.execute(
+                    "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id,
+                        candidate.candidate_id,
+                        verdict.status.value,
+                        json.dumps(list(verdict.tiers)),
+                        verdict.calls_checked,
+                        verdict.seconds,
+                        difference.call if difference else None,
+                        difference.description if difference else None,
+                        verdict.reason,
+                    ),
+                )
+            if measurement is not None:
+                self._save_measurement(db, run_id, candidate.candidate_id, measurement.speedup,
+                                       measurement.faster, measurement.error)
+
+    def save_workload_measurement(
+        self, run_id: RunId, speedup: object, faster: bool, error: str | None
+    ) -> None:
+        with self._transaction() as db:
+            self._save_measurement(db, run_id, "workload", speedup, faster, error)
+
+    @staticmethod
+    def _save_measurement(
+        db: sqlite3.Connection,
+        run_id: RunId,
+        subject: str,
+        speedup: object,
+        faster: bool,
+        error: str | None,
+    ) -> None:
+        values = (
+            (speedup.ratio, speedup.ci_low, speedup.ci_high, speedup.pairs, speedup.method)  # type: ignore[attr-defined]
+            if speedup is not None
+            else (None, None, None, None, None)
+        )
+        db.execute(
+            "INSERT OR REPLACE INTO measurements VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (run_id, subject, *values, int(faster), error),
+        )
+
+    def save_target_result(self, run_id: RunId, result: TargetResult) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO targets VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    str(result.function),
+                    result.share,
+                    result.status.value,
+                    result.reason,
+                    result.best.candidate.candidate_id if result.best else None,
+                ),
+            )
+
+    def finish_run(self, result: RunResult, results_json: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status='completed', finished_at=?, results_json=? WHERE run_id=?",
+                (time.time(), results_json, result.run_id),
+            )
+
+    def fail_run(self, run_id: RunId, error: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status='failed', finished_at=?, error=? WHERE run_id=?",
+                (time.time(), error, run_id),
+            )
+
+    def run_status(self, run_id: RunId) -> str | None:
+        row = self._connection.execute(
+            "SELECT status FROM runs WHERE run_id=?", (run_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def count(self, table: str, run_id: RunId) -> int:
+        if table not in {"call_records", "candidates", "verdicts", "measurements", "targets",
+                         "captures", "profile_rows"}:
+            raise ValueError(table)
+        return self._connection.execute(
+            f"SELECT COUNT(*) FROM {table} WHERE run_id=?", (run_id,)
+        ).fetchone()[0]
