@@ -44,7 +44,7 @@ def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Pro
         for extra in files[1:]:
             stats.add(str(extra))
         main_files = frozenset(
-            str(Path(f.read_text()).resolve()) for f in Path(tmp).glob("main-*.txt")
+            str(_absolute(f.read_text(), root)) for f in Path(tmp).glob("main-*.txt")
         )
     functions = rank_functions(stats, root.resolve(), main_files)
     return Profile(
@@ -52,11 +52,17 @@ def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Pro
     )
 
 
+def _absolute(filename: str, root: Path) -> Path:
+    """Profiler file names are as Python saw them: relative ones are relative to the workload's cwd."""
+    path = Path(filename)
+    return (path if path.is_absolute() else root / path).resolve()
+
+
 def in_project(filename: str, root: Path) -> bool:
     """A file of the user's project: under root, and not a library or environment folder."""
     if not filename or filename.startswith("<"):
         return False
-    path = Path(filename).resolve()
+    path = _absolute(filename, root)
     if any(str(path).startswith(lib) for lib in _LIBRARY_PATHS):
         return False
     try:
@@ -100,7 +106,7 @@ def rank_functions(
         filename, lineno, name = key
         if not in_project(filename, root):
             return None
-        path = Path(filename).resolve()
+        path = _absolute(filename, root)
         located = locate_function(str(path), lineno, name)
         if located is None:
             return None

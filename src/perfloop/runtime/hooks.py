@@ -39,16 +39,27 @@ def _install_profiler(directory: Path) -> None:
     import cProfile
 
     profiler = cProfile.Profile()
+    start_directory = os.getcwd()
 
     def dump() -> None:
         profiler.disable()
         profiler.dump_stats(str(directory / f"profile-{os.getpid()}.prof"))
-        main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+        main_file = _main_file(start_directory)
         if main_file:  # functions of the script run as __main__ cannot be imported as targets
-            (directory / f"main-{os.getpid()}.txt").write_text(os.path.abspath(main_file))
+            (directory / f"main-{os.getpid()}.txt").write_text(main_file)
 
     atexit.register(dump)
     profiler.enable()
+
+
+def _main_file(start_directory: str) -> str | None:
+    """The file run as __main__ (CPython removes __main__.__file__ before atexit runs)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.origin:
+        return os.path.abspath(spec.origin)
+    script = sys.argv[0] if sys.argv else ""
+    path = os.path.join(start_directory, script)
+    return os.path.abspath(path) if script and os.path.isfile(path) else None
 
 
 def _install_capture(settings: dict[str, object]) -> None:

@@ -1,0 +1,140 @@
+"""Capture records what each target was called with and what it did."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from perfloop.capture import CaptureSettings, capture_calls
+from perfloop.model import FunctionRef
+
+PROJECT = {
+    "lib.py": """
+        import threading
+
+        def add(a, b):
+            return a + b
+
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+        def append_twice(items, value):
+            items.append(value)
+            items.append(value)
+
+        def shout(word):
+            print(word.upper())
+            return len(word)
+
+        def first(items):
+            return items[0]
+
+        def takes_lock(lock):
+            return 1
+
+        class Meter:
+            def __init__(self):
+                self.total = 0
+
+            def feed(self, amount):
+                self.total += amount
+                return self.total
+    """,
+    "bench.py": """
+        import threading
+        from lib import Meter, add, append_twice, fib, first, shout, takes_lock
+
+        for i in range(1000):
+            add(i, i)
+        fib(15)
+        append_twice([1], 2)
+        shout("hey")
+        try:
+            first([])
+        except IndexError:
+            pass
+        takes_lock(threading.Lock())
+        meter = Meter()
+        for amount in (3, 4, 5):
+            meter.feed(amount)
+    """,
+}
+
+
+def ref(qualname: str) -> FunctionRef:
+    return FunctionRef("lib", qualname)
+
+
+@pytest.fixture
+def captures(make_project, monkeypatch: pytest.MonkeyPatch):
+    root = make_project(PROJECT)
+    monkeypatch.syspath_prepend(str(root))  # to unpickle recorded instances here
+    targets = [ref(q) for q in ("add", "fib", "append_twice", "shout", "first", "takes_lock", "Meter.feed", "absent")]
+    return capture_calls("python bench.py", root, targets, CaptureSettings(max_calls=50))
+
+
+def outcome(capture, index: int = 0):
+    return pickle.loads(capture.records[index].outcome)
+
+
+def test_calls_are_sampled_up_to_the_limit(captures) -> None:
+    capture = captures[ref("add")]
+    assert capture.calls_seen == 1000
+    assert len(capture.records) == 50
+    assert capture.calls_not_recorded == 950
+    args = [pickle.loads(r.args)[0] for r in capture.records]
+    assert all(a == b for a, b in args)
+    assert max(a for a, _ in args) > 500  # spread over the run, not only the first calls
+
+
+def test_only_the_outermost_call_of_a_recursion_is_recorded(captures) -> None:
+    capture = captures[ref("fib")]
+    assert capture.calls_seen == 1
+    assert outcome(capture) == ("return", 610, ((15,), {}))
+
+
+def test_the_arguments_state_after_the_call_is_recorded(captures) -> None:
+    capture = captures[ref("append_twice")]
+    assert pickle.loads(capture.records[0].args) == (([1], 2), {})
+    assert outcome(capture) == ("return", None, (([1, 2, 2], 2), {}))
+
+
+def test_stdout_and_types_are_recorded(captures) -> None:
+    capture = captures[ref("shout")]
+    assert capture.records[0].stdout == "HEY\n"
+    assert capture.records[0].call_repr == "shout('hey')"
+    assert capture.parameter_types[0].types == ("str",)
+    assert capture.return_types == ("int",)
+
+
+def test_an_exception_is_recorded_as_the_outcome(captures) -> None:
+    kind, name, message, _ = outcome(captures[ref("first")])
+    assert (kind, name, message) == ("raise", "builtins.IndexError", "list index out of range")
+
+
+def test_unpicklable_arguments_are_reported_with_the_reason(captures) -> None:
+    capture = captures[ref("takes_lock")]
+    assert not capture.usable
+    assert "cannot be pickled" in capture.problem
+    assert "lock" in capture.problem
+
+
+def test_a_method_records_the_instance_state_before_and_after(captures) -> None:
+    capture = captures[ref("Meter.feed")]
+    assert capture.calls_seen == 3
+    last = capture.records[-1]
+    kind, value, ((meter_after, amount), _) = pickle.loads(last.outcome)
+    assert (kind, value, amount, meter_after.total) == ("return", 12, 5, 12)
+
+
+def test_a_missing_function_is_reported(captures) -> None:
+    assert "has no function 'absent'" in captures[ref("absent")].problem
+
+
+def test_the_byte_budget_bounds_what_is_kept(make_project) -> None:
+    root = make_project(PROJECT)
+    captured = capture_calls("python bench.py", root, [ref("add")], CaptureSettings(max_bytes=2000))
+    capture = captured[ref("add")]
+    assert 0 < len(capture.records) < 200
+    assert sum(len(r.args) + len(r.outcome) for r in capture.records) <= 2000

@@ -1,0 +1,118 @@
+"""Profiling ranks the project's own functions by the time a rewrite of them can change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.model import FunctionRef
+from perfloop.profile import profile_workload
+from perfloop.workload import WorkloadError
+
+PROJECT = {
+    "app/__init__.py": "",
+    "app/work.py": """
+        import functools
+
+        def cheapest(prices):
+            return sorted(prices)[0]
+
+        def light(n):
+            return n + 1
+
+        def outer(xs):
+            def inner(x):
+                return x * 2
+            return [inner(x) for x in xs]
+
+        @functools.lru_cache(maxsize=None)
+        def decorated(n):
+            return sum(range(n))
+
+        class Basket:
+            def total(self, prices):
+                return sum(p * 2 for p in prices)
+    """,
+    "bench.py": """
+        import random
+        from app.work import Basket, cheapest, decorated, light, outer
+
+        def helper_in_script():
+            return sum(range(50_000))
+
+        rng = random.Random(0)
+        data = [rng.random() for _ in range(20_000)]
+        for _ in range(30):
+            cheapest(data)
+        for i in range(100):
+            light(i)
+        outer(list(range(100)))
+        decorated(1000)
+        Basket().total(data)
+        helper_in_script()
+        print("done")
+    """,
+}
+
+
+@pytest.fixture(scope="module")
+def profile(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("profiled")
+    for relative, text in PROJECT.items():
+        import textwrap
+
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return profile_workload("python bench.py", root)
+
+
+def by_ref(profile, module: str, qualname: str):
+    return next(f for f in profile.functions if f.function == FunctionRef(module, qualname))
+
+
+def test_library_time_counts_for_the_caller(profile) -> None:
+    # cheapest() spends nearly all its time inside the builtin sorted()
+    top = profile.functions[0]
+    assert top.function == FunctionRef("app.work", "cheapest")
+    assert top.calls == 30
+    assert top.share > 0.3
+
+
+def test_functions_are_named_as_importable_references(profile) -> None:
+    total = by_ref(profile, "app.work", "Basket.total")
+    assert total.path == "app/work.py"
+    assert total.not_targetable is None
+
+
+def test_functions_of_the_workload_script_are_not_targets(profile) -> None:
+    script = by_ref(profile, "__main__", "helper_in_script")
+    assert "workload script" in script.not_targetable
+
+
+def test_nested_and_decorated_functions_say_why_they_are_skipped(profile) -> None:
+    assert "nested" in by_ref(profile, "app.work", "outer.<locals>.inner").not_targetable
+    assert "decorated" in by_ref(profile, "app.work", "decorated").not_targetable
+
+
+def test_the_workload_output_is_kept(profile) -> None:
+    assert profile.workload_stdout == "done\n"
+
+
+def test_a_failing_workload_says_what_failed(make_project) -> None:
+    root = make_project({"bench.py": "import sys\nprint('x', file=sys.stderr)\nsys.exit(3)\n"})
+    with pytest.raises(WorkloadError, match="exited with code 3"):
+        profile_workload("python bench.py", root)
+
+
+def test_a_workload_that_never_finishes_is_stopped(make_project) -> None:
+    root = make_project({"bench.py": "import time\ntime.sleep(60)\n"})
+    with pytest.raises(WorkloadError, match="did not finish"):
+        profile_workload("python bench.py", root, timeout=1)
+
+
+def test_a_workload_that_runs_no_python_is_explained(make_project: object, tmp_path: Path) -> None:
+    root = make_project({"README": "x"})  # type: ignore[operator]
+    with pytest.raises(WorkloadError, match="no Python process"):
+        profile_workload("true", root)
