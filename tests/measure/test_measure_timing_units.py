@@ -1,0 +1,140 @@
+"""The worker-side timing pieces, in process: perfloop's own test functions, a fake clock."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from perfloop.measure.timing import (
+    BehaviourMismatch,
+    BlockTime,
+    RecordedInputs,
+    calibrate_loops,
+    check_same_exceptions,
+    check_same_raise_counts,
+    is_deeply_immutable,
+    time_abba_blocks,
+    time_block,
+)
+
+
+def call_bytes(*args: object, **kwargs: object) -> bytes:
+    return pickle.dumps((args, kwargs))
+
+
+class FakeClock:
+    """perf_counter_ns that only advances when the code under test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def __call__(self) -> int:
+        return self.now
+
+    def spend(self, nanoseconds: int) -> None:
+        self.now += nanoseconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+    fake = FakeClock()
+    monkeypatch.setattr(time, "perf_counter_ns", fake)
+    yield fake
+
+
+@pytest.mark.parametrize(
+    "value", [1, 2.5, "s", b"b", None, True, (1, ("a", 2.0)), frozenset({1, 2}), 3j]
+)
+def test_builtin_atoms_and_their_tuples_are_immutable(value: object) -> None:
+    assert is_deeply_immutable(value)
+
+
+class IntSubclass(int):
+    pass
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, {1}, (1, [2]), IntSubclass(3), object()])
+def test_containers_subclasses_and_objects_count_as_mutable(value: object) -> None:
+    assert not is_deeply_immutable(value)
+
+
+def test_mutable_inputs_are_fresh_copies_for_every_call() -> None:
+    inputs = RecordedInputs([call_bytes([3, 1, 2]), call_bytes(5, key=(1, 2))])
+    calls = inputs.prepare(3)
+    assert len(calls) == 6
+    lists = [args[0] for args, _ in calls[0::2]]
+    assert all(values == [3, 1, 2] for values in lists)
+    assert len({id(values) for values in lists}) == 3
+    immutable = calls[1::2]
+    assert all(call == ((5,), {"key": (1, 2)}) for call in immutable)
+    assert len({id(call) for call in immutable}) == 1  # nothing can change it: shared
+
+
+def test_prepared_copies_are_bounded_by_count_and_bytes() -> None:
+    big = call_bytes(list(range(100_000)))
+    assert RecordedInputs([big]).max_loops(max_bytes=10 * len(big)) == 10
+    assert RecordedInputs([call_bytes([1])] * 10).max_loops(max_copies=1000) == 100
+    assert RecordedInputs([call_bytes(1)] * 10).max_loops(max_calls=1000) == 100
+    assert RecordedInputs([big]).max_loops(max_bytes=1) == 1  # one pass always
+
+
+def test_time_block_times_every_call_and_counts_the_raises(clock: FakeClock) -> None:
+    def function(x: int) -> int:
+        clock.spend(100)
+        if x < 0:
+            raise ValueError(x)
+        return x
+
+    block = time_block(function, [((1,), {}), ((-1,), {}), ((2,), {})])
+    assert block == BlockTime(nanoseconds=300, raised=1)
+
+
+def test_calibration_grows_loops_until_a_block_is_long_enough(clock: FakeClock) -> None:
+    inputs = RecordedInputs([call_bytes(1)])
+    loops = calibrate_loops(lambda x: clock.spend(1000), inputs, 1_000_000, max_loops=10**6)
+    assert loops == 1000
+
+
+def test_calibration_stops_at_the_memory_cap(clock: FakeClock) -> None:
+    inputs = RecordedInputs([call_bytes(1)])
+    assert calibrate_loops(lambda x: clock.spend(1000), inputs, 10**9, max_loops=50) == 50
+
+
+def test_calibration_keeps_one_loop_when_one_pass_is_long_enough(clock: FakeClock) -> None:
+    inputs = RecordedInputs([call_bytes(1), call_bytes(2)])
+    assert calibrate_loops(lambda x: clock.spend(10**6), inputs, 10**6, max_loops=100) == 1
+
+
+def test_abba_blocks_give_equal_counts_and_pair_each_side(clock: FakeClock) -> None:
+    inputs = RecordedInputs([call_bytes(1)])
+    baseline, candidate = time_abba_blocks(
+        lambda x: clock.spend(300), lambda x: clock.spend(100), inputs, loops=2, pairs=5
+    )
+    assert baseline == [600] * 5 and candidate == [200] * 5
+
+
+def test_calls_that_raise_in_only_one_version_are_a_mismatch() -> None:
+    def original(xs: list[int]) -> int:
+        return sorted(xs)[0]
+
+    def candidate(xs: list[int]) -> int:
+        return min(xs)
+
+    inputs = RecordedInputs([call_bytes([2, 1]), call_bytes([])])
+    check_same_exceptions(original, original, inputs, ["a", "b"])
+    with pytest.raises(BehaviourMismatch) as caught:
+        check_same_exceptions(original, lambda xs: xs[5], inputs, ["slow([2, 1])", "slow([])"])
+    assert "#0 (slow([2, 1])) returned normally in the original but raised IndexError" in str(
+        caught.value
+    )
+    # Both raise on the empty list (IndexError vs ValueError): both are timed, no mismatch.
+    check_same_exceptions(original, candidate, inputs, ["a", "b"])
+
+
+def test_differing_raise_counts_in_a_pair_are_a_mismatch() -> None:
+    check_same_raise_counts([BlockTime(5, 1)], [BlockTime(3, 1)])
+    with pytest.raises(BehaviourMismatch, match="pair 1 the original raised 0 times"):
+        check_same_raise_counts([BlockTime(5, 0)] * 2, [BlockTime(3, 0), BlockTime(3, 2)])
