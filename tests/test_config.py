@@ -1,0 +1,41 @@
+"""Settings come from [tool.perfloop], and flags win."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.config import ConfigError, load_settings
+
+
+def pyproject(root: Path, body: str) -> Path:
+    (root / "pyproject.toml").write_text(f"[tool.perfloop]\n{body}\n")
+    return root
+
+
+def test_file_settings_are_read_and_flags_win(tmp_path: Path) -> None:
+    root = pyproject(tmp_path, 'workload = "python bench.py"\ntop = 3\nmin-speedup = 1.2')
+    settings = load_settings(root, {"top": 7, "min_speedup": None})
+    assert settings.workload == "python bench.py"
+    assert settings.top == 7
+    assert settings.min_speedup == 1.2
+
+
+def test_a_misspelt_key_is_named_with_the_closest_known_key(tmp_path: Path) -> None:
+    root = pyproject(tmp_path, "min-speedp = 1.2")
+    with pytest.raises(ConfigError, match="unknown key 'min-speedp'.*did you mean 'min-speedup'"):
+        load_settings(root, {})
+
+
+def test_invalid_values_say_what_is_allowed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="min-speedup must be a number of at least 1.0"):
+        load_settings(tmp_path, {"min_speedup": 0.5})
+    with pytest.raises(ConfigError, match="top must be a whole number"):
+        load_settings(tmp_path, {"top": 0})
+
+
+def test_broken_toml_is_reported_with_the_file(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.perfloop\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_settings(tmp_path, {})
