@@ -1,0 +1,247 @@
+"""measure_candidate end to end: real sandboxed timing workers on a tiny project.
+
+No assertion depends on a close timing margin: the faster case has a true
+difference of several times, the identical case asks only "not faster".
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from perfloop.measure import MeasureSettings, measure_candidate
+from perfloop.measure.timing import ProcessTimings, TimingTask
+from perfloop.model import CallRecord, Candidate, FunctionRef, Limits, Measurement
+from perfloop.sandbox import run_in_worker
+
+ORIGINAL = "def slow(xs):\n    return sorted(xs)[0]\n"
+MODULE = "mslow_target"
+QUICK = MeasureSettings(
+    processes=2, pairs_per_process=5, min_block_seconds=0.005, limits=Limits(wall_seconds=60)
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / f"{MODULE}.py").write_text(ORIGINAL)
+    return tmp_path
+
+
+def make_records(count: int = 4, size: int = 2000, *, empty: bool = False) -> list[CallRecord]:
+    rng = random.Random(7)
+    inputs = [[rng.randrange(10**6) for _ in range(size)] for _ in range(count)]
+    if empty:
+        inputs.append([])
+    records = []
+    for index, xs in enumerate(inputs):
+        call = ((xs,), {})
+        outcome = ("return", min(xs), call) if xs else ("raise", "IndexError", "", call)
+        records.append(
+            CallRecord(index, pickle.dumps(call), pickle.dumps(outcome), "", f"slow(<{len(xs)}>)")
+        )
+    return records
+
+
+def slow_with(body: str) -> str:
+    return f"def slow(xs):\n{body}"
+
+
+def candidate(
+    project: Path, source: str, module: str = MODULE, qualname: str = "slow"
+) -> Candidate:
+    path = str(project / f"{module}.py")
+    return Candidate(FunctionRef(module, qualname), "test", "a candidate", source, source, path)
+
+
+def measure(
+    project: Path,
+    source: str,
+    records: list[CallRecord] | None = None,
+    settings: MeasureSettings = QUICK,
+    original: str = ORIGINAL,
+) -> Measurement:
+    """Measure a candidate of mslow_target:slow against the original source."""
+    records = make_records() if records is None else records
+    return measure_candidate(
+        candidate(project, source), original, records, root=project, settings=settings
+    )
+
+
+def test_a_much_faster_candidate_is_called_faster(project: Path) -> None:
+    measurement = measure(project, slow_with("    return min(xs)\n"))
+    assert measurement.error is None
+    assert measurement.faster
+    speedup = measurement.speedup
+    assert speedup is not None
+    assert speedup.ci_low > 1.5
+    assert speedup.ci_low <= speedup.ratio <= speedup.ci_high
+    assert speedup.pairs == QUICK.processes * QUICK.pairs_per_process
+    assert speedup.candidate_seconds < speedup.baseline_seconds
+    assert "ABBA" in speedup.method and "2 processes" in speedup.method
+
+
+def test_an_identical_candidate_is_never_called_faster(project: Path) -> None:
+    for _ in range(3):
+        measurement = measure(project, ORIGINAL)
+        assert measurement.error is None
+        assert measurement.speedup is not None
+        assert not measurement.faster
+        assert measurement.speedup.ci_low < 1.05
+
+
+def test_a_candidate_that_sorts_in_place_is_timed_on_fresh_unsorted_copies(project: Path) -> None:
+    # min() costs the same on any order; sorting a shuffled list of 2000 ints
+    # costs several times more than min(), sorting an already sorted one about
+    # the same. On fresh (shuffled) copies the in-place candidate is much slower;
+    # were it handed the lists it had sorted before, it would look as fast.
+    measurement = measure(
+        project,
+        slow_with("    xs.sort()\n    return xs[0]\n"),
+        original=slow_with("    return min(xs)\n"),
+    )
+    assert measurement.error is None and measurement.speedup is not None
+    assert measurement.speedup.ratio < 0.5
+    assert not measurement.faster
+
+
+def test_a_candidate_that_grows_its_input_never_sees_a_grown_input(project: Path) -> None:
+    body = (
+        "    if len(xs) != 2000:\n"
+        "        raise AssertionError('saw a reused input')\n"
+        "    xs.append(-1)\n"
+        "    return sorted(xs)[1]\n"
+    )
+    measurement = measure(project, slow_with(body))
+    assert measurement.error is None
+    assert measurement.speedup is not None
+
+
+def test_calls_raising_in_both_versions_are_timed(project: Path) -> None:
+    # sorted([])[0] raises IndexError, min([]) ValueError: both raise, both are timed.
+    measurement = measure(project, slow_with("    return min(xs)\n"), make_records(empty=True))
+    assert measurement.error is None
+    assert measurement.faster
+
+
+def test_a_call_raising_only_in_the_candidate_is_an_error(project: Path) -> None:
+    body = "    if len(xs) < 5:\n        raise ValueError('short')\n    return min(xs)\n"
+    records = [*make_records(2), *make_records(1, size=3)]
+    records = [
+        CallRecord(i, r.args, r.outcome, r.stdout, r.call_repr) for i, r in enumerate(records)
+    ]
+    measurement = measure(project, slow_with(body), records)
+    assert measurement.speedup is None and not measurement.faster
+    assert measurement.error is not None
+    assert "#2 (slow(<3>)) returned normally in the original but raised ValueError" in (
+        measurement.error
+    )
+
+
+def test_a_hanging_candidate_is_stopped_by_the_time_limit(project: Path) -> None:
+    settings = MeasureSettings(
+        processes=3, pairs_per_process=5, min_block_seconds=0.005, limits=Limits(wall_seconds=2)
+    )
+    started = time.perf_counter()
+    measurement = measure(project, slow_with("    while True:\n        pass\n"), settings=settings)
+    elapsed = time.perf_counter() - started
+    assert measurement.speedup is None and not measurement.faster
+    assert measurement.error is not None
+    assert "time limit" in measurement.error and "within 2 s" in measurement.error
+    assert elapsed < 2 * 3  # stopped at the first process, not once per process
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def slow(xs)\n    return 1\n", "SyntaxError"),
+        ("def other(xs):\n    return 1\n", "has no attribute 'slow'"),
+    ],
+)
+def test_a_candidate_that_does_not_load_is_an_error(
+    project: Path, source: str, expected: str
+) -> None:
+    measurement = measure(project, source, make_records(1))
+    assert measurement.error is not None
+    assert "candidate module could not be loaded" in measurement.error
+    assert expected in measurement.error
+
+
+def test_no_records_is_an_error_not_an_exception(project: Path) -> None:
+    measurement = measure(project, ORIGINAL, [])
+    assert measurement.error is not None and not measurement.faster
+
+
+def test_one_timing_process_returns_equal_paired_samples(project: Path) -> None:
+    records = make_records(2)
+    task = TimingTask(
+        module=MODULE,
+        qualname="slow",
+        path=str(project / f"{MODULE}.py"),
+        original_source=ORIGINAL,
+        candidate_source=slow_with("    return min(xs)\n"),
+        call_args=tuple(r.args for r in records),
+        call_reprs=("a", "b"),
+        pairs=4,
+        min_block_ns=2_000_000,
+    )
+    outcome = run_in_worker(
+        "perfloop.measure.timing:run_timing_task", task, root=project, limits=Limits(30)
+    )
+    assert outcome.ok, outcome.message
+    timings = outcome.value
+    assert isinstance(timings, ProcessTimings)
+    assert timings.problem is None
+    assert len(timings.baseline_ns) == len(timings.candidate_ns) == 4
+    assert timings.loops >= 1 and timings.calls_per_pass == 2
+    assert all(ns > 0 for ns in (*timings.baseline_ns, *timings.candidate_ns))
+
+
+def test_the_baseline_is_the_original_source_not_the_file_on_disk(project: Path) -> None:
+    # The file changed since capture (here: it hangs); the measurement still
+    # times the captured original source it was given.
+    (project / f"{MODULE}.py").write_text("def slow(xs):\n    while True:\n        pass\n")
+    measurement = measure(project, slow_with("    return min(xs)\n"))
+    assert measurement.error is None and measurement.faster
+
+
+METHOD_MODULE = "mslow_methods"
+METHOD_ORIGINAL = textwrap.dedent(
+    """
+    class Bag:
+        def __init__(self, items):
+            self.items = items
+
+        def smallest(self, offset):
+            return sorted(self.items)[0] + offset
+    """
+)
+
+
+def test_a_method_is_timed_with_the_recorded_instance(tmp_path: Path) -> None:
+    (tmp_path / f"{METHOD_MODULE}.py").write_text(METHOD_ORIGINAL)
+    # Instances of the user's class are pickled in a subprocess, as capture would.
+    script = (
+        f"import pickle, random, sys; from {METHOD_MODULE} import Bag; "
+        "rng = random.Random(3); "
+        "calls = [((Bag([rng.random() for _ in range(2000)]), 1.0), {}) for _ in range(3)]; "
+        "sys.stdout.buffer.write(pickle.dumps([pickle.dumps(c) for c in calls]))"
+    )
+    dumped = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, check=True
+    ).stdout
+    records = [
+        CallRecord(i, args, b"", "", "Bag.smallest(...)")
+        for i, args in enumerate(pickle.loads(dumped))
+    ]
+    faster_source = METHOD_ORIGINAL.replace("sorted(self.items)[0]", "min(self.items)")
+    method = candidate(tmp_path, faster_source, METHOD_MODULE, "Bag.smallest")
+    measurement = measure_candidate(method, METHOD_ORIGINAL, records, root=tmp_path, settings=QUICK)
+    assert measurement.error is None
+    assert measurement.faster
