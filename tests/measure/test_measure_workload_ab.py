@@ -1,0 +1,88 @@
+"""measure_workload end to end: a tiny project whose workload prints a checksum."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.measure import MeasureSettings, WorkloadComparison, measure_workload
+from perfloop.measure.whole_workload import compare_outputs
+
+LIBRARY = "def checksum(n):\n    return sum(i * i for i in range(n)) % 1000003\n"
+FASTER = "def checksum(n):\n    return (n - 1) * n * (2 * n - 1) // 6 % 1000003\n"
+WRONG = "def checksum(n):\n    return 42\n"
+SETTINGS = MeasureSettings()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "wlchecks.py").write_text(LIBRARY)
+    (tmp_path / "bench.py").write_text(
+        "import sys\nfrom wlchecks import checksum\nprint(checksum(int(sys.argv[1])))\n"
+    )
+    return tmp_path
+
+
+def run(project: Path, source: str, command: str = "python bench.py 20000") -> WorkloadComparison:
+    overrides = {"wlchecks": (str(project / "wlchecks.py"), source)}
+    return measure_workload(command, project, overrides, settings=SETTINGS, runs=2, timeout=60)
+
+
+def test_a_correct_override_keeps_the_output(project: Path) -> None:
+    comparison = run(project, FASTER)
+    assert comparison.error is None
+    assert comparison.output_unchanged is True
+    assert comparison.note is None
+    assert len(comparison.baseline_runs) == len(comparison.candidate_runs) == 2
+    speedup = comparison.speedup
+    assert speedup is not None and speedup.pairs == 2
+    assert speedup.ci_low <= speedup.ratio <= speedup.ci_high
+    assert "warm-up" in speedup.method and "ABBA" in speedup.method
+    assert (project / "wlchecks.py").read_text() == LIBRARY  # the user's file is untouched
+
+
+def test_an_override_that_changes_the_output_is_reported(project: Path) -> None:
+    comparison = run(project, WRONG)
+    assert comparison.error is None
+    assert comparison.output_unchanged is False
+
+
+def test_an_original_whose_output_varies_cannot_be_compared(project: Path) -> None:
+    (project / "noisy.py").write_text("import time\nprint(time.perf_counter_ns())\n")
+    comparison = run(project, FASTER, command="python noisy.py")
+    assert comparison.error is None
+    assert comparison.output_unchanged is None
+    assert comparison.note is not None and "different output" in comparison.note
+
+
+def test_a_failing_candidate_run_is_an_error(project: Path) -> None:
+    comparison = run(project, "def checksum(n):\n    raise RuntimeError('broken')\n")
+    assert comparison.speedup is None
+    assert comparison.error is not None
+    assert "with the candidates in place" in comparison.error
+    assert "RuntimeError: broken" in comparison.error
+
+
+def test_a_failing_original_run_is_an_error(project: Path) -> None:
+    comparison = run(project, FASTER, command="python missing_script.py")
+    assert comparison.speedup is None
+    assert comparison.error is not None and "(original)" in comparison.error
+
+
+def test_an_unreadable_original_module_is_an_error(project: Path) -> None:
+    overrides = {"nowhere": (str(project / "nowhere.py"), FASTER)}
+    comparison = measure_workload("python bench.py 1", project, overrides, settings=SETTINGS)
+    assert comparison.error is not None and "cannot read an original module" in comparison.error
+
+
+def test_output_comparison_rules() -> None:
+    assert compare_outputs(["1\n", "1\n"], ["1\n", "1\n"]) == (True, None)
+    assert compare_outputs(["1\n", "1\n"], ["1\n", "2\n"]) == (False, None)
+    unchanged, note = compare_outputs(["1\n", "2\n"], ["1\n", "1\n"])
+    assert unchanged is None and note is not None
+
+
+def test_runs_must_be_positive(project: Path) -> None:
+    comparison = measure_workload("python bench.py 1", project, {}, settings=SETTINGS, runs=0)
+    assert comparison.error is not None and comparison.speedup is None
