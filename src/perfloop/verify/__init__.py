@@ -1,0 +1,1 @@
+"""Verification: decide whether a candidate behaves exactly like the original."""
