@@ -224,7 +224,26 @@ METHOD_ORIGINAL = textwrap.dedent(
 )
 
 
-def test_a_method_is_timed_with_the_recorded_instance(tmp_path: Path) -> None:
+# Uses what a patched class would have: super(), isinstance on its own class, a new method.
+METHOD_CANDIDATE = textwrap.dedent(
+    """
+    class Bag:
+        def __init__(self, items):
+            self.items = items
+
+        def _least(self):
+            return min(self.items)
+
+        def smallest(self, offset):
+            if not isinstance(self, Bag) or super().__repr__() is None:
+                raise TypeError("not one of this module's bags")
+            return self._least() + offset
+    """
+)
+
+
+@pytest.mark.parametrize("kind", ["same class body", "class changed like a patch"])
+def test_a_method_is_timed_with_the_recorded_instance(tmp_path: Path, kind: str) -> None:
     (tmp_path / f"{METHOD_MODULE}.py").write_text(METHOD_ORIGINAL)
     # Instances of the user's class are pickled in a subprocess, as capture would.
     script = (
@@ -240,7 +259,11 @@ def test_a_method_is_timed_with_the_recorded_instance(tmp_path: Path) -> None:
         CallRecord(i, args, b"", "", "Bag.smallest(...)")
         for i, args in enumerate(pickle.loads(dumped))
     ]
-    faster_source = METHOD_ORIGINAL.replace("sorted(self.items)[0]", "min(self.items)")
+    faster_source = (
+        METHOD_ORIGINAL.replace("sorted(self.items)[0]", "min(self.items)")
+        if kind == "same class body"
+        else METHOD_CANDIDATE
+    )
     method = candidate(tmp_path, faster_source, METHOD_MODULE, "Bag.smallest")
     measurement = measure_candidate(method, METHOD_ORIGINAL, records, root=tmp_path, settings=QUICK)
     assert measurement.error is None

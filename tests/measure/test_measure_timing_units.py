@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pickle
+import sys
 import time
-from collections.abc import Iterator
+import types
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -12,6 +14,7 @@ from perfloop.measure.timing import (
     BehaviourMismatch,
     BlockTime,
     RecordedInputs,
+    Version,
     calibrate_loops,
     check_same_exceptions,
     check_same_raise_counts,
@@ -19,6 +22,10 @@ from perfloop.measure.timing import (
     time_abba_blocks,
     time_block,
 )
+
+
+def version(function: Callable[..., object]) -> Version:
+    return Version(types.ModuleType("perfloop_test_side"), function)
 
 
 def call_bytes(*args: object, **kwargs: object) -> bytes:
@@ -94,24 +101,30 @@ def test_time_block_times_every_call_and_counts_the_raises(clock: FakeClock) -> 
 
 def test_calibration_grows_loops_until_a_block_is_long_enough(clock: FakeClock) -> None:
     inputs = RecordedInputs([call_bytes(1)])
-    loops = calibrate_loops(lambda x: clock.spend(1000), inputs, 1_000_000, max_loops=10**6)
+    loops = calibrate_loops(
+        version(lambda x: clock.spend(1000)), inputs, 1_000_000, max_loops=10**6
+    )
     assert loops == 1000
 
 
 def test_calibration_stops_at_the_memory_cap(clock: FakeClock) -> None:
     inputs = RecordedInputs([call_bytes(1)])
-    assert calibrate_loops(lambda x: clock.spend(1000), inputs, 10**9, max_loops=50) == 50
+    assert calibrate_loops(version(lambda x: clock.spend(1000)), inputs, 10**9, max_loops=50) == 50
 
 
 def test_calibration_keeps_one_loop_when_one_pass_is_long_enough(clock: FakeClock) -> None:
     inputs = RecordedInputs([call_bytes(1), call_bytes(2)])
-    assert calibrate_loops(lambda x: clock.spend(10**6), inputs, 10**6, max_loops=100) == 1
+    assert calibrate_loops(version(lambda x: clock.spend(10**6)), inputs, 10**6, max_loops=100) == 1
 
 
 def test_abba_blocks_give_equal_counts_and_pair_each_side(clock: FakeClock) -> None:
     inputs = RecordedInputs([call_bytes(1)])
     baseline, candidate = time_abba_blocks(
-        lambda x: clock.spend(300), lambda x: clock.spend(100), inputs, loops=2, pairs=5
+        version(lambda x: clock.spend(300)),
+        version(lambda x: clock.spend(100)),
+        inputs,
+        loops=2,
+        pairs=5,
     )
     assert baseline == [600] * 5 and candidate == [200] * 5
 
@@ -124,17 +137,35 @@ def test_calls_that_raise_in_only_one_version_are_a_mismatch() -> None:
         return min(xs)
 
     inputs = RecordedInputs([call_bytes([2, 1]), call_bytes([])])
-    check_same_exceptions(original, original, inputs, ["a", "b"])
+    check_same_exceptions(version(original), version(original), inputs, ["a", "b"])
     with pytest.raises(BehaviourMismatch) as caught:
-        check_same_exceptions(original, lambda xs: xs[5], inputs, ["slow([2, 1])", "slow([])"])
+        check_same_exceptions(
+            version(original), version(lambda xs: xs[5]), inputs, ["slow([2, 1])", "slow([])"]
+        )
     assert "#0 (slow([2, 1])) returned normally in the original but raised IndexError" in str(
         caught.value
     )
     # Both raise on the empty list (IndexError vs ValueError): both are timed, no mismatch.
-    check_same_exceptions(original, candidate, inputs, ["a", "b"])
+    check_same_exceptions(version(original), version(candidate), inputs, ["a", "b"])
 
 
 def test_differing_raise_counts_in_a_pair_are_a_mismatch() -> None:
     check_same_raise_counts([BlockTime(5, 1)], [BlockTime(3, 1)])
     with pytest.raises(BehaviourMismatch, match="pair 1 the original raised 0 times"):
         check_same_raise_counts([BlockTime(5, 0)] * 2, [BlockTime(3, 0), BlockTime(3, 2)])
+
+
+def test_each_side_unpickles_instances_from_its_own_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    def module_with_thing() -> types.ModuleType:
+        module = types.ModuleType("perfloop_side_demo")
+        exec("class Thing:\n    def __init__(self, n):\n        self.n = n\n", module.__dict__)
+        return module
+
+    original, candidate = module_with_thing(), module_with_thing()
+    monkeypatch.setitem(sys.modules, "perfloop_side_demo", original)
+    inputs = RecordedInputs([call_bytes(original.Thing(3))])
+    [((from_original,), _)] = inputs.prepare(1, original)
+    [((from_candidate,), _)] = inputs.prepare(1, candidate)
+    assert type(from_original) is original.Thing and from_original.n == 3
+    assert type(from_candidate) is candidate.Thing and from_candidate.n == 3
+    assert sys.modules["perfloop_side_demo"] is original  # put back

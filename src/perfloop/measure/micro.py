@@ -10,6 +10,7 @@ Never raises: every failure becomes a Measurement with an error message.
 from __future__ import annotations
 
 import statistics
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +32,26 @@ def measure_candidate(
     root: Path,
     settings: MeasureSettings = DEFAULT_SETTINGS,
 ) -> Measurement:
-    """Time `candidate` against the original on `records`; faster if ci_low >= min_speedup."""
+    """Time `candidate` against the original on `records`; faster if ci_low >= min_speedup.
+
+    Never raises: a failure of the candidate, a worker or perfloop itself becomes
+    a Measurement with `error` set.
+    """
+    try:
+        return _measure_candidate(candidate, original_source, records, root, settings)
+    except Exception:  # a bug of ours must not stop the run: report it with the traceback
+        return Measurement(
+            None, False, f"perfloop failed while measuring:\n{traceback.format_exc(limit=-6)}"
+        )
+
+
+def _measure_candidate(
+    candidate: Candidate,
+    original_source: str,
+    records: Sequence[CallRecord],
+    root: Path,
+    settings: MeasureSettings,
+) -> Measurement:
     if not records:
         return Measurement(None, False, "no recorded calls to time the candidate on")
     task = timing_task(candidate, original_source, records, settings)

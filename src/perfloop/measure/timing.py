@@ -11,7 +11,11 @@ A block is `loops` passes over all recorded calls. Its inputs are prepared
 before the clock starts: a fresh unpickled copy for every call, because the
 function may mutate its arguments; calls whose arguments are all deeply
 immutable builtins (ints, strings, tuples of them, ...) share one copy, since
-nothing can change them. The garbage collector runs before each block and is
+nothing can change them. Each side's copies are unpickled while its own module
+stands under the target module's name, so an instance of a class defined there
+(`self` of a method) is an instance of that side's class: the candidate sees
+what it would see with the patch applied (its `super()`, `isinstance` and new
+class attributes work). The garbage collector runs before each block and is
 off inside it, for both sides alike; stdout goes to /dev/null while timing.
 """
 
@@ -23,9 +27,11 @@ import importlib
 import math
 import os
 import pickle
+import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+import types
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +85,14 @@ class BlockTime:
     raised: int
 
 
+@dataclass(frozen=True)
+class Version:
+    """One side of the A/B: the module object it lives in and the function to time."""
+
+    module: types.ModuleType
+    function: Function
+
+
 class BehaviourMismatch(Exception):
     """The original and the candidate differ in which calls raise."""
 
@@ -127,18 +141,41 @@ class RecordedInputs:
             limits += [max_copies // len(fresh), max_bytes // sum(len(d) for d in fresh)]
         return max(1, min(limits))
 
-    def prepare(self, loops: int) -> list[Call]:
-        """`loops` passes over all calls, a fresh copy of every call's mutable inputs."""
-        return [
-            shared if shared is not None else _unpickle_call(data)
-            for _ in range(loops)
-            for data, shared in zip(self.call_args, self.shared)
-        ]
+    def prepare(self, loops: int, module: types.ModuleType | None = None) -> list[Call]:
+        """`loops` passes over all calls, a fresh copy of every call's mutable inputs.
+
+        With `module`, the copies are unpickled while it stands in sys.modules
+        under its name, so instances of its classes are made from its classes.
+        """
+        with _serving(module):
+            return [
+                shared if shared is not None else _unpickle_call(data)
+                for _ in range(loops)
+                for data, shared in zip(self.call_args, self.shared)
+            ]
 
 
 def _unpickle_call(data: bytes) -> Call:
     args, kwargs = pickle.loads(data)
     return tuple(args), dict(kwargs)
+
+
+@contextlib.contextmanager
+def _serving(module: types.ModuleType | None) -> Iterator[None]:
+    """Let `module` stand in sys.modules under its name for a while."""
+    if module is None:
+        yield
+        return
+    name = module.__name__
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        yield
+    finally:
+        if previous is None:
+            del sys.modules[name]
+        else:
+            sys.modules[name] = previous
 
 
 def time_block(function: Function, calls: Sequence[Call]) -> BlockTime:
@@ -165,7 +202,7 @@ def time_block(function: Function, calls: Sequence[Call]) -> BlockTime:
 
 
 def calibrate_loops(
-    function: Function, inputs: RecordedInputs, min_block_ns: int, max_loops: int
+    version: Version, inputs: RecordedInputs, min_block_ns: int, max_loops: int
 ) -> int:
     """The fewest passes whose block lasts at least `min_block_ns`, capped at `max_loops`.
 
@@ -173,7 +210,8 @@ def calibrate_loops(
     """
     loops = 1
     while True:
-        elapsed = time_block(function, inputs.prepare(loops)).nanoseconds
+        calls = inputs.prepare(loops, version.module)
+        elapsed = time_block(version.function, calls).nanoseconds
         if elapsed >= min_block_ns or loops >= max_loops:
             return loops
         wanted = math.ceil(loops * 1.1 * min_block_ns / max(elapsed, 1))
@@ -181,12 +219,20 @@ def calibrate_loops(
 
 
 def check_same_exceptions(
-    original: Function, candidate: Function, inputs: RecordedInputs, reprs: Sequence[str]
+    original: Version, candidate: Version, inputs: RecordedInputs, reprs: Sequence[str]
 ) -> None:
     """One untimed pass of both over every call (also a warm-up); raise on a raise mismatch."""
-    for index, (first, second) in enumerate(zip(inputs.prepare(1), inputs.prepare(1))):
-        original_error = _raised(original, first)
-        candidate_error = _raised(candidate, second)
+    original_calls = inputs.prepare(1, original.module)
+    try:
+        candidate_calls = inputs.prepare(1, candidate.module)
+    except Exception as exc:
+        raise BehaviourMismatch(
+            "the recorded inputs cannot be rebuilt from the candidate module's classes "
+            f"({_exception_text(exc)}); a candidate must keep the module's classes and names"
+        ) from exc
+    for index, (first, second) in enumerate(zip(original_calls, candidate_calls)):
+        original_error = _raised(original.function, first)
+        candidate_error = _raised(candidate.function, second)
         if (original_error is None) != (candidate_error is None):
             raise BehaviourMismatch(
                 f"recorded call #{index} {_describe(reprs, index)}"
@@ -214,13 +260,15 @@ def _outcome_text(error: str | None) -> str:
 
 
 def time_abba_blocks(
-    original: Function, candidate: Function, inputs: RecordedInputs, loops: int, pairs: int
+    original: Version, candidate: Version, inputs: RecordedInputs, loops: int, pairs: int
 ) -> tuple[list[int], list[int]]:
     """Block times of both sides in ABBA order, one block per side per pair."""
-    functions = {Side.BASELINE: original, Side.CANDIDATE: candidate}
+    versions = {Side.BASELINE: original, Side.CANDIDATE: candidate}
     blocks: dict[Side, list[BlockTime]] = {Side.BASELINE: [], Side.CANDIDATE: []}
     for _pair, side in abba_schedule(pairs):
-        blocks[side].append(time_block(functions[side], inputs.prepare(loops)))
+        version = versions[side]
+        calls = inputs.prepare(loops, version.module)
+        blocks[side].append(time_block(version.function, calls))
     check_same_raise_counts(blocks[Side.BASELINE], blocks[Side.CANDIDATE])
     return (
         [block.nanoseconds for block in blocks[Side.BASELINE]],
@@ -239,14 +287,14 @@ def check_same_raise_counts(baseline: Sequence[BlockTime], candidate: Sequence[B
             )
 
 
-def load_functions(task: TimingTask) -> tuple[Function, Function]:
+def load_versions(task: TimingTask) -> tuple[Version, Version]:
     """The original (imported under its name, from the original source) and the candidate."""
     import_hook().override(task.module, task.path, task.original_source)
     original_module = importlib.import_module(task.module)
-    original = resolve_function(original_module, task.qualname)
+    original = Version(original_module, resolve_function(original_module, task.qualname))
     try:
         candidate_module = load_module_copy(task.module, task.path, task.candidate_source)
-        candidate = resolve_function(candidate_module, task.qualname)
+        candidate = Version(candidate_module, resolve_function(candidate_module, task.qualname))
     except Exception as exc:
         raise CandidateLoadError(_exception_text(exc)) from exc
     return original, candidate
@@ -259,7 +307,7 @@ def _exception_text(exc: BaseException) -> str:
 def run_timing_task(task: TimingTask) -> ProcessTimings:
     """The worker entry: time the original and the candidate in ABBA blocks."""
     try:
-        original, candidate = load_functions(task)
+        original, candidate = load_versions(task)
     except CandidateLoadError as exc:
         return _failed(task, f"the candidate module could not be loaded: {exc}")
     except Exception as exc:
@@ -276,7 +324,8 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
         try:
             check_same_exceptions(original, candidate, inputs, task.call_reprs)
             loops = calibrate_loops(original, inputs, task.min_block_ns, inputs.max_loops())
-            time_block(candidate, inputs.prepare(loops))  # warm-up at the timed size
+            # a warm-up of the candidate at the timed size (the original warmed up calibrating)
+            time_block(candidate.function, inputs.prepare(loops, candidate.module))
             baseline, candidate_times = time_abba_blocks(
                 original, candidate, inputs, loops, task.pairs
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import statistics
 import tempfile
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,26 @@ def measure_workload(
     runs: int = 5,
     timeout: float = 600,
 ) -> WorkloadComparison:
-    """Time `command` in `root`, original vs. `overrides` ({module: (path, new source)})."""
+    """Time `command` in `root`, original vs. `overrides` ({module: (path, new source)}).
+
+    Never raises: a failing run or a failure of perfloop itself becomes `error`.
+    """
+    try:
+        return _measure_workload(command, root, overrides, settings, runs, timeout)
+    except Exception:  # a bug of ours must not stop the run: report it with the traceback
+        return WorkloadComparison(
+            None, None, f"perfloop failed while measuring:\n{traceback.format_exc(limit=-6)}"
+        )
+
+
+def _measure_workload(
+    command: str,
+    root: Path,
+    overrides: dict[str, tuple[str, str]],
+    settings: MeasureSettings,
+    runs: int,
+    timeout: float,
+) -> WorkloadComparison:
     if runs < 1:
         return WorkloadComparison(None, None, f"runs must be at least 1, got {runs}")
     with tempfile.TemporaryDirectory(prefix="perfloop-overrides-") as tmp:
