@@ -1,0 +1,222 @@
+"""gate: cheap static checks that a candidate is worth verifying.
+
+A candidate passes when, in this order:
+
+1. its module parses;
+2. it still defines the target function (by qualname, `Class.method` included);
+3. the function keeps its name and signature: the kind of def (async or not),
+   the decorators, every parameter's name, kind and default, and the annotations;
+4. it is not a duplicate of a candidate already tried (normalised AST hash of the
+   whole module, kept in `seen`);
+5. it differs from the original (normalised: comments and formatting do not count);
+6. every module it imports is in the standard library or already imported by the
+   original module.
+
+Why annotations count as signature: they are runtime data (`__annotations__`)
+that `functools.singledispatch`, dataclass-like validators and CLI or web
+frameworks read, while verification calls the function directly and would not
+notice the difference. Decorators count for the same reason: they change how
+every call behaves (an added `@lru_cache` would keep results across calls and
+make the measurement meaningless).
+
+Every failure comes back as a `GateResult` with a reason a user can act on; the
+gate never raises on bad candidate code.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+
+from perfloop.model import Candidate, GateResult
+
+_FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def gate_candidate(candidate: Candidate, original_module_source: str, seen: set[str]) -> GateResult:
+    """Pass or fail `candidate` with a reason; adds its normalised hash to `seen` once checked.
+
+    The hash goes into `seen` when the candidate gets as far as the duplicate
+    check (so the same code is not verified twice, whatever later checks say).
+    """
+    qualname = candidate.function.qualname
+    try:
+        tree = ast.parse(candidate.module_source)
+    except SyntaxError as error:
+        return _fail(
+            f"the candidate does not parse: line {error.lineno}: {error.msg}"
+            f"{_offending_line(error)}"
+        )
+    try:
+        original = ast.parse(original_module_source)
+    except SyntaxError as error:
+        return _fail(
+            f"the original module does not parse (line {error.lineno}: {error.msg}); "
+            "was it changed since the workload ran?"
+        )
+
+    new_function = find_function(tree, qualname)
+    if new_function is None:
+        return _fail(
+            f"the candidate has no function {qualname}; a candidate must keep the function it "
+            "rewrites under the same name (and in the same class)"
+        )
+    old_function = find_function(original, qualname)
+    if old_function is None:
+        return _fail(f"the original module has no function {qualname} to compare against")
+    changed = _signature_change(old_function, new_function)
+    if changed is not None:
+        return _fail(
+            f"the candidate changes the signature of {qualname}: {changed}; callers depend on it, "
+            "so keep it exactly as it was"
+        )
+
+    fingerprint = normalised_hash(tree)
+    if fingerprint in seen:
+        return _fail("duplicate of a candidate already tried")
+    seen.add(fingerprint)
+    if fingerprint == normalised_hash(original):
+        return _fail(
+            "no change: the candidate is the same code as the original (at most comments or "
+            "formatting differ)"
+        )
+
+    new_import = _new_non_stdlib_import(tree, original)
+    if new_import is not None:
+        return _fail(
+            f"the candidate imports {new_import}, which is neither in the standard library nor "
+            "imported by the original module; a candidate may not add dependencies"
+        )
+    return GateResult(passed=True)
+
+
+def find_function(tree: ast.Module, qualname: str) -> _FunctionNode | None:
+    """The function `f` or method `Class.m` (classes may nest) defined at the top of `tree`.
+
+    When a name is defined twice at the same level, the later definition wins, as it
+    does when the module runs.
+    """
+    parts = qualname.split(".")
+    body: list[ast.stmt] = tree.body
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        found: ast.stmt | None = None
+        for statement in body:
+            if last and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if statement.name == part:
+                    found = statement
+            elif not last and isinstance(statement, ast.ClassDef) and statement.name == part:
+                found = statement
+        if found is None:
+            return None
+        if last:
+            assert isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef))
+            return found
+        assert isinstance(found, ast.ClassDef)
+        body = found.body
+    return None
+
+
+def normalised_hash(tree: ast.AST) -> str:
+    """A hash of the code that ignores comments, formatting and line numbers."""
+    return hashlib.sha256(ast.dump(tree, include_attributes=False).encode()).hexdigest()
+
+
+def _fail(reason: str) -> GateResult:
+    return GateResult(passed=False, reason=reason)
+
+
+def _offending_line(error: SyntaxError) -> str:
+    text = (error.text or "").strip()
+    return f" (`{text}`)" if text else ""
+
+
+def _source(node: ast.AST | None) -> str | None:
+    return None if node is None else ast.unparse(node)
+
+
+def _signature_change(old: _FunctionNode, new: _FunctionNode) -> str | None:
+    """What differs between the two signatures, in words, or None."""
+    if isinstance(old, ast.AsyncFunctionDef) != isinstance(new, ast.AsyncFunctionDef):
+        was = "async def" if isinstance(old, ast.AsyncFunctionDef) else "def"
+        now = "async def" if isinstance(new, ast.AsyncFunctionDef) else "def"
+        return f"it was `{was}`, it is now `{now}`"
+    old_decorators = [_source(d) for d in old.decorator_list]
+    new_decorators = [_source(d) for d in new.decorator_list]
+    if old_decorators != new_decorators:
+        return f"decorators {_listing(old_decorators)} became {_listing(new_decorators)}"
+    old_params, new_params = _parameters(old.args), _parameters(new.args)
+    if old_params != new_params:
+        return f"parameters ({_describe(old_params)}) became ({_describe(new_params)})"
+    if _source(old.returns) != _source(new.returns):
+        return f"the return annotation {_source(old.returns)} became {_source(new.returns)}"
+    return None
+
+
+def _listing(items: list[str | None]) -> str:
+    return "[" + ", ".join(f"@{item}" for item in items) + "]" if items else "[none]"
+
+
+# (kind, name, default source or None, annotation source or None)
+_Parameter = tuple[str, str, str | None, str | None]
+
+
+def _parameters(args: ast.arguments) -> list[_Parameter]:
+    positional = [*args.posonlyargs, *args.args]
+    defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+    defaults += list(args.defaults)
+    result: list[_Parameter] = []
+    for index, (arg, default) in enumerate(zip(positional, defaults)):
+        kind = "positional-only" if index < len(args.posonlyargs) else "positional-or-keyword"
+        result.append((kind, arg.arg, _source(default), _source(arg.annotation)))
+    if args.vararg is not None:
+        result.append(("*", args.vararg.arg, None, _source(args.vararg.annotation)))
+    for arg, default in zip(args.kwonlyargs, args.kw_defaults):
+        result.append(("keyword-only", arg.arg, _source(default), _source(arg.annotation)))
+    if args.kwarg is not None:
+        result.append(("**", args.kwarg.arg, None, _source(args.kwarg.annotation)))
+    return result
+
+
+def _describe(parameters: list[_Parameter]) -> str:
+    parts = []
+    for kind, name, default, annotation in parameters:
+        text = {"*": f"*{name}", "**": f"**{name}"}.get(kind, name)
+        if annotation is not None:
+            text += f": {annotation}"
+        if default is not None:
+            text += f"={default}"
+        if kind == "positional-only":
+            text += " (positional-only)"
+        elif kind == "keyword-only":
+            text += " (keyword-only)"
+        parts.append(text)
+    return ", ".join(parts)
+
+
+def _imported_modules(tree: ast.AST) -> set[str]:
+    """Modules imported anywhere in `tree`, as written (`os.path`, `.helpers`, `..pkg.mod`)."""
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            modules.add("." * node.level + (node.module or ""))
+    return modules
+
+
+def _new_non_stdlib_import(tree: ast.AST, original: ast.AST) -> str | None:
+    """The first module the candidate imports that is neither stdlib nor imported originally."""
+    before = _imported_modules(original)
+    before_top = {m.split(".")[0] for m in before if not m.startswith(".")}
+    for module in sorted(_imported_modules(tree)):
+        if module in before:
+            continue
+        if module.startswith("."):
+            return f"{module} (a relative import)"
+        top = module.split(".")[0]
+        if top in sys.stdlib_module_names or top in before_top:
+            continue
+        return module
+    return None
