@@ -186,7 +186,7 @@ def _describe(parameters: list[_Parameter]) -> str:
         if annotation is not None:
             text += f": {annotation}"
         if default is not None:
-            text += f"={default}"
+            text += f" = {default}" if annotation is not None else f"={default}"
         if kind == "positional-only":
             text += " (positional-only)"
         elif kind == "keyword-only":

@@ -1,0 +1,205 @@
+"""The gate: cheap static checks, in order, each failing with a reason a user can act on."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from perfloop.gate import gate_candidate
+from perfloop.model import Candidate, FunctionRef
+
+ORIGINAL = textwrap.dedent(
+    '''
+    """Prices."""
+
+    import numpy as np
+
+
+    def band(prices, *, scale: float = 1.0) -> tuple:
+        # lowest and highest
+        return sorted(prices)[0] * scale, sorted(prices)[-1] * scale
+
+
+    class Shop:
+        class Till:
+            @staticmethod
+            def total(items, tax=0.2):
+                return sum(items) * (1 + tax)
+    '''
+).lstrip()
+
+
+def candidate(module_source: str, qualname: str = "band") -> Candidate:
+    return Candidate(
+        function=FunctionRef("shop.prices", qualname),
+        origin="external",
+        rationale="test",
+        module_source=module_source,
+        function_source="",
+        path="shop/prices.py",
+    )
+
+
+def faster(original: str = ORIGINAL) -> str:
+    return original.replace("sorted(prices)[0]", "min(prices)").replace(
+        "sorted(prices)[-1]", "max(prices)"
+    )
+
+
+def gate(module_source: str, qualname: str = "band", seen: set[str] | None = None):
+    return gate_candidate(
+        candidate(module_source, qualname), ORIGINAL, set() if seen is None else seen
+    )
+
+
+def test_a_good_candidate_passes_and_is_remembered() -> None:
+    seen: set[str] = set()
+    result = gate(faster(), seen=seen)
+    assert result.passed and result.reason is None
+    assert len(seen) == 1
+
+
+def test_does_not_parse_names_line_and_message() -> None:
+    broken = faster().replace("return min(prices)", "return min(prices")
+    result = gate(broken)
+    assert not result.passed
+    assert result.reason is not None
+    assert result.reason.startswith("the candidate does not parse: line 8: ")
+    assert "never closed" in result.reason or "parenthesis" in result.reason
+
+
+@pytest.mark.parametrize(
+    ("qualname", "module_source"),
+    [
+        ("band", faster().replace("def band(", "def price_band(")),
+        ("Shop.Till.total", ORIGINAL.replace("class Till:", "class Counter:")),
+        ("band", faster().replace("def band(", "band = None\ndef other(")),
+    ],
+)
+def test_target_function_must_exist(qualname: str, module_source: str) -> None:
+    result = gate(module_source, qualname)
+    assert not result.passed
+    assert result.reason is not None
+    assert result.reason.startswith(f"the candidate has no function {qualname}")
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("prices, *, scale", "items, *, scale"),
+            "parameters (prices, scale: float = 1.0 (keyword",
+        ),
+        (("prices, *, scale", "prices, scale"), "became (prices, scale: float = 1.0);"),
+        (("scale: float = 1.0", "scale: float = 2.0"), "scale: float = 2.0 (keyword-only)"),
+        (("scale: float = 1.0", "scale: int = 1.0"), "became (prices, scale: int = 1.0"),
+        (("scale: float = 1.0)", "scale: float = 1.0, **kw)"), "**kw"),
+        ((") -> tuple:", ") -> list:"), "the return annotation tuple became list"),
+        (("def band(", "async def band("), "it was `def`, it is now `async def`"),
+        (
+            ("def band(", "@functools.cache\ndef band("),
+            "decorators [none] became [@functools.cache]",
+        ),
+    ],
+)
+def test_signature_must_stay_the_same(change: tuple[str, str], expected: str) -> None:
+    result = gate(faster().replace(*change))
+    assert not result.passed
+    assert result.reason is not None
+    assert result.reason.startswith("the candidate changes the signature of band: ")
+    assert expected in result.reason
+
+
+def test_method_signature_in_nested_class() -> None:
+    changed = ORIGINAL.replace("tax=0.2", "tax=0.19").replace("sum(items)", "sum(list(items))")
+    result = gate(changed, "Shop.Till.total")
+    assert not result.passed
+    assert result.reason is not None
+    assert "signature of Shop.Till.total" in result.reason
+    assert "tax=0.2) became (items, tax=0.19)" in result.reason
+    same = ORIGINAL.replace("sum(items)", "sum(list(items))")
+    assert gate(same, "Shop.Till.total").passed
+    decorator_dropped = same.replace("        @staticmethod\n", "")
+    result = gate(decorator_dropped, "Shop.Till.total")
+    assert result.reason is not None and "decorators [@staticmethod] became [none]" in result.reason
+
+
+def test_duplicates_are_rejected_even_with_other_formatting_and_comments() -> None:
+    seen: set[str] = set()
+    assert gate(faster(), seen=seen).passed
+    reformatted = (
+        faster()
+        .replace("# lowest and highest", "# other words")
+        .replace("min(prices) * scale", "min( prices )*scale")
+    )
+    result = gate(reformatted, seen=seen)
+    assert not result.passed
+    assert result.reason == "duplicate of a candidate already tried"
+    assert len(seen) == 1
+
+
+def test_no_change_after_normalisation() -> None:
+    same = ORIGINAL.replace("# lowest and highest", "# (reworded)").replace(
+        "sorted(prices)[0] * scale", "sorted(prices)[0]*scale"
+    )
+    result = gate(same)
+    assert not result.passed
+    assert result.reason is not None and result.reason.startswith("no change:")
+
+
+@pytest.mark.parametrize(
+    ("imports", "reported"),
+    [
+        ("import pandas\n", "pandas"),
+        ("from sortedcontainers import SortedList\n", "sortedcontainers"),
+        ("from . import helpers\n", ". (a relative import)"),
+    ],
+)
+def test_new_third_party_imports_are_rejected(imports: str, reported: str) -> None:
+    result = gate(faster().replace("import numpy as np\n", "import numpy as np\n" + imports))
+    assert not result.passed
+    assert result.reason == (
+        f"the candidate imports {reported}, which is neither in the standard library nor "
+        "imported by the original module; a candidate may not add dependencies"
+    )
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "import functools\n",
+        "from collections import Counter\n",
+        "import os.path\n",
+        "import numpy.linalg\n",
+        "from numpy import asarray\n",
+        "from __future__ import annotations\n",
+    ],
+)
+def test_stdlib_and_already_imported_modules_are_fine(imports: str) -> None:
+    assert gate(faster().replace('"""Prices."""\n', '"""Prices."""\n' + imports)).passed
+
+
+def test_import_inside_the_function_counts_too() -> None:
+    inside = faster().replace("    # lowest and highest\n", "    import scipy\n")
+    result = gate(inside)
+    assert not result.passed
+    assert result.reason is not None and "imports scipy" in result.reason
+
+
+def test_checks_run_in_order() -> None:
+    seen: set[str] = set()
+    # a duplicate that also renames the function is reported as a missing function
+    assert gate(faster(), seen=seen).passed
+    renamed = faster().replace("def band(", "def band2(")
+    result = gate(renamed, seen=seen)
+    assert result.reason is not None and result.reason.startswith("the candidate has no function")
+    # the original itself: first time "no change", then it is a duplicate
+    assert (gate(ORIGINAL, seen=seen).reason or "").startswith("no change")
+    assert gate(ORIGINAL, seen=seen).reason == "duplicate of a candidate already tried"
+
+
+def test_original_that_does_not_parse_is_reported() -> None:
+    result = gate_candidate(candidate(faster()), "def band(:\n", set())
+    assert not result.passed
+    assert result.reason is not None and "the original module does not parse" in result.reason
