@@ -56,7 +56,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = Console(stderr=args.json)
+    stream = sys.stderr if args.json else sys.stdout
+    # piped or captured output gets the whole table instead of rich's 80-column default
+    console = Console(stderr=args.json, width=None if stream.isatty() else 160)
     overrides = {
         key: getattr(args, key)
         for key in ("workload", "functions", "top", "min_speedup", "max_calls", "workload_timeout",

@@ -50,6 +50,10 @@ from perfloop.verify.replay import replay, replay_candidate
 from perfloop.workload import run_workload
 
 Progress = Callable[[str], None]
+# a proposer gets (function, its file relative to the root, the file's source) and
+# returns candidates; rules are the default, an LLM or an outside agent are others
+Proposer = Callable[[FunctionRef, str, str], Sequence[Candidate]]
+DEFAULT_PROPOSERS: tuple[Proposer, ...] = (propose_rule_candidates,)
 
 
 def _quiet(message: str) -> None:
@@ -66,6 +70,7 @@ class _Context:
     store: RunStore
     policy: ComparePolicy
     progress: Progress
+    proposers: tuple[Proposer, ...]
 
     @property
     def root(self) -> Path:
@@ -76,7 +81,11 @@ def new_run_id() -> RunId:
     return RunId(time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2))
 
 
-def optimize(settings: Settings, progress: Progress = _quiet) -> RunResult:
+def optimize(
+    settings: Settings,
+    progress: Progress = _quiet,
+    proposers: Sequence[Proposer] = DEFAULT_PROPOSERS,
+) -> RunResult:
     """Run the whole pipeline on the workload in `settings`; see the module docstring."""
     if not settings.workload:
         raise ConfigError(
@@ -94,9 +103,8 @@ def optimize(settings: Settings, progress: Progress = _quiet) -> RunResult:
     store = RunStore(root / ".perfloop" / "perfloop.db")
     python = ".".join(map(str, sys.version_info[:3]))
     store.start_run(run_id, python, settings.workload, root)
-    context = _Context(
-        settings, project, run_id, store, ComparePolicy(float_rel_tolerance=settings.float_tolerance), progress
-    )
+    policy = ComparePolicy(float_rel_tolerance=settings.float_tolerance)
+    context = _Context(settings, project, run_id, store, policy, progress, tuple(proposers))
     try:
         result = _run_stages(context, explicit, run_dir, python)
     except BaseException as exc:
@@ -216,12 +224,16 @@ def optimize_target(
     limits = _limits(context, baseline.seconds)
     seen: set[str] = set()
     tried = [
-        evaluate_candidate(context, c, module_source, capture, limits, seen)
-        for c in propose_rule_candidates(ref, path, module_source)
+        evaluate_candidate(context, candidate, module_source, capture, limits, seen)
+        for proposer in context.proposers
+        for candidate in proposer(ref, path, module_source)
     ]
-    verified = [r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT]
-    if len(verified) > 1:
-        rule_ids = [r.candidate.origin.removeprefix("rule:") for r in verified]
+    verified_rules = [
+        r for r in tried
+        if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT and r.candidate.origin.startswith("rule:")
+    ]
+    if len(verified_rules) > 1:  # then the verified rules together
+        rule_ids = [r.candidate.origin.removeprefix("rule:") for r in verified_rules]
         combined = combine_rules(ref, path, module_source, rule_ids)
         if combined is not None:
             tried.append(evaluate_candidate(context, combined, module_source, capture, limits, seen))
