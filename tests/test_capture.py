@@ -70,7 +70,19 @@ def ref(qualname: str) -> FunctionRef:
 def captures(make_project, monkeypatch: pytest.MonkeyPatch):
     root = make_project(PROJECT)
     monkeypatch.syspath_prepend(str(root))  # to unpickle recorded instances here
-    targets = [ref(q) for q in ("add", "fib", "append_twice", "shout", "first", "takes_lock", "Meter.feed", "absent")]
+    targets = [
+        ref(q)
+        for q in (
+            "add",
+            "fib",
+            "append_twice",
+            "shout",
+            "first",
+            "takes_lock",
+            "Meter.feed",
+            "absent",
+        )
+    ]
     return capture_calls("python bench.py", root, targets, CaptureSettings(max_calls=50))
 
 

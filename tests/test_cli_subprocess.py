@@ -15,7 +15,11 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "shop"
 
 def perfloop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "perfloop", *args], cwd=cwd, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "perfloop", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
 
 
@@ -37,7 +41,9 @@ def test_bad_flags_exit_2(tmp_path: Path) -> None:
 def test_the_bundled_example_gets_verified_speedups_and_applies_cleanly(tmp_path: Path) -> None:
     project = tmp_path / "shop"
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns(".perfloop", "__pycache__"))
-    before = subprocess.run([sys.executable, "bench.py"], cwd=project, capture_output=True, text=True)
+    before = subprocess.run(
+        [sys.executable, "bench.py"], cwd=project, capture_output=True, text=True
+    )
 
     done = perfloop("optimize", "--apply", "--json", cwd=project)
     assert done.returncode == 0, done.stderr
@@ -46,12 +52,16 @@ def test_the_bundled_example_gets_verified_speedups_and_applies_cleanly(tmp_path
     improved = [t for t in results["targets"] if t["status"] == "improved"]
     assert len(improved) >= 3, results
     assert all(t["best"]["ci"][0] >= 1.2 for t in improved[:3])
-    assert all(t["best"]["verified_calls"] > 0 and t["best"]["tiers"] == ["replay"] for t in improved)
+    assert all(
+        t["best"]["verified_calls"] > 0 and t["best"]["tiers"] == ["replay"] for t in improved
+    )
     assert results["workload_speedup"]["output_unchanged"] is True
     assert results["workload_speedup"]["ratio"] > 1.0
     assert results["applied"] is True
 
-    after = subprocess.run([sys.executable, "bench.py"], cwd=project, capture_output=True, text=True)
+    after = subprocess.run(
+        [sys.executable, "bench.py"], cwd=project, capture_output=True, text=True
+    )
     assert after.returncode == 0
     assert after.stdout == before.stdout
     run_dir = project / ".perfloop" / "runs" / results["run_id"]

@@ -24,12 +24,12 @@ def test_file_settings_are_read_and_flags_win(tmp_path: Path) -> None:
 
 def test_a_misspelt_key_is_named_with_the_closest_known_key(tmp_path: Path) -> None:
     root = pyproject(tmp_path, "min-speedp = 1.2")
-    with pytest.raises(ConfigError, match="unknown key 'min-speedp'.*did you mean 'min-speedup'"):
+    with pytest.raises(ConfigError, match=r"unknown key 'min-speedp'.*did you mean 'min-speedup'"):
         load_settings(root, {})
 
 
 def test_invalid_values_say_what_is_allowed(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="min-speedup must be a number of at least 1.0"):
+    with pytest.raises(ConfigError, match=r"min-speedup must be a number of at least 1\.0"):
         load_settings(tmp_path, {"min_speedup": 0.5})
     with pytest.raises(ConfigError, match="top must be a whole number"):
         load_settings(tmp_path, {"top": 0})

@@ -51,17 +51,17 @@ def cheapest(prices):
         raise IndexError("list index out of range")
     return min(prices)
 '''
-HANGS = '''
+HANGS = """
 def cheapest(prices):
     while True:
         pass
-'''
-HOGS = '''
+"""
+HOGS = """
 def cheapest(prices):
     blocks = []
     while True:
         blocks.append(bytearray(10**8))
-'''
+"""
 
 
 @pytest.fixture
@@ -74,18 +74,30 @@ def hostile_then_honest(ref: FunctionRef, path: str, source: str) -> Sequence[Ca
         return []
     original = LIB.split("\n\n\ndef ways")[0]
     return [
-        Candidate(ref, f"test:{name}", name, source.replace(original.strip(), body.strip()), body, path)
+        Candidate(
+            ref, f"test:{name}", name, source.replace(original.strip(), body.strip()), body, path
+        )
         for name, body in (("hangs", HANGS), ("hogs", HOGS), ("honest", HONEST))
     ]
 
 
 def run(root: Path, **overrides: object):
-    settings = load_settings(root, {"workload": "python bench.py", "candidate_timeout": 5.0,
-                                    "memory_mb": 600, "measure_processes": 2, **overrides})
+    settings = load_settings(
+        root,
+        {
+            "workload": "python bench.py",
+            "candidate_timeout": 5.0,
+            "memory_mb": 600,
+            "measure_processes": 2,
+            **overrides,
+        },
+    )
     return optimize(settings, proposers=(propose_rule_candidates, hostile_then_honest))
 
 
-def test_a_run_rejects_what_differs_survives_what_hangs_and_keeps_what_is_faster(shop: Path) -> None:
+def test_a_run_rejects_what_differs_survives_what_hangs_and_keeps_what_is_faster(
+    shop: Path,
+) -> None:
     result = run(shop)
     by_name = {t.function.qualname: t for t in result.targets}
     cheapest = by_name["cheapest"]
@@ -112,7 +124,9 @@ def test_a_run_rejects_what_differs_survives_what_hangs_and_keeps_what_is_faster
     run_dir = Path(result.run_dir)
     results = json.loads((run_dir / "results.json").read_text())
     assert {t["function"]: t["status"] for t in results["targets"]} == {
-        "shop:cheapest": "improved", "shop:ways": "improved"}
+        "shop:cheapest": "improved",
+        "shop:ways": "improved",
+    }
     report = (run_dir / "report.md").read_text()
     assert "behaves differently** on recorded call #" in report and "`cheapest([])`" in report
     diff = (run_dir / "patch.diff").read_text()
@@ -123,7 +137,11 @@ def test_a_run_rejects_what_differs_survives_what_hangs_and_keeps_what_is_faster
     db = sqlite3.connect(shop / ".perfloop" / "perfloop.db")
     assert db.execute("SELECT status FROM runs").fetchone() == ("completed",)
     assert db.execute("SELECT COUNT(*) FROM call_records").fetchone()[0] == 41 + 6
-    statuses = dict(db.execute("SELECT origin, status FROM candidates JOIN verdicts USING (run_id, candidate_id)"))
+    statuses = dict(
+        db.execute(
+            "SELECT origin, status FROM candidates JOIN verdicts USING (run_id, candidate_id)"
+        )
+    )
     assert statuses["test:hangs"] == "failed" and statuses["test:honest"] == "equivalent"
 
 
@@ -134,11 +152,20 @@ def test_apply_refuses_when_a_file_changed_during_the_run(shop: Path) -> None:
         if stage.startswith("Applying"):
             (shop / "shop.py").write_text(edited)
 
-    settings = load_settings(shop, {"workload": "python bench.py", "apply": True,
-                                    "functions": ["shop:ways"], "measure_processes": 2})
+    settings = load_settings(
+        shop,
+        {
+            "workload": "python bench.py",
+            "apply": True,
+            "functions": ["shop:ways"],
+            "measure_processes": 2,
+        },
+    )
     result = optimize(settings, progress=edit_before_apply)
     assert not result.applied
-    assert any("shop.py changed since this run read it; nothing was written" in n for n in result.notes)
+    assert any(
+        "shop.py changed since this run read it; nothing was written" in n for n in result.notes
+    )
     assert (shop / "shop.py").read_text() == edited
 
 
@@ -146,14 +173,25 @@ def test_apply_writes_the_patch_and_the_workload_output_is_unchanged(shop: Path)
     import subprocess
     import sys
 
-    before = subprocess.run([sys.executable, "bench.py"], cwd=shop, capture_output=True, text=True).stdout
-    settings = load_settings(shop, {"workload": "python bench.py", "apply": True,
-                                    "functions": ["shop:ways"], "measure_processes": 2})
+    before = subprocess.run(
+        [sys.executable, "bench.py"], cwd=shop, capture_output=True, text=True
+    ).stdout
+    settings = load_settings(
+        shop,
+        {
+            "workload": "python bench.py",
+            "apply": True,
+            "functions": ["shop:ways"],
+            "measure_processes": 2,
+        },
+    )
     result = optimize(settings)
     assert result.applied
     assert "functools.cache" in (shop / "shop.py").read_text()
     assert (Path(result.run_dir) / "backup" / "shop.py").read_text() == LIB.lstrip("\n")
-    after = subprocess.run([sys.executable, "bench.py"], cwd=shop, capture_output=True, text=True).stdout
+    after = subprocess.run(
+        [sys.executable, "bench.py"], cwd=shop, capture_output=True, text=True
+    ).stdout
     assert after == before
     assert result.workload_speedup is not None and result.workload_speedup.output_unchanged
 
@@ -161,7 +199,17 @@ def test_apply_writes_the_patch_and_the_workload_output_is_unchanged(shop: Path)
 def test_a_missing_target_is_a_usage_error_that_suggests_the_right_name(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main(["optimize", "--root", str(shop), "--workload", "python bench.py", "--function", "shop:cheapst"])
+    code = main(
+        [
+            "optimize",
+            "--root",
+            str(shop),
+            "--workload",
+            "python bench.py",
+            "--function",
+            "shop:cheapst",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().out
     assert "no function 'cheapst' in shop" in err and "did you mean shop:cheapest" in err
@@ -169,7 +217,17 @@ def test_a_missing_target_is_a_usage_error_that_suggests_the_right_name(
 
 
 def test_a_missing_module_is_a_usage_error(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["optimize", "--root", str(shop), "--workload", "python bench.py", "--function", "shopp:cheapest"])
+    code = main(
+        [
+            "optimize",
+            "--root",
+            str(shop),
+            "--workload",
+            "python bench.py",
+            "--function",
+            "shopp:cheapest",
+        ]
+    )
     assert code == 2
     assert "no module 'shopp'" in capsys.readouterr().out
 
@@ -179,8 +237,20 @@ def test_no_workload_is_a_usage_error(shop: Path, capsys: pytest.CaptureFixture[
     assert "no workload" in capsys.readouterr().out
 
 
-def test_a_syntax_error_in_a_target_is_reported_with_its_line(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_syntax_error_in_a_target_is_reported_with_its_line(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (shop / "shop.py").write_text(LIB + "\ndef broken(:\n")
-    code = main(["optimize", "--root", str(shop), "--workload", "python bench.py", "--function", "shop:cheapest"])
+    code = main(
+        [
+            "optimize",
+            "--root",
+            str(shop),
+            "--workload",
+            "python bench.py",
+            "--function",
+            "shop:cheapest",
+        ]
+    )
     assert code == 2
     assert "syntax error" in capsys.readouterr().out

@@ -46,10 +46,13 @@ def test_two_candidates_in_one_file_are_merged_with_their_imports() -> None:
             "return sorted(prices)[0]", "return min(prices)"
         ),
     )
-    second = candidate("Cart.total", ORIGINAL.replace(
-        "        out = 0\n        for p in prices:\n            out += p\n        return out",
-        "        return sum(prices)",
-    ))
+    second = candidate(
+        "Cart.total",
+        ORIGINAL.replace(
+            "        out = 0\n        for p in prices:\n            out += p\n        return out",
+            "        return sum(prices)",
+        ),
+    )
     merged = merge_candidates(ORIGINAL, [first, second])
     assert "return min(prices)" in merged
     assert "return sum(prices)" in merged
@@ -82,7 +85,9 @@ def test_apply_writes_every_file_and_keeps_backups(tmp_path: Path) -> None:
 def test_apply_refuses_when_a_file_changed_since_the_run_started(tmp_path: Path) -> None:
     write(tmp_path, {"a.py": "x = 1\n", "b.py": "y = 1  # edited by the user meanwhile\n"})
     changes = [FileChange("a.py", "x = 1\n", "x = 2\n"), FileChange("b.py", "y = 1\n", "y = 2\n")]
-    with pytest.raises(ApplyRefused, match=r"b\.py changed since this run read it; nothing was written"):
+    with pytest.raises(
+        ApplyRefused, match=r"b\.py changed since this run read it; nothing was written"
+    ):
         apply_changes(tmp_path, changes, tmp_path / "backup")
     assert (tmp_path / "a.py").read_text() == "x = 1\n"
     assert (tmp_path / "b.py").read_text() == "y = 1  # edited by the user meanwhile\n"

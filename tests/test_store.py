@@ -35,7 +35,10 @@ def test_a_run_with_its_records_candidates_and_verdicts_is_kept(tmp_path: Path) 
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-    assert db.execute("SELECT status, error FROM runs").fetchone() == ("failed", "KeyboardInterrupt")
+    assert db.execute("SELECT status, error FROM runs").fetchone() == (
+        "failed",
+        "KeyboardInterrupt",
+    )
     assert db.execute("SELECT call_repr, args FROM call_records").fetchone() == ("f(1)", b"a")
     assert db.execute("SELECT origin, gate_passed FROM candidates").fetchone() == ("rule:x", 1)
     assert db.execute("SELECT status, calls_checked FROM verdicts").fetchone() == ("equivalent", 1)

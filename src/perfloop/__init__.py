@@ -17,9 +17,7 @@ from perfloop.model import RunResult
 __version__ = "0.1.0"
 
 
-def optimize(
-    workload: str | None = None, root: str | Path = ".", **settings: Any
-) -> RunResult:
+def optimize(workload: str | None = None, root: str | Path = ".", **settings: Any) -> RunResult:
     """Run the pipeline; keyword settings as in [tool.perfloop] with underscores."""
     from perfloop.config import load_settings
     from perfloop.search import optimize as run_pipeline

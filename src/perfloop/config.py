@@ -45,7 +45,9 @@ class Settings:
 
 # keys a user may set in [tool.perfloop]; `root` and `apply` are flags only
 FILE_KEYS = tuple(
-    f.name.replace("_", "-") for f in dataclasses.fields(Settings) if f.name not in {"root", "apply"}
+    f.name.replace("_", "-")
+    for f in dataclasses.fields(Settings)
+    if f.name not in {"root", "apply"}
 )
 
 
@@ -79,7 +81,9 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
         if key in {"top", "max_calls", "capture_mb", "memory_mb", "workload_runs"} and (
             not isinstance(value, int) or value < 1
         ):
-            raise ConfigError(f"{key.replace('_', '-')} must be a whole number of at least 1, not {value!r}")
+            raise ConfigError(
+                f"{key.replace('_', '-')} must be a whole number of at least 1, not {value!r}"
+            )
         if key in {"min_speedup"} and (not isinstance(value, (int, float)) or value < 1.0):
             raise ConfigError(f"min-speedup must be a number of at least 1.0, not {value!r}")
         assert key in types, key

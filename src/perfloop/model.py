@@ -15,6 +15,11 @@ from typing import NewType
 
 RunId = NewType("RunId", str)
 
+
+class InvalidReference(ValueError):
+    """A function reference is not of the form module:qualname."""
+
+
 _REF_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
@@ -30,9 +35,9 @@ class FunctionRef:
 
     @classmethod
     def parse(cls, text: str) -> FunctionRef:
-        """Parse `module:qualname`, or raise ValueError with an example of the form."""
+        """Parse `module:qualname`, or raise InvalidReference with an example of the form."""
         if not _REF_PATTERN.match(text):
-            raise ValueError(
+            raise InvalidReference(
                 f"{text!r} is not a function reference; write it as module:qualname, "
                 "e.g. shoplib.text:tokenize or shoplib.graph:Graph.shortest_path"
             )

@@ -11,6 +11,7 @@ already replaced are put back, so the project is never left half-patched.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import importlib.util
@@ -175,7 +176,9 @@ def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -
     except OSError as exc:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
-        raise ApplyRefused(f"not applied: could not stage the new files ({exc}); nothing changed") from exc
+        raise ApplyRefused(
+            f"not applied: could not stage the new files ({exc}); nothing changed"
+        ) from exc
     done: list[Path] = []
     try:
         for temporary, target in staged:
@@ -202,7 +205,5 @@ def revert_changes(root: Path, changes: Sequence[FileChange]) -> None:
 
 def _drop_bytecode(source: Path) -> None:
     """A .pyc with the same mtime second and size would be trusted over the new source."""
-    try:
+    with contextlib.suppress(NotImplementedError, ValueError):
         Path(importlib.util.cache_from_source(str(source))).unlink(missing_ok=True)
-    except (NotImplementedError, ValueError):
-        pass

@@ -25,7 +25,15 @@ _LIBRARY_PATHS = tuple(
     str(Path(p).resolve())
     for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
 )
-_EXCLUDED_PARTS = {"site-packages", "dist-packages", ".venv", "venv", ".tox", ".perfloop", "node_modules"}
+_EXCLUDED_PARTS = {
+    "site-packages",
+    "dist-packages",
+    ".venv",
+    "venv",
+    ".tox",
+    ".perfloop",
+    "node_modules",
+}
 
 
 def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Profile:
@@ -48,12 +56,15 @@ def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Pro
         )
     functions = rank_functions(stats, root.resolve(), main_files)
     return Profile(
-        total_seconds=total_seconds(stats), wall_seconds=run.seconds, functions=functions, workload_stdout=run.stdout
+        total_seconds=total_seconds(stats),
+        wall_seconds=run.seconds,
+        functions=functions,
+        workload_stdout=run.stdout,
     )
 
 
 def _absolute(filename: str, root: Path) -> Path:
-    """Profiler file names are as Python saw them: relative ones are relative to the workload's cwd."""
+    """Profiler file names are as Python saw them: relative to the workload's cwd."""
     path = Path(filename)
     return (path if path.is_absolute() else root / path).resolve()
 
@@ -117,7 +128,9 @@ def rank_functions(
             found[ref] = _Accumulator(path, def_line, ref)
         entry = found[ref]
         if is_main:
-            entry.not_targetable = "defined in the workload script; move it into a module to optimize it"
+            entry.not_targetable = (
+                "defined in the workload script; move it into a module to optimize it"
+            )
         elif problem:
             entry.not_targetable = problem
         return entry
@@ -168,7 +181,9 @@ def _definitions(filename: str) -> tuple[tuple[int, int, int, str, str | None], 
                 qualname = f"{prefix}{child.name}"
                 first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
                 problem = _why_not_targetable(child, inside_function)
-                found.append((first, child.lineno, child.end_lineno or child.lineno, qualname, problem))
+                found.append(
+                    (first, child.lineno, child.end_lineno or child.lineno, qualname, problem)
+                )
                 visit(child, f"{qualname}.<locals>.", True)
             elif isinstance(child, ast.ClassDef):
                 visit(child, f"{prefix}{child.name}.", inside_function)

@@ -45,7 +45,9 @@ class Project:
         names = defined_functions(tree)
         if ref.qualname not in names:
             close = difflib.get_close_matches(ref.qualname, names, n=3)
-            hint = f"; did you mean {', '.join(f'{ref.module}:{c}' for c in close)}?" if close else ""
+            hint = (
+                f"; did you mean {', '.join(f'{ref.module}:{c}' for c in close)}?" if close else ""
+            )
             raise TargetError(f"no function {ref.qualname!r} in {ref.module} ({path}){hint}")
         return path
 

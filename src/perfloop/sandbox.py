@@ -12,6 +12,7 @@ unpickler that only accepts perfloop's model types and builtins.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import pickle
@@ -173,10 +174,8 @@ def _read_result(
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
     process.wait()
 
 

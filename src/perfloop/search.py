@@ -45,8 +45,9 @@ from perfloop.project import Project, TargetError
 from perfloop.propose import combine_rules, propose_rule_candidates
 from perfloop.report import write_run_files
 from perfloop.store import RunStore
+from perfloop.verify import verify_candidate
 from perfloop.verify.compare import ComparePolicy
-from perfloop.verify.replay import replay, replay_candidate
+from perfloop.verify.replay import replay
 from perfloop.workload import run_workload
 
 Progress = Callable[[str], None]
@@ -115,7 +116,9 @@ def optimize(
     return result
 
 
-def _run_stages(context: _Context, explicit: list[FunctionRef], run_dir: Path, python: str) -> RunResult:
+def _run_stages(
+    context: _Context, explicit: list[FunctionRef], run_dir: Path, python: str
+) -> RunResult:
     settings, root = context.settings, context.root
     assert settings.workload is not None
     context.progress("Profiling the workload")
@@ -129,7 +132,9 @@ def _run_stages(context: _Context, explicit: list[FunctionRef], run_dir: Path, p
         settings.workload,
         root,
         targets,
-        CaptureSettings(settings.max_calls, settings.capture_mb * 1024 * 1024, settings.workload_timeout),
+        CaptureSettings(
+            settings.max_calls, settings.capture_mb * 1024 * 1024, settings.workload_timeout
+        ),
     )
     shares = {f.function: f.share for f in profile.functions}
     results = []
@@ -149,7 +154,9 @@ def _run_stages(context: _Context, explicit: list[FunctionRef], run_dir: Path, p
     applied = False
     if changes and settings.apply:
         context.progress("Applying the patch")
-        output_is_stable = workload_speedup is not None and workload_speedup.output_unchanged is not None
+        output_is_stable = (
+            workload_speedup is not None and workload_speedup.output_unchanged is not None
+        )
         expected = profile.workload_stdout if output_is_stable else None
         applied, note = apply_and_confirm(context, changes, run_dir, expected)
         notes.extend(note)
@@ -194,7 +201,9 @@ def _limits(context: _Context, seconds: float | None = None) -> Limits:
     wall = context.settings.candidate_timeout
     if seconds is not None:  # a candidate gets ten times what the original needed
         wall = min(wall, max(5.0, 10 * seconds))
-    return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=context.settings.memory_mb)
+    return Limits(
+        wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=context.settings.memory_mb
+    )
 
 
 def optimize_target(
@@ -210,13 +219,21 @@ def optimize_target(
         return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, capture.problem, recorded)
     path, module_source = source
     baseline = replay(
-        ref.module, ref.qualname, context.root / path, None, capture.records,
-        root=context.root, limits=_limits(context), policy=context.policy,
+        ref.module,
+        ref.qualname,
+        context.root / path,
+        None,
+        capture.records,
+        root=context.root,
+        limits=_limits(context),
+        policy=context.policy,
     )
     if baseline.status is not VerdictStatus.EQUIVALENT:
         why = baseline.difference.description if baseline.difference else baseline.reason
         return TargetResult(
-            ref, share, TargetStatus.UNVERIFIABLE,
+            ref,
+            share,
+            TargetStatus.UNVERIFIABLE,
             f"replaying the original does not reproduce its recorded calls ({why}); it depends "
             "on state besides its arguments, so replay cannot judge a rewrite",
             recorded,
@@ -229,14 +246,19 @@ def optimize_target(
         for candidate in proposer(ref, path, module_source)
     ]
     verified_rules = [
-        r for r in tried
-        if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT and r.candidate.origin.startswith("rule:")
+        r
+        for r in tried
+        if r.verdict
+        and r.verdict.status is VerdictStatus.EQUIVALENT
+        and r.candidate.origin.startswith("rule:")
     ]
     if len(verified_rules) > 1:  # then the verified rules together
         rule_ids = [r.candidate.origin.removeprefix("rule:") for r in verified_rules]
         combined = combine_rules(ref, path, module_source, rule_ids)
         if combined is not None:
-            tried.append(evaluate_candidate(context, combined, module_source, capture, limits, seen))
+            tried.append(
+                evaluate_candidate(context, combined, module_source, capture, limits, seen)
+            )
     return select_best(ref, share, recorded, tried)
 
 
@@ -252,7 +274,7 @@ def evaluate_candidate(
     gate = gate_candidate(candidate, module_source, seen)
     result = CandidateResult(candidate, gate)
     if gate.passed:
-        verdict = replay_candidate(
+        verdict = verify_candidate(
             candidate, capture.records, root=context.root, limits=limits, policy=context.policy
         )
         result = replace(result, verdict=verdict)
@@ -278,7 +300,12 @@ def select_best(
         best = max(faster, key=lambda r: r.measurement.speedup.ratio)  # type: ignore[union-attr]
         return TargetResult(ref, share, TargetStatus.IMPROVED, None, recorded, tuple(tried), best)
     return TargetResult(
-        ref, share, TargetStatus.NO_FASTER_CANDIDATE, _why_nothing_faster(tried), recorded, tuple(tried)
+        ref,
+        share,
+        TargetStatus.NO_FASTER_CANDIDATE,
+        _why_nothing_faster(tried),
+        recorded,
+        tuple(tried),
     )
 
 
@@ -342,7 +369,13 @@ def _keep_verified_together(
 
 def _verifies(context: _Context, result: TargetResult, merged: str, capture: TargetCapture) -> bool:
     candidate = replace(result.best.candidate, module_source=merged)  # type: ignore[union-attr]
-    verdict = replay_candidate(candidate, capture.records, root=context.root, limits=_limits(context))
+    verdict = verify_candidate(
+        candidate,
+        capture.records,
+        root=context.root,
+        limits=_limits(context),
+        policy=context.policy,
+    )
     return verdict.status is VerdictStatus.EQUIVALENT
 
 

@@ -228,8 +228,14 @@ class RunStore:
                     ),
                 )
             if measurement is not None:
-                self._save_measurement(db, run_id, candidate.candidate_id, measurement.speedup,
-                                       measurement.faster, measurement.error)
+                self._save_measurement(
+                    db,
+                    run_id,
+                    candidate.candidate_id,
+                    measurement.speedup,
+                    measurement.faster,
+                    measurement.error,
+                )
 
     def save_workload_measurement(
         self, run_id: RunId, speedup: object, faster: bool, error: str | None
@@ -291,8 +297,15 @@ class RunStore:
         return row[0] if row else None
 
     def count(self, table: str, run_id: RunId) -> int:
-        if table not in {"call_records", "candidates", "verdicts", "measurements", "targets",
-                         "captures", "profile_rows"}:
+        if table not in {
+            "call_records",
+            "candidates",
+            "verdicts",
+            "measurements",
+            "targets",
+            "captures",
+            "profile_rows",
+        }:
             raise ValueError(table)
         return self._connection.execute(
             f"SELECT COUNT(*) FROM {table} WHERE run_id=?", (run_id,)

@@ -62,11 +62,15 @@ for amount in (5, 7):
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[FunctionRef, TargetCapture]]:
+def project(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[FunctionRef, TargetCapture]]:
     root = tmp_path_factory.mktemp("replay")
     (root / "lib.py").write_text(LIB)
     (root / "bench.py").write_text(BENCH)
-    targets = [FunctionRef("lib", q) for q in ("lowest", "normalise", "greet", "jitter", "Till.ring")]
+    targets = [
+        FunctionRef("lib", q) for q in ("lowest", "normalise", "greet", "jitter", "Till.ring")
+    ]
     return root, capture_calls("python bench.py", root, targets)
 
 
@@ -77,7 +81,12 @@ def check(project, qualname: str, old: str, new: str, **limits: float):
     assert source != LIB
     candidate = Candidate(ref, "test", "", source, new, "lib.py")
     return replay_candidate(
-        candidate, captures[ref].records, root=root, limits=Limits(wall_seconds=limits.get("wall", 20), memory_mb=int(limits.get("memory_mb", 1024)))
+        candidate,
+        captures[ref].records,
+        root=root,
+        limits=Limits(
+            wall_seconds=limits.get("wall", 20), memory_mb=int(limits.get("memory_mb", 1024))
+        ),
     )
 
 
@@ -98,8 +107,10 @@ def test_a_rewrite_that_changes_an_exception_is_rejected_with_the_call(project) 
 
 def test_a_rewrite_that_stops_mutating_its_argument_is_rejected(project) -> None:
     verdict = check(
-        project, "normalise",
-        "names[i] = name.strip().lower()", "name = name.strip().lower()",
+        project,
+        "normalise",
+        "names[i] = name.strip().lower()",
+        "name = name.strip().lower()",
     )
     assert verdict.status is VerdictStatus.DIFFERENT
     assert "argument state after the call differs" in verdict.difference.description
@@ -113,23 +124,32 @@ def test_a_rewrite_that_prints_differently_is_rejected(project) -> None:
 
 
 def test_a_method_is_compared_on_the_instance_state_too(project) -> None:
-    verdict = check(project, "Till.ring", "self.total += amount\n        return self.total",
-                    "return self.total + amount")
+    verdict = check(
+        project,
+        "Till.ring",
+        "self.total += amount\n        return self.total",
+        "return self.total + amount",
+    )
     assert verdict.status is VerdictStatus.DIFFERENT
     assert "self.total" in verdict.difference.description
 
 
 def test_a_candidate_that_never_returns_is_killed_and_reported(project) -> None:
-    verdict = check(project, "lowest", "return sorted(prices)[0]", "while True:\n        pass", wall=2)
+    verdict = check(
+        project, "lowest", "return sorted(prices)[0]", "while True:\n        pass", wall=2
+    )
     assert verdict.status is VerdictStatus.FAILED
     assert "did not finish within 2 s" in verdict.reason
 
 
 def test_a_candidate_that_allocates_without_bound_is_stopped(project) -> None:
     verdict = check(
-        project, "lowest", "return sorted(prices)[0]",
+        project,
+        "lowest",
+        "return sorted(prices)[0]",
         "blocks = []\n    while True:\n        blocks.append(bytearray(10**8))",
-        memory_mb=600, wall=30,
+        memory_mb=600,
+        wall=30,
     )
     assert verdict.status is VerdictStatus.FAILED
     assert "memory limit" in verdict.reason
@@ -138,6 +158,13 @@ def test_a_candidate_that_allocates_without_bound_is_stopped(project) -> None:
 def test_an_original_that_depends_on_randomness_does_not_reproduce_itself(project) -> None:
     root, captures = project
     ref = FunctionRef("lib", "jitter")
-    verdict = replay("lib", "jitter", root / "lib.py", None, captures[ref].records,
-                     root=root, limits=Limits(wall_seconds=20))
+    verdict = replay(
+        "lib",
+        "jitter",
+        root / "lib.py",
+        None,
+        captures[ref].records,
+        root=root,
+        limits=Limits(wall_seconds=20),
+    )
     assert verdict.status is VerdictStatus.DIFFERENT

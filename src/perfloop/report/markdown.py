@@ -30,7 +30,9 @@ def _candidate_line(result: CandidateResult) -> str:
     measurement = result.measurement
     if measurement is None or measurement.speedup is None:
         error = measurement.error if measurement else "not measured"
-        return f"- {origin}: same behaviour on {verdict.calls_checked} calls; timing failed: {error}"
+        return (
+            f"- {origin}: same behaviour on {verdict.calls_checked} calls; timing failed: {error}"
+        )
     verdict_word = "faster" if measurement.faster else "not faster beyond the threshold"
     return (
         f"- {origin}: same behaviour on {verdict.calls_checked} calls; "
@@ -69,20 +71,31 @@ def render_markdown(result: RunResult) -> str:
     ]
     if result.workload_speedup is not None:
         speedup = result.workload_speedup.speedup
-        unchanged = {True: "unchanged", False: "CHANGED", None: "not compared (it varies run to run)"}
+        unchanged = {
+            True: "unchanged",
+            False: "CHANGED",
+            None: "not compared (it varies run to run)",
+        }
         lines += [
             "## Whole workload",
             "",
             f"Original against patched, as whole processes: {format_speedup(speedup)}. "
-            f"Method: {speedup.method}. Output: {unchanged[result.workload_speedup.output_unchanged]}.",
+            f"Method: {speedup.method}. "
+            f"Output: {unchanged[result.workload_speedup.output_unchanged]}.",
             "",
         ]
     lines += ["## Where the time goes", ""]
     lines += _table(
         ["function", "file", "calls", "own time (s)", "share", "note"],
         [
-            [str(f.function), f"{f.path}:{f.lineno}", str(f.calls), f"{f.self_seconds:.3f}",
-             f"{f.share:.1%}", f.not_targetable or ""]
+            [
+                str(f.function),
+                f"{f.path}:{f.lineno}",
+                str(f.calls),
+                f"{f.self_seconds:.3f}",
+                f"{f.share:.1%}",
+                f.not_targetable or "",
+            ]
             for f in result.profile.functions[:15]
         ],
     )
@@ -101,8 +114,8 @@ def render_markdown(result: RunResult) -> str:
         "## How to read this",
         "",
         "A speedup is the original's time over the new version's, on the calls recorded from "
-        "the workload. \"Faster\" means the lower bound of the 95% interval clears the threshold. "
-        "\"Verified\" means every recorded call gave the same return value or exception type, "
+        'the workload. "Faster" means the lower bound of the 95% interval clears the threshold. '
+        '"Verified" means every recorded call gave the same return value or exception type, '
         "left its arguments in the same state and printed the same output; it says nothing "
         "about inputs the workload never made.",
         "",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perfloop.model import CandidateResult, RunResult, Speedup, TargetResult, TargetStatus, VerdictStatus
+from perfloop.model import (
+    CandidateResult,
+    RunResult,
+    Speedup,
+    TargetResult,
+    TargetStatus,
+    VerdictStatus,
+)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,12 @@ def print_summary(result: RunResult, console: Console) -> None:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for row in summary_rows(result):
         table.add_row(
-            row.function, row.share, row.rule, row.calls, row.speedup, row.verdict,
+            row.function,
+            row.share,
+            row.rule,
+            row.calls,
+            row.speedup,
+            row.verdict,
             style=_STYLE[row.status],
         )
     console.print(table)

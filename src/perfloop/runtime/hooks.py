@@ -79,7 +79,10 @@ def _install_capture(settings: dict[str, object]) -> None:
                 failures[ref] = f"cannot record its calls: {exc}"
                 continue
             recorder = Recorder(
-                ref, function, int(settings["max_calls"]), int(settings["max_bytes"])  # type: ignore[arg-type]
+                ref,
+                function,
+                int(settings["max_calls"]),
+                int(settings["max_bytes"]),  # type: ignore[arg-type]
             )
             recorders[ref] = recorder
             replace_function(module, qualname, make_wrapper(function, recorder))

@@ -33,7 +33,11 @@ _repr.maxdict = 4
 def describe_type(value: object) -> str:
     """A short type description of a runtime value: `list[int]`, `dict[str, float]`."""
     kind = type(value)
-    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
     if isinstance(value, (list, tuple, set, frozenset)) and value:
         items = sorted({describe_type(item) for item in list(value)[:5]})
         return f"{name}[{' | '.join(items)}]"
@@ -96,7 +100,9 @@ class Recorder:
         for name, value in bound.arguments.items():
             self.parameter_types.setdefault(name, set()).add(describe_type(value))
 
-    def call(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def call(
+        self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         if getattr(self._local, "active", False):
             return function(*args, **kwargs)
         self.calls_seen += 1
@@ -130,10 +136,14 @@ class Recorder:
         sys.stdout = tee.original
         self._local.active = False
         self.return_types.add(describe_type(result))
-        self._keep(slot, before, ("return", result, (args, kwargs)), tee.buffer_text.getvalue(), call_repr)
+        self._keep(
+            slot, before, ("return", result, (args, kwargs)), tee.buffer_text.getvalue(), call_repr
+        )
         return result
 
-    def _run_unrecorded(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _run_unrecorded(
+        self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
         self._local.active = True
         try:
             return function(*args, **kwargs)
@@ -144,7 +154,9 @@ class Recorder:
         parts = [_safe_repr(a) for a in args] + [f"{k}={_safe_repr(v)}" for k, v in kwargs.items()]
         return f"{self.ref.split(':')[1]}({', '.join(parts)})"
 
-    def _keep(self, slot: int, before: bytes, outcome: tuple[object, ...], stdout: str, call_repr: str) -> None:
+    def _keep(
+        self, slot: int, before: bytes, outcome: tuple[object, ...], stdout: str, call_repr: str
+    ) -> None:
         try:
             after = pickle.dumps(outcome, protocol=_PICKLE_PROTOCOL)
         except Exception as exc:
@@ -156,7 +168,13 @@ class Recorder:
         if self.bytes_kept - freed + size > self.max_bytes:  # type: ignore[operator]
             self._problem("the capture byte budget was used up")
             return
-        record = {"args": before, "outcome": after, "stdout": stdout, "call_repr": call_repr, "size": size}
+        record = {
+            "args": before,
+            "outcome": after,
+            "stdout": stdout,
+            "call_repr": call_repr,
+            "size": size,
+        }
         self.bytes_kept += size - freed  # type: ignore[operator]
         entry = (self.calls_seen, record)
         if slot < len(self.kept):

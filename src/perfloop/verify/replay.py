@@ -23,7 +23,12 @@ from pathlib import Path
 
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.sandbox import run_in_worker
-from perfloop.verify.compare import ComparePolicy, compare_aliasing, compare_values
+from perfloop.verify.compare import (
+    DEFAULT_POLICY,
+    ComparePolicy,
+    compare_aliasing,
+    compare_values,
+)
 
 TIER = "replay"
 
@@ -63,10 +68,19 @@ def replay_calls(task: ReplayTask) -> ReplayReport:
                 raise
             except BaseException as exc:
                 kind = type(exc)
-                actual = ("raise", f"{kind.__module__}.{kind.__qualname__}", str(exc), (args, kwargs))
-        problem = compare_outcomes(expected, actual, record.stdout, printed.getvalue(), task.policy, is_method)
+                actual = (
+                    "raise",
+                    f"{kind.__module__}.{kind.__qualname__}",
+                    str(exc),
+                    (args, kwargs),
+                )
+        problem = compare_outcomes(
+            expected, actual, record.stdout, printed.getvalue(), task.policy, is_method
+        )
         if problem is not None:
-            return ReplayReport(record.index + 1, Difference(record.index, record.call_repr, problem))
+            return ReplayReport(
+                record.index + 1, Difference(record.index, record.call_repr, problem)
+            )
     return ReplayReport(len(task.records), None)
 
 
@@ -97,7 +111,9 @@ def compare_outcomes(
         if mismatch is not None:
             return f"argument state after the call differs: {mismatch.describe()}"
     for key in expected_kwargs:
-        mismatch = compare_values(expected_kwargs[key], actual_kwargs.get(key), f"kwargs[{key!r}]", policy)
+        mismatch = compare_values(
+            expected_kwargs[key], actual_kwargs.get(key), f"kwargs[{key!r}]", policy
+        )
         if mismatch is not None:
             return f"argument state after the call differs: {mismatch.describe()}"
     if expected[0] == "return":
@@ -105,7 +121,9 @@ def compare_outcomes(
         if aliasing is not None:
             return aliasing.describe()
     if expected_stdout != actual_stdout:
-        return f"printed {_short(actual_stdout)}, where the original printed {_short(expected_stdout)}"
+        return (
+            f"printed {_short(actual_stdout)}, where the original printed {_short(expected_stdout)}"
+        )
     return None
 
 
@@ -129,7 +147,7 @@ def replay(
     *,
     root: Path,
     limits: Limits,
-    policy: ComparePolicy = ComparePolicy(),
+    policy: ComparePolicy = DEFAULT_POLICY,
 ) -> Verdict:
     """Replay `records` on the given source of the module (None: the original)."""
     task = ReplayTask(module, qualname, str(path), source, tuple(records), policy)
@@ -141,7 +159,9 @@ def replay(
     report = outcome.value
     assert isinstance(report, ReplayReport)
     if report.difference is not None:
-        return Verdict(VerdictStatus.DIFFERENT, (TIER,), report.checked, outcome.seconds, report.difference)
+        return Verdict(
+            VerdictStatus.DIFFERENT, (TIER,), report.checked, outcome.seconds, report.difference
+        )
     return Verdict(VerdictStatus.EQUIVALENT, (TIER,), report.checked, outcome.seconds)
 
 
@@ -151,7 +171,7 @@ def replay_candidate(
     *,
     root: Path,
     limits: Limits,
-    policy: ComparePolicy = ComparePolicy(),
+    policy: ComparePolicy = DEFAULT_POLICY,
 ) -> Verdict:
     return replay(
         candidate.function.module,

@@ -1,0 +1,94 @@
+"""`perfloop optimize`: the whole pipeline on a workload."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from perfloop.config import load_settings
+from perfloop.report.results import results_document
+from perfloop.report.terminal import print_summary
+from perfloop.search import optimize
+
+NAME = "optimize"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        NAME,
+        help="profile a workload, make its hot functions faster, verify and measure",
+        description="Profile the workload, propose faster versions of its hottest functions, "
+        "keep those that behave the same on the recorded calls and are measurably faster, "
+        "and write a patch and a report under .perfloop/runs/<run-id>/.",
+    )
+    parser.add_argument(
+        "--workload", help="shell command run in the project root, e.g. 'python bench.py'"
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    parser.add_argument(
+        "--function",
+        dest="functions",
+        action="append",
+        metavar="MODULE:QUALNAME",
+        help="optimize this function (repeatable); skips ranking",
+    )
+    parser.add_argument("--top", type=int, help="how many of the hottest functions to try (5)")
+    parser.add_argument(
+        "--min-speedup",
+        type=float,
+        help="call a version faster only if its 95%% interval's lower bound clears this (1.05)",
+    )
+    parser.add_argument("--max-calls", type=int, help="calls recorded per function (200)")
+    parser.add_argument(
+        "--workload-timeout", type=float, help="seconds one workload run may take (600)"
+    )
+    parser.add_argument(
+        "--candidate-timeout", type=float, help="seconds a candidate's check may take (60)"
+    )
+    parser.add_argument(
+        "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
+    )
+    parser.add_argument(
+        "--apply", action="store_true", default=None, help="write the patch into the files"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print results.json instead of the table"
+    )
+    return parser
+
+
+SETTING_FLAGS = (
+    "workload",
+    "functions",
+    "top",
+    "min_speedup",
+    "max_calls",
+    "workload_timeout",
+    "candidate_timeout",
+    "float_tolerance",
+    "apply",
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = terminal(stderr=args.json)
+    settings = load_settings(
+        args.root.resolve(), {key: getattr(args, key) for key in SETTING_FLAGS}
+    )
+    with console.status("starting") as status:
+        result = optimize(settings, progress=lambda text: status.update(text))
+    if args.json:
+        print(json.dumps(results_document(result), indent=2))
+    else:
+        print_summary(result, console)
+    return 0
+
+
+def terminal(stderr: bool = False) -> Console:
+    """Piped or captured output gets the whole table instead of rich's 80-column default."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
