@@ -81,6 +81,22 @@ def test_several_parameters_annotations_stay_outside() -> None:
     )
 
 
+def test_private_function_gets_a_single_underscore_memo() -> None:
+    rewritten = rewrite(
+        RULE, "def _fib(n):\n    return n if n < 2 else _fib(n - 1) + _fib(n - 2)\n"
+    )
+    assert rewritten is not None
+    assert "def _fib_memo(n):" in rewritten  # not `__fib_memo`, which reads as name-mangled
+
+
+def test_call_in_a_loop_counts_as_repeated() -> None:
+    before = """
+        def paths(node):
+            return 1 + sum(paths(child) for child in node.children)
+        """
+    assert rewrite(RULE, before) is not None
+
+
 def test_memo_name_does_not_clash() -> None:
     before = """
         _fib_memo = {}
@@ -159,6 +175,20 @@ UNSAFE = {
         def fib(n):
             fib = other
             return fib(n)
+        """,
+    "one call per level: nothing repeats": """
+        def factorial(n):
+            return 1 if n < 2 else n * factorial(n - 1)
+        """,
+    "changes an argument": """
+        def walk(node, seen):
+            seen.add(node)
+            return sum(walk(child, seen) for child in node.children if child not in seen) + 1
+        """,
+    "stores into an argument": """
+        def fill(table, n):
+            table[n] = n if n < 2 else fill(table, n - 1) + fill(table, n - 2)
+            return table[n]
         """,
     "async": """
         async def fib(n):

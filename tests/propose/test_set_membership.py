@@ -274,6 +274,32 @@ UNSAFE = {
                 if x not in seen:
                     yield x
         """,
+    "**kwargs is a dict": """
+        def f(xs, **options):
+            for x in xs:
+                if x in options:
+                    return x
+        """,
+    "may be None (set(None) would raise)": """
+        def f(xs, allowed):
+            for x in xs:
+                if allowed is None or x in allowed:
+                    return x
+        """,
+    "a method's self has its own __contains__": """
+        class Bag(list):
+            def f(self, xs):
+                for x in xs:
+                    if x in self:
+                        return x
+        """,
+    "a mapping's keys": """
+        def f(xs, table):
+            names = table.keys()
+            for x in xs:
+                if x in names:
+                    return x
+        """,
     "tested inside a lambda": """
         def f(xs, seen):
             for x in xs:
@@ -284,7 +310,8 @@ UNSAFE = {
 
 @pytest.mark.parametrize("case", UNSAFE)
 def test_silent(case: str) -> None:
-    assert rewrite(RULE, UNSAFE[case]) is None
+    qualname = "Bag.f" if "class Bag" in UNSAFE[case] else None
+    assert rewrite(RULE, UNSAFE[case], qualname) is None
 
 
 ORIGINAL = source(

@@ -15,6 +15,7 @@ import libcst as cst
 from perfloop.model import Candidate, FunctionRef
 from perfloop.propose.apply import apply_rule
 from perfloop.propose.rules import RULES, rule_by_id
+from perfloop.propose.rules.base import ModuleFacts
 
 _CURRENT_PYTHON = (sys.version_info[0], sys.version_info[1])
 
@@ -36,12 +37,13 @@ def propose_rule_candidates(
         module = cst.parse_module(module_source)
     except Exception:
         return []
+    facts = ModuleFacts(module, module_source)
     candidates = []
     for rule in RULES:
         if not rule.supports(python_version):
             continue
         try:
-            rewritten = apply_rule(module, function.qualname, rule)
+            rewritten = apply_rule(module, function.qualname, rule, facts)
         except Exception:
             continue  # a rule that cannot handle this code simply does not fire
         if rewritten is not None:
@@ -79,7 +81,8 @@ def combine_rules(
     function_source = ""
     for rule in rules:
         try:
-            rewritten = apply_rule(cst.parse_module(source), function.qualname, rule)
+            module = cst.parse_module(source)
+            rewritten = apply_rule(module, function.qualname, rule, ModuleFacts(module, source))
         except Exception:
             return None
         if rewritten is None:

@@ -14,7 +14,7 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
-from perfloop.propose.rules.base import Rule, RuleContext
+from perfloop.propose.rules.base import ModuleFacts, Rule, RuleContext
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,12 @@ def locate(module: cst.Module, qualname: str) -> Located | None:
     return None
 
 
-def apply_rule(module: cst.Module, qualname: str, rule: Rule) -> Rewritten | None:
+def apply_rule(
+    module: cst.Module, qualname: str, rule: Rule, facts: ModuleFacts | None = None
+) -> Rewritten | None:
     """`module` with `rule` applied to the function `qualname`, or None if it does not fire.
+
+    `facts` about `module` may be passed in to share them between calls.
 
     Exceptions from the rule propagate; callers that must not fail catch them.
     None also when the result would not parse or would not differ from the input.
@@ -68,7 +72,11 @@ def apply_rule(module: cst.Module, qualname: str, rule: Rule) -> Rewritten | Non
     located = locate(module, qualname)
     if located is None:
         return None
-    context = RuleContext(module=module, enclosing_classes=located.enclosing_classes)
+    context = RuleContext(
+        module=module,
+        enclosing_classes=located.enclosing_classes,
+        facts=facts if facts is not None else ModuleFacts(module),
+    )
     new_func = rule.rewrite(located.func, context)
     if new_func is None:
         return None

@@ -7,6 +7,7 @@ that asks "is this name used elsewhere?" gets "yes" when in doubt, and stays sil
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -58,11 +59,10 @@ class Analysis(cst.CSTVisitor):
         self.occurrences: list[Occurrence] = []
         self.store_ids: set[int] = set()
 
-    @classmethod
-    def of(cls, root: cst.CSTNode) -> Analysis:
-        analysis = cls()
-        root.visit(analysis)
-        return analysis
+    @staticmethod
+    def of(root: cst.CSTNode) -> Analysis:
+        """The analysis of `root` (cached: nodes are immutable and hash by identity)."""
+        return _analysis_of(root)
 
     # --- the walk -------------------------------------------------------------
 
@@ -150,6 +150,13 @@ class Analysis(cst.CSTVisitor):
         for child in node.children:
             yield child
             yield from Analysis._descendants(child)
+
+
+@functools.lru_cache(maxsize=128)
+def _analysis_of(root: cst.CSTNode) -> Analysis:
+    analysis = Analysis()
+    root.visit(analysis)
+    return analysis
 
 
 def names_in(node: cst.CSTNode) -> set[str]:

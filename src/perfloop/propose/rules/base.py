@@ -9,6 +9,7 @@ are given; anything they need at module level is an import, listed in
 from __future__ import annotations
 
 import functools
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,16 +31,47 @@ class Safety(str, Enum):
     """Equivalent only for some inputs (e.g. hashable elements): verification must decide."""
 
 
+class ModuleFacts:
+    """What rules ask about a whole module, computed once per module and shared.
+
+    `source` is the module's text if the caller has it (saves generating it again).
+    """
+
+    def __init__(self, module: cst.Module, source: str | None = None) -> None:
+        self.module = module
+        self._source = source
+
+    @functools.cached_property
+    def names(self) -> frozenset[str]:
+        """Every word in the module's text: a superset of its identifiers, cheap to get.
+
+        Words in strings and comments are included; a generated name that avoids
+        them too is only more careful.
+        """
+        source = self._source if self._source is not None else self.module.code
+        return frozenset(_WORD.findall(source))
+
+    @functools.cached_property
+    def bindings(self) -> Mapping[str, tuple[cst.CSTNode, ...]]:
+        """Names bound at module level, each with the statements that bind it."""
+        return _tools.module_level_bindings(self.module)
+
+
+_WORD = re.compile(r"\w+")
+
+
 @dataclass(frozen=True)
 class RuleContext:
     """What a rule may know about the function's surroundings.
 
     `module` is the whole module the function is in; `enclosing_classes` the
-    classes it is nested in (empty for a module-level function).
+    classes it is nested in (empty for a module-level function); `facts` the
+    module-wide answers, shared between rules and functions of one module.
     """
 
     module: cst.Module
     enclosing_classes: tuple[str, ...] = ()
+    facts: ModuleFacts | None = None
 
     @classmethod
     def standalone(cls, func: cst.FunctionDef) -> RuleContext:
@@ -51,14 +83,18 @@ class RuleContext:
         return bool(self.enclosing_classes)
 
     @functools.cached_property
-    def module_names(self) -> frozenset[str]:
-        """Every identifier written anywhere in the module (all a new name could clash with)."""
-        return frozenset(_tools.all_identifiers(self.module))
+    def _facts(self) -> ModuleFacts:
+        return self.facts if self.facts is not None else ModuleFacts(self.module)
 
-    @functools.cached_property
+    @property
+    def module_names(self) -> frozenset[str]:
+        """Every identifier written in the module (a superset: all a new name could clash with)."""
+        return self._facts.names
+
+    @property
     def module_bindings(self) -> Mapping[str, tuple[cst.CSTNode, ...]]:
         """Names bound at module level, each with the statements that bind it."""
-        return _tools.module_level_bindings(self.module)
+        return self._facts.bindings
 
     def reserved_names(self, func: cst.FunctionDef) -> set[str]:
         """Names a generated name must not take: the module's, the function's and the builtins."""

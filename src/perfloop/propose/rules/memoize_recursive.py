@@ -109,7 +109,9 @@ class MemoizeRecursive(Rule):
     imports = (("functools", None),)
     description = (
         "A module-level function (not a method), without decorators, that calls itself by "
-        "name and uses the results, returns a value, has only positional-or-keyword parameters "
+        "name and uses the results, twice or more or inside a loop (so subproblems can "
+        "repeat), does not store into or call mutating methods (append, update, ...) on its "
+        "parameters, returns a value, has only positional-or-keyword parameters "
         "without defaults (no *args, **kwargs, keyword-only or positional-only), and has no "
         "global, nonlocal, yield, await, or lambda using its parameters; its own name and "
         "`functools` are not rebound. The body moves into an inner `@functools.cache` "
@@ -135,7 +137,7 @@ class MemoizeRecursive(Rule):
         docstring, rest = _docstring_and_rest(func.body)
         if not rest:
             return None
-        memo_name = _tools.fresh_name(f"_{name}_memo", context.reserved_names(func))
+        memo_name = _tools.fresh_name(f"_{name.lstrip('_')}_memo", context.reserved_names(func))
         renamer = _RenameSelfCalls(name, memo_name)
         inner_body = [statement.visit(renamer) for statement in rest]
         blank_lines = [line for line in inner_body[0].leading_lines if line.comment is None]
@@ -182,6 +184,10 @@ class MemoizeRecursive(Rule):
         analysis = _tools.Analysis.of(func)
         if any(_result_discarded(analysis, call) for call in calls):
             return False  # called for its effects, not its value: a memo would skip them
+        if len(calls) < 2 and not any(_repeated(analysis, call) for call in calls):
+            return False  # one call per level: no subproblem comes twice, a memo only costs
+        if _mutates_a_parameter(analysis, param_names):
+            return False  # an effect on the caller's objects: a memo would skip it
         if name in _tools.bound_names(body) or name in param_names:
             return False
         if "functools" in _tools.bound_names(func):
@@ -197,6 +203,38 @@ class MemoizeRecursive(Rule):
             if isinstance(node, cst.Lambda) and _tools.names_in(node.body) & param_names:
                 return False
         return True
+
+
+def _repeated(analysis: _tools.Analysis, call: cst.Call) -> bool:
+    """True if `call` sits in a loop or comprehension, so one level may make it many times."""
+    loops = (cst.For, cst.While, *_tools.COMPREHENSIONS)
+    return any(isinstance(a, loops) for a in analysis.ancestors(call))
+
+
+_MUTATING_METHODS = frozenset(
+    {"append", "extend", "insert", "pop", "remove", "clear", "add", "discard", "update",
+     "setdefault", "popitem", "sort", "reverse", "write"}
+)  # fmt: skip
+
+
+def _mutates_a_parameter(analysis: _tools.Analysis, param_names: set[str]) -> bool:
+    """True if the body stores into, deletes from, or calls a mutating method on a parameter."""
+    for occurrence in analysis.occurrences:
+        if occurrence.node.value not in param_names:
+            continue
+        parent = occurrence.parent
+        if isinstance(parent, (cst.Subscript, cst.Attribute)) and parent.value is occurrence.node:
+            if analysis.is_store(parent):
+                return True
+            grandparent = occurrence.ancestors[-2]
+            if (
+                isinstance(parent, cst.Attribute)
+                and parent.attr.value in _MUTATING_METHODS
+                and isinstance(grandparent, cst.Call)
+                and grandparent.func is parent
+            ):
+                return True
+    return False
 
 
 def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:

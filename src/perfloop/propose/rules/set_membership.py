@@ -11,7 +11,7 @@ hash lookup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -48,7 +48,8 @@ _READ_ONLY_BUILTINS = frozenset(
 # set, dict or range, where `in` is fast anyway.
 _NOT_LIST_CALLS = frozenset(
     {"set", "frozenset", "dict", "range", "str", "bytes", "bytearray", "Counter",
-     "defaultdict", "OrderedDict"}
+     "defaultdict", "OrderedDict", "keys", "items", "vars", "globals", "locals", "join",
+     "lower", "upper", "strip", "format", "decode", "encode"}
 )  # fmt: skip
 _NOT_LIST_ANNOTATIONS = _NOT_LIST_CALLS | frozenset(
     {"Set", "FrozenSet", "AbstractSet", "Dict", "Mapping", "MutableMapping", "MutableSet",
@@ -73,6 +74,8 @@ def _not_list_value(value: cst.BaseExpression | None) -> bool:
             cst.DictComp,
         ),
     ):
+        return True
+    if isinstance(value, cst.Attribute) and value.attr.value == "__dict__":
         return True
     return (
         isinstance(value, cst.Call)
@@ -117,6 +120,12 @@ def _assigned_values(
     return values
 
 
+def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    yield node
+    for child in node.children:
+        yield from _walk(child)
+
+
 class _Plan:
     """Which loops get which `NAME_set = set(NAME)` lines, and which tests change."""
 
@@ -145,11 +154,37 @@ class _Planner:
                 ),
             )
         }
+        self.not_list_params = self._not_list_params(func, context)
+        self.maybe_none = self._compared_with_none(func)
         self.params_annotations = {
             p.name.value: p.annotation
             for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params)
             if p.annotation is not None
         }
+
+    @staticmethod
+    def _not_list_params(func: cst.FunctionDef, context: RuleContext) -> set[str]:
+        """`**kwargs` (a dict) and a method's `self`/`cls` (its `in` is its own __contains__)."""
+        names = set()
+        if isinstance(func.params.star_kwarg, cst.Param):
+            names.add(func.params.star_kwarg.name.value)
+        positional = [*func.params.posonly_params, *func.params.params]
+        if context.is_method and positional:
+            names.add(positional[0].name.value)
+        return names
+
+    def _compared_with_none(self, func: cst.FunctionDef) -> set[str]:
+        """Names tested against None (`NAME is None`): they may be None, and set(None) raises."""
+        names = set()
+        for node in _walk(func):
+            if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
+                continue
+            right = node.comparisons[0].comparator
+            left = node.left
+            for a, b in ((left, right), (right, left)):
+                if isinstance(a, cst.Name) and isinstance(b, cst.Name) and b.value == "None":
+                    names.add(a.value)
+        return names
 
     def plan(self) -> _Plan:
         plan = _Plan()
@@ -190,6 +225,8 @@ class _Planner:
 
     def _origin_known(self, name: str, loop: cst.CSTNode) -> bool:
         """NAME is a parameter, a local assigned before the loop, or a module global."""
+        if name in self.not_list_params or name in self.maybe_none:
+            return False
         analysis = self.analysis
         start = analysis.position(loop)
         bindings = [o for o in analysis.bindings_of(name) if not isinstance(o.parent, cst.Param)]
@@ -352,9 +389,10 @@ class SetMembership(Rule):
     description = (
         "`x in NAME` / `x not in NAME` inside a for/while loop, NAME a plain name that is a "
         "parameter, a local assigned before the loop, or a module global, not assigned after "
-        "the loop starts, and not known to be a str, set, dict or range (by its value or "
-        "annotation). Inside the loop NAME is only tested, indexed, iterated or passed to "
-        "read-only builtins (len, sorted, ...): never assigned, deleted, augmented, given a "
+        "the loop starts, not known to be a str, set, dict or range (by its value or "
+        "annotation, `**kwargs`, a method's self), and never compared with None. Inside the "
+        "loop NAME is only tested, indexed, iterated or passed to read-only builtins "
+        "(len, sorted, ...): never assigned, deleted, augmented, given a "
         "method call, or passed to any other call; the loop has no yield/await; NAME is not "
         "aliased (`other = NAME`). `NAME_set = set(NAME)` is built before the outermost such "
         "loop. Differs when an element or the tested value is unhashable (TypeError), when "
