@@ -41,6 +41,15 @@ class Settings:
     workload_runs: int = 5
     measure_processes: int = 3
     float_tolerance: float | None = None
+    # verification (perfloop.verify): tiers, budgets and how strong is strong enough
+    exception_messages: bool = False
+    fuzz_examples: int = 200
+    fuzz_seconds: float = 10.0
+    project_tests: bool = True
+    symbolic_seconds: float = 5.0
+    mutants: int = 30
+    min_strength: float = 0.8
+    accept_weak: bool = False
 
 
 # keys a user may set in [tool.perfloop]; `root` and `apply` are flags only
@@ -86,5 +95,27 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
             )
         if key in {"min_speedup"} and (not isinstance(value, (int, float)) or value < 1.0):
             raise ConfigError(f"min-speedup must be a number of at least 1.0, not {value!r}")
+        _check_verification_setting(key, value)
         assert key in types, key
     return Settings(**values)
+
+
+def _check_verification_setting(key: str, value: Any) -> None:
+    """Counts are whole numbers >= 0 (0 turns the step off), budgets numbers >= 0."""
+    name = key.replace("_", "-")
+    if key in {"fuzz_examples", "mutants"} and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 0
+    ):
+        raise ConfigError(f"{name} must be a whole number of at least 0 (0: off), not {value!r}")
+    if key in {"fuzz_seconds", "symbolic_seconds"} and (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
+    ):
+        raise ConfigError(f"{name} must be a number of seconds, at least 0, not {value!r}")
+    if key == "min_strength" and (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1
+    ):
+        raise ConfigError(f"min-strength must be a share between 0 and 1 (e.g. 0.8), not {value!r}")
+    if key in {"accept_weak", "exception_messages", "project_tests"} and not isinstance(
+        value, bool
+    ):
+        raise ConfigError(f"{name} must be true or false, not {value!r}")

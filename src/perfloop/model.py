@@ -166,11 +166,28 @@ class VerdictStatus(str, Enum):
 
 @dataclass(frozen=True)
 class Difference:
-    """The first observed difference between the original and a candidate."""
+    """The first observed difference between the original and a candidate.
+
+    `call` is the input as a call (`tokenize([''])`); for a fuzzed or symbolic
+    counterexample it is copy-pasteable (`shoplib.text:tokenize([''])`), and
+    `call_index` counts the inputs that tier tried before it.
+    """
 
     call_index: int
     call: str
     description: str
+    tier: str = "replay"
+
+
+@dataclass(frozen=True)
+class TierRun:
+    """One verification tier on one candidate: what it tried and what it found."""
+
+    tier: str  # "replay", "fuzz", "tests", "symbolic"
+    outcome: str  # "same", "different", "failed", "unverifiable", "skipped"
+    inputs: int  # calls replayed, examples fuzzed, tests run, paths explored
+    seconds: float
+    note: str | None = None  # why it was skipped, what it could not judge
 
 
 @dataclass(frozen=True)
@@ -181,6 +198,38 @@ class Verdict:
     seconds: float
     difference: Difference | None = None
     reason: str | None = None
+    runs: tuple[TierRun, ...] = ()  # every tier considered, in order, skipped ones too
+
+
+@dataclass(frozen=True)
+class VerificationStrength:
+    """How much a "verified" means for one target: the mutation score of its verification.
+
+    Mutants of the original (a comparison swapped, a constant off by one, a
+    statement dropped...) go through the same tiers as candidates; `killed` of
+    `generated` were told apart from the original. Mutants whose normalised AST
+    equals the original's, or another mutant's, are not counted (`excluded`).
+    Some surviving mutants may still be equivalent to the original, so the
+    score is a lower bound of the verification's true strength.
+    """
+
+    killed: int
+    generated: int
+    excluded: int
+    threshold: float
+    seconds: float
+    killed_by: tuple[tuple[str, int], ...] = ()  # (tier, mutants it killed first)
+    survivors: tuple[str, ...] = ()  # a few surviving mutants, described
+    note: str | None = None
+
+    @property
+    def score(self) -> float | None:
+        return self.killed / self.generated if self.generated else None
+
+    @property
+    def weak(self) -> bool:
+        score = self.score
+        return score is None or score < self.threshold
 
 
 # --- measure -----------------------------------------------------------------
@@ -236,6 +285,12 @@ class TargetResult:
     calls_recorded: int
     candidates: tuple[CandidateResult, ...] = ()
     best: CandidateResult | None = None
+    strength: VerificationStrength | None = None  # None: the self-check did not run
+
+    @property
+    def weakly_verified(self) -> bool:
+        """Its verification's strength is below the threshold (or unknown)."""
+        return self.strength is not None and self.strength.weak
 
 
 @dataclass(frozen=True)

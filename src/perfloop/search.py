@@ -45,7 +45,13 @@ from perfloop.project import Project, TargetError
 from perfloop.propose import combine_rules, propose_rule_candidates
 from perfloop.report import write_run_files
 from perfloop.store import RunStore
-from perfloop.verify import verify_candidate
+from perfloop.verify import (
+    FuzzSettings,
+    RunVerification,
+    TargetPlan,
+    VerifySettings,
+    verify_candidate,
+)
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.replay import replay
 from perfloop.workload import run_workload
@@ -72,6 +78,7 @@ class _Context:
     policy: ComparePolicy
     progress: Progress
     proposers: tuple[Proposer, ...]
+    verification: RunVerification  # caches the test index, plans and strengths of the run
 
     @property
     def root(self) -> Path:
@@ -104,8 +111,14 @@ def optimize(
     store = RunStore(root / ".perfloop" / "perfloop.db")
     python = ".".join(map(str, sys.version_info[:3]))
     store.start_run(run_id, python, settings.workload, root)
-    policy = ComparePolicy(float_rel_tolerance=settings.float_tolerance)
-    context = _Context(settings, project, run_id, store, policy, progress, tuple(proposers))
+    policy = ComparePolicy(
+        float_rel_tolerance=settings.float_tolerance,
+        exception_messages=settings.exception_messages,
+    )
+    verification = RunVerification(root, verify_settings(settings, policy), _index_limits(settings))
+    context = _Context(
+        settings, project, run_id, store, policy, progress, tuple(proposers), verification
+    )
     try:
         result = _run_stages(context, explicit, run_dir, python)
     except BaseException as exc:
@@ -151,14 +164,17 @@ def _run_stages(
         context.progress("Timing the whole workload, original against patched")
         workload_speedup, note = compare_workloads(context, changes)
         notes.extend(note)
-    applied = False
+    applied, to_apply = False, []
     if changes and settings.apply:
+        to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
+        notes.extend(held_back)
+    if to_apply:
         context.progress("Applying the patch")
         output_is_stable = (
             workload_speedup is not None and workload_speedup.output_unchanged is not None
         )
         expected = profile.workload_stdout if output_is_stable else None
-        applied, note = apply_and_confirm(context, changes, run_dir, expected)
+        applied, note = apply_and_confirm(context, to_apply, run_dir, expected)
         notes.extend(note)
     result = RunResult(
         run_id=context.run_id,
@@ -195,6 +211,26 @@ def choose_targets(profile: Profile, top: int, min_share: float) -> list[Functio
 def _read_source(project: Project, ref: FunctionRef) -> tuple[str, str]:
     path = project.module_path(ref.module)
     return project.relative(path), path.read_text(encoding="utf-8")
+
+
+def verify_settings(settings: Settings, policy: ComparePolicy) -> VerifySettings:
+    """The verification tiers' settings from the run's settings."""
+    tiers = ("replay", "fuzz", "tests", "symbolic")
+    return VerifySettings(
+        policy=policy,
+        tiers=tiers if settings.project_tests else tuple(t for t in tiers if t != "tests"),
+        fuzz=FuzzSettings(settings.fuzz_examples, settings.fuzz_seconds),
+        symbolic_seconds=settings.symbolic_seconds,
+        candidate_seconds=settings.candidate_timeout,
+        mutants=settings.mutants,
+        min_strength=settings.min_strength,
+    )
+
+
+def _index_limits(settings: Settings) -> Limits:
+    """Running the project's tests once may take as long as the workload."""
+    wall = settings.workload_timeout
+    return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=settings.memory_mb)
 
 
 def _limits(context: _Context, seconds: float | None = None) -> Limits:
@@ -239,6 +275,10 @@ def optimize_target(
             recorded,
         )
     limits = _limits(context, baseline.seconds)
+    context.progress(f"Preparing the verification of {ref}")
+    plan = context.verification.plan(ref, path, module_source, capture, limits)
+    if plan.problem is not None:
+        return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, plan.problem, recorded)
     seen: set[str] = set()
     tried = [
         evaluate_candidate(context, candidate, module_source, capture, limits, seen)
@@ -259,7 +299,11 @@ def optimize_target(
             tried.append(
                 evaluate_candidate(context, combined, module_source, capture, limits, seen)
             )
-    return select_best(ref, share, recorded, tried)
+    strength = None
+    if any(r.gate.passed for r in tried):  # how much "verified" means for this target
+        context.progress(f"Checking how strong the verification of {ref} is (mutants)")
+        strength = context.verification.strength(plan, limits)
+    return replace(select_best(ref, share, recorded, tried), strength=strength)
 
 
 def evaluate_candidate(
@@ -269,14 +313,16 @@ def evaluate_candidate(
     capture: TargetCapture,
     limits: Limits,
     seen: set[str],
+    plan: TargetPlan | None = None,
 ) -> CandidateResult:
     """Gate, then verify, then measure; stop at the first stage that says no."""
     gate = gate_candidate(candidate, module_source, seen)
     result = CandidateResult(candidate, gate)
     if gate.passed:
-        verdict = verify_candidate(
-            candidate, capture.records, root=context.root, limits=limits, policy=context.policy
+        plan = plan or context.verification.plan(
+            candidate.function, candidate.path, module_source, capture, limits
         )
+        verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
         result = replace(result, verdict=verdict)
         if verdict.status is VerdictStatus.EQUIVALENT:
             settings = MeasureSettings(
@@ -369,14 +415,42 @@ def _keep_verified_together(
 
 def _verifies(context: _Context, result: TargetResult, merged: str, capture: TargetCapture) -> bool:
     candidate = replace(result.best.candidate, module_source=merged)  # type: ignore[union-attr]
-    verdict = verify_candidate(
-        candidate,
-        capture.records,
-        root=context.root,
-        limits=_limits(context),
-        policy=context.policy,
-    )
+    plan = context.verification.plan_of(result.function)
+    if plan is None:  # every improved target has a plan; this only guards the invariant
+        return False
+    verdict = verify_candidate(candidate, plan, root=context.root, limits=_limits(context))
     return verdict.status is VerdictStatus.EQUIVALENT
+
+
+def strongly_verified_changes(
+    results: Sequence[TargetResult],
+    sources: dict[FunctionRef, tuple[str, str]],
+    accept_weak: bool,
+) -> tuple[list[FileChange], list[str]]:
+    """The changes `--apply` may write: weakly verified targets only with `--accept-weak`."""
+    improved = [r for r in results if r.best is not None]
+    weak = [r for r in improved if r.weakly_verified]
+    notes = []
+    if weak and not accept_weak:
+        for result in weak:
+            score = result.strength.score if result.strength else None
+            shown = "unknown" if score is None else f"{score:.0%}"
+            threshold = result.strength.threshold if result.strength else 0.0
+            notes.append(
+                f"{result.function} was not applied: it is weakly verified (verification "
+                f"strength {shown}, below {threshold:.0%}); review its change in patch.diff "
+                "and pass --accept-weak to apply it"
+            )
+        improved = [r for r in improved if not r.weakly_verified]
+    by_path: dict[str, list[TargetResult]] = {}
+    for result in improved:
+        by_path.setdefault(result.best.candidate.path, []).append(result)  # type: ignore[union-attr]
+    changes = []
+    for path, kept in by_path.items():
+        original = sources[kept[0].function][1]
+        merged = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
+        changes.append(FileChange(path, original, merged))
+    return changes, notes
 
 
 def _overrides(context: _Context, changes: Iterable[FileChange]) -> dict[str, tuple[str, str]]:

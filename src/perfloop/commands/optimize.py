@@ -13,6 +13,7 @@ from perfloop.config import load_settings
 from perfloop.report.results import results_document
 from perfloop.report.terminal import print_summary
 from perfloop.search import optimize
+from perfloop.verify.flags import VERIFY_FLAGS, add_verify_arguments
 
 NAME = "optimize"
 
@@ -58,6 +59,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", action="store_true", help="print results.json instead of the table"
     )
+    add_verify_arguments(parser)
     return parser
 
 
@@ -77,7 +79,7 @@ SETTING_FLAGS = (
 def run(args: argparse.Namespace) -> int:
     console = terminal(stderr=args.json)
     settings = load_settings(
-        args.root.resolve(), {key: getattr(args, key) for key in SETTING_FLAGS}
+        args.root.resolve(), {key: getattr(args, key) for key in (*SETTING_FLAGS, *VERIFY_FLAGS)}
     )
     with console.status("starting") as status:
         result = optimize(settings, progress=lambda text: status.update(text))

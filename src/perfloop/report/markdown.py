@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from perfloop.model import CandidateResult, RunResult, TargetResult, VerdictStatus
 from perfloop.report.summary import format_speedup, headline, summary_rows
+from perfloop.report.verification import strength_text, tiers_text
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -21,6 +22,12 @@ def _candidate_line(result: CandidateResult) -> str:
     if verdict is None:
         return f"- {origin}: not verified"
     if verdict.status is VerdictStatus.DIFFERENT and verdict.difference:
+        if verdict.difference.tier != "replay":
+            return (
+                f"- {origin}: **behaves differently** ({verdict.difference.tier}) on "
+                f"`{verdict.difference.call}`: {verdict.difference.description} "
+                f"[{tiers_text(verdict)}]"
+            )
         return (
             f"- {origin}: **behaves differently** on recorded call #{verdict.difference.call_index}"
             f" `{verdict.difference.call}`: {verdict.difference.description}"
@@ -30,12 +37,10 @@ def _candidate_line(result: CandidateResult) -> str:
     measurement = result.measurement
     if measurement is None or measurement.speedup is None:
         error = measurement.error if measurement else "not measured"
-        return (
-            f"- {origin}: same behaviour on {verdict.calls_checked} calls; timing failed: {error}"
-        )
+        return f"- {origin}: same behaviour [{tiers_text(verdict)}]; timing failed: {error}"
     verdict_word = "faster" if measurement.faster else "not faster beyond the threshold"
     return (
-        f"- {origin}: same behaviour on {verdict.calls_checked} calls; "
+        f"- {origin}: same behaviour [{tiers_text(verdict)}]; "
         f"{format_speedup(measurement.speedup)}, {verdict_word}"
     )
 
@@ -44,6 +49,8 @@ def _target_section(target: TargetResult) -> list[str]:
     lines = [f"### `{target.function}` ({target.share:.1%} of the time)", ""]
     if target.reason:
         lines += [f"{target.status.value}: {target.reason}", ""]
+    if target.strength is not None:
+        lines += [strength_text(target.strength).capitalize() + ".", ""]
     lines += [_candidate_line(c) for c in target.candidates]
     if target.best is not None:
         best = target.best
@@ -115,9 +122,12 @@ def render_markdown(result: RunResult) -> str:
         "",
         "A speedup is the original's time over the new version's, on the calls recorded from "
         'the workload. "Faster" means the lower bound of the 95% interval clears the threshold. '
-        '"Verified" means every recorded call gave the same return value or exception type, '
-        "left its arguments in the same state and printed the same output; it says nothing "
-        "about inputs the workload never made.",
+        '"Verified" means that on every input each tier tried (the recorded calls, the fuzzed '
+        "inputs, the project's tests, the symbolic search) the new version gave the same return "
+        "value or exception type, left its arguments in the same state and printed the same "
+        "output. The verification strength says how many deliberately broken copies of the "
+        "original (mutants) those same tiers caught: the higher it is, the less a wrong "
+        "rewrite could slip through.",
         "",
     ]
     return "\n".join(lines)

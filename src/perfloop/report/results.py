@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfloop.model import CandidateResult, RunResult, Speedup, TargetResult
+from perfloop.report.verification import strength_document, verdict_document
 
 SCHEMA = "perfloop.results/1"
 
@@ -37,6 +38,7 @@ def _best(best: CandidateResult | None) -> dict[str, Any] | None:
         "tiers": list(verdict.tiers) if verdict else [],
         "rationale": best.candidate.rationale,
         "candidate_id": best.candidate.candidate_id,
+        "verification": verdict_document(verdict),
     }
 
 
@@ -49,6 +51,8 @@ def _target(target: TargetResult) -> dict[str, Any]:
         "best": _best(target.best),
         "candidates_tried": len(target.candidates),
         "calls_recorded": target.calls_recorded,
+        "strength": strength_document(target.strength),
+        "weakly_verified": target.weakly_verified,
     }
 
 

@@ -40,6 +40,10 @@ def _most_informative(target: TargetResult) -> CandidateResult | None:
 
 
 def verdict_text(target: TargetResult) -> str:
+    if target.status is TargetStatus.IMPROVED and target.weakly_verified:
+        score = target.strength.score if target.strength else None
+        shown = "unknown" if score is None else f"{score:.0%}"
+        return f"faster, weakly verified (strength {shown}; --apply needs --accept-weak)"
     if target.status is TargetStatus.IMPROVED:
         return "faster, verified"
     if target.status is TargetStatus.UNVERIFIABLE:
@@ -72,7 +76,7 @@ def summary_rows(result: RunResult) -> list[SummaryRow]:
 
 def headline(result: RunResult) -> str:
     improved = len(result.improved)
-    text = f"{improved} of {len(result.targets)} functions made faster, verified by replay"
+    text = f"{improved} of {len(result.targets)} functions made faster, verified"
     if result.workload_speedup is not None:
         text += f"; whole workload {format_speedup(result.workload_speedup.speedup)}"
     return text

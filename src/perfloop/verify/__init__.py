@@ -1,30 +1,203 @@
-"""Verification: decide whether a candidate behaves exactly like the original.
+"""Verification: decide whether a candidate behaves exactly like the original, and say how
+much that decision is worth.
 
-Tiers run cheap to expensive and stop at the first difference. `verify_candidate`
-is the one entry point the search calls; each tier is a module of its own
-(replay today), and the equivalence relation they share is in `compare`.
+Tiers run cheap to expensive and stop at the first difference: replay of the
+captured calls, differential fuzzing, the project's own tests, and (with the
+`symbolic` extra) a symbolic search. `verify_candidate` is the one entry point
+the search calls for a candidate; `prepare_target` builds, once per target,
+what every tier needs (and finds originals that disagree with themselves);
+`measure_strength` runs the self-check. `RunVerification` keeps what is
+learnt once per run (the test index, each target's plan and strength). The
+equivalence relation every tier uses is in `compare`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from dataclasses import replace
 from pathlib import Path
 
-from perfloop.model import CallRecord, Candidate, Limits, Verdict
+from perfloop.model import (
+    Candidate,
+    FunctionRef,
+    Limits,
+    TargetCapture,
+    TierRun,
+    Verdict,
+    VerdictStatus,
+    VerificationStrength,
+)
 from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy
-from perfloop.verify.replay import replay_candidate
+from perfloop.verify.fuzz import FuzzSettings, FuzzTask, fuzz_worker_limits, run_fuzz
+from perfloop.verify.plan import TIER_ORDER, TargetPlan, TestSelection, VerifySettings
+from perfloop.verify.project_tests import TestIndex, index_tests, select_tests
+from perfloop.verify.shapes import source_constants
+from perfloop.verify.strength import measure_strength
+from perfloop.verify.tiers import CHECKS
+
+_STATUS = {
+    "different": VerdictStatus.DIFFERENT,
+    "failed": VerdictStatus.FAILED,
+    "unverifiable": VerdictStatus.UNVERIFIABLE,
+}
+
+
+def prepare_target(
+    function: FunctionRef,
+    path: str,
+    module_source: str,
+    capture: TargetCapture,
+    *,
+    root: Path,
+    settings: VerifySettings,
+    limits: Limits,
+    tests: TestSelection | None = None,
+) -> TargetPlan:
+    """The target's plan; `problem` is set if the original disagrees with itself under fuzzing."""
+    plan = TargetPlan(
+        function,
+        path,
+        module_source,
+        capture.records,
+        source_constants(module_source, function.qualname),
+        settings,
+        tests or TestSelection(note="the project's tests were not looked at"),
+    )
+    if settings.runs("fuzz") and capture.records:
+        problem = original_instability(plan, root=root, limits=limits)
+        if problem is not None:
+            plan = replace(plan, problem=problem)
+    return plan
+
+
+def original_instability(plan: TargetPlan, *, root: Path, limits: Limits) -> str | None:
+    """Fuzz the original against itself; a message if it gave two answers to one input."""
+    task = FuzzTask(
+        plan.function.module,
+        plan.function.qualname,
+        str(root / plan.path),
+        plan.original_source,
+        (None,),
+        plan.records,
+        plan.constants,
+        plan.settings.fuzz,
+        plan.settings.policy,
+    )
+    results = run_fuzz(task, root=root, limits=fuzz_worker_limits(task.settings, 1, limits))
+    if isinstance(results, str) or results[0].outcome not in ("unverifiable", "different"):
+        return None
+    found = results[0]
+    return (
+        f"run twice on the same input, {found.call}, the original gave different results "
+        f"({found.description}); it depends on something besides its arguments (randomness, "
+        "time, module state), so no rewrite of it can be verified"
+    )
 
 
 def verify_candidate(
     candidate: Candidate,
-    records: Sequence[CallRecord],
+    plan: TargetPlan,
     *,
     root: Path,
     limits: Limits,
-    policy: ComparePolicy = DEFAULT_POLICY,
+    stop_at_first_difference: bool = True,
 ) -> Verdict:
-    """Run the tiers in order; the verdict lists every tier that ran."""
-    return replay_candidate(candidate, records, root=root, limits=limits, policy=policy)
+    """Run the enabled tiers in order within the candidate's budget; the verdict lists each."""
+    started = time.perf_counter()
+    if plan.problem is not None:
+        return Verdict(VerdictStatus.UNVERIFIABLE, (), 0, 0.0, reason=plan.problem)
+    deadline = time.monotonic() + plan.settings.candidate_seconds
+    runs: list[TierRun] = []
+    status, difference, reason = VerdictStatus.EQUIVALENT, None, None
+    for tier in TIER_ORDER:
+        if not plan.settings.runs(tier):
+            continue
+        left = deadline - time.monotonic()
+        if status is not VerdictStatus.EQUIVALENT and stop_at_first_difference:
+            break
+        if left < 1.0:
+            budget = plan.settings.candidate_seconds
+            note = f"the candidate's verification budget ({budget:g} s) ran out"
+            runs.append(TierRun(tier, "skipped", 0, 0.0, note))
+            continue
+        check = CHECKS[tier](candidate.module_source, plan, root, limits, left)
+        runs.append(check.run)
+        found = _STATUS.get(check.run.outcome)
+        if found is not None and status is VerdictStatus.EQUIVALENT:
+            status, difference, reason = found, check.difference, check.reason
+    replayed = next((r.inputs for r in runs if r.tier == "replay"), 0)
+    return Verdict(
+        status,
+        tuple(r.tier for r in runs if r.outcome != "skipped"),
+        replayed,
+        time.perf_counter() - started,
+        difference,
+        reason,
+        tuple(runs),
+    )
 
 
-__all__ = ["ComparePolicy", "verify_candidate"]
+class RunVerification:
+    """What verification learns once per run: the project's test index, and each target's
+    plan and strength. Only a cache; the work is in the functions above."""
+
+    def __init__(self, root: Path, settings: VerifySettings, index_limits: Limits) -> None:
+        self.root = root
+        self.settings = settings
+        self.index_limits = index_limits
+        self._index: TestIndex | None = None
+        self._plans: dict[FunctionRef, TargetPlan] = {}
+        self._strengths: dict[FunctionRef, VerificationStrength] = {}
+
+    def tests_for(self, function: FunctionRef, path: str, module_source: str) -> TestSelection:
+        if not self.settings.runs("tests"):
+            return TestSelection(note="the project's tests tier is turned off")
+        if self._index is None:
+            self._index = index_tests(self.root, self.index_limits)
+        return select_tests(self._index, self.root, function, path, module_source)
+
+    def plan(
+        self,
+        function: FunctionRef,
+        path: str,
+        module_source: str,
+        capture: TargetCapture,
+        limits: Limits,
+    ) -> TargetPlan:
+        if function not in self._plans:
+            self._plans[function] = prepare_target(
+                function,
+                path,
+                module_source,
+                capture,
+                root=self.root,
+                settings=self.settings,
+                limits=limits,
+                tests=self.tests_for(function, path, module_source),
+            )
+        return self._plans[function]
+
+    def plan_of(self, function: FunctionRef) -> TargetPlan | None:
+        return self._plans.get(function)
+
+    def strength(self, plan: TargetPlan, limits: Limits) -> VerificationStrength | None:
+        """The target's verification strength (None when the self-check is off)."""
+        if self.settings.mutants <= 0:
+            return None
+        if plan.function not in self._strengths:
+            self._strengths[plan.function] = measure_strength(plan, root=self.root, limits=limits)
+        return self._strengths[plan.function]
+
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "ComparePolicy",
+    "FuzzSettings",
+    "RunVerification",
+    "TargetPlan",
+    "TestSelection",
+    "VerifySettings",
+    "measure_strength",
+    "prepare_target",
+    "verify_candidate",
+]

@@ -1,0 +1,100 @@
+"""How a verdict and a target's verification strength are shown: JSON and one-line text.
+
+Shared by results.json, report.md and the terminal table, so the three say the
+same thing about which tiers ran, how many inputs each tried, what differed
+first, and how much "verified" is worth for each target.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perfloop.model import Difference, TierRun, Verdict, VerificationStrength
+
+_UNITS = {"replay": "calls", "fuzz": "inputs", "tests": "tests", "symbolic": "paths"}
+
+
+def verdict_document(verdict: Verdict | None) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "status": verdict.status.value,
+        "tiers": list(verdict.tiers),
+        "seconds": round(verdict.seconds, 3),
+        "runs": [
+            {
+                "tier": run.tier,
+                "outcome": run.outcome,
+                "inputs": run.inputs,
+                "seconds": round(run.seconds, 3),
+                "note": run.note,
+            }
+            for run in verdict.runs
+        ],
+        "difference": difference_document(verdict.difference),
+        "reason": verdict.reason,
+    }
+
+
+def difference_document(difference: Difference | None) -> dict[str, Any] | None:
+    if difference is None:
+        return None
+    return {
+        "tier": difference.tier,
+        "call": difference.call,
+        "call_index": difference.call_index,
+        "description": difference.description,
+    }
+
+
+def strength_document(strength: VerificationStrength | None) -> dict[str, Any] | None:
+    if strength is None:
+        return None
+    score = strength.score
+    return {
+        "score": None if score is None else round(score, 4),
+        "killed": strength.killed,
+        "generated": strength.generated,
+        "excluded_equivalent": strength.excluded,
+        "threshold": strength.threshold,
+        "weak": strength.weak,
+        "killed_by": dict(strength.killed_by),
+        "survivors": list(strength.survivors),
+        "seconds": round(strength.seconds, 3),
+        "note": strength.note,
+    }
+
+
+def tier_run_text(run: TierRun) -> str:
+    """'fuzz: 211 inputs, same' / 'tests: skipped (the project has no tests)'."""
+    if run.outcome == "skipped":
+        return f"{run.tier}: skipped ({run.note})" if run.note else f"{run.tier}: skipped"
+    text = f"{run.tier}: {run.inputs} {_UNITS.get(run.tier, 'inputs')}, {run.outcome}"
+    return f"{text} ({run.note})" if run.note else text
+
+
+def tiers_text(verdict: Verdict) -> str:
+    """Every tier considered, in order: what it tried and found."""
+    if not verdict.runs:
+        return f"{verdict.calls_checked} recorded calls replayed"
+    return "; ".join(tier_run_text(run) for run in verdict.runs)
+
+
+def strength_text(strength: VerificationStrength | None) -> str:
+    """One line: the mutation score, the threshold, and what survived."""
+    if strength is None:
+        return "verification strength not measured (the self-check is off or nothing was verified)"
+    score = strength.score
+    if score is None:
+        return f"verification strength unknown: {strength.note or 'no mutant could be made'}"
+    text = (
+        f"verification strength {score:.0%}: {strength.killed} of {strength.generated} mutants "
+        f"of the original told apart (a lower bound; threshold {strength.threshold:.0%})"
+    )
+    if strength.killed_by:
+        text += " by " + ", ".join(f"{tier} {count}" for tier, count in strength.killed_by)
+    if strength.weak:
+        text += "; WEAKLY VERIFIED: not applied without --accept-weak"
+    if strength.survivors:
+        text += "; surviving: " + "; ".join(strength.survivors[:3])
+    return text

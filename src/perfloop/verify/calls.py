@@ -1,0 +1,198 @@
+"""Worker side: load versions of a function and call them the way verification compares them.
+
+Used by the tiers that execute the original and a candidate in one sandboxed
+process (fuzzing, the symbolic check, the mutation self-check). The original
+is imported under its own name from its captured source; a candidate is a
+separate module object beside it (as in measure/timing.py). A call's inputs
+travel as pickled bytes and are unpickled per side while that side's module
+stands under the target's name, so instances of the module's classes are made
+from that side's classes. Outcomes are brought back to the original's classes
+(a pickle round trip) before they are compared, so "the same class from two
+copies of the module" never counts as a difference.
+
+Every call runs with a wall-clock alarm, so a version that loops forever on
+one input costs a bounded time instead of the whole worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import pickle
+import signal
+import sys
+import time
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from perfloop.runtime.loader import import_hook, load_module_copy, resolve_function
+from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.replay import compare_outcomes
+
+Outcome = tuple[
+    object, ...
+]  # ("return", value, (args, kwargs)) | ("raise", name, message, (args, kwargs))
+
+
+class CallTimeout(BaseException):
+    """Raised by the alarm inside a call that took too long (a BaseException, so user
+    code's `except Exception` does not swallow it)."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One side: the module object it lives in and the plain function."""
+
+    module: types.ModuleType
+    function: Callable[..., object]
+    is_method: bool
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """What one call did. `exhausted` is "time" or "memory" when it did not finish."""
+
+    outcome: Outcome | None
+    stdout: str
+    seconds: float
+    exhausted: str | None = None
+
+
+def load_original(module: str, qualname: str, path: str, source: str) -> Version:
+    """The original, imported under its own name, served from the captured source."""
+    import_hook().override(module, path, source)
+    loaded = importlib.import_module(module)
+    return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
+
+
+def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
+    """A candidate (or mutant) as a module object beside the original."""
+    loaded = load_module_copy(module, path, source)
+    return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
+
+
+@contextlib.contextmanager
+def serving(module: types.ModuleType) -> Iterator[None]:
+    """Let `module` stand in sys.modules under its name for a while."""
+    name = module.__name__
+    previous = sys.modules.get(name)
+    if previous is module:
+        yield
+        return
+    sys.modules[name] = module
+    try:
+        yield
+    finally:
+        if previous is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = previous
+
+
+def _on_alarm(signum: int, frame: object) -> None:
+    raise CallTimeout
+
+
+def call(version: Version, call_bytes: bytes, time_limit: float) -> CallResult:
+    """Unpickle the inputs for this side, call, and record the outcome like the recorder does."""
+    with serving(version.module):
+        args, kwargs = pickle.loads(call_bytes)
+    printed = io.StringIO()
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    started = time.perf_counter()
+    outcome: Outcome | None = None
+    exhausted = None
+    try:
+        with contextlib.redirect_stdout(printed):
+            signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
+            try:
+                outcome = ("return", version.function(*args, **kwargs), (args, kwargs))
+            except CallTimeout:
+                exhausted = "time"
+            except MemoryError:
+                exhausted = "memory"
+            except BaseException as exc:
+                kind = type(exc)
+                name = f"{kind.__module__}.{kind.__qualname__}"
+                outcome = ("raise", name, _message(exc), (args, kwargs))
+            finally:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+    except CallTimeout:  # the alarm fired between the call and disarming it
+        exhausted = exhausted or "time"
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+    return CallResult(outcome, printed.getvalue(), time.perf_counter() - started, exhausted)
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return "<message unprintable>"
+
+
+def as_original(outcome: Outcome, side: Version, original: Version) -> Outcome:
+    """The outcome with its objects rebuilt from the original's classes (a pickle round trip).
+
+    Falls back to the outcome itself when it cannot be pickled (a generator, a lambda).
+    """
+    if side.module is original.module:
+        return outcome
+    try:
+        with serving(side.module):
+            data = pickle.dumps(outcome, protocol=4)
+        with serving(original.module):
+            return pickle.loads(data)  # type: ignore[no-any-return]
+    except Exception:
+        return outcome
+
+
+def differs(
+    expected: CallResult,
+    actual: CallResult,
+    policy: ComparePolicy,
+    is_method: bool,
+) -> str | None:
+    """How two finished calls differ (the replay relation), or None."""
+    if actual.exhausted is not None:
+        what = "did not finish in time" if actual.exhausted == "time" else "ran out of memory"
+        return f"{what}, where the original finished in {expected.seconds:.3f} s"
+    assert expected.outcome is not None and actual.outcome is not None
+    return compare_outcomes(
+        expected.outcome, actual.outcome, expected.stdout, actual.stdout, policy, is_method
+    )
+
+
+def compare_sides(
+    original: Version,
+    expected: CallResult,
+    side: Version,
+    actual: CallResult,
+    policy: ComparePolicy,
+) -> str | None:
+    """`differs`, after bringing both outcomes to the original's classes."""
+    if actual.outcome is not None:
+        rebuilt = as_original(actual.outcome, side, original)
+        actual = CallResult(rebuilt, actual.stdout, actual.seconds, actual.exhausted)
+    return differs(expected, actual, policy, original.is_method)
+
+
+def call_text(module: str, qualname: str, call_bytes: bytes, original: Version) -> str:
+    """The call as copy-pasteable text: `shoplib.text:tokenize(['', 'a'])`."""
+    try:
+        with serving(original.module):
+            args, kwargs = pickle.loads(call_bytes)
+        parts = [_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()]
+    except Exception as exc:
+        parts = [f"<inputs unprintable: {type(exc).__name__}>"]
+    return f"{module}:{qualname}({', '.join(parts)})"
+
+
+def _repr(value: object, limit: int = 400) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:
+        return f"<{type(value).__name__}; repr() raised {type(exc).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,280 @@
+"""Tier 2: differential fuzzing with Hypothesis, original against candidate, in one worker.
+
+Inputs are generated from the shapes of the captured calls (see `shapes` and
+`strategies`), plus explicit edge cases. On every example both versions run
+on their own fresh copy of the inputs; an input on which the original raises
+is kept (the candidate must raise the same type), an input on which the
+original does not finish in time is dropped. When they differ the original
+runs once more on the same input: if it disagrees with itself it depends on
+something besides its arguments (randomness, time, module state) and the
+target is unverifiable rather than the candidate wrong. A difference is
+shrunk by Hypothesis to a small counterexample and reported as a call that
+can be pasted into a shell: `shoplib.text:tokenize([''])`.
+
+Generation is derandomized (the same inputs on every run, so verdicts are
+reproducible) and uses no example database (nothing is written into the
+user's project). The budget is a number of examples or seconds, whichever
+ends first; shrinking gets at most half as long again.
+
+`fuzz_versions` takes several versions at once so the mutation self-check can
+share one worker; it can replay the captured calls first (`replay_first`).
+"""
+
+from __future__ import annotations
+
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfloop.model import CallRecord, Limits
+from perfloop.sandbox import run_in_worker
+from perfloop.verify import calls as calling
+from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.shapes import Constants, call_forms
+
+TIER = "fuzz"
+_WORKER_OVERHEAD = 15.0  # seconds to start a worker and import Hypothesis, generously
+
+
+@dataclass(frozen=True)
+class FuzzSettings:
+    examples: int = 200
+    seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class FuzzTask:
+    module: str
+    qualname: str
+    path: str
+    original_source: str
+    versions: tuple[str | None, ...]  # module sources; None: the original against itself
+    records: tuple[CallRecord, ...]
+    constants: Constants
+    settings: FuzzSettings
+    policy: ComparePolicy
+    replay_first: bool = False
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    """What fuzzing found for one version."""
+
+    outcome: str  # "same" | "different" | "unverifiable" | "failed" | "skipped"
+    examples: int
+    seconds: float
+    tier: str = TIER  # "replay" when replay_first found the difference
+    call: str | None = None
+    description: str | None = None
+    note: str | None = None
+
+
+class _OutOfBudget(BaseException):
+    """Generation time is up and nothing differed (a BaseException: Hypothesis lets it through)."""
+
+
+class _NotDeterministic(BaseException):
+    def __init__(self, call: str, why: str) -> None:
+        super().__init__(call, why)
+        self.call = call
+        self.why = why
+
+
+class _Different(Exception):
+    pass
+
+
+@dataclass
+class _Progress:
+    examples: int = 0
+    best: tuple[int, str, str] | None = None  # (length, call text, description)
+
+    def found(self, text: str, description: str) -> None:
+        key = (len(text), text, description)
+        if self.best is None or key[:2] < self.best[:2]:
+            self.best = key
+
+
+def fuzz_versions(task: FuzzTask) -> tuple[FuzzResult, ...]:
+    """Worker entry: fuzz each version against the original."""
+    try:
+        original = calling.load_original(
+            task.module, task.qualname, task.path, task.original_source
+        )
+        captured = [pickle.loads(record.args) for record in task.records]
+    except Exception as exc:
+        note = f"the original could not be loaded: {type(exc).__name__}: {exc}"
+        return tuple(FuzzResult("failed", 0, 0.0, note=note) for _ in task.versions)
+    fuzzer = _Fuzzer(task, original, captured)
+    return tuple(fuzzer.run(source) for source in task.versions)
+
+
+class _Fuzzer:
+    def __init__(
+        self, task: FuzzTask, original: calling.Version, captured: list[tuple[object, ...]]
+    ) -> None:
+        from perfloop.verify.strategies import StrategyBuilder
+
+        self.task = task
+        self.original = original
+        builder = StrategyBuilder(task.constants)
+        forms = call_forms([(tuple(args), dict(kwargs)) for args, kwargs in captured])  # type: ignore[misc]
+        self.strategy = builder.call_strategy(forms) if forms else None
+        self.explicit: list[object] = []
+        if forms:
+            first = forms[0]
+            base = next(
+                (tuple(a), dict(k))
+                for a, k in captured  # type: ignore[misc]
+                if len(a) == len(first.args) and sorted(k) == [n for n, _ in first.kwargs]
+            )
+            self.explicit = builder.edge_calls(base, first)  # type: ignore[arg-type]
+        self.call_limit = self._calibrate()
+
+    def _calibrate(self) -> float:
+        """Time allowed to one call of the original: 20x its slowest captured call, 0.2-2 s."""
+        slowest = 0.0
+        for record in self.task.records[:20]:
+            result = calling.call(self.original, record.args, 2.0)
+            slowest = max(slowest, result.seconds)
+        return min(2.0, max(0.2, 20 * slowest))
+
+    def run(self, source: str | None) -> FuzzResult:
+        started = time.monotonic()
+        if source is None:
+            version = self.original
+        else:
+            try:
+                version = calling.load_copy(
+                    self.task.module, self.task.qualname, self.task.path, source
+                )
+            except Exception as exc:
+                return FuzzResult(
+                    "failed", 0, 0.0, note=f"could not be loaded: {type(exc).__name__}: {exc}"
+                )
+        if self.task.replay_first:
+            replayed = self._replay(version, started)
+            if replayed is not None:
+                return replayed
+        if self.strategy is None or self.task.settings.examples <= 0:
+            return FuzzResult("skipped", 0, 0.0, note="no captured calls to derive inputs from")
+        return self._fuzz(version, started)
+
+    def _replay(self, version: calling.Version, started: float) -> FuzzResult | None:
+        for index, record in enumerate(self.task.records):
+            expected = calling.CallResult(pickle.loads(record.outcome), record.stdout, 0.0)
+            actual = calling.call(version, record.args, max(1.0, 10 * self.call_limit))
+            problem = calling.compare_sides(
+                self.original, expected, version, actual, self.task.policy
+            )
+            if problem is not None:
+                return FuzzResult(
+                    "different",
+                    index + 1,
+                    time.monotonic() - started,
+                    tier="replay",
+                    call=record.call_repr,
+                    description=problem,
+                )
+        return None
+
+    def _fuzz(self, version: calling.Version, started: float) -> FuzzResult:
+        from hypothesis import HealthCheck, Phase, Verbosity, example, given, reject, settings
+
+        budget = self.task.settings
+        generation_ends = started + budget.seconds
+        shrinking_ends = generation_ends + budget.seconds / 2
+        progress = _Progress()
+        original, policy, task = self.original, self.task.policy, self.task
+
+        def check(call: object) -> None:
+            now = time.monotonic()
+            if now > shrinking_ends or (now > generation_ends and progress.best is None):
+                if progress.best is None:
+                    raise _OutOfBudget
+                return  # let the shrinker wind down with what it has
+            try:
+                data = pickle.dumps(call, protocol=4)
+            except Exception:
+                reject()
+            expected = calling.call(original, data, self.call_limit)
+            if expected.exhausted is not None:
+                reject()
+            progress.examples += 1
+            actual = calling.call(version, data, max(1.0, 20 * expected.seconds))
+            problem = calling.compare_sides(original, expected, version, actual, policy)
+            if problem is None:
+                return
+            text = calling.call_text(task.module, task.qualname, data, original)
+            again = calling.call(original, data, self.call_limit)
+            unstable = again.exhausted is not None or calling.differs(
+                expected, again, policy, original.is_method
+            )
+            if unstable or version is original:
+                raise _NotDeterministic(text, calling.differs(expected, again, policy, False) or "")
+            progress.found(text, problem)
+            raise _Different(problem)
+
+        test = given(self.strategy)(check)
+        for explicit in reversed(self.explicit):
+            test = example(explicit)(test)
+        test = settings(
+            max_examples=budget.examples,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=(Phase.explicit, Phase.generate, Phase.shrink),
+            suppress_health_check=list(HealthCheck),
+            report_multiple_bugs=False,
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+        )(test)
+        note = None
+        try:
+            test()
+        except _OutOfBudget:
+            note = f"stopped after {budget.seconds:g} s"
+        except _NotDeterministic as unstable:
+            return FuzzResult(
+                "unverifiable",
+                progress.examples,
+                time.monotonic() - started,
+                call=unstable.call,
+                description=(
+                    "the original gave different results on the same input when run twice"
+                    + (f" ({unstable.why})" if unstable.why else "")
+                ),
+            )
+        except Exception as exc:  # _Different, Hypothesis' own errors (flaky, unsatisfiable)
+            if progress.best is None and not isinstance(exc, _Different):
+                note = f"fuzzing stopped early: {type(exc).__name__}"
+        seconds = time.monotonic() - started
+        if progress.best is not None:
+            _, text, description = progress.best
+            return FuzzResult(
+                "different", progress.examples, seconds, call=text, description=description
+            )
+        if progress.examples == 0:
+            return FuzzResult(
+                "skipped",
+                0,
+                seconds,
+                note="the original did not finish in time on any generated input",
+            )
+        return FuzzResult("same", progress.examples, seconds, note=note)
+
+
+def fuzz_worker_limits(settings: FuzzSettings, versions: int, base: Limits) -> Limits:
+    """Wall time for a worker fuzzing `versions` versions (shrinking included)."""
+    wall = versions * settings.seconds * 1.5 + _WORKER_OVERHEAD
+    return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=base.memory_mb)
+
+
+def run_fuzz(task: FuzzTask, *, root: Path, limits: Limits) -> tuple[FuzzResult, ...] | str:
+    """Main side: run the task in a sandboxed worker; a message if the worker failed."""
+    outcome = run_in_worker("perfloop.verify.fuzz:fuzz_versions", task, root=root, limits=limits)
+    if not outcome.ok:
+        return outcome.message
+    assert isinstance(outcome.value, tuple)
+    return outcome.value

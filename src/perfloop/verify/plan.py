@@ -1,0 +1,71 @@
+"""What verification knows about one target, prepared once per run and handed to every tier.
+
+A `TargetPlan` holds the original's source, the captured calls, the literals
+of the function's source, the project tests that execute it, and the
+settings; every candidate of the target (and every mutant of the self-check)
+is verified against the same plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from perfloop.model import CallRecord, Difference, FunctionRef, TierRun
+from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy
+from perfloop.verify.fuzz import FuzzSettings
+from perfloop.verify.shapes import Constants
+
+TIER_ORDER = ("replay", "fuzz", "tests", "symbolic")
+
+
+@dataclass(frozen=True)
+class VerifySettings:
+    """Which tiers run and how long they may take."""
+
+    policy: ComparePolicy = DEFAULT_POLICY
+    tiers: tuple[str, ...] = TIER_ORDER
+    fuzz: FuzzSettings = field(default_factory=FuzzSettings)
+    symbolic_seconds: float = 10.0
+    candidate_seconds: float = 60.0  # all tiers of one candidate together
+    mutants: int = 30  # at most, for the self-check; 0: no self-check
+    mutant_fuzz: FuzzSettings = field(default_factory=lambda: FuzzSettings(50, 1.0))
+    min_strength: float = 0.8
+
+    def runs(self, tier: str) -> bool:
+        if tier == "fuzz" and self.fuzz.examples <= 0:
+            return False
+        if tier == "symbolic" and self.symbolic_seconds <= 0:
+            return False
+        return tier in self.tiers
+
+
+@dataclass(frozen=True)
+class TestSelection:
+    """The project's tests that execute a target and pass with the original."""
+
+    __test__ = False  # not a pytest test class
+
+    node_ids: tuple[str, ...] = ()
+    seconds: float = 0.0  # how long they took with the original
+    note: str | None = None  # why there are none
+
+
+@dataclass(frozen=True)
+class TargetPlan:
+    function: FunctionRef
+    path: str  # the module's file, relative to the root
+    original_source: str
+    records: tuple[CallRecord, ...]
+    constants: Constants
+    settings: VerifySettings
+    tests: TestSelection = field(default_factory=TestSelection)
+    problem: str | None = None  # set: the target cannot be verified (and why)
+
+
+@dataclass(frozen=True)
+class TierCheck:
+    """One tier's finding on one version."""
+
+    run: TierRun
+    difference: Difference | None = None
+    reason: str | None = None  # for "failed" and "unverifiable"

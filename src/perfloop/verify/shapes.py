@@ -1,0 +1,310 @@
+"""What the captured inputs of a target look like: their types, ranges, alphabets and sizes.
+
+Fuzzing (tier 2) generates new inputs "like the ones the workload made, and
+their edge cases". This module describes the captured values as shapes (plain
+frozen data: an int range, a string alphabet, a list of some item shape with a
+maximal length, a dict with fixed keys...), one per parameter of each call
+form seen. `perfloop.verify.strategies` turns shapes into Hypothesis strategies.
+Values of other types (instances of the user's classes, numpy arrays) become
+`Opaque`: the captured values themselves, replayed as they are.
+
+It runs in the worker (the values are unpickled there only), except
+`source_constants`, which reads the original's source text.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import math
+import pickle
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+MAX_SAMPLES = 20  # captured values kept per shape for sampling
+MAX_SAMPLE_BYTES = 20_000  # a captured value bigger than this, pickled, is not sampled
+MAX_FIXED_TUPLE = 6  # tuples always this long or shorter are records, not sequences
+MAX_RECORD_KEYS = 16
+
+
+@dataclass(frozen=True)
+class IntShape:
+    low: int
+    high: int
+
+
+@dataclass(frozen=True)
+class FloatShape:
+    low: float
+    high: float
+    integral: bool  # every finite value seen was a whole number
+
+
+@dataclass(frozen=True)
+class StrShape:
+    alphabet: str
+    max_len: int
+    samples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BytesShape:
+    max_len: int
+    samples: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class AtomShape:
+    """None or bool."""
+
+    kind: str  # "none" | "bool"
+
+
+@dataclass(frozen=True)
+class SeqShape:
+    kind: str  # "list" | "tuple" | "set" | "frozenset"
+    item: Shape | None  # None: only empty ones were seen
+    max_len: int
+
+
+@dataclass(frozen=True)
+class TupleShape:
+    items: tuple[Shape, ...]
+
+
+@dataclass(frozen=True)
+class DictShape:
+    key: Shape | None
+    value: Shape | None
+    max_len: int
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """A dict that always had the same string keys: a record."""
+
+    fields: tuple[tuple[str, Shape], ...]
+
+
+@dataclass(frozen=True)
+class OneOf:
+    options: tuple[Shape, ...]
+
+
+@dataclass(frozen=True)
+class Opaque:
+    """Values perfloop does not generate: the captured ones, pickled."""
+
+    type_name: str
+    samples: tuple[bytes, ...]
+
+
+Shape = (
+    IntShape
+    | FloatShape
+    | StrShape
+    | BytesShape
+    | AtomShape
+    | SeqShape
+    | TupleShape
+    | DictShape
+    | RecordShape
+    | OneOf
+    | Opaque
+)
+
+
+@dataclass(frozen=True)
+class CallForm:
+    """One way the function was called: positional shapes and keyword shapes."""
+
+    args: tuple[Shape, ...]
+    kwargs: tuple[tuple[str, Shape], ...]
+    calls: int  # how many captured calls had this form
+
+
+@dataclass(frozen=True)
+class Constants:
+    """Literals in the original's source: boundaries a rewrite is likely to get wrong."""
+
+    ints: tuple[int, ...] = ()
+    floats: tuple[float, ...] = ()
+    strs: tuple[str, ...] = ()
+
+
+def infer(values: Sequence[object]) -> Shape | None:
+    """The shape of a list of values seen in one place; None for an empty list."""
+    if not values:
+        return None
+    groups: dict[type, list[object]] = {}
+    for value in values:
+        groups.setdefault(type(value), []).append(value)
+    shapes = [_infer_type(kind, group) for kind, group in groups.items()]
+    merged = _merge_opaque(shapes)
+    return merged[0] if len(merged) == 1 else OneOf(tuple(merged))
+
+
+def _infer_type(kind: type, values: list[object]) -> Shape:
+    if kind is bool:
+        return AtomShape("bool")
+    if kind is type(None):
+        return AtomShape("none")
+    if kind is int:
+        ints = [v for v in values if isinstance(v, int)]
+        return IntShape(min(ints), max(ints))
+    if kind is float:
+        floats = [v for v in values if isinstance(v, float) and math.isfinite(v)]
+        if not floats:
+            return FloatShape(-1.0, 1.0, False)
+        return FloatShape(min(floats), max(floats), all(f.is_integer() for f in floats))
+    if kind is str:
+        strings = [v for v in values if isinstance(v, str)]
+        alphabet = "".join(sorted(set("".join(strings))))[:200]
+        return StrShape(alphabet, max(map(len, strings)), _samples(strings))
+    if kind is bytes:
+        blobs = [v for v in values if isinstance(v, bytes)]
+        return BytesShape(max(map(len, blobs)), _samples(blobs))
+    if kind is tuple and _fixed_length(values):
+        length = len(values[0])  # type: ignore[arg-type]
+        items = [infer([v[i] for v in values]) for i in range(length)]  # type: ignore[index]
+        if all(item is not None for item in items):
+            return TupleShape(tuple(items))  # type: ignore[arg-type]
+    if kind in (list, tuple, set, frozenset):
+        sequences = [list(v) for v in values]  # type: ignore[call-overload]
+        items = [item for seq in sequences for item in seq]
+        return SeqShape(kind.__name__, infer(items), max(map(len, sequences)))
+    if kind is dict:
+        dicts = [v for v in values if isinstance(v, dict)]
+        record = _record(dicts)
+        if record is not None:
+            return record
+        keys = [k for d in dicts for k in d]
+        return DictShape(
+            infer(keys), infer([x for d in dicts for x in d.values()]), max(map(len, dicts))
+        )
+    return Opaque(_type_name(kind), _pickled_samples(values))
+
+
+def _fixed_length(values: list[object]) -> bool:
+    lengths = {len(v) for v in values}  # type: ignore[arg-type]
+    return len(lengths) == 1 and 0 < next(iter(lengths)) <= MAX_FIXED_TUPLE
+
+
+def _record(dicts: list[dict[object, object]]) -> RecordShape | None:
+    keysets = {tuple(d) for d in dicts}
+    if len(keysets) != 1:
+        return None
+    keys = next(iter(keysets))
+    if not keys or len(keys) > MAX_RECORD_KEYS or not all(isinstance(k, str) for k in keys):
+        return None
+    fields = []
+    for key in keys:
+        shape = infer([d[key] for d in dicts])
+        assert shape is not None
+        fields.append((str(key), shape))
+    return RecordShape(tuple(fields))
+
+
+def _merge_opaque(shapes: list[Shape]) -> list[Shape]:
+    opaque = [s for s in shapes if isinstance(s, Opaque)]
+    if len(opaque) <= 1:
+        return shapes
+    merged = Opaque(
+        " | ".join(s.type_name for s in opaque),
+        tuple(b for s in opaque for b in s.samples)[:MAX_SAMPLES],
+    )
+    return [s for s in shapes if not isinstance(s, Opaque)] + [merged]
+
+
+def _samples(values: Iterable[str | bytes]) -> tuple:  # type: ignore[type-arg]
+    seen: dict[object, None] = {}
+    for value in values:
+        if len(value) <= 200:
+            seen.setdefault(value)
+        if len(seen) >= MAX_SAMPLES:
+            break
+    return tuple(seen)
+
+
+def _pickled_samples(values: list[object]) -> tuple[bytes, ...]:
+    samples: list[bytes] = []
+    for value in values:
+        try:
+            data = pickle.dumps(value, protocol=4)
+        except Exception:
+            continue
+        if len(data) <= MAX_SAMPLE_BYTES and data not in samples:
+            samples.append(data)
+        if len(samples) >= MAX_SAMPLES:
+            break
+    if not samples:  # keep at least one, however big
+        for value in values[:1]:
+            with contextlib.suppress(Exception):
+                samples.append(pickle.dumps(value, protocol=4))
+    return tuple(samples)
+
+
+def _type_name(kind: type) -> str:
+    module = getattr(kind, "__module__", "?")
+    name = getattr(kind, "__qualname__", "?")
+    return name if module == "builtins" else f"{module}.{name}"
+
+
+def call_forms(calls: Sequence[tuple[tuple[object, ...], dict[str, object]]]) -> list[CallForm]:
+    """The forms of the captured calls (positional count, keyword names), most used first."""
+    forms: dict[tuple[int, tuple[str, ...]], list[tuple[tuple[object, ...], dict[str, object]]]]
+    forms = {}
+    for args, kwargs in calls:
+        forms.setdefault((len(args), tuple(sorted(kwargs))), []).append((args, kwargs))
+    result = []
+    for (count, names), group in sorted(forms.items(), key=lambda item: -len(item[1])):
+        args = tuple(infer([a[i] for a, _ in group]) for i in range(count))
+        kwargs = tuple((name, infer([k[name] for _, k in group])) for name in names)
+        result.append(CallForm(args, kwargs, len(group)))  # type: ignore[arg-type]
+    return result
+
+
+def source_constants(module_source: str, qualname: str) -> Constants:
+    """Int, float and short string literals in the function's body (not its docstring)."""
+    try:
+        tree = ast.parse(module_source)
+    except SyntaxError:
+        return Constants()
+    node = find_function(tree, qualname)
+    if node is None:
+        return Constants()
+    docstring = ast.get_docstring(node, clean=False)
+    ints: set[int] = set()
+    floats: set[float] = set()
+    strs: set[str] = set()
+    for child in ast.walk(node):
+        if not isinstance(child, ast.Constant):
+            continue
+        value = child.value
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) < 10**18:
+            ints.add(value)
+        elif isinstance(value, float) and math.isfinite(value):
+            floats.add(value)
+        elif isinstance(value, str) and value != docstring and len(value) <= 40:
+            strs.add(value)
+    return Constants(tuple(sorted(ints)), tuple(sorted(floats)), tuple(sorted(strs))[:30])
+
+
+def find_function(tree: ast.Module, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """The def of `qualname` (`f`, `Class.method`) in a parsed module."""
+    scope: list[ast.stmt] = tree.body
+    parts = qualname.split(".")
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        for node in scope:
+            if last and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.name == part:
+                    return node
+            elif not last and isinstance(node, ast.ClassDef) and node.name == part:
+                scope = node.body
+                break
+        else:
+            return None
+    return None

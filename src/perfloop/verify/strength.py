@@ -1,0 +1,116 @@
+"""The verifier's self-check: how many mutants of the original the tiers tell apart.
+
+Mutants (see `mutants`) go through the same tiers as candidates, cheap to
+expensive, each stopping at its first difference: replay and a reduced fuzz
+budget together in one worker for all mutants (starting a worker per mutant
+would cost more than checking it), then the project's tests and the symbolic
+check (with a reduced budget) for the mutants still alive. The mutation score
+killed / generated is the target's verification strength; below the
+threshold its candidates are "weakly verified". Mutants equivalent to the
+original cannot be killed and lower the score, so it is a lower bound.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from perfloop.model import Limits, VerificationStrength
+from perfloop.verify.fuzz import FuzzTask, fuzz_worker_limits, run_fuzz
+from perfloop.verify.mutants import Mutant, generate_mutants
+from perfloop.verify.plan import TargetPlan
+from perfloop.verify.tiers import CHECKS
+
+_KILLING_OUTCOMES = ("different", "failed", "unverifiable")
+_SURVIVORS_SHOWN = 5
+_MUTANT_SYMBOLIC_SECONDS = 3.0
+
+
+def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> VerificationStrength:
+    """Generate mutants of the original and count how many the tiers reject."""
+    started = time.perf_counter()
+    settings = plan.settings
+    made = generate_mutants(plan.original_source, plan.function.qualname, settings.mutants)
+    mutants = list(made.mutants)
+    if not mutants:
+        return VerificationStrength(
+            0,
+            0,
+            made.excluded,
+            settings.min_strength,
+            time.perf_counter() - started,
+            note="no mutant could be made of this function; its verification strength is unknown",
+        )
+    killers: list[str | None] = _replay_and_fuzz(mutants, plan, root, limits)
+    reduced = replace(
+        plan,
+        settings=replace(
+            settings, symbolic_seconds=min(settings.symbolic_seconds, _MUTANT_SYMBOLIC_SECONDS)
+        ),
+    )
+    for tier in ("tests", "symbolic"):
+        if not settings.runs(tier):
+            continue
+        for index, mutant in enumerate(mutants):
+            if killers[index] is not None:
+                continue
+            check = CHECKS[tier](
+                mutant.module_source, reduced, root, limits, settings.candidate_seconds
+            )
+            if check.run.outcome in _KILLING_OUTCOMES:
+                killers[index] = tier
+    killed_by = Counter(k for k in killers if k is not None)
+    survivors = [m.description for m, k in zip(mutants, killers) if k is None]
+    return VerificationStrength(
+        killed=sum(killed_by.values()),
+        generated=len(mutants),
+        excluded=made.excluded,
+        threshold=settings.min_strength,
+        seconds=time.perf_counter() - started,
+        killed_by=tuple(sorted(killed_by.items())),
+        survivors=tuple(survivors[:_SURVIVORS_SHOWN]),
+    )
+
+
+def _replay_and_fuzz(
+    mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
+) -> list[str | None]:
+    """Which tier killed each mutant ("replay", "fuzz") or None, in one shared worker."""
+    results = _batch(mutants, plan, root, limits)
+    if isinstance(results, str):  # one mutant hung the worker: check them one by one
+        killers: list[str | None] = []
+        for mutant in mutants:
+            alone = _batch([mutant], plan, root, limits)
+            killers.extend(["replay"] if isinstance(alone, str) else alone)
+        return killers
+    return results
+
+
+def _batch(
+    mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
+) -> list[str | None] | str:
+    settings = plan.settings
+    fuzz = (
+        settings.mutant_fuzz if settings.runs("fuzz") else replace(settings.mutant_fuzz, examples=0)
+    )
+    task = FuzzTask(
+        plan.function.module,
+        plan.function.qualname,
+        str(root / plan.path),
+        plan.original_source,
+        tuple(m.module_source for m in mutants),
+        plan.records,
+        plan.constants,
+        fuzz,
+        settings.policy,
+        replay_first=True,
+    )
+    worker = fuzz_worker_limits(fuzz, len(mutants), limits)
+    wall = worker.wall_seconds + len(mutants) * max(2.0, limits.wall_seconds / 4)
+    worker = Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=limits.memory_mb)
+    results = run_fuzz(task, root=root, limits=worker)
+    if isinstance(results, str):
+        return results
+    return [r.tier if r.outcome in _KILLING_OUTCOMES else None for r in results]
