@@ -69,6 +69,19 @@ def test_does_not_parse_names_line_and_message() -> None:
     assert "never closed" in result.reason or "parenthesis" in result.reason
 
 
+def test_null_bytes_or_absurd_nesting_do_not_raise() -> None:
+    for bad in (
+        faster() + "\0",
+        "x = " + "(" * 300 + "1" + ")" * 300 + "\n",
+        "x = " + "-" * 200_000 + "1\n",
+    ):
+        result = gate(bad)
+        assert not result.passed
+        assert result.reason is not None and result.reason.startswith(
+            "the candidate does not parse"
+        )
+
+
 @pytest.mark.parametrize(
     ("qualname", "module_source"),
     [

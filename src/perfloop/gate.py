@@ -48,6 +48,8 @@ def gate_candidate(candidate: Candidate, original_module_source: str, seen: set[
             f"the candidate does not parse: line {error.lineno}: {error.msg}"
             f"{_offending_line(error)}"
         )
+    except (ValueError, RecursionError, MemoryError) as error:  # null bytes, absurd nesting
+        return _fail(f"the candidate does not parse: {error}")
     try:
         original = ast.parse(original_module_source)
     except SyntaxError as error:
