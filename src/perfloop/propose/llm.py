@@ -19,15 +19,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from perfloop.config import ConfigError, Settings
-from perfloop.llm.client import ChatClient, ChatRequest, LLMUnavailable, Message
+from perfloop.llm.client import ChatClient, ChatRequest, LLMUnavailable
 from perfloop.llm.journal import Answer, CallLog, Journal
 from perfloop.llm.parse import Parsed, parse_response
 from perfloop.llm.prompts import (
+    Prompt,
     load_templates,
-    propose_messages,
-    refine_messages,
-    repair_messages,
-    unusable_messages,
+    propose_prompt,
+    refine_prompt,
+    repair_prompt,
+    unusable_prompt,
 )
 from perfloop.llm.settings import LLMSettings, llm_settings, make_client
 from perfloop.model import Candidate, CandidateResult, FunctionRef, TargetContext
@@ -57,7 +58,7 @@ class LLMProposer:
         )
         self._unavailable: str | None = None
         # the last conversation per target whose answers were all unusable, to say why
-        self._unusable: dict[FunctionRef, tuple[tuple[Message, ...], str, str]] = {}
+        self._unusable: dict[FunctionRef, tuple[Prompt, str, str]] = {}
 
     def exhausted(self) -> str | None:
         if self._unavailable:
@@ -73,29 +74,28 @@ class LLMProposer:
     def propose(self, context: TargetContext) -> list[Candidate]:
         previous = self._unusable.pop(context.function, None)
         if previous is not None:
-            messages, answer, problem = previous
-            follow_up = unusable_messages(self.templates, context, messages, answer, problem)
+            prompt, answer, problem = previous
+            follow_up = unusable_prompt(self.templates, context, prompt, answer, problem)
             return self._ask(context, "propose", follow_up)
-        return self._ask(context, "propose", propose_messages(self.templates, context))
+        return self._ask(context, "propose", propose_prompt(self.templates, context))
 
     def repair(self, context: TargetContext, rejected: CandidateResult) -> list[Candidate]:
-        return self._ask(context, "repair", repair_messages(self.templates, context, rejected))
+        return self._ask(context, "repair", repair_prompt(self.templates, context, rejected))
 
     def refine(self, context: TargetContext, best: CandidateResult) -> list[Candidate]:
-        return self._ask(context, "refine", refine_messages(self.templates, context, best))
+        return self._ask(context, "refine", refine_prompt(self.templates, context, best))
 
     def close(self) -> None:
         self.journal.close()
 
-    def _ask(
-        self, context: TargetContext, purpose: str, messages: tuple[Message, ...]
-    ) -> list[Candidate]:
+    def _ask(self, context: TargetContext, purpose: str, prompt: Prompt) -> list[Candidate]:
         if self.exhausted():
             return []
         samples = self.settings.samples
         requests = [
             ChatRequest(
-                messages=messages,
+                messages=prompt.messages,
+                cache_text=prompt.cache_text,
                 temperature=self.settings.sampling_temperature(),
                 max_tokens=self.settings.max_tokens,
                 seed=sample,
@@ -112,7 +112,7 @@ class LLMProposer:
             elif problem is not None and not answer.call.error:
                 unusable = (answer.call.response, problem)
         if not candidates and unusable is not None:
-            self._unusable[context.function] = (messages, *unusable)
+            self._unusable[context.function] = (prompt, *unusable)
         return candidates
 
     def _judge(

@@ -2,10 +2,11 @@
 
 A plain proposer (a rule) is a function called once. A `RoundProposer` (an
 LLM) first proposes from the target's context, then gets feedback round by
-round: while nothing it proposed is verified, the most telling rejected
-candidate goes back with its counterexample or error (`repair`); once a
-verified candidate exists, the best one goes back with its measured speedup
-(`refine`). Every candidate goes through the same gate, verification and
+round: when its last round beat the best verified candidate so far (a verified
+rule result counts), the new best goes back with its measured speedup
+(`refine`); otherwise its most telling rejected candidate goes back with its
+counterexample or error (`repair`); with nothing rejected, the best is refined.
+Every candidate goes through the same gate, verification and
 measurement as any other (`evaluate`, given by the search).
 
 The rounds stop after `proposer.rounds` feedback rounds, when the proposer says
@@ -82,21 +83,23 @@ def run_rounds(
     """All candidates the proposer made for this target, evaluated, in order."""
     results: list[CandidateResult] = []
     batch = proposer.propose(context)
-    refined: CandidateResult | None = None  # the candidate the last round refined
+    best = best_verified(context.verified)
+    refining = False
     for round_number in range(proposer.rounds + 1):
         evaluated = [evaluate(candidate) for candidate in batch]
         results.extend(evaluated)
         if round_number == proposer.rounds or proposer.exhausted():
             break
-        best = best_verified([*context.verified, *results])
-        if refined is not None and _ratio(best) <= _ratio(refined):
+        latest = best_verified([*context.verified, *results])
+        improved = _ratio(latest) > _ratio(best)
+        best = latest
+        if refining and not improved:
             break  # the refinement did not beat the best: rounds stopped improving
-        if best is not None:
-            refined = best
-            batch = proposer.refine(context, best)
-            continue
         rejected = most_telling_rejection(evaluated)
-        if rejected is not None:
+        if best is not None and (improved or rejected is None):
+            refining = True
+            batch = proposer.refine(context, best)
+        elif rejected is not None:
             batch = proposer.repair(context, rejected)
         elif not evaluated:
             batch = proposer.propose(context)  # nothing usable came back; ask again

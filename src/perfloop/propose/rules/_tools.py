@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -139,18 +139,6 @@ class Analysis(cst.CSTVisitor):
     def bindings_of(self, name: str) -> list[Occurrence]:
         return [o for o in self.of_name(name) if self.is_store(o.node)]
 
-    def last_position_in(self, node: cst.CSTNode) -> int:
-        """The largest pre-order position inside `node` (its own if it is a leaf)."""
-        start = self.position(node)
-        inner = [self._order[id(n)] for n in self._descendants(node)]
-        return max([start, *inner])
-
-    @staticmethod
-    def _descendants(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
-        for child in node.children:
-            yield child
-            yield from Analysis._descendants(child)
-
 
 @functools.lru_cache(maxsize=128)
 def _analysis_of(root: cst.CSTNode) -> Analysis:
@@ -180,6 +168,13 @@ def bound_names(node: cst.CSTNode) -> set[str]:
     """Names bound (assigned, imported, defined, declared) anywhere in `node`."""
     analysis = Analysis.of(node)
     return {o.node.value for o in analysis.occurrences if analysis.is_store(o.node)}
+
+
+def walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """`node` and all its descendants, pre-order."""
+    yield node
+    for child in node.children:
+        yield from walk(child)
 
 
 def contains(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:

@@ -14,8 +14,6 @@ measurement a cache hit and hold memory forever).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import libcst as cst
 
 from perfloop.propose.rules import _tools
@@ -197,9 +195,9 @@ class MemoizeRecursive(Rule):
                 return False
         if _tools.contains(body, (cst.Global, cst.Nonlocal, cst.Yield, cst.Await)):
             return False
-        if not any(isinstance(n, cst.Return) and n.value is not None for n in _walk(body)):
+        if not any(isinstance(n, cst.Return) and n.value is not None for n in _tools.walk(body)):
             return False
-        for node in _walk(body):
+        for node in _tools.walk(body):
             if isinstance(node, cst.Lambda) and _tools.names_in(node.body) & param_names:
                 return False
         return True
@@ -235,12 +233,6 @@ def _mutates_a_parameter(analysis: _tools.Analysis, param_names: set[str]) -> bo
             ):
                 return True
     return False
-
-
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 def _is_plain_import_functools(statement: cst.CSTNode) -> bool:

@@ -11,7 +11,7 @@ hash lookup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import libcst as cst
 
@@ -120,12 +120,6 @@ def _assigned_values(
     return values
 
 
-def _walk(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
-
-
 class _Plan:
     """Which loops get which `NAME_set = set(NAME)` lines, and which tests change."""
 
@@ -176,7 +170,7 @@ class _Planner:
     def _compared_with_none(self, func: cst.FunctionDef) -> set[str]:
         """Names tested against None (`NAME is None`): they may be None, and set(None) raises."""
         names = set()
-        for node in _walk(func):
+        for node in _tools.walk(func):
             if not isinstance(node, cst.Comparison) or len(node.comparisons) != 1:
                 continue
             right = node.comparisons[0].comparator
