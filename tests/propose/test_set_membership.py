@@ -207,6 +207,13 @@ UNSAFE = {
                     out += 1
             return out
         """,
+    "a local annotated as a set": """
+        def f(xs, ys):
+            seen: set[int] = make(ys)
+            for x in xs:
+                if x in seen:
+                    return x
+        """,
     "a parameter annotated as str": """
         def f(xs, letters: str):
             for x in xs:

@@ -97,27 +97,24 @@ def _root_name(expression: cst.BaseExpression) -> str | None:
     return None
 
 
-def _assigned_values(
-    statements: Iterable[cst.CSTNode], name: str
-) -> list[cst.BaseExpression | None]:
-    """The values assigned to `name` by these statements (None where not a simple assignment)."""
-    values: list[cst.BaseExpression | None] = []
+def _shown_not_list(statements: Iterable[cst.CSTNode], name: str) -> bool:
+    """True if one of these statements shows `name` is not list-like (by value or annotation)."""
     for statement in statements:
         if isinstance(statement, cst.Assign) and any(
             isinstance(t.target, cst.Name) and t.target.value == name for t in statement.targets
         ):
-            values.append(statement.value)
+            if _not_list_value(statement.value):
+                return True
         elif (
             isinstance(statement, cst.AnnAssign)
             and isinstance(statement.target, cst.Name)
             and statement.target.value == name
         ):
-            values.append(statement.value)
             if _root_name(statement.annotation.annotation) in _NOT_LIST_ANNOTATIONS:
-                values.append(cst.Set([]))  # stands for "annotated as not a list"
-        else:
-            values.append(None)
-    return values
+                return True
+            if _not_list_value(statement.value):
+                return True
+    return False
 
 
 class _Plan:
@@ -236,16 +233,16 @@ class _Planner:
                 and _root_name(annotation.annotation) in _NOT_LIST_ANNOTATIONS
             ):
                 return False
-            return not any(_not_list_value(v) for v in self._local_values(bindings))
+            return not _shown_not_list(self._binding_statements(bindings), name)
         if bindings:
-            values = self._local_values(bindings)
-            return not any(_not_list_value(v) for v in values)
+            return not _shown_not_list(self._binding_statements(bindings), name)
         module_statements = self.context.module_bindings.get(name)
         if not module_statements:
             return False  # a builtin, or not defined: nothing known about it
-        return not any(_not_list_value(v) for v in _assigned_values(module_statements, name))
+        return not _shown_not_list(module_statements, name)
 
-    def _local_values(self, bindings: list[_tools.Occurrence]) -> list[cst.BaseExpression | None]:
+    @staticmethod
+    def _binding_statements(bindings: list[_tools.Occurrence]) -> list[cst.CSTNode]:
         statements = []
         for occurrence in bindings:
             owner = next(
@@ -255,7 +252,7 @@ class _Planner:
             )  # fmt: skip
             if owner is not None:
                 statements.append(owner)
-        return _assigned_values(statements, bindings[0].node.value) if statements else []
+        return statements
 
     def _harmless_use(self, occurrence: _tools.Occurrence, loop: cst.CSTNode) -> bool:
         """A use of NAME inside the loop that cannot change it."""
