@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,7 @@ class _ReplaceFunction(cst.CSTTransformer):
         self, original: cst.FunctionDef, updated: cst.FunctionDef
     ) -> cst.FunctionDef:
         if [*self.stack, original.name.value] == self.parts:
-            return self.replacement
+            return self.replacement.with_changes(leading_lines=original.leading_lines)
         return updated
 
 
@@ -91,19 +92,50 @@ def _import_lines(module: cst.Module) -> list[cst.SimpleStatementLine]:
 
 def merge_candidates(original_source: str, candidates: Sequence[Candidate]) -> str:
     """The original source with each candidate's function and new imports in place."""
-    merged = cst.parse_module(original_source)
+    merged = original_source
     for candidate in candidates:
+        qualname = candidate.function.qualname
         proposed = cst.parse_module(candidate.module_source)
-        function = _find_function(proposed.body, candidate.function.qualname.split("."))
-        if function is None:
+        if _find_function(proposed.body, qualname.split(".")) is None:
             raise ValueError(f"{candidate.function} is missing from its candidate source")
-        merged = merged.visit(_ReplaceFunction(candidate.function.qualname, function))
-        present = {merged.code_for_node(line) for line in _import_lines(merged)}
-        new_imports = [
-            line for line in _import_lines(proposed) if proposed.code_for_node(line) not in present
-        ]
-        if new_imports:
-            merged = merged.with_changes(body=_insert_imports(merged, new_imports))
+        merged = splice_function(merged, qualname, candidate.module_source)
+    return merged
+
+
+class SpliceError(ValueError):
+    """A function could not be put into a module; the message says what is missing."""
+
+
+def splice_function(module_source: str, qualname: str, function_source: str) -> str:
+    """`module_source` with the function `qualname` replaced by the one in `function_source`.
+
+    `function_source` is the new function (decorators included, at any indentation),
+    optionally after the import lines it needs, or a whole module that defines it.
+    The function is looked up there by its qualname, else by its name at the top
+    level (so a method can be given as a plain `def`). Imports the module lacks are
+    added after its own; everything else in the module stays byte for byte.
+    """
+    text = function_source
+    if text.lstrip("\n")[:1].isspace():  # an indented method cut out of its class
+        text = textwrap.dedent(text)
+    try:
+        proposed = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise SpliceError(f"the new source does not parse: {exc}") from exc
+    parts = qualname.split(".")
+    function = _find_function(proposed.body, parts) or _find_function(proposed.body, parts[-1:])
+    if function is None:
+        raise SpliceError(f"the new source defines no function {parts[-1]!r}")
+    module = cst.parse_module(module_source)
+    if _find_function(module.body, parts) is None:
+        raise SpliceError(f"the module defines no function {qualname!r} to replace")
+    merged = module.visit(_ReplaceFunction(qualname, function))
+    present = {merged.code_for_node(line) for line in _import_lines(merged)}
+    new_imports = [
+        line for line in _import_lines(proposed) if proposed.code_for_node(line) not in present
+    ]
+    if new_imports:
+        merged = merged.with_changes(body=_insert_imports(merged, new_imports))
     return merged.code
 
 

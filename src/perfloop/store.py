@@ -16,7 +16,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from perfloop.model import (
+    CallRecord,
     CandidateResult,
+    FunctionRef,
+    ObservedType,
     Profile,
     RunId,
     RunResult,
@@ -243,6 +246,13 @@ class RunStore:
         with self._transaction() as db:
             self._save_measurement(db, run_id, "workload", speedup, faster, error)
 
+    def save_measurement(
+        self, run_id: RunId, subject: str, speedup: object, faster: bool, error: str | None
+    ) -> None:
+        """A measurement of something other than a candidate (e.g. 'noise-floor')."""
+        with self._transaction() as db:
+            self._save_measurement(db, run_id, subject, speedup, faster, error)
+
     @staticmethod
     def _save_measurement(
         db: sqlite3.Connection,
@@ -277,10 +287,13 @@ class RunStore:
             )
 
     def finish_run(self, result: RunResult, results_json: str) -> None:
+        self.complete_run(result.run_id, results_json)
+
+    def complete_run(self, run_id: RunId, results_json: str) -> None:
         with self._transaction() as db:
             db.execute(
                 "UPDATE runs SET status='completed', finished_at=?, results_json=? WHERE run_id=?",
-                (time.time(), results_json, result.run_id),
+                (time.time(), results_json, run_id),
             )
 
     def fail_run(self, run_id: RunId, error: str) -> None:
@@ -289,6 +302,45 @@ class RunStore:
                 "UPDATE runs SET status='failed', finished_at=?, error=? WHERE run_id=?",
                 (time.time(), error, run_id),
             )
+
+    def load_capture(self, run_id: RunId, function: str) -> TargetCapture | None:
+        """The calls of `function` (module:qualname) recorded in an earlier run, or None."""
+        row = self._connection.execute(
+            "SELECT calls_seen, calls_not_recorded, parameter_types, return_types, problem"
+            " FROM captures WHERE run_id=? AND function=?",
+            (run_id, function),
+        ).fetchone()
+        if row is None:
+            return None
+        calls_seen, not_recorded, parameter_types, return_types, problem = row
+        records = tuple(
+            CallRecord(index, args, outcome, stdout, call_repr)
+            for index, args, outcome, stdout, call_repr in self._connection.execute(
+                "SELECT idx, args, outcome, stdout, call_repr FROM call_records"
+                " WHERE run_id=? AND function=? ORDER BY idx",
+                (run_id, function),
+            )
+        )
+        return TargetCapture(
+            function=FunctionRef.parse(function),
+            calls_seen=calls_seen,
+            records=records,
+            parameter_types=tuple(
+                ObservedType(t["parameter"], tuple(t["types"])) for t in json.loads(parameter_types)
+            ),
+            return_types=tuple(json.loads(return_types)),
+            calls_not_recorded=not_recorded,
+            problem=problem,
+        )
+
+    def captured_functions(self, run_id: RunId) -> list[str]:
+        """The functions whose calls run `run_id` recorded (empty if there is no such run)."""
+        return [
+            row[0]
+            for row in self._connection.execute(
+                "SELECT function FROM captures WHERE run_id=? ORDER BY function", (run_id,)
+            )
+        ]
 
     def run_status(self, run_id: RunId) -> str | None:
         row = self._connection.execute(

@@ -37,16 +37,27 @@ def capture_calls(
     root: Path,
     targets: Sequence[FunctionRef],
     settings: CaptureSettings = CaptureSettings(),
+    overrides: dict[str, tuple[str, str]] | None = None,
 ) -> dict[FunctionRef, TargetCapture]:
-    """Run the workload with recorders on `targets`; one TargetCapture per target."""
+    """Run the workload with recorders on `targets`; one TargetCapture per target.
+
+    `overrides` ({module: (path, source)}) runs the workload with other versions of
+    modules in place, e.g. the base version of a pull request's changed functions.
+    """
     with tempfile.TemporaryDirectory(prefix="perfloop-capture-") as tmp:
+        served: dict[str, tuple[str, str]] = {}
+        for number, (module, (path, source)) in enumerate(sorted((overrides or {}).items())):
+            source_file = Path(tmp) / f"override-{number}.py"
+            source_file.write_text(source, encoding="utf-8")
+            served[module] = (path, str(source_file))
         spec = RuntimeSpec(
             capture={
                 "directory": tmp,
                 "targets": [str(t) for t in targets],
                 "max_calls": settings.max_calls,
                 "max_bytes": settings.max_bytes,
-            }
+            },
+            overrides=served or None,
         )
         run = run_workload(command, root, spec=spec, timeout=settings.timeout)
         if not run.succeeded:

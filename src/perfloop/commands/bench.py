@@ -1,0 +1,61 @@
+"""`perfloop bench`: how much faster is a rewrite, with its interval and the noise floor?
+
+Exit codes: 0 measured (whatever the ratio), 1 the timing failed (the candidate
+crashed or hung on the recorded calls), 3 no recorded calls to time it on, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from perfloop.commands.optimize import terminal
+from perfloop.commands.verify import (
+    SETTING_FLAGS,
+    add_target_arguments,
+    candidate_spec,
+    settings_from,
+)
+from perfloop.outside import bench_outside
+from perfloop.outside.documents import bench_document
+from perfloop.outside.render import bench_text
+
+NAME = "bench"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        NAME,
+        help="measure a rewrite of a function against the original (A/B with a 95%% interval)",
+        description="Time the candidate against the original on the function's recorded calls "
+        "(paired ABBA blocks in sandboxed workers), next to the A/A noise floor (the original "
+        "against itself); --workload-level also times the whole workload with the candidate "
+        "in place.",
+    )
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--workload-level",
+        action="store_true",
+        help="also time the whole workload, original against the candidate in place",
+    )
+    parser.add_argument(
+        "--min-speedup",
+        type=float,
+        help="call it faster only if the interval's lower bound clears this (1.05)",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    console = terminal(stderr=True)
+    spec = candidate_spec(args)
+    settings = settings_from(args, SETTING_FLAGS)
+    with console.status("starting") as status:
+        result = bench_outside(
+            settings, args.target, spec, args.run, args.workload_level, progress=status.update
+        )
+    if args.json:
+        print(json.dumps(bench_document(result), indent=2))
+    else:
+        print(bench_text(result), end="")
+    return result.exit_code

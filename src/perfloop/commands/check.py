@@ -1,0 +1,85 @@
+"""`perfloop check --base REF`: for a pull request, did the changed functions keep their
+behaviour and speed?
+
+Prints (and writes) a Markdown summary for a PR comment. Exit codes: 0 no
+behaviour change and no slowdown beyond the tolerance, 1 either, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from perfloop.commands.optimize import terminal
+from perfloop.commands.verify import add_verification_arguments, engine_from
+from perfloop.config import load_settings
+from perfloop.outside import check_outside
+from perfloop.outside.check import DEFAULT_MAX_SLOWDOWN
+from perfloop.outside.documents import check_document
+
+NAME = "check"
+SETTING_FLAGS = (
+    "workload",
+    "max_calls",
+    "float_tolerance",
+    "candidate_timeout",
+    "workload_timeout",
+    "min_speedup",
+)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        NAME,
+        help="check the functions changed since a git commit: same behaviour? slower?",
+        description="Find the functions that differ between REF and the working tree, record "
+        "the calls the workload makes to them (with the REF versions in place), verify each "
+        "new version against its REF version on those calls and time both. Writes a Markdown "
+        "summary; exits 1 on a behaviour change or a slowdown beyond --max-slowdown.",
+    )
+    parser.add_argument("--base", required=True, metavar="REF", help="e.g. origin/main")
+    parser.add_argument(
+        "--max-slowdown",
+        type=float,
+        default=DEFAULT_MAX_SLOWDOWN,
+        help="fail when the REF version is faster by more than this at the 95%% interval's "
+        "best case for the new version (default 1.05, i.e. 5%%)",
+    )
+    parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the summary here")
+    parser.add_argument(
+        "--workload", help="shell command that exercises the code (default: [tool.perfloop])"
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    parser.add_argument("--max-calls", type=int, help="calls recorded per function (200)")
+    parser.add_argument(
+        "--min-speedup", type=float, help="what counts as faster, for the summary (1.05)"
+    )
+    parser.add_argument(
+        "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_verification_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    console = terminal(stderr=True)
+    settings = load_settings(
+        args.root.resolve(), {key: getattr(args, key, None) for key in SETTING_FLAGS}
+    )
+    engine = engine_from(args, settings)
+    with console.status("starting") as status:
+        result = check_outside(
+            settings,
+            args.base,
+            args.max_slowdown,
+            args.markdown,
+            progress=status.update,
+            engine=engine,
+        )
+    if args.json:
+        print(json.dumps(check_document(result), indent=2))
+    else:
+        print(result.markdown, end="")
+    return result.exit_code

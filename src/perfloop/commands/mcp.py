@@ -1,0 +1,38 @@
+"""`perfloop mcp`: serve perfloop's tools to a coding agent over MCP (stdio)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+from perfloop.commands.verify import add_verification_arguments, engine_from
+from perfloop.config import ConfigError, load_settings
+
+NAME = "mcp"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        NAME,
+        help="serve profile, capture, verify, measure, propose and apply to a coding agent (MCP)",
+        description="Run an MCP server on standard input and output for the project in --root; "
+        "register it with your agent as the command `perfloop mcp --root /path/to/project`.",
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    add_verification_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if importlib.util.find_spec("mcp") is None:
+        raise ConfigError(
+            "the MCP server needs the mcp package: pip install 'perfloop[mcp]' (or pip install mcp)"
+        )
+    root = args.root.resolve()
+    if not root.is_dir():
+        raise ConfigError(f"--root {args.root} is not a directory")
+    from perfloop.mcp_server import serve
+
+    serve(root, engine_from(args, load_settings(root, {})))
+    return 0

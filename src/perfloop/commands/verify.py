@@ -1,0 +1,132 @@
+"""`perfloop verify`: does a rewrite perfloop did not propose behave exactly like the original?
+
+Exit codes: 0 equivalent, 1 different (or refused: signature changed, new
+dependency), 3 could not decide (no usable calls, the original is not
+reproducible, weakly verified), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from perfloop.commands.optimize import terminal
+from perfloop.config import Settings, load_settings
+from perfloop.outside import CandidateSpec, verify_outside
+from perfloop.outside.documents import verify_document
+from perfloop.outside.judge import verify_settings
+from perfloop.outside.render import verify_text
+from perfloop.verify import VerifySettings
+
+NAME = "verify"
+SETTING_FLAGS = (
+    "workload",
+    "max_calls",
+    "float_tolerance",
+    "candidate_timeout",
+    "workload_timeout",
+    "min_speedup",
+)
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """The target and the candidate: shared by verify and bench."""
+    parser.add_argument("target", metavar="MODULE:QUALNAME", help="e.g. shop.prices:cheapest")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--candidate",
+        metavar="FILE",
+        help="the new source of the function (import lines before it are allowed); - for stdin",
+    )
+    source.add_argument(
+        "--candidate-ref", metavar="GIT_REF", help="take the function as it is at this commit"
+    )
+    source.add_argument(
+        "--candidate-module",
+        metavar="PATH",
+        type=Path,
+        help="take the function from another copy of the project (its root) or module file",
+    )
+    parser.add_argument(
+        "--workload", help="shell command that exercises the code (default: [tool.perfloop])"
+    )
+    parser.add_argument(
+        "--run", metavar="RUN_ID", help="reuse the calls recorded by an earlier run"
+    )
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    parser.add_argument("--max-calls", type=int, help="calls recorded per function (200)")
+    parser.add_argument(
+        "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
+    )
+    parser.add_argument(
+        "--candidate-timeout", type=float, help="seconds a candidate's check may take (60)"
+    )
+    parser.add_argument(
+        "--workload-timeout", type=float, help="seconds one workload run may take (600)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def add_verification_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which verification tiers run and how hard: shared by verify, check and mcp."""
+    parser.add_argument(
+        "--tiers",
+        metavar="LIST",
+        help="comma-separated verification tiers to run (default: replay,fuzz,tests,symbolic)",
+    )
+    parser.add_argument(
+        "--fuzz-examples", type=int, metavar="N", help="inputs the fuzz tier generates (200)"
+    )
+    parser.add_argument(
+        "--mutants",
+        type=int,
+        metavar="N",
+        help="mutants of the original for the strength self-check (30; 0 turns it off)",
+    )
+
+
+def engine_from(args: argparse.Namespace, settings: Settings) -> VerifySettings:
+    tiers = tuple(t.strip() for t in args.tiers.split(",") if t.strip()) if args.tiers else None
+    return verify_settings(settings, tiers, args.fuzz_examples, args.mutants)
+
+
+def candidate_spec(args: argparse.Namespace) -> CandidateSpec:
+    if args.candidate is not None:
+        return CandidateSpec.from_file(args.candidate)
+    return CandidateSpec(git_ref=args.candidate_ref, module_path=args.candidate_module)
+
+
+def settings_from(args: argparse.Namespace, flags: tuple[str, ...] = SETTING_FLAGS) -> Settings:
+    overrides: dict[str, Any] = {key: getattr(args, key, None) for key in flags}
+    return load_settings(args.root.resolve(), overrides)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        NAME,
+        help="verify that a rewrite of a function behaves exactly like the original",
+        description="Record the function's calls with the workload (or reuse an earlier run's), "
+        "run every verification tier that applies on the candidate, and print the verdict "
+        "with its evidence. Exit 0 equivalent, 1 different, 3 undecided, 2 usage.",
+    )
+    add_target_arguments(parser)
+    add_verification_arguments(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    console = terminal(stderr=True)
+    spec = candidate_spec(args)
+    settings = settings_from(args)
+    engine = engine_from(args, settings)
+    with console.status("starting") as status:
+        result = verify_outside(
+            settings, args.target, spec, args.run, progress=status.update, engine=engine
+        )
+    if args.json:
+        print(json.dumps(verify_document(result), indent=2))
+    else:
+        print(verify_text(result), end="")
+    return result.exit_code

@@ -1,0 +1,113 @@
+"""`perfloop bench`: how much faster an outside rewrite is, with its interval and noise floor."""
+
+from __future__ import annotations
+
+from perfloop.config import Settings
+from perfloop.gate import gate_candidate
+from perfloop.measure import measure_candidate, measure_workload
+from perfloop.model import CandidateResult, FunctionRef, GateResult, Measurement
+from perfloop.outside.calls import (
+    Progress,
+    describe_source,
+    finish,
+    get_calls,
+    measure_settings,
+    quiet,
+    recorded_run,
+    require_workload,
+)
+from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
+from perfloop.outside.documents import bench_document
+from perfloop.outside.noise import measure_noise_floor
+from perfloop.outside.results import BenchResult
+from perfloop.project import Project
+
+NOISE_FLOOR_SUBJECT = "noise-floor"
+
+
+def bench_outside(
+    settings: Settings,
+    target: str,
+    spec: CandidateSpec,
+    run: str | None = None,
+    workload_level: bool = False,
+    progress: Progress = quiet,
+) -> BenchResult:
+    """Micro A/B on the recorded calls, the A/A noise floor, and optionally the whole workload."""
+    project = Project(settings.root.resolve())
+    found = read_target(project, FunctionRef.parse(target))
+    candidate, notes = build_candidate(project, found, spec)
+    if workload_level:
+        require_workload(settings, "for --workload-level")
+    gate = gate_candidate(candidate, found.source, set())
+    timing = measure_settings(settings)
+    with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
+        progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
+        capture = get_calls(settings, store, found.function, run)
+        store.save_capture(run_id, capture)
+        refused = _refusal(gate, capture.usable, capture.problem)
+        noise = comparison = None
+        if refused is not None:
+            measurement = Measurement(None, False, refused)
+        else:
+            progress("Timing the candidate against the original")
+            measurement = measure_candidate(
+                candidate, found.source, capture.records, root=project.root, settings=timing
+            )
+            if measurement.speedup is not None:
+                progress("Timing the original against itself (noise floor)")
+                noise = measure_noise_floor(
+                    found.function,
+                    found.path,
+                    found.source,
+                    capture.records,
+                    root=project.root,
+                    settings=timing,
+                )
+                store.save_measurement(
+                    run_id, NOISE_FLOOR_SUBJECT, noise.speedup, noise.faster, noise.error
+                )
+            if workload_level and measurement.speedup is not None:
+                progress("Timing the whole workload, original against candidate")
+                comparison = measure_workload(
+                    require_workload(settings),
+                    project.root,
+                    {
+                        found.function.module: (
+                            str(project.root / found.path),
+                            candidate.module_source,
+                        )
+                    },
+                    settings=timing,
+                    runs=settings.workload_runs,
+                    timeout=settings.workload_timeout,
+                )
+                store.save_workload_measurement(
+                    run_id,
+                    comparison.speedup,
+                    bool(comparison.speedup and comparison.speedup.clears(settings.min_speedup)),
+                    comparison.error,
+                )
+        result = BenchResult(
+            run_id=run_id,
+            function=found.function,
+            candidate=candidate,
+            calls_recorded=len(capture.records),
+            measurement=measurement,
+            noise_floor=noise,
+            min_speedup=settings.min_speedup,
+            workload=comparison,
+            notes=(*notes, "not verified here: check the behaviour with `perfloop verify`"),
+        )
+        store.save_candidate_result(run_id, CandidateResult(candidate, gate, None, measurement))
+        finish(store, run_id, bench_document(result))
+    return result
+
+
+def _refusal(gate: GateResult, usable: bool, problem: str | None) -> str | None:
+    """Why nothing can be timed, or None. An unchanged candidate is still timed (an A/A)."""
+    if not gate.passed and not (gate.reason or "").startswith("no change"):
+        return f"not timed: {gate.reason}"
+    if not usable:
+        return f"no recorded calls to time it on: {problem or 'none were recorded'}"
+    return None

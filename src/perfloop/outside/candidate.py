@@ -1,0 +1,162 @@
+"""Turn an outside candidate (a file, stdin, a git commit, another copy) into a Candidate.
+
+A candidate from outside is the new source of one function, not a whole module:
+perfloop splices it into the current module (`perfloop.patch.splice_function`) so
+the rest of the file is exactly what the workload ran, and the verification
+judges that one function.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfloop.config import ConfigError
+from perfloop.gate import find_function
+from perfloop.model import Candidate, FunctionRef
+from perfloop.outside.git import file_at
+from perfloop.patch import SpliceError, splice_function
+from perfloop.project import Project
+
+
+class CandidateError(ConfigError):
+    """The candidate cannot be used as given; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class CandidateSpec:
+    """Where the candidate comes from: exactly one of `text`, `git_ref`, `module_path`.
+
+    `label` names where `text` came from (a file name, stdin, an agent) for its origin.
+    """
+
+    text: str | None = None
+    label: str = "text"
+    git_ref: str | None = None
+    module_path: Path | None = None
+
+    @classmethod
+    def from_file(cls, file: str) -> CandidateSpec:
+        """`-` reads standard input."""
+        if file == "-":
+            return cls(text=sys.stdin.read(), label="stdin")
+        path = Path(file)
+        try:
+            return cls(text=path.read_text(encoding="utf-8"), label=f"file:{path.name}")
+        except OSError as exc:
+            raise CandidateError(f"cannot read the candidate file {file}: {exc.strerror}") from exc
+
+    def check(self) -> None:
+        given = [self.text is not None, self.git_ref is not None, self.module_path is not None]
+        if sum(given) != 1:
+            raise CandidateError(
+                "give exactly one candidate: --candidate FILE (or - for stdin), "
+                "--candidate-ref GIT_REF, or --candidate-module PATH"
+            )
+
+
+@dataclass(frozen=True)
+class Target:
+    """The function under test and the module it lives in, as the project has it now."""
+
+    function: FunctionRef
+    path: str  # relative to the project root
+    source: str
+
+
+def read_target(project: Project, function: FunctionRef) -> Target:
+    """TargetError (with close matches) if the project has no such function."""
+    path = project.check_function(function)
+    return Target(function, project.relative(path), path.read_text(encoding="utf-8"))
+
+
+def build_candidate(
+    project: Project, target: Target, spec: CandidateSpec
+) -> tuple[Candidate, tuple[str, ...]]:
+    """The candidate as a whole module (the target's module with the new function in),
+    and notes on what was taken from the given source."""
+    spec.check()
+    if spec.text is not None:
+        candidate = splice_candidate(target, spec.text, f"outside:{spec.label}")
+        return candidate, _extra_code_notes(spec.text, target.function)
+    if spec.git_ref is not None:
+        origin = f"outside:git:{spec.git_ref}"
+        found = file_at(project.root, spec.git_ref, target.path)
+        if found is None:
+            raise CandidateError(f"{target.path} did not exist at {spec.git_ref}")
+        text = found
+    else:
+        assert spec.module_path is not None
+        origin, text = f"outside:module:{spec.module_path}", _module_copy(target, spec.module_path)
+    return splice_candidate(target, text, origin), ()
+
+
+def splice_candidate(target: Target, text: str, origin: str) -> Candidate:
+    """Put the function found in `text` into the target's module; CandidateError if impossible."""
+    qualname = target.function.qualname
+    try:
+        module_source = splice_function(target.source, qualname, text)
+    except SpliceError as exc:
+        raise CandidateError(
+            f"cannot use the candidate for {target.function}: {exc}. Give the new source of the "
+            f"function `{target.function.name}` (decorators included, any indentation), "
+            "optionally after the import lines it needs"
+        ) from exc
+    return Candidate(
+        function=target.function,
+        origin=origin,
+        rationale=f"submitted from outside ({origin.removeprefix('outside:')})",
+        module_source=module_source,
+        function_source=function_text(module_source, qualname),
+        path=target.path,
+    )
+
+
+def function_text(module_source: str, qualname: str) -> str:
+    """The function's own source, decorators included, dedented ('' if it is not there)."""
+    tree = ast.parse(module_source)
+    node = find_function(tree, qualname)
+    if node is None:
+        return ""
+    lines = module_source.splitlines(keepends=True)
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return textwrap.dedent("".join(lines[first - 1 : node.end_lineno]))
+
+
+def _module_copy(target: Target, location: Path) -> str:
+    """The target's module in another copy of the project (its root, or the file itself)."""
+    if location.is_file():
+        return location.read_text(encoding="utf-8")
+    if not location.is_dir():
+        raise CandidateError(f"--candidate-module {location} is neither a file nor a directory")
+    path = Project(location.resolve()).module_path(target.function.module)
+    return path.read_text(encoding="utf-8")
+
+
+def _extra_code_notes(text: str, function: FunctionRef) -> tuple[str, ...]:
+    """Say so when the given source held more than the function and imports: that was ignored."""
+    try:
+        body = ast.parse(textwrap.dedent(text)).body
+    except SyntaxError:
+        return ()
+    kept_names = {function.name, function.qualname.split(".")[0]}
+    ignored = [
+        statement
+        for statement in body
+        if not isinstance(statement, (ast.Import, ast.ImportFrom))
+        and not (
+            isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and statement.name in kept_names
+        )
+        and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+    ]
+    if not ignored:
+        return ()
+    return (
+        f"only `{function.name}` and the imports were taken from the candidate source; the other "
+        f"{len(ignored)} top-level statement(s) in it were ignored (helpers belong inside the "
+        "function, or already in the module)",
+    )

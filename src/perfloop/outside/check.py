@@ -1,0 +1,236 @@
+"""`perfloop check --base REF`: did a pull request change behaviour or speed of what it touched?
+
+For every function that differs between REF and the working tree, the REF
+version is the original and the working-tree version the candidate. The
+workload runs once with the REF versions of all changed functions in place
+(the rest of the code as in the working tree), recording their calls; a function
+it never calls is "not exercised". Each exercised function is then judged on its
+recorded calls with the working-tree version spliced in, and, if it behaves the
+same, timed against the REF version on the same calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from perfloop.capture import capture_calls
+from perfloop.config import ConfigError, Settings
+from perfloop.measure import measure_candidate
+from perfloop.model import (
+    Candidate,
+    CandidateResult,
+    FunctionRef,
+    GateResult,
+    RunId,
+    Speedup,
+    TargetCapture,
+    VerdictStatus,
+)
+from perfloop.outside.calls import (
+    Progress,
+    capture_settings,
+    finish,
+    measure_settings,
+    quiet,
+    recorded_run,
+    require_workload,
+)
+from perfloop.outside.candidate import function_text
+from perfloop.outside.changes import ChangedModule, changed_modules
+from perfloop.outside.documents import check_document
+from perfloop.outside.git import check_ref
+from perfloop.outside.judge import judge, new_verification, verify_settings
+from perfloop.outside.render import check_markdown
+from perfloop.outside.results import CheckResult, CheckStatus, FunctionCheck, speed_word
+from perfloop.patch import SpliceError, splice_function
+from perfloop.store import RunStore
+from perfloop.verify import RunVerification, VerifySettings
+from perfloop.workload import WorkloadError
+
+DEFAULT_MAX_SLOWDOWN = 1.05
+
+
+@dataclass(frozen=True)
+class _Base:
+    """A changed module with the REF versions of its changed functions spliced back in."""
+
+    changed: ChangedModule
+    source: str
+
+
+def check_outside(
+    settings: Settings,
+    base: str,
+    max_slowdown: float = DEFAULT_MAX_SLOWDOWN,
+    markdown_path: Path | None = None,
+    progress: Progress = quiet,
+    engine: VerifySettings | None = None,
+) -> CheckResult:
+    """Check every changed, exercised function against its REF version; write the summary."""
+    root = settings.root.resolve()
+    workload = require_workload(settings, "to exercise the changed functions")
+    if max_slowdown < 1.0:
+        raise ConfigError(f"--max-slowdown must be at least 1.0 (1.05 = 5%), not {max_slowdown}")
+    check_ref(root, base)
+    progress(f"Finding the functions changed since {base}")
+    modules, notes = changed_modules(root, base)
+    bases, splice_notes = _base_versions(modules)
+    notes += splice_notes
+    notes += [
+        f"new in the working tree, nothing to compare with: {m.module}:{q}"
+        for m in modules
+        for q in m.added
+    ]
+    targets = [ref for b in bases for ref in b.changed.refs()]
+    verification = new_verification(root, settings, engine or verify_settings(settings))
+    with recorded_run(root, workload) as (store, run_id):
+        captures: dict[FunctionRef, TargetCapture] = {}
+        if targets:
+            progress(f"Recording calls of {len(targets)} changed functions (at {base})")
+            overrides = {b.changed.module: (str(root / b.changed.path), b.source) for b in bases}
+            try:
+                captures = capture_calls(
+                    workload, root, targets, capture_settings(settings), overrides=overrides
+                )
+            except WorkloadError as exc:
+                raise WorkloadError(
+                    f"with the {base} versions of the changed functions in place, {exc}"
+                ) from exc
+        checks = []
+        for b in bases:
+            for ref in b.changed.refs():
+                store.save_capture(run_id, captures[ref])
+                progress(f"Checking {ref}")
+                checks.append(
+                    _check_function(
+                        b, ref, captures[ref], settings, max_slowdown, verification, store, run_id
+                    )
+                )
+        run_dir = root / ".perfloop" / "runs" / run_id
+        result = CheckResult(
+            run_id=run_id,
+            base=base,
+            workload=workload,
+            max_slowdown=max_slowdown,
+            min_speedup=settings.min_speedup,
+            functions=tuple(checks),
+            markdown="",
+            markdown_path=str(markdown_path or run_dir / "check.md"),
+            notes=tuple(notes),
+        )
+        result = _with_markdown(result, run_dir, markdown_path)
+        finish(store, run_id, check_document(result))
+    return result
+
+
+def _base_versions(modules: list[ChangedModule]) -> tuple[list[_Base], list[str]]:
+    bases, notes = [], []
+    for changed in modules:
+        if not changed.changed:
+            continue
+        source = changed.current_source
+        try:
+            for qualname in changed.changed:
+                source = splice_function(source, qualname, changed.base_source)
+        except SpliceError as exc:
+            notes.append(f"{changed.path} was skipped: cannot put its base versions back ({exc})")
+            continue
+        bases.append(_Base(changed, source))
+    return bases, notes
+
+
+def _check_function(
+    base: _Base,
+    ref: FunctionRef,
+    capture: TargetCapture,
+    settings: Settings,
+    max_slowdown: float,
+    verification: RunVerification,
+    store: RunStore,
+    run_id: RunId,
+) -> FunctionCheck:
+    path = base.changed.path
+    if capture.calls_seen == 0:
+        return FunctionCheck(
+            ref, path, CheckStatus.NOT_EXERCISED, capture.problem or "never called", 0
+        )
+    new_source = splice_function(base.source, ref.qualname, base.changed.current_source)
+    candidate = Candidate(
+        function=ref,
+        origin="working-tree",
+        rationale="the working tree's version of a function changed since the base",
+        module_source=new_source,
+        function_source=function_text(new_source, ref.qualname),
+        path=path,
+    )
+    root = verification.root
+    judgement = judge(
+        candidate,
+        base.source,
+        capture,
+        verification=verification,
+        settings=settings,
+        run_id=run_id,
+    )
+    verdict = judgement.verdict
+    measurement = None
+    if verdict.status is VerdictStatus.UNVERIFIABLE:
+        status, reason = CheckStatus.UNVERIFIABLE, verdict.reason or "unverifiable"
+    elif verdict.status is not VerdictStatus.EQUIVALENT:
+        status = CheckStatus.BEHAVIOUR_CHANGED
+        reason = (
+            verdict.difference.description
+            if verdict.difference
+            else f"the new version failed where the base version did not: {verdict.reason}"
+        )
+    else:
+        measurement = measure_candidate(
+            candidate, base.source, capture.records, root=root, settings=measure_settings(settings)
+        )
+        status, reason = _speed_status(
+            measurement.speedup, measurement.error, settings, max_slowdown
+        )
+    store.save_candidate_result(
+        run_id, CandidateResult(candidate, GateResult(True), verdict, measurement)
+    )
+    return FunctionCheck(
+        ref,
+        path,
+        status,
+        reason,
+        capture.calls_seen,
+        verdict,
+        measurement,
+        judgement.counterexample,
+    )
+
+
+def _speed_status(
+    speedup: Speedup | None, error: str | None, settings: Settings, max_slowdown: float
+) -> tuple[CheckStatus, str]:
+    if speedup is None:
+        return CheckStatus.NOT_MEASURED, error or "timing failed"
+    word = speed_word(speedup, settings.min_speedup, max_slowdown)
+    if word == "faster":
+        return CheckStatus.FASTER, f"{speedup.ratio:.2f}x as fast as the base version"
+    if word == "slower":
+        return CheckStatus.SLOWER, (
+            f"the base version is {1 / speedup.ratio:.2f}x as fast; even the interval's best "
+            f"case ({1 / speedup.ci_high:.2f}x) is beyond the {max_slowdown:g} tolerance"
+        )
+    if speedup.ci_high < 1.0:
+        return CheckStatus.SAME_SPEED, (
+            f"slower ({1 / speedup.ratio:.2f}x), but within the {max_slowdown:g} tolerance"
+        )
+    return CheckStatus.SAME_SPEED, "no speed change beyond the noise"
+
+
+def _with_markdown(result: CheckResult, run_dir: Path, extra: Path | None) -> CheckResult:
+    text = check_markdown(result)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "check.md").write_text(text, encoding="utf-8")
+    if extra is not None:
+        extra.parent.mkdir(parents=True, exist_ok=True)
+        extra.write_text(text, encoding="utf-8")
+    return replace(result, markdown=text)

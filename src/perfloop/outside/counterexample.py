@@ -1,0 +1,111 @@
+"""The call on which a candidate differs, written as Python a user can paste and run.
+
+The recorded arguments are user objects: they are unpickled and repr'd only in a
+sandboxed worker, which also checks that evaluating the text rebuilds them
+exactly (an object whose repr is `<Cart object at 0x...>` does not).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfloop.model import CallRecord, FunctionRef, Limits, RunId, Verdict
+from perfloop.outside.results import Counterexample
+from perfloop.sandbox import run_in_worker
+from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy, compare_values
+
+MAX_CHARACTERS = 4000
+ENTRY = "perfloop.outside.counterexample:render_call"
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    module: str
+    qualname: str
+    path: str
+    source: str
+    args: bytes
+    policy: ComparePolicy
+
+
+@dataclass(frozen=True)
+class RenderedCall:
+    code: str
+    exact: bool
+
+
+def render_call(task: RenderTask) -> RenderedCall:
+    """Worker side: `from module import Name; Name.method(args...)` and whether it round-trips."""
+    from perfloop.runtime.loader import import_hook
+
+    import_hook().override(task.module, task.path, task.source)
+    importlib.import_module(task.module)
+    args, kwargs = pickle.loads(task.args)
+    parts = [_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()]
+    head = task.qualname.split(".")[0]
+    imports = f"from {task.module} import {head}"
+    code = f"{imports}; {task.qualname}({', '.join(parts)})"
+    namespace: dict[str, object] = {}
+    try:
+        exec(imports, namespace)
+        rebuilt = eval(f"(lambda *a, **k: (a, k))({', '.join(parts)})", namespace)
+        exact = compare_values((args, kwargs), rebuilt, "arguments", task.policy) is None
+    except Exception:
+        exact = False
+    return RenderedCall(code, exact)
+
+
+def _repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:
+        return f"<{type(value).__qualname__}: repr failed with {type(exc).__name__}>"
+
+
+def smallest_first(records: Sequence[CallRecord]) -> tuple[CallRecord, ...]:
+    """Records by the size of their inputs, so the first difference found is the smallest."""
+    return tuple(sorted(records, key=lambda record: (len(record.args), record.index)))
+
+
+def counterexample_for(
+    verdict: Verdict,
+    records: Sequence[CallRecord],
+    function: FunctionRef,
+    module_file: Path,
+    original_source: str,
+    *,
+    root: Path,
+    run_id: RunId,
+    policy: ComparePolicy = DEFAULT_POLICY,
+) -> Counterexample | None:
+    """The verdict's difference as a pasteable call, or None if the verdict has none.
+
+    `module_file` and `original_source` are the original module, whose classes the
+    recorded arguments refer to.
+    """
+    difference = verdict.difference
+    if difference is None:
+        return None
+    head = function.qualname.split(".")[0]
+    record = next((r for r in records if r.index == difference.call_index), None)
+    if difference.tier != "replay" or record is None:  # an input a later tier made up
+        call = difference.call.removeprefix(f"{function.module}:")
+        code = f"from {function.module} import {head}; {call}"
+        where = f"found by the {difference.tier} tier (input #{difference.call_index + 1})"
+        return Counterexample(code, False, difference.description, difference.call_index, where)
+    where = f"run {run_id}, recorded call #{difference.call_index} in .perfloop/perfloop.db"
+    task = RenderTask(
+        function.module, function.qualname, str(module_file), original_source, record.args, policy
+    )
+    outcome = run_in_worker(ENTRY, task, root=root, limits=Limits(wall_seconds=30))
+    rendered = outcome.value if outcome.ok else None
+    if not isinstance(rendered, RenderedCall) or len(rendered.code) > MAX_CHARACTERS:
+        readable = f"from {function.module} import {head}; {difference.call}"
+        return Counterexample(readable, False, difference.description, difference.call_index, where)
+    return Counterexample(
+        rendered.code, rendered.exact, difference.description, difference.call_index, where
+    )

@@ -1,0 +1,181 @@
+"""The JSON form of the outside results: `--json`, the run store, and the MCP server's answers.
+
+Versioned like results.json (`schema`), plain JSON types only.
+"""
+
+from __future__ import annotations
+
+from perfloop.measure import WorkloadComparison
+from perfloop.model import Measurement, Speedup, Verdict, VerificationStrength
+from perfloop.outside.results import (
+    BenchResult,
+    CheckResult,
+    Counterexample,
+    FunctionCheck,
+    VerifyResult,
+    speed_word,
+)
+
+Document = dict[str, object]
+
+
+def speedup_document(speedup: Speedup | None) -> Document | None:
+    if speedup is None:
+        return None
+    return {
+        "ratio": speedup.ratio,
+        "ci": [speedup.ci_low, speedup.ci_high],
+        "pairs": speedup.pairs,
+        "baseline_seconds": speedup.baseline_seconds,
+        "candidate_seconds": speedup.candidate_seconds,
+        "method": speedup.method,
+    }
+
+
+def measurement_document(measurement: Measurement | None) -> Document | None:
+    if measurement is None:
+        return None
+    return {
+        "speedup": speedup_document(measurement.speedup),
+        "faster": measurement.faster,
+        "error": measurement.error,
+    }
+
+
+def verdict_document(verdict: Verdict | None) -> Document | None:
+    if verdict is None:
+        return None
+    difference = verdict.difference
+    return {
+        "status": verdict.status.value,
+        "tiers": list(verdict.tiers),
+        "tier_runs": [
+            {
+                "tier": run.tier,
+                "outcome": run.outcome,
+                "inputs": run.inputs,
+                "seconds": run.seconds,
+                "note": run.note,
+            }
+            for run in verdict.runs
+        ],
+        "calls_checked": verdict.calls_checked,
+        "seconds": verdict.seconds,
+        "difference": None
+        if difference is None
+        else {
+            "tier": difference.tier,
+            "call_index": difference.call_index,
+            "call": difference.call,
+            "description": difference.description,
+        },
+        "reason": verdict.reason,
+    }
+
+
+def strength_document(strength: VerificationStrength | None) -> Document | None:
+    if strength is None:
+        return None
+    return {
+        "score": strength.score,
+        "killed": strength.killed,
+        "generated": strength.generated,
+        "excluded": strength.excluded,
+        "threshold": strength.threshold,
+        "weak": strength.weak,
+        "killed_by": dict(strength.killed_by),
+        "survivors": list(strength.survivors),
+        "seconds": strength.seconds,
+        "note": strength.note,
+    }
+
+
+def counterexample_document(example: Counterexample | None) -> Document | None:
+    if example is None:
+        return None
+    return {
+        "code": example.code,
+        "exact": example.exact,
+        "description": example.description,
+        "call_index": example.call_index,
+        "where": example.where,
+    }
+
+
+def verify_document(result: VerifyResult) -> Document:
+    return {
+        "schema": "perfloop.verify/1",
+        "run_id": result.run_id,
+        "function": str(result.function),
+        "candidate": {
+            "origin": result.candidate.origin,
+            "function_source": result.candidate.function_source,
+        },
+        "decision": result.decision.value,
+        "exit_code": result.exit_code,
+        "reason": result.reason,
+        "gate": {"passed": result.gate.passed, "reason": result.gate.reason},
+        "verdict": verdict_document(result.verdict),
+        "verification_strength": strength_document(result.strength),
+        "calls_seen": result.calls_seen,
+        "calls_recorded": result.calls_recorded,
+        "counterexample": counterexample_document(result.counterexample),
+        "notes": list(result.notes),
+    }
+
+
+def workload_document(comparison: WorkloadComparison | None) -> Document | None:
+    if comparison is None:
+        return None
+    return {
+        "speedup": speedup_document(comparison.speedup),
+        "output_unchanged": comparison.output_unchanged,
+        "error": comparison.error,
+        "note": comparison.note,
+    }
+
+
+def bench_document(result: BenchResult) -> Document:
+    return {
+        "schema": "perfloop.bench/1",
+        "run_id": result.run_id,
+        "function": str(result.function),
+        "candidate": {"origin": result.candidate.origin},
+        "speed": result.speed,
+        "exit_code": result.exit_code,
+        "min_speedup": result.min_speedup,
+        "calls_recorded": result.calls_recorded,
+        "measurement": measurement_document(result.measurement),
+        "noise_floor": measurement_document(result.noise_floor),
+        "workload": workload_document(result.workload),
+        "notes": list(result.notes),
+    }
+
+
+def function_check_document(check: FunctionCheck, min_speedup: float) -> Document:
+    return {
+        "function": str(check.function),
+        "path": check.path,
+        "status": check.status.name.lower(),
+        "reason": check.reason,
+        "calls_seen": check.calls_seen,
+        "verdict": verdict_document(check.verdict),
+        "measurement": measurement_document(check.measurement),
+        "speed": speed_word(check.measurement.speedup if check.measurement else None, min_speedup),
+        "counterexample": counterexample_document(check.counterexample),
+    }
+
+
+def check_document(result: CheckResult) -> Document:
+    return {
+        "schema": "perfloop.check/1",
+        "run_id": result.run_id,
+        "base": result.base,
+        "workload": result.workload,
+        "max_slowdown": result.max_slowdown,
+        "min_speedup": result.min_speedup,
+        "exit_code": result.exit_code,
+        "functions": [function_check_document(f, result.min_speedup) for f in result.functions],
+        "markdown_path": result.markdown_path,
+        "notes": list(result.notes),
+    }

@@ -1,0 +1,183 @@
+"""Judge one candidate against one original on recorded calls: the part verify and check share.
+
+The original is replayed first: if it does not reproduce its own recording it
+depends on something besides its arguments, and no verdict on a rewrite of it
+would mean anything. Then `perfloop.verify` prepares the target's plan, runs
+every tier that applies (`verify_candidate`) and measures how strong the
+verification of this target is (`RunVerification.strength`, the mutant
+self-check). The recorded calls are handed over smallest first, so the first
+difference replay stops at is the smallest recorded counterexample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from perfloop.config import ConfigError, Settings
+from perfloop.model import (
+    CallRecord,
+    Candidate,
+    RunId,
+    TargetCapture,
+    Verdict,
+    VerdictStatus,
+    VerificationStrength,
+)
+from perfloop.outside.calls import limits_for
+from perfloop.outside.counterexample import counterexample_for, smallest_first
+from perfloop.outside.results import Counterexample
+from perfloop.verify import FuzzSettings, RunVerification, VerifySettings, verify_candidate
+from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.plan import TIER_ORDER
+from perfloop.verify.replay import replay
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    counterexample: Counterexample | None
+    strength: VerificationStrength | None
+    weak: bool
+
+
+def verify_settings(
+    settings: Settings,
+    tiers: tuple[str, ...] | None = None,
+    fuzz_examples: int | None = None,
+    mutants: int | None = None,
+) -> VerifySettings:
+    """The verification engine's settings for an outside check, from the project's settings
+    and the command's flags (None: the engine's default)."""
+    chosen = VerifySettings(
+        policy=ComparePolicy(float_rel_tolerance=settings.float_tolerance),
+        candidate_seconds=settings.candidate_timeout,
+    )
+    if tiers is not None:
+        chosen = replace(chosen, tiers=check_tiers(tiers))
+    if fuzz_examples is not None:
+        chosen = replace(chosen, fuzz=FuzzSettings(fuzz_examples, chosen.fuzz.seconds))
+    if mutants is not None:
+        chosen = replace(chosen, mutants=mutants)
+    return chosen
+
+
+def check_tiers(tiers: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The tiers as given; ConfigError naming the known ones if one is not a tier."""
+    unknown = sorted(set(tiers) - set(TIER_ORDER))
+    if unknown:
+        raise ConfigError(
+            f"unknown verification tier {', '.join(unknown)}; the tiers are {', '.join(TIER_ORDER)}"
+        )
+    return tuple(tiers)
+
+
+def new_verification(root: Path, settings: Settings, engine: VerifySettings) -> RunVerification:
+    """One per command: it indexes the project's tests once for every target checked."""
+    index_limits = replace(
+        limits_for(settings),
+        wall_seconds=settings.workload_timeout,
+        cpu_seconds=int(settings.workload_timeout) + 5,
+    )
+    return RunVerification(root, engine, index_limits)
+
+
+def judge(
+    candidate: Candidate,
+    original_source: str,
+    capture: TargetCapture,
+    *,
+    verification: RunVerification,
+    settings: Settings,
+    run_id: RunId,
+) -> Judgement:
+    """The verdict on `candidate` against `original_source` on `capture`'s calls."""
+    root = verification.root
+    policy = verification.settings.policy
+    function = candidate.function
+    if not capture.usable:
+        reason = capture.problem or "no calls were recorded"
+        verdict = Verdict(VerdictStatus.UNVERIFIABLE, (), 0, 0.0, reason=reason)
+        return Judgement(verdict, None, None, weak=True)
+    ordered = smallest_first(capture.records)
+    # numbered in the order tried, so a tier's count of calls checked is right
+    records = tuple(replace(record, index=i) for i, record in enumerate(ordered))
+    module_file = root / candidate.path
+    limits = limits_for(settings)
+    baseline = replay(
+        function.module,
+        function.qualname,
+        module_file,
+        original_source,
+        records,
+        root=root,
+        limits=limits,
+        policy=policy,
+    )
+    if baseline.status is not VerdictStatus.EQUIVALENT:
+        why = baseline.difference.description if baseline.difference else baseline.reason
+        verdict = Verdict(
+            VerdictStatus.UNVERIFIABLE,
+            baseline.tiers,
+            0,
+            baseline.seconds,
+            reason=(
+                f"replaying the original does not reproduce its recorded calls ({why}); it "
+                "depends on state besides its arguments (randomness, time, module state), so "
+                "its calls cannot judge a rewrite"
+            ),
+        )
+        return Judgement(verdict, None, None, weak=True)
+    limits = limits_for(settings, baseline.seconds)
+    plan = verification.plan(
+        function, candidate.path, original_source, replace(capture, records=records), limits
+    )
+    verdict = _recorded_numbering(
+        verify_candidate(candidate, plan, root=root, limits=limits), ordered
+    )
+    strength = None
+    if verdict.status is VerdictStatus.EQUIVALENT:  # how much "the same" is worth here
+        strength = verification.strength(plan, limits)
+    counterexample = counterexample_for(
+        verdict,
+        capture.records,
+        function,
+        module_file,
+        original_source,
+        root=root,
+        run_id=run_id,
+        policy=policy,
+    )
+    return Judgement(verdict, counterexample, strength, strength is not None and strength.weak)
+
+
+def _recorded_numbering(verdict: Verdict, ordered: tuple[CallRecord, ...]) -> Verdict:
+    """Give a difference found on a recorded call that call's index in the capture."""
+    difference = verdict.difference
+    if difference is None or difference.tier != "replay":
+        return verdict
+    if not 0 <= difference.call_index < len(ordered):
+        return verdict
+    record = ordered[difference.call_index]
+    return replace(verdict, difference=replace(difference, call_index=record.index))
+
+
+def strength_text(strength: VerificationStrength | None, verdict: Verdict | None) -> str:
+    """How much an "equivalent" rests on, in one line."""
+    if verdict is None:
+        return "not verified"
+    if strength is None:
+        if verdict.status is VerdictStatus.EQUIVALENT:
+            return "unknown: the mutant self-check did not run"
+        return "not measured: the candidate was not found equivalent"
+    if strength.score is None:
+        return f"unknown: {strength.note or 'no mutant could be made of this function'}"
+    text = (
+        f"{strength.score:.0%}: the tiers tell {strength.killed} of {strength.generated} "
+        f"mutants of the original apart from it (threshold {strength.threshold:.0%})"
+    )
+    if strength.weak:
+        text += "; WEAK: a wrong rewrite could pass like the surviving mutants"
+    if strength.survivors:
+        text += f"; surviving: {'; '.join(strength.survivors[:3])}"
+    return text

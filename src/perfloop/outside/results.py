@@ -1,0 +1,177 @@
+"""What `perfloop verify`, `bench` and `check` hand back: one frozen result per command.
+
+The CLI prints these, the Python API returns them, and the MCP server sends their
+JSON documents (see `perfloop.outside.documents`), so all three say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from perfloop.measure import WorkloadComparison
+from perfloop.model import (
+    Candidate,
+    FunctionRef,
+    GateResult,
+    Measurement,
+    RunId,
+    Speedup,
+    Verdict,
+    VerdictStatus,
+    VerificationStrength,
+)
+
+
+class Decision(str, Enum):
+    """The answer to "does the candidate behave like the original?", with its exit code."""
+
+    EQUIVALENT = "equivalent"  # the same on everything tried
+    DIFFERENT = "different"  # a call on which it behaves differently (or it crashed, hung)
+    REJECTED = "rejected"  # refused before running: signature changed, new dependency
+    UNDECIDED = "undecided"  # no usable calls, the original is not reproducible, too weak
+
+    @property
+    def exit_code(self) -> int:
+        return {"equivalent": 0, "different": 1, "rejected": 1, "undecided": 3}[self.value]
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """A call on which the candidate differs, as Python a user can paste and run.
+
+    `exact` is True when evaluating `code` rebuilds the recorded arguments exactly;
+    otherwise `code` is the closest readable form (objects without a useful repr)
+    and `where` says where the full inputs are kept.
+    """
+
+    code: str
+    exact: bool
+    description: str
+    call_index: int
+    where: str
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    run_id: RunId
+    function: FunctionRef
+    candidate: Candidate
+    gate: GateResult
+    verdict: Verdict | None
+    decision: Decision
+    reason: str
+    calls_seen: int
+    calls_recorded: int
+    strength: VerificationStrength | None
+    counterexample: Counterexample | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def exit_code(self) -> int:
+        return self.decision.exit_code
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """The A/B of a candidate against the original, with the A/A noise floor beside it.
+
+    `noise_floor` times the original against itself the same way: its interval is
+    how far apart two identical versions look on this machine, so a ratio inside
+    it is no evidence of a difference.
+    """
+
+    run_id: RunId
+    function: FunctionRef
+    candidate: Candidate
+    calls_recorded: int
+    measurement: Measurement
+    noise_floor: Measurement | None
+    min_speedup: float
+    workload: WorkloadComparison | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def speed(self) -> str:
+        """faster, slower, no significant difference, or not measured."""
+        return speed_word(self.measurement.speedup, self.min_speedup)
+
+    @property
+    def exit_code(self) -> int:
+        """0 measured, 3 nothing to time it on, 1 timing failed (the candidate crashed or hung)."""
+        if self.measurement.speedup is not None:
+            return 0
+        return 3 if self.calls_recorded == 0 else 1
+
+
+def speed_word(speedup: Speedup | None, min_speedup: float, max_slowdown: float = 1.0) -> str:
+    """How a ratio (baseline over candidate time) reads: decided by its interval, not its middle."""
+    if speedup is None:
+        return "not measured"
+    if speedup.ci_low >= min_speedup:
+        return "faster"
+    if speedup.ci_high < 1.0 and speedup.ci_high * max_slowdown <= 1.0:
+        return "slower"
+    return "no significant difference"
+
+
+class CheckStatus(str, Enum):
+    BEHAVIOUR_CHANGED = "behaviour changed"
+    SLOWER = "slower"
+    FASTER = "faster"
+    SAME_SPEED = "same behaviour, no significant speed change"
+    NOT_MEASURED = "same behaviour, timing failed"
+    UNVERIFIABLE = "unverifiable"
+    NOT_EXERCISED = "not exercised by the workload"
+
+    @property
+    def fails(self) -> bool:
+        return self in (CheckStatus.BEHAVIOUR_CHANGED, CheckStatus.SLOWER)
+
+
+@dataclass(frozen=True)
+class FunctionCheck:
+    """One function changed between the base and the working tree, and what the check found."""
+
+    function: FunctionRef
+    path: str
+    status: CheckStatus
+    reason: str
+    calls_seen: int = 0
+    verdict: Verdict | None = None
+    measurement: Measurement | None = None
+    counterexample: Counterexample | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    run_id: RunId
+    base: str
+    workload: str
+    max_slowdown: float
+    min_speedup: float
+    functions: tuple[FunctionCheck, ...]
+    markdown: str
+    markdown_path: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failures(self) -> tuple[FunctionCheck, ...]:
+        return tuple(f for f in self.functions if f.status.fails)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+def decision_for(gate: GateResult, verdict: Verdict | None, weak: bool) -> Decision:
+    """The decision from the gate and the verdict; `weak` turns an equivalence into undecided."""
+    if not gate.passed:
+        if gate.reason and gate.reason.startswith("no change"):
+            return Decision.EQUIVALENT
+        return Decision.REJECTED
+    if verdict is None or verdict.status is VerdictStatus.UNVERIFIABLE:
+        return Decision.UNDECIDED
+    if verdict.status is VerdictStatus.EQUIVALENT:
+        return Decision.UNDECIDED if weak else Decision.EQUIVALENT
+    return Decision.DIFFERENT

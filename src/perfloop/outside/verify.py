@@ -1,0 +1,87 @@
+"""`perfloop verify`: does a rewrite from outside behave exactly like the original?"""
+
+from __future__ import annotations
+
+from perfloop.config import Settings
+from perfloop.gate import gate_candidate
+from perfloop.model import CandidateResult, FunctionRef, Verdict, VerdictStatus
+from perfloop.outside.calls import Progress, describe_source, finish, get_calls, quiet, recorded_run
+from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
+from perfloop.outside.documents import verify_document
+from perfloop.outside.judge import judge, new_verification, strength_text, verify_settings
+from perfloop.outside.results import Decision, VerifyResult, decision_for
+from perfloop.project import Project
+from perfloop.verify import VerifySettings
+
+
+def verify_outside(
+    settings: Settings,
+    target: str,
+    spec: CandidateSpec,
+    run: str | None = None,
+    progress: Progress = quiet,
+    engine: VerifySettings | None = None,
+) -> VerifyResult:
+    """Gate, then judge the candidate on the workload's calls (or run `run`'s); recorded as a run.
+
+    `engine` chooses the verification tiers and budgets (default: all, as configured).
+    """
+    project = Project(settings.root.resolve())
+    found = read_target(project, FunctionRef.parse(target))
+    candidate, notes = build_candidate(project, found, spec)
+    gate = gate_candidate(candidate, found.source, set())
+    verification = new_verification(project.root, settings, engine or verify_settings(settings))
+    with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
+        progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
+        capture = get_calls(settings, store, found.function, run)
+        store.save_capture(run_id, capture)
+        verdict = counterexample = strength = None
+        weak = False
+        if gate.passed:
+            progress(f"Verifying on {len(capture.records)} recorded calls and beyond")
+            judgement = judge(
+                candidate,
+                found.source,
+                capture,
+                verification=verification,
+                settings=settings,
+                run_id=run_id,
+            )
+            verdict, counterexample = judgement.verdict, judgement.counterexample
+            strength, weak = judgement.strength, judgement.weak
+        decision = decision_for(gate, verdict, weak)
+        result = VerifyResult(
+            run_id=run_id,
+            function=found.function,
+            candidate=candidate,
+            gate=gate,
+            verdict=verdict,
+            decision=decision,
+            reason=_reason(decision, gate.reason, verdict, strength_text(strength, verdict)),
+            calls_seen=capture.calls_seen,
+            calls_recorded=len(capture.records),
+            strength=strength,
+            counterexample=counterexample,
+            notes=notes,
+        )
+        store.save_candidate_result(run_id, CandidateResult(candidate, gate, verdict))
+        finish(store, run_id, verify_document(result))
+    return result
+
+
+def _reason(
+    decision: Decision, gate_reason: str | None, verdict: Verdict | None, strength: str
+) -> str:
+    """One sentence a user reads first."""
+    if gate_reason is not None:
+        return gate_reason
+    assert verdict is not None
+    if decision is Decision.EQUIVALENT:
+        return f"the same behaviour on everything tried ({', '.join(verdict.tiers)})"
+    if decision is Decision.UNDECIDED:
+        if verdict.status is VerdictStatus.EQUIVALENT:
+            return f"the same on everything tried, but weakly verified: strength {strength}"
+        return verdict.reason or "could not decide"
+    if verdict.difference is not None:
+        return f"behaves differently: {verdict.difference.description}"
+    return f"the candidate failed where the original did not: {verdict.reason}"
