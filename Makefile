@@ -13,12 +13,23 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The llm-marked tests need the openai client and llama-cpp-python with the SmolLM2 model.
+# llama-cpp-python compiles from source: these options skip llama.cpp's tools, examples and
+# common library (about 4 minutes on 2 cores instead of 18), and pip's wheel cache serves
+# later installs in seconds.
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF \
+	-DCMAKE_PROJECT_llama.cpp_INCLUDE=$(abspath ci/llama-minimal.cmake)
+
+$(VENV)/.installed-llm: $(VENV)/.installed ci/llama-minimal.cmake
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e '.[dev,llm,local,server]'
+	touch $@
+
 setup: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	cd examples/shop && ../../$(VENV)/bin/perfloop optimize
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-llm
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

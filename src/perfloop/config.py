@@ -50,6 +50,23 @@ class Settings:
     mutants: int = 30
     min_strength: float = 0.8
     accept_weak: bool = False
+    # LLM proposals (perfloop.llm); off unless `llm` names a model
+    llm: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key_env: str = "OPENAI_API_KEY"
+    llm_samples: int = 1
+    llm_rounds: int = 2
+    llm_temperature: float = 0.7
+    llm_max_tokens: int = 1024
+    llm_timeout: float = 120.0
+    llm_concurrency: int = 2
+    llm_cache: bool = True
+    llm_log: bool = False
+    llm_prices: tuple[float, float] | None = None
+    llm_token_budget: int | None = None
+    llm_time_budget: float | None = None
+    llm_prompts: str | None = None
+    llm_extra_body: dict[str, object] | str | None = None
 
 
 # keys a user may set in [tool.perfloop]; `root` and `apply` are flags only

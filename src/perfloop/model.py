@@ -127,6 +127,30 @@ class TargetCapture:
         return bool(self.records) and self.problem is None
 
 
+@dataclass(frozen=True)
+class LineTiming:
+    """One line of a target: how often it ran and the time spent on it (callees included)."""
+
+    lineno: int
+    hits: int
+    seconds: float
+    share: float
+    text: str
+
+
+@dataclass(frozen=True)
+class LineProfile:
+    """Where the time goes inside one target, line by line, in file line numbers."""
+
+    function: FunctionRef
+    total_seconds: float
+    lines: tuple[LineTiming, ...]
+
+    def hottest(self, count: int = 5, min_share: float = 0.05) -> tuple[LineTiming, ...]:
+        ranked = sorted(self.lines, key=lambda line: line.seconds, reverse=True)
+        return tuple(line for line in ranked[:count] if line.share >= min_share)
+
+
 # --- propose and gate --------------------------------------------------------
 
 
@@ -294,6 +318,74 @@ class TargetResult:
 
 
 @dataclass(frozen=True)
+class TargetContext:
+    """What a proposer that works in rounds (an LLM) may know about one target.
+
+    Built by the search after profiling and capture; `verified` are the candidates
+    already verified for this target (e.g. by rules), which can seed the proposer.
+    """
+
+    run_id: RunId
+    function: FunctionRef
+    path: str
+    module_source: str
+    share: float
+    parameter_types: tuple[ObservedType, ...] = ()
+    return_types: tuple[str, ...] = ()
+    sample_calls: tuple[str, ...] = ()
+    line_profile: LineProfile | None = None
+    verified: tuple[CandidateResult, ...] = ()
+
+
+# --- LLM calls ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LLMCall:
+    """One request to a model and what came back, as recorded in the run store.
+
+    `cached` calls were answered from the store (no tokens spent, no cost);
+    `error` says why the call failed (no answer); `problem` why an answer gave no
+    candidate (unusable output).
+    """
+
+    function: FunctionRef
+    purpose: str
+    model: str
+    prompt: str
+    response: str
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cache_key: str
+    ttft: float | None = None
+    cost: float | None = None
+    cached: bool = False
+    finish_reason: str | None = None
+    error: str | None = None
+    problem: str | None = None
+    candidate_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LLMUsage:
+    """What the LLM calls of one run cost, cached answers counted apart."""
+
+    calls: int
+    cached_calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    cost: float | None
+    failed_calls: int = 0
+    first_error: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
 class WorkloadSpeedup:
     speedup: Speedup
     output_unchanged: bool | None
@@ -312,6 +404,7 @@ class RunResult:
     applied: bool
     run_dir: str
     notes: tuple[str, ...] = field(default=())
+    llm_usage: LLMUsage | None = None
 
     @property
     def improved(self) -> tuple[TargetResult, ...]:

@@ -6,19 +6,24 @@ directly (builtins, the standard library, installed packages): `sorted(x)[0]`
 spends its time inside the builtin `sorted`, and that time is what rewriting
 the caller can save. Comprehensions and generator expressions count for the
 function that contains them.
+
+`line_profile` times the lines of chosen targets in one more run of the
+workload; the search asks for it only when a proposer can use it (an LLM).
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import pstats
 import sysconfig
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from perfloop.model import FunctionRef, HotFunction, Profile
+from perfloop.model import FunctionRef, HotFunction, LineProfile, LineTiming, Profile
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
 _LIBRARY_PATHS = tuple(
@@ -60,6 +65,63 @@ def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Pro
         wall_seconds=run.seconds,
         functions=functions,
         workload_stdout=run.stdout,
+    )
+
+
+def line_profile(
+    command: str,
+    root: Path,
+    targets: Sequence[FunctionRef],
+    paths: dict[FunctionRef, Path],
+    *,
+    timeout: float = 600.0,
+) -> dict[FunctionRef, LineProfile]:
+    """Run the workload once timing the lines of `targets` (files in `paths`).
+
+    Only the targets' code is instrumented (see perfloop.runtime.lines). A line
+    profile is context for proposers, not a result: a workload that fails here, or
+    a target it never runs, just has no line profile.
+    """
+    with tempfile.TemporaryDirectory(prefix="perfloop-lines-") as tmp:
+        spec = RuntimeSpec(lines={"directory": tmp, "targets": [str(t) for t in targets]})
+        run = run_workload(command, root, spec=spec, timeout=timeout)
+        if not run.succeeded:
+            return {}
+        reports = [json.loads(path.read_text()) for path in sorted(Path(tmp).glob("lines-*.json"))]
+    found = {}
+    for target in targets:
+        timings: dict[int, list[float]] = {}
+        for report in reports:
+            for line, (hits, seconds) in report.get(str(target), {}).items():
+                entry = timings.setdefault(int(line), [0, 0.0])
+                entry[0] += hits
+                entry[1] += seconds
+        if timings and target in paths:
+            found[target] = _line_profile(target, timings, paths[target])
+    return found
+
+
+def _line_profile(
+    target: FunctionRef, timings: dict[int, list[float]], path: Path
+) -> LineProfile:
+    try:
+        text = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        text = []
+    total = sum(seconds for _, seconds in timings.values()) or 1e-12
+    return LineProfile(
+        function=target,
+        total_seconds=total,
+        lines=tuple(
+            LineTiming(
+                lineno=line,
+                hits=int(hits),
+                seconds=seconds,
+                share=seconds / total,
+                text=text[line - 1].strip() if 0 < line <= len(text) else "",
+            )
+            for line, (hits, seconds) in sorted(timings.items())
+        ),
     )
 
 

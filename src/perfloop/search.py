@@ -23,10 +23,12 @@ from perfloop.model import (
     CandidateResult,
     FunctionRef,
     Limits,
+    LineProfile,
     Profile,
     RunId,
     RunResult,
     TargetCapture,
+    TargetContext,
     TargetResult,
     TargetStatus,
     VerdictStatus,
@@ -40,9 +42,10 @@ from perfloop.patch import (
     revert_changes,
     unified_diff,
 )
-from perfloop.profile import profile_workload
+from perfloop.profile import line_profile, profile_workload
 from perfloop.project import Project, TargetError
 from perfloop.propose import combine_rules, propose_rule_candidates
+from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.report import write_run_files
 from perfloop.store import RunStore
 from perfloop.verify import (
@@ -61,6 +64,8 @@ Progress = Callable[[str], None]
 # returns candidates; rules are the default, an LLM or an outside agent are others
 Proposer = Callable[[FunctionRef, str, str], Sequence[Candidate]]
 DEFAULT_PROPOSERS: tuple[Proposer, ...] = (propose_rule_candidates,)
+# a RoundProposer (an LLM) gets a TargetContext and feedback rounds after the plain ones
+AnyProposer = Proposer | RoundProposer
 
 
 def _quiet(message: str) -> None:
@@ -77,8 +82,12 @@ class _Context:
     store: RunStore
     policy: ComparePolicy
     progress: Progress
-    proposers: tuple[Proposer, ...]
+    proposers: tuple[AnyProposer, ...]
     verification: RunVerification  # caches the test index, plans and strengths of the run
+
+    @property
+    def round_proposers(self) -> list[RoundProposer]:
+        return [p for p in self.proposers if isinstance(p, RoundProposer)]
 
     @property
     def root(self) -> Path:
@@ -92,7 +101,7 @@ def new_run_id() -> RunId:
 def optimize(
     settings: Settings,
     progress: Progress = _quiet,
-    proposers: Sequence[Proposer] = DEFAULT_PROPOSERS,
+    proposers: Sequence[AnyProposer] = DEFAULT_PROPOSERS,
 ) -> RunResult:
     """Run the whole pipeline on the workload in `settings`; see the module docstring."""
     if not settings.workload:
@@ -149,12 +158,21 @@ def _run_stages(
             settings.max_calls, settings.capture_mb * 1024 * 1024, settings.workload_timeout
         ),
     )
+    lines: dict[FunctionRef, LineProfile] = {}
+    if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
+        context.progress("Timing the lines of the targets")
+        paths = {ref: root / path for ref, (path, _) in sources.items()}
+        lines = line_profile(
+            settings.workload, root, targets, paths, timeout=settings.workload_timeout
+        )
     shares = {f.function: f.share for f in profile.functions}
     results = []
     for ref in targets:
         context.store.save_capture(context.run_id, captures[ref])
         context.progress(f"Optimizing {ref}")
-        result = optimize_target(context, ref, shares.get(ref, 0.0), sources[ref], captures[ref])
+        result = optimize_target(
+            context, ref, shares.get(ref, 0.0), sources[ref], captures[ref], lines.get(ref)
+        )
         context.store.save_target_result(context.run_id, result)
         results.append(result)
 
@@ -188,6 +206,7 @@ def _run_stages(
         applied=applied,
         run_dir=str(run_dir),
         notes=tuple(notes),
+        llm_usage=context.store.llm_usage(context.run_id),
     )
     results_json = write_run_files(result, run_dir)
     context.store.finish_run(result, results_json)
@@ -248,6 +267,7 @@ def optimize_target(
     share: float,
     source: tuple[str, str],
     capture: TargetCapture,
+    lines: LineProfile | None = None,
 ) -> TargetResult:
     """Propose, gate, verify and measure candidates for one function; pick the best."""
     recorded = len(capture.records)
@@ -283,6 +303,7 @@ def optimize_target(
     tried = [
         evaluate_candidate(context, candidate, module_source, capture, limits, seen)
         for proposer in context.proposers
+        if not isinstance(proposer, RoundProposer)
         for candidate in proposer(ref, path, module_source)
     ]
     verified_rules = [
@@ -299,6 +320,26 @@ def optimize_target(
             tried.append(
                 evaluate_candidate(context, combined, module_source, capture, limits, seen)
             )
+    for round_proposer in context.round_proposers:  # they compete in the same pool
+        target = TargetContext(
+            context.run_id,
+            ref,
+            path,
+            module_source,
+            share,
+            capture.parameter_types,
+            capture.return_types,
+            tuple(record.call_repr for record in capture.records[:3]),
+            lines,
+            verified=tuple(
+                r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT
+            ),
+        )
+        tried += run_rounds(
+            round_proposer,
+            target,
+            lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
+        )
     strength = None
     if any(r.gate.passed for r in tried):  # how much "verified" means for this target
         context.progress(f"Checking how strong the verification of {ref} is (mutants)")

@@ -12,13 +12,15 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from perfloop.model import (
     CallRecord,
     CandidateResult,
     FunctionRef,
+    LLMCall,
+    LLMUsage,
     ObservedType,
     Profile,
     RunId,
@@ -109,6 +111,27 @@ CREATE TABLE IF NOT EXISTS measurements (
     error TEXT,
     PRIMARY KEY (run_id, subject)
 );
+CREATE TABLE IF NOT EXISTS llm_calls (
+    run_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    function TEXT NOT NULL,
+    purpose TEXT NOT NULL,           -- propose | repair | refine
+    model TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    response TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    ttft REAL,
+    cost REAL,
+    cache_key TEXT NOT NULL,
+    cached INTEGER NOT NULL,         -- answered from this table, not the model
+    finish_reason TEXT,
+    error TEXT,                      -- the call failed
+    problem TEXT,                    -- the answer gave no candidate
+    candidate_id TEXT
+);
+CREATE INDEX IF NOT EXISTS llm_calls_by_key ON llm_calls (cache_key);
 CREATE TABLE IF NOT EXISTS targets (
     run_id TEXT NOT NULL,
     function TEXT NOT NULL,
@@ -286,6 +309,75 @@ class RunStore:
                 ),
             )
 
+    def save_llm_call(self, run_id: RunId, call: LLMCall) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    time.time(),
+                    str(call.function),
+                    call.purpose,
+                    call.model,
+                    call.prompt,
+                    call.response,
+                    call.prompt_tokens,
+                    call.completion_tokens,
+                    call.seconds,
+                    call.ttft,
+                    call.cost,
+                    call.cache_key,
+                    int(call.cached),
+                    call.finish_reason,
+                    call.error,
+                    call.problem,
+                    call.candidate_id,
+                ),
+            )
+
+    _LLM_COLUMNS = (
+        "function, purpose, model, prompt, response, prompt_tokens, completion_tokens, seconds,"
+        " cache_key, ttft, cost, cached, finish_reason, error, problem, candidate_id"
+    )
+
+    @staticmethod
+    def _llm_call(row: tuple[object, ...]) -> LLMCall:
+        function, *rest = row
+        call = LLMCall(FunctionRef.parse(str(function)), *rest)  # type: ignore[arg-type]
+        return replace(call, cached=bool(call.cached))
+
+    def cached_llm_answer(self, cache_key: str) -> LLMCall | None:
+        """The latest answer the model itself gave to this exact request, in any run."""
+        row = self._connection.execute(
+            f"SELECT {self._LLM_COLUMNS} FROM llm_calls"
+            " WHERE cache_key=? AND cached=0 AND error IS NULL ORDER BY created_at DESC LIMIT 1",
+            (cache_key,),
+        ).fetchone()
+        return self._llm_call(row) if row else None
+
+    def llm_calls(self, run_id: RunId) -> list[LLMCall]:
+        rows = self._connection.execute(
+            f"SELECT {self._LLM_COLUMNS} FROM llm_calls WHERE run_id=? ORDER BY rowid", (run_id,)
+        ).fetchall()
+        return [self._llm_call(row) for row in rows]
+
+    def llm_usage(self, run_id: RunId) -> LLMUsage | None:
+        """Totals over the run's LLM calls; None when it made none. Cached calls cost nothing."""
+        row = self._connection.execute(
+            "SELECT COUNT(*), COALESCE(SUM(cached), 0),"
+            " COALESCE(SUM(CASE WHEN cached=0 THEN prompt_tokens END), 0),"
+            " COALESCE(SUM(CASE WHEN cached=0 THEN completion_tokens END), 0),"
+            " COALESCE(SUM(CASE WHEN cached=0 THEN seconds END), 0.0),"
+            " SUM(CASE WHEN cached=0 THEN cost END),"
+            " COALESCE(SUM(error IS NOT NULL), 0),"
+            " (SELECT error FROM llm_calls WHERE run_id=?1 AND error IS NOT NULL ORDER BY rowid)"
+            " FROM llm_calls WHERE run_id=?1",
+            (run_id,),
+        ).fetchone()
+        if not row or row[0] == 0:
+            return None
+        return LLMUsage(*row)
+
     def finish_run(self, result: RunResult, results_json: str) -> None:
         self.complete_run(result.run_id, results_json)
 
@@ -357,6 +449,7 @@ class RunStore:
             "targets",
             "captures",
             "profile_rows",
+            "llm_calls",
         }:
             raise ValueError(table)
         return self._connection.execute(

@@ -58,6 +58,7 @@ class RuntimeSpec:
     profile_dir: Path | None = None
     capture: dict[str, object] | None = None
     overrides: dict[str, tuple[str, str]] | None = None
+    lines: dict[str, object] | None = None
 
 
 class WorkloadError(Exception):
@@ -85,6 +86,7 @@ def run_workload(
                     {
                         "profile_dir": str(spec.profile_dir) if spec.profile_dir else None,
                         "capture": spec.capture,
+                        "lines": spec.lines,
                         "overrides": spec.overrides,
                     }
                 )

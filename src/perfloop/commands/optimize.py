@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.console import Console
 
 from perfloop.config import load_settings
+from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
+from perfloop.propose.llm import proposers_for
 from perfloop.report.results import results_document
 from perfloop.report.terminal import print_summary
 from perfloop.search import optimize
@@ -59,6 +61,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", action="store_true", help="print results.json instead of the table"
     )
+    add_llm_arguments(parser)
     add_verify_arguments(parser)
     return parser
 
@@ -79,10 +82,12 @@ SETTING_FLAGS = (
 def run(args: argparse.Namespace) -> int:
     console = terminal(stderr=args.json)
     settings = load_settings(
-        args.root.resolve(), {key: getattr(args, key) for key in (*SETTING_FLAGS, *VERIFY_FLAGS)}
+        args.root.resolve(),
+        {key: getattr(args, key) for key in (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS)},
     )
+    proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
     with console.status("starting") as status:
-        result = optimize(settings, progress=lambda text: status.update(text))
+        result = optimize(settings, progress=lambda text: status.update(text), proposers=proposers)
     if args.json:
         print(json.dumps(results_document(result), indent=2))
     else:

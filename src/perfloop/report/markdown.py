@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perfloop.model import CandidateResult, RunResult, TargetResult, VerdictStatus
-from perfloop.report.summary import format_speedup, headline, summary_rows
+from perfloop.report.summary import format_speedup, headline, llm_cost_line, summary_rows
 from perfloop.report.verification import strength_text, tiers_text
 
 
@@ -115,6 +115,9 @@ def render_markdown(result: RunResult) -> str:
     ]
     for target in result.targets:
         lines += _target_section(target)
+    llm = llm_cost_line(result)
+    if llm is not None:
+        lines += ["## LLM cost", "", llm + ".", ""]
     if result.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in result.notes), ""]
     lines += [

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfloop.model import CandidateResult, RunResult, Speedup, TargetResult
+from perfloop.report.summary import llm_speedups
 from perfloop.report.verification import strength_document, verdict_document
 
 SCHEMA = "perfloop.results/1"
@@ -56,6 +57,25 @@ def _target(target: TargetResult) -> dict[str, Any]:
     }
 
 
+def _llm(result: RunResult) -> dict[str, Any] | None:
+    usage = result.llm_usage
+    if usage is None:
+        return None
+    wins = llm_speedups(result)
+    return {
+        "calls": usage.calls,
+        "cached_calls": usage.cached_calls,
+        "failed_calls": usage.failed_calls,
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "seconds": _round(usage.seconds),
+        "cost": usage.cost,
+        "verified_speedups": wins,
+        "tokens_per_verified_speedup": usage.tokens / wins if wins else None,
+        "seconds_per_verified_speedup": _round(usage.seconds / wins) if wins else None,
+    }
+
+
 def results_document(result: RunResult) -> dict[str, Any]:
     workload = result.workload_speedup
     return {
@@ -76,4 +96,5 @@ def results_document(result: RunResult) -> dict[str, Any]:
         ),
         "applied": result.applied,
         "notes": list(result.notes),
+        "llm": _llm(result),
     }

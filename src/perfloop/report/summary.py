@@ -80,3 +80,39 @@ def headline(result: RunResult) -> str:
     if result.workload_speedup is not None:
         text += f"; whole workload {format_speedup(result.workload_speedup.speedup)}"
     return text
+
+
+def llm_speedups(result: RunResult) -> int:
+    """LLM candidates that were verified and measurably faster."""
+    return sum(
+        1
+        for target in result.targets
+        for c in target.candidates
+        if c.candidate.origin.startswith("llm:") and c.measurement and c.measurement.faster
+    )
+
+
+def llm_cost_line(result: RunResult) -> str | None:
+    """What the run's LLM calls cost, in total and per verified speedup; None without calls."""
+    usage = result.llm_usage
+    if usage is None:
+        return None
+    text = (
+        f"LLM: {usage.calls} calls ({usage.cached_calls} from the cache), "
+        f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, {usage.seconds:.1f} s"
+    )
+    if usage.cost is not None:
+        text += f", ${usage.cost:.4f}"
+    wins = llm_speedups(result)
+    if wins:
+        text += (
+            f"; per verified speedup: {usage.tokens / wins:,.0f} tokens, "
+            f"{usage.seconds / wins:.1f} s"
+        )
+        if usage.cost is not None:
+            text += f", ${usage.cost / wins:.4f}"
+    else:
+        text += "; no verified speedup came from the LLM"
+    if usage.failed_calls:
+        text += f"; {usage.failed_calls} calls failed, first: {usage.first_error}"
+    return text

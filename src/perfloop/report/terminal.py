@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from perfloop.model import RunResult, TargetStatus
-from perfloop.report.summary import headline, summary_rows
+from perfloop.report.summary import headline, llm_cost_line, summary_rows
 
 _STYLE = {
     TargetStatus.IMPROVED: "green",
@@ -39,6 +39,9 @@ def print_summary(result: RunResult, console: Console) -> None:
         )
     console.print(table)
     console.print(f"[bold]{headline(result)}[/bold]")
+    llm = llm_cost_line(result)
+    if llm is not None:
+        console.print(llm, markup=False, highlight=False)
     for note in result.notes:
         console.print(f"note: {note}")
     console.print(f"report: {result.run_dir}/report.md  patch: {result.run_dir}/patch.diff")

@@ -1,7 +1,8 @@
 """Install perfloop's hooks in a workload process, as the spec in PERFLOOP_RUNTIME says.
 
 The spec is a JSON file written by the main process:
-`{"profile_dir": str|null, "capture": {...}|null, "overrides": {module: [path, source_file]}}`.
+`{"profile_dir": str|null, "capture": {...}|null, "lines": {...}|null,
+"overrides": {module: [path, source_file]}}`.
 Results are written into the given directories at exit, one file per process
 (a workload may start several Python processes).
 """
@@ -33,6 +34,8 @@ def install_from_environment() -> None:
         _install_capture(spec["capture"])
     if spec.get("profile_dir"):
         _install_profiler(Path(spec["profile_dir"]))
+    if spec.get("lines"):
+        _install_line_timer(spec["lines"])
 
 
 def _install_profiler(directory: Path) -> None:
@@ -105,3 +108,36 @@ def _install_capture(settings: dict[str, object]) -> None:
         os.replace(temporary, final)
 
     atexit.register(dump)
+
+
+def _install_line_timer(settings: dict[str, object]) -> None:
+    """Time the lines of the target functions; write {ref: {line: [hits, s]}} as JSON at exit."""
+    from perfloop.runtime.lines import LineTimer
+
+    directory = Path(str(settings["directory"]))
+    timer = LineTimer()
+
+    def add_targets(module: types.ModuleType, qualnames: list[str]) -> None:
+        for qualname in qualnames:
+            try:
+                function = resolve_function(module, qualname)
+            except (AttributeError, KeyError, TypeError):
+                continue  # the capture stage reports why; a line profile is optional
+            timer.add(f"{module.__name__}:{qualname}", function.__code__)
+
+    by_module: dict[str, list[str]] = {}
+    for ref in settings["targets"]:  # type: ignore[attr-defined]
+        module, qualname = ref.split(":")
+        by_module.setdefault(module, []).append(qualname)
+    for module, qualnames in by_module.items():
+        import_hook().on_import(module, lambda m, q=qualnames: add_targets(m, q))
+
+    def dump() -> None:
+        timer.stop()
+        final = directory / f"lines-{os.getpid()}.json"
+        temporary = final.with_suffix(".tmp")
+        temporary.write_text(json.dumps(timer.summary()))
+        os.replace(temporary, final)
+
+    atexit.register(dump)
+    timer.start()
