@@ -20,6 +20,7 @@ import contextlib
 import importlib
 import io
 import pickle
+import random
 import signal
 import sys
 import time
@@ -95,10 +96,18 @@ def _on_alarm(signum: int, frame: object) -> None:
     raise CallTimeout
 
 
-def call(version: Version, call_bytes: bytes, time_limit: float) -> CallResult:
-    """Unpickle the inputs for this side, call, and record the outcome like the recorder does."""
+def call(
+    version: Version, call_bytes: bytes, time_limit: float, seed: int | None = None
+) -> CallResult:
+    """Unpickle the inputs for this side, call, and record the outcome like the recorder does.
+
+    With `seed`, the `random` module is seeded first, so two calls with different seeds
+    of a function that draws random numbers show it.
+    """
     with serving(version.module):
         args, kwargs = pickle.loads(call_bytes)
+    if seed is not None:
+        random.seed(seed)
     printed = io.StringIO()
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.perf_counter()

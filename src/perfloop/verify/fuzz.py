@@ -22,6 +22,8 @@ share one worker; it can replay the captured calls first (`replay_first`).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import pickle
 import time
 from dataclasses import dataclass
@@ -83,6 +85,10 @@ class _NotDeterministic(BaseException):
 
 class _Different(Exception):
     pass
+
+
+class _Rejected(Exception):
+    """The input cannot be used (it does not pickle, or the original did not finish)."""
 
 
 @dataclass
@@ -161,6 +167,11 @@ class _Fuzzer:
             return FuzzResult("skipped", 0, 0.0, note="no captured calls to derive inputs from")
         return self._fuzz(version, started)
 
+    def _unstable(
+        self, unstable: _NotDeterministic, progress: _Progress, started: float
+    ) -> FuzzResult:
+        return _unstable_result(unstable, progress.examples, started)
+
     def _replay(self, version: calling.Version, started: float) -> FuzzResult | None:
         for index, record in enumerate(self.task.records):
             expected = calling.CallResult(pickle.loads(record.outcome), record.stdout, 0.0)
@@ -180,13 +191,39 @@ class _Fuzzer:
         return None
 
     def _fuzz(self, version: calling.Version, started: float) -> FuzzResult:
-        from hypothesis import HealthCheck, Phase, Verbosity, example, given, reject, settings
+        from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
 
         budget = self.task.settings
         generation_ends = started + budget.seconds
         shrinking_ends = generation_ends + budget.seconds / 2
         progress = _Progress()
         original, policy, task = self.original, self.task.policy, self.task
+        seeds = itertools.count(1)  # a fresh random state per call: randomness shows
+
+        def attempt(call: object) -> None:
+            try:
+                data = pickle.dumps(call, protocol=4)
+            except Exception:
+                raise _Rejected from None
+            expected = calling.call(original, data, self.call_limit, seed=next(seeds))
+            if expected.exhausted is not None:
+                raise _Rejected
+            progress.examples += 1
+            limit = max(1.0, 20 * expected.seconds)
+            actual = calling.call(version, data, limit, seed=next(seeds))
+            problem = calling.compare_sides(original, expected, version, actual, policy)
+            if problem is None:
+                return
+            text = calling.call_text(task.module, task.qualname, data, original)
+            again = calling.call(original, data, self.call_limit, seed=next(seeds))
+            unstable = again.exhausted is not None or calling.differs(
+                expected, again, policy, original.is_method
+            )
+            if unstable or version is original:
+                why = calling.differs(expected, again, policy, False) or problem
+                raise _NotDeterministic(text, why)
+            progress.found(text, problem)
+            raise _Different(problem)
 
         def check(call: object) -> None:
             now = time.monotonic()
@@ -195,36 +232,27 @@ class _Fuzzer:
                     raise _OutOfBudget
                 return  # let the shrinker wind down with what it has
             try:
-                data = pickle.dumps(call, protocol=4)
-            except Exception:
+                attempt(call)
+            except _Rejected:
                 reject()
-            expected = calling.call(original, data, self.call_limit)
-            if expected.exhausted is not None:
-                reject()
-            progress.examples += 1
-            actual = calling.call(version, data, max(1.0, 20 * expected.seconds))
-            problem = calling.compare_sides(original, expected, version, actual, policy)
-            if problem is None:
-                return
-            text = calling.call_text(task.module, task.qualname, data, original)
-            again = calling.call(original, data, self.call_limit)
-            unstable = again.exhausted is not None or calling.differs(
-                expected, again, policy, original.is_method
-            )
-            if unstable or version is original:
-                raise _NotDeterministic(text, calling.differs(expected, again, policy, False) or "")
-            progress.found(text, problem)
-            raise _Different(problem)
 
+        # the edge cases first, by hand: a failure among them is not shrunk by Hypothesis,
+        # so generation and shrinking still run and the smaller counterexample is reported
+        try:
+            for explicit in self.explicit:
+                if time.monotonic() > generation_ends:
+                    break
+                with contextlib.suppress(_Rejected, _Different):
+                    attempt(explicit)
+        except _NotDeterministic as unstable:
+            return self._unstable(unstable, progress, started)
         test = given(self.strategy)(check)
-        for explicit in reversed(self.explicit):
-            test = example(explicit)(test)
         test = settings(
-            max_examples=budget.examples,
+            max_examples=budget.examples // 2 if progress.best else budget.examples,
             deadline=None,
             derandomize=True,
             database=None,
-            phases=(Phase.explicit, Phase.generate, Phase.shrink),
+            phases=(Phase.generate, Phase.shrink),
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=False,
             verbosity=Verbosity.quiet,
@@ -236,16 +264,7 @@ class _Fuzzer:
         except _OutOfBudget:
             note = f"stopped after {budget.seconds:g} s"
         except _NotDeterministic as unstable:
-            return FuzzResult(
-                "unverifiable",
-                progress.examples,
-                time.monotonic() - started,
-                call=unstable.call,
-                description=(
-                    "the original gave different results on the same input when run twice"
-                    + (f" ({unstable.why})" if unstable.why else "")
-                ),
-            )
+            return self._unstable(unstable, progress, started)
         except Exception as exc:  # _Different, Hypothesis' own errors (flaky, unsatisfiable)
             if progress.best is None and not isinstance(exc, _Different):
                 note = f"fuzzing stopped early: {type(exc).__name__}"
@@ -263,6 +282,19 @@ class _Fuzzer:
                 note="the original did not finish in time on any generated input",
             )
         return FuzzResult("same", progress.examples, seconds, note=note)
+
+
+def _unstable_result(unstable: _NotDeterministic, examples: int, started: float) -> FuzzResult:
+    return FuzzResult(
+        "unverifiable",
+        examples,
+        time.monotonic() - started,
+        call=unstable.call,
+        description=(
+            "the original gave different results on the same input when run twice"
+            + (f" ({unstable.why})" if unstable.why else "")
+        ),
+    )
 
 
 def fuzz_worker_limits(settings: FuzzSettings, versions: int, base: Limits) -> Limits:

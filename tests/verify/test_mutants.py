@@ -1,0 +1,84 @@
+"""Mutants of the original: enough of them, each a real, compiling, distinct fault."""
+
+from __future__ import annotations
+
+import ast
+
+from perfloop.verify.mutants import generate_mutants
+
+MODULE = '''
+import math
+
+LIMIT = 10
+
+
+def bucket(age, scores):
+    """Age group and a score; the docstring is never mutated."""
+    if age < 13:
+        group = "child"
+    elif age <= 19:
+        group = "teen"
+    else:
+        group = "adult"
+    total = 0
+    for s in scores[1:]:
+        if s > LIMIT and not math.isnan(s):
+            total += s * 2
+        else:
+            continue
+    best = max(scores) if scores else None
+    return group, total, best
+
+
+def untouched(x):
+    return x + 1
+'''
+
+
+def test_a_function_with_enough_code_gets_at_least_twenty_distinct_compiling_mutants() -> None:
+    made = generate_mutants(MODULE, "bucket")
+    assert len(made.mutants) >= 20
+    kinds = {m.kind for m in made.mutants}
+    assert {"comparison", "operator", "constant", "statement", "branch", "return"} <= kinds
+    dumps = {ast.dump(ast.parse(m.module_source)) for m in made.mutants}
+    assert len(dumps) == len(made.mutants)  # all distinct
+    assert ast.dump(ast.parse(MODULE)) not in dumps  # none equals the original
+    for mutant in made.mutants:
+        compile(mutant.module_source, "<mutant>", "exec")
+        assert "def untouched(x):\n    return x + 1" in mutant.module_source
+        assert '"""Age group and a score; the docstring is never mutated."""' in (
+            mutant.module_source
+        )
+        assert mutant.description.startswith("line ")
+
+
+def test_boundary_and_comparison_swaps_are_described_for_the_user() -> None:
+    descriptions = [m.description for m in generate_mutants(MODULE, "bucket", limit=200).mutants]
+    assert "line 9: `<` to `<=`" in descriptions
+    assert "line 11: `<=` to `<`" in descriptions
+    assert any("`max` to `min`" in d for d in descriptions)
+    assert any("slice lower bound + 1" in d for d in descriptions)
+
+
+def test_the_cap_keeps_every_kind_of_fault() -> None:
+    capped = generate_mutants(MODULE, "bucket", limit=6)
+    assert len(capped.mutants) == 6
+    assert len({m.kind for m in capped.mutants}) == 6
+    assert capped.possible > 6
+
+
+def test_methods_are_mutated_in_place_with_their_indentation() -> None:
+    source = (
+        "class Till:\n    def ring(self, amount):\n"
+        "        self.total += amount\n        return self.total\n"
+    )
+    made = generate_mutants(source, "Till.ring")
+    assert made.mutants
+    for mutant in made.mutants:
+        tree = ast.parse(mutant.module_source)
+        assert isinstance(tree.body[0], ast.ClassDef)
+
+
+def test_a_missing_function_or_broken_source_gives_no_mutants() -> None:
+    assert generate_mutants(MODULE, "nope").mutants == ()
+    assert generate_mutants("def broken(:\n", "broken").mutants == ()
