@@ -12,7 +12,7 @@ from rule_testing import source
 import perfloop.propose as propose
 from perfloop.model import FunctionRef
 from perfloop.propose import combine_rules, propose_rule_candidates
-from perfloop.propose.rules import RULES, Rule, RuleContext, Safety
+from perfloop.propose.rules import RULES, Rule, RuleContext, Safety, rule_by_id
 
 MODULE = source(
     '''
@@ -55,7 +55,7 @@ def test_one_candidate_per_rule_that_fires() -> None:
     comprehension = by_origin["rule:list-comprehension"]
     assert comprehension.function == ref("content_words")
     assert comprehension.path == "shop/text.py"
-    assert comprehension.rationale == RULES[1].rationale
+    assert comprehension.rationale == rule_by_id("list-comprehension").rationale
     assert comprehension.function_source == source(
         '''
         def content_words(tokens):
@@ -152,7 +152,26 @@ def test_combine_rules_applies_in_sequence() -> None:
             return words
         '''
     )
-    assert candidate.rationale == f"{RULES[0].rationale}; {RULES[1].rationale}"
+    first, second = rule_by_id("set-membership"), rule_by_id("list-comprehension")
+    assert candidate.rationale == f"{first.rationale}; {second.rationale}"
+
+
+def test_rules_that_fired_combine_in_registry_order() -> None:
+    module = source(
+        """
+        def specs(args):
+            out = []
+            for i in range(len(args)):
+                out.append(convert(args[i]))
+            return out
+        """
+    )
+    candidates = propose_rule_candidates(ref("specs"), "t.py", module)
+    fired = [c.origin.removeprefix("rule:") for c in candidates]
+    assert fired == ["range-len-iteration", "list-comprehension"]
+    combined = combine_rules(ref("specs"), "t.py", module, fired)
+    assert combined is not None
+    assert "out = [convert(args_item) for args_item in args]" in combined.function_source
 
 
 def test_combine_rules_is_none_unless_every_rule_fires() -> None:

@@ -14,13 +14,17 @@ from perfloop.propose.rules.set_membership import SetMembership
 from perfloop.propose.rules.sorted_min_max import SortedMinMax
 from perfloop.propose.rules.str_join import StrJoin
 
+# The order is the order of application in combinations (`combine_rules` with the
+# ids of the rules that fired, in this order): rules that keep a loop a loop come
+# before the ones that turn it into a comprehension, and memoize-recursive, which
+# moves the body into an inner function, comes last.
 RULES: tuple[Rule, ...] = (
     SetMembership(),
+    RangeLenIteration(),
     ListComprehension(),
     StrJoin(),
     SortedMinMax(),
     MemoizeRecursive(),
-    RangeLenIteration(),
 )
 
 
