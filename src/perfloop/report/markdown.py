@@ -50,7 +50,8 @@ def _target_section(target: TargetResult) -> list[str]:
     if target.reason:
         lines += [f"{target.status.value}: {target.reason}", ""]
     if target.strength is not None:
-        lines += [strength_text(target.strength).capitalize() + ".", ""]
+        text = strength_text(target.strength)
+        lines += [text[:1].upper() + text[1:] + ".", ""]
     lines += [_candidate_line(c) for c in target.candidates]
     if target.best is not None:
         best = target.best

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from perfloop.model import RunResult, TargetStatus
+from perfloop.model import Profile, RunResult, TargetStatus
 from perfloop.report.summary import headline, llm_cost_line, summary_rows
 
 _STYLE = {
@@ -16,7 +16,34 @@ _STYLE = {
 }
 
 
+def print_profile(profile: Profile, console: Console, rows: int = 10) -> None:
+    """Where the workload's time went, before what perfloop did about it."""
+    table = Table(
+        title=f"where the time goes ({profile.total_seconds:.2f} s profiled)", title_justify="left"
+    )
+    for column, justify in (
+        ("function", "left"),
+        ("calls", "right"),
+        ("own time", "right"),
+        ("share", "right"),
+        ("note", "left"),
+    ):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for hot in profile.functions[:rows]:
+        table.add_row(
+            str(hot.function),
+            str(hot.calls),
+            f"{hot.self_seconds:.3f} s",
+            f"{hot.share:.1%}",
+            hot.not_targetable or "",
+            style="dim" if hot.not_targetable else "",
+        )
+    console.print(table)
+    console.print("own time includes the library code a function calls directly\n", style="dim")
+
+
 def print_summary(result: RunResult, console: Console) -> None:
+    print_profile(result.profile, console)
     table = Table(title=f"perfloop run {result.run_id}", title_justify="left")
     for column, justify in (
         ("function", "left"),
