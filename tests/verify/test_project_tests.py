@@ -1,0 +1,129 @@
+"""Tier 3: the project's own tests that execute a target judge its candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
+from perfloop.verify import VerifySettings, prepare_target, verify_candidate
+from perfloop.verify.project_tests import index_tests, select_tests
+
+LIB = """
+def shipping(total):
+    return 0 if total >= 50 else 5
+
+
+def label(x):
+    return str(x)
+"""
+
+BENCH = """
+from shop import label, shipping
+
+for total in (10, 20, 75, 120):
+    shipping(total)
+    label(total)
+"""
+
+TESTS = """
+from shop import shipping
+
+
+def test_free_from_fifty():
+    assert shipping(50) == 0
+
+
+def test_small_orders_pay():
+    assert shipping(49) == 5
+
+
+def test_unrelated():
+    assert 1 + 1 == 2
+"""
+
+LIMITS = Limits(wall_seconds=60, cpu_seconds=70, memory_mb=2048)
+TESTS_ONLY = VerifySettings(tiers=("replay", "tests"))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tier3")
+    (root / "shop.py").write_text(LIB)
+    (root / "bench.py").write_text(BENCH)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_shop.py").write_text(TESTS)
+    return root
+
+
+def plan_for(root: Path, qualname: str):
+    ref = FunctionRef("shop", qualname)
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", LIB)
+    plan = prepare_target(
+        ref, "shop.py", LIB, capture, root=root, settings=TESTS_ONLY, limits=LIMITS, tests=tests
+    )
+    return ref, plan
+
+
+def test_only_the_tests_that_execute_the_target_are_selected(project: Path) -> None:
+    index = index_tests(project, LIMITS)
+    assert index.problem is None and index.collected == 3
+    shipping = select_tests(index, project, FunctionRef("shop", "shipping"), "shop.py", LIB)
+    assert sorted(shipping.node_ids) == [
+        "tests/test_shop.py::test_free_from_fifty",
+        "tests/test_shop.py::test_small_orders_pay",
+    ]
+    label = select_tests(index, project, FunctionRef("shop", "label"), "shop.py", LIB)
+    assert label.node_ids == () and "none of the project's 3 tests executes shop:label" in (
+        label.note or ""
+    )
+
+
+def test_a_candidate_that_breaks_a_test_is_rejected_and_the_test_is_named(project: Path) -> None:
+    ref, plan = plan_for(project, "shipping")
+    source = LIB.replace("total >= 50", "total > 50")  # the workload never ships exactly 50
+    verdict = verify_candidate(
+        Candidate(ref, "test", "test", source, "", "shop.py"), plan, root=project, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert [(r.tier, r.outcome) for r in verdict.runs] == [
+        ("replay", "same"),
+        ("tests", "different"),
+    ]
+    assert verdict.difference.tier == "tests"
+    assert verdict.difference.call == "tests/test_shop.py::test_free_from_fifty"
+    assert "assert 5 == 0" in verdict.difference.description
+
+
+def test_a_candidate_that_keeps_the_tests_green_passes_the_tier(project: Path) -> None:
+    ref, plan = plan_for(project, "shipping")
+    source = LIB.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
+    verdict = verify_candidate(
+        Candidate(ref, "test", "test", source, "", "shop.py"), plan, root=project, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT
+    tests = next(r for r in verdict.runs if r.tier == "tests")
+    assert tests.outcome == "same" and tests.inputs == 2
+
+
+def test_a_project_without_tests_skips_the_tier_and_says_so(make_project) -> None:
+    root = make_project({"shop.py": LIB, "bench.py": BENCH})
+    index = index_tests(root, LIMITS)
+    assert index.problem == "the project has no tests (pytest found none)"
+    selection = select_tests(index, root, FunctionRef("shop", "shipping"), "shop.py", LIB)
+    ref = FunctionRef("shop", "shipping")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    plan = prepare_target(
+        ref, "shop.py", LIB, capture, root=root, settings=TESTS_ONLY, limits=LIMITS, tests=selection
+    )
+    verdict = verify_candidate(
+        Candidate(ref, "test", "test", LIB, "", "shop.py"), plan, root=root, limits=LIMITS
+    )
+    tests = next(r for r in verdict.runs if r.tier == "tests")
+    assert (
+        tests.outcome == "skipped" and tests.note == "the project has no tests (pytest found none)"
+    )
+    assert verdict.tiers == ("replay",)
