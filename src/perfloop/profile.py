@@ -101,9 +101,7 @@ def line_profile(
     return found
 
 
-def _line_profile(
-    target: FunctionRef, timings: dict[int, list[float]], path: Path
-) -> LineProfile:
+def _line_profile(target: FunctionRef, timings: dict[int, list[float]], path: Path) -> LineProfile:
     try:
         text = path.read_text(encoding="utf-8").splitlines()
     except OSError:

@@ -312,7 +312,7 @@ class RunStore:
     def save_llm_call(self, run_id: RunId, call: LLMCall) -> None:
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO llm_calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO llm_calls VALUES ({', '.join('?' * 18)})",
                 (
                     run_id,
                     time.time(),
