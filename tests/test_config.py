@@ -39,3 +39,14 @@ def test_broken_toml_is_reported_with_the_file(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.perfloop\n")
     with pytest.raises(ConfigError, match="is not valid TOML"):
         load_settings(tmp_path, {})
+
+
+def test_verification_settings_come_from_the_file_and_flags_and_are_checked(tmp_path: Path) -> None:
+    root = pyproject(tmp_path, "fuzz-examples = 50\nmin-strength = 0.9\naccept-weak = true")
+    settings = load_settings(root, {"fuzz_seconds": 2.5, "mutants": None})
+    assert (settings.fuzz_examples, settings.min_strength, settings.accept_weak) == (50, 0.9, True)
+    assert settings.fuzz_seconds == 2.5 and settings.mutants == 30
+    with pytest.raises(ConfigError, match="min-strength must be a share between 0 and 1"):
+        load_settings(tmp_path, {"min_strength": 80})
+    with pytest.raises(ConfigError, match="fuzz-examples must be a whole number of at least 0"):
+        load_settings(tmp_path, {"fuzz_examples": -1})

@@ -1,0 +1,55 @@
+"""Tier 4: CrossHair finds a boundary the workload never reached, confirmed concretely."""
+
+from __future__ import annotations
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.model import FunctionRef, Limits
+from perfloop.verify import VerifySettings, prepare_target
+from perfloop.verify.shapes import infer
+from perfloop.verify.symbolic import annotation, check_symbolic
+
+LIB = """
+def price(xs, n):
+    if n > 1000:
+        return sum(xs)
+    return len(xs)
+"""
+
+BENCH = """
+from lib import price
+
+for n in range(1, 20):
+    price(list(range(n)), n)
+"""
+
+LIMITS = Limits(wall_seconds=60, cpu_seconds=70, memory_mb=2048)
+
+
+def test_observed_shapes_become_types_crosshair_can_generate() -> None:
+    assert annotation(infer([[1, 2], [3]])) == list[int]
+    assert annotation(infer([{"a": 1.5}, {"b": 2.5, "c": 0.5}])) == dict[str, float]
+    assert annotation(infer([(1, "a")])) == tuple[int, str]
+    assert annotation(infer([object()])) is None
+
+
+@pytest.mark.slow
+def test_a_boundary_difference_is_found_symbolically_and_printed_as_a_call(tmp_path) -> None:
+    pytest.importorskip("crosshair")
+    (tmp_path / "lib.py").write_text(LIB)
+    (tmp_path / "bench.py").write_text(BENCH)
+    ref = FunctionRef("lib", "price")
+    capture = capture_calls("python bench.py", tmp_path, [ref])[ref]
+    settings = VerifySettings(tiers=("replay", "symbolic"), symbolic_seconds=5.0)
+    plan = prepare_target(
+        ref, "lib.py", LIB, capture, root=tmp_path, settings=settings, limits=LIMITS
+    )
+    check = check_symbolic(LIB.replace("n > 1000", "n >= 1000"), plan, tmp_path, LIMITS, 60.0)
+    assert check.run.outcome == "different", check
+    assert check.difference.tier == "symbolic"
+    assert check.difference.call.startswith("lib:price([") and check.difference.call.endswith(
+        ", 1000)"
+    )
+    same = check_symbolic(LIB, plan, tmp_path, LIMITS, 60.0)
+    assert same.run.outcome == "same" and same.run.inputs > 0
