@@ -45,7 +45,8 @@ def verdict_text(target: TargetResult) -> str:
         shown = "unknown" if score is None else f"{score:.0%}"
         return f"faster, weakly verified (strength {shown}; --apply needs --accept-weak)"
     if target.status is TargetStatus.IMPROVED:
-        return "faster, verified"
+        score = target.strength.score if target.strength else None
+        return "faster, verified" + (f" (strength {score:.0%})" if score is not None else "")
     if target.status is TargetStatus.UNVERIFIABLE:
         return f"unverifiable: {target.reason}"
     return target.reason or target.status.value
