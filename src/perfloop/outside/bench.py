@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
-from perfloop.measure import measure_candidate, measure_workload
-from perfloop.model import CandidateResult, FunctionRef, GateResult, Measurement
+from perfloop.measure import WorkloadComparison, measure_candidate, measure_workload
+from perfloop.model import (
+    Candidate,
+    CandidateResult,
+    FunctionRef,
+    GateResult,
+    Measurement,
+    RunId,
+)
 from perfloop.outside.calls import (
     Progress,
     describe_source,
@@ -16,11 +23,12 @@ from perfloop.outside.calls import (
     recorded_run,
     require_workload,
 )
-from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
+from perfloop.outside.candidate import CandidateSpec, Target, build_candidate, read_target
 from perfloop.outside.documents import bench_document
 from perfloop.outside.noise import measure_noise_floor
 from perfloop.outside.results import BenchResult
 from perfloop.project import Project
+from perfloop.store import RunStore
 
 NOISE_FLOOR_SUBJECT = "noise-floor"
 
@@ -54,40 +62,22 @@ def bench_outside(
             measurement = measure_candidate(
                 candidate, found.source, capture.records, root=project.root, settings=timing
             )
-            if measurement.speedup is not None:
-                progress("Timing the original against itself (noise floor)")
-                noise = measure_noise_floor(
-                    found.function,
-                    found.path,
-                    found.source,
-                    capture.records,
-                    root=project.root,
-                    settings=timing,
-                )
-                store.save_measurement(
-                    run_id, NOISE_FLOOR_SUBJECT, noise.speedup, noise.faster, noise.error
-                )
-            if workload_level and measurement.speedup is not None:
+        if measurement.speedup is not None:
+            progress("Timing the original against itself (noise floor)")
+            noise = measure_noise_floor(
+                found.function,
+                found.path,
+                found.source,
+                capture.records,
+                root=project.root,
+                settings=timing,
+            )
+            store.save_measurement(
+                run_id, NOISE_FLOOR_SUBJECT, noise.speedup, noise.faster, noise.error
+            )
+            if workload_level:
                 progress("Timing the whole workload, original against candidate")
-                comparison = measure_workload(
-                    require_workload(settings),
-                    project.root,
-                    {
-                        found.function.module: (
-                            str(project.root / found.path),
-                            candidate.module_source,
-                        )
-                    },
-                    settings=timing,
-                    runs=settings.workload_runs,
-                    timeout=settings.workload_timeout,
-                )
-                store.save_workload_measurement(
-                    run_id,
-                    comparison.speedup,
-                    bool(comparison.speedup and comparison.speedup.clears(settings.min_speedup)),
-                    comparison.error,
-                )
+                comparison = _whole_workload(settings, found, candidate, store, run_id)
         result = BenchResult(
             run_id=run_id,
             function=found.function,
@@ -102,6 +92,23 @@ def bench_outside(
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, None, measurement))
         finish(store, run_id, bench_document(result))
     return result
+
+
+def _whole_workload(
+    settings: Settings, found: Target, candidate: Candidate, store: RunStore, run_id: RunId
+) -> WorkloadComparison:
+    root = settings.root.resolve()
+    comparison = measure_workload(
+        require_workload(settings),
+        root,
+        {found.function.module: (str(root / found.path), candidate.module_source)},
+        settings=measure_settings(settings),
+        runs=settings.workload_runs,
+        timeout=settings.workload_timeout,
+    )
+    faster = bool(comparison.speedup and comparison.speedup.clears(settings.min_speedup))
+    store.save_workload_measurement(run_id, comparison.speedup, faster, comparison.error)
+    return comparison
 
 
 def _refusal(gate: GateResult, usable: bool, problem: str | None) -> str | None:

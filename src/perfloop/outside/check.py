@@ -40,7 +40,7 @@ from perfloop.outside.candidate import function_text
 from perfloop.outside.changes import ChangedModule, changed_modules
 from perfloop.outside.documents import check_document
 from perfloop.outside.git import check_ref
-from perfloop.outside.judge import judge, new_verification, verify_settings
+from perfloop.outside.judge import judge, new_verification, strength_text, verify_settings
 from perfloop.outside.render import check_markdown
 from perfloop.outside.results import CheckResult, CheckStatus, FunctionCheck, speed_word
 from perfloop.patch import SpliceError, splice_function
@@ -88,25 +88,14 @@ def check_outside(
         captures: dict[FunctionRef, TargetCapture] = {}
         if targets:
             progress(f"Recording calls of {len(targets)} changed functions (at {base})")
-            overrides = {b.changed.module: (str(root / b.changed.path), b.source) for b in bases}
-            try:
-                captures = capture_calls(
-                    workload, root, targets, capture_settings(settings), overrides=overrides
-                )
-            except WorkloadError as exc:
-                raise WorkloadError(
-                    f"with the {base} versions of the changed functions in place, {exc}"
-                ) from exc
+            captures = _calls_at_base(settings, base, bases, targets)
+        context = _Context(settings, max_slowdown, verification, store, run_id)
         checks = []
         for b in bases:
             for ref in b.changed.refs():
                 store.save_capture(run_id, captures[ref])
                 progress(f"Checking {ref}")
-                checks.append(
-                    _check_function(
-                        b, ref, captures[ref], settings, max_slowdown, verification, store, run_id
-                    )
-                )
+                checks.append(_check_function(context, b, ref, captures[ref]))
         run_dir = root / ".perfloop" / "runs" / run_id
         result = CheckResult(
             run_id=run_id,
@@ -122,6 +111,23 @@ def check_outside(
         result = _with_markdown(result, run_dir, markdown_path)
         finish(store, run_id, check_document(result))
     return result
+
+
+def _calls_at_base(
+    settings: Settings, base: str, bases: list[_Base], targets: list[FunctionRef]
+) -> dict[FunctionRef, TargetCapture]:
+    """Run the workload once with the base versions in place, recording every changed function."""
+    root = settings.root.resolve()
+    workload = require_workload(settings)
+    overrides = {b.changed.module: (str(root / b.changed.path), b.source) for b in bases}
+    try:
+        return capture_calls(
+            workload, root, targets, capture_settings(settings), overrides=overrides
+        )
+    except WorkloadError as exc:
+        raise WorkloadError(
+            f"with the {base} versions of the changed functions in place, {exc}"
+        ) from exc
 
 
 def _base_versions(modules: list[ChangedModule]) -> tuple[list[_Base], list[str]]:
@@ -140,16 +146,22 @@ def _base_versions(modules: list[ChangedModule]) -> tuple[list[_Base], list[str]
     return bases, notes
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What checking each function needs; built once per check."""
+
+    settings: Settings
+    max_slowdown: float
+    verification: RunVerification
+    store: RunStore
+    run_id: RunId
+
+
 def _check_function(
-    base: _Base,
-    ref: FunctionRef,
-    capture: TargetCapture,
-    settings: Settings,
-    max_slowdown: float,
-    verification: RunVerification,
-    store: RunStore,
-    run_id: RunId,
+    context: _Context, base: _Base, ref: FunctionRef, capture: TargetCapture
 ) -> FunctionCheck:
+    """Judge the working-tree version against the base version; time them if they agree."""
+    settings, verification = context.settings, context.verification
     path = base.changed.path
     if capture.calls_seen == 0:
         return FunctionCheck(
@@ -171,7 +183,7 @@ def _check_function(
         capture,
         verification=verification,
         settings=settings,
-        run_id=run_id,
+        run_id=context.run_id,
     )
     verdict = judgement.verdict
     measurement = None
@@ -189,10 +201,12 @@ def _check_function(
             candidate, base.source, capture.records, root=root, settings=measure_settings(settings)
         )
         status, reason = _speed_status(
-            measurement.speedup, measurement.error, settings, max_slowdown
+            measurement.speedup, measurement.error, settings, context.max_slowdown
         )
-    store.save_candidate_result(
-        run_id, CandidateResult(candidate, GateResult(True), verdict, measurement)
+        if judgement.weak:
+            reason += f"; weakly verified ({strength_text(judgement.strength, verdict)})"
+    context.store.save_candidate_result(
+        context.run_id, CandidateResult(candidate, GateResult(True), verdict, measurement)
     )
     return FunctionCheck(
         ref,

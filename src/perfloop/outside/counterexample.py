@@ -92,11 +92,23 @@ def counterexample_for(
         return None
     head = function.qualname.split(".")[0]
     record = next((r for r in records if r.index == difference.call_index), None)
-    if difference.tier != "replay" or record is None:  # an input a later tier made up
+    if difference.tier == "tests":  # a test of the project that fails with the candidate
+        where = "a test of the project that passes with the original"
+        return Counterexample(
+            f"python -m pytest {difference.call}",
+            False,
+            difference.description,
+            difference.call_index,
+            where,
+            difference.tier,
+        )
+    if difference.tier != "replay" or record is None:  # an input fuzzing or CrossHair made up
         call = difference.call.removeprefix(f"{function.module}:")
         code = f"from {function.module} import {head}; {call}"
         where = f"found by the {difference.tier} tier (input #{difference.call_index + 1})"
-        return Counterexample(code, False, difference.description, difference.call_index, where)
+        return Counterexample(
+            code, True, difference.description, difference.call_index, where, difference.tier
+        )
     where = f"run {run_id}, recorded call #{difference.call_index} in .perfloop/perfloop.db"
     task = RenderTask(
         function.module, function.qualname, str(module_file), original_source, record.args, policy

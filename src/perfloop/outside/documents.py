@@ -99,6 +99,7 @@ def counterexample_document(example: Counterexample | None) -> Document | None:
         "description": example.description,
         "call_index": example.call_index,
         "where": example.where,
+        "tier": example.tier,
     }
 
 
@@ -152,7 +153,9 @@ def bench_document(result: BenchResult) -> Document:
     }
 
 
-def function_check_document(check: FunctionCheck, min_speedup: float) -> Document:
+def function_check_document(
+    check: FunctionCheck, min_speedup: float, max_slowdown: float
+) -> Document:
     return {
         "function": str(check.function),
         "path": check.path,
@@ -161,7 +164,9 @@ def function_check_document(check: FunctionCheck, min_speedup: float) -> Documen
         "calls_seen": check.calls_seen,
         "verdict": verdict_document(check.verdict),
         "measurement": measurement_document(check.measurement),
-        "speed": speed_word(check.measurement.speedup if check.measurement else None, min_speedup),
+        "speed": speed_word(
+            check.measurement.speedup if check.measurement else None, min_speedup, max_slowdown
+        ),
         "counterexample": counterexample_document(check.counterexample),
     }
 
@@ -175,7 +180,10 @@ def check_document(result: CheckResult) -> Document:
         "max_slowdown": result.max_slowdown,
         "min_speedup": result.min_speedup,
         "exit_code": result.exit_code,
-        "functions": [function_check_document(f, result.min_speedup) for f in result.functions],
+        "functions": [
+            function_check_document(f, result.min_speedup, result.max_slowdown)
+            for f in result.functions
+        ],
         "markdown_path": result.markdown_path,
         "notes": list(result.notes),
     }

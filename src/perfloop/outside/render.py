@@ -30,9 +30,14 @@ def _seconds(value: float) -> str:
 
 
 def counterexample_lines(example: Counterexample, indent: str = "    ") -> list[str]:
-    exact = "paste it to reproduce" if example.exact else "its arguments' repr is not exact"
+    if example.tier == "tests":
+        how = "run it to reproduce"
+    elif example.exact:
+        how = "paste it to reproduce"
+    else:
+        how = "approximate: not every argument has an exact repr"
     return [
-        f"smallest counterexample ({example.where}; {exact}):",
+        f"smallest counterexample ({example.where}; {how}):",
         f"{indent}{example.code}",
         f"{indent}-> {example.description}",
     ]

@@ -50,6 +50,7 @@ class Counterexample:
     description: str
     call_index: int
     where: str
+    tier: str = "replay"
 
 
 @dataclass(frozen=True)
