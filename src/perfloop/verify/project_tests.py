@@ -206,17 +206,29 @@ def _short_failure(report: object) -> str:
     return message[:400]
 
 
-def _make_plugin(recorder: _Recorder) -> object:
+def _make_plugin(recorder: _Recorder, trace: object = None) -> object:
+    """The plugin; with `trace`, that trace function is on while each test runs (only then:
+    tracing pytest's own start-up and collection would cost seconds)."""
+    import threading
+
     import pytest
 
     class Plugin:
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_protocol(self, item: object, nextitem: object) -> object:
             recorder.current = item.nodeid  # type: ignore[attr-defined]
+            if trace is not None:
+                sys.settrace(trace)  # type: ignore[arg-type]
+                threading.settrace(trace)  # type: ignore[arg-type]
             started = time.perf_counter()
-            yield
-            recorder.durations[item.nodeid] = time.perf_counter() - started  # type: ignore[attr-defined]
-            recorder.current = None
+            try:
+                yield
+            finally:
+                if trace is not None:
+                    sys.settrace(None)
+                    threading.settrace(None)  # type: ignore[arg-type]
+                recorder.durations[item.nodeid] = time.perf_counter() - started  # type: ignore[attr-defined]
+                recorder.current = None
 
         def pytest_collection_modifyitems(self, items: list[object]) -> None:
             recorder.pytest_collection_modifyitems(items)
@@ -261,15 +273,7 @@ def index_worker(task: _IndexTask) -> TestIndex:
                 (os.path.realpath(filename), code.co_name, code.co_firstlineno)
             )
 
-    import threading
-
-    sys.settrace(trace)  # type: ignore[arg-type]
-    threading.settrace(trace)  # type: ignore[arg-type]
-    try:
-        code = pytest.main(list(_PYTEST_ARGS), plugins=[_make_plugin(recorder)])
-    finally:
-        sys.settrace(None)
-        threading.settrace(None)  # type: ignore[arg-type]
+    code = pytest.main(list(_PYTEST_ARGS), plugins=[_make_plugin(recorder, trace)])
     seconds = time.perf_counter() - started
     if int(code) == 5 or recorder.collected == 0:
         return TestIndex(seconds=seconds, problem="the project has no tests (pytest found none)")
