@@ -11,13 +11,17 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from outside_project import EDGE, HONEST
 
+import perfloop
+
 ENGINE = ["--tiers", "replay,fuzz", "--fuzz-examples", "30", "--mutants", "0"]
 
 
 async def agent_session(root: Path) -> dict[str, Any]:
     """What an agent does: list the tools, record calls once, verify two rewrites, measure one."""
     server = StdioServerParameters(
-        command=sys.executable, args=["-m", "perfloop", "mcp", "--root", str(root), *ENGINE]
+        command=sys.executable,
+        args=["-m", "perfloop", "mcp", "--root", str(root), *ENGINE],
+        env={"PYTHONPATH": str(Path(perfloop.__file__).parent.parent)},  # this perfloop
     )
     seen: dict[str, Any] = {}
     async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
