@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 
 from perfloop.model import Limits
-from perfloop.sandbox import WorkerStatus, run_in_worker
+from perfloop.sandbox import Tripwire, WorkerStatus, plan_workers, run_in_worker
 
 HELPERS = """
 import ctypes, os, subprocess, sys, time
@@ -21,10 +20,8 @@ def hang(_):
     while True:
         pass
 
-def sleep_with_child(marker):
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    with open(marker, "w") as handle:
-        handle.write(str(child.pid))
+def sleep_with_child(_):
+    ctypes.pythonapi.fork()  # a raw fork the tripwire cannot see: parent and child sleep
     time.sleep(60)
 
 def hog(_):
@@ -46,6 +43,44 @@ def cwd(_):
 
 def raises(_):
     raise ValueError("bad input")
+
+def write_file(path):
+    with open(path, "w") as handle:
+        handle.write("pwned")
+
+def write_then_swallow(path):
+    try:
+        write_file(path)
+    except BaseException:
+        pass
+    return "looks fine"
+
+def spawn(_):
+    return subprocess.run(["true"]).returncode
+
+def connect(_):
+    import socket
+    socket.socket().connect(("192.0.2.1", 80))
+
+def network_interfaces(_):
+    lines = open("/proc/self/net/dev").read().splitlines()[2:]
+    return sorted(line.split(":")[0].strip() for line in lines)
+
+def flood(_):
+    chunk = b"x" * (1 << 20)
+    while True:
+        os.write(1, chunk)
+
+def temporary_file(_):
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", delete=False) as handle:
+        handle.write("ok")
+        return handle.name
+
+def write_to_devnull(_):
+    with open(os.devnull, "w") as handle:
+        handle.write("discarded")
+    return "ok"
 """
 
 
@@ -72,15 +107,26 @@ def test_a_hanging_worker_is_killed_at_the_wall_clock_limit(root: Path) -> None:
     assert time.monotonic() - started < 10
 
 
-def test_a_timeout_kills_grandchildren_too(root: Path, tmp_path: Path) -> None:
-    marker = tmp_path / "child.pid"
-    outcome = run(root, "sleep_with_child", str(marker), wall_seconds=2)
-    assert outcome.status is WorkerStatus.TIMEOUT
-    child = int(marker.read_text())
-    for _ in range(50):
+def processes_mentioning(text: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
         try:
-            os.kill(child, 0)
-        except ProcessLookupError:
+            if entry.name.isdigit() and text in (entry / "cmdline").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_a_timeout_kills_grandchildren_too(root: Path, tmp_path: Path) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    outcome = run_in_worker(
+        "helpers:sleep_with_child", None, root=root, limits=Limits(wall_seconds=2), scratch=scratch
+    )
+    assert outcome.status is WorkerStatus.TIMEOUT
+    for _ in range(50):  # the forked child has the worker's command line, naming its folder
+        if not processes_mentioning(str(scratch)):
             break
         time.sleep(0.1)
     else:
@@ -96,7 +142,7 @@ def test_memory_exhaustion_is_reported_as_such(root: Path) -> None:
 def test_os_exit_without_a_result_is_a_crash(root: Path) -> None:
     outcome = run(root, "hard_exit")
     assert outcome.status is WorkerStatus.CRASHED
-    assert "os._exit" in outcome.message
+    assert "called os._exit(0)" in outcome.message
 
 
 def test_a_segfault_is_a_crash_with_the_signal_named(root: Path) -> None:
@@ -122,3 +168,79 @@ def test_secrets_do_not_reach_the_worker(root: Path, monkeypatch: pytest.MonkeyP
 def test_the_worker_runs_outside_the_project(root: Path) -> None:
     outcome = run(root, "cwd")
     assert not Path(outcome.value).resolve().is_relative_to(root.resolve())
+
+
+def test_writing_a_file_is_refused_and_reported(root: Path, tmp_path: Path) -> None:
+    target = tmp_path / "pwned.txt"
+    outcome = run(root, "write_file", str(target))
+    assert outcome.status is WorkerStatus.FORBIDDEN
+    assert f"wrote a file ({target})" in outcome.message
+    assert not target.exists()
+
+
+def test_a_refusal_counts_even_when_the_code_swallows_it(root: Path, tmp_path: Path) -> None:
+    outcome = run(root, "write_then_swallow", str(tmp_path / "pwned.txt"))
+    assert outcome.status is WorkerStatus.FORBIDDEN
+    assert "wrote a file" in outcome.message
+
+
+def test_starting_a_process_is_refused(root: Path) -> None:
+    outcome = run(root, "spawn")
+    assert outcome.status is WorkerStatus.FORBIDDEN
+    assert "started a process (['true'])" in outcome.message
+
+
+def test_opening_a_connection_is_refused(root: Path) -> None:
+    outcome = run(root, "connect")
+    assert outcome.status is WorkerStatus.FORBIDDEN
+    assert "opened a network connection (('192.0.2.1', 80))" in outcome.message
+
+
+def test_the_worker_has_no_network_where_namespaces_are_available(root: Path) -> None:
+    outcome = run(root, "network_interfaces")
+    if not outcome.isolation.startswith("network namespace"):
+        pytest.skip(f"this machine gives workers no network namespace: {outcome.isolation}")
+    assert outcome.value == ["lo"]  # only a loopback, and it is down
+
+
+def test_flooding_stdout_is_stopped_and_reported(root: Path) -> None:
+    outcome = run(root, "flood", wall_seconds=30)
+    assert outcome.status is WorkerStatus.FORBIDDEN
+    assert "flooded its standard output" in outcome.message
+
+
+def test_temporary_files_go_to_the_scratch_folder_in_scratch_mode(root: Path) -> None:
+    strict = run(root, "temporary_file")
+    assert strict.status is WorkerStatus.FORBIDDEN
+    outcome = run_in_worker(
+        "helpers:temporary_file", None, root=root, limits=Limits(), tripwire=Tripwire.SCRATCH
+    )
+    assert outcome.status is WorkerStatus.OK
+    assert "perfloop-worker-" in outcome.value and not Path(outcome.value).exists()
+
+
+def test_scratch_mode_refuses_writes_outside_without_condemning_the_worker(
+    root: Path, tmp_path: Path
+) -> None:
+    outcome = run_in_worker(
+        "helpers:write_then_swallow",
+        str(tmp_path / "outside.txt"),
+        root=root,
+        limits=Limits(),
+        tripwire=Tripwire.SCRATCH,
+    )
+    assert outcome.status is WorkerStatus.OK and outcome.value == "looks fine"
+    assert not (tmp_path / "outside.txt").exists()
+
+
+def test_writing_to_devnull_is_allowed(root: Path) -> None:
+    assert run(root, "write_to_devnull").value == "ok"
+
+
+def test_workers_are_fewer_when_their_memory_would_not_fit() -> None:
+    assert plan_workers(None, 2048, cpus=2, available_mb=32_000).count == 2
+    small = plan_workers(None, 2048, cpus=2, available_mb=3000)
+    assert small.count == 1 and "would not fit" in small.note
+    tiny = plan_workers(None, 2048, cpus=2, available_mb=1000)
+    assert tiny.count == 1 and tiny.memory_mb == 800 and "lowered" in tiny.note
+    assert plan_workers(4, 512, cpus=2, available_mb=32_000).count == 4  # asked for: given

@@ -16,6 +16,7 @@ from perfloop.commands.optimize import terminal
 from perfloop.config import ConfigError
 from perfloop.model import InvalidReference
 from perfloop.project import TargetError
+from perfloop.resume import RunInterrupted
 from perfloop.workload import WorkloadError
 
 
@@ -40,6 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkloadError as exc:
         console.print(f"[red]perfloop: the workload failed:[/red] {exc}", highlight=False)
         return 1
+    except RunInterrupted as exc:  # says what was finished and how to resume
+        console.print(str(exc), highlight=False)
+        return 130
     except KeyboardInterrupt:
         console.print("perfloop: interrupted; the project's files were not changed")
         return 130

@@ -67,13 +67,17 @@ class Settings:
     llm_time_budget: float | None = None
     llm_prompts: str | None = None
     llm_extra_body: dict[str, object] | str | None = None
+    # safety (perfloop.sandbox, perfloop.patch): workers at once, and how to apply
+    workers: int | None = None  # None: from the CPU count, fewer if memory is short
+    force: bool = False  # apply over uncommitted git changes in the target files
+    branch: str | None = None  # commit the patch to this new git branch instead
 
 
-# keys a user may set in [tool.perfloop]; `root` and `apply` are flags only
+# keys a user may set in [tool.perfloop]; `root`, `apply`, `force` and `branch` are flags only
 FILE_KEYS = tuple(
     f.name.replace("_", "-")
     for f in dataclasses.fields(Settings)
-    if f.name not in {"root", "apply"}
+    if f.name not in {"root", "apply", "force", "branch"}
 )
 
 
@@ -104,7 +108,7 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
         values["functions"] = tuple([functions] if isinstance(functions, str) else functions)
     types = {f.name: f.type for f in dataclasses.fields(Settings)}
     for key, value in values.items():
-        if key in {"top", "max_calls", "capture_mb", "memory_mb", "workload_runs"} and (
+        if key in {"top", "max_calls", "capture_mb", "memory_mb", "workload_runs", "workers"} and (
             not isinstance(value, int) or value < 1
         ):
             raise ConfigError(

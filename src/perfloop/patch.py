@@ -7,6 +7,16 @@ one's version of its function and its new import lines into the original.
 Apply writes every file through a temporary file and a rename, after checking
 that no file changed since perfloop read it; if any rename fails, the files
 already replaced are put back, so the project is never left half-patched.
+
+A journal beside the backups (`backup/journal.json`) says how far an apply got:
+`applying` (renames under way), `applied` (all files written, not yet
+confirmed), `confirmed`, `reverted`. A run killed before `confirmed` leaves a
+journal that `recover_interrupted` (called when the next run takes the
+project's lock) uses to put the originals back, so a kill at any moment ends
+with every file either untouched or, once confirmed, fully patched.
+
+`--branch NAME` commits the patch to a new git branch with git's plumbing
+(a temporary index), leaving the working tree and the user's index alone.
 """
 
 from __future__ import annotations
@@ -15,7 +25,9 @@ import contextlib
 import difflib
 import hashlib
 import importlib.util
+import json
 import os
+import subprocess
 import tempfile
 import textwrap
 from collections.abc import Sequence
@@ -191,7 +203,7 @@ def check_unchanged(root: Path, changes: Sequence[FileChange]) -> None:
 
 
 def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -> None:
-    """Write all changes or none. Originals are kept in `backup_dir`."""
+    """Write all changes or none. Originals are kept in `backup_dir`, with a journal."""
     check_unchanged(root, changes)
     backup_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
@@ -211,6 +223,7 @@ def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -
         raise ApplyRefused(
             f"not applied: could not stage the new files ({exc}); nothing changed"
         ) from exc
+    write_journal(backup_dir, "applying", changes)
     done: list[Path] = []
     try:
         for temporary, target in staged:
@@ -221,7 +234,9 @@ def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -
         revert_changes(root, [c for c in changes if root / c.path in done])
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
+        write_journal(backup_dir, "reverted", changes)
         raise ApplyRefused(f"not applied: writing failed ({exc}); every file was restored") from exc
+    write_journal(backup_dir, "applied", changes)
 
 
 def revert_changes(root: Path, changes: Sequence[FileChange]) -> None:
@@ -239,3 +254,194 @@ def _drop_bytecode(source: Path) -> None:
     """A .pyc with the same mtime second and size would be trusted over the new source."""
     with contextlib.suppress(NotImplementedError, ValueError):
         Path(importlib.util.cache_from_source(str(source))).unlink(missing_ok=True)
+
+
+# --- the journal of an apply, and undoing it -----------------------------------------
+
+JOURNAL = "journal.json"
+
+
+def write_journal(backup_dir: Path, state: str, changes: Sequence[FileChange]) -> None:
+    """Record (atomically, durably) how far an apply got; see the module docstring."""
+    document = {
+        "schema": "perfloop.apply/1",
+        "state": state,
+        "files": [
+            {"path": c.path, "original_sha256": c.original_sha256, "new_sha256": sha256_text(c.new)}
+            for c in changes
+        ],
+    }
+    temporary = backup_dir / (JOURNAL + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as out:
+        json.dump(document, out, indent=1)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, backup_dir / JOURNAL)
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        directory = os.open(backup_dir, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def journal_state(backup_dir: Path) -> str | None:
+    try:
+        return json.loads((backup_dir / JOURNAL).read_text(encoding="utf-8"))["state"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def mark_journal(backup_dir: Path, state: str) -> None:
+    """Move an existing journal to `state` ("confirmed" once the patch is checked)."""
+    path = backup_dir / JOURNAL
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["state"] = state
+    temporary = backup_dir / (JOURNAL + ".tmp")
+    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def revert_from_backup(root: Path, backup_dir: Path, force: bool = False) -> list[str]:
+    """Put back every file of the apply recorded in `backup_dir`; the restored paths.
+
+    A file edited since the apply (neither perfloop's version nor the original) is
+    not overwritten unless `force`: ApplyRefused names it, and nothing is written.
+    """
+    try:
+        document = json.loads((backup_dir / JOURNAL).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ApplyRefused(f"no record of an applied patch in {backup_dir} ({exc})") from exc
+    restore: list[FileChange] = []
+    edited: list[str] = []
+    for entry in document["files"]:
+        original = (backup_dir / entry["path"]).read_text(encoding="utf-8")
+        target = root / entry["path"]
+        current = sha256_text(target.read_text(encoding="utf-8")) if target.exists() else None
+        if current == entry["original_sha256"]:
+            continue
+        if current != entry["new_sha256"] and not force:
+            edited.append(entry["path"])
+        restore.append(FileChange(entry["path"], original, original))
+    if edited:
+        raise ApplyRefused(
+            f"not reverted: {', '.join(edited)} changed after perfloop patched it; nothing was "
+            "written. Look at the backup in "
+            f"{backup_dir} and restore by hand, or pass --force to overwrite your edits"
+        )
+    revert_changes(root, restore)
+    mark_journal(backup_dir, "reverted")
+    return [c.path for c in restore]
+
+
+def recover_interrupted(root: Path) -> list[str]:
+    """Undo applies that a killed run left unconfirmed; one message per undone apply."""
+    messages = []
+    for journal in sorted((root / ".perfloop" / "runs").glob(f"*/backup/{JOURNAL}")):
+        backup_dir = journal.parent
+        if journal_state(backup_dir) not in {"applying", "applied"}:
+            continue
+        run_id = backup_dir.parent.name
+        try:
+            restored = revert_from_backup(root, backup_dir)
+        except (ApplyRefused, OSError) as exc:
+            messages.append(f"run {run_id} was stopped while applying its patch: {exc}")
+            continue
+        mark_journal(backup_dir, "rolled-back")
+        shown = ", ".join(restored) or "no file needed it"
+        messages.append(
+            f"run {run_id} was stopped while applying its patch before it was confirmed; "
+            f"the original files were restored ({shown})"
+        )
+    return messages
+
+
+# --- git -------------------------------------------------------------------------------
+
+
+def _git(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["git", *args],
+        cwd=root,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def in_git_repository(root: Path) -> bool:
+    try:
+        return _git(root, "rev-parse", "--is-inside-work-tree").stdout.strip() == "true"
+    except FileNotFoundError:  # git is not installed: nothing to check
+        return False
+
+
+def uncommitted(root: Path, paths: Sequence[str]) -> list[str]:
+    """Those of `paths` (relative to root) with uncommitted changes in git; [] outside git."""
+    if not paths or not in_git_repository(root):
+        return []
+    output = _git(root, "status", "--porcelain", "--untracked-files=all", "--", *paths).stdout
+    return sorted({line[3:].strip() for line in output.splitlines() if line.strip()})
+
+
+def check_git_clean(root: Path, changes: Sequence[FileChange], force: bool) -> None:
+    """Refuse to write over uncommitted work (git could not give it back) unless `force`."""
+    dirty = [] if force else uncommitted(root, [c.path for c in changes])
+    if dirty:
+        raise ApplyRefused(
+            f"not applied: {', '.join(dirty)} has uncommitted changes in git; nothing was "
+            "written. Commit or stash them first (so the patch can be reviewed and undone "
+            "with git), pass --branch NAME to commit the patch to a new branch, or pass "
+            "--force to apply anyway"
+        )
+
+
+def commit_to_branch(root: Path, changes: Sequence[FileChange], branch: str, message: str) -> str:
+    """Commit the changes on top of HEAD as the new branch `branch`; its commit id.
+
+    Works on a temporary index: the working tree, the user's index and the current
+    branch are not touched. Refuses (ApplyRefused) outside git, for an existing
+    branch, or when a file at HEAD is not the version perfloop optimized.
+    """
+    if not in_git_repository(root):
+        raise ApplyRefused(f"--branch needs a git repository; {root} is not in one")
+    top = Path(_git(root, "rev-parse", "--show-toplevel").stdout.strip())
+    if _git(root, "check-ref-format", "--branch", branch).returncode != 0:
+        raise ApplyRefused(f"--branch {branch!r} is not a valid git branch name")
+    if _git(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}").returncode == 0:
+        raise ApplyRefused(f"not committed: the branch {branch!r} already exists; pick a new name")
+    head = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").stdout.strip()
+    if not head:
+        raise ApplyRefused("--branch needs at least one commit in the repository")
+    with tempfile.TemporaryDirectory(prefix="perfloop-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        _checked(_git(root, "read-tree", head, env=env))
+        for change in changes:
+            in_repo = (root.resolve() / change.path).relative_to(top.resolve()).as_posix()
+            at_head = _git(root, "show", f"{head}:{in_repo}")
+            if at_head.returncode != 0 or sha256_text(at_head.stdout) != change.original_sha256:
+                raise ApplyRefused(
+                    f"not committed: {change.path} at HEAD is not the version this run "
+                    "optimized (it has uncommitted changes, or HEAD moved); commit first"
+                )
+            content = Path(tmp) / "new-content"
+            content.write_text(change.new, encoding="utf-8")
+            blob = _checked(_git(root, "hash-object", "-w", str(content))).strip()
+            mode = "100755" if os.access(root / change.path, os.X_OK) else "100644"
+            entry = f"{mode},{blob},{in_repo}"
+            _checked(_git(root, "update-index", "--add", "--cacheinfo", entry, env=env))
+        tree = _checked(_git(root, "write-tree", env=env)).strip()
+        commit = _checked(_git(root, "commit-tree", tree, "-p", head, "-m", message)).strip()
+    _checked(_git(root, "branch", branch, commit))
+    return commit
+
+
+def _checked(done: subprocess.CompletedProcess[str]) -> str:
+    if done.returncode != 0:
+        raise ApplyRefused(f"git failed: {done.stderr.strip() or done.returncode}")
+    return done.stdout

@@ -267,6 +267,14 @@ def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef, nested: bo
     return None
 
 
+def why_not_targetable(path: Path, qualname: str) -> str | None:
+    """Why perfloop cannot rewrite `qualname` defined in `path` (None: it can)."""
+    for _, _, _, name, problem in _definitions(str(path)):
+        if name == qualname:
+            return problem
+    return None
+
+
 def locate_function(filename: str, lineno: int, name: str) -> tuple[str, int, str | None] | None:
     """Map a profiler entry (file, first line, code name) to (qualname, def line, problem)."""
     definitions = _definitions(filename)

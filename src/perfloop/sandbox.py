@@ -2,12 +2,18 @@
 
 Candidate code (from rules, an LLM, or a person) and the user's own code run
 only here, never in the main process. The worker gets its own process group
-(a timeout kills grandchildren too), CPU-time and address-space limits, a
-scratch working directory, an environment without secrets, and a bytecode cache
-of its own so a stale `.pyc` in the project can never stand in for a source.
+(a timeout kills grandchildren too), CPU-time, address-space and output-size
+limits, a scratch working directory (also its TMPDIR), an environment without
+secrets, a bytecode cache of its own so a stale `.pyc` in the project can never
+stand in for a source, a new network namespace where the machine allows it, and
+a tripwire (perfloop.tripwire) that rejects code which writes files, starts
+processes, opens sockets or loads native libraries, naming what it did.
 
 The worker returns plain perfloop data; the main process unpickles it with an
 unpickler that only accepts perfloop's model types and builtins.
+
+How many workers may run at once is a process-wide limit (`configure_workers`),
+from the CPU count and the memory available, so a small machine never swaps.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from perfloop.model import Limits
+from perfloop.tripwire import Mode as Tripwire
 
 T = TypeVar("T")
 
@@ -40,6 +49,7 @@ class WorkerStatus(str, Enum):
     MEMORY = "memory"
     CRASHED = "crashed"
     ERROR = "error"
+    FORBIDDEN = "forbidden"  # the tripwire: wrote a file, started a process, used the network...
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class WorkerOutcome(Generic[T]):
     message: str
     seconds: float
     stderr_tail: str = ""
+    isolation: str = ""  # how the worker was cut off the network ("network namespace", "none: ...")
 
     @property
     def ok(self) -> bool:
@@ -93,27 +104,34 @@ def run_in_worker(
     root: Path,
     limits: Limits,
     scratch: Path | None = None,
+    tripwire: Tripwire = Tripwire.STRICT,
+    wrapper: Sequence[str] = (),
 ) -> WorkerOutcome[object]:
     """Call `entry` ("package.module:function") with `argument` in a sandboxed worker.
 
     Never raises for anything the worker does: a hang, a crash, exhausted
-    memory or an exception become a WorkerOutcome with a message.
+    memory, a tripped wire or an exception become a WorkerOutcome with a message.
+    `tripwire` SCRATCH is for running a project's test suite, which may write
+    temporary files inside the worker's scratch folder.
     """
-    with tempfile.TemporaryDirectory(prefix="perfloop-worker-", dir=scratch) as tmp:
+    with _worker_slot(), tempfile.TemporaryDirectory(prefix="perfloop-worker-", dir=scratch) as tmp:
         workdir = Path(tmp)
-        (workdir / "task.pkl").write_bytes(pickle.dumps((entry, argument, limits)))
-        (workdir / "cwd").mkdir()
-        (workdir / "pycache").mkdir()
+        task = (entry, argument, limits, tripwire.value)
+        (workdir / "task.pkl").write_bytes(pickle.dumps(task))
+        for name in ("cwd", "pycache", "tmp", "tools"):
+            (workdir / name).mkdir()
         env = scrubbed_environment(
             {
                 "PYTHONPATH": python_path(root),
                 "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
+                "TMPDIR": str(workdir / "tmp"),
+                "HYPOTHESIS_STORAGE_DIRECTORY": str(workdir / "tools" / "hypothesis"),
             }
         )
         started = time.perf_counter()
         with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
             process = subprocess.Popen(
-                [sys.executable, "-m", "perfloop.worker", str(workdir)],
+                [*wrapper, sys.executable, "-m", "perfloop.worker", str(workdir)],
                 cwd=workdir / "cwd",
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -126,7 +144,7 @@ def run_in_worker(
                 process.wait(timeout=limits.wall_seconds)
             except subprocess.TimeoutExpired:
                 timed_out = True
-            finally:
+            finally:  # also on Ctrl-C: the worker's whole group goes
                 _kill_group(process)
         seconds = time.perf_counter() - started
         stderr_tail = _tail(workdir / "stderr.txt")
@@ -159,18 +177,116 @@ def _read_result(
         return WorkerOutcome(
             WorkerStatus.CRASHED,
             None,
-            f"the worker exited with code {returncode} before reporting a result "
-            "(the code under test may call os._exit, or crashed the interpreter)",
+            f"the code under test called os._exit({returncode}) (or otherwise ended the "
+            "interpreter) before the worker could report a result",
             seconds,
             stderr_tail,
         )
     try:
-        status, value, message = safe_loads(result_file.read_bytes())  # type: ignore[misc]
+        loaded = safe_loads(result_file.read_bytes())
+        status, value, message, isolation = (*loaded, "")[:4]  # type: ignore[misc]
+        outcome_status = WorkerStatus(status)
     except Exception as exc:  # a corrupted or forged result file
         return WorkerOutcome(
             WorkerStatus.CRASHED, None, f"unreadable worker result: {exc}", seconds, stderr_tail
         )
-    return WorkerOutcome(WorkerStatus(status), value, message, seconds, stderr_tail)
+    if outcome_status is WorkerStatus.FORBIDDEN:
+        message = (
+            f"the code under test {message}; perfloop rejects code that writes files, starts "
+            "processes, uses the network or loads native libraries (see Safety in the README)"
+        )
+    return WorkerOutcome(outcome_status, value, message, seconds, stderr_tail, isolation)
+
+
+def probe(_: object) -> None:
+    """A worker entry that does nothing: its outcome tells how workers are isolated."""
+
+
+_ISOLATION: dict[str, str] = {}
+
+
+def network_isolation(root: Path) -> str:
+    """How workers are cut off the network on this machine ("network namespace", or
+    "none: why"); asked once per process, of a real worker."""
+    if "network" not in _ISOLATION:
+        outcome = run_in_worker("perfloop.sandbox:probe", None, root=root, limits=Limits(30, 30))
+        _ISOLATION["network"] = outcome.isolation or f"unknown: {outcome.message}"
+    return _ISOLATION["network"]
+
+
+# --- how many workers at once --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """How many workers may run at once and the memory each may have."""
+
+    count: int
+    memory_mb: int
+    note: str | None = None  # set when memory made perfloop use less than asked
+
+
+def plan_workers(
+    requested: int | None, memory_mb: int, cpus: int | None = None, available_mb: int | None = None
+) -> WorkerPlan:
+    """Workers from the CPU count (or `requested`), fewer if their memory limits together
+    would not fit in 80% of the memory available; each one's limit is cut to fit alone."""
+    cpus = cpus or os.cpu_count() or 1
+    available = available_mb if available_mb is not None else available_memory_mb()
+    count = max(1, requested or cpus)
+    if available is None:
+        return WorkerPlan(count, memory_mb)
+    budget = max(256, int(available * 0.8))
+    note = None
+    if memory_mb > budget:
+        note = (
+            f"each worker's memory limit was lowered from {memory_mb} MB to {budget} MB: "
+            f"only {available} MB of memory is available"
+        )
+        memory_mb = budget
+    fitting = max(1, budget // memory_mb)
+    if fitting < count:
+        note = note or (
+            f"{fitting} worker(s) at a time instead of {count}: {count} x {memory_mb} MB "
+            f"would not fit in the {available} MB available (lower --memory-mb to run more)"
+        )
+        count = fitting
+    return WorkerPlan(count, memory_mb, note)
+
+
+def available_memory_mb() -> int | None:
+    """MemAvailable, or the cgroup's remaining memory if that is smaller; None if unknown."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) // 1024)
+    except (OSError, ValueError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        if limit != "max":
+            used = int(Path("/sys/fs/cgroup/memory.current").read_text())
+            found.append((int(limit) - used) // (1024 * 1024))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None
+
+
+_SLOTS = threading.BoundedSemaphore(plan_workers(None, 2048).count)
+
+
+def configure_workers(count: int) -> None:
+    """At most `count` workers run at once in this process from now on."""
+    global _SLOTS
+    _SLOTS = threading.BoundedSemaphore(max(1, count))
+
+
+@contextlib.contextmanager
+def _worker_slot() -> Iterator[None]:
+    slots = _SLOTS
+    with slots:
+        yield
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -12,8 +12,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
+from perfloop.applycheck import reverify_applied
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.gate import gate_candidate
@@ -31,6 +33,7 @@ from perfloop.model import (
     TargetContext,
     TargetResult,
     TargetStatus,
+    Verdict,
     VerdictStatus,
     WorkloadSpeedup,
 )
@@ -38,15 +41,30 @@ from perfloop.patch import (
     ApplyRefused,
     FileChange,
     apply_changes,
+    check_git_clean,
+    commit_to_branch,
+    mark_journal,
     merge_candidates,
+    recover_interrupted,
     revert_changes,
     unified_diff,
 )
-from perfloop.profile import line_profile, profile_workload
+from perfloop.profile import line_profile, profile_workload, why_not_targetable
 from perfloop.project import Project, TargetError
 from perfloop.propose import combine_rules, propose_rule_candidates
 from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.report import write_run_files
+from perfloop.resume import (
+    SETTINGS_STEP,
+    SOURCES_STEP,
+    Checkpoints,
+    RunInterrupted,
+    interrupted_message,
+    load_resumable,
+    settings_record,
+)
+from perfloop.runlock import project_lock
+from perfloop.sandbox import configure_workers, network_isolation, plan_workers
 from perfloop.store import RunStore
 from perfloop.verify import (
     FuzzSettings,
@@ -57,7 +75,7 @@ from perfloop.verify import (
 )
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.replay import replay
-from perfloop.workload import run_workload
+from perfloop.workload import WorkloadError, run_workload
 
 Progress = Callable[[str], None]
 # a proposer gets (function, its file relative to the root, the file's source) and
@@ -84,6 +102,8 @@ class _Context:
     progress: Progress
     proposers: tuple[AnyProposer, ...]
     verification: RunVerification  # caches the test index, plans and strengths of the run
+    checkpoints: Checkpoints  # the completed steps (a resumed run reuses them)
+    starting_notes: tuple[str, ...] = ()
 
     @property
     def round_proposers(self) -> list[RoundProposer]:
@@ -114,22 +134,94 @@ def optimize(
     project = Project(root)
     explicit = [FunctionRef.parse(text) for text in settings.functions]
     for ref in explicit:
-        project.check_function(ref)
+        problem = why_not_targetable(project.check_function(ref), ref.qualname)
+        if problem is not None:
+            raise TargetError(
+                f"{ref} is {problem}: perfloop cannot rewrite it. Name another function, or "
+                "leave out --function to let perfloop pick the hottest ones it can rewrite"
+            )
     run_id = new_run_id()
+    with project_lock(root, run_id):
+        recovered = recover_interrupted(root)
+        store = RunStore(root / ".perfloop" / "perfloop.db")
+        python = ".".join(map(str, sys.version_info[:3]))
+        store.start_run(run_id, python, settings.workload, root)
+        checkpoints = Checkpoints(store, run_id)
+        checkpoints.step(SETTINGS_STEP, lambda: settings_record(settings))
+        return _execute(settings, project, explicit, checkpoints, progress, proposers, recovered)
+
+
+def resume(
+    run_id: RunId,
+    root: Path,
+    progress: Progress = _quiet,
+    proposers: Callable[[Settings], Sequence[AnyProposer]] = lambda _: DEFAULT_PROPOSERS,
+) -> RunResult:
+    """Continue a stopped run from its last completed step (see perfloop.resume)."""
+    root = root.resolve()
+    with project_lock(root, run_id, "resume"):
+        recovered = recover_interrupted(root)
+        store = RunStore(root / ".perfloop" / "perfloop.db")
+        try:
+            resumable = load_resumable(store, run_id, root)
+        except BaseException:
+            store.close()
+            raise
+        store.set_run_status(run_id, "running")
+        settings = resumable.settings
+        project = Project(root)
+        explicit = [FunctionRef.parse(text) for text in settings.functions]
+        chosen = proposers(settings)
+        checkpoints = resumable.checkpoints
+        return _execute(settings, project, explicit, checkpoints, progress, chosen, recovered)
+
+
+def _execute(
+    settings: Settings,
+    project: Project,
+    explicit: list[FunctionRef],
+    checkpoints: Checkpoints,
+    progress: Progress,
+    proposers: Sequence[AnyProposer],
+    recovered: list[str],
+) -> RunResult:
+    root, store, run_id = project.root, checkpoints.store, checkpoints.run_id
     run_dir = root / ".perfloop" / "runs" / run_id
-    store = RunStore(root / ".perfloop" / "perfloop.db")
     python = ".".join(map(str, sys.version_info[:3]))
-    store.start_run(run_id, python, settings.workload, root)
+    workers = plan_workers(settings.workers, settings.memory_mb)
+    configure_workers(workers.count)
+    settings = replace(settings, memory_mb=workers.memory_mb)
+    isolation = network_isolation(root)
+    if not isolation.startswith("network namespace"):
+        recovered = [
+            *recovered,
+            f"workers could not be cut off the network on this machine ({isolation}); "
+            "only the tripwire stops candidates from using it (see Safety in the README)",
+        ]
     policy = ComparePolicy(
         float_rel_tolerance=settings.float_tolerance,
         exception_messages=settings.exception_messages,
     )
     verification = RunVerification(root, verify_settings(settings, policy), _index_limits(settings))
     context = _Context(
-        settings, project, run_id, store, policy, progress, tuple(proposers), verification
+        settings,
+        project,
+        run_id,
+        store,
+        policy,
+        progress,
+        tuple(proposers),
+        verification,
+        checkpoints,
+        (*recovered, *([workers.note] if workers.note else [])),
     )
     try:
         result = _run_stages(context, explicit, run_dir, python)
+    except KeyboardInterrupt as exc:
+        message = interrupted_message(run_id, root, checkpoints)
+        store.set_run_status(run_id, "interrupted", message)
+        store.close()
+        raise RunInterrupted(message) from exc
     except BaseException as exc:
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         store.close()
@@ -143,47 +235,72 @@ def _run_stages(
 ) -> RunResult:
     settings, root = context.settings, context.root
     assert settings.workload is not None
-    context.progress("Profiling the workload")
-    profile = profile_workload(settings.workload, root, timeout=settings.workload_timeout)
-    context.store.save_profile(context.run_id, profile)
+    checkpoints = context.checkpoints
+    profile = checkpoints.step("profile", partial(_profile, context))
     targets = explicit or choose_targets(profile, settings.top, settings.min_share)
-    sources = {ref: _read_source(context.project, ref) for ref in targets}
-
-    context.progress(f"Capturing calls of {len(targets)} functions")
-    captures = capture_calls(
-        settings.workload,
-        root,
-        targets,
-        CaptureSettings(
-            settings.max_calls, settings.capture_mb * 1024 * 1024, settings.workload_timeout
-        ),
+    sources = checkpoints.step(
+        SOURCES_STEP, lambda: {ref: _read_source(context.project, ref) for ref in targets}
     )
+
+    def capture() -> dict[FunctionRef, TargetCapture]:
+        context.progress(f"Capturing calls of {len(targets)} functions")
+        try:
+            return capture_calls(
+                settings.workload,  # type: ignore[arg-type]
+                root,
+                targets,
+                CaptureSettings(
+                    settings.max_calls,
+                    settings.capture_mb * 1024 * 1024,
+                    _workload_timeout(settings, profile),
+                ),
+            )
+        except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
+            raise WorkloadError(_capture_failure(str(exc))) from exc
+
+    captures = checkpoints.captures(capture)
     lines: dict[FunctionRef, LineProfile] = {}
     if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
         context.progress("Timing the lines of the targets")
         paths = {ref: root / path for ref, (path, _) in sources.items()}
-        lines = line_profile(
-            settings.workload, root, targets, paths, timeout=settings.workload_timeout
+        lines = checkpoints.step(
+            "lines",
+            lambda: line_profile(
+                settings.workload, root, targets, paths, timeout=settings.workload_timeout
+            ),
         )
     shares = {f.function: f.share for f in profile.functions}
     results = []
     for ref in targets:
-        context.store.save_capture(context.run_id, captures[ref])
         context.progress(f"Optimizing {ref}")
-        result = optimize_target(
-            context, ref, shares.get(ref, 0.0), sources[ref], captures[ref], lines.get(ref)
+        result = checkpoints.step(
+            f"target:{ref}",
+            partial(
+                optimize_target,
+                context,
+                ref,
+                shares.get(ref, 0.0),
+                sources[ref],
+                captures[ref],
+                lines.get(ref),
+            ),
         )
         context.store.save_target_result(context.run_id, result)
         results.append(result)
+        if result.best is not None:  # a reused target's plan, for merging and re-verifying
+            path, module_source = sources[ref]
+            context.verification.plan(ref, path, module_source, captures[ref], _limits(context))
 
     changes, results = merge_improvements(context, results, sources, captures)
-    workload_speedup, notes = None, []
+    workload_speedup, notes = None, list(context.starting_notes)
     if changes:
         context.progress("Timing the whole workload, original against patched")
-        workload_speedup, note = compare_workloads(context, changes)
+        workload_speedup, note = checkpoints.step(
+            "workload", partial(compare_workloads, context, changes)
+        )
         notes.extend(note)
     applied, to_apply = False, []
-    if changes and settings.apply:
+    if changes and (settings.apply or settings.branch):
         to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
         notes.extend(held_back)
     if to_apply:
@@ -192,7 +309,10 @@ def _run_stages(
             workload_speedup is not None and workload_speedup.output_unchanged is not None
         )
         expected = profile.workload_stdout if output_is_stable else None
-        applied, note = apply_and_confirm(context, to_apply, run_dir, expected)
+        improved = [r for r in results if r.best is not None]
+        applied, note = checkpoints.step(
+            "apply", partial(apply_and_confirm, context, to_apply, run_dir, expected, improved)
+        )
         notes.extend(note)
     result = RunResult(
         run_id=context.run_id,
@@ -211,6 +331,31 @@ def _run_stages(
     results_json = write_run_files(result, run_dir)
     context.store.finish_run(result, results_json)
     return result
+
+
+def _profile(context: _Context) -> Profile:
+    context.progress("Profiling the workload")
+    settings = context.settings
+    assert settings.workload is not None
+    profile = profile_workload(settings.workload, context.root, timeout=settings.workload_timeout)
+    context.store.save_profile(context.run_id, profile)
+    return profile
+
+
+def _capture_failure(message: str) -> str:
+    if "RecursionError" in message:
+        return (
+            "the workload ran when profiled but hit Python's recursion limit while perfloop "
+            "recorded the targets' calls (the recorder adds two frames to every call of a "
+            "target): raise the limit in the workload (sys.setrecursionlimit) or leave the "
+            f"deeply recursive function out with --function. {message}"
+        )
+    return f"the workload ran when profiled but failed while perfloop recorded calls: {message}"
+
+
+def _workload_timeout(settings: Settings, profile: Profile) -> float:
+    """Later workload runs get what the profiled run needed, generously, within the setting."""
+    return min(settings.workload_timeout, max(60.0, 10 * profile.wall_seconds))
 
 
 def choose_targets(profile: Profile, top: int, min_share: float) -> list[FunctionRef]:
@@ -287,12 +432,7 @@ def optimize_target(
     if baseline.status is not VerdictStatus.EQUIVALENT:
         why = baseline.difference.description if baseline.difference else baseline.reason
         return TargetResult(
-            ref,
-            share,
-            TargetStatus.UNVERIFIABLE,
-            f"replaying the original does not reproduce its recorded calls ({why}); it depends "
-            "on state besides its arguments, so replay cannot judge a rewrite",
-            recorded,
+            ref, share, TargetStatus.UNVERIFIABLE, _baseline_problem(baseline, why), recorded
         )
     limits = _limits(context, baseline.seconds)
     context.progress(f"Preparing the verification of {ref}")
@@ -347,6 +487,24 @@ def optimize_target(
     return replace(select_best(ref, share, recorded, tried), strength=strength)
 
 
+def _baseline_problem(baseline: Verdict, why: str | None) -> str:
+    """Why the original's own replay rules out judging rewrites, in the user's terms."""
+    if "RecursionError" in (why or ""):
+        return (
+            f"replaying the original hits Python's recursion limit in perfloop's worker ({why}); "
+            "the workload raised the limit itself, so replay cannot judge a rewrite"
+        )
+    if baseline.status is VerdictStatus.FAILED:
+        return (
+            f"replaying the original in a sandboxed worker failed ({why}); perfloop runs "
+            "candidates the same way, so it cannot judge a rewrite of this function"
+        )
+    return (
+        f"replaying the original does not reproduce its recorded calls ({why}); it depends "
+        "on state besides its arguments, so replay cannot judge a rewrite"
+    )
+
+
 def evaluate_candidate(
     context: _Context,
     candidate: Candidate,
@@ -359,12 +517,13 @@ def evaluate_candidate(
     """Gate, then verify, then measure; stop at the first stage that says no."""
     gate = gate_candidate(candidate, module_source, seen)
     result = CandidateResult(candidate, gate)
-    if gate.passed:
+
+    def verify_and_measure(plan: TargetPlan | None) -> CandidateResult:
         plan = plan or context.verification.plan(
             candidate.function, candidate.path, module_source, capture, limits
         )
         verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
-        result = replace(result, verdict=verdict)
+        checked = replace(result, verdict=verdict)
         if verdict.status is VerdictStatus.EQUIVALENT:
             settings = MeasureSettings(
                 min_speedup=context.settings.min_speedup,
@@ -374,7 +533,12 @@ def evaluate_candidate(
             measurement = measure_candidate(
                 candidate, module_source, capture.records, root=context.root, settings=settings
             )
-            result = replace(result, measurement=measurement)
+            checked = replace(checked, measurement=measurement)
+        return checked
+
+    if gate.passed:  # a resumed run reuses the verdict and measurement of a finished one
+        step = f"candidate:{candidate.function}:{candidate.candidate_id}"
+        result = context.checkpoints.step(step, partial(verify_and_measure, plan))
     context.store.save_candidate_result(context.run_id, result)
     return result
 
@@ -535,20 +699,67 @@ def compare_workloads(
 
 
 def apply_and_confirm(
-    context: _Context, changes: list[FileChange], run_dir: Path, expected_stdout: str | None
+    context: _Context,
+    changes: list[FileChange],
+    run_dir: Path,
+    expected_stdout: str | None,
+    improved: Sequence[TargetResult] = (),
 ) -> tuple[bool, list[str]]:
-    """Apply atomically, run the workload from disk once, and undo it if it fails or its
-    output changed (`expected_stdout` None: the output varies run to run; not compared)."""
+    """Apply atomically, run the workload from disk once and re-verify the patched modules
+    as a whole, and undo it all if the workload fails, its output changed
+    (`expected_stdout` None: the output varies run to run; not compared) or a module
+    no longer imports or verifies. With --branch, commit to a new branch instead."""
+    settings = context.settings
+    if settings.branch:
+        try:
+            commit = commit_to_branch(
+                context.root, changes, settings.branch, f"perfloop run {context.run_id}"
+            )
+        except ApplyRefused as exc:
+            return False, [str(exc)]
+        return False, [
+            f"patch committed to the new branch {settings.branch} ({commit[:12]}); the working "
+            f"tree was not changed. Review it with: git diff HEAD {settings.branch}"
+        ]
+    backup = run_dir / "backup"
     try:
-        apply_changes(context.root, changes, run_dir / "backup")
+        check_git_clean(context.root, changes, settings.force)
+        apply_changes(context.root, changes, backup)
     except ApplyRefused as exc:
         return False, [str(exc)]
+    try:
+        problem = _check_applied(context, changes, expected_stdout, improved)
+    except BaseException:  # Ctrl-C while checking: put the originals back first
+        revert_changes(context.root, changes)
+        mark_journal(backup, "reverted")
+        raise
+    if problem is not None:
+        revert_changes(context.root, changes)
+        mark_journal(backup, "reverted")
+        return False, [f"the patch was applied and then undone: after applying, {problem}"]
+    mark_journal(backup, "confirmed")
+    return True, [f"patch applied to {len(changes)} files; originals kept in {backup}"]
+
+
+def _check_applied(
+    context: _Context,
+    changes: list[FileChange],
+    expected_stdout: str | None,
+    improved: Sequence[TargetResult],
+) -> str | None:
+    """Why the patched files on disk are not acceptable, or None."""
     settings = context.settings
     assert settings.workload is not None
     check = run_workload(settings.workload, context.root, timeout=settings.workload_timeout)
-    output_changed = expected_stdout is not None and check.stdout != expected_stdout
-    if not check.succeeded or output_changed:
-        revert_changes(context.root, changes)
-        why = check.failure_message() if not check.succeeded else "its output changed"
-        return False, [f"the patch was applied and then undone: after applying, {why}"]
-    return True, [f"patch applied to {len(changes)} files; originals kept in {run_dir / 'backup'}"]
+    if not check.succeeded:
+        return check.failure_message()
+    if expected_stdout is not None and check.stdout != expected_stdout:
+        return "its output changed"
+    context.progress("Verifying the patched modules as they are on disk")
+    return reverify_applied(
+        context.root,
+        changes,
+        improved,
+        context.verification.plan_of,
+        _limits(context),
+    )

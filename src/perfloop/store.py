@@ -3,16 +3,22 @@
 SQLite at `.perfloop/perfloop.db` in WAL mode; each write is its own
 transaction, so a run killed at any point leaves a consistent store. The schema
 is versioned (`PRAGMA user_version`) so later versions can migrate it.
+
+`run_steps` records each completed step of a run (profile, capture, a target, a
+candidate's verdict and measurement, the whole-workload A/B, the apply) with its
+result pickled, so `perfloop resume` continues from the last completed step.
+Payloads are read back with perfloop.sandbox's safe unpickler.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from perfloop.model import (
@@ -132,6 +138,13 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     candidate_id TEXT
 );
 CREATE INDEX IF NOT EXISTS llm_calls_by_key ON llm_calls (cache_key);
+CREATE TABLE IF NOT EXISTS run_steps (
+    run_id TEXT NOT NULL,
+    step TEXT NOT NULL,              -- profile | capture | target:<ref> | candidate:<id> | ...
+    completed_at REAL NOT NULL,
+    payload BLOB,                    -- the step's result, pickled perfloop types
+    PRIMARY KEY (run_id, step)
+);
 CREATE TABLE IF NOT EXISTS targets (
     run_id TEXT NOT NULL,
     function TEXT NOT NULL,
@@ -142,6 +155,16 @@ CREATE TABLE IF NOT EXISTS targets (
     PRIMARY KEY (run_id, function)
 );
 """
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: RunId
+    status: str  # running | interrupted | completed | failed
+    python: str
+    workload: str
+    root: str
+    error: str | None
 
 
 class RunStore:
@@ -178,6 +201,7 @@ class RunStore:
 
     def save_profile(self, run_id: RunId, profile: Profile) -> None:
         with self._transaction() as db:
+            db.execute("DELETE FROM profile_rows WHERE run_id=?", (run_id,))  # a resumed run
             db.executemany(
                 "INSERT INTO profile_rows VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -197,27 +221,31 @@ class RunStore:
             )
 
     def save_capture(self, run_id: RunId, capture: TargetCapture) -> None:
-        function = str(capture.function)
         with self._transaction() as db:
-            db.execute(
-                "INSERT INTO captures VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id,
-                    function,
-                    capture.calls_seen,
-                    capture.calls_not_recorded,
-                    json.dumps([asdict(t) for t in capture.parameter_types]),
-                    json.dumps(list(capture.return_types)),
-                    capture.problem,
-                ),
-            )
-            db.executemany(
-                "INSERT INTO call_records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (run_id, function, r.index, r.args, r.outcome, r.stdout, r.call_repr)
-                    for r in capture.records
-                ],
-            )
+            self._insert_capture(db, run_id, capture)
+
+    @staticmethod
+    def _insert_capture(db: sqlite3.Connection, run_id: RunId, capture: TargetCapture) -> None:
+        function = str(capture.function)
+        db.execute(
+            "INSERT INTO captures VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                run_id,
+                function,
+                capture.calls_seen,
+                capture.calls_not_recorded,
+                json.dumps([asdict(t) for t in capture.parameter_types]),
+                json.dumps(list(capture.return_types)),
+                capture.problem,
+            ),
+        )
+        db.executemany(
+            "INSERT INTO call_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, function, r.index, r.args, r.outcome, r.stdout, r.call_repr)
+                for r in capture.records
+            ],
+        )
 
     def save_candidate_result(self, run_id: RunId, result: CandidateResult) -> None:
         candidate, verdict, measurement = result.candidate, result.verdict, result.measurement
@@ -442,6 +470,7 @@ class RunStore:
 
     def count(self, table: str, run_id: RunId) -> int:
         if table not in {
+            "run_steps",
             "call_records",
             "candidates",
             "verdicts",
@@ -455,3 +484,59 @@ class RunStore:
         return self._connection.execute(
             f"SELECT COUNT(*) FROM {table} WHERE run_id=?", (run_id,)
         ).fetchone()[0]
+
+    # --- steps, for resume -------------------------------------------------------------
+
+    def save_step(self, run_id: RunId, step: str, value: object = None) -> None:
+        """Record `step` as completed with its result (pickled; perfloop types and builtins)."""
+        with self._transaction() as db:
+            self._save_step(db, run_id, step, value)
+
+    @staticmethod
+    def _save_step(db: sqlite3.Connection, run_id: RunId, step: str, value: object) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO run_steps VALUES (?, ?, ?, ?)",
+            (run_id, step, time.time(), pickle.dumps(value)),
+        )
+
+    def steps(self, run_id: RunId) -> dict[str, object]:
+        """The completed steps of a run and their results, in the order they completed."""
+        from perfloop.sandbox import safe_loads
+
+        rows = self._connection.execute(
+            "SELECT step, payload FROM run_steps WHERE run_id=? ORDER BY completed_at, rowid",
+            (run_id,),
+        ).fetchall()
+        return {step: safe_loads(payload) for step, payload in rows}
+
+    def save_captures(self, run_id: RunId, captures: dict[FunctionRef, TargetCapture]) -> None:
+        """All captures of a run and the `capture` step, in one transaction."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM captures WHERE run_id=?", (run_id,))
+            db.execute("DELETE FROM call_records WHERE run_id=?", (run_id,))
+            for capture in captures.values():
+                self._insert_capture(db, run_id, capture)
+            self._save_step(db, run_id, "capture", sorted(captures))
+
+    def load_captures(self, run_id: RunId) -> dict[FunctionRef, TargetCapture]:
+        found = {}
+        for function in self.captured_functions(run_id):
+            capture = self.load_capture(run_id, function)
+            if capture is not None:
+                found[capture.function] = capture
+        return found
+
+    def run_info(self, run_id: RunId) -> RunInfo | None:
+        row = self._connection.execute(
+            "SELECT run_id, status, python, workload, root, error FROM runs WHERE run_id=?",
+            (run_id,),
+        ).fetchone()
+        return RunInfo(*row) if row else None
+
+    def set_run_status(self, run_id: RunId, status: str, error: str | None = None) -> None:
+        """`interrupted` (resumable), or back to `running` when it is resumed."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE runs SET status=?, error=?, finished_at=NULL WHERE run_id=?",
+                (status, error, run_id),
+            )

@@ -1,20 +1,57 @@
 """The entry point of a sandboxed worker process: `python -m perfloop.worker DIR`.
 
-It applies the limits to itself, runs one task and writes its result
-atomically, so the parent sees either a whole result or none.
+First, while the process is still single-threaded, it cuts itself off the
+network (a new network namespace, where the machine allows it) and asks to be
+killed when its parent dies. Then it loads the task, applies the limits,
+arms the tripwire (perfloop.tripwire), runs the one function and writes its
+result atomically, so the parent sees either a whole result or none. It ends
+with `os._exit`, so exit handlers the code under test registered never run.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import os
 import pickle
 import resource
+import signal
 import sys
 import traceback
 from pathlib import Path
 
+from perfloop import tripwire
 from perfloop.model import Limits
+
+OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes of stdout or stderr before it counts as a flood
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+_PR_SET_PDEATHSIG = 1
+
+
+def isolate_network() -> str:
+    """Enter a new network namespace (only a down loopback in it); say what happened."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(_CLONE_NEWNET) == 0:
+            return "network namespace"
+        first = os.strerror(ctypes.get_errno())
+        uid, gid = os.getuid(), os.getgid()
+        if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:  # unprivileged: own user ns too
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+            return "network namespace (in a user namespace)"
+        return f"none: unshare failed ({first}; {os.strerror(ctypes.get_errno())})"
+    except (OSError, AttributeError) as exc:
+        return f"none: {exc}"
+
+
+def _die_with_parent() -> None:
+    """If perfloop is killed (even by SIGKILL), its workers die with it."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _apply_limits(limits: Limits) -> None:
@@ -22,6 +59,9 @@ def _apply_limits(limits: Limits) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     cpu = max(1, int(limits.cpu_seconds))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    # stdout and stderr are files: a flood stops at the limit (writes fail, the file stays)
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, hard))
 
 
 def _resolve(entry: str) -> object:
@@ -29,21 +69,55 @@ def _resolve(entry: str) -> object:
     return getattr(importlib.import_module(module_name), function_name)
 
 
-def main(workdir: Path) -> None:
-    entry, argument, limits = pickle.loads((workdir / "task.pkl").read_bytes())
+def _flooded() -> str | None:
+    for descriptor, name in ((1, "standard output"), (2, "standard error")):
+        try:
+            if os.fstat(descriptor).st_size >= OUTPUT_LIMIT:
+                return f"flooded its {name} (wrote {OUTPUT_LIMIT // (1024 * 1024)} MB or more)"
+        except OSError:
+            continue
+    return None
+
+
+def run_task(workdir: Path, isolation: str) -> tuple[str, object, str, str]:
+    entry, argument, limits, mode = pickle.loads((workdir / "task.pkl").read_bytes())
     function = _resolve(entry)
     _apply_limits(limits)
+    tripwire.arm(tripwire.Mode(mode), str(workdir), str(workdir / "tools"))
     try:
-        result = ("ok", function(argument), "")
+        result: tuple[str, object, str] = ("ok", function(argument), "")  # type: ignore[operator]
+    except tripwire.Forbidden:
+        result = ("error", None, "")  # replaced below by the recorded violation
     except MemoryError:
         result = ("memory", None, f"exceeded the memory limit of {limits.memory_mb} MB")
     except RecursionError as exc:
         result = ("error", None, f"RecursionError: {exc}")
     except BaseException:
         result = ("error", None, traceback.format_exc(limit=-8))
+    tripwire.disarm()
+    violation = tripwire.violation() or _flooded()
+    if violation is not None:
+        result = ("forbidden", None, violation)
+    return (*result, isolation)
+
+
+def main(workdir: Path) -> None:
+    isolation = isolate_network()
+    _die_with_parent()
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    result = run_task(workdir, isolation)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
     temporary = workdir / "result.pkl.tmp"
-    temporary.write_bytes(pickle.dumps(result))
+    try:
+        data = pickle.dumps(result)
+    except Exception as exc:  # the function returned something perfloop cannot send back
+        data = pickle.dumps(("error", None, f"unpicklable result: {exc}", result[3]))
+    temporary.write_bytes(data)
     os.replace(temporary, workdir / "result.pkl")
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,18 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--apply", action="store_true", default=None, help="write the patch into the files"
     )
     parser.add_argument(
+        "--force",
+        action="store_true",
+        default=None,
+        help="with --apply: write even over uncommitted git changes in the target files",
+    )
+    parser.add_argument(
+        "--branch",
+        metavar="NAME",
+        help="commit the patch to this new git branch instead of the working tree",
+    )
+    add_limit_arguments(parser)
+    parser.add_argument(
         "--json", action="store_true", help="print results.json instead of the table"
     )
     add_llm_arguments(parser)
@@ -76,7 +88,23 @@ SETTING_FLAGS = (
     "candidate_timeout",
     "float_tolerance",
     "apply",
+    "force",
+    "branch",
+    "memory_mb",
+    "workers",
 )
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    """The sandbox's limits: shared by optimize and resume."""
+    parser.add_argument(
+        "--memory-mb", type=int, help="address-space limit of each worker process (2048)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes at once (default: the CPU count, fewer if memory is short)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import io
 import pickle
 import random
 import signal
@@ -29,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from perfloop.runtime.loader import import_hook, load_module_copy, resolve_function
+from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.replay import compare_outcomes
 
@@ -108,7 +108,7 @@ def call(
         args, kwargs = pickle.loads(call_bytes)
     if seed is not None:
         random.seed(seed)
-    printed = io.StringIO()
+    printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.perf_counter()
     outcome: Outcome | None = None

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.model import Difference, FunctionRef, Limits, TierRun
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox import Tripwire, run_in_worker
 from perfloop.verify.plan import TargetPlan, TestSelection, TierCheck
 from perfloop.verify.shapes import find_function
 
@@ -81,6 +81,7 @@ def index_tests(root: Path, limits: Limits) -> TestIndex:
         _IndexTask(str(root)),
         root=root,
         limits=limits,
+        tripwire=Tripwire.SCRATCH,  # tests may write temporary files
     )
     if not outcome.ok:
         return TestIndex(
@@ -156,7 +157,11 @@ def _run(
 ) -> _RunReport | str:
     task = _RunTask(str(root), plan.function.module, str(root / plan.path), source, node_ids)
     outcome = run_in_worker(
-        "perfloop.verify.project_tests:run_worker", task, root=root, limits=limits
+        "perfloop.verify.project_tests:run_worker",
+        task,
+        root=root,
+        limits=limits,
+        tripwire=Tripwire.SCRATCH,  # tests may write temporary files
     )
     if not outcome.ok:
         return f"the tests did not complete: {_last_lines(outcome.message)}"

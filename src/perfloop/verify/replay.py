@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import io
 import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.sandbox import run_in_worker
+from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import (
     DEFAULT_POLICY,
     ComparePolicy,
@@ -60,7 +60,7 @@ def replay_calls(task: ReplayTask) -> ReplayReport:
     for record in task.records:
         args, kwargs = pickle.loads(record.args)
         expected = pickle.loads(record.outcome)
-        printed = io.StringIO()
+        printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
         with contextlib.redirect_stdout(printed):
             try:
                 actual: tuple[object, ...] = ("return", function(*args, **kwargs), (args, kwargs))

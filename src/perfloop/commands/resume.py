@@ -1,0 +1,48 @@
+"""`perfloop resume RUN_ID`: continue a stopped run from its last completed step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from perfloop.commands.optimize import terminal
+from perfloop.model import RunId
+from perfloop.propose.llm import proposers_for
+from perfloop.report.results import results_document
+from perfloop.report.terminal import print_summary
+from perfloop.search import resume
+
+NAME = "resume"
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    parser = commands.add_parser(
+        NAME,
+        help="continue a stopped run (Ctrl-C, a crash, a kill) from its last completed step",
+        description="Continue the run RUN_ID with the settings it started with, reusing its "
+        "profile, recorded calls, verdicts and measurements; only the step that was under "
+        "way is done again. An apply that was under way is undone first.",
+    )
+    parser.add_argument("run_id", metavar="RUN_ID", help="as printed when the run stopped")
+    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    parser.add_argument(
+        "--json", action="store_true", help="print results.json instead of the table"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    console = terminal(stderr=args.json)
+    with console.status("resuming") as status:
+        result = resume(
+            RunId(args.run_id),
+            args.root,
+            progress=lambda text: status.update(text),
+            proposers=proposers_for,
+        )
+    if args.json:
+        print(json.dumps(results_document(result), indent=2))
+    else:
+        print_summary(result, console)
+    return 0

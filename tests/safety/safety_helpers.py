@@ -1,0 +1,78 @@
+"""Helpers for the safety tests: a real perfloop process, the store it writes and the
+processes it starts."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def perfloop(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "perfloop", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_perfloop(*args: str, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "perfloop", *args],
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def wait_for(condition: Callable[[], object], process: subprocess.Popen[bytes], what: str) -> None:
+    """Poll until `condition()` is true; fail if the process ends first or it takes too long."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if process.poll() is not None:
+            pytest.fail(f"perfloop ended (code {process.returncode}) before {what}")
+        time.sleep(0.02)
+    process.kill()
+    pytest.fail(f"perfloop never reached {what}")
+
+
+def query(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    if not db.exists():
+        return []
+    with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as c:
+        try:
+            return c.execute(sql, args).fetchall()
+        except sqlite3.OperationalError:  # a table not created yet
+            return []
+
+
+def children_running(parent: int, marker: bytes) -> bool:
+    """A sandboxed worker of `parent` whose task names `marker` (e.g. an entry point)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid != parent:
+                continue
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            if b"perfloop.worker" in command:
+                task = Path(command[command.index(b"perfloop.worker") + 1].decode()) / "task.pkl"
+                if marker in task.read_bytes():
+                    return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
