@@ -29,6 +29,9 @@ class VerifySettings:
     candidate_seconds: float = 60.0  # all tiers of one candidate together
     mutants: int = 30  # at most, for the self-check; 0: no self-check
     mutant_fuzz: FuzzSettings = field(default_factory=lambda: FuzzSettings(50, 1.0))
+    # the self-check's tiers: the symbolic search is left out by default, it would cost
+    # several seconds per surviving mutant for the few that only it tells apart
+    mutant_tiers: tuple[str, ...] = ("replay", "fuzz", "tests")
     min_strength: float = 0.8
 
     def runs(self, tier: str) -> bool:

@@ -3,8 +3,9 @@
 Mutants (see `mutants`) go through the same tiers as candidates, cheap to
 expensive, each stopping at its first difference: replay and a reduced fuzz
 budget together in one worker for all mutants (starting a worker per mutant
-would cost more than checking it), then the project's tests and the symbolic
-check (with a reduced budget) for the mutants still alive. The mutation score
+would cost more than checking it), then the project's tests for the mutants
+still alive (and the symbolic check, with a reduced budget, if `mutant_tiers`
+asks for it). The mutation score
 killed / generated is the target's verification strength; below the
 threshold its candidates are "weakly verified". Mutants equivalent to the
 original cannot be killed and lower the score, so it is a lower bound.
@@ -51,7 +52,7 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
         ),
     )
     for tier in ("tests", "symbolic"):
-        if not settings.runs(tier):
+        if not settings.runs(tier) or tier not in settings.mutant_tiers:
             continue
         for index, mutant in enumerate(mutants):
             if killers[index] is not None:
@@ -92,9 +93,8 @@ def _batch(
     mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
 ) -> list[str | None] | str:
     settings = plan.settings
-    fuzz = (
-        settings.mutant_fuzz if settings.runs("fuzz") else replace(settings.mutant_fuzz, examples=0)
-    )
+    fuzzing = settings.runs("fuzz") and "fuzz" in settings.mutant_tiers
+    fuzz = settings.mutant_fuzz if fuzzing else replace(settings.mutant_fuzz, examples=0)
     task = FuzzTask(
         plan.function.module,
         plan.function.qualname,
