@@ -13,8 +13,8 @@ from perfloop.outside.judge import verify_settings
 
 
 def test_a_verified_candidate_is_written_and_a_different_one_is_not(shop: Path) -> None:
-    settings = load_settings(shop, {})
-    engine = verify_settings(settings, ("replay",), mutants=0)
+    settings = load_settings(shop, {"mutants": 0})
+    engine = verify_settings(settings, ("replay",))
     before = (shop / "shop.py").read_text()
 
     refused = apply_outside(settings, "shop:cheapest", CandidateSpec(text=EDGE), engine=engine)

@@ -26,6 +26,8 @@ SETTING_FLAGS = (
     "candidate_timeout",
     "workload_timeout",
     "min_speedup",
+    "fuzz_examples",
+    "mutants",
 )
 
 

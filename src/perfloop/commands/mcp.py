@@ -34,5 +34,6 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--root {args.root} is not a directory")
     from perfloop.mcp_server import serve
 
-    serve(root, engine_from(args, load_settings(root, {})))
+    settings = load_settings(root, {"fuzz_examples": args.fuzz_examples, "mutants": args.mutants})
+    serve(root, engine_from(args, settings))
     return 0

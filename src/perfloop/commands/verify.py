@@ -28,6 +28,8 @@ SETTING_FLAGS = (
     "candidate_timeout",
     "workload_timeout",
     "min_speedup",
+    "fuzz_examples",
+    "mutants",
 )
 
 
@@ -88,8 +90,9 @@ def add_verification_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def engine_from(args: argparse.Namespace, settings: Settings) -> VerifySettings:
+    """The verification engine's settings; --fuzz-examples and --mutants are in `settings`."""
     tiers = tuple(t.strip() for t in args.tiers.split(",") if t.strip()) if args.tiers else None
-    return verify_settings(settings, tiers, args.fuzz_examples, args.mutants)
+    return verify_settings(settings, tiers)
 
 
 def candidate_spec(args: argparse.Namespace) -> CandidateSpec:

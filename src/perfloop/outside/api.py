@@ -53,19 +53,17 @@ def verify(
     workload: str | None = None,
     root: str | Path = ".",
     tiers: tuple[str, ...] | None = None,
-    fuzz_examples: int | None = None,
-    mutants: int | None = None,
     **settings: Any,
 ) -> VerifyResult:
     """Verify a new version of `target` (module:qualname); `candidate` is its source text.
 
-    `tiers`, `fuzz_examples` and `mutants` (the strength self-check; 0 turns it off)
-    set how hard the verification works; None keeps the engine's defaults.
+    `tiers` runs only those verification tiers (default: every one that applies);
+    settings such as fuzz_examples and mutants (0: no strength self-check) set how
+    hard they work.
     """
     spec = candidate_spec(candidate, candidate_file, candidate_ref, candidate_module)
     loaded = _settings(root, workload, settings)
-    engine = verify_settings(loaded, tiers, fuzz_examples, mutants)
-    return verify_outside(loaded, target, spec, run, engine=engine)
+    return verify_outside(loaded, target, spec, run, engine=verify_settings(loaded, tiers))
 
 
 def bench(
@@ -94,8 +92,6 @@ def check(
     markdown_path: str | Path | None = None,
     root: str | Path = ".",
     tiers: tuple[str, ...] | None = None,
-    fuzz_examples: int | None = None,
-    mutants: int | None = None,
     **settings: Any,
 ) -> CheckResult:
     """Check the functions changed since git commit `base` that the workload runs."""
@@ -105,5 +101,5 @@ def check(
         base,
         max_slowdown,
         Path(markdown_path) if markdown_path is not None else None,
-        engine=verify_settings(loaded, tiers, fuzz_examples, mutants),
+        engine=verify_settings(loaded, tiers),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfloop import search
 from perfloop.config import ConfigError, Settings
 from perfloop.model import (
     CallRecord,
@@ -27,7 +28,7 @@ from perfloop.model import (
 from perfloop.outside.calls import limits_for
 from perfloop.outside.counterexample import counterexample_for, smallest_first
 from perfloop.outside.results import Counterexample
-from perfloop.verify import FuzzSettings, RunVerification, VerifySettings, verify_candidate
+from perfloop.verify import RunVerification, VerifySettings, verify_candidate
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.plan import TIER_ORDER
 from perfloop.verify.replay import replay
@@ -41,25 +42,15 @@ class Judgement:
     weak: bool
 
 
-def verify_settings(
-    settings: Settings,
-    tiers: tuple[str, ...] | None = None,
-    fuzz_examples: int | None = None,
-    mutants: int | None = None,
-) -> VerifySettings:
-    """The verification engine's settings for an outside check, from the project's settings
-    and the command's flags (None: the engine's default)."""
-    chosen = VerifySettings(
-        policy=ComparePolicy(float_rel_tolerance=settings.float_tolerance),
-        candidate_seconds=settings.candidate_timeout,
+def verify_settings(settings: Settings, tiers: tuple[str, ...] | None = None) -> VerifySettings:
+    """The verification engine's settings, as `perfloop optimize` derives them from the
+    project's settings, with only `tiers` run if given (None: every tier that applies)."""
+    policy = ComparePolicy(
+        float_rel_tolerance=settings.float_tolerance,
+        exception_messages=settings.exception_messages,
     )
-    if tiers is not None:
-        chosen = replace(chosen, tiers=check_tiers(tiers))
-    if fuzz_examples is not None:
-        chosen = replace(chosen, fuzz=FuzzSettings(fuzz_examples, chosen.fuzz.seconds))
-    if mutants is not None:
-        chosen = replace(chosen, mutants=mutants)
-    return chosen
+    chosen = search.verify_settings(settings, policy)
+    return chosen if tiers is None else replace(chosen, tiers=check_tiers(tiers))
 
 
 def check_tiers(tiers: tuple[str, ...] | list[str]) -> tuple[str, ...]:
