@@ -42,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(f"[red]perfloop: the workload failed:[/red] {exc}", highlight=False)
         return 1
     except RunInterrupted as exc:  # says what was finished and how to resume
-        console.print(str(exc), highlight=False)
+        console.print(str(exc), highlight=False, soft_wrap=True)  # a command to copy
         return 130
     except KeyboardInterrupt:
         console.print("perfloop: interrupted; the project's files were not changed")

@@ -105,7 +105,11 @@ def main(workdir: Path) -> None:
     isolation = isolate_network()
     _die_with_parent()
     _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    result = run_task(workdir, isolation)
+    try:
+        result = run_task(workdir, isolation)
+    except BaseException:  # loading the task failed: perfloop's problem, said as such
+        failure = f"the worker could not start the task:\n{traceback.format_exc(limit=-8)}"
+        result = ("error", None, failure, isolation)
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
     temporary = workdir / "result.pkl.tmp"
     try:

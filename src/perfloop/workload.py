@@ -9,6 +9,7 @@ by a `sitecustomize` on PYTHONPATH; with no spec, the workload runs untouched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -113,5 +114,10 @@ def run_workload(
             os.killpg(process.pid, signal.SIGKILL)
             stdout, stderr = process.communicate()
             timed_out = True
+        except BaseException:  # Ctrl-C: the workload's whole group goes too
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
         seconds = time.perf_counter() - started
         return WorkloadRun(command, process.returncode, stdout, stderr, seconds, timed_out)
