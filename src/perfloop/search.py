@@ -727,6 +727,9 @@ def apply_and_confirm(
         apply_changes(context.root, changes, backup)
     except ApplyRefused as exc:
         return False, [str(exc)]
+    except BaseException:  # Ctrl-C between two renames: the journal puts the originals back
+        recover_interrupted(context.root)
+        raise
     try:
         problem = _check_applied(context, changes, expected_stdout, improved)
     except BaseException:  # Ctrl-C while checking: put the originals back first

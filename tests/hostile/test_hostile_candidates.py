@@ -139,7 +139,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, listener: socket.socket):
             "measure_processes": 2,
             "workload_runs": 2,
             "mutants": 0,
-            "fuzz_examples": 30,
+            "fuzz_examples": 0,
             "project_tests": False,
         },
     )

@@ -135,3 +135,17 @@ def test_a_patch_that_does_not_import_from_disk_is_undone_at_once(make_project) 
     assert (root / "shop.py").read_text() == LIB.lstrip("\n")
     journal = Path(result.run_dir) / "backup" / "journal.json"
     assert json.loads(journal.read_text())["state"] == "reverted"
+
+
+def test_a_workload_that_fails_after_the_apply_gets_the_originals_back(make_project) -> None:
+    # the whole-workload A/B serves the patch through the import hook, so this workload
+    # passes there and fails only once the patch is on disk
+    fussy = "import pathlib, sys\nif 'functools' in pathlib.Path('shop.py').read_text():\n"
+    fussy += "    sys.exit('shop.py was edited on disk')\n"
+    root = make_project({"shop.py": LIB, "bench.py": fussy + BENCH, "pyproject.toml": PYPROJECT})
+    settings = load_settings(root, {"apply": True, "functions": ["shop:ways"]})
+    result = optimize(settings)
+    assert not result.applied
+    (note,) = [n for n in result.notes if "applied and then undone" in n]
+    assert "exited with code 1" in note and "shop.py was edited on disk" in note
+    assert (root / "shop.py").read_text() == LIB.lstrip("\n")
