@@ -190,6 +190,23 @@ def main() -> int:
         )
     )
     print()
+    alone = []
+    for tier in COMBINATIONS[-1][1]:
+        ran = [
+            o for o in outcomes if any(r.tier == tier and r.outcome != "skipped" for r in o.runs)
+        ]
+        caught = sum(o.rejected_by((tier,)) for o in nonequivalent)
+        rejected = sum(o.rejected_by((tier,)) for o in equivalent)
+        alone.append(
+            [tier, f"{caught}/{len(nonequivalent)}", f"{rejected}/{len(equivalent)}", str(len(ran))]
+        )
+    print("each tier on its own (all tiers ran on every candidate):")
+    print(
+        table(
+            ["tier", "non-equivalent caught", "equivalent rejected", "candidates it ran on"], alone
+        )
+    )
+    print()
     first: dict[str, int] = {}
     for o in nonequivalent:
         tier = next((r.tier for r in o.runs if r.outcome in REJECTING), "none")
