@@ -244,3 +244,16 @@ def test_workers_are_fewer_when_their_memory_would_not_fit() -> None:
     tiny = plan_workers(None, 2048, cpus=2, available_mb=1000)
     assert tiny.count == 1 and tiny.memory_mb == 800 and "lowered" in tiny.note
     assert plan_workers(4, 512, cpus=2, available_mb=32_000).count == 4  # asked for: given
+
+
+def test_workload_limits_come_from_what_the_profiled_run_needed() -> None:
+    from perfloop.sandbox import ChildUsage, workload_limits
+
+    limits = workload_limits(
+        ChildUsage(1.0, 100), ChildUsage(31.0, 900), 20.0, timeout=600, memory_mb=2048
+    )
+    assert limits.cpu_seconds == 301  # ten times the 30 CPU seconds used
+    assert limits.memory_mb == 4 * 900 + 1024
+    assert limits.wall_seconds == 200.0
+    small = workload_limits(ChildUsage(0, 0), ChildUsage(0.5, 40), 0.5, timeout=30, memory_mb=2048)
+    assert (small.cpu_seconds, small.memory_mb, small.wall_seconds) == (60, 3072, 30)

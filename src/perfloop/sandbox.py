@@ -22,6 +22,7 @@ import contextlib
 import io
 import os
 import pickle
+import resource
 import signal
 import subprocess
 import sys
@@ -212,6 +213,38 @@ def network_isolation(root: Path) -> str:
         outcome = run_in_worker("perfloop.sandbox:probe", None, root=root, limits=Limits(30, 30))
         _ISOLATION["network"] = outcome.isolation or f"unknown: {outcome.message}"
     return _ISOLATION["network"]
+
+
+# --- limits for the workload -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildUsage:
+    """CPU seconds of this process's waited-for children, and the largest one's peak RSS."""
+
+    cpu_seconds: float
+    peak_mb: int
+
+    @classmethod
+    def now(cls) -> ChildUsage:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return cls(usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024)
+
+
+def workload_limits(
+    before: ChildUsage, after: ChildUsage, wall_seconds: float, timeout: float, memory_mb: int
+) -> Limits:
+    """Limits for later runs of the user's code from what the profiled run needed.
+
+    CPU: ten times what the profiled run used (at least 60 s); memory: an address
+    space of four times the peak resident size seen (an upper bound: the largest
+    child perfloop ever waited for), at least `memory_mb`, plus 1 GB of headroom
+    for what a process maps without touching; wall: ten times the profiled run's.
+    """
+    cpu = max(60, int(10 * (after.cpu_seconds - before.cpu_seconds)) + 1)
+    memory = max(memory_mb, 4 * after.peak_mb) + 1024
+    wall = min(timeout, max(60.0, 10 * wall_seconds))
+    return Limits(wall_seconds=wall, cpu_seconds=cpu, memory_mb=memory)
 
 
 # --- how many workers at once --------------------------------------------------------

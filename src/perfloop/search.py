@@ -11,7 +11,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from perfloop.applycheck import reverify_applied
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.gate import gate_candidate
-from perfloop.measure import MeasureSettings, measure_candidate, measure_workload
+from perfloop.measure import NoiseFloors, measure_candidate, measure_workload, settings_from
 from perfloop.model import (
     Candidate,
     CandidateResult,
@@ -64,7 +64,13 @@ from perfloop.resume import (
     settings_record,
 )
 from perfloop.runlock import project_lock
-from perfloop.sandbox import configure_workers, network_isolation, plan_workers
+from perfloop.sandbox import (
+    ChildUsage,
+    configure_workers,
+    network_isolation,
+    plan_workers,
+    workload_limits,
+)
 from perfloop.store import RunStore
 from perfloop.verify import (
     FuzzSettings,
@@ -104,6 +110,7 @@ class _Context:
     verification: RunVerification  # caches the test index, plans and strengths of the run
     checkpoints: Checkpoints  # the completed steps (a resumed run reuses them)
     starting_notes: tuple[str, ...] = ()
+    noise_floors: NoiseFloors = field(default_factory=NoiseFloors)  # one A/A per target
 
     @property
     def round_proposers(self) -> list[RoundProposer]:
@@ -237,6 +244,7 @@ def _run_stages(
     assert settings.workload is not None
     checkpoints = context.checkpoints
     profile = checkpoints.step("profile", partial(_profile, context))
+    workload_limits = _workload_limits(context)
     targets = explicit or choose_targets(profile, settings.top, settings.min_share)
     sources = checkpoints.step(
         SOURCES_STEP, lambda: {ref: _read_source(context.project, ref) for ref in targets}
@@ -252,11 +260,12 @@ def _run_stages(
                 CaptureSettings(
                     settings.max_calls,
                     settings.capture_mb * 1024 * 1024,
-                    _workload_timeout(settings, profile),
+                    workload_limits.wall_seconds,
+                    workload_limits,
                 ),
             )
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
-            raise WorkloadError(_capture_failure(str(exc))) from exc
+            raise WorkloadError(_capture_failure(str(exc), workload_limits)) from exc
 
     captures = checkpoints.captures(capture)
     lines: dict[FunctionRef, LineProfile] = {}
@@ -334,15 +343,33 @@ def _run_stages(
 
 
 def _profile(context: _Context) -> Profile:
+    """Profile the workload, and note what it needed: later runs of the user's code get
+    limits from it (see perfloop.sandbox.workload_limits)."""
     context.progress("Profiling the workload")
     settings = context.settings
     assert settings.workload is not None
+    before = ChildUsage.now()
     profile = profile_workload(settings.workload, context.root, timeout=settings.workload_timeout)
+    after = ChildUsage.now()
     context.store.save_profile(context.run_id, profile)
+    context.checkpoints.step(
+        "workload-limits",
+        lambda: workload_limits(
+            before, after, profile.wall_seconds, settings.workload_timeout, settings.memory_mb
+        ),
+    )
     return profile
 
 
-def _capture_failure(message: str) -> str:
+def _workload_limits(context: _Context) -> Limits:
+    limits = context.checkpoints.done.get("workload-limits")
+    if isinstance(limits, Limits):
+        return limits
+    settings = context.settings  # a run profiled before limits were recorded
+    return Limits(settings.workload_timeout, int(settings.workload_timeout) + 5, 1 << 20)
+
+
+def _capture_failure(message: str, limits: Limits) -> str:
     if "RecursionError" in message:
         return (
             "the workload ran when profiled but hit Python's recursion limit while perfloop "
@@ -350,12 +377,12 @@ def _capture_failure(message: str) -> str:
             "target): raise the limit in the workload (sys.setrecursionlimit) or leave the "
             f"deeply recursive function out with --function. {message}"
         )
-    return f"the workload ran when profiled but failed while perfloop recorded calls: {message}"
-
-
-def _workload_timeout(settings: Settings, profile: Profile) -> float:
-    """Later workload runs get what the profiled run needed, generously, within the setting."""
-    return min(settings.workload_timeout, max(60.0, 10 * profile.wall_seconds))
+    return (
+        "the workload ran when profiled but failed while perfloop recorded calls, under "
+        f"limits derived from the profiled run ({limits.cpu_seconds} CPU seconds and "
+        f"{limits.memory_mb} MB of address space per process, {limits.wall_seconds:g} s): "
+        f"{message}"
+    )
 
 
 def choose_targets(profile: Profile, top: int, min_share: float) -> list[FunctionRef]:
@@ -525,13 +552,15 @@ def evaluate_candidate(
         verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
         checked = replace(result, verdict=verdict)
         if verdict.status is VerdictStatus.EQUIVALENT:
-            settings = MeasureSettings(
-                min_speedup=context.settings.min_speedup,
-                processes=context.settings.measure_processes,
-                limits=replace(limits, wall_seconds=max(120.0, limits.wall_seconds)),
+            settings = settings_from(
+                context.settings, replace(limits, wall_seconds=max(120.0, limits.wall_seconds))
+            )
+            records, root = capture.records, context.root
+            noise = context.noise_floors.get(
+                candidate, module_source, records, root=root, settings=settings
             )
             measurement = measure_candidate(
-                candidate, module_source, capture.records, root=context.root, settings=settings
+                candidate, module_source, records, root=root, settings=settings, noise=noise
             )
             checked = replace(checked, measurement=measurement)
         return checked
@@ -546,9 +575,11 @@ def evaluate_candidate(
 def select_best(
     ref: FunctionRef, share: float, recorded: int, tried: Sequence[CandidateResult]
 ) -> TargetResult:
-    faster = [r for r in tried if r.measurement and r.measurement.faster and r.measurement.speedup]
+    faster = [
+        r for r in tried if r.measurement and r.measurement.speedup and r.measurement.improved
+    ]
     if faster:
-        best = max(faster, key=lambda r: r.measurement.speedup.ratio)  # type: ignore[union-attr]
+        best = max(faster, key=lambda r: r.measurement.gain)  # type: ignore[union-attr]
         return TargetResult(ref, share, TargetStatus.IMPROVED, None, recorded, tuple(tried), best)
     return TargetResult(
         ref,
@@ -676,7 +707,7 @@ def compare_workloads(
         settings.workload,
         context.root,
         _overrides(context, changes),
-        settings=MeasureSettings(min_speedup=settings.min_speedup),
+        settings=settings_from(settings),
         runs=settings.workload_runs,
         timeout=settings.workload_timeout,
     )
@@ -753,7 +784,10 @@ def _check_applied(
     """Why the patched files on disk are not acceptable, or None."""
     settings = context.settings
     assert settings.workload is not None
-    check = run_workload(settings.workload, context.root, timeout=settings.workload_timeout)
+    limits = _workload_limits(context)
+    check = run_workload(
+        settings.workload, context.root, timeout=settings.workload_timeout, limits=limits
+    )
     if not check.succeeded:
         return check.failure_message()
     if expected_stdout is not None and check.stdout != expected_stdout:

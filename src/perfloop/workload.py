@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfloop.model import Limits
 from perfloop.runtime.hooks import SPEC_VARIABLE
 from perfloop.sandbox import python_path, scrubbed_environment
 
@@ -72,8 +73,12 @@ def run_workload(
     *,
     spec: RuntimeSpec | None = None,
     timeout: float = 600.0,
+    limits: Limits | None = None,
 ) -> WorkloadRun:
-    """Run `command` in `root` and return what it printed and how long it took."""
+    """Run `command` in `root` and return what it printed and how long it took.
+
+    With `limits`, the command runs under their CPU-time and address-space limits
+    (through perfloop.launch); the wall clock is always `timeout`."""
     with tempfile.TemporaryDirectory(prefix="perfloop-workload-") as tmp:
         extra = {
             "PYTHONPATH": python_path(BOOT_DIR, root),
@@ -94,9 +99,13 @@ def run_workload(
             )
             extra[SPEC_VARIABLE] = str(spec_file)
         started = time.perf_counter()
+        launch = []
+        if limits is not None:
+            launch = [sys.executable, "-m", "perfloop.launch"]
+            launch += [str(limits.cpu_seconds), str(limits.memory_mb), "/bin/sh", "-c"]
         process = subprocess.Popen(
-            command,
-            shell=True,
+            [*launch, command] if launch else command,
+            shell=not launch,
             cwd=root,
             env=scrubbed_environment(extra),
             stdin=subprocess.DEVNULL,

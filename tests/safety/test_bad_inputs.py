@@ -162,6 +162,24 @@ def test_recursion_too_deep_for_the_recorder_says_what_to_do(shop: Path) -> None
     assert snapshot(shop) == before
 
 
+def test_the_capture_run_gets_limits_from_what_the_profiled_run_needed(shop: Path) -> None:
+    greedy = (
+        "import json, os\n"
+        "spec = json.load(open(os.environ['PERFLOOP_RUNTIME']))\n"
+        "if spec['capture']:\n"
+        "    hoard = bytearray(64 * 1024**3)  # 64 GB, only while perfloop records calls\n"
+    )
+    (shop / "bench.py").write_text(greedy + BENCH)
+    before = snapshot(shop)
+    done = perfloop(
+        "optimize", "--workload", "python bench.py", "--function", "shop:cheapest", cwd=shop
+    )
+    assert done.returncode == 1
+    said = " ".join(done.stdout.split())
+    assert "under limits derived from the profiled run" in said and "MemoryError" in said
+    assert snapshot(shop) == before
+
+
 def test_a_second_run_on_the_same_project_is_refused_while_one_works(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

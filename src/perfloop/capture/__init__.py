@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfloop.model import CallRecord, FunctionRef, ObservedType, TargetCapture
+from perfloop.model import CallRecord, FunctionRef, Limits, ObservedType, TargetCapture
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
 
@@ -23,6 +23,7 @@ class CaptureSettings:
     max_calls: int = 200
     max_bytes: int = 16 * 1024 * 1024
     timeout: float = 600.0
+    limits: Limits | None = None  # CPU and memory of the workload's processes (see sandbox)
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -59,7 +60,9 @@ def capture_calls(
             },
             overrides=served or None,
         )
-        run = run_workload(command, root, spec=spec, timeout=settings.timeout)
+        run = run_workload(
+            command, root, spec=spec, timeout=settings.timeout, limits=settings.limits
+        )
         if not run.succeeded:
             raise WorkloadError(run.failure_message())
         reports = [
