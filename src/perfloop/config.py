@@ -41,6 +41,12 @@ class Settings:
     workload_runs: int = 5
     measure_processes: int = 3
     float_tolerance: float | None = None
+    # measurement (perfloop.measure): what counts as better and how long to look
+    objective: str = "time"  # or "memory": peak memory per call, not slower than max-slowdown
+    max_slowdown: float = 1.05
+    measure_budget: float = 10.0  # seconds of wall clock one candidate's A/B may extend to
+    max_workload_runs: int = 15
+    counters: bool = False  # count instructions of faster candidates (perf stat or callgrind)
     # verification (perfloop.verify): tiers, budgets and how strong is strong enough
     exception_messages: bool = False
     fuzz_examples: int = 200
@@ -117,8 +123,29 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
         if key in {"min_speedup"} and (not isinstance(value, (int, float)) or value < 1.0):
             raise ConfigError(f"min-speedup must be a number of at least 1.0, not {value!r}")
         _check_verification_setting(key, value)
+        _check_measure_setting(key, value)
         assert key in types, key
     return Settings(**values)
+
+
+def _check_measure_setting(key: str, value: Any) -> None:
+    name = key.replace("_", "-")
+    if key == "objective" and value not in ("time", "memory"):
+        raise ConfigError(f"objective must be 'time' or 'memory', not {value!r}")
+    if key in {"max_slowdown"} and (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or value < 1.0
+    ):
+        raise ConfigError(f"{name} must be a number of at least 1.0 (e.g. 1.05), not {value!r}")
+    if key == "measure_budget" and (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0
+    ):
+        raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}")
+    if key in {"max_workload_runs", "measure_processes"} and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 1
+    ):
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
+    if key == "counters" and not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def _check_verification_setting(key: str, value: Any) -> None:

@@ -261,7 +261,15 @@ class VerificationStrength:
 
 @dataclass(frozen=True)
 class Speedup:
-    """Baseline time over candidate time, with a confidence interval and its method."""
+    """Baseline time over candidate time, with a confidence interval and its method.
+
+    `p_value` is a rank test's (Wilcoxon signed-rank on the paired log ratios);
+    `noise_floor` the largest ratio an A/A run (the original against itself)
+    reached within its interval, `threshold` the threshold the decision used
+    (`--min-speedup`, raised to the noise floor on a noisy machine), and
+    `min_detectable` the smallest true speedup that clears it in 80% of
+    measurements of this size. None where not measured.
+    """
 
     ratio: float
     ci_low: float
@@ -270,16 +278,80 @@ class Speedup:
     baseline_seconds: float
     candidate_seconds: float
     method: str
+    p_value: float | None = None
+    noise_floor: float | None = None
+    threshold: float | None = None
+    min_detectable: float | None = None
+    processes: int | None = None
 
     def clears(self, threshold: float) -> bool:
         return self.ci_low >= threshold
 
 
 @dataclass(frozen=True)
+class MemoryPeaks:
+    """The largest allocation peak of one call (tracemalloc), per version, in bytes."""
+
+    baseline_bytes: int
+    candidate_bytes: int
+    calls: int
+
+    @property
+    def ratio(self) -> float:
+        """Baseline peak over candidate peak: > 1 means the candidate needs less."""
+        return max(1, self.baseline_bytes) / max(1, self.candidate_bytes)
+
+
+@dataclass(frozen=True)
+class InstructionCounts:
+    """CPU instructions per pass over the recorded calls, counted (not timed) per version.
+
+    `tool` is "perf stat" or "callgrind"; when no counter works, `unavailable`
+    says why and the counts are None.
+    """
+
+    baseline: float | None
+    candidate: float | None
+    tool: str | None
+    method: str
+    unavailable: str | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.baseline or not self.candidate:
+            return None
+        return self.baseline / self.candidate
+
+
+@dataclass(frozen=True)
 class Measurement:
+    """A candidate against the original. `faster`: the time interval clears the threshold.
+
+    `better` is the decision on the run's objective (None: the objective is time,
+    and `faster` is the decision); `notes` say what a reader must know to trust
+    the figures (a cache detected, counters unavailable).
+    """
+
     speedup: Speedup | None
     faster: bool
     error: str | None = None
+    memory: MemoryPeaks | None = None
+    instructions: InstructionCounts | None = None
+    better: bool | None = None
+    objective: str = "time"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def improved(self) -> bool:
+        """The decision on the objective: faster for time, less memory (not slower) for memory."""
+        return self.faster if self.better is None else self.better
+
+    @property
+    def gain(self) -> float:
+        """How much better on the objective: the time ratio, or the memory-peak ratio."""
+        if self.objective == "memory" and self.memory is not None:
+            return self.memory.ratio
+        return self.speedup.ratio if self.speedup is not None else 0.0
 
 
 # --- select and report -------------------------------------------------------

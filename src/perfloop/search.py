@@ -11,7 +11,7 @@ import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from perfloop.applycheck import reverify_applied
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.gate import gate_candidate
-from perfloop.measure import MeasureSettings, measure_candidate, measure_workload
+from perfloop.measure import NoiseFloors, measure_candidate, measure_workload, settings_from
 from perfloop.model import (
     Candidate,
     CandidateResult,
@@ -110,6 +110,7 @@ class _Context:
     verification: RunVerification  # caches the test index, plans and strengths of the run
     checkpoints: Checkpoints  # the completed steps (a resumed run reuses them)
     starting_notes: tuple[str, ...] = ()
+    noise_floors: NoiseFloors = field(default_factory=NoiseFloors)  # one A/A per target
 
     @property
     def round_proposers(self) -> list[RoundProposer]:
@@ -551,13 +552,15 @@ def evaluate_candidate(
         verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
         checked = replace(result, verdict=verdict)
         if verdict.status is VerdictStatus.EQUIVALENT:
-            settings = MeasureSettings(
-                min_speedup=context.settings.min_speedup,
-                processes=context.settings.measure_processes,
-                limits=replace(limits, wall_seconds=max(120.0, limits.wall_seconds)),
+            settings = settings_from(
+                context.settings, replace(limits, wall_seconds=max(120.0, limits.wall_seconds))
+            )
+            records, root = capture.records, context.root
+            noise = context.noise_floors.get(
+                candidate, module_source, records, root=root, settings=settings
             )
             measurement = measure_candidate(
-                candidate, module_source, capture.records, root=context.root, settings=settings
+                candidate, module_source, records, root=root, settings=settings, noise=noise
             )
             checked = replace(checked, measurement=measurement)
         return checked
@@ -572,9 +575,11 @@ def evaluate_candidate(
 def select_best(
     ref: FunctionRef, share: float, recorded: int, tried: Sequence[CandidateResult]
 ) -> TargetResult:
-    faster = [r for r in tried if r.measurement and r.measurement.faster and r.measurement.speedup]
+    faster = [
+        r for r in tried if r.measurement and r.measurement.speedup and r.measurement.improved
+    ]
     if faster:
-        best = max(faster, key=lambda r: r.measurement.speedup.ratio)  # type: ignore[union-attr]
+        best = max(faster, key=lambda r: r.measurement.gain)  # type: ignore[union-attr]
         return TargetResult(ref, share, TargetStatus.IMPROVED, None, recorded, tuple(tried), best)
     return TargetResult(
         ref,
@@ -702,7 +707,7 @@ def compare_workloads(
         settings.workload,
         context.root,
         _overrides(context, changes),
-        settings=MeasureSettings(min_speedup=settings.min_speedup),
+        settings=settings_from(settings),
         runs=settings.workload_runs,
         timeout=settings.workload_timeout,
     )

@@ -7,18 +7,23 @@ import sys
 import time
 import types
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
+from perfloop.measure import timing
 from perfloop.measure.timing import (
     BehaviourMismatch,
     BlockTime,
+    ProcessTimings,
     RecordedInputs,
     Version,
     calibrate_loops,
+    check_learning,
     check_same_exceptions,
     check_same_raise_counts,
     is_deeply_immutable,
+    memory_peaks,
     time_abba_blocks,
     time_block,
 )
@@ -45,8 +50,25 @@ class FakeClock:
         self.now += nanoseconds
 
 
+class FakeRunQueue:
+    """The run-queue wait of the timing thread, advanced by the test (another process ran)."""
+
+    def __init__(self) -> None:
+        self.waited = 0
+
+    def __call__(self) -> int:
+        return self.waited
+
+
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
+def run_queue(monkeypatch: pytest.MonkeyPatch) -> FakeRunQueue:
+    fake = FakeRunQueue()
+    monkeypatch.setattr(timing, "run_queue_wait_ns", fake)
+    return fake
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch, run_queue: FakeRunQueue) -> Iterator[FakeClock]:
     fake = FakeClock()
     monkeypatch.setattr(time, "perf_counter_ns", fake)
     yield fake
@@ -96,7 +118,36 @@ def test_time_block_times_every_call_and_counts_the_raises(clock: FakeClock) -> 
         return x
 
     block = time_block(function, [((1,), {}), ((-1,), {}), ((2,), {})])
-    assert block == BlockTime(nanoseconds=300, raised=1)
+    assert block == BlockTime(nanoseconds=300, raised=1, wall_ns=300)
+
+
+def test_time_another_process_held_the_cpu_is_charged_to_neither_side(
+    clock: FakeClock, run_queue: FakeRunQueue
+) -> None:
+    def preempted(x: int) -> None:
+        clock.spend(100)  # our own work
+        clock.spend(900)  # the wall clock runs on while another process has the CPU...
+        run_queue.waited += 900  # ...and the kernel counts it as our run-queue wait
+
+    block = time_block(preempted, [((1,), {})] * 3)
+    assert block.wall_ns == 3000
+    assert block.nanoseconds == 300
+
+
+def test_without_schedstat_the_clock_is_the_wall_clock(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(timing, "run_queue_wait_ns", lambda: None)
+    block = time_block(lambda: clock.spend(500), [((), {})])
+    assert block.nanoseconds == block.wall_ns == 500
+    assert timing.clock_name() == timing.CLOCK_WALL
+
+
+def test_this_linux_machine_reports_its_run_queue_wait() -> None:
+    if not Path(timing.SCHEDSTAT).exists():
+        pytest.skip("no /proc/thread-self/schedstat on this system")
+    waited = timing.run_queue_wait_ns()
+    assert isinstance(waited, int) and waited >= 0
 
 
 def test_calibration_grows_loops_until_a_block_is_long_enough(clock: FakeClock) -> None:
@@ -126,7 +177,68 @@ def test_abba_blocks_give_equal_counts_and_pair_each_side(clock: FakeClock) -> N
         loops=2,
         pairs=5,
     )
-    assert baseline == [600] * 5 and candidate == [200] * 5
+    assert [b.nanoseconds for b in baseline] == [600] * 5
+    assert [b.nanoseconds for b in candidate] == [200] * 5
+
+
+def test_cold_blocks_get_a_fresh_version_for_every_block(clock: FakeClock) -> None:
+    made: list[str] = []
+
+    def fresh(name: str, cost: int) -> Callable[[], Version]:
+        def make() -> Version:
+            made.append(name)
+            return version(lambda x: clock.spend(cost))
+
+        return make
+
+    inputs = RecordedInputs([call_bytes(1)])
+    baseline, candidate = time_abba_blocks(fresh("A", 300), fresh("B", 100), inputs, 1, 3)
+    assert made == ["A", "B", "B", "A", "A", "B"]  # ABBA, each block its own copy
+    assert len(baseline) == len(candidate) == 3
+
+
+def test_unequal_sample_counts_cannot_be_reported() -> None:
+    with pytest.raises(ValueError, match="unequal sample counts"):
+        ProcessTimings((1, 2, 3), (1, 2), loops=1, calls_per_pass=1)
+    with pytest.raises(ValueError, match="unequal sample counts"):
+        ProcessTimings((1,), (1,), 1, 1, wall_baseline_ns=(1,), wall_candidate_ns=())
+    assert ProcessTimings((1, 2), (3, 4), 1, 1).baseline_ns == (1, 2)
+
+
+def test_a_function_that_caches_across_calls_is_told_apart(clock: FakeClock) -> None:
+    def plain() -> Version:
+        return version(lambda x: clock.spend(1000))
+
+    def caching() -> Version:
+        seen: set[object] = set()
+
+        def function(x: int) -> None:
+            clock.spend(100 if x in seen else 1000)
+            seen.add(x)
+
+        return version(function)
+
+    inputs = RecordedInputs([call_bytes(i) for i in range(5)])
+    check = check_learning(plain, caching, inputs)
+    assert check.learns
+    assert check.baseline_first_over_later == pytest.approx(1.0)
+    assert check.candidate_first_over_later == pytest.approx(10.0)
+    assert not check_learning(plain, plain, inputs).learns
+
+
+def test_memory_peaks_are_per_call_and_per_side() -> None:
+    def small(n: int) -> int:
+        return n
+
+    def large(n: int) -> int:
+        return len(list(range(n)))
+
+    inputs = RecordedInputs([call_bytes(10_000), call_bytes(10)])
+    peaks = memory_peaks(lambda: version(small), lambda: version(large), inputs)
+    assert peaks.calls == 2
+    assert peaks.baseline_bytes < 1000
+    assert peaks.candidate_bytes > 10_000 * 8  # a list of 10,000 pointers, at least
+    assert peaks.ratio < 0.01
 
 
 def test_calls_that_raise_in_only_one_version_are_a_mismatch() -> None:

@@ -12,7 +12,7 @@ from perfloop.measure.whole_workload import compare_outputs
 LIBRARY = "def checksum(n):\n    return sum(i * i for i in range(n)) % 1000003\n"
 FASTER = "def checksum(n):\n    return (n - 1) * n * (2 * n - 1) // 6 % 1000003\n"
 WRONG = "def checksum(n):\n    return 42\n"
-SETTINGS = MeasureSettings()
+SETTINGS = MeasureSettings(workload_runs=2, max_workload_runs=3)
 
 
 @pytest.fixture
@@ -34,11 +34,17 @@ def test_a_correct_override_keeps_the_output(project: Path) -> None:
     assert comparison.error is None
     assert comparison.output_unchanged is True
     assert comparison.note is None
-    assert len(comparison.baseline_runs) == len(comparison.candidate_runs) == 2
+    runs = len(comparison.baseline_runs)
+    assert 2 <= runs <= 3 and len(comparison.candidate_runs) == runs  # paired, equal counts
+    assert len(comparison.baseline_cpu_runs) == len(comparison.candidate_cpu_runs) == runs
+    assert all(seconds > 0 for seconds in comparison.baseline_cpu_runs)
     speedup = comparison.speedup
-    assert speedup is not None and speedup.pairs == 2
+    assert speedup is not None and speedup.pairs == runs
     assert speedup.ci_low <= speedup.ratio <= speedup.ci_high
     assert "warm-up" in speedup.method and "ABBA" in speedup.method
+    assert "CPU time" in speedup.method and "Student's t" in speedup.method
+    assert speedup.p_value is not None
+    assert comparison.wall_speedup is not None and "wall time" in comparison.wall_speedup.method
     assert (project / "wlchecks.py").read_text() == LIBRARY  # the user's file is untouched
 
 
@@ -86,3 +92,33 @@ def test_output_comparison_rules() -> None:
 def test_runs_must_be_positive(project: Path) -> None:
     comparison = measure_workload("python bench.py 1", project, {}, settings=SETTINGS, runs=0)
     assert comparison.error is not None and comparison.speedup is None
+
+
+SLOW_LIBRARY = "def checksum(n):\n    return sum(i * i for i in range(n * 100)) % 1000003\n"
+
+
+def test_a_clear_whole_workload_speedup_stops_early(project: Path) -> None:
+    # The original computes for ~100 ms of CPU more than the candidate, which answers at once: the
+    # CPU-time interval clears the threshold early (even at the interim 99.9% level), so
+    # the runs stop well before the maximum.
+    (project / "wlchecks.py").write_text(SLOW_LIBRARY)
+    settings = MeasureSettings(workload_runs=4, max_workload_runs=10)
+    comparison = measure_workload(
+        "python bench.py 20000",
+        project,
+        {"wlchecks": (str(project / "wlchecks.py"), FASTER)},
+        settings=settings,
+        timeout=60,
+    )
+    assert comparison.error is None and comparison.speedup is not None
+    assert comparison.speedup.ci_low > 1.15  # interpreter start-up is most of the CPU time
+    assert 4 <= comparison.speedup.pairs < 10
+
+
+def test_the_wall_and_cpu_ratios_disagreeing_is_said() -> None:
+    from perfloop.measure.whole_workload import clocks_disagree, workload_speedup
+
+    cpu = workload_speedup([1.0, 1.0, 1.0], [0.5, 0.5, 0.5], SETTINGS, clock="cpu")
+    wall = workload_speedup([1.0, 1.01, 0.99], [1.0, 0.99, 1.01], SETTINGS)
+    assert "read the wall-time ratio" in (clocks_disagree(cpu, wall) or "")
+    assert clocks_disagree(cpu, cpu) is None

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from perfloop.config import load_settings
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
+from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
 from perfloop.propose.llm import proposers_for
 from perfloop.report.results import results_document
 from perfloop.report.terminal import print_summary
@@ -75,6 +76,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_llm_arguments(parser)
     add_verify_arguments(parser)
+    add_measure_arguments(parser)
     return parser
 
 
@@ -111,7 +113,10 @@ def run(args: argparse.Namespace) -> int:
     console = terminal(stderr=args.json)
     settings = load_settings(
         args.root.resolve(),
-        {key: getattr(args, key) for key in (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS)},
+        {
+            key: getattr(args, key)
+            for key in (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)
+        },
     )
     proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
     with console.status("starting") as status:

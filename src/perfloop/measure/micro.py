@@ -1,27 +1,76 @@
 """The micro A/B: time a candidate against the original on the recorded calls.
 
-Runs `settings.processes` sandboxed timing processes one after another (each a
-fresh interpreter: a new hash seed and memory layout), collects their paired
-ABBA block times (see `perfloop.measure.timing`) and turns them into a ratio
-with a hierarchical bootstrap interval (see `perfloop.measure.stats`).
-Never raises: every failure becomes a Measurement with an error message.
+Runs sandboxed timing processes one after another (each a fresh interpreter:
+a new hash seed and memory layout), collects their paired ABBA block times
+(see `perfloop.measure.timing`) and turns them into a ratio with a t-interval
+across processes (see `perfloop.measure.stats`). The number of processes
+adapts: at least `settings.processes`, then one more while the interval
+straddles the threshold, until `settings.max_processes` or the wall-clock
+budget. Never raises: every failure becomes a Measurement with an error message.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
+import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfloop.measure.counters import count_instructions
 from perfloop.measure.settings import MeasureSettings
-from perfloop.measure.stats import DEFAULT_RESAMPLES, paired_ratio_interval
-from perfloop.measure.timing import ProcessTimings, TimingTask
-from perfloop.model import CallRecord, Candidate, Measurement, Speedup
+from perfloop.measure.stats import (
+    INTERIM_CONFIDENCE,
+    Decision,
+    GroupedRatio,
+    decide,
+    grouped_ratio_interval,
+    log_ratios,
+    minimum_detectable,
+    signed_rank_p_value,
+)
+from perfloop.measure.timing import LEARNING_FACTOR, ProcessTimings, TimingTask
+from perfloop.model import CallRecord, Candidate, Measurement, MemoryPeaks, Speedup
 from perfloop.sandbox import WorkerOutcome, WorkerStatus, run_in_worker
 
 TIMING_ENTRY = "perfloop.measure.timing:run_timing_task"
 DEFAULT_SETTINGS = MeasureSettings()
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """How far apart identical code looks on this machine now: an A/A run of the original.
+
+    `floor` is the largest ratio the A/A interval reaches either way
+    (max(high, 1/low)); `threshold` is the threshold a candidate must clear,
+    `--min-speedup` or the floor if that is higher; `min_detectable` the
+    smallest true speedup that clears `threshold` in 80% of measurements of
+    this size. With `error` set the A/A failed and the plain threshold holds.
+    """
+
+    ratio: float
+    low: float
+    high: float
+    floor: float
+    threshold: float
+    min_detectable: float
+    processes: int
+    method: str
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class MicroRun:
+    """The raw outcome of one micro A/B: every process's timings and the interval on them."""
+
+    timings: tuple[ProcessTimings, ...]
+    estimate: GroupedRatio | None
+    decision: Decision
+    threshold: float
+    seconds: float
+    error: str | None = None
 
 
 def measure_candidate(
@@ -31,14 +80,17 @@ def measure_candidate(
     *,
     root: Path,
     settings: MeasureSettings = DEFAULT_SETTINGS,
+    noise: NoiseFloor | None = None,
 ) -> Measurement:
-    """Time `candidate` against the original on `records`; faster if ci_low >= min_speedup.
+    """Time `candidate` against the original on `records`; faster if ci_low >= the threshold.
 
-    Never raises: a failure of the candidate, a worker or perfloop itself becomes
-    a Measurement with `error` set.
+    The threshold is `settings.min_speedup`, raised to the noise floor when
+    `noise` (an A/A run, see `measure_noise_floor`) says identical code strays
+    further on this machine now. Never raises: a failure of the candidate, a
+    worker or perfloop itself becomes a Measurement with `error` set.
     """
     try:
-        return _measure_candidate(candidate, original_source, records, root, settings)
+        return _measure_candidate(candidate, original_source, records, root, settings, noise)
     except Exception:  # a bug of ours must not stop the run: report it with the traceback
         return Measurement(
             None, False, f"perfloop failed while measuring:\n{traceback.format_exc(limit=-6)}"
@@ -51,20 +103,178 @@ def _measure_candidate(
     records: Sequence[CallRecord],
     root: Path,
     settings: MeasureSettings,
+    noise: NoiseFloor | None,
 ) -> Measurement:
     if not records:
         return Measurement(None, False, "no recorded calls to time the candidate on")
+    threshold = time_threshold(settings, noise)
     task = timing_task(candidate, original_source, records, settings)
+    run = run_micro_ab(task, root, settings, threshold)
+    if run.error is not None or run.estimate is None:
+        return Measurement(None, False, run.error or "no timings", objective=settings.objective)
+    speedup = summarise_run(run, settings, noise)
+    faster = speedup.clears(max(settings.min_speedup, noise_threshold(noise)))
+    memory = run.timings[0].memory
+    better = None
+    if settings.objective == "memory":
+        better = memory is not None and memory_is_better(memory, speedup, settings)
+    notes = measurement_notes(run, settings)
+    instructions = None
+    if settings.counters and (better if better is not None else faster):
+        instructions = count_instructions(
+            replace(task, cold=run.timings[0].cold),
+            root=root,
+            pass_seconds=speedup.baseline_seconds,
+        )
+        if instructions.unavailable:
+            notes += (f"instructions not counted: {instructions.unavailable}",)
+    return Measurement(
+        speedup,
+        faster,
+        memory=memory,
+        instructions=instructions,
+        better=better,
+        objective=settings.objective,
+        notes=notes,
+    )
+
+
+def measure_noise_floor(
+    candidate_like: Candidate,
+    original_source: str,
+    records: Sequence[CallRecord],
+    *,
+    root: Path,
+    settings: MeasureSettings = DEFAULT_SETTINGS,
+) -> NoiseFloor:
+    """An A/A run: the original against a second copy of itself, `noise_processes` processes.
+
+    `candidate_like` names the target (its function and path; its source is
+    ignored). Never raises: a failure gives a NoiseFloor with `error` set whose
+    threshold is the plain `min_speedup`.
+    """
+    same = replace(candidate_like, module_source=original_source, origin="noise-floor")
+    fixed = replace(
+        settings,
+        processes=settings.noise_processes,
+        max_processes=max(settings.noise_processes, settings.max_processes),
+    )
+    try:
+        if not records:
+            raise _NoNoise("no recorded calls to time")
+        task = timing_task(same, original_source, records, fixed)
+        run = run_micro_ab(task, root, fixed, threshold=None)
+        if run.error is not None or run.estimate is None:
+            raise _NoNoise(run.error or "no timings")
+    except Exception as exc:
+        text = str(exc) if isinstance(exc, _NoNoise) else traceback.format_exc(limit=-4)
+        plain = settings.min_speedup
+        return NoiseFloor(1.0, 0.0, math.inf, math.inf, plain, math.inf, 0, "", text)
+    estimate = run.estimate
+    floor = max(estimate.high, 1 / estimate.low) if estimate.low > 0 else math.inf
+    threshold = max(settings.min_speedup, floor)
+    return NoiseFloor(
+        ratio=estimate.ratio,
+        low=estimate.low,
+        high=estimate.high,
+        floor=floor,
+        threshold=threshold,
+        min_detectable=minimum_detectable(
+            estimate.log_se, estimate.df, threshold, confidence=settings.confidence
+        ),
+        processes=estimate.groups,
+        method=(
+            f"A/A: the original against a second copy of itself, {estimate.groups} processes "
+            f"x {settings.pairs_per_process} ABBA pairs, the same clock and interval as the A/B"
+        ),
+    )
+
+
+class _NoNoise(Exception):
+    pass
+
+
+class NoiseFloors:
+    """One A/A run per target and run, shared by all of that target's candidates."""
+
+    def __init__(self) -> None:
+        self._floors: dict[tuple[str, str], NoiseFloor] = {}
+
+    def get(
+        self,
+        candidate: Candidate,
+        original_source: str,
+        records: Sequence[CallRecord],
+        *,
+        root: Path,
+        settings: MeasureSettings,
+    ) -> NoiseFloor:
+        key = (str(candidate.function), original_source)
+        if key not in self._floors:
+            self._floors[key] = measure_noise_floor(
+                candidate, original_source, records, root=root, settings=settings
+            )
+        return self._floors[key]
+
+
+def noise_threshold(noise: NoiseFloor | None) -> float:
+    return noise.threshold if noise is not None and noise.error is None else 1.0
+
+
+def time_threshold(settings: MeasureSettings, noise: NoiseFloor | None) -> float:
+    """The threshold the time interval is decided against (sequential stopping too)."""
+    if settings.objective == "memory":  # non-inferiority: not slower beyond the tolerance
+        return 1 / settings.max_slowdown
+    return max(settings.min_speedup, noise_threshold(noise))
+
+
+def memory_is_better(memory: MemoryPeaks, speedup: Speedup, settings: MeasureSettings) -> bool:
+    """Peak memory per call `min_speedup` times smaller, and time not worse than tolerated."""
+    return memory.ratio >= settings.min_speedup and speedup.ci_low >= 1 / settings.max_slowdown
+
+
+def run_micro_ab(
+    task: TimingTask, root: Path, settings: MeasureSettings, threshold: float | None
+) -> MicroRun:
+    """Run timing processes until the interval is decisive about `threshold` or the budget ends.
+
+    With `threshold` None (an A/A run) exactly `settings.processes` processes run.
+    The first process calibrates the loop count and probes for a cache; the
+    others reuse its loop count and its choice of warm or cold blocks.
+    """
+    started = time.perf_counter()
     timings: list[ProcessTimings] = []
-    for number in range(1, settings.processes + 1):
+    estimate: GroupedRatio | None = None
+    decision = Decision.UNDECIDED
+    limit = settings.processes if threshold is None else settings.max_processes
+    for number in range(1, limit + 1):
         outcome = run_in_worker(TIMING_ENTRY, task, root=root, limits=settings.limits)
-        failure = process_failure(outcome, number, settings)
+        failure = process_failure(outcome, number, limit)
         if failure is not None:
-            return Measurement(None, False, failure)
+            return MicroRun(tuple(timings), None, Decision.UNDECIDED, threshold or 0, 0, failure)
         assert isinstance(outcome.value, ProcessTimings)
         timings.append(outcome.value)
-    speedup = summarise_timings(timings, settings)
-    return Measurement(speedup, speedup.clears(settings.min_speedup))
+        if number == 1:
+            first = outcome.value
+            task = replace(task, probe=False, loops=first.loops, cold=first.cold)
+        if number < settings.processes:
+            continue
+        estimate = grouped_ratio_interval(groups_of(timings), confidence=settings.confidence)
+        if threshold is None:
+            continue
+        elapsed = time.perf_counter() - started
+        next_would_end = elapsed + elapsed / number > settings.budget_seconds
+        final = number == limit or next_would_end
+        decision = decide(estimate, threshold, final=final)
+        if decision is not Decision.UNDECIDED:
+            break
+    return MicroRun(
+        tuple(timings), estimate, decision, threshold or 0, time.perf_counter() - started
+    )
+
+
+def groups_of(timings: Sequence[ProcessTimings]) -> list[list[tuple[int, int]]]:
+    return [list(zip(t.baseline_ns, t.candidate_ns)) for t in timings]
 
 
 def timing_task(
@@ -86,16 +296,14 @@ def timing_task(
     )
 
 
-def process_failure(
-    outcome: WorkerOutcome[object], number: int, settings: MeasureSettings
-) -> str | None:
+def process_failure(outcome: WorkerOutcome[object], number: int, limit: int) -> str | None:
     """Why timing process `number` gave no usable times, or None if it did."""
-    where = f"timing process {number} of {settings.processes}"
+    where = f"timing process {number} (of at most {limit})"
     if outcome.status is WorkerStatus.TIMEOUT:
         return (
             f"{where} {outcome.message} (the time limit, "
-            f"MeasureSettings.limits.wall_seconds={settings.limits.wall_seconds:g}); the "
-            "candidate or the original hangs or is very slow on the recorded calls"
+            "MeasureSettings.limits.wall_seconds); the candidate or the original hangs or is "
+            "very slow on the recorded calls"
         )
     if not outcome.ok:
         tail = f"\n{outcome.stderr_tail.strip()}" if outcome.stderr_tail.strip() else ""
@@ -107,18 +315,32 @@ def process_failure(
     return None
 
 
-def summarise_timings(timings: Sequence[ProcessTimings], settings: MeasureSettings) -> Speedup:
-    """The paired ratio over all processes' block pairs, its interval, and per-pass medians."""
-    groups = [list(zip(t.baseline_ns, t.candidate_ns)) for t in timings]
-    interval = paired_ratio_interval(groups, confidence=settings.confidence)
+def summarise_run(run: MicroRun, settings: MeasureSettings, noise: NoiseFloor | None) -> Speedup:
+    """The Speedup of a finished run: ratio, interval, p-value, noise floor, method."""
+    estimate = run.estimate
+    assert estimate is not None
+    timings = run.timings
+    p_value = signed_rank_p_value([log_ratios(group) for group in groups_of(timings)])
+    threshold = max(settings.min_speedup, noise_threshold(noise))
+    if noise is not None and noise.error is None:
+        detectable = noise.min_detectable
+    else:
+        detectable = minimum_detectable(
+            estimate.log_se, estimate.df, threshold, confidence=settings.confidence
+        )
     return Speedup(
-        ratio=interval.ratio,
-        ci_low=interval.low,
-        ci_high=interval.high,
-        pairs=interval.pairs,
+        ratio=estimate.ratio,
+        ci_low=estimate.low,
+        ci_high=estimate.high,
+        pairs=estimate.pairs,
         baseline_seconds=median_pass_seconds(timings, baseline=True),
         candidate_seconds=median_pass_seconds(timings, baseline=False),
-        method=micro_method_text(timings, settings.confidence),
+        method=micro_method_text(run, settings, noise),
+        p_value=p_value,
+        noise_floor=noise.floor if noise is not None and noise.error is None else None,
+        threshold=threshold,
+        min_detectable=detectable,
+        processes=estimate.groups,
     )
 
 
@@ -131,14 +353,52 @@ def median_pass_seconds(timings: Sequence[ProcessTimings], *, baseline: bool) ->
     )
 
 
-def micro_method_text(timings: Sequence[ProcessTimings], confidence: float) -> str:
-    pairs = sum(len(t.baseline_ns) for t in timings)
-    loops = sorted({t.loops for t in timings})
-    loop_text = "/".join(str(n) for n in loops)
-    calls = timings[0].calls_per_pass
-    return (
-        f"geometric mean of {pairs} paired ABBA block ratios (baseline/candidate) over "
-        f"{len(timings)} processes; a block is {loop_text} pass(es) over {calls} recorded "
-        f"call(s) on fresh input copies, GC off; {confidence:.0%} CI by hierarchical "
-        f"bootstrap (processes, then pairs; {DEFAULT_RESAMPLES} resamples, seed 0)"
+def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloor | None) -> str:
+    timings = run.timings
+    estimate = run.estimate
+    assert estimate is not None
+    first = timings[0]
+    if first.cold:
+        block = (
+            f"one first pass over {first.calls_per_pass} recorded call(s) on a fresh module copy"
+        )
+    else:
+        loops = "/".join(str(n) for n in sorted({t.loops for t in timings}))
+        block = f"{loops} pass(es) over {first.calls_per_pass} recorded call(s)"
+    noise_text = (
+        f"; noise floor {noise.floor:.3f}x from an A/A run of {noise.processes} processes"
+        if noise is not None and noise.error is None
+        else "; no A/A noise floor"
     )
+    return (
+        f"{estimate.pairs} paired ABBA blocks (baseline/candidate) in {estimate.groups} worker "
+        f"processes run one after another ({run.seconds:.1f} s; adaptive: at least "
+        f"{settings.processes}, stop when decisive, at most {settings.max_processes} or "
+        f"{settings.budget_seconds:g} s); a block is {block} on fresh input copies, GC off; "
+        f"clock: {first.clock}; per process the Hodges-Lehmann estimate of the log ratios, "
+        f"{settings.confidence:.0%} CI by Student's t across processes (df {estimate.df}); "
+        f"an early 'faster' needs the {INTERIM_CONFIDENCE:.1%} interval; p-value: Wilcoxon "
+        f"signed-rank on the pairs, stratified by process{noise_text}"
+    )
+
+
+def measurement_notes(run: MicroRun, settings: MeasureSettings) -> tuple[str, ...]:
+    first = run.timings[0]
+    notes: list[str] = []
+    learning = first.learning
+    if learning is not None and learning.learns:
+        notes.append(
+            "the candidate gets much faster on calls it has already seen (first pass "
+            f"{learning.candidate_first_over_later:.1f}x its second, the original "
+            f"{learning.baseline_first_over_later:.1f}x; at least {LEARNING_FACTOR}x apart): it "
+            "likely caches results across calls. Repeating the recorded calls would time the "
+            "cache, so each block was one first pass on a fresh module copy; the whole-"
+            "workload ratio shows what the cache is worth in the real workload"
+        )
+    if first.clock != "wall time minus run-queue wait":
+        notes.append(
+            "the run-queue wait of the timing thread is unknown here (no "
+            "/proc/thread-self/schedstat), so time other processes held the CPU counts "
+            "as noise: measure on a quiet machine"
+        )
+    return tuple(notes)

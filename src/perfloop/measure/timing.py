@@ -30,12 +30,14 @@ import pickle
 import sys
 import time
 import traceback
+import tracemalloc
 import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from perfloop.measure.stats import Side, abba_schedule
+from perfloop.model import MemoryPeaks
 from perfloop.runtime.loader import import_hook, load_module_copy, resolve_function
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
@@ -45,6 +47,11 @@ MAX_PREPARED_COPIES = 50_000
 MAX_PREPARED_BYTES = 16 * 1024 * 1024  # of pickled inputs per block; in memory a few times more
 MAX_CALLS_PER_BLOCK = 1_000_000
 _MAX_CALIBRATION_GROWTH = 10
+MAX_MEMORY_CALLS = 200  # recorded calls whose allocation peak is traced, per side
+LEARNING_FACTOR = 1.2  # first pass / later pass, candidate over original, that means "a cache"
+SCHEDSTAT = "/proc/thread-self/schedstat"
+CLOCK_TASK = "wall time minus run-queue wait"
+CLOCK_WALL = "wall time (perf_counter; run-queue wait unavailable)"
 _IMMUTABLE_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None), type(Ellipsis)})
 
 
@@ -61,15 +68,34 @@ class TimingTask:
     call_reprs: tuple[str, ...]
     pairs: int
     min_block_ns: int
+    loops: int = 0  # passes per block; 0: calibrate in this process
+    probe: bool = True  # run the first-pass (cache) check and the memory peaks here
+    cold: bool = False  # time cold blocks (a first pass on a fresh module copy each)
+
+
+@dataclass(frozen=True)
+class LearningCheck:
+    """First pass over the recorded calls against a later pass, on fresh module copies.
+
+    `*_first_over_later` is the first pass's time over the second's; `learns`
+    says the candidate's is LEARNING_FACTOR times the original's or more, in
+    both of two fresh copies.
+    """
+
+    baseline_first_over_later: float
+    candidate_first_over_later: float
+    learns: bool
 
 
 @dataclass(frozen=True)
 class ProcessTimings:
     """What one timing process reports: nanoseconds per block, pair by pair.
 
-    `baseline_ns[i]` and `candidate_ns[i]` are the two blocks of pair i; both
-    ran `loops` passes over `calls_per_pass` calls. `problem` is set (and the
-    times are empty) when the versions behaved differently or could not load.
+    `baseline_ns[i]` and `candidate_ns[i]` are the two blocks of pair i on the
+    measurement clock (`clock`), `wall_*` the same blocks on the wall clock;
+    both ran `loops` passes over `calls_per_pass` calls. `problem` is set (and
+    the times are empty) when the versions behaved differently or could not
+    load. The two sides always hold equally many blocks.
     """
 
     baseline_ns: tuple[int, ...]
@@ -77,12 +103,30 @@ class ProcessTimings:
     loops: int
     calls_per_pass: int
     problem: str | None = None
+    wall_baseline_ns: tuple[int, ...] = ()
+    wall_candidate_ns: tuple[int, ...] = ()
+    clock: str = CLOCK_WALL
+    cold: bool = False
+    learning: LearningCheck | None = None
+    memory: MemoryPeaks | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.baseline_ns) != len(self.candidate_ns) or len(self.wall_baseline_ns) != len(
+            self.wall_candidate_ns
+        ):
+            raise ValueError(
+                f"unequal sample counts: {len(self.baseline_ns)} baseline blocks and "
+                f"{len(self.candidate_ns)} candidate blocks; every pair has one of each"
+            )
 
 
 @dataclass(frozen=True)
 class BlockTime:
+    """One timed block: `nanoseconds` on the measurement clock, `wall_ns` on the wall clock."""
+
     nanoseconds: int
     raised: int
+    wall_ns: int = 0
 
 
 @dataclass(frozen=True)
@@ -178,17 +222,32 @@ def _serving(module: types.ModuleType | None) -> Iterator[None]:
             sys.modules[name] = previous
 
 
+def run_queue_wait_ns() -> int | None:
+    """Nanoseconds this thread has waited for a CPU so far, or None where unknown."""
+    try:
+        with open(SCHEDSTAT, "rb") as handle:
+            return int(handle.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def clock_name() -> str:
+    return CLOCK_TASK if run_queue_wait_ns() is not None else CLOCK_WALL
+
+
 def time_block(function: Function, calls: Sequence[Call]) -> BlockTime:
     """Time `function` over the prepared calls, GC collected before and off during.
 
     An exception a call raises is caught (and counted) inside the timed loop,
     the same way for both sides, so recorded calls that raise are timed too.
+    The measurement clock is the wall clock less the run-queue wait in between.
     """
     raised = 0
     clock = time.perf_counter_ns
     gc.collect()
     gc.disable()
     try:
+        waited_before = run_queue_wait_ns()
         start = clock()
         for args, kwargs in calls:
             try:
@@ -196,9 +255,13 @@ def time_block(function: Function, calls: Sequence[Call]) -> BlockTime:
             except Exception:
                 raised += 1
         stop = clock()
+        waited_after = run_queue_wait_ns()
     finally:
         gc.enable()
-    return BlockTime(stop - start, raised)
+    wall = stop - start
+    if waited_before is None or waited_after is None:
+        return BlockTime(wall, raised, wall)
+    return BlockTime(max(1, wall - (waited_after - waited_before)), raised, wall)
 
 
 def calibrate_loops(
@@ -260,19 +323,77 @@ def _outcome_text(error: str | None) -> str:
 
 
 def time_abba_blocks(
-    original: Version, candidate: Version, inputs: RecordedInputs, loops: int, pairs: int
-) -> tuple[list[int], list[int]]:
-    """Block times of both sides in ABBA order, one block per side per pair."""
-    versions = {Side.BASELINE: original, Side.CANDIDATE: candidate}
+    original: Version | Callable[[], Version],
+    candidate: Version | Callable[[], Version],
+    inputs: RecordedInputs,
+    loops: int,
+    pairs: int,
+) -> tuple[list[BlockTime], list[BlockTime]]:
+    """Blocks of both sides in ABBA order, one block per side per pair.
+
+    A side given as a callable is asked for a fresh version before each of its
+    blocks (cold blocks: a new module copy every time).
+    """
+    sides = {Side.BASELINE: original, Side.CANDIDATE: candidate}
     blocks: dict[Side, list[BlockTime]] = {Side.BASELINE: [], Side.CANDIDATE: []}
     for _pair, side in abba_schedule(pairs):
-        version = versions[side]
+        given = sides[side]
+        version = given if isinstance(given, Version) else given()
         calls = inputs.prepare(loops, version.module)
         blocks[side].append(time_block(version.function, calls))
     check_same_raise_counts(blocks[Side.BASELINE], blocks[Side.CANDIDATE])
-    return (
-        [block.nanoseconds for block in blocks[Side.BASELINE]],
-        [block.nanoseconds for block in blocks[Side.CANDIDATE]],
+    return blocks[Side.BASELINE], blocks[Side.CANDIDATE]
+
+
+def first_over_later(fresh: Callable[[], Version], inputs: RecordedInputs) -> float:
+    """A fresh copy's first pass over the calls, over its second pass (fresh inputs each)."""
+    version = fresh()
+    first = time_block(version.function, inputs.prepare(1, version.module)).nanoseconds
+    later = time_block(version.function, inputs.prepare(1, version.module)).nanoseconds
+    return first / max(1, later)
+
+
+def check_learning(
+    fresh_original: Callable[[], Version],
+    fresh_candidate: Callable[[], Version],
+    inputs: RecordedInputs,
+    tries: int = 2,
+) -> LearningCheck:
+    """Does the candidate speed up on calls it has seen, more than the original does?"""
+    original = [first_over_later(fresh_original, inputs) for _ in range(tries)]
+    candidate = [first_over_later(fresh_candidate, inputs) for _ in range(tries)]
+    learns = all(c >= LEARNING_FACTOR * o for o, c in zip(original, candidate))
+    return LearningCheck(min(original), min(candidate), learns)
+
+
+def peak_bytes_per_call(version: Version, inputs: RecordedInputs) -> int:
+    """The largest allocation peak of one call (above what was allocated before it)."""
+    count = min(inputs.calls_per_pass, MAX_MEMORY_CALLS)
+    calls = inputs.prepare(1, version.module)[:count]
+    worst = 0
+    tracemalloc.start()
+    try:
+        for args, kwargs in calls:
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            with contextlib.suppress(Exception):
+                version.function(*args, **kwargs)
+            worst = max(worst, tracemalloc.get_traced_memory()[1] - before)
+    finally:
+        tracemalloc.stop()
+    return worst
+
+
+def memory_peaks(
+    fresh_original: Callable[[], Version],
+    fresh_candidate: Callable[[], Version],
+    inputs: RecordedInputs,
+) -> MemoryPeaks:
+    """Peak allocation per call of each side, on fresh module copies (a cache counts)."""
+    return MemoryPeaks(
+        baseline_bytes=peak_bytes_per_call(fresh_original(), inputs),
+        candidate_bytes=peak_bytes_per_call(fresh_candidate(), inputs),
+        calls=min(inputs.calls_per_pass, MAX_MEMORY_CALLS),
     )
 
 
@@ -300,6 +421,16 @@ def load_versions(task: TimingTask) -> tuple[Version, Version]:
     return original, candidate
 
 
+def fresh_loader(task: TimingTask, source: str) -> Callable[[], Version]:
+    """A function that loads `source` as a new module copy and returns its version."""
+
+    def fresh() -> Version:
+        module = load_module_copy(task.module, task.path, source)
+        return Version(module, resolve_function(module, task.qualname))
+
+    return fresh
+
+
 def _exception_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
@@ -320,18 +451,45 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
         inputs = RecordedInputs(task.call_args)
     except Exception as exc:
         return _failed(task, f"the recorded inputs could not be unpickled: {_exception_text(exc)}")
+    fresh_original = fresh_loader(task, task.original_source)
+    fresh_candidate = fresh_loader(task, task.candidate_source)
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         try:
+            learning = None
+            if task.probe:  # before any warm-up: first passes must be first
+                learning = check_learning(fresh_original, fresh_candidate, inputs)
+            cold = task.cold or (learning is not None and learning.learns)
             check_same_exceptions(original, candidate, inputs, task.call_reprs)
-            loops = calibrate_loops(original, inputs, task.min_block_ns, inputs.max_loops())
-            # a warm-up of the candidate at the timed size (the original warmed up calibrating)
-            time_block(candidate.function, inputs.prepare(loops, candidate.module))
-            baseline, candidate_times = time_abba_blocks(
-                original, candidate, inputs, loops, task.pairs
-            )
+            if cold:
+                loops = 1
+                baseline, candidate_blocks = time_abba_blocks(
+                    fresh_original, fresh_candidate, inputs, loops, task.pairs
+                )
+            else:
+                loops = task.loops or calibrate_loops(
+                    original, inputs, task.min_block_ns, inputs.max_loops()
+                )
+                # warm-ups at the timed size (when calibrated, the original warmed up then)
+                for version in (original, candidate) if task.loops else (candidate,):
+                    time_block(version.function, inputs.prepare(loops, version.module))
+                baseline, candidate_blocks = time_abba_blocks(
+                    original, candidate, inputs, loops, task.pairs
+                )
+            memory = memory_peaks(fresh_original, fresh_candidate, inputs) if task.probe else None
         except BehaviourMismatch as exc:
             return _failed(task, str(exc))
-    return ProcessTimings(tuple(baseline), tuple(candidate_times), loops, inputs.calls_per_pass)
+    return ProcessTimings(
+        baseline_ns=tuple(block.nanoseconds for block in baseline),
+        candidate_ns=tuple(block.nanoseconds for block in candidate_blocks),
+        loops=loops,
+        calls_per_pass=inputs.calls_per_pass,
+        wall_baseline_ns=tuple(block.wall_ns for block in baseline),
+        wall_candidate_ns=tuple(block.wall_ns for block in candidate_blocks),
+        clock=clock_name(),
+        cold=cold,
+        learning=learning,
+        memory=memory,
+    )
 
 
 def _failed(task: TimingTask, problem: str) -> ProcessTimings:

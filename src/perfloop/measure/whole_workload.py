@@ -1,17 +1,29 @@
 """The whole-workload A/B: run the user's command with and without candidates in place.
 
-Runs alternate ABBA over `runs` pairs after one discarded warm-up run of each
-side (it warms the OS file cache and the interpreter's files; its output still
-counts in the output comparison). Both sides run through the same machinery:
-the baseline serves the ORIGINAL sources of the overridden modules through the
-same import hook that serves the candidates, so hook and compile costs are
-identical and the ratio isolates the code change. The ratio of wall times per
-pair gets the same geometric-mean ratio and bootstrap interval as the micro A/B
-(one group: runs are separate processes).
+Runs alternate ABBA over at least `runs` pairs after one discarded warm-up run
+of each side (it warms the OS file cache and the interpreter's files; its
+output still counts in the output comparison), and more pairs, up to
+`settings.max_workload_runs`, while the interval straddles the threshold. Both
+sides run through the same machinery: the baseline serves the ORIGINAL sources
+of the overridden modules through the same import hook that serves the
+candidates, so hook and compile costs are identical and the ratio isolates the
+code change.
+
+Each run is timed twice: its wall time, and the CPU time (user + system) of
+its whole process tree (the rusage of waited-for children). The headline is
+the CPU-time ratio, because on a shared machine a run's wall time also counts
+the time other processes held the CPU; the wall-time ratio is shown beside it.
+Where the two disagree (the patch changed how long the workload waits, for
+I/O or for threads), the note says so and the wall-time ratio is the one to
+read. Both get the same statistics as the micro A/B: a t-interval on the
+pairs' log ratios (each pair is two whole processes, independent of the
+others) and a signed-rank p-value.
 """
 
 from __future__ import annotations
 
+import math
+import resource
 import statistics
 import tempfile
 import traceback
@@ -20,7 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.measure.settings import MeasureSettings
-from perfloop.measure.stats import DEFAULT_RESAMPLES, Side, abba_schedule, paired_ratio_interval
+from perfloop.measure.stats import (
+    Decision,
+    Side,
+    decide,
+    grouped_ratio_interval,
+    log_ratios,
+    minimum_detectable,
+    signed_rank_p_value,
+)
 from perfloop.model import Speedup
 from perfloop.workload import RuntimeSpec, WorkloadRun, run_workload
 
@@ -34,7 +54,8 @@ class WorkloadComparison:
     `output_unchanged` is None when the original's own output differs between
     its runs (then `note` says so): there is nothing stable to compare against.
     `baseline_runs` and `candidate_runs` are the timed wall times in seconds, in
-    run order, warm-ups excluded.
+    run order, warm-ups excluded; `*_cpu_runs` the CPU times of the same runs.
+    `speedup` is the CPU-time ratio, `wall_speedup` the wall-time ratio.
     """
 
     speedup: Speedup | None
@@ -43,6 +64,9 @@ class WorkloadComparison:
     baseline_runs: tuple[float, ...] = ()
     candidate_runs: tuple[float, ...] = ()
     note: str | None = None
+    wall_speedup: Speedup | None = None
+    baseline_cpu_runs: tuple[float, ...] = ()
+    candidate_cpu_runs: tuple[float, ...] = ()
 
 
 class _RunFailed(Exception):
@@ -55,13 +79,15 @@ def measure_workload(
     overrides: dict[str, tuple[str, str]],
     *,
     settings: MeasureSettings,
-    runs: int = 5,
+    runs: int | None = None,
     timeout: float = 600,
 ) -> WorkloadComparison:
     """Time `command` in `root`, original vs. `overrides` ({module: (path, new source)}).
 
+    At least `runs` pairs (default `settings.workload_runs`), more while undecided.
     Never raises: a failing run or a failure of perfloop itself becomes `error`.
     """
+    runs = settings.workload_runs if runs is None else runs
     try:
         return _measure_workload(command, root, overrides, settings, runs, timeout)
     except Exception:  # a bug of ours must not stop the run: report it with the traceback
@@ -89,14 +115,21 @@ def _measure_workload(
         except OSError as exc:
             return WorkloadComparison(None, None, f"cannot read an original module: {exc}")
         seconds: dict[Side, list[float]] = {Side.BASELINE: [], Side.CANDIDATE: []}
+        cpu: dict[Side, list[float]] = {Side.BASELINE: [], Side.CANDIDATE: []}
         outputs: dict[Side, list[str]] = {Side.BASELINE: [], Side.CANDIDATE: []}
         try:
             for side in (Side.BASELINE, Side.CANDIDATE) * WARMUP_RUNS_PER_SIDE:
-                outputs[side].append(_run(command, root, specs[side], side, timeout).stdout)
-            for _pair, side in abba_schedule(runs):
-                run = _run(command, root, specs[side], side, timeout)
-                outputs[side].append(run.stdout)
-                seconds[side].append(run.seconds)
+                outputs[side].append(_run(command, root, specs[side], side, timeout)[0].stdout)
+            limit = max(runs, settings.max_workload_runs)
+            for pair in range(limit):
+                order = (Side.BASELINE, Side.CANDIDATE)
+                for side in order if pair % 2 == 0 else order[::-1]:
+                    run, cpu_seconds = _run(command, root, specs[side], side, timeout)
+                    outputs[side].append(run.stdout)
+                    seconds[side].append(run.seconds)
+                    cpu[side].append(cpu_seconds)
+                if pair + 1 >= runs and _decided(cpu, settings, final=pair + 1 == limit):
+                    break
         except _RunFailed as exc:
             return WorkloadComparison(
                 None,
@@ -106,14 +139,44 @@ def _measure_workload(
                 tuple(seconds[Side.CANDIDATE]),
             )
     unchanged, note = compare_outputs(outputs[Side.BASELINE], outputs[Side.CANDIDATE])
+    speedup = workload_speedup(cpu[Side.BASELINE], cpu[Side.CANDIDATE], settings, clock="cpu")
+    wall = workload_speedup(seconds[Side.BASELINE], seconds[Side.CANDIDATE], settings)
+    disagreement = clocks_disagree(speedup, wall)
     return WorkloadComparison(
-        workload_speedup(seconds[Side.BASELINE], seconds[Side.CANDIDATE], settings),
+        speedup,
         unchanged,
         None,
         tuple(seconds[Side.BASELINE]),
         tuple(seconds[Side.CANDIDATE]),
-        note,
+        "; ".join(text for text in (note, disagreement) if text) or None,
+        wall,
+        tuple(cpu[Side.BASELINE]),
+        tuple(cpu[Side.CANDIDATE]),
     )
+
+
+def _decided(cpu: dict[Side, list[float]], settings: MeasureSettings, *, final: bool) -> bool:
+    pairs = list(zip(_positive(cpu[Side.BASELINE]), _positive(cpu[Side.CANDIDATE])))
+    if len(pairs) < 2:
+        return final
+    estimate = grouped_ratio_interval([pairs], confidence=settings.confidence)
+    return decide(estimate, settings.min_speedup, final=final) is not Decision.UNDECIDED
+
+
+def _positive(values: Sequence[float]) -> list[float]:
+    """Times as the statistics need them: a run too short for the clock counts as 1 µs."""
+    return [max(value, 1e-6) for value in values]
+
+
+def clocks_disagree(cpu: Speedup, wall: Speedup) -> str | None:
+    """A note when the wall-time interval lies wholly on one side of the CPU-time ratio."""
+    if wall.ci_high < cpu.ratio or wall.ci_low > cpu.ratio:
+        return (
+            f"the wall-time ratio {wall.ratio:.2f}x [{wall.ci_low:.2f}, {wall.ci_high:.2f}] "
+            f"disagrees with the CPU-time ratio {cpu.ratio:.2f}x: the patch changed how long "
+            "the workload waits (I/O, sleeping, threads), so read the wall-time ratio"
+        )
+    return None
 
 
 def original_sources(overrides: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
@@ -135,12 +198,22 @@ def override_spec(overrides: dict[str, tuple[str, str]], directory: Path) -> Run
     return RuntimeSpec(overrides=files)
 
 
-def _run(command: str, root: Path, spec: RuntimeSpec, side: Side, timeout: float) -> WorkloadRun:
+def _run(
+    command: str, root: Path, spec: RuntimeSpec, side: Side, timeout: float
+) -> tuple[WorkloadRun, float]:
+    """One run and the CPU seconds (user + system) of its process tree."""
+    before = _children_cpu()
     run = run_workload(command, root, spec=spec, timeout=timeout)
+    cpu_seconds = _children_cpu() - before
     if not run.succeeded:
         which = "original" if side is Side.BASELINE else "with the candidates in place"
         raise _RunFailed(f"a workload run ({which}) failed: {run.failure_message()}")
-    return run
+    return run, cpu_seconds
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def compare_outputs(
@@ -158,22 +231,44 @@ def compare_outputs(
 
 
 def workload_speedup(
-    baseline: Sequence[float], candidate: Sequence[float], settings: MeasureSettings
+    baseline: Sequence[float],
+    candidate: Sequence[float],
+    settings: MeasureSettings,
+    *,
+    clock: str = "wall",
 ) -> Speedup:
-    interval = paired_ratio_interval(
-        [list(zip(baseline, candidate))], confidence=settings.confidence
+    """The ratio of paired runs' times with a t-interval over pairs and a signed-rank p."""
+    pairs = list(zip(_positive(baseline), _positive(candidate)))
+    estimate = grouped_ratio_interval([pairs], confidence=settings.confidence)
+    what = (
+        "CPU time (user + system) of the process tree"
+        if clock == "cpu"
+        else "wall time of the whole process"
+    )
+    interval = (
+        f"{settings.confidence:.0%} CI by Student's t on the pairs' log ratios (df {estimate.df})"
+        if estimate.df > 0
+        else "no interval from a single pair"
     )
     return Speedup(
-        ratio=interval.ratio,
-        ci_low=interval.low,
-        ci_high=interval.high,
-        pairs=interval.pairs,
+        ratio=estimate.ratio,
+        ci_low=estimate.low,
+        ci_high=estimate.high,
+        pairs=estimate.pairs,
         baseline_seconds=statistics.median(baseline),
         candidate_seconds=statistics.median(candidate),
         method=(
-            f"geometric mean of {interval.pairs} paired ABBA whole-workload wall-time ratios "
-            f"(baseline/candidate; {WARMUP_RUNS_PER_SIDE} warm-up run per side discarded); "
-            f"{settings.confidence:.0%} CI by bootstrap over pairs "
-            f"({DEFAULT_RESAMPLES} resamples, seed 0)"
+            f"{what}, {estimate.pairs} interleaved ABBA pairs of whole runs (baseline/"
+            f"candidate; {WARMUP_RUNS_PER_SIDE} warm-up run per side discarded; at least "
+            f"{settings.workload_runs} pairs, more up to {settings.max_workload_runs} while "
+            f"undecided); {interval}; p-value: Wilcoxon signed-rank on the pairs"
         ),
+        p_value=signed_rank_p_value([log_ratios(pairs)]),
+        threshold=settings.min_speedup,
+        min_detectable=minimum_detectable(
+            estimate.log_se, estimate.df, settings.min_speedup, confidence=settings.confidence
+        )
+        if math.isfinite(estimate.log_se)
+        else None,
+        processes=estimate.pairs * 2,
     )

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from perfloop.model import CandidateResult, RunResult, TargetResult, VerdictStatus
-from perfloop.report.summary import format_speedup, headline, llm_cost_line, summary_rows
+from perfloop.report.summary import (
+    format_speedup,
+    headline,
+    llm_cost_line,
+    measurement_details,
+    summary_rows,
+)
 from perfloop.report.verification import strength_text, tiers_text
 
 
@@ -39,9 +45,13 @@ def _candidate_line(result: CandidateResult) -> str:
         error = measurement.error if measurement else "not measured"
         return f"- {origin}: same behaviour [{tiers_text(verdict)}]; timing failed: {error}"
     verdict_word = "faster" if measurement.faster else "not faster beyond the threshold"
+    if measurement.objective == "memory":
+        verdict_word = "less memory" if measurement.improved else "not better on memory"
+    details = measurement_details(measurement)
     return (
         f"- {origin}: same behaviour [{tiers_text(verdict)}]; "
         f"{format_speedup(measurement.speedup)}, {verdict_word}"
+        + (f" ({details})" if details else "")
     )
 
 
@@ -59,6 +69,9 @@ def _target_section(target: TargetResult) -> list[str]:
         lines += ["```python", best.candidate.function_source.strip(), "```"]
         if best.measurement and best.measurement.speedup:
             lines += ["", f"Method: {best.measurement.speedup.method}."]
+        if best.measurement and best.measurement.instructions:
+            counts = best.measurement.instructions
+            lines += ["", f"Instructions: {counts.method or counts.unavailable}."]
     return [*lines, ""]
 
 

@@ -5,9 +5,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from perfloop.model import CandidateResult, RunResult, Speedup, TargetResult
+from perfloop.model import CandidateResult, Measurement, RunResult, Speedup, TargetResult
 from perfloop.report.summary import llm_speedups
 from perfloop.report.verification import strength_document, verdict_document
 
@@ -18,11 +19,47 @@ def _round(value: float) -> float:
     return round(value, 4)
 
 
+def _maybe(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else _round(value)
+
+
 def speedup_document(speedup: Speedup) -> dict[str, Any]:
     return {
         "ratio": _round(speedup.ratio),
         "ci": [_round(speedup.ci_low), _round(speedup.ci_high)],
         "method": speedup.method,
+        "p_value": speedup.p_value,
+        "noise_floor": _maybe(speedup.noise_floor),
+        "threshold": _maybe(speedup.threshold),
+        "min_detectable": _maybe(speedup.min_detectable),
+    }
+
+
+def measurement_extras(measurement: Measurement | None) -> dict[str, Any]:
+    """Memory peaks, instruction counts and notes of a measurement, for results.json."""
+    if measurement is None:
+        return {}
+    memory, counts = measurement.memory, measurement.instructions
+    return {
+        "objective": measurement.objective,
+        "memory": {
+            "baseline_peak_bytes": memory.baseline_bytes,
+            "candidate_peak_bytes": memory.candidate_bytes,
+            "calls": memory.calls,
+        }
+        if memory
+        else None,
+        "instructions": {
+            "ratio": _maybe(counts.ratio),
+            "baseline_per_pass": counts.baseline,
+            "candidate_per_pass": counts.candidate,
+            "tool": counts.tool,
+            "method": counts.method,
+            "unavailable": counts.unavailable,
+        }
+        if counts
+        else None,
+        "measurement_notes": list(measurement.notes),
     }
 
 
@@ -40,6 +77,8 @@ def _best(best: CandidateResult | None) -> dict[str, Any] | None:
         "rationale": best.candidate.rationale,
         "candidate_id": best.candidate.candidate_id,
         "verification": verdict_document(verdict),
+        "measurement": speedup_document(speedup),
+        **measurement_extras(best.measurement),
     }
 
 

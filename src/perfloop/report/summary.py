@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from perfloop.model import (
     CandidateResult,
+    Measurement,
     RunResult,
     Speedup,
     TargetResult,
@@ -117,3 +118,44 @@ def llm_cost_line(result: RunResult) -> str | None:
     if usage.failed_calls:
         text += f"; {usage.failed_calls} calls failed, first: {usage.first_error}"
     return text
+
+
+def _bytes(count: int) -> str:
+    for unit, size in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= size:
+            return f"{count / size:.1f} {unit}"
+    return f"{count} B"
+
+
+def measurement_details(measurement: Measurement) -> str:
+    """What stands beside a ratio: p-value, noise floor, memory, instructions, caveats."""
+    parts = []
+    speedup = measurement.speedup
+    if speedup is not None and speedup.p_value is not None:
+        parts.append(f"p={speedup.p_value:.2g} (signed-rank)")
+    if speedup is not None and speedup.noise_floor is not None:
+        parts.append(f"noise floor {speedup.noise_floor:.3f}x")
+    if speedup is not None and speedup.threshold is not None:
+        detectable = speedup.min_detectable
+        shown = f", detectable from {detectable:.3f}x" if detectable and detectable < 100 else ""
+        parts.append(f"threshold {speedup.threshold:.3f}x{shown}")
+    memory = measurement.memory
+    if memory is not None:
+        parts.append(
+            f"peak memory per call {_bytes(memory.baseline_bytes)} -> "
+            f"{_bytes(memory.candidate_bytes)}"
+        )
+    counts = measurement.instructions
+    if counts is not None and counts.ratio is not None:
+        parts.append(f"instructions {counts.ratio:.2f}x ({counts.tool})")
+    return "; ".join([*parts, *measurement.notes])
+
+
+def detail_lines(result: RunResult) -> list[str]:
+    """One line per measured best candidate: its figures beside the ratio."""
+    lines = []
+    for target in result.targets:
+        best = _most_informative(target)
+        if best is not None and best.measurement is not None and best.measurement.speedup:
+            lines.append(f"{target.function}: {measurement_details(best.measurement)}")
+    return lines

@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from perfloop.model import Profile, RunResult, TargetStatus
-from perfloop.report.summary import headline, llm_cost_line, summary_rows
+from perfloop.report.summary import detail_lines, headline, llm_cost_line, summary_rows
 
 _STYLE = {
     TargetStatus.IMPROVED: "green",
@@ -65,6 +65,8 @@ def print_summary(result: RunResult, console: Console) -> None:
             style=_STYLE[row.status],
         )
     console.print(table)
+    for line in detail_lines(result):
+        console.print(line, style="dim", markup=False, highlight=False)
     console.print(f"[bold]{headline(result)}[/bold]")
     llm = llm_cost_line(result)
     if llm is not None:
