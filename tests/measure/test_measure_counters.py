@@ -64,10 +64,11 @@ def test_no_counter_is_said_plainly(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
-def test_callgrind_counts_identical_code_alike_and_extra_work_as_more(tmp_path: Path) -> None:
-    same = count_instructions(task(tmp_path, SOURCE), root=tmp_path, pass_seconds=0.001)
-    assert same.unavailable is None, same.unavailable
-    assert same.ratio == pytest.approx(1.0, abs=0.01)
-    assert same.tool in ("perf stat", "callgrind") and "per pass" in same.method
-    slower = count_instructions(task(tmp_path, SLOWER), root=tmp_path, pass_seconds=0.001)
-    assert slower.ratio is not None and slower.ratio < 0.9  # the candidate does more
+def test_callgrind_counts_the_extra_work_of_a_candidate(tmp_path: Path) -> None:
+    # About 2 minutes on a busy 2-core machine: three runs under callgrind. (Identical
+    # code counts alike to a few parts in 100,000 the same way; the slower candidate here
+    # runs a second loop over the same list.)
+    counts = count_instructions(task(tmp_path, SLOWER), root=tmp_path, pass_seconds=0.001)
+    assert counts.unavailable is None, counts.unavailable
+    assert counts.tool in ("perf stat", "callgrind") and "per pass" in counts.method
+    assert counts.ratio is not None and 0.4 < counts.ratio < 0.9  # the candidate does more
