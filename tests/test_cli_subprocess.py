@@ -50,11 +50,11 @@ def test_the_bundled_example_gets_verified_speedups_and_applies_cleanly(tmp_path
     results = json.loads(done.stdout)
 
     improved = [t for t in results["targets"] if t["status"] == "improved"]
-    assert len(improved) >= 3, results
-    assert all(t["best"]["ci"][0] >= 1.2 for t in improved[:3])
-    assert all(
-        t["best"]["verified_calls"] > 0 and t["best"]["tiers"] == ["replay"] for t in improved
-    )
+    clear_wins = [t for t in improved if t["best"]["ci"][0] >= 1.2]
+    assert len(clear_wins) >= 3, results
+    for target in improved:  # verified on the recorded calls, then by fuzzing
+        assert target["best"]["verified_calls"] > 0
+        assert target["best"]["tiers"][:2] == ["replay", "fuzz"], target
     assert results["workload_speedup"]["output_unchanged"] is True
     assert results["workload_speedup"]["ratio"] > 1.0
     assert results["applied"] is True
