@@ -459,8 +459,13 @@ class LLMUsage:
 
 @dataclass(frozen=True)
 class WorkloadSpeedup:
+    """The whole workload, original against patched: `speedup` on CPU time (the headline),
+    `wall_speedup` on wall time, `note` when the two disagree."""
+
     speedup: Speedup
     output_unchanged: bool | None
+    wall_speedup: Speedup | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -726,7 +726,10 @@ def compare_workloads(
         notes.append("the workload's own output varies from run to run, so it was not compared")
     if comparison.speedup is None:
         return None, notes
-    return WorkloadSpeedup(comparison.speedup, comparison.output_unchanged), notes
+    if comparison.clock_note:
+        notes.append(comparison.clock_note)
+    speedup, wall = comparison.speedup, comparison.wall_speedup
+    return WorkloadSpeedup(speedup, comparison.output_unchanged, wall, comparison.clock_note), notes
 
 
 def apply_and_confirm(

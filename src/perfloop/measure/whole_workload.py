@@ -55,7 +55,8 @@ class WorkloadComparison:
     its runs (then `note` says so): there is nothing stable to compare against.
     `baseline_runs` and `candidate_runs` are the timed wall times in seconds, in
     run order, warm-ups excluded; `*_cpu_runs` the CPU times of the same runs.
-    `speedup` is the CPU-time ratio, `wall_speedup` the wall-time ratio.
+    `speedup` is the CPU-time ratio, `wall_speedup` the wall-time ratio;
+    `clock_note` says when they disagree.
     """
 
     speedup: Speedup | None
@@ -67,6 +68,7 @@ class WorkloadComparison:
     wall_speedup: Speedup | None = None
     baseline_cpu_runs: tuple[float, ...] = ()
     candidate_cpu_runs: tuple[float, ...] = ()
+    clock_note: str | None = None  # the wall-time and CPU-time ratios disagree
 
 
 class _RunFailed(Exception):
@@ -141,17 +143,17 @@ def _measure_workload(
     unchanged, note = compare_outputs(outputs[Side.BASELINE], outputs[Side.CANDIDATE])
     speedup = workload_speedup(cpu[Side.BASELINE], cpu[Side.CANDIDATE], settings, clock="cpu")
     wall = workload_speedup(seconds[Side.BASELINE], seconds[Side.CANDIDATE], settings)
-    disagreement = clocks_disagree(speedup, wall)
     return WorkloadComparison(
         speedup,
         unchanged,
         None,
         tuple(seconds[Side.BASELINE]),
         tuple(seconds[Side.CANDIDATE]),
-        "; ".join(text for text in (note, disagreement) if text) or None,
+        note,
         wall,
         tuple(cpu[Side.BASELINE]),
         tuple(cpu[Side.CANDIDATE]),
+        clocks_disagree(speedup, wall),
     )
 
 

@@ -100,8 +100,14 @@ def render_markdown(result: RunResult) -> str:
         lines += [
             "## Whole workload",
             "",
-            f"Original against patched, as whole processes: {format_speedup(speedup)}. "
-            f"Method: {speedup.method}. "
+            f"Original against patched, as whole processes: {format_speedup(speedup)} "
+            f"(CPU time; p={speedup.p_value if speedup.p_value is not None else float('nan'):.2g})"
+            + (
+                f", wall time {format_speedup(result.workload_speedup.wall_speedup)}. "
+                if result.workload_speedup.wall_speedup
+                else ". "
+            )
+            + f"Method: {speedup.method}. "
             f"Output: {unchanged[result.workload_speedup.output_unchanged]}.",
             "",
         ]

@@ -129,6 +129,9 @@ def results_document(result: RunResult) -> dict[str, Any]:
                 "ci": [_round(workload.speedup.ci_low), _round(workload.speedup.ci_high)],
                 "output_unchanged": workload.output_unchanged,
                 "method": workload.speedup.method,
+                "p_value": workload.speedup.p_value,
+                "wall": speedup_document(workload.wall_speedup) if workload.wall_speedup else None,
+                "note": workload.note,
             }
             if workload
             else None
