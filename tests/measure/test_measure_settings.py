@@ -96,3 +96,26 @@ def test_unavailable_counters_and_unknown_floors_stay_honest() -> None:
     )
     infinite = Speedup(1.0, 0.0, float("inf"), 2, 1.0, 1.0, "m", None, None, 1.05, float("inf"))
     assert speedup_document(infinite)["min_detectable"] is None
+
+
+def test_a_memory_win_is_called_less_memory_not_faster() -> None:
+    from perfloop.model import (
+        Candidate,
+        CandidateResult,
+        FunctionRef,
+        GateResult,
+        TargetResult,
+        TargetStatus,
+    )
+    from perfloop.report.summary import verdict_text
+
+    ref = FunctionRef("m", "f")
+    best = CandidateResult(
+        Candidate(ref, "rule:x", "", "", "", "m.py"),
+        GateResult(True),
+        measurement=Measurement(
+            SPEEDUP, True, memory=MemoryPeaks(4096, 1024, 3), better=True, objective="memory"
+        ),
+    )
+    target = TargetResult(ref, 0.5, TargetStatus.IMPROVED, None, 3, (best,), best)
+    assert verdict_text(target).startswith("less memory, verified")

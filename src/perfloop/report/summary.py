@@ -41,13 +41,15 @@ def _most_informative(target: TargetResult) -> CandidateResult | None:
 
 
 def verdict_text(target: TargetResult) -> str:
+    best = target.best.measurement if target.best else None
+    word = "less memory" if best is not None and best.objective == "memory" else "faster"
     if target.status is TargetStatus.IMPROVED and target.weakly_verified:
         score = target.strength.score if target.strength else None
         shown = "unknown" if score is None else f"{score:.0%}"
-        return f"faster, weakly verified (strength {shown}; --apply needs --accept-weak)"
+        return f"{word}, weakly verified (strength {shown}; --apply needs --accept-weak)"
     if target.status is TargetStatus.IMPROVED:
         score = target.strength.score if target.strength else None
-        return "faster, verified" + (f" (strength {score:.0%})" if score is not None else "")
+        return f"{word}, verified" + (f" (strength {score:.0%})" if score is not None else "")
     if target.status is TargetStatus.UNVERIFIABLE:
         return f"unverifiable: {target.reason}"
     return target.reason or target.status.value
