@@ -1,9 +1,11 @@
 """How often does a measurement method call identical code "faster", and how often does it
 find a true difference? perfloop's micro A/B against pyperf, timeit and a naive timer.
 
-    python benchmarks/measurement_quality.py                  # the full run (~1 h with --load both)
     python benchmarks/measurement_quality.py --quick          # a few trials, to check it works
-    python benchmarks/measurement_quality.py --load on        # the other core kept busy
+    python benchmarks/measurement_quality.py --load both --loaded-trials 100 --detect-trials 25 \
+        --loaded-detect-trials 15 --other-trials 5           # the README's table (~65 min)
+    python benchmarks/measurement_quality.py --pairs 10% --trials 25 --detect-trials 25 \
+        --detect-budget 10 [--load on]                        # the 10% pair at 10 s (~35 min)
 
 The pairs (benchmarks/measure_pairs) are one function in versions whose cost
 differs by construction: identical, and the original doing 3%, 5%, 10% or
@@ -310,7 +312,7 @@ def round_jobs(
         pairs.append("10%")
     if number < (args.loaded_other_trials if loaded else args.other_trials):
         pairs += ["3%", "5%", "30%"]
-    jobs = [(pair, method) for pair in pairs for method in METHODS]
+    jobs = [(pair, method) for pair in pairs if pair in args.pairs for method in METHODS]
     rng.shuffle(jobs)
     return jobs
 
@@ -406,10 +408,16 @@ def main() -> None:
     parser.add_argument("--load", choices=("off", "on", "both"), default="off")
     parser.add_argument("--quick", action="store_true", help="3 trials of each, to check")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pairs",
+        default=",".join(PAIRS),
+        help="which pairs to run, e.g. '10%%' for a detection-only run (all)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.trials = args.detect_trials = args.other_trials = 3
         args.loaded_trials = args.loaded_detect_trials = args.loaded_other_trials = 3
+    args.pairs = [pair.strip() for pair in args.pairs.split(",")]
     conditions = {"off": ["as is"], "on": ["loaded"], "both": ["as is", "loaded"]}[args.load]
     base_settings = MeasureSettings(
         min_speedup=args.min_speedup,
