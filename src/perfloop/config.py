@@ -29,6 +29,7 @@ class Settings:
     workload: str | None = None
     root: Path = field(default_factory=Path.cwd)
     functions: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()  # rewrite rules to propose with, by id (empty: all of them)
     top: int = 5
     min_share: float = 0.01
     min_speedup: float = 1.05
@@ -112,6 +113,8 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
     if "functions" in values:
         functions = values["functions"]
         values["functions"] = tuple([functions] if isinstance(functions, str) else functions)
+    if "rules" in values:
+        values["rules"] = _rule_ids(values["rules"])
     types = {f.name: f.type for f in dataclasses.fields(Settings)}
     for key, value in values.items():
         if key in {"top", "max_calls", "capture_mb", "memory_mb", "workload_runs", "workers"} and (
@@ -146,6 +149,19 @@ def _check_measure_setting(key: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
     if key == "counters" and not isinstance(value, bool):
         raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _rule_ids(value: Any) -> tuple[str, ...]:
+    """`"a,b"` or `["a", "b"]` as rule ids, each checked against the registry."""
+    from perfloop.propose.rules import rule_by_id  # the registry imports libcst: only when asked
+
+    parts = value.split(",") if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or not all(isinstance(p, str) for p in parts):
+        raise ConfigError(f"rules must be rule ids separated by commas, not {value!r}")
+    try:
+        return tuple(rule_by_id(p.strip()).id for p in parts if p.strip())
+    except ValueError as exc:
+        raise ConfigError(f"rules: {exc}") from exc
 
 
 def _check_verification_setting(key: str, value: Any) -> None:

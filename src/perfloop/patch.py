@@ -142,6 +142,9 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     if _find_function(module.body, parts) is None:
         raise SpliceError(f"the module defines no function {qualname!r} to replace")
     merged = module.visit(_ReplaceFunction(qualname, function))
+    constants = _new_constants(proposed, merged, function)
+    if constants:  # e.g. a compiled pattern the new function uses, defined just above it
+        merged = merged.with_changes(body=_insert_before(merged, parts[0], constants))
     present = {merged.code_for_node(line) for line in _import_lines(merged)}
     new_imports = [
         line for line in _import_lines(proposed) if proposed.code_for_node(line) not in present
@@ -149,6 +152,77 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     if new_imports:
         merged = merged.with_changes(body=_insert_imports(merged, new_imports))
     return merged.code
+
+
+def _new_constants(
+    proposed: cst.Module, module: cst.Module, function: cst.FunctionDef
+) -> list[cst.SimpleStatementLine]:
+    """Top-level `NAME = ...` lines of the new source that the new function reads and the
+    module does not bind yet."""
+    bound = _top_level_names(module)
+    used = {node.value for node in _names(function)}
+    constants = []
+    for statement in proposed.body:
+        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+            continue
+        small = statement.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+            and small.targets[0].target.value in used - bound
+        ):
+            constants.append(statement)
+    return constants
+
+
+def _top_level_names(module: cst.Module) -> set[str]:
+    names = set()
+    for statement in module.body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = small.targets if isinstance(small, cst.Assign) else ()
+                names.update(t.target.value for t in targets if isinstance(t.target, cst.Name))
+                if isinstance(small, (cst.AnnAssign, cst.AugAssign)) and isinstance(
+                    small.target, cst.Name
+                ):
+                    names.add(small.target.value)
+                if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                    small.names, cst.ImportStar
+                ):
+                    for alias in small.names:
+                        name = alias.asname.name if alias.asname else alias.name
+                        while isinstance(name, cst.Attribute):
+                            name = name.value
+                        if isinstance(name, cst.Name):
+                            names.add(name.value)
+    return names
+
+
+def _names(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.append(name)
+
+    node.visit(_Collect())
+    return found
+
+
+def _insert_before(
+    module: cst.Module, top_level_name: str, lines: list[cst.SimpleStatementLine]
+) -> list[cst.BaseStatement]:
+    """`lines` just before the top-level def or class named `top_level_name`."""
+    body = list(module.body)
+    index = next(
+        i
+        for i, s in enumerate(body)
+        if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value == top_level_name
+    )
+    return [*body[:index], *lines, *body[index:]]
 
 
 def _insert_imports(

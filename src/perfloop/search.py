@@ -51,7 +51,7 @@ from perfloop.patch import (
 )
 from perfloop.profile import line_profile, profile_workload, why_not_targetable
 from perfloop.project import Project, TargetError
-from perfloop.propose import combine_rules, propose_rule_candidates
+from perfloop.propose import combine_rules, in_combination_order, propose_rule_candidates
 from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.report import write_run_files
 from perfloop.resume import (
@@ -472,21 +472,15 @@ def optimize_target(
         for proposer in context.proposers
         if not isinstance(proposer, RoundProposer)
         for candidate in proposer(ref, path, module_source)
+        if _rule_allowed(context.settings, candidate)
     ]
-    verified_rules = [
-        r
-        for r in tried
-        if r.verdict
-        and r.verdict.status is VerdictStatus.EQUIVALENT
-        and r.candidate.origin.startswith("rule:")
-    ]
-    if len(verified_rules) > 1:  # then the verified rules together
-        rule_ids = [r.candidate.origin.removeprefix("rule:") for r in verified_rules]
-        combined = combine_rules(ref, path, module_source, rule_ids)
-        if combined is not None:
-            tried.append(
-                evaluate_candidate(context, combined, module_source, capture, limits, seen)
-            )
+    tried += combine_verified_rules(  # then the verified rules together
+        ref,
+        path,
+        module_source,
+        tried,
+        lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
+    )
     for round_proposer in context.round_proposers:  # they compete in the same pool
         target = TargetContext(
             context.run_id,
@@ -512,6 +506,49 @@ def optimize_target(
         context.progress(f"Checking how strong the verification of {ref} is (mutants)")
         strength = context.verification.strength(plan, limits)
     return replace(select_best(ref, share, recorded, tried), strength=strength)
+
+
+def _rule_allowed(settings: Settings, candidate: Candidate) -> bool:
+    """`--rules` limits the rule proposals to those ids; other proposers are not affected."""
+    if not settings.rules or not candidate.origin.startswith("rule:"):
+        return True
+    return candidate.origin.removeprefix("rule:") in settings.rules
+
+
+def combine_verified_rules(
+    ref: FunctionRef,
+    path: str,
+    module_source: str,
+    tried: Sequence[CandidateResult],
+    evaluate: Callable[[Candidate], CandidateResult],
+) -> list[CandidateResult]:
+    """Combinations of the single rules that verified, searched greedily: start from the
+    best measured one and try adding each other one, best first; an addition stays only
+    if the combination verifies and measures better than the best so far. k verified
+    rules cost at most k - 1 more candidates (not 2^k); rules apply in registry order."""
+
+    def gain(result: CandidateResult) -> float:
+        return result.measurement.gain if result.measurement else 0.0
+
+    def verified(result: CandidateResult) -> bool:
+        return bool(result.verdict and result.verdict.status is VerdictStatus.EQUIVALENT)
+
+    singles = [r for r in tried if r.candidate.origin.startswith("rule:") and verified(r)]
+    singles.sort(key=gain, reverse=True)
+    if len(singles) < 2:
+        return []
+    best, chosen = singles[0], [singles[0].candidate.origin.removeprefix("rule:")]
+    combinations = []
+    for single in singles[1:]:
+        rule_ids = in_combination_order([*chosen, single.candidate.origin.removeprefix("rule:")])
+        combined = combine_rules(ref, path, module_source, rule_ids)
+        if combined is None:  # one of them no longer applies after the others
+            continue
+        result = evaluate(combined)
+        combinations.append(result)
+        if verified(result) and gain(result) > gain(best):
+            best, chosen = result, rule_ids
+    return combinations
 
 
 def _baseline_problem(baseline: Verdict, why: str | None) -> str:

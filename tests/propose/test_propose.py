@@ -11,7 +11,7 @@ from rule_testing import source
 
 import perfloop.propose as propose
 from perfloop.model import FunctionRef
-from perfloop.propose import combine_rules, propose_rule_candidates
+from perfloop.propose import combine_rules, in_combination_order, propose_rule_candidates
 from perfloop.propose.rules import RULES, Rule, RuleContext, Safety, rule_by_id
 
 MODULE = source(
@@ -48,9 +48,17 @@ def ref(qualname: str) -> FunctionRef:
     return FunctionRef("shop.text", qualname)
 
 
+CONTENT_WORDS_RULES = [
+    "rule:set-membership",
+    "rule:list-comprehension",
+    "rule:hoist-attribute-lookup",
+    "rule:hoist-global-lookup",
+]
+
+
 def test_one_candidate_per_rule_that_fires() -> None:
     candidates = propose_rule_candidates(ref("content_words"), "shop/text.py", MODULE)
-    assert [c.origin for c in candidates] == ["rule:set-membership", "rule:list-comprehension"]
+    assert [c.origin for c in candidates] == CONTENT_WORDS_RULES
     by_origin = {c.origin: c for c in candidates}
     comprehension = by_origin["rule:list-comprehension"]
     assert comprehension.function == ref("content_words")
@@ -134,7 +142,7 @@ class _BreaksSyntax(Rule):
 def test_a_crashing_or_broken_rule_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(propose, "RULES", (_Crashes(), _BreaksSyntax(), *RULES))
     candidates = propose_rule_candidates(ref("content_words"), "t.py", MODULE)
-    assert [c.origin for c in candidates] == ["rule:set-membership", "rule:list-comprehension"]
+    assert [c.origin for c in candidates] == CONTENT_WORDS_RULES
 
 
 def test_combine_rules_applies_in_sequence() -> None:
@@ -168,10 +176,12 @@ def test_rules_that_fired_combine_in_registry_order() -> None:
     )
     candidates = propose_rule_candidates(ref("specs"), "t.py", module)
     fired = [c.origin.removeprefix("rule:") for c in candidates]
-    assert fired == ["range-len-iteration", "list-comprehension"]
-    combined = combine_rules(ref("specs"), "t.py", module, fired)
+    assert fired == ["range-len-iteration", "list-comprehension", "hoist-attribute-lookup"]
+    combined = combine_rules(ref("specs"), "t.py", module, fired[:2])
     assert combined is not None
     assert "out = [convert(args_item) for args_item in args]" in combined.function_source
+    # the comprehension leaves no `out.append` to hoist: all three do not combine
+    assert combine_rules(ref("specs"), "t.py", module, fired) is None
 
 
 def test_combine_rules_is_none_unless_every_rule_fires() -> None:
@@ -188,5 +198,61 @@ def test_combine_rules_is_none_unless_every_rule_fires() -> None:
 
 
 def test_combine_rules_names_unknown_rules() -> None:
-    with pytest.raises(ValueError, match="known rules are: set-membership"):
+    with pytest.raises(ValueError, match=r"known rules are: .*set-membership"):
         combine_rules(ref("content_words"), "t.py", MODULE, ["set-membrship"])
+
+
+def test_only_the_rules_asked_for() -> None:
+    candidates = propose_rule_candidates(
+        ref("content_words"), "t.py", MODULE, rule_ids=["list-comprehension", "str-join"]
+    )
+    assert [c.origin for c in candidates] == ["rule:list-comprehension"]
+    assert propose_rule_candidates(ref("content_words"), "t.py", MODULE, rule_ids=[]) == []
+    with pytest.raises(ValueError, match="there is no rule 'nope'"):
+        propose_rule_candidates(ref("content_words"), "t.py", MODULE, rule_ids=["nope"])
+
+
+def test_combination_order_is_the_registry_order() -> None:
+    shuffled = ["memoize-recursive", "list-comprehension", "set-membership"]
+    assert in_combination_order(shuffled) == [
+        "set-membership",
+        "list-comprehension",
+        "memoize-recursive",
+    ]
+    with pytest.raises(ValueError, match="known rules"):
+        in_combination_order(["nope"])
+
+
+def test_a_module_level_constant_comes_with_the_function() -> None:
+    module = source(
+        """
+        import re
+
+
+        def skus(text):
+            return re.findall(r"[A-Z]{3}-\\d{4}", text)
+        """
+    )
+    [candidate] = propose_rule_candidates(ref("skus"), "t.py", module)
+    assert candidate.origin == "rule:re-compile-hoist"
+    assert candidate.module_source == source(
+        """
+        import re
+
+
+        _SKUS_RE = re.compile(r"[A-Z]{3}-\\d{4}")
+
+
+        def skus(text):
+            return _SKUS_RE.findall(text)
+        """
+    )
+    assert candidate.function_source == source(
+        """
+        _SKUS_RE = re.compile(r"[A-Z]{3}-\\d{4}")
+
+
+        def skus(text):
+            return _SKUS_RE.findall(text)
+        """
+    )

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from rule_testing import rewrite
 
-from perfloop.propose.rules import RULES, Rule, Safety, rule_by_id
+from perfloop.propose.rules import FAMILIES, FIRST_SET, RULES, Rule, Safety, rule_by_id
 
 TESTS = Path(__file__).parent
+DOCS = (TESTS.parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
 KEBAB = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
@@ -31,6 +32,24 @@ def test_rule_by_id_finds_each_and_names_the_known_ones() -> None:
         assert rule_by_id(rule.id) is rule
     with pytest.raises(ValueError, match="set-membership"):
         rule_by_id("no-such-rule")
+
+
+def test_every_rule_is_in_exactly_one_family() -> None:
+    in_families = [rule_id for members in FAMILIES.values() for rule_id in members]
+    assert sorted(in_families) == sorted(rule.id for rule in RULES)
+    assert set(FAMILIES) == {"loops", "data structures", "calls", "algorithmic"}
+
+
+def test_the_first_set_is_registered() -> None:
+    assert len(FIRST_SET) == 6
+    for rule_id in FIRST_SET:
+        rule_by_id(rule_id)
+
+
+def test_rules_that_depend_on_the_python_version_say_so() -> None:
+    """sum() of floats is compensated from 3.12: a loop-to-sum rewrite changes bits there."""
+    assert rule_by_id("sum-loop").max_python == (3, 11)
+    assert "3.12" in rule_by_id("sum-loop").description
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.id)
@@ -65,3 +84,10 @@ class TestEveryRule:
 
     def test_example_stays_silent(self, rule: Rule) -> None:
         assert rewrite(rule, _module_of(rule).EXAMPLE_SILENT) is None
+
+    def test_has_a_micro_benchmark_in_the_docs(self, rule: Rule) -> None:
+        row = next(
+            (line for line in DOCS.splitlines() if line.startswith(f"| `{rule.id}` |")), None
+        )
+        assert row is not None, f"docs/rules.md has no row for {rule.id}"
+        assert re.search(r"\d\.\d+×", row), f"the row for {rule.id} has no speedup figure"

@@ -74,6 +74,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", action="store_true", help="print results.json instead of the table"
     )
+    parser.add_argument(
+        "--rules",
+        metavar="ID,ID",
+        help="propose only with these rewrite rules (default: all; see docs/rules.md)",
+    )
     add_llm_arguments(parser)
     add_verify_arguments(parser)
     add_measure_arguments(parser)
@@ -94,6 +99,7 @@ SETTING_FLAGS = (
     "branch",
     "memory_mb",
     "workers",
+    "rules",
 )
 
 

@@ -2,13 +2,14 @@
 
 Rule-based proposals (no LLM needed) come from `propose_rule_candidates`: every
 registered rule that fires on the function gives one candidate. `combine_rules`
-applies several rules in sequence, for trying combinations.
+applies several rules in sequence, for trying combinations; `in_combination_order`
+puts rule ids in the order that works (the registry's).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import libcst as cst
 
@@ -25,14 +26,18 @@ def propose_rule_candidates(
     path: str,
     module_source: str,
     python_version: tuple[int, int] = _CURRENT_PYTHON,
+    rule_ids: Collection[str] | None = None,
 ) -> list[Candidate]:
     """One candidate per registered rule that fires on `function` in `module_source`.
 
     `path` is the module's path relative to the project root (stored on each
     candidate). Rules whose python version gates exclude `python_version` are not
-    tried. Never raises: a module that does not parse, a function that is not
-    there, or a rule that crashes on odd code just give fewer candidates.
+    tried; with `rule_ids`, only those rules are (an unknown id raises ValueError
+    naming the known ones). Otherwise never raises: a module that does not parse,
+    a function that is not there, or a rule that crashes on odd code just give
+    fewer candidates.
     """
+    wanted = None if rule_ids is None else {rule_by_id(rule_id).id for rule_id in rule_ids}
     try:
         module = cst.parse_module(module_source)
     except Exception:
@@ -40,7 +45,7 @@ def propose_rule_candidates(
     facts = ModuleFacts(module, module_source)
     candidates = []
     for rule in RULES:
-        if not rule.supports(python_version):
+        if not rule.supports(python_version) or (wanted is not None and rule.id not in wanted):
             continue
         try:
             rewritten = apply_rule(module, function.qualname, rule, facts)
@@ -98,4 +103,14 @@ def combine_rules(
     )
 
 
-__all__ = ["combine_rules", "propose_rule_candidates"]
+def in_combination_order(rule_ids: Collection[str]) -> list[str]:
+    """`rule_ids` in the registry's order, the order in which combinations apply.
+
+    Rules that keep a loop a loop come before those that replace it by one
+    expression, so both can apply; unknown ids raise ValueError.
+    """
+    wanted = {rule_by_id(rule_id).id for rule_id in rule_ids}
+    return [rule.id for rule in RULES if rule.id in wanted]
+
+
+__all__ = ["combine_rules", "in_combination_order", "propose_rule_candidates"]

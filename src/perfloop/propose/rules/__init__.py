@@ -6,26 +6,118 @@ with `EXAMPLE_FIRES` and `EXAMPLE_SILENT` sources that the registry meta-test ru
 
 from __future__ import annotations
 
+from perfloop.propose.rules.any_all_loop import AnyAllLoop
 from perfloop.propose.rules.base import Rule, RuleContext, Safety
+from perfloop.propose.rules.bisect_sorted_search import BisectSortedSearch
+from perfloop.propose.rules.count_loop import CountLoop
+from perfloop.propose.rules.counter_loop import CounterLoop
+from perfloop.propose.rules.counting_dict_get import CountingDictGet
+from perfloop.propose.rules.deque_queue import DequeQueue
+from perfloop.propose.rules.enumerate_index import EnumerateIndex
+from perfloop.propose.rules.generator_to_comprehension import GeneratorToComprehension
+from perfloop.propose.rules.hoist_attribute_lookup import HoistAttributeLookup
+from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
+from perfloop.propose.rules.hoist_invariant import HoistInvariant
+from perfloop.propose.rules.inline_pure_function import InlinePureFunction
+from perfloop.propose.rules.len_hoist import LenHoist
+from perfloop.propose.rules.linear_search_index import LinearSearchIndex
 from perfloop.propose.rules.list_comprehension import ListComprehension
+from perfloop.propose.rules.math_sqrt import MathSqrt
+from perfloop.propose.rules.membership_list_to_set import MembershipListToSet
 from perfloop.propose.rules.memoize_recursive import MemoizeRecursive
+from perfloop.propose.rules.memoize_repeated_calls import MemoizeRepeatedCalls
+from perfloop.propose.rules.numpy_convolve import NumpyConvolve
+from perfloop.propose.rules.or_chain_membership import OrChainMembership
+from perfloop.propose.rules.preallocated_fill import PreallocatedFill
 from perfloop.propose.rules.range_len_iteration import RangeLenIteration
+from perfloop.propose.rules.re_compile_hoist import ReCompileHoist
+from perfloop.propose.rules.regex_literal_str import RegexLiteralStr
 from perfloop.propose.rules.set_membership import SetMembership
 from perfloop.propose.rules.sorted_min_max import SortedMinMax
+from perfloop.propose.rules.sorted_slice_heapq import SortedSliceHeapq
+from perfloop.propose.rules.square_multiply import SquareMultiply
 from perfloop.propose.rules.str_join import StrJoin
+from perfloop.propose.rules.sum_lists_flatten import SumListsFlatten
+from perfloop.propose.rules.sum_loop import SumLoop
+from perfloop.propose.rules.zip_parallel_index import ZipParallelIndex
 
-# The order is the order of application in combinations (`combine_rules` with the
-# ids of the rules that fired, in this order): rules that keep a loop a loop come
-# before the ones that turn it into a comprehension, and memoize-recursive, which
-# moves the body into an inner function, comes last.
+# The order is the order of application in combinations (`combine_rules` applies the
+# rules it is given in this order):
+# 1. rules that replace a loop by a library call and must see it as written;
+# 2. rules that keep every loop a loop: they build something before it (a set, an
+#    index, a deque, a hoisted value, placed above `out = []`-style lines so the pair
+#    stays together) or rewrite an expression or a loop header in place;
+# 3. rules that turn an accumulator loop into one expression (comprehension, join,
+#    Counter, sum, len, any);
+# 4. lookups hoisted into locals, last among the loop rules, so that the loops the
+#    earlier rules keep or create are the ones that get them;
+# 5. memoize-recursive, which moves the whole body into an inner function.
 RULES: tuple[Rule, ...] = (
+    NumpyConvolve(),
+    LinearSearchIndex(),
     SetMembership(),
-    RangeLenIteration(),
-    ListComprehension(),
-    StrJoin(),
+    MembershipListToSet(),
+    DequeQueue(),
+    BisectSortedSearch(),
+    LenHoist(),
+    HoistInvariant(),
+    RegexLiteralStr(),
+    ReCompileHoist(),
+    MathSqrt(),
+    SquareMultiply(),
+    OrChainMembership(),
+    CountingDictGet(),
     SortedMinMax(),
+    SortedSliceHeapq(),
+    SumListsFlatten(),
+    GeneratorToComprehension(),
+    InlinePureFunction(),
+    MemoizeRepeatedCalls(),
+    RangeLenIteration(),
+    EnumerateIndex(),
+    ZipParallelIndex(),
+    CounterLoop(),
+    ListComprehension(),
+    PreallocatedFill(),
+    StrJoin(),
+    CountLoop(),
+    SumLoop(),
+    AnyAllLoop(),
+    HoistAttributeLookup(),
+    HoistGlobalLookup(),
     MemoizeRecursive(),
 )
+
+FIRST_SET = (
+    "set-membership",
+    "range-len-iteration",
+    "list-comprehension",
+    "str-join",
+    "sorted-min-max",
+    "memoize-recursive",
+)
+"""The six rules perfloop started with (for comparisons: `--rules` with these ids)."""
+
+# families, for the documentation and the report: which kind of rewrite a rule is
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "loops": (
+        "list-comprehension", "preallocated-fill", "generator-to-comprehension", "str-join",
+        "count-loop", "sum-loop", "any-all-loop",
+        "hoist-invariant", "hoist-attribute-lookup", "hoist-global-lookup",
+        "range-len-iteration", "enumerate-index", "zip-parallel-index", "len-hoist",
+    ),
+    "data structures": (
+        "set-membership", "membership-list-to-set", "deque-queue", "counting-dict-get",
+        "counter-loop", "linear-search-index", "sorted-min-max", "sorted-slice-heapq",
+        "or-chain-membership",
+    ),
+    "calls": (
+        "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
+        "re-compile-hoist", "math-sqrt",
+        "square-multiply", "regex-literal-str", "bisect-sorted-search",
+    ),
+    "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
+}  # fmt: skip
 
 
 def rule_by_id(rule_id: str) -> Rule:
@@ -37,4 +129,4 @@ def rule_by_id(rule_id: str) -> Rule:
     raise ValueError(f"there is no rule {rule_id!r}; the known rules are: {known}")
 
 
-__all__ = ["RULES", "Rule", "RuleContext", "Safety", "rule_by_id"]
+__all__ = ["FAMILIES", "FIRST_SET", "RULES", "Rule", "RuleContext", "Safety", "rule_by_id"]

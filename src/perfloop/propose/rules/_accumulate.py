@@ -50,6 +50,15 @@ class Pattern:
     replacement: Callable[[AccumulatorLoop], cst.BaseExpression]
     extra_check: Callable[[AccumulatorLoop, set[str]], bool] = lambda loop, local_names: True
     """Further precondition, given the names the function binds."""
+    match_body: (
+        Callable[
+            [cst.BaseSuite, str],
+            tuple[tuple[cst.BaseExpression, ...], cst.BaseExpression | None] | None,
+        ]
+        | None
+    ) = None
+    """For steps that are more than one small statement (an if/else): (parts, condition)
+    from the whole loop body, or None; replaces `step_parts` when given."""
 
 
 def rewrite_accumulator_loops(
@@ -109,12 +118,15 @@ def _match(
     if not isinstance(target, cst.Name):
         return None
     step, condition = _step_and_condition(loop.body)
-    if step is None:
-        return None
     for pattern in patterns:
         if not pattern.is_empty_start(value):
             continue
-        parts = pattern.step_parts(step, target.value)
+        if pattern.match_body is not None:
+            found = pattern.match_body(loop.body, target.value)
+            if found is not None:
+                return AccumulatorLoop(init_line, loop, target.value, *found), pattern
+            continue
+        parts = None if step is None else pattern.step_parts(step, target.value)
         if parts is not None:
             return AccumulatorLoop(init_line, loop, target.value, parts, condition), pattern
     return None

@@ -368,6 +368,21 @@ def parenthesized(expression: cst.BaseExpression) -> cst.BaseExpression:
     return expression.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
 
 
+def needs_parens_among_operators(parent: cst.CSTNode, child: cst.CSTNode) -> bool:
+    """True if an operator expression (a comparison, `a * b`) put where `child` is must get
+    parentheses: next to other operators, or as the object of an attribute, item or call.
+    (`not` and and/or bind more loosely than comparisons and arithmetic.)"""
+    if isinstance(parent, (cst.BinaryOperation, cst.Comparison, cst.ComparisonTarget)):
+        return True
+    if isinstance(parent, cst.UnaryOperation):
+        return not isinstance(parent.operator, cst.Not)
+    if isinstance(parent, (cst.Attribute, cst.Subscript)):
+        return parent.value is child
+    if isinstance(parent, cst.Call):
+        return parent.func is child
+    return isinstance(parent, cst.Await)
+
+
 def needs_parens_in_comprehension(expression: cst.BaseExpression) -> bool:
     """True if `expression` cannot stand bare as a comprehension's iterable or condition."""
     if expression.lpar:

@@ -3,7 +3,9 @@
 A rule looks at one function (a `libcst.FunctionDef`) and returns a rewritten
 function, or None when it does not fire. Rules only rewrite the function they
 are given; anything they need at module level is an import, listed in
-`imports`, that the caller adds with libcst's `AddImportsVisitor`.
+`imports`, that the caller adds with libcst's `AddImportsVisitor`, or a
+stateless constant (a compiled regular expression) that the rule returns with
+the function in a `FunctionRewrite` and the caller puts just above it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,18 @@ class ModuleFacts:
 
 
 _WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class FunctionRewrite:
+    """A rewritten function and the module-level statements it needs, placed just above it.
+
+    Only for constants that hold no state between calls (a compiled pattern): a
+    module-level cache would make every measured call after the first a cache hit.
+    """
+
+    func: cst.FunctionDef
+    module_statements: tuple[cst.SimpleStatementLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,7 +144,7 @@ class Rule(ABC):
     @abstractmethod
     def rewrite(
         self, func: cst.FunctionDef, context: RuleContext | None = None
-    ) -> cst.FunctionDef | None:
+    ) -> cst.FunctionDef | FunctionRewrite | None:
         """The rewritten function, or None if the rule does not fire on `func`.
 
         `context` defaults to the function seen on its own (no module globals,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from perfloop.propose.rules import _tools
+from perfloop.propose.rules import _edits, _tools
 from perfloop.propose.rules.base import Rule, RuleContext, Safety
 
 EXAMPLE_FIRES = """
@@ -31,34 +31,6 @@ def days_meeting_target(series, target):
             count += i
     return count
 """
-
-
-def _range_len_of(loop: cst.For) -> tuple[str, str] | None:
-    """(index name, sequence name) if `loop` is `for I in range(len(X)):`."""
-    if not isinstance(loop.target, cst.Name):
-        return None
-    call = loop.iter
-    if not (
-        isinstance(call, cst.Call)
-        and isinstance(call.func, cst.Name)
-        and call.func.value == "range"
-        and len(call.args) == 1
-        and call.args[0].keyword is None
-        and not call.args[0].star
-    ):
-        return None
-    inner = call.args[0].value
-    if not (
-        isinstance(inner, cst.Call)
-        and isinstance(inner.func, cst.Name)
-        and inner.func.value == "len"
-        and len(inner.args) == 1
-        and inner.args[0].keyword is None
-        and not inner.args[0].star
-        and isinstance(inner.args[0].value, cst.Name)
-    ):
-        return None
-    return loop.target.value, inner.args[0].value.value
 
 
 def _is_item_read(
@@ -94,7 +66,7 @@ def _loops_in_scope(node: cst.CSTNode, root: cst.FunctionDef) -> list[cst.For]:
 
 def _item_reads(analysis: _tools.Analysis, func: cst.FunctionDef, loop: cst.For) -> set[int] | None:
     """Ids of the `X[I]` nodes in the loop's body, or None if the loop does not qualify."""
-    found = _range_len_of(loop)
+    found = _edits.range_len_of(loop)
     if found is None or loop.orelse is not None or loop.asynchronous is not None:
         return None
     index, sequence = found
@@ -183,7 +155,7 @@ class RangeLenIteration(Rule):
             found = _item_reads(analysis, func, loop)
             if found is None:
                 continue
-            _, sequence = _range_len_of(loop) or ("", "")
+            _, sequence = _edits.range_len_of(loop) or ("", "")
             new_name = _tools.fresh_name(f"{sequence}_item", reserved)
             loops[id(loop)] = (sequence, new_name)
             reads.update(dict.fromkeys(found, new_name))

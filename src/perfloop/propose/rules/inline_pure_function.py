@@ -1,0 +1,183 @@
+"""inline-pure-function: a call of a one-line module function with plain arguments is
+replaced by the function's expression.
+
+    def eval_a(i, j):
+        return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
+
+    for j, u_j in enumerate(u):
+        total += eval_a(i, j) * u_j
+                →
+    for j, u_j in enumerate(u):
+        total += (1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)) * u_j
+
+A Python call costs more than a few arithmetic operations (a frame, argument
+binding); the expression computes the same operations on the same values.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import libcst as cst
+
+from perfloop.propose.rules import _edits, _tools
+from perfloop.propose.rules.base import Rule, RuleContext, Safety
+
+EXAMPLE_FIRES = """
+def part_a_times_u(i, u):
+    partial_sum = 0
+    for j, u_j in enumerate(u):
+        partial_sum += eval_a(i, j) * u_j
+    return partial_sum
+
+
+def eval_a(i, j):
+    return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
+"""
+
+EXAMPLE_SILENT = """
+def part_a_times_u(i, u):
+    partial_sum = 0
+    for j, u_j in enumerate(u):
+        partial_sum += eval_a(i, j + 1) * u_j
+    return partial_sum
+
+
+def eval_a(i, j):
+    return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
+"""
+
+
+@dataclass(frozen=True)
+class OneLiner:
+    params: tuple[str, ...]
+    expression: cst.BaseExpression
+    free_names: frozenset[str]  # names the expression reads besides its parameters
+
+
+@functools.lru_cache(maxsize=512)  # asked for every function of a module, per target
+def one_liner(func: cst.FunctionDef) -> OneLiner | None:
+    """The parameters and expression of `def f(a, b): return EXPR` (a docstring allowed),
+    plain positional parameters, EXPR without lambdas, comprehensions, :=, yield, await
+    or calls that look at frames."""
+    params = func.params
+    if (
+        func.decorators
+        or func.asynchronous is not None
+        or params.posonly_params
+        or params.kwonly_params
+        or params.star_arg is not cst.MaybeSentinel.DEFAULT
+        or params.star_kwarg is not None
+        or any(p.default is not None for p in params.params)
+        or not isinstance(func.body, cst.IndentedBlock)
+    ):
+        return None
+    statements = [s for s in func.body.body if not _docstring(s)]
+    if len(statements) != 1:
+        return None
+    returned = _tools.single_small_statement(cst.IndentedBlock(body=statements))  # type: ignore[arg-type]
+    if not isinstance(returned, cst.Return) or returned.value is None:
+        return None
+    expression = returned.value
+    excluded = (cst.Lambda, cst.NamedExpr, cst.Yield, cst.Await, *_tools.COMPREHENSIONS)
+    if _tools.contains(expression, excluded) or _tools.calls_named(expression, _tools.FRAME_CALLS):
+        return None
+    names = tuple(p.name.value for p in params.params)
+    return OneLiner(names, expression, frozenset(_tools.names_in(expression) - set(names)))
+
+
+def _docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine)
+        and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr)
+        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def _plain_argument(node: cst.BaseExpression) -> bool:
+    """A name or a non-negative number: reading it twice, or not at all, changes nothing."""
+    if isinstance(node, cst.Name):
+        return not node.lpar
+    return isinstance(node, (cst.Integer, cst.Float)) and not node.lpar
+
+
+class _Substitute(cst.CSTTransformer):
+    def __init__(self, values: dict[str, cst.BaseExpression]) -> None:
+        super().__init__()
+        self._values = values
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        value = self._values.get(original_node.value)
+        if value is None:
+            return updated_node
+        return value.with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.Attribute:
+        return updated_node.with_changes(attr=original_node.attr)  # `.b` is never a parameter
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+
+class InlinePureFunction(Rule):
+    id = "inline-pure-function"
+    rationale = (
+        "A call of a one-line function costs a frame and argument binding; its expression, "
+        "inlined, computes the same operations on the same values."
+    )
+    safety = Safety.NEEDS_VERIFICATION
+    description = (
+        "A call `G(a, b, ...)` where G is a module-level function bound only by its def, "
+        "written `def G(p, q, ...): return EXPR` (a docstring allowed; plain positional "
+        "parameters; EXPR without lambdas, comprehensions, :=, yield, await or "
+        "frame-inspecting calls), every argument a plain name or a number, positional and "
+        "as many as parameters, becomes `(EXPR)` with the arguments put in for the "
+        "parameters. Silent when the caller binds a name EXPR reads as a global (it would "
+        "read the caller's local instead), for recursion, and for methods. The same "
+        "operations run on the same values in the same order, so results are the same, "
+        "floats included. Differs when G is replaced at run time (monkeypatching), in "
+        "tracebacks and recursion depth, and for a name argument that is unbound and unused "
+        "by EXPR (NameError no longer raised)."
+    )
+
+    def rewrite(
+        self, func: cst.FunctionDef, context: RuleContext | None = None
+    ) -> cst.FunctionDef | None:
+        context = context or RuleContext.standalone(func)
+        local_names = _tools.bound_names(func)
+        inlinable: dict[str, OneLiner] = {}
+        for statement in context.module.body:
+            if not isinstance(statement, cst.FunctionDef):
+                continue
+            name = statement.name.value
+            if name == func.name.value or name in local_names:
+                continue
+            if context.module_bindings.get(name) != (statement,):
+                continue
+            found = one_liner(statement)
+            if found is not None and not found.free_names & local_names:
+                inlinable[name] = found
+        if not inlinable:
+            return None
+        edits = _edits.Edits()
+        for node in _tools.walk(func.body):
+            if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
+                continue
+            callee = inlinable.get(node.func.value)
+            args = _edits.positional_args(node)
+            if callee is None or args is None or len(args) != len(callee.params):
+                continue
+            if not all(_plain_argument(a) for a in args):
+                continue
+            values = dict(zip(callee.params, args))
+            body = callee.expression.visit(_Substitute(values))
+            assert isinstance(body, cst.BaseExpression)
+            inlined = _tools.parenthesized(body.with_changes(lpar=(), rpar=()))
+            if isinstance(body, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
+                inlined = body.with_changes(lpar=(), rpar=())
+            edits.replace_with(node, lambda n, inlined=inlined: inlined)
+        return _edits.apply_edits(func, edits) if edits else None
