@@ -165,9 +165,10 @@ def build_server(root: Path, engine: VerifySettings | None = None) -> Any:
     ) -> Answer:
         """Time `candidate_source` against the original `target` on the recorded calls.
 
-        speed is faster only when the 95% interval's lower bound clears min_speedup; the
-        noise floor is the original timed against itself. workload_level also times the
-        whole workload with the candidate in place. Does not verify: call verify too.
+        speed is faster only when the 95% interval's lower bound clears threshold:
+        min_speedup, raised to noise_floor.floor (the original timed against itself) on a
+        noisy machine. workload_level also times the whole workload with the candidate in
+        place. Does not verify: call verify too.
         """
         spec = CandidateSpec(text=candidate_source, label="mcp")
         result = bench_outside(settings(workload), target, spec, run_id, workload_level)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -9,6 +11,11 @@ from outside_project import EDGE, HONEST
 
 import perfloop
 from perfloop.cli import main
+from perfloop.measure import MeasureSettings, NoiseFloor
+from perfloop.model import Candidate, FunctionRef, Measurement, RunId, Speedup
+from perfloop.outside import BenchResult
+from perfloop.outside.documents import bench_document
+from perfloop.outside.render import bench_text
 
 
 def test_a_correct_rewrite_is_measured_with_its_noise_floor_and_the_whole_workload(
@@ -23,8 +30,12 @@ def test_a_correct_rewrite_is_measured_with_its_noise_floor_and_the_whole_worklo
     assert result.speed == "faster"
     assert result.exit_code == 0
     noise = result.noise_floor
-    assert noise is not None and noise.speedup is not None
-    assert noise.speedup.method  # timed the same way as the A/B, and it says how
+    assert noise is not None and noise.error is None, noise
+    assert noise.processes == MeasureSettings.noise_processes  # optimize's A/A, same settings
+    assert noise.low <= noise.ratio <= noise.high
+    # the A/B was decided against the threshold the A/A set, as in optimize
+    assert result.threshold == noise.threshold == speedup.threshold >= 1.05
+    assert speedup.noise_floor == noise.floor
     assert result.workload is not None and result.workload.output_unchanged is True
 
     db = sqlite3.connect(shop / ".perfloop" / "perfloop.db")
@@ -32,7 +43,11 @@ def test_a_correct_rewrite_is_measured_with_its_noise_floor_and_the_whole_worklo
         row[0]
         for row in db.execute("SELECT subject FROM measurements WHERE run_id=?", (result.run_id,))
     }
-    assert subjects == {result.candidate.candidate_id, "noise-floor", "workload"}
+    assert subjects == {result.candidate.candidate_id, "workload"}
+    (stored,) = db.execute("SELECT results_json FROM runs WHERE run_id=?", (result.run_id,))
+    floor = json.loads(stored[0])["noise_floor"]  # the run keeps the A/A beside the A/B
+    assert floor["floor"] == noise.floor and floor["processes"] == noise.processes
+    assert floor["interval"] == [noise.low, noise.high] and floor["error"] is None
 
 
 def test_bench_prints_the_ratio_interval_and_noise_floor_and_reuses_a_run(
@@ -50,7 +65,8 @@ def test_bench_prints_the_ratio_interval_and_noise_floor_and_reuses_a_run(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "speedup: " in out and "(original time / candidate time, 95% CI)" in out
-    assert "noise floor (A/A: the original against itself): " in out
+    assert "noise floor (A/A: the original against itself, 4 processes): " in out
+    assert "; threshold " in out and ", detectable from " in out
     assert "\nmethod: " in out  # the method is stated next to the numbers
     assert "not verified here" in out
 
@@ -60,5 +76,73 @@ def test_a_candidate_that_crashes_on_the_recorded_calls_is_not_measured(shop: Pa
     result = perfloop.bench("shop:cheapest", broken, root=shop)
     assert result.measurement.speedup is None
     assert result.exit_code == 1
-    assert result.noise_floor is None  # no A/A either: there is no ratio to set it beside
     assert "AttributeError" in (result.measurement.error or "")
+    # the A/A runs first (it sets the A/B's threshold) and is reported all the same
+    assert result.noise_floor is not None and result.noise_floor.error is None
+    assert "noise floor (A/A: the original against itself, 4 processes)" in bench_text(result)
+
+
+def noisy_bench(noise: NoiseFloor, ci_low: float) -> BenchResult:
+    """What bench hands back on a machine whose A/A strays `noise.floor` either way."""
+    function = FunctionRef("shop", "cheapest")
+    speedup = Speedup(
+        ratio=ci_low + 0.05,
+        ci_low=ci_low,
+        ci_high=ci_low + 0.1,
+        pairs=40,
+        baseline_seconds=2e-3,
+        candidate_seconds=1.6e-3,
+        method="paired ABBA blocks",
+        p_value=0.001,
+        noise_floor=noise.floor if noise.error is None else None,
+        threshold=noise.threshold,
+        min_detectable=noise.min_detectable if noise.error is None else 1.2,
+        processes=4,
+    )
+    return BenchResult(
+        run_id=RunId("run-1"),
+        function=function,
+        candidate=Candidate(function, "file", "", "", "", "shop.py"),
+        calls_recorded=21,
+        measurement=Measurement(speedup, speedup.clears(noise.threshold)),
+        noise_floor=noise,
+        min_speedup=1.05,
+    )
+
+
+def test_on_a_noisy_machine_a_ratio_inside_the_noise_floor_is_not_called_faster() -> None:
+    # identical code strayed 1.30x either way: an A/B of [1.20, 1.30] clears 1.05 but not that
+    noisy = NoiseFloor(1.0, 0.77, 1.30, 1.30, 1.30, 1.45, 4, "A/A")
+    result = noisy_bench(noisy, ci_low=1.20)
+    assert result.speed == "no significant difference"
+    assert result.threshold == 1.30
+
+    text = bench_text(result)
+    assert "noise floor (A/A: the original against itself, 4 processes): 1.00x [0.77, 1.30]" in text
+    assert "noise floor 1.300x; threshold 1.300x, detectable from 1.450x" in text
+    document = bench_document(result)
+    assert document["speed"] == "no significant difference" and document["threshold"] == 1.30
+    assert document["noise_floor"] == {
+        "ratio": 1.0,
+        "interval": [0.77, 1.30],
+        "floor": 1.30,
+        "threshold": 1.30,
+        "min_detectable": 1.45,
+        "processes": 4,
+        "method": "A/A",
+        "error": None,
+    }
+    assert noisy_bench(noisy, ci_low=1.35).speed == "faster"
+
+
+def test_a_failed_noise_floor_leaves_the_plain_threshold_and_says_why() -> None:
+    failed = NoiseFloor(1.0, 0.0, math.inf, math.inf, 1.05, math.inf, 0, "", "worker killed")
+    result = noisy_bench(failed, ci_low=1.20)
+    assert result.speed == "faster" and result.threshold == 1.05
+    assert (
+        "noise floor (A/A: the original against itself): not measured, the threshold stays "
+        "1.05: worker killed"
+    ) in bench_text(result)
+    floor = json.loads(json.dumps(bench_document(result), allow_nan=False))["noise_floor"]
+    assert floor["error"] == "worker killed" and floor["threshold"] == 1.05
+    assert floor["floor"] is None and floor["interval"] is None

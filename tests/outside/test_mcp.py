@@ -65,7 +65,9 @@ def test_an_agent_verifies_and_measures_rewrites_over_stdio(shop: Path) -> None:
     assert not measured.is_error
     speedup = measured.structured_content["measurement"]["speedup"]
     assert speedup["ci"][0] <= speedup["ratio"] <= speedup["ci"][1]
-    assert measured.structured_content["noise_floor"]["speedup"] is not None
+    noise = measured.structured_content["noise_floor"]
+    assert noise["error"] is None and noise["processes"] == 4
+    assert noise["threshold"] == measured.structured_content["threshold"] >= 1.05
 
     proposed = seen["propose"].structured_content["candidates"]
     assert any(c["origin"].startswith("rule:") for c in proposed)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
-from perfloop.measure import WorkloadComparison, measure_candidate, measure_workload
+from perfloop.measure import (
+    WorkloadComparison,
+    measure_candidate,
+    measure_noise_floor,
+    measure_workload,
+)
 from perfloop.model import (
     Candidate,
     CandidateResult,
@@ -25,12 +30,9 @@ from perfloop.outside.calls import (
 )
 from perfloop.outside.candidate import CandidateSpec, Target, build_candidate, read_target
 from perfloop.outside.documents import bench_document
-from perfloop.outside.noise import measure_noise_floor
 from perfloop.outside.results import BenchResult
 from perfloop.project import Project
 from perfloop.store import RunStore
-
-NOISE_FLOOR_SUBJECT = "noise-floor"
 
 
 def bench_outside(
@@ -58,26 +60,24 @@ def bench_outside(
         if refused is not None:
             measurement = Measurement(None, False, refused)
         else:
-            progress("Timing the candidate against the original")
-            measurement = measure_candidate(
-                candidate, found.source, capture.records, root=project.root, settings=timing
-            )
-        if measurement.speedup is not None:
+            # A/A first, as optimize does: the A/B's threshold (and its stopping rule)
+            # is --min-speedup raised to the noise floor on a noisy machine.
             progress("Timing the original against itself (noise floor)")
             noise = measure_noise_floor(
-                found.function,
-                found.path,
+                candidate, found.source, capture.records, root=project.root, settings=timing
+            )
+            progress("Timing the candidate against the original")
+            measurement = measure_candidate(
+                candidate,
                 found.source,
                 capture.records,
                 root=project.root,
                 settings=timing,
+                noise=noise,
             )
-            store.save_measurement(
-                run_id, NOISE_FLOOR_SUBJECT, noise.speedup, noise.faster, noise.error
-            )
-            if workload_level:
-                progress("Timing the whole workload, original against candidate")
-                comparison = _whole_workload(settings, found, candidate, store, run_id)
+        if measurement.speedup is not None and workload_level:
+            progress("Timing the whole workload, original against candidate")
+            comparison = _whole_workload(settings, found, candidate, store, run_id)
         result = BenchResult(
             run_id=run_id,
             function=found.function,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
-from perfloop.measure import MeasureSettings
+from perfloop.measure import MeasureSettings, settings_from
 from perfloop.model import FunctionRef, Limits, RunId, TargetCapture
 from perfloop.search import new_run_id
 from perfloop.store import RunStore
@@ -114,9 +114,6 @@ def limits_for(settings: Settings, original_seconds: float | None = None) -> Lim
 
 
 def measure_settings(settings: Settings) -> MeasureSettings:
+    """The settings optimize measures with (budget, A/A processes, objective), so both agree."""
     limits = limits_for(settings)
-    return MeasureSettings(
-        min_speedup=settings.min_speedup,
-        processes=settings.measure_processes,
-        limits=replace(limits, wall_seconds=max(120.0, limits.wall_seconds)),
-    )
+    return settings_from(settings, replace(limits, wall_seconds=max(120.0, limits.wall_seconds)))

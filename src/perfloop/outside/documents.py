@@ -5,7 +5,9 @@ Versioned like results.json (`schema`), plain JSON types only.
 
 from __future__ import annotations
 
-from perfloop.measure import WorkloadComparison
+import math
+
+from perfloop.measure import NoiseFloor, WorkloadComparison
 from perfloop.model import Measurement, Speedup, Verdict, VerificationStrength
 from perfloop.outside.results import (
     BenchResult,
@@ -39,6 +41,28 @@ def measurement_document(measurement: Measurement | None) -> Document | None:
         "speedup": speedup_document(measurement.speedup),
         "faster": measurement.faster,
         "error": measurement.error,
+    }
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: a bound the A/A could not set is null."""
+    return value if math.isfinite(value) else None
+
+
+def noise_floor_document(noise: NoiseFloor | None) -> Document | None:
+    """The A/A run: its interval, the floor, the threshold it set and what it can detect."""
+    if noise is None:
+        return None
+    measured = noise.error is None
+    return {
+        "ratio": noise.ratio if measured else None,
+        "interval": [noise.low, _finite(noise.high)] if measured else None,
+        "floor": _finite(noise.floor) if measured else None,
+        "threshold": noise.threshold,
+        "min_detectable": _finite(noise.min_detectable) if measured else None,
+        "processes": noise.processes,
+        "method": noise.method,
+        "error": noise.error,
     }
 
 
@@ -138,16 +162,17 @@ def workload_document(comparison: WorkloadComparison | None) -> Document | None:
 
 def bench_document(result: BenchResult) -> Document:
     return {
-        "schema": "perfloop.bench/1",
+        "schema": "perfloop.bench/2",
         "run_id": result.run_id,
         "function": str(result.function),
         "candidate": {"origin": result.candidate.origin},
         "speed": result.speed,
         "exit_code": result.exit_code,
         "min_speedup": result.min_speedup,
+        "threshold": result.threshold,
         "calls_recorded": result.calls_recorded,
         "measurement": measurement_document(result.measurement),
-        "noise_floor": measurement_document(result.noise_floor),
+        "noise_floor": noise_floor_document(result.noise_floor),
         "workload": workload_document(result.workload),
         "notes": list(result.notes),
     }

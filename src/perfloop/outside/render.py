@@ -5,7 +5,8 @@ Pure functions of the result objects; each number comes with its interval and me
 
 from __future__ import annotations
 
-from perfloop.model import Measurement, Speedup, TierRun
+from perfloop.measure import NoiseFloor
+from perfloop.model import Speedup, TierRun
 from perfloop.outside.judge import strength_text
 from perfloop.outside.results import (
     BenchResult,
@@ -16,10 +17,15 @@ from perfloop.outside.results import (
     VerifyResult,
     speed_word,
 )
+from perfloop.report.summary import measurement_details
 
 
 def ratio_text(speedup: Speedup) -> str:
-    return f"{speedup.ratio:.2f}x [{speedup.ci_low:.2f}, {speedup.ci_high:.2f}]"
+    return interval_text(speedup.ratio, speedup.ci_low, speedup.ci_high)
+
+
+def interval_text(ratio: float, low: float, high: float) -> str:
+    return f"{ratio:.2f}x [{low:.2f}, {high:.2f}]"
 
 
 def _seconds(value: float) -> str:
@@ -82,12 +88,17 @@ def tier_line(run: TierRun) -> str:
     return f"{text}; {run.note}" if run.note else text
 
 
-def _measurement_line(label: str, measurement: Measurement | None) -> str:
-    if measurement is None:
-        return f"{label}: not measured"
-    if measurement.speedup is None:
-        return f"{label}: not measured: {measurement.error}"
-    return f"{label}: {ratio_text(measurement.speedup)}"
+def noise_floor_line(noise: NoiseFloor, min_speedup: float) -> str:
+    """The A/A run and the rule it feeds; its figures beside the ratio come from the report's."""
+    label = "noise floor (A/A: the original against itself"
+    if noise.error is not None:
+        return f"{label}): not measured, the threshold stays {min_speedup:g}: {noise.error}"
+    interval = interval_text(noise.ratio, noise.low, noise.high)
+    return (
+        f"{label}, {noise.processes} processes): {interval}"
+        f"; faster needs the interval's lower bound to clear {min_speedup:g} or this floor, "
+        "whichever is higher"
+    )
 
 
 def bench_text(result: BenchResult) -> str:
@@ -100,14 +111,21 @@ def bench_text(result: BenchResult) -> str:
     if speedup is None:
         lines.append(f"speedup: not measured (exit {result.exit_code}): {measurement.error}")
     else:
-        lines += [
+        lines.append(
             f"speedup: {ratio_text(speedup)} (original time / candidate time, 95% CI): "
-            f"{result.speed} (threshold {result.min_speedup:g} for the interval's lower bound)",
-            _measurement_line("noise floor (A/A: the original against itself)", result.noise_floor),
+            f"{result.speed}"
+        )
+        details = measurement_details(measurement)  # noise floor, threshold, detectable
+        if details:
+            lines.append(f"  {details}")
+    if result.noise_floor is not None:
+        lines.append(noise_floor_line(result.noise_floor, result.min_speedup))
+    if speedup is not None:
+        lines.append(
             f"one pass over {result.calls_recorded} recorded calls: "
             f"original {_seconds(speedup.baseline_seconds)}, "
-            f"candidate {_seconds(speedup.candidate_seconds)}",
-        ]
+            f"candidate {_seconds(speedup.candidate_seconds)}"
+        )
     workload = result.workload
     if workload is not None:
         if workload.speedup is None:

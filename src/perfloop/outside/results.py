@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from perfloop.measure import WorkloadComparison
+from perfloop.measure import NoiseFloor, WorkloadComparison
 from perfloop.model import (
     Candidate,
     FunctionRef,
@@ -77,9 +77,10 @@ class VerifyResult:
 class BenchResult:
     """The A/B of a candidate against the original, with the A/A noise floor beside it.
 
-    `noise_floor` times the original against itself the same way: its interval is
-    how far apart two identical versions look on this machine, so a ratio inside
-    it is no evidence of a difference.
+    `noise_floor` is the original timed against itself the same way (None when
+    nothing was timed): how far apart two identical versions look on this
+    machine now. As in optimize, it raises the threshold the A/B's interval must
+    clear when it is above `min_speedup`, so noise is not reported as a speedup.
     """
 
     run_id: RunId
@@ -87,15 +88,23 @@ class BenchResult:
     candidate: Candidate
     calls_recorded: int
     measurement: Measurement
-    noise_floor: Measurement | None
+    noise_floor: NoiseFloor | None
     min_speedup: float
     workload: WorkloadComparison | None = None
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def threshold(self) -> float:
+        """What the interval's lower bound had to clear: the one the A/B decided with."""
+        speedup = self.measurement.speedup
+        if speedup is not None and speedup.threshold is not None:
+            return speedup.threshold
+        return self.min_speedup
+
+    @property
     def speed(self) -> str:
         """faster, slower, no significant difference, or not measured."""
-        return speed_word(self.measurement.speedup, self.min_speedup)
+        return speed_word(self.measurement.speedup, self.threshold)
 
     @property
     def exit_code(self) -> int:
