@@ -589,9 +589,7 @@ def evaluate_candidate(
         verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
         checked = replace(result, verdict=verdict)
         if verdict.status is VerdictStatus.EQUIVALENT:
-            settings = settings_from(
-                context.settings, replace(limits, wall_seconds=max(120.0, limits.wall_seconds))
-            )
+            settings = settings_from(context.settings, limits)
             records, root = capture.records, context.root
             noise = context.noise_floors.get(
                 candidate, module_source, records, root=root, settings=settings

@@ -10,7 +10,7 @@ import pytest
 from perfloop.config import ConfigError, load_settings
 from perfloop.measure import MeasureSettings, settings_from
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
-from perfloop.model import InstructionCounts, Measurement, MemoryPeaks, Speedup
+from perfloop.model import InstructionCounts, Limits, Measurement, MemoryPeaks, Speedup
 from perfloop.report.results import measurement_extras, speedup_document
 from perfloop.report.summary import measurement_details
 
@@ -24,6 +24,16 @@ def test_settings_reach_the_measurement(tmp_path: Path) -> None:
     assert settings.objective == "memory" and settings.max_slowdown == 1.1
     assert settings.budget_seconds == 4 and settings.processes == 4 and settings.counters
     assert settings.max_processes >= settings.processes
+
+
+def test_timing_gets_cpu_time_for_its_whole_wall_clock(tmp_path: Path) -> None:
+    """A heavy function's candidate gets tight check limits (10x the original's time); its
+    timing process, dozens of passes of both versions, must not be killed by SIGXCPU (it
+    was, on pyperformance's bm_float, with 15 CPU seconds under a 120 s wall clock)."""
+    check = Limits(wall_seconds=10, cpu_seconds=15, memory_mb=512)
+    timing = settings_from(load_settings(tmp_path, {}), check).limits
+    assert timing.wall_seconds >= 120 and timing.cpu_seconds >= timing.wall_seconds
+    assert timing.memory_mb == 512
 
 
 @pytest.mark.parametrize(

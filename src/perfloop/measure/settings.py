@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from perfloop.model import Limits
@@ -78,7 +78,11 @@ class MeasureSettings:
 
 
 def settings_from(run: Settings, limits: Limits | None = None) -> MeasureSettings:
-    """The measurement settings of a run (`[tool.perfloop]` and flags), with worker `limits`."""
+    """The measurement settings of a run (`[tool.perfloop]` and flags).
+
+    `limits` are a check's worker limits; a timing process runs both versions dozens
+    of times, so it gets at least two minutes of wall clock and as much CPU time.
+    """
     return MeasureSettings(
         min_speedup=run.min_speedup,
         processes=run.measure_processes,
@@ -89,5 +93,10 @@ def settings_from(run: Settings, limits: Limits | None = None) -> MeasureSetting
         counters=run.counters,
         workload_runs=run.workload_runs,
         max_workload_runs=max(run.workload_runs, run.max_workload_runs),
-        limits=limits or DEFAULT_LIMITS,
+        limits=DEFAULT_LIMITS if limits is None else timing_limits(limits),
     )
+
+
+def timing_limits(check: Limits) -> Limits:
+    wall = max(120.0, check.wall_seconds)
+    return replace(check, wall_seconds=wall, cpu_seconds=max(check.cpu_seconds, int(wall) + 5))

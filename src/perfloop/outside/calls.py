@@ -13,7 +13,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
 from perfloop.capture import CaptureSettings, capture_calls
@@ -115,5 +114,4 @@ def limits_for(settings: Settings, original_seconds: float | None = None) -> Lim
 
 def measure_settings(settings: Settings) -> MeasureSettings:
     """The settings optimize measures with (budget, A/A processes, objective), so both agree."""
-    limits = limits_for(settings)
-    return settings_from(settings, replace(limits, wall_seconds=max(120.0, limits.wall_seconds)))
+    return settings_from(settings, limits_for(settings))
