@@ -391,6 +391,17 @@ def choose_targets(profile: Profile, top: int, min_share: float) -> list[Functio
         f.function for f in profile.functions if f.not_targetable is None and f.share >= min_share
     ]
     if not chosen:
+        hot = [f for f in profile.functions if f.share >= min_share][:3]
+        if hot:  # time is spent in the project, in functions perfloop cannot take yet
+            named = "; ".join(
+                f"{f.function.module}:{f.function.qualname} ({f.share:.0%}): {f.not_targetable}"
+                for f in hot
+            )
+            raise TargetError(
+                "no function perfloop can optimize takes a measurable share of the workload's "
+                f"time (at least {min_share:.0%}); the hottest ones are not targetable: "
+                f"{named}. Name other targets with --function module:qualname"
+            )
         raise TargetError(
             "no function of the project takes a measurable share of the workload's time "
             f"(at least {min_share:.0%}); check that --root is the project and the workload "

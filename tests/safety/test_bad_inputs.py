@@ -97,6 +97,22 @@ def test_a_function_perfloop_cannot_rewrite_is_named_with_the_reason(
     assert not (shop / ".perfloop").exists()
 
 
+def test_a_hot_function_perfloop_cannot_take_is_named_when_nothing_else_is_hot(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pyperformance's nqueens spends its time in two generator functions: the error says
+    so, instead of claiming that no project function takes time."""
+    (shop / "bench.py").write_text(
+        "from shop import each\nfor _ in range(3000):\n    total = sum(each(range(300)))\n"
+    )
+    before = snapshot(shop)
+    code, said = optimize(shop, capsys)
+    assert code == 2
+    assert "the hottest ones are not targetable" in said
+    assert "shop:each" in said and "a generator function; not supported yet" in said
+    assert snapshot(shop) == before
+
+
 def test_a_syntax_error_in_a_target_names_the_line(
     shop: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
