@@ -250,6 +250,15 @@ def _run_stages(
         SOURCES_STEP, lambda: {ref: _read_source(context.project, ref) for ref in targets}
     )
 
+    # recording pickles every call's arguments, which can cost far more than the run
+    # itself (a call that carries a whole object graph): only the user's timeout bounds it
+    timeout = settings.workload_timeout
+    capture_limits = replace(
+        workload_limits,
+        wall_seconds=timeout,
+        cpu_seconds=max(workload_limits.cpu_seconds, int(timeout) + 5),
+    )
+
     def capture() -> dict[FunctionRef, TargetCapture]:
         context.progress(f"Capturing calls of {len(targets)} functions")
         try:
@@ -260,12 +269,12 @@ def _run_stages(
                 CaptureSettings(
                     settings.max_calls,
                     settings.capture_mb * 1024 * 1024,
-                    workload_limits.wall_seconds,
-                    workload_limits,
+                    capture_limits.wall_seconds,
+                    capture_limits,
                 ),
             )
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
-            raise WorkloadError(_capture_failure(str(exc), workload_limits)) from exc
+            raise WorkloadError(_capture_failure(str(exc), capture_limits)) from exc
 
     captures = checkpoints.captures(capture)
     lines: dict[FunctionRef, LineProfile] = {}
@@ -379,9 +388,9 @@ def _capture_failure(message: str, limits: Limits) -> str:
         )
     return (
         "the workload ran when profiled but failed while perfloop recorded calls, under "
-        f"limits derived from the profiled run ({limits.cpu_seconds} CPU seconds and "
-        f"{limits.memory_mb} MB of address space per process, {limits.wall_seconds:g} s): "
-        f"{message}"
+        f"limits derived from the profiled run ({limits.memory_mb} MB of address space per "
+        f"process; {limits.cpu_seconds} CPU seconds and {limits.wall_seconds:g} s from "
+        f"--workload-timeout): {message}"
     )
 
 
