@@ -7,6 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests are deterministic (the same examples every run) and have no per-example
+# deadline: CI machines are shared, and a slow example is not a failure.
+settings.register_profile("perfloop", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("perfloop")
 
 ProjectFactory = Callable[[dict[str, str]], Path]
 
