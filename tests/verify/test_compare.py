@@ -527,6 +527,23 @@ def test_long_ring_terminates() -> None:
     assert diff(ring(list(range(500))), ring([*range(499), -1])).reason == "values differ"
 
 
+def ladder(rungs: int, bottom: int = 0) -> Node:
+    """Every rung points twice at the next (a shared object graph, like a go board whose
+    squares point at their neighbours): 2**rungs paths, each object once."""
+    node = Node(bottom)
+    for value in range(rungs):
+        step = Node(value)
+        step.next = [node, node]
+        node = step
+    return node
+
+
+def test_shared_object_graphs_are_walked_once_not_once_per_path() -> None:
+    same(ladder(60), ladder(60))  # 2**60 paths: finishes only if each pair is compared once
+    mismatch = diff(ladder(60), ladder(60, bottom=1))
+    assert mismatch.path.endswith(".next[0].value") and mismatch.reason == "values differ"
+
+
 def test_deeply_nested_lists() -> None:
     def nest(depth: int, leaf: object) -> list[object]:
         value: list[object] = [leaf]

@@ -553,6 +553,10 @@ class _Comparer:
         self.tolerance = policy.float_rel_tolerance
         self.messages = policy.exception_messages
         self.active: set[tuple[int, int]] = set()
+        # pairs found equal (outside trials): an object graph with sharing, such as a
+        # board whose squares point at their neighbours, is then walked once, not once
+        # per path through it (exponential: pyperformance's go never finished)
+        self.equal: set[tuple[int, int]] = set()
         self.queue: collections.deque[tuple[object, object, _Path]] = collections.deque()
         self.queued: set[tuple[int, int]] = set()
         self.keepalive: list[tuple[object, object]] = []  # keeps queued ids from being reused
@@ -583,13 +587,17 @@ class _Comparer:
             if depth >= MAX_DEPTH:
                 return self._postpone(e, a, path)
             key = (id(e), id(a))
-            if key in self.active:
+            if key in self.active or key in self.equal:
                 return None  # met again while being compared: the outer comparison decides
             self.active.add(key)
             try:
-                return self._container(kind, e, a, path, depth)
+                diff = self._container(kind, e, a, path, depth)
             finally:
                 self.active.discard(key)
+            if diff is None and not self.trial:  # a trial's "equal" may rest on a failed guess
+                self.equal.add(key)
+                self.keepalive.append((e, a))  # the ids stay theirs
+            return diff
         except Exception as exc:
             return _Diff(path, e, a, f"comparison raised {_describe_exception(exc)}")
 
