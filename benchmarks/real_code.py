@@ -193,6 +193,7 @@ class Outcome:
     applied: bool
     checksum_held: bool
     note: str = ""
+    targets: tuple[str, ...] = ()  # per target: its status and perfloop's reason
 
     @property
     def improved(self) -> bool:
@@ -267,7 +268,14 @@ def summarise(name: str, results: dict[str, object], held: bool) -> Outcome:
         text = f"{ratio:.2f}× [{low:.2f}, {high:.2f}]"
     else:
         ratio, low, text = None, None, "- (nothing applied)"
-    return Outcome(name, len(targets), rule, function, ratio, text, low, applied, held)
+    verdicts = tuple(
+        f"{t['function']} ({t['share']:.0%}): {t['status']}"
+        + (f", {t['best']['origin']}" if t["status"] == "improved" else f": {t.get('reason')}")
+        for t in results["targets"]  # type: ignore[union-attr]
+    )
+    return Outcome(
+        name, len(targets), rule, function, ratio, text, low, applied, held, targets=verdicts
+    )
 
 
 def geometric_mean(values: list[float]) -> float | None:
@@ -306,7 +314,7 @@ def main() -> None:
                 results = optimize(project, args.top, args.timeout)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 held = run_workload(project)[0] == before
-                note = str(exc)[:200]
+                note = " ".join(str(exc).split())[:400]
                 outcomes.append(Outcome(name, 0, "-", "-", None, "-", None, False, held, note))
                 print(f"{name}: {exc}", file=sys.stderr)
                 continue
@@ -333,9 +341,12 @@ def main() -> None:
     print("-+-".join("-" * w for w in widths))
     for row in rows:
         print(" | ".join(c.ljust(w) for c, w in zip(row, widths)))
+    print("\nper target (share of the workload's time: what perfloop decided, and why):")
     for o in outcomes:
         if o.note:
-            print(f"note: {o.name}: {o.note}")
+            print(f"  {o.name}: {o.note}")
+        for line in o.targets:
+            print(f"  {o.name}: {line[:300]}")
     improved = [o for o in outcomes if o.improved]
     mean = geometric_mean([o.workload_ratio for o in improved if o.workload_ratio])
     print(

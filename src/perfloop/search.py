@@ -652,7 +652,8 @@ def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
     verified = [r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT]
     if not verified:
         return f"none of {len(tried)} candidates behaved the same on the recorded calls"
-    return f"{len(verified)} candidates verified, none faster beyond the threshold"
+    counted = "1 candidate" if len(verified) == 1 else f"{len(verified)} candidates"
+    return f"{counted} verified, none faster beyond the threshold"
 
 
 def merge_improvements(
