@@ -28,7 +28,9 @@ comparison (`--budget`, seconds) and the same threshold (`--min-speedup`, 1.05);
   once each; faster when the ratio exceeds the threshold.
 
 pyperf, timeit and naive get loop counts from a calibration at start-up
-(not charged), sized so each fills its share of the budget; the table shows
+(not charged), sized so each fills its share of the budget, then corrected
+after every comparison by the time it really took (`held_to_budget`), so a
+change in the machine's load does not hand them more time; the table shows
 the seconds each really took. Trials of all methods and pairs are interleaved
 in a seeded random order within each round, so the afternoon's load hits them
 alike. `--load on` starts `python -c "while True: pass"` (unpinned) for the
@@ -273,6 +275,18 @@ def make_plans(budget: float, one_pass: float, startup: float) -> dict[str, dict
     }
 
 
+def held_to_budget(loops: int, seconds: float, budget: float) -> int:
+    """The next loop count of a baseline that took `seconds` against its `budget`.
+
+    Loop counts sized once drift as the machine's load changes (at load 5 the
+    baselines took 2-3x their budget); this feedback, per method, budget and load
+    condition, keeps their mean time at the budget, halving or doubling at most.
+    """
+    if seconds <= 0:
+        return loops
+    return max(1, round(loops * min(2.0, max(0.5, budget / seconds))))
+
+
 def startup_seconds() -> float:
     started = time.perf_counter()
     for _ in range(3):
@@ -432,7 +446,11 @@ def main() -> None:
         project = Project(Path(tmp))
         one_pass = pass_seconds(project)
         startup = startup_seconds()
-        plans = {b: make_plans(b, one_pass, startup) for b in (args.budget, args.detect_budget)}
+        plans = {
+            (condition, b): make_plans(b, one_pass, startup)
+            for condition in conditions
+            for b in (args.budget, args.detect_budget)
+        }
         print(
             f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
             f"{os.getloadavg()[0]:.1f}; one pass over the inputs {one_pass * 1e3:.2f} ms (median "
@@ -470,7 +488,9 @@ def main() -> None:
                             runner = {"pyperf": run_pyperf, "timeit": run_timeit}.get(
                                 method, run_naive
                             )
-                            outcome = runner(project, pair, plans[budget][method], args.min_speedup)
+                            plan = plans[(condition, budget)][method]
+                            outcome = runner(project, pair, plan, args.min_speedup)
+                            plan["loops"] = held_to_budget(plan["loops"], outcome.seconds, budget)
                         tally.outcomes[(method, pair)].append(outcome)
                         if outcome.error:
                             print(f"  {method} {pair}: error {outcome.error}", flush=True)
