@@ -4,6 +4,7 @@ processes it starts."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +26,9 @@ def perfloop(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Complete
 
 
 def start_perfloop(*args: str, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    """perfloop as a user's terminal starts it: Ctrl-C interrupts it. (A test run started in
+    the background by a non-interactive shell ignores SIGINT, and children inherit that: a
+    Python child then never turns Ctrl-C into KeyboardInterrupt.)"""
     with open(log, "wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "perfloop", *args],
@@ -32,6 +36,7 @@ def start_perfloop(*args: str, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
 
 
