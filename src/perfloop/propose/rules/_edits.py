@@ -94,12 +94,13 @@ def anchor(analysis: _tools.Analysis, loop: cst.CSTNode, avoid: Iterable[str] = 
         return loop
     index = next(i for i, s in enumerate(block) if s is loop)
     avoided = set(avoid)
-    while index > 0 and _inert_initialisation(block[index - 1], avoided):
+    while index > 0 and inert_initialisation(block[index - 1], avoided):
         index -= 1
     return block[index]
 
 
-def _inert_initialisation(statement: cst.CSTNode, avoid: set[str]) -> bool:
+def inert_initialisation(statement: cst.CSTNode, avoid: set[str]) -> bool:
+    """`NAME = <literal>` (`out = []`, `total = 0`, `seen = set()`) with NAME not in `avoid`."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return False
     small = statement.body[0]

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from perfloop.propose.rules import _tools
+from perfloop.propose.rules import _edits, _tools
 from perfloop.propose.rules.base import Rule, RuleContext, Safety
 
 EXAMPLE_FIRES = """
@@ -298,7 +298,7 @@ class _Planner:
         if block is None:
             return loop
         index = next(i for i, s in enumerate(block) if s is loop)
-        while index > 0 and _is_inert_initialisation(block[index - 1], name):
+        while index > 0 and _edits.inert_initialisation(block[index - 1], {name}):
             index -= 1
         return block[index]
 
@@ -307,32 +307,6 @@ class _Planner:
         if isinstance(parent, cst.IndentedBlock):
             return list(parent.body)
         return None
-
-
-def _is_inert_initialisation(statement: cst.CSTNode, name: str) -> bool:
-    """`OTHER = <literal>` (e.g. `out = []`, `total = 0`, `seen = set()`) with OTHER not `name`."""
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-        return False
-    small = statement.body[0]
-    if not (
-        isinstance(small, cst.Assign)
-        and len(small.targets) == 1
-        and isinstance(small.targets[0].target, cst.Name)
-        and small.targets[0].target.value != name
-    ):
-        return False
-    value = small.value
-    if isinstance(value, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
-        return not value.elements
-    if isinstance(value, cst.Call):
-        return (
-            isinstance(value.func, cst.Name)
-            and value.func.value in {"set", "dict", "list"}
-            and not value.args
-        )
-    return isinstance(value, (cst.Integer, cst.Float, cst.SimpleString)) or (
-        isinstance(value, cst.Name) and value.value in {"None", "True", "False"}
-    )
 
 
 class _Rewrite(cst.CSTTransformer):
