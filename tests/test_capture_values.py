@@ -58,7 +58,8 @@ Token = _TokenType()
 
 
 def token_name(token):
-    return ".".join(token)
+    """sqlparse 0.4.4's Token.match compares token types with `is`."""
+    return ".".join(token), token is Token.Name
 
 
 class Handle:

@@ -7,8 +7,10 @@ cloudpickle is importable (it is a perfloop dependency). `re.Match`, which
 neither can pickle, is reduced to its pattern, string and span and rebuilt by
 matching again. An object whose class has its own `__getattr__` and no
 `__setstate__` carries a state setter, so unpickling does not ask that
-`__getattr__` for `__setstate__`. These reducers live in this module's picklers
-only, so the user's own pickling is not changed.
+`__getattr__` for `__setstate__`. A value its module keeps under a name (a
+tuple subclass such as sqlparse's token types, compared with `is`) travels by
+that name. These reducers live in this module's picklers only, so the user's
+own pickling is not changed.
 
 `check_loads` proves the bytes load back in the recording process: a class
 whose `__getattr__` invents `__setstate__` (pygments' `_TokenType`) pickles but
@@ -18,11 +20,14 @@ function depending on hidden state.
 
 from __future__ import annotations
 
+import collections
 import copyreg
+import importlib
 import inspect
 import io
 import pickle
 import re
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -82,6 +87,79 @@ def _invents_setstate(cls: type) -> bool:
     )
 
 
+_VALUE_TYPES = (tuple, str, bytes, int, float, frozenset)
+
+
+def _keeps_identity(cls: type) -> bool:
+    """A user class of values whose module keeps named instances to compare by `is`
+    (sqlparse's token types, subclasses of tuple), or whose `__deepcopy__` returns self."""
+    if cls.__module__ == "builtins":
+        return False
+    return issubclass(cls, _VALUE_TYPES) or any(
+        "__deepcopy__" in klass.__dict__ for klass in cls.__mro__[:-1]
+    )
+
+
+def _named_instances(cls: type) -> dict[int, str]:
+    """id -> dotted path from the class's module to each instance reachable from its
+    globals through instances' attributes (`Name.Builtin` for sqlparse's tokens)."""
+    module = sys.modules.get(cls.__module__)
+    found: dict[int, str] = {}
+    queue = (
+        collections.deque(
+            (name, value) for name, value in vars(module).items() if type(value) is cls
+        )
+        if module is not None
+        else collections.deque()
+    )
+    while queue and len(found) < _NAMED_LIMIT:
+        path, value = queue.popleft()
+        if id(value) in found:
+            continue
+        found[id(value)] = path
+        attributes = getattr(value, "__dict__", None)
+        if isinstance(attributes, dict):
+            queue.extend(
+                (f"{path}.{name}", child)
+                for name, child in attributes.items()
+                if type(child) is cls and name.isidentifier()
+            )
+    return found
+
+
+_NAMED_LIMIT = 100_000
+
+
+def _resolve(module: str, path: str) -> object:
+    value: object = importlib.import_module(module)
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value
+
+
+class _ByName:
+    """Reduces instances of a class that keeps identity to the name they have in their
+    module, so `token.ttype is T.Punctuation` (sqlparse 0.4.4) holds after loading."""
+
+    def __init__(self, cls: type, otherwise: Callable[[Any], Any]) -> None:
+        self.cls = cls
+        self.otherwise = otherwise
+        self.paths: dict[int, str] = {}
+
+    def __call__(self, obj: object) -> Any:
+        path = self.paths.get(id(obj))
+        if path is None:
+            self.paths = _named_instances(self.cls)
+            path = self.paths.get(id(obj))
+        if path is None:
+            return self.otherwise(obj)
+        return _resolve, (self.cls.__module__, path)
+
+
+def _default_reduce(obj: object) -> Any:
+    return obj.__reduce_ex__(PROTOCOL)
+
+
 class _Reducers(dict):  # type: ignore[type-arg]
     """A dispatch table: the given reducers, plus a state setter for classes that need one.
 
@@ -96,23 +174,32 @@ class _Reducers(dict):  # type: ignore[type-arg]
         self._plain: set[type] = set()
 
     def __missing__(self, cls: type) -> Callable[[Any], tuple[object, ...]]:
-        if cls in self._plain or not isinstance(cls, type) or not _invents_setstate(cls):
+        if cls in self._plain or not isinstance(cls, type):
+            raise KeyError(cls)
+        reducer: Callable[[Any], Any] | None = (
+            _reduce_with_state_setter if _invents_setstate(cls) else None
+        )
+        if _keeps_identity(cls):
+            reducer = _ByName(cls, reducer or _default_reduce)
+        if reducer is None:
             self._plain.add(cls)
             raise KeyError(cls)
-        self[cls] = _reduce_with_state_setter
-        return _reduce_with_state_setter
+        self[cls] = reducer
+        return reducer
 
 
 _REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {re.Match: _reduce_match}
 
 
 class _Pickler(pickle.Pickler):
-    dispatch_table = _Reducers(copyreg.dispatch_table, _REDUCERS)
+    def __init__(self, file: io.BytesIO) -> None:
+        self.dispatch_table = _Reducers(copyreg.dispatch_table, _REDUCERS)  # one per dump
+        super().__init__(file, protocol=PROTOCOL)
 
 
 def _pickle(value: object) -> bytes:
     buffer = io.BytesIO()
-    _Pickler(buffer, protocol=PROTOCOL).dump(value)
+    _Pickler(buffer).dump(value)
     return buffer.getvalue()
 
 
@@ -123,7 +210,7 @@ def _cloudpickle(value: object) -> bytes:
         dispatch_table = _Reducers(dict(cloudpickle.Pickler.dispatch_table), _REDUCERS)
 
     buffer = io.BytesIO()
-    _CloudPickler(buffer, protocol=PROTOCOL).dump(value)
+    _CloudPickler(buffer, protocol=PROTOCOL).dump(value)  # a new class, so a new table
     return buffer.getvalue()
 
 
