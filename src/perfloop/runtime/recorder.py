@@ -111,10 +111,13 @@ class Recorder:
         slot = self._slot()
         if slot is None:
             return self._run_unrecorded(function, args, kwargs)
-        before = self._inputs(args, kwargs)
-        if before is None:
+        inputs = self._inputs(args, kwargs)
+        if inputs is None:
             return self._run_unrecorded(function, args, kwargs)
-        call_repr = self._call_repr(args, kwargs)
+        before, (copied_args, copied_kwargs) = inputs
+        # repr of the copy: a repr that caches (pyparsing's default names) must not change
+        # the live arguments, or the recording holds state replay never sees
+        call_repr = self._call_repr(copied_args, copied_kwargs)
         self._observe_types(args, kwargs)
         tee = _Tee(sys.stdout)
         sys.stdout = tee
@@ -141,8 +144,10 @@ class Recorder:
         )
         return result
 
-    def _inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
-        """The inputs as bytes that load back, or None with the problem noted."""
+    def _inputs(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[bytes, tuple[tuple[Any, ...], dict[str, Any]]] | None:
+        """The inputs as bytes and the copy they load back as, or None with the problem noted."""
         try:
             before = pickling.dumps((args, kwargs))
         except pickling.SerialiseError:
@@ -150,12 +155,12 @@ class Recorder:
             self._problem(f"its arguments cannot be pickled: {where}")
             return None
         try:
-            pickling.check_loads(before)
+            copy = pickling.check_loads(before)
         except Exception:
             where = pickling.culprit(args, kwargs, self._signature, loading=True)
             self._problem(f"its arguments pickle but do not load back: {where}")
             return None
-        return before
+        return before, copy
 
     def _run_unrecorded(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
