@@ -38,7 +38,13 @@ from typing import Any
 
 from perfloop.measure.stats import Side, abba_schedule
 from perfloop.model import MemoryPeaks
-from perfloop.runtime.loader import import_hook, load_module_copy, resolve_function
+from perfloop.runtime.loader import (
+    import_hook,
+    load_function_into,
+    load_module_copy,
+    resolve_function,
+    swapped_in,
+)
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 Function = Callable[..., object]
@@ -136,6 +142,19 @@ class Version:
 
     module: types.ModuleType
     function: Function
+    in_place: str | None = None  # compiled into the original module: swapped in to run
+
+
+def _installed(version: Version) -> contextlib.AbstractContextManager[None]:
+    if version.in_place is None:
+        return contextlib.nullcontext()
+    return swapped_in(version.module, version.in_place, version.function)
+
+
+def time_version(version: Version, calls: Sequence[Call]) -> BlockTime:
+    """`time_block` of the version's function, an in-place candidate swapped in."""
+    with _installed(version):
+        return time_block(version.function, calls)
 
 
 class BehaviourMismatch(Exception):
@@ -275,7 +294,7 @@ def calibrate_loops(
     loops = 1
     while True:
         calls = inputs.prepare(loops, version.module)
-        elapsed = time_block(version.function, calls).nanoseconds
+        elapsed = time_version(version, calls).nanoseconds
         if elapsed >= min_block_ns or loops >= max_loops:
             return loops
         wanted = math.ceil(loops * 1.1 * min_block_ns / max(elapsed, 1))
@@ -296,7 +315,8 @@ def check_same_exceptions(
         ) from exc
     for index, (first, second) in enumerate(zip(original_calls, candidate_calls)):
         original_error = _raised(original.function, first)
-        candidate_error = _raised(candidate.function, second)
+        with _installed(candidate):
+            candidate_error = _raised(candidate.function, second)
         if (original_error is None) != (candidate_error is None):
             raise BehaviourMismatch(
                 f"recorded call #{index} {_describe(reprs, index)}"
@@ -341,7 +361,7 @@ def time_abba_blocks(
         given = sides[side]
         version = given if isinstance(given, Version) else given()
         calls = inputs.prepare(loops, version.module)
-        blocks[side].append(time_block(version.function, calls))
+        blocks[side].append(time_version(version, calls))
     check_same_raise_counts(blocks[Side.BASELINE], blocks[Side.CANDIDATE])
     return blocks[Side.BASELINE], blocks[Side.CANDIDATE]
 
@@ -350,8 +370,8 @@ def first_over_later(fresh: Callable[[], Version], inputs: RecordedInputs) -> tu
     """A fresh copy's first pass over the calls over its second pass (fresh inputs each),
     and the first pass's nanoseconds."""
     version = fresh()
-    first = time_block(version.function, inputs.prepare(1, version.module)).nanoseconds
-    later = time_block(version.function, inputs.prepare(1, version.module)).nanoseconds
+    first = time_version(version, inputs.prepare(1, version.module)).nanoseconds
+    later = time_version(version, inputs.prepare(1, version.module)).nanoseconds
     return first / max(1, later), first
 
 
@@ -388,7 +408,7 @@ def peak_bytes_per_call(version: Version, inputs: RecordedInputs) -> int:
         for args, kwargs in calls:
             tracemalloc.reset_peak()
             before = tracemalloc.get_traced_memory()[0]
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception), _installed(version):
                 version.function(*args, **kwargs)
             worst = max(worst, tracemalloc.get_traced_memory()[1] - before)
     finally:
@@ -426,19 +446,30 @@ def load_versions(task: TimingTask) -> tuple[Version, Version]:
     original_module = importlib.import_module(task.module)
     original = Version(original_module, resolve_function(original_module, task.qualname))
     try:
-        candidate_module = load_module_copy(task.module, task.path, task.candidate_source)
-        candidate = Version(candidate_module, resolve_function(candidate_module, task.qualname))
+        candidate = _load_beside(task, original_module, task.candidate_source)
     except Exception as exc:
         raise CandidateLoadError(_exception_text(exc)) from exc
     return original, candidate
+
+
+def _load_beside(task: TimingTask, original_module: types.ModuleType, source: str) -> Version:
+    """`source` as a separate module copy; where executing the module again fails (an
+    import-time registry: networkx's `_dispatch`), its function compiled in place."""
+    try:
+        module = load_module_copy(task.module, task.path, source)
+    except Exception:
+        function = load_function_into(original_module, task.qualname, task.original_source, source)
+        if function is None:
+            raise
+        return Version(original_module, function, in_place=task.qualname)
+    return Version(module, resolve_function(module, task.qualname))
 
 
 def fresh_loader(task: TimingTask, source: str) -> Callable[[], Version]:
     """A function that loads `source` as a new module copy and returns its version."""
 
     def fresh() -> Version:
-        module = load_module_copy(task.module, task.path, source)
-        return Version(module, resolve_function(module, task.qualname))
+        return _load_beside(task, importlib.import_module(task.module), source)
 
     return fresh
 
@@ -483,7 +514,7 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
                 )
                 # warm-ups at the timed size (when calibrated, the original warmed up then)
                 for version in (original, candidate) if task.loops else (candidate,):
-                    time_block(version.function, inputs.prepare(loops, version.module))
+                    time_version(version, inputs.prepare(loops, version.module))
                 baseline, candidate_blocks = time_abba_blocks(
                     original, candidate, inputs, loops, task.pairs
                 )

@@ -27,7 +27,13 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop.runtime.loader import import_hook, load_module_copy, resolve_function
+from perfloop.runtime.loader import (
+    import_hook,
+    load_function_into,
+    load_module_copy,
+    resolve_function,
+    swapped_in,
+)
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.replay import compare_outcomes
@@ -44,11 +50,17 @@ class CallTimeout(BaseException):
 
 @dataclass(frozen=True)
 class Version:
-    """One side: the module object it lives in and the plain function."""
+    """One side: the module object it lives in and the plain function.
+
+    `in_place` names the qualname a candidate compiled into the original module
+    stands for: it is put there while it runs (so its recursive calls, and the
+    module's other functions, reach it) and the original is put back after.
+    """
 
     module: types.ModuleType
     function: Callable[..., object]
     is_method: bool
+    in_place: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,9 +81,24 @@ def load_original(module: str, qualname: str, path: str, source: str) -> Version
 
 
 def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
-    """A candidate (or mutant) as a module object beside the original."""
+    """A candidate (or mutant) beside the original: compiled into the imported original
+    module where it changes only the function (and adds imports or constants), else
+    the whole source executed as a separate module object."""
+    imported = sys.modules.get(module)
+    served = import_hook().sources.get(module)
+    if imported is not None and served is not None:
+        function = load_function_into(imported, qualname, served[1], source)
+        if function is not None:
+            return Version(imported, function, "." in qualname, in_place=qualname)
     loaded = load_module_copy(module, path, source)
     return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
+
+
+def installed(version: Version) -> contextlib.AbstractContextManager[None]:
+    """Put an in-place candidate where the original is for a while."""
+    if version.in_place is None:
+        return contextlib.nullcontext()
+    return swapped_in(version.module, version.in_place, version.function)
 
 
 @contextlib.contextmanager
@@ -114,7 +141,7 @@ def call(
     outcome: Outcome | None = None
     exhausted = None
     try:
-        with contextlib.redirect_stdout(printed):
+        with contextlib.redirect_stdout(printed), installed(version):
             signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
             try:
                 outcome = ("return", version.function(*args, **kwargs), (args, kwargs))
