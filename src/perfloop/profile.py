@@ -261,9 +261,6 @@ def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef, nested: bo
         return "an async function; not supported yet"
     if node.decorator_list:
         return "a decorated function; not supported yet"
-    for inner in ast.walk(node):
-        if isinstance(inner, (ast.Yield, ast.YieldFrom)):
-            return "a generator function; not supported yet"
     return None
 
 

@@ -20,11 +20,13 @@ import random
 import reprlib
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from perfloop.runtime import pickling
+from perfloop.runtime import lazy, pickling
 
+APPEND = -1  # a call's slot: a new one at the end of the kept calls
 _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60
@@ -76,6 +78,8 @@ class Recorder:
         self.parameter_types: dict[str, set[str]] = {}
         self.return_types: set[str] = set()
         self._random = random.Random(0)
+        self.reserved = 0
+        self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
         try:
             self._signature: inspect.Signature | None = inspect.signature(function)
@@ -83,11 +87,14 @@ class Recorder:
             self._signature = None
 
     def _slot(self) -> int | None:
-        """Reservoir sampling: which slot the current call takes, if any."""
-        if len(self.kept) < self.max_calls:
-            return len(self.kept)
+        """Reservoir sampling: which slot the current call takes (APPEND: a new one), if any.
+
+        Lazy results still being consumed hold a reserved new slot each.
+        """
+        if len(self.kept) + self.reserved < self.max_calls:
+            return APPEND
         choice = self._random.randrange(self.calls_seen)
-        return choice if choice < self.max_calls else None
+        return choice if choice < min(self.max_calls, len(self.kept)) else None
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -139,10 +146,54 @@ class Recorder:
         sys.stdout = tee.original
         self._local.active = False
         self.return_types.add(describe_type(result))
+        if lazy.is_lazy(result):
+            return self._recording(
+                result, slot, before, tee.buffer_text.getvalue(), call_repr, (args, kwargs)
+            )
         self._keep(
             slot, before, ("return", result, (args, kwargs)), tee.buffer_text.getvalue(), call_repr
         )
         return result
+
+    def _recording(
+        self,
+        result: Any,
+        slot: int,
+        before: bytes,
+        stdout: str,
+        call_repr: str,
+        arguments: tuple[tuple[Any, ...], dict[str, Any]],
+    ) -> lazy.RecordingIterator:
+        """The lazy result, wrapped so the call is kept once its consumer is done with it."""
+
+        if slot == APPEND:
+            self.reserved += 1
+
+        def finish(outcome: lazy.LazyOutcome | str, printed: str) -> None:
+            if slot == APPEND:
+                self.reserved -= 1
+            if isinstance(outcome, str):
+                self._problem(outcome)
+            else:
+                self._keep(
+                    slot, before, ("return", outcome, arguments), stdout + printed, call_repr
+                )
+
+        proxy = lazy.RecordingIterator(result, finish, self._pull)
+        self.pending.add(proxy)
+        return proxy
+
+    def _pull(self, pull: Callable[[], Any]) -> tuple[Any, str]:
+        """One item of a lazy result, with what it printed; inner calls are not recorded."""
+        tee = _Tee(sys.stdout)
+        sys.stdout = tee
+        active = getattr(self._local, "active", False)
+        self._local.active = True
+        try:
+            return pull(), tee.buffer_text.getvalue()
+        finally:
+            sys.stdout = tee.original
+            self._local.active = active
 
     def _inputs(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -191,7 +242,7 @@ class Recorder:
             )
             return
         size = len(before) + len(after) + len(stdout)
-        replaced = self.kept[slot][1] if slot < len(self.kept) else None
+        replaced = self.kept[slot][1] if slot != APPEND else None
         freed = replaced["size"] if replaced is not None else 0
         if self.bytes_kept - freed + size > self.max_bytes:  # type: ignore[operator]
             self._problem("the capture byte budget was used up")
@@ -205,13 +256,15 @@ class Recorder:
         }
         self.bytes_kept += size - freed  # type: ignore[operator]
         entry = (self.calls_seen, record)
-        if slot < len(self.kept):
+        if slot != APPEND:
             self.kept[slot] = entry
         else:
             self.kept.append(entry)
 
     def summary(self) -> dict[str, object]:
         """Plain builtins only, so the main process can read it without importing user code."""
+        for proxy in list(self.pending):
+            proxy.stop_recording()
         ordered = [record for _, record in sorted(self.kept, key=lambda item: item[0])]
         return {
             "calls_seen": self.calls_seen,

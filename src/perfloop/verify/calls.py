@@ -27,6 +27,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from perfloop.runtime.lazy import settle
 from perfloop.runtime.loader import (
     import_hook,
     load_function_into,
@@ -124,12 +125,17 @@ def _on_alarm(signum: int, frame: object) -> None:
 
 
 def call(
-    version: Version, call_bytes: bytes, time_limit: float, seed: int | None = None
+    version: Version,
+    call_bytes: bytes,
+    time_limit: float,
+    seed: int | None = None,
+    expected: Outcome | None = None,
 ) -> CallResult:
     """Unpickle the inputs for this side, call, and record the outcome like the recorder does.
 
     With `seed`, the `random` module is seeded first, so two calls with different seeds
-    of a function that draws random numbers show it.
+    of a function that draws random numbers show it. With the `expected` (recorded)
+    outcome, a lazy result is pulled as far as the recorded consumer pulled it.
     """
     with serving(version.module):
         args, kwargs = pickle.loads(call_bytes)
@@ -144,7 +150,10 @@ def call(
         with contextlib.redirect_stdout(printed), installed(version):
             signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
             try:
-                outcome = ("return", version.function(*args, **kwargs), (args, kwargs))
+                result = version.function(*args, **kwargs)
+                if expected is not None:
+                    result = settle(result, expected)
+                outcome = ("return", result, (args, kwargs))
             except CallTimeout:
                 exhausted = "time"
             except MemoryError:
