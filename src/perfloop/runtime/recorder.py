@@ -24,7 +24,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from perfloop.runtime import lazy, pickling
+from perfloop.runtime import lazy, pickling, state
 
 APPEND = -1  # a call's slot: a new one at the end of the kept calls
 _repr = reprlib.Repr()
@@ -79,6 +79,7 @@ class Recorder:
         self.return_types: set[str] = set()
         self._random = random.Random(0)
         self.reserved = 0
+        self._globals = state.Tracker(function)
         self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
         try:
@@ -125,6 +126,7 @@ class Recorder:
         # repr of the copy: a repr that caches (pyparsing's default names) must not change
         # the live arguments, or the recording holds state replay never sees
         call_repr = self._call_repr(copied_args, copied_kwargs)
+        globals_before = self._globals.before()
         self._observe_types(args, kwargs)
         tee = _Tee(sys.stdout)
         sys.stdout = tee
@@ -138,7 +140,13 @@ class Recorder:
             self._keep(
                 slot,
                 before,
-                ("raise", f"{kind.__module__}.{kind.__qualname__}", str(exc), (args, kwargs)),
+                (
+                    "raise",
+                    f"{kind.__module__}.{kind.__qualname__}",
+                    str(exc),
+                    *self._global_state(globals_before),
+                    (args, kwargs),
+                ),
                 tee.buffer_text.getvalue(),
                 call_repr,
             )
@@ -148,12 +156,21 @@ class Recorder:
         self.return_types.add(describe_type(result))
         if lazy.is_lazy(result):
             return self._recording(
-                result, slot, before, tee.buffer_text.getvalue(), call_repr, (args, kwargs)
+                result,
+                slot,
+                before,
+                tee.buffer_text.getvalue(),
+                call_repr,
+                (args, kwargs),
+                globals_before,
             )
-        self._keep(
-            slot, before, ("return", result, (args, kwargs)), tee.buffer_text.getvalue(), call_repr
-        )
+        outcome = ("return", result, *self._global_state(globals_before), (args, kwargs))
+        self._keep(slot, before, outcome, tee.buffer_text.getvalue(), call_repr)
         return result
+
+    def _global_state(self, before: bytes | None) -> tuple[state.GlobalState, ...]:
+        """The outcome's module-globals part: none, or the state before and after."""
+        return () if before is None else (state.GlobalState(before, self._globals.values()),)
 
     def _recording(
         self,
@@ -163,6 +180,7 @@ class Recorder:
         stdout: str,
         call_repr: str,
         arguments: tuple[tuple[Any, ...], dict[str, Any]],
+        globals_before: bytes | None,
     ) -> lazy.RecordingIterator:
         """The lazy result, wrapped so the call is kept once its consumer is done with it."""
 
@@ -175,9 +193,8 @@ class Recorder:
             if isinstance(outcome, str):
                 self._problem(outcome)
             else:
-                self._keep(
-                    slot, before, ("return", outcome, arguments), stdout + printed, call_repr
-                )
+                parts = ("return", outcome, *self._global_state(globals_before), arguments)
+                self._keep(slot, before, parts, stdout + printed, call_repr)
 
         proxy = lazy.RecordingIterator(result, finish, self._pull)
         self.pending.add(proxy)

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.runtime.lazy import settle
+from perfloop.runtime.state import GlobalState, restore
+from perfloop.runtime.state import after as state_after
 from perfloop.sandbox import run_in_worker
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import (
@@ -61,6 +63,9 @@ def replay_calls(task: ReplayTask) -> ReplayReport:
     for record in task.records:
         args, kwargs = pickle.loads(record.args)
         expected = pickle.loads(record.outcome)
+        recorded = _global_state(expected)
+        if recorded is not None:
+            restore(function.__globals__, recorded)
         printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
         with contextlib.redirect_stdout(printed):
             try:
@@ -76,6 +81,8 @@ def replay_calls(task: ReplayTask) -> ReplayReport:
                     str(exc),
                     (args, kwargs),
                 )
+        if recorded is not None:
+            actual = (*actual[:-1], state_after(function.__globals__, recorded), actual[-1])
         problem = compare_outcomes(
             expected, actual, record.stdout, printed.getvalue(), task.policy, is_method
         )
@@ -118,6 +125,9 @@ def compare_outcomes(
         )
         if mismatch is not None:
             return f"argument state after the call differs: {mismatch.describe()}"
+    state_problem = _compare_global_state(expected, actual, policy)
+    if state_problem is not None:
+        return state_problem
     if expected[0] == "return":
         aliasing = compare_aliasing(expected[1], expected_args, actual[1], actual_args)
         if aliasing is not None:
@@ -126,6 +136,24 @@ def compare_outcomes(
         return (
             f"printed {_short(actual_stdout)}, where the original printed {_short(expected_stdout)}"
         )
+    return None
+
+
+def _global_state(outcome: tuple[object, ...]) -> GlobalState | None:
+    """The module-globals part of an outcome, when the recorder kept one."""
+    return outcome[-2] if isinstance(outcome[-2], GlobalState) else None
+
+
+def _compare_global_state(
+    expected: tuple[object, ...], actual: tuple[object, ...], policy: ComparePolicy
+) -> str | None:
+    state_e, state_a = _global_state(expected), _global_state(actual)
+    if state_e is None or state_a is None:
+        return None
+    for name, value in state_e.after.items():
+        mismatch = compare_values(value, state_a.after.get(name), f"global {name}", policy)
+        if mismatch is not None:
+            return f"module state after the call differs: {mismatch.describe()}"
     return None
 
 
