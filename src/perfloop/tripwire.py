@@ -19,10 +19,12 @@ the scratch directory and, where the machine allows it, the network namespace
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
 import sysconfig
+from collections.abc import Iterator
 from enum import Enum
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
@@ -108,6 +110,19 @@ def arm(mode: Mode, scratch: str, tools: str) -> None:
 
 def disarm() -> None:
     _STATE.armed = False
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Let trusted code run unwatched for a while: importing the user's ORIGINAL module
+    and what it imports, which the workload ran anyway (requests 2.31 binds a socket at
+    import to probe for IPv6). Candidate code never runs inside this."""
+    armed = _STATE.armed
+    _STATE.armed = False
+    try:
+        yield
+    finally:
+        _STATE.armed = armed
 
 
 def violation() -> str | None:

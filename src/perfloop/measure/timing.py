@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from perfloop import tripwire
 from perfloop.measure.stats import Side, abba_schedule
 from perfloop.model import MemoryPeaks
 from perfloop.runtime.loader import (
@@ -456,7 +457,8 @@ def check_same_raise_counts(baseline: Sequence[BlockTime], candidate: Sequence[B
 def load_versions(task: TimingTask) -> tuple[Version, Version]:
     """The original (imported under its name, from the original source) and the candidate."""
     import_hook().override(task.module, task.path, task.original_source)
-    original_module = importlib.import_module(task.module)
+    with tripwire.paused():  # the original and its imports ran in the workload anyway
+        original_module = importlib.import_module(task.module)
     original = Version(original_module, resolve_function(original_module, task.qualname))
     try:
         candidate = _load_beside(task, original_module, task.candidate_source)

@@ -27,6 +27,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from perfloop import tripwire
 from perfloop.runtime.lazy import settle
 from perfloop.runtime.loader import (
     import_hook,
@@ -77,7 +78,8 @@ class CallResult:
 def load_original(module: str, qualname: str, path: str, source: str) -> Version:
     """The original, imported under its own name, served from the captured source."""
     import_hook().override(module, path, source)
-    loaded = importlib.import_module(module)
+    with tripwire.paused():  # the original and its imports ran in the workload anyway
+        loaded = importlib.import_module(module)
     return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
 
 

@@ -16,12 +16,17 @@ from __future__ import annotations
 import contextlib
 import importlib
 import pickle
-from collections.abc import Sequence
+import sys
+import types
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfloop import tripwire
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.runtime.lazy import settle
+from perfloop.runtime.loader import resolve_function
 from perfloop.runtime.state import GlobalState, restore
 from perfloop.runtime.state import after as state_after
 from perfloop.sandbox import run_in_worker
@@ -54,12 +59,48 @@ class ReplayReport:
 
 def replay_calls(task: ReplayTask) -> ReplayReport:
     """Worker side: run the calls and stop at the first difference."""
-    from perfloop.runtime.loader import import_hook, resolve_function
-
-    if task.source is not None:
-        import_hook().override(task.module, task.path, task.source)
-    function = resolve_function(importlib.import_module(task.module), task.qualname)
+    function, installed = _load(task)
     is_method = "." in task.qualname
+    with installed:
+        return _replay_records(task, function, is_method)
+
+
+def _load(task: ReplayTask) -> tuple[Callable[..., object], ContextManager[None]]:
+    """The version to replay, and how to put it in place while it runs.
+
+    The original module is imported first with the tripwire paused (the workload ran it
+    and what it imports: requests 2.31 binds a socket at import). A candidate is then
+    compiled into it where it changes only the function, else its module is executed
+    again, armed, in place of the original (its imports are loaded by then).
+    """
+    from perfloop.runtime.loader import import_hook, load_function_into, swapped_in
+
+    with tripwire.paused():
+        original = importlib.import_module(task.module)
+    if task.source is None:
+        return resolve_function(original, task.qualname), contextlib.nullcontext()
+    original_source = _source_of(original)
+    if original_source is not None:
+        function = load_function_into(original, task.qualname, original_source, task.source)
+        if function is not None:
+            return function, swapped_in(original, task.qualname, function)
+    sys.modules.pop(task.module, None)
+    import_hook().override(task.module, task.path, task.source)
+    candidate = importlib.import_module(task.module)
+    return resolve_function(candidate, task.qualname), contextlib.nullcontext()
+
+
+def _source_of(module: types.ModuleType) -> str | None:
+    try:
+        with open(module.__file__ or "", encoding="utf-8") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _replay_records(
+    task: ReplayTask, function: Callable[..., object], is_method: bool
+) -> ReplayReport:
     for record in task.records:
         args, kwargs = pickle.loads(record.args)
         expected = pickle.loads(record.outcome)
