@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
+from pathlib import Path
 from typing import NewType
 
 RunId = NewType("RunId", str)
@@ -81,11 +83,37 @@ class HotFunction:
 
 
 @dataclass(frozen=True)
+class ImportedModules:
+    """How a workload run imported code: what Python names each file by, and from where.
+
+    A module's name is the one Python imported it under, not its path under the project
+    root (`src/` layouts, `package_dir` folders, editable installs, namespace packages).
+    `path` is the import path (sys.path, absolute) of the run's first Python process;
+    `modules` pairs each imported module's name with its file.
+    """
+
+    path: tuple[str, ...] = ()
+    modules: tuple[tuple[str, str], ...] = ()
+
+    def name_of(self, file: Path) -> str | None:
+        """The name the workload imported `file` under, if it imported it."""
+        return self._names_by_file.get(str(file.resolve()))
+
+    @cached_property
+    def _names_by_file(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for name, path in self.modules:
+            names.setdefault(path, name)  # a file imported twice keeps its first name
+        return names
+
+
+@dataclass(frozen=True)
 class Profile:
     total_seconds: float
     wall_seconds: float
     functions: tuple[HotFunction, ...]
     workload_stdout: str
+    imports: ImportedModules = ImportedModules()
 
 
 # --- capture -----------------------------------------------------------------

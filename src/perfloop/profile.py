@@ -16,29 +16,22 @@ from __future__ import annotations
 import ast
 import json
 import pstats
-import sysconfig
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
-from perfloop.model import FunctionRef, HotFunction, LineProfile, LineTiming, Profile
-from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
-
-_LIBRARY_PATHS = tuple(
-    str(Path(p).resolve())
-    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+from perfloop.model import (
+    FunctionRef,
+    HotFunction,
+    ImportedModules,
+    LineProfile,
+    LineTiming,
+    Profile,
 )
-_EXCLUDED_PARTS = {
-    "site-packages",
-    "dist-packages",
-    ".venv",
-    "venv",
-    ".tox",
-    ".perfloop",
-    "node_modules",
-}
+from perfloop.project import Project, absolute, in_project
+from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
 
 def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Profile:
@@ -57,14 +50,16 @@ def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Pro
         for extra in files[1:]:
             stats.add(str(extra))
         main_files = frozenset(
-            str(_absolute(f.read_text(), root)) for f in Path(tmp).glob("main-*.txt")
+            str(absolute(f.read_text(), root)) for f in Path(tmp).glob("main-*.txt")
         )
-    functions = rank_functions(stats, root.resolve(), main_files)
+    imports = run.imports or ImportedModules()
+    functions = rank_functions(stats, root.resolve(), main_files, imports)
     return Profile(
         total_seconds=total_seconds(stats),
         wall_seconds=run.seconds,
         functions=functions,
         workload_stdout=run.stdout,
+        imports=imports,
     )
 
 
@@ -123,31 +118,12 @@ def _line_profile(target: FunctionRef, timings: dict[int, list[float]], path: Pa
     )
 
 
-def _absolute(filename: str, root: Path) -> Path:
-    """Profiler file names are as Python saw them: relative to the workload's cwd."""
-    path = Path(filename)
-    return (path if path.is_absolute() else root / path).resolve()
+NO_IMPORTS = ImportedModules()
 
 
-def in_project(filename: str, root: Path) -> bool:
-    """A file of the user's project: under root, and not a library or environment folder."""
-    if not filename or filename.startswith("<"):
-        return False
-    path = _absolute(filename, root)
-    if any(str(path).startswith(lib) for lib in _LIBRARY_PATHS):
-        return False
-    try:
-        relative = path.relative_to(root)
-    except ValueError:
-        return False
-    return not (_EXCLUDED_PARTS & set(relative.parts))
-
-
-def module_name(path: Path, root: Path) -> str:
-    parts = list(path.resolve().relative_to(root).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
+def module_name(path: Path, root: Path, imports: ImportedModules = NO_IMPORTS) -> str:
+    """The name the workload imported `path` under; from the layout if it did not import it."""
+    return imports.name_of(path) or Project(root).with_imports(imports).module_name(path)
 
 
 def total_seconds(stats: pstats.Stats) -> float:
@@ -167,23 +143,27 @@ class _Accumulator:
 
 
 def rank_functions(
-    stats: pstats.Stats, root: Path, main_files: frozenset[str] = frozenset()
+    stats: pstats.Stats,
+    root: Path,
+    main_files: frozenset[str] = frozenset(),
+    imports: ImportedModules = NO_IMPORTS,
 ) -> tuple[HotFunction, ...]:
     raw = stats.stats  # type: ignore[attr-defined]
     total = total_seconds(stats) or 1e-12
     found: dict[FunctionRef, _Accumulator] = {}
+    names = lru_cache(maxsize=None)(partial(module_name, root=root, imports=imports))
 
     def account(key: tuple[str, int, str]) -> _Accumulator | None:
         filename, lineno, name = key
         if not in_project(filename, root):
             return None
-        path = _absolute(filename, root)
+        path = absolute(filename, root)
         located = locate_function(str(path), lineno, name)
         if located is None:
             return None
         qualname, def_line, problem = located
         is_main = str(path) in main_files
-        ref = FunctionRef("__main__" if is_main else module_name(path, root), qualname)
+        ref = FunctionRef("__main__" if is_main else names(path), qualname)
         if ref not in found:
             found[ref] = _Accumulator(path, def_line, ref)
         entry = found[ref]

@@ -29,18 +29,19 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from perfloop.model import Limits
+from perfloop.model import ImportedModules, Limits
+from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
 from perfloop.tripwire import Mode as Tripwire
 
 T = TypeVar("T")
 
-PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+PACKAGE_PARENT = str(PERFLOOP_HOME)
 _SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
 
 
@@ -80,18 +81,52 @@ def safe_loads(data: bytes) -> object:
     return _SafeUnpickler(io.BytesIO(data)).load()
 
 
+def secret_variables(environment: Mapping[str, str]) -> tuple[str, ...]:
+    """The names of variables that look like credentials (KEY, TOKEN, SECRET, ...)."""
+    return tuple(
+        sorted(
+            name
+            for name in environment
+            if any(marker in name.upper() for marker in _SECRET_MARKERS)
+        )
+    )
+
+
 def scrubbed_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for user and candidate code: no secrets, no inherited Python path."""
+    """The environment for workers: no secrets, no inherited Python path (workers get the
+    import path the workload used instead, see use_import_path)."""
+    secrets = set(secret_variables(os.environ))
     env = {
         name: value
         for name, value in os.environ.items()
-        if not any(marker in name.upper() for marker in _SECRET_MARKERS)
-        and name not in {"PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME"}
+        if name not in secrets and name not in {"PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME"}
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     env.update(extra or {})
     return env
+
+
+# Workers import the user's modules the way the workload did: every hooked workload run
+# registers the import roots it used for its project root (perfloop.workload), and a
+# resumed run registers the ones its profile recorded. Keyed by root, so one process may
+# serve several projects (the MCP server, the Python API).
+_IMPORT_ROOTS: dict[Path, tuple[Path, ...]] = {}
+_IMPORT_LOCK = threading.Lock()
+
+
+def use_import_path(root: Path, imports: ImportedModules) -> None:
+    """Workers for `root` import the project's modules as this workload run did."""
+    roots = Project(root.resolve()).with_imports(imports).search_path
+    with _IMPORT_LOCK:
+        _IMPORT_ROOTS[root.resolve()] = roots
+
+
+def worker_import_path(root: Path) -> tuple[Path, ...]:
+    """The folders a worker for `root` imports the user's modules from."""
+    with _IMPORT_LOCK:
+        known = _IMPORT_ROOTS.get(root.resolve())
+    return known if known is not None else default_import_roots(root)
 
 
 def python_path(*entries: str | Path) -> str:
@@ -123,7 +158,7 @@ def run_in_worker(
             (workdir / name).mkdir()
         env = scrubbed_environment(
             {
-                "PYTHONPATH": python_path(root),
+                "PYTHONPATH": python_path(*worker_import_path(root)),
                 "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
                 "TMPDIR": str(workdir / "tmp"),
                 "HYPOTHESIS_STORAGE_DIRECTORY": str(workdir / "tools" / "hypothesis"),

@@ -69,6 +69,7 @@ from perfloop.sandbox import (
     configure_workers,
     network_isolation,
     plan_workers,
+    use_import_path,
     workload_limits,
 )
 from perfloop.store import RunStore
@@ -244,6 +245,7 @@ def _run_stages(
     assert settings.workload is not None
     checkpoints = context.checkpoints
     profile = checkpoints.step("profile", partial(_profile, context))
+    context = _with_imports(context, profile)
     workload_limits = _workload_limits(context)
     targets = explicit or choose_targets(profile, settings.top, settings.min_share)
     sources = checkpoints.step(
@@ -368,6 +370,23 @@ def _profile(context: _Context) -> Profile:
         ),
     )
     return profile
+
+
+def _with_imports(context: _Context, profile: Profile) -> _Context:
+    """Name and find modules as the profiled workload imported them; workers too (also
+    when a resumed run takes the profile from its checkpoint)."""
+    use_import_path(context.root, profile.imports)
+    project = context.project.with_imports(profile.imports)
+    notes = context.starting_notes
+    elsewhere = [path for path in project.search_path if path != context.root]
+    if elsewhere:
+        folders = ", ".join(_shown(path, context.root) for path in elsewhere)
+        notes = (*notes, f"workers import your modules from {folders} as the workload did")
+    return replace(context, project=project, starting_notes=notes)
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _workload_limits(context: _Context) -> Limits:
@@ -845,7 +864,11 @@ def _check_applied(
     assert settings.workload is not None
     limits = _workload_limits(context)
     check = run_workload(
-        settings.workload, context.root, timeout=settings.workload_timeout, limits=limits
+        settings.workload,
+        context.root,
+        timeout=settings.workload_timeout,
+        limits=limits,
+        candidate_code=True,
     )
     if not check.succeeded:
         return check.failure_message()

@@ -28,6 +28,8 @@ def install_from_environment() -> None:
     if not spec_path:
         return
     spec = json.loads(Path(spec_path).read_text())
+    if spec.get("imports_dir"):
+        _install_import_report(Path(spec["imports_dir"]))
     for module, (path, source_file) in (spec.get("overrides") or {}).items():
         import_hook().override(module, path, Path(source_file).read_text(encoding="utf-8"))
     if spec.get("capture"):
@@ -36,6 +38,26 @@ def install_from_environment() -> None:
         _install_profiler(Path(spec["profile_dir"]))
     if spec.get("lines"):
         _install_line_timer(spec["lines"])
+
+
+def _install_import_report(directory: Path) -> None:
+    """At exit, write which file each imported module came from, and the import path."""
+    start_directory = os.getcwd()
+
+    def dump() -> None:
+        modules = []
+        for name, module in list(sys.modules.items()):
+            spec = getattr(module, "__spec__", None)
+            origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
+            if isinstance(origin, str) and origin.endswith(".py") and name != "__main__":
+                modules.append((name, os.path.realpath(os.path.join(start_directory, origin))))
+        path = [os.path.abspath(os.path.join(start_directory, entry)) for entry in sys.path]
+        final = directory / f"imports-{os.getpid()}.json"
+        temporary = final.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"path": path, "modules": modules}))
+        os.replace(temporary, final)
+
+    atexit.register(dump)
 
 
 def _install_profiler(directory: Path) -> None:
