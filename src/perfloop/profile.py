@@ -17,10 +17,11 @@ import ast
 import json
 import pstats
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import NamedTuple
 
 from perfloop.model import (
     FunctionRef,
@@ -153,35 +154,42 @@ def rank_functions(
     found: dict[FunctionRef, _Accumulator] = {}
     names = lru_cache(maxsize=None)(partial(module_name, root=root, imports=imports))
 
-    def account(key: tuple[str, int, str]) -> _Accumulator | None:
+    def locate(key: tuple[str, int, str]) -> tuple[Path, Located] | None:
         filename, lineno, name = key
         if not in_project(filename, root):
             return None
         path = absolute(filename, root)
         located = locate_function(str(path), lineno, name)
-        if located is None:
+        return None if located is None else (path, located)
+
+    def account(key: tuple[str, int, str]) -> _Accumulator | None:
+        place = locate(key)
+        if place is None:
             return None
-        qualname, def_line, problem = located
+        path, located = place
         is_main = str(path) in main_files
-        ref = FunctionRef("__main__" if is_main else names(path), qualname)
+        ref = FunctionRef("__main__" if is_main else names(path), located.qualname)
         if ref not in found:
-            found[ref] = _Accumulator(path, def_line, ref)
+            found[ref] = _Accumulator(path, located.def_line, ref)
         entry = found[ref]
         if is_main:
             entry.not_targetable = (
                 "defined in the workload script; move it into a module to optimize it"
             )
-        elif problem:
-            entry.not_targetable = problem
+        elif located.problem:
+            entry.not_targetable = located.problem
         return entry
 
     for key, (_, calls, own, cumulative, callers) in raw.items():
         entry = account(key)
         if entry is not None:
             entry.self_seconds += own
-            if not key[2].startswith("<"):
+            place = locate(key)
+            if place is not None and place[1].own:
                 entry.calls += calls
                 entry.cumulative_seconds += cumulative
+            elif not key[2].startswith("<"):
+                _check_closure(entry, key, callers, locate)
             continue
         # library code: its time counts for the project functions that called it directly
         for caller, caller_row in callers.items():
@@ -206,67 +214,138 @@ def rank_functions(
     )
 
 
+def _check_closure(
+    entry: _Accumulator,
+    key: tuple[str, int, str],
+    callers: dict[tuple[str, int, str], object],
+    locate: Callable[[tuple[str, int, str]], tuple[Path, Located] | None],
+) -> None:
+    """A nested function called from other project code outlives its enclosing call
+    (a closure handed out): replay of the enclosing function compares the closure it
+    returns by name only, so a rewrite of the closure's body would go unchecked."""
+    for caller in callers:
+        place = locate(caller)
+        if place is not None and place[1].qualname != entry.ref.qualname:
+            entry.not_targetable = (
+                f"its nested function {key[2]} (line {key[1]}) is called after it returns, "
+                f"by {place[1].qualname}; replay cannot check what a closure does later. "
+                "Move the nested function to module level to optimize it"
+            )
+            return
+
+
+class _Definition(NamedTuple):
+    first: int
+    """The first line, decorators included."""
+    line: int
+    end: int
+    name: str
+    """The code's own name, as the profiler reports it."""
+    qualname: str
+    """The target it counts for: itself, or for a nested function its outermost enclosing def."""
+    def_line: int
+    """The def line of that target."""
+    problem: str | None
+    nested: bool
+
+
 @lru_cache(maxsize=256)
-def _definitions(filename: str) -> tuple[tuple[int, int, int, str, str | None], ...]:
-    """(first line incl. decorators, def line, end line, qualname, why not targetable) per def."""
+def _definitions(filename: str) -> tuple[_Definition, ...]:
+    """Every def in the file, nested ones charged to their outermost enclosing def."""
     try:
         tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return ()
-    found: list[tuple[int, int, int, str, str | None]] = []
+    found: list[_Definition] = []
 
-    def visit(node: ast.AST, prefix: str, inside_function: bool) -> None:
+    def visit(node: ast.AST, prefix: str, enclosing: _Definition | None) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                qualname = f"{prefix}{child.name}"
                 first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                problem = _why_not_targetable(child, inside_function)
-                found.append(
-                    (first, child.lineno, child.end_lineno or child.lineno, qualname, problem)
-                )
-                visit(child, f"{qualname}.<locals>.", True)
+                end = child.end_lineno or child.lineno
+                if enclosing is None:
+                    qualname = f"{prefix}{child.name}"
+                    entry = _Definition(
+                        first, child.lineno, end, child.name, qualname, child.lineno,
+                        _why_not_targetable(child), False,
+                    )  # fmt: skip
+                else:
+                    entry = enclosing._replace(
+                        first=first, line=child.lineno, end=end, name=child.name, nested=True
+                    )
+                found.append(entry)
+                visit(child, "", entry)
             elif isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.", inside_function)
+                visit(child, f"{prefix}{child.name}.", enclosing)
             else:
-                visit(child, prefix, inside_function)
+                visit(child, prefix, enclosing)
 
-    visit(tree, "", False)
+    visit(tree, "", None)
     return tuple(found)
 
 
-def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef, nested: bool) -> str | None:
-    if nested:
-        return "a nested function; perfloop optimizes module-level functions and methods"
+def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     if isinstance(node, ast.AsyncFunctionDef):
         return "an async function; not supported yet"
-    if node.decorator_list:
-        return "a decorated function; not supported yet"
-    for inner in ast.walk(node):
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Attribute) and decorator.attr in ("setter", "deleter"):
+            return (
+                f"a property {decorator.attr}; perfloop optimizes the property's getter "
+                "(the target of the same name) only"
+            )
+    for inner in _own_nodes(node):
         if isinstance(inner, (ast.Yield, ast.YieldFrom)):
             return "a generator function; not supported yet"
     return None
 
 
+def _own_nodes(node: ast.AST) -> list[ast.AST]:
+    """The nodes of a function's body, not those of functions or classes nested in it."""
+    found: list[ast.AST] = []
+    pending = list(ast.iter_child_nodes(node))
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(child))
+    return found
+
+
 def why_not_targetable(path: Path, qualname: str) -> str | None:
     """Why perfloop cannot rewrite `qualname` defined in `path` (None: it can)."""
-    for _, _, _, name, problem in _definitions(str(path)):
-        if name == qualname:
-            return problem
+    for entry in _definitions(str(path)):
+        if entry.qualname == qualname and not entry.nested:
+            return entry.problem
     return None
 
 
-def locate_function(filename: str, lineno: int, name: str) -> tuple[str, int, str | None] | None:
-    """Map a profiler entry (file, first line, code name) to (qualname, def line, problem)."""
+@dataclass(frozen=True)
+class Located:
+    """The target a profiler entry counts for."""
+
+    qualname: str
+    def_line: int
+    problem: str | None
+    own: bool
+    """The entry is the target's own code (not a comprehension or nested function in it)."""
+
+
+def locate_function(filename: str, lineno: int, name: str) -> Located | None:
+    """Map a profiler entry (file, first line, code name) to the target it counts for.
+
+    Comprehensions, lambdas and nested functions (closures) count for their
+    outermost enclosing def: rewriting that def is what can change their code.
+    """
     definitions = _definitions(filename)
     if name == "<module>":
         return None
     if name.startswith("<"):  # a comprehension or lambda: charge the innermost enclosing def
-        enclosing = [d for d in definitions if d[0] <= lineno <= d[2]]
+        enclosing = [d for d in definitions if d.first <= lineno <= d.end]
         if not enclosing:
             return None
-        first, def_line, _, qualname, problem = max(enclosing, key=lambda d: d[0])
-        return qualname, def_line, problem
-    for first, def_line, _, qualname, problem in definitions:
-        if lineno in (first, def_line) and qualname.rsplit(".", 1)[-1] == name:
-            return qualname, def_line, problem
+        entry = max(enclosing, key=lambda d: d.first)
+        return Located(entry.qualname, entry.def_line, entry.problem, False)
+    for entry in definitions:
+        if lineno in (entry.first, entry.line) and entry.name == name:
+            return Located(entry.qualname, entry.def_line, entry.problem, not entry.nested)
     return None

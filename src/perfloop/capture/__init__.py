@@ -96,7 +96,9 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
     problems: dict[str, int] = summary["problems"]  # type: ignore[assignment]
     problem = None
     if calls_seen == 0:
-        problem = "the workload never called it"
+        names = [str(n) for n in summary.get("names", ())]  # type: ignore[attr-defined]
+        watched = f" (watched under the names {', '.join(names)})" if len(names) > 1 else ""
+        problem = f"the workload never called it{watched}"
     elif not records:
         reason = max(problems, key=lambda k: problems[k]) if problems else "unknown"
         problem = f"none of its {calls_seen} calls could be recorded: {reason}"

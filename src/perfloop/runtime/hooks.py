@@ -17,7 +17,7 @@ import sys
 import types
 from pathlib import Path
 
-from perfloop.runtime.loader import import_hook, replace_function, resolve_function
+from perfloop.runtime.loader import import_hook, resolve_target, wrap_everywhere
 from perfloop.runtime.recorder import Recorder, make_wrapper
 
 SPEC_VARIABLE = "PERFLOOP_RUNTIME"
@@ -96,7 +96,7 @@ def _install_capture(settings: dict[str, object]) -> None:
         for qualname in qualnames:
             ref = f"{module.__name__}:{qualname}"
             try:
-                function = resolve_function(module, qualname)
+                target = resolve_target(module, qualname)
             except (AttributeError, KeyError):
                 failures[ref] = f"{module.__name__} has no function {qualname!r} when imported"
                 continue
@@ -105,12 +105,14 @@ def _install_capture(settings: dict[str, object]) -> None:
                 continue
             recorder = Recorder(
                 ref,
-                function,
+                target.function,
                 int(settings["max_calls"]),
                 int(settings["max_bytes"]),  # type: ignore[arg-type]
             )
             recorders[ref] = recorder
-            replace_function(module, qualname, make_wrapper(function, recorder))
+            recorder.names = wrap_everywhere(
+                module, target, lambda inner, r=recorder: make_wrapper(inner, r)
+            )
 
     by_module: dict[str, list[str]] = {}
     for ref in settings["targets"]:  # type: ignore[attr-defined]
@@ -142,10 +144,10 @@ def _install_line_timer(settings: dict[str, object]) -> None:
     def add_targets(module: types.ModuleType, qualnames: list[str]) -> None:
         for qualname in qualnames:
             try:
-                function = resolve_function(module, qualname)
+                code = resolve_target(module, qualname).code
             except (AttributeError, KeyError, TypeError):
                 continue  # the capture stage reports why; a line profile is optional
-            timer.add(f"{module.__name__}:{qualname}", function.__code__)
+            timer.add(f"{module.__name__}:{qualname}", code)
 
     by_module: dict[str, list[str]] = {}
     for ref in settings["targets"]:  # type: ignore[attr-defined]

@@ -9,12 +9,14 @@ whole-workload A/B. Standard library only: this runs inside user processes.
 
 from __future__ import annotations
 
+import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import types
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 
 class _SourceLoader(importlib.abc.SourceLoader):
@@ -128,18 +130,217 @@ def load_module_copy(name: str, path: str, source: str) -> types.ModuleType:
     return module
 
 
-def resolve_function(module: types.ModuleType, qualname: str) -> Callable[..., object]:
-    """The plain function behind `qualname`; for a method, the function in the class dict."""
+@dataclass(frozen=True)
+class Target:
+    """A target function as its module holds it, and how perfloop calls it.
+
+    `raw` is what `owner` holds under `attribute` (the name-mangled name for a
+    private method `Class.__m`): a function, a staticmethod, a classmethod, a
+    property, a cache or another decorator's wrapper. `function` is the plain
+    function whose code is the target (decorators unwrapped), and `call` is what
+    replay, fuzzing and timing call with the recorded arguments:
+
+    - a plain function or method: the function itself (a method gets self first);
+    - a staticmethod: the function (no self); a classmethod: the function, with
+      the class first, as the recorder sees it; a property: its getter (self only);
+    - a cache (`functools.lru_cache`, `cache`, `cached_property`, anything with
+      `cache_info`/`cache_clear`): the undecorated function. Through a cache a call
+      would be a lookup of what an earlier call computed, so replay would compare
+      nothing and timing would measure the lookup; the undecorated code gives the
+      same results for the same arguments, and its speed is what a rewrite changes;
+    - any other decorator (`functools.wraps` wrappers, validators, counters): the
+      decorated function, as callers call it, so what the decorator adds (argument
+      conversion, checks) is part of what is compared.
+    """
+
+    owner: object
+    attribute: str
+    raw: object
+    function: types.FunctionType
+    call: Callable[..., object]
+    receiver: str | None
+    """"self" or "cls" when the first recorded argument is the instance or class."""
+
+    @property
+    def code(self) -> types.CodeType:
+        return self.function.__code__
+
+
+def attribute_name(owner: object, name: str) -> str:
+    """The name `name` has in `owner`'s dict: `__m` in class `C` is stored as `_C__m`."""
+    if isinstance(owner, type) and name.startswith("__") and not name.endswith("__"):
+        stripped = owner.__name__.lstrip("_")
+        return f"_{stripped}{name}" if stripped else name
+    return name
+
+
+def resolve_target(module: types.ModuleType, qualname: str) -> Target:
+    """The target `qualname` in `module`; AttributeError if it is not there, TypeError if
+    it is not (or does not wrap) a Python function, with what to do about it."""
     owner: object = module
     parts = qualname.split(".")
     for part in parts[:-1]:
-        owner = getattr(owner, part)
-    raw = owner.__dict__[parts[-1]] if isinstance(owner, type) else getattr(owner, parts[-1])
-    if isinstance(raw, (staticmethod, classmethod)):
-        raise TypeError(f"{qualname} is a {type(raw).__name__}; only plain methods are supported")
-    if not isinstance(raw, types.FunctionType):
+        owner = getattr(owner, attribute_name(owner, part))
+    attribute = attribute_name(owner, parts[-1])
+    if isinstance(owner, type):
+        if attribute not in owner.__dict__:
+            raise AttributeError(f"{owner.__qualname__} has no attribute {attribute!r}")
+        raw = owner.__dict__[attribute]
+    else:
+        raw = getattr(owner, attribute)
+    in_class = isinstance(owner, type)
+    function, call, receiver = _unwrap(raw, qualname, in_class)
+    return Target(owner, attribute, raw, function, call, receiver)
+
+
+def _unwrap(
+    raw: object, qualname: str, in_class: bool
+) -> tuple[types.FunctionType, Callable[..., object], str | None]:
+    """(the plain function, what to call with recorded arguments, the receiver's name)."""
+    if isinstance(raw, staticmethod):
+        function = _plain_function(raw.__func__, qualname)
+        return function, function, None
+    if isinstance(raw, classmethod):
+        function = _plain_function(raw.__func__, qualname)
+        return function, function, "cls"
+    if isinstance(raw, property):
+        if raw.fget is None:
+            raise TypeError(f"{qualname} is a property without a getter")
+        function = _plain_function(raw.fget, qualname)
+        return function, function, "self"
+    if isinstance(raw, functools.cached_property):
+        function = _plain_function(raw.func, qualname)
+        return function, function, "self"
+    receiver = "self" if in_class else None
+    function = _plain_function(raw, qualname)
+    if is_cache(raw):
+        return function, function, receiver
+    if not callable(raw):
         raise TypeError(f"{qualname} is a {type(raw).__name__}, not a Python function")
-    return raw
+    return function, raw, receiver  # type: ignore[return-value]
+
+
+def is_cache(value: object) -> bool:
+    """A memoising decorator's wrapper (functools.lru_cache and cache, cachetools-like)."""
+    return hasattr(value, "__wrapped__") and any(
+        hasattr(value, name) for name in ("cache_info", "cache_clear", "cache_parameters")
+    )
+
+
+def _plain_function(value: object, qualname: str) -> types.FunctionType:
+    """The function defined as `qualname`, found through `__wrapped__` links.
+
+    A function bound under another name (`C.m = helper`) is taken as it is; one made
+    inside another function (`decorator.<locals>.wrapper`) without a `__wrapped__`
+    link hides the target, and the error says how to fix the decorator.
+    """
+    current = value
+    for _ in range(100):
+        if not hasattr(current, "__wrapped__"):
+            break
+        if _named(current, qualname) and _HAS_CODE_QUALNAME:  # 3.10: wraps copies __qualname__
+            break
+        current = current.__wrapped__  # type: ignore[attr-defined]
+    if not isinstance(current, types.FunctionType):
+        raise TypeError(f"{qualname} is a {type(value).__name__}, not a Python function")
+    if not _named(current, qualname) and "<locals>" in _code_qualname(current):
+        raise TypeError(
+            f"{qualname} is replaced by {_code_qualname(current)} when the module runs (a "
+            "decorator that does not keep the original in __wrapped__); use functools.wraps "
+            "in the decorator so perfloop can find the function"
+        )
+    return current
+
+
+_HAS_CODE_QUALNAME = sys.version_info >= (3, 11)
+
+
+def _named(value: object, qualname: str) -> bool:
+    """Defined as `qualname`: by its code's name, which functools.wraps does not copy."""
+    return isinstance(value, types.FunctionType) and _code_qualname(value) == qualname
+
+
+def _code_qualname(function: types.FunctionType) -> str:
+    return str(getattr(function.__code__, "co_qualname", function.__qualname__))
+
+
+def resolve_function(module: types.ModuleType, qualname: str) -> Callable[..., object]:
+    """What to call with the recorded arguments of `qualname` (see Target)."""
+    return resolve_target(module, qualname).call
+
+
+def bindings(module: types.ModuleType, target: Target) -> list[tuple[object, str]]:
+    """Every (owner, attribute) in `module` and its classes that holds the target's object.
+
+    Code calls a function by whatever name it was bound to: pyparsing 3.1 binds
+    `_parse = _parseNoCache` in a class body and calls `self._parse`, so recording
+    only `_parseNoCache` would record nothing. The target's own binding comes first.
+    """
+    found = [(target.owner, target.attribute)]
+    for owner in _namespaces(module):
+        for name, value in list(vars(owner).items()):
+            if value is target.raw and (owner, name) != (target.owner, target.attribute):
+                found.append((owner, name))
+    return found
+
+
+def _namespaces(module: types.ModuleType) -> list[object]:
+    """The module and every class defined in it, nested classes included."""
+    found: list[object] = [module]
+    index = 0
+    while index < len(found):
+        for value in list(vars(found[index]).values()):
+            if (
+                isinstance(value, type)
+                and value.__module__ == module.__name__
+                and all(value is not seen for seen in found)
+            ):
+                found.append(value)
+        index += 1
+    return found
+
+
+_DESCRIPTORS = (staticmethod, classmethod, property, functools.cached_property)
+
+
+def wrap_everywhere(
+    module: types.ModuleType,
+    target: Target,
+    wrap: Callable[[Callable[..., object]], Callable[..., object]],
+) -> tuple[str, ...]:
+    """Put `wrap(inner)` in place of the target at every binding; the names it now has.
+
+    `inner` is what callers reach through the binding, so behaviour is unchanged:
+    the cache or decorator itself for a decorated function (a cached call stays a
+    lookup), the plain function inside a staticmethod, classmethod or property. The
+    wrapper then receives the arguments `target.call` takes. The descriptor kind is
+    kept (a staticmethod stays static, a property keeps its setter).
+    """
+    raw = target.raw
+    inner = target.function if isinstance(raw, _DESCRIPTORS) else raw
+    replacement = _rebind(target, wrap(inner))  # type: ignore[arg-type]
+    names = []
+    for owner, name in bindings(module, target):
+        setattr(owner, name, replacement)
+        names.append(f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name)
+    return tuple(names)
+
+
+def _rebind(target: Target, wrapper: Callable[..., object]) -> object:
+    raw = target.raw
+    if isinstance(raw, staticmethod):
+        return staticmethod(wrapper)
+    if isinstance(raw, classmethod):
+        return classmethod(wrapper)
+    if isinstance(raw, property):
+        return raw.getter(wrapper)
+    if isinstance(raw, functools.cached_property):
+        replacement = functools.cached_property(wrapper)
+        replacement.attrname = raw.attrname
+        return replacement
+    if isinstance(target.owner, type) and not hasattr(raw, "__get__"):
+        return staticmethod(wrapper)  # a callable object that does not bind self
+    return wrapper
 
 
 def replace_function(
@@ -148,5 +349,5 @@ def replace_function(
     owner: object = module
     parts = qualname.split(".")
     for part in parts[:-1]:
-        owner = getattr(owner, part)
-    setattr(owner, parts[-1], replacement)
+        owner = getattr(owner, attribute_name(owner, part))
+    setattr(owner, attribute_name(owner, parts[-1]), replacement)

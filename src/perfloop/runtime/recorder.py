@@ -68,6 +68,8 @@ class Recorder:
         self.max_calls = max_calls
         self.max_bytes = max_bytes
         self.calls_seen = 0
+        self.names: tuple[str, ...] = ()
+        """Where the function was found bound and wrapped (it may have several names)."""
         self.problems: dict[str, int] = {}
         self.kept: list[tuple[int, dict[str, object]]] = []
         self.bytes_kept = 0
@@ -192,6 +194,7 @@ class Recorder:
             "records": ordered,
             "parameter_types": {k: sorted(v) for k, v in self.parameter_types.items()},
             "return_types": sorted(self.return_types),
+            "names": list(self.names),
         }
 
 

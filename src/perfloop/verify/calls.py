@@ -27,7 +27,7 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop.runtime.loader import import_hook, load_module_copy, resolve_function
+from perfloop.runtime.loader import import_hook, load_module_copy, resolve_target
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.replay import compare_outcomes
@@ -65,13 +65,18 @@ def load_original(module: str, qualname: str, path: str, source: str) -> Version
     """The original, imported under its own name, served from the captured source."""
     import_hook().override(module, path, source)
     loaded = importlib.import_module(module)
-    return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
+    return _version(loaded, qualname)
 
 
 def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
     """A candidate (or mutant) as a module object beside the original."""
     loaded = load_module_copy(module, path, source)
-    return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
+    return _version(loaded, qualname)
+
+
+def _version(module: types.ModuleType, qualname: str) -> Version:
+    target = resolve_target(module, qualname)
+    return Version(module, target.call, target.receiver is not None)
 
 
 @contextlib.contextmanager

@@ -51,12 +51,12 @@ class ReplayReport:
 
 def replay_calls(task: ReplayTask) -> ReplayReport:
     """Worker side: run the calls and stop at the first difference."""
-    from perfloop.runtime.loader import import_hook, resolve_function
+    from perfloop.runtime.loader import import_hook, resolve_target
 
     if task.source is not None:
         import_hook().override(task.module, task.path, task.source)
-    function = resolve_function(importlib.import_module(task.module), task.qualname)
-    is_method = "." in task.qualname
+    target = resolve_target(importlib.import_module(task.module), task.qualname)
+    function, is_method = target.call, target.receiver is not None
     for record in task.records:
         args, kwargs = pickle.loads(record.args)
         expected = pickle.loads(record.outcome)
