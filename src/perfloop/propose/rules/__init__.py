@@ -16,6 +16,7 @@ from perfloop.propose.rules.deque_queue import DequeQueue
 from perfloop.propose.rules.enumerate_index import EnumerateIndex
 from perfloop.propose.rules.generator_to_comprehension import GeneratorToComprehension
 from perfloop.propose.rules.hoist_attribute_lookup import HoistAttributeLookup
+from perfloop.propose.rules.hoist_constant_attribute import HoistConstantAttribute
 from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
 from perfloop.propose.rules.hoist_invariant import HoistInvariant
 from perfloop.propose.rules.inline_pure_function import InlinePureFunction
@@ -32,6 +33,7 @@ from perfloop.propose.rules.preallocated_fill import PreallocatedFill
 from perfloop.propose.rules.range_len_iteration import RangeLenIteration
 from perfloop.propose.rules.re_compile_hoist import ReCompileHoist
 from perfloop.propose.rules.regex_literal_str import RegexLiteralStr
+from perfloop.propose.rules.scalar_replace_attributes import ScalarReplaceAttributes
 from perfloop.propose.rules.set_membership import SetMembership
 from perfloop.propose.rules.sorted_min_max import SortedMinMax
 from perfloop.propose.rules.sorted_slice_heapq import SortedSliceHeapq
@@ -50,7 +52,8 @@ from perfloop.propose.rules.zip_parallel_index import ZipParallelIndex
 # 3. rules that turn an accumulator loop into one expression (comprehension, join,
 #    Counter, sum, len, any);
 # 4. lookups hoisted into locals, last among the loop rules, so that the loops the
-#    earlier rules keep or create are the ones that get them;
+#    earlier rules keep or create are the ones that get them (instance attributes
+#    first: `self.a.m()` becomes `a.m()`, whose method the next rule can bind);
 # 5. memoize-recursive, which moves the whole body into an inner function.
 RULES: tuple[Rule, ...] = (
     NumpyConvolve(),
@@ -83,7 +86,9 @@ RULES: tuple[Rule, ...] = (
     CountLoop(),
     SumLoop(),
     AnyAllLoop(),
+    ScalarReplaceAttributes(),
     HoistAttributeLookup(),
+    HoistConstantAttribute(),
     HoistGlobalLookup(),
     MemoizeRecursive(),
 )
@@ -104,6 +109,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "list-comprehension", "preallocated-fill", "generator-to-comprehension", "str-join",
         "count-loop", "sum-loop", "any-all-loop",
         "hoist-invariant", "hoist-attribute-lookup", "hoist-global-lookup",
+        "scalar-replace-attributes", "hoist-constant-attribute",
         "range-len-iteration", "enumerate-index", "zip-parallel-index", "len-hoist",
     ),
     "data structures": (
