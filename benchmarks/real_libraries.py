@@ -102,7 +102,17 @@ LIBRARIES: dict[str, Library] = {
         results = [(p.name, chardet.detect(p.read_bytes()[:6000])) for p in picked]
         print("chardet", len(picked), checksum(results))
         """,
-        ("pytest", "-q", "-x", "-p", "no:cacheprovider", "test.py"),
+        (
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "test.py",
+            # a Hypothesis property that chardet 5.2.0 fails on some inputs; it runs only
+            # when hypothesis is importable, and perfloop brings hypothesis into the venv
+            "--deselect",
+            "test.py::test_detect_all_and_detect_one_should_agree",
+        ),
     ),
     "sqlparse": Library(
         "sqlparse==0.5.1",
