@@ -8,8 +8,6 @@ then drop the mark.
 
 from __future__ import annotations
 
-import pytest
-
 from perfloop.profile import profile_workload
 
 BUSY = """
@@ -27,11 +25,6 @@ def shares(make_project, files: dict[str, str]) -> dict[str, float]:
     return {str(f.function): f.share for f in profile.functions}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the cumulative time of a builtin (str.join) is credited as the caller's own time, "
-    "including the project functions the builtin drives through a generator",
-)
 def test_a_builtin_driving_a_generator_does_not_make_its_caller_hot(make_project) -> None:
     # sqlparse 0.5.1: `format` is `return ''.join(stack.run(sql, encoding))`; perfloop
     # ranked it first with 48% "own" time, above the lexer and grouping doing the work
@@ -46,11 +39,6 @@ def test_a_builtin_driving_a_generator_does_not_make_its_caller_hot(make_project
     assert found["lib:outer"] < found["lib:inner"] / 2, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a callback defined in the workload script is not a project function, so its "
-    "whole time (the library functions it calls included) is credited to its caller",
-)
 def test_a_callback_from_the_workload_script_does_not_make_its_caller_hot(make_project) -> None:
     # mpmath 1.3.0: quad(lambda x: exp(-x*x) * cos(k*x), ...) made TanhSinh.sum_next 60% "own"
     # time, while exp and cos (mpmath functions the lambda calls) did the work

@@ -180,9 +180,13 @@ def rank_functions(
             entry.not_targetable = located.problem
         return entry
 
+    project = {key for key in raw if in_project(key[0], root)}
+    library_own = _library_own_fractions(raw, project)
     for key, (_, calls, own, cumulative, callers) in raw.items():
-        entry = account(key)
-        if entry is not None:
+        if key in project:
+            entry = account(key)
+            if entry is None:
+                continue  # module-level code, a lambda outside any function: nobody's
             entry.self_seconds += own
             place = locate(key)
             if place is not None and place[1].own:
@@ -191,11 +195,13 @@ def rank_functions(
             elif not key[2].startswith("<"):
                 _check_closure(entry, key, callers, locate)
             continue
-        # library code: its time counts for the project functions that called it directly
+        # library code: its time counts for the project functions that called it directly,
+        # less the time it spent back in project code (a generator `str.join` consumes, a
+        # callback `sorted` or an integrator calls): that is the callee's own
         for caller, caller_row in callers.items():
-            caller_entry = account(caller)
+            caller_entry = account(caller) if caller in project else None
             if caller_entry is not None:
-                caller_entry.self_seconds += caller_row[3]
+                caller_entry.self_seconds += caller_row[3] * library_own[key]
 
     ranked = sorted(found.values(), key=lambda e: e.self_seconds, reverse=True)
     return tuple(
@@ -247,6 +253,50 @@ class _Definition(NamedTuple):
     """The def line of that target."""
     problem: str | None
     nested: bool
+
+
+StatsKey = tuple[str, int, str]
+
+
+def _library_own_fractions(
+    raw: dict[StatsKey, tuple], project: set[StatsKey]
+) -> dict[StatsKey, float]:
+    """Per library function: the fraction of its cumulative time spent outside project code.
+
+    Its own time plus, for every library function it calls, that callee's time from it times
+    the callee's fraction; project code below it counts for nothing (it is that code's own
+    time). Recursion in the call graph counts as library time.
+    """
+    callees: dict[StatsKey, list[tuple[StatsKey, float]]] = {}
+    for callee, row in raw.items():
+        for caller, caller_row in row[4].items():
+            callees.setdefault(caller, []).append((callee, caller_row[3]))
+    fractions: dict[StatsKey, float] = {}
+    in_progress: set[StatsKey] = set()
+
+    def fraction(key: StatsKey) -> float:
+        if key in project:
+            return 0.0
+        if key in fractions:
+            return fractions[key]
+        if key in in_progress or key not in raw:
+            return 1.0
+        in_progress.add(key)
+        own, cumulative = raw[key][2], raw[key][3]
+        outside = own + sum(
+            seconds * fraction(callee) for callee, seconds in callees.get(key, ()) if callee != key
+        )
+        in_progress.discard(key)
+        fractions[key] = min(1.0, outside / cumulative) if cumulative > 0 else 1.0
+        return fractions[key]
+
+    for key in raw:
+        if key not in project:
+            try:
+                fraction(key)
+            except RecursionError:  # a library call chain deeper than Python's stack
+                fractions.setdefault(key, 1.0)
+    return fractions
 
 
 @lru_cache(maxsize=256)

@@ -122,7 +122,7 @@ def absolute(filename: str, root: Path) -> Path:
 
 def in_project(filename: str, root: Path) -> bool:
     """A file of the user's project: under root, and not a library or environment folder."""
-    if not filename or filename.startswith("<"):
+    if not filename or filename.startswith("<") or filename == "~":  # "~": cProfile's builtins
         return False
     path = absolute(filename, root)
     if any(str(path).startswith(lib) for lib in LIBRARY_PATHS):
