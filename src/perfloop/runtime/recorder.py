@@ -5,8 +5,10 @@ calls are part of its work, not separate inputs). Up to `max_calls` calls are
 kept by reservoir sampling with a fixed seed, so the sample is spread over the
 whole workload and the same workload gives the same sample. Each kept call is
 pickled before the call (its inputs), and after it (return value or exception,
-and the arguments' state, so mutation is part of the record). Standard library
-only: this runs inside the user's process.
+and the arguments' state, so mutation is part of the record), by
+perfloop.runtime.pickling (pickle, else cloudpickle), and loaded back once to
+prove a worker can. Standard library and cloudpickle only: this runs inside the
+user's process.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import functools
 import inspect
 import io
-import pickle
 import random
 import reprlib
 import sys
@@ -22,7 +23,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-_PICKLE_PROTOCOL = 4
+from perfloop.runtime import pickling
+
 _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60
@@ -111,10 +113,8 @@ class Recorder:
         slot = self._slot()
         if slot is None:
             return self._run_unrecorded(function, args, kwargs)
-        try:
-            before = pickle.dumps((args, kwargs), protocol=_PICKLE_PROTOCOL)
-        except Exception as exc:
-            self._problem(f"its arguments cannot be pickled ({type(exc).__name__}: {exc})")
+        before = self._inputs(args, kwargs)
+        if before is None:
             return self._run_unrecorded(function, args, kwargs)
         call_repr = self._call_repr(args, kwargs)
         self._observe_types(args, kwargs)
@@ -143,6 +143,22 @@ class Recorder:
         )
         return result
 
+    def _inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
+        """The inputs as bytes that load back, or None with the problem noted."""
+        try:
+            before = pickling.dumps((args, kwargs))
+        except pickling.SerialiseError:
+            where = pickling.culprit(args, kwargs, self._signature, loading=False)
+            self._problem(f"its arguments cannot be pickled: {where}")
+            return None
+        try:
+            pickling.check_loads(before)
+        except Exception:
+            where = pickling.culprit(args, kwargs, self._signature, loading=True)
+            self._problem(f"its arguments pickle but do not load back: {where}")
+            return None
+        return before
+
     def _run_unrecorded(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
@@ -160,9 +176,16 @@ class Recorder:
         self, slot: int, before: bytes, outcome: tuple[object, ...], stdout: str, call_repr: str
     ) -> None:
         try:
-            after = pickle.dumps(outcome, protocol=_PICKLE_PROTOCOL)
+            after = pickling.dumps(outcome)
+            pickling.check_loads(after)
+        except pickling.SerialiseError as exc:
+            self._problem(f"its outcome cannot be pickled: {_part(outcome)}: {exc}")
+            return
         except Exception as exc:
-            self._problem(f"its return value cannot be pickled ({type(exc).__name__}: {exc})")
+            self._problem(
+                f"its outcome pickles but does not load back: {_part(outcome)}: "
+                f"{type(exc).__name__}: {exc}"
+            )
             return
         size = len(before) + len(after) + len(stdout)
         replaced = self.kept[slot][1] if slot < len(self.kept) else None
@@ -196,6 +219,18 @@ class Recorder:
             "return_types": sorted(self.return_types),
             "names": list(self.names),
         }
+
+
+def _part(outcome: tuple[object, ...]) -> str:
+    """The part of an outcome most likely at fault: the return value, else the arguments."""
+    if outcome[0] == "return":
+        try:
+            pickling.check_loads(pickling.dumps(outcome[1]))
+        except Exception:
+            kind = type(outcome[1])
+            return f"the return value (a {kind.__module__}.{kind.__qualname__})"
+        return "the arguments after the call"
+    return "the arguments after the call"
 
 
 def _safe_repr(value: object) -> str:

@@ -823,6 +823,12 @@ class _Comparer:
             partners.append(partner)
         stray_a.extend(lookup.values())
         unpaired = [i for i, partner in enumerate(partners) if partner is _MISSING]
+        if unpaired and stray_a:
+            # objects hashed by identity (no __eq__: an ElementTree node, Markdown
+            # 3.5.2's parent_map keys) never meet by hash; both sides were built in
+            # the same order, so try them in order first, then pairwise
+            stray_a = self._pair_in_order(members_e, unpaired, partners, stray_a, depth)
+            unpaired = [i for i, partner in enumerate(partners) if partner is _MISSING]
         if unpaired and stray_a and len(unpaired) * len(stray_a) <= _PAIRWISE_LIMIT:
             for i in unpaired:
                 for j, candidate in enumerate(stray_a):
@@ -832,6 +838,24 @@ class _Comparer:
                         break
         stray_e = [members_e[i] for i, partner in enumerate(partners) if partner is _MISSING]
         return partners, stray_e, stray_a
+
+    def _pair_in_order(
+        self,
+        members_e: list[object],
+        unpaired: list[int],
+        partners: list[object],
+        stray_a: list[object],
+        depth: int,
+    ) -> list[object]:
+        """Pair the n-th unpaired expected member with the n-th stray; the strays left."""
+        left: list[object] = []
+        for i, candidate in zip(unpaired, stray_a):
+            if self._members_equal(members_e[i], candidate, depth):
+                partners[i] = candidate
+            else:
+                left.append(candidate)
+        left.extend(stray_a[len(unpaired) :])
+        return left
 
     def _members_equal(self, x: object, y: object, depth: int) -> bool:
         if type(x) is not type(y):

@@ -1,0 +1,282 @@
+"""Turn a call's inputs and outcome into bytes a worker can load back.
+
+Plain pickle first; when it refuses (a lambda, a local function, a bound method
+of a local object), cloudpickle, which serialises functions and classes by
+value. Bytes written by cloudpickle load with plain `pickle.loads` wherever
+cloudpickle is importable (it is a perfloop dependency). `re.Match`, which
+neither can pickle, is reduced to its pattern, string and span and rebuilt by
+matching again. An object whose class has its own `__getattr__` and no
+`__setstate__` carries a state setter, so unpickling does not ask that
+`__getattr__` for `__setstate__`. A value its module keeps under a name (a
+tuple subclass such as sqlparse's token types, compared with `is`) travels by
+that name. These reducers live in this module's picklers only, so the user's
+own pickling is not changed.
+
+`check_loads` proves the bytes load back in the recording process: a class
+whose `__getattr__` invents `__setstate__` (pygments' `_TokenType`) pickles but
+does not unpickle, and finding that out later in a worker looks like the
+function depending on hidden state.
+"""
+
+from __future__ import annotations
+
+import collections
+import copyreg
+import importlib
+import inspect
+import io
+import pickle
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+PROTOCOL = 4
+
+
+class SerialiseError(Exception):
+    """Neither pickle nor cloudpickle could serialise a value; the message names the part."""
+
+
+def _rebuild_match(
+    pattern: re.Pattern[Any], string: Any, span: tuple[int, int], pos: int, endpos: int
+) -> re.Match[Any]:
+    found = pattern.search(string, pos, endpos)
+    if found is None or found.span() != span:
+        found = pattern.match(string, span[0], endpos)
+    if found is None or found.span() != span:
+        raise ValueError(f"{pattern!r} no longer matches at {span} of the recorded string")
+    return found
+
+
+def _reduce_match(match: re.Match[Any]) -> tuple[object, ...]:
+    return _rebuild_match, (match.re, match.string, match.span(), match.pos, match.endpos)
+
+
+def _set_state(obj: object, state: object) -> None:
+    """What unpickling does with an object's state when the class has no __setstate__."""
+    slots: object = None
+    if isinstance(state, tuple) and len(state) == 2:
+        state, slots = state
+    if isinstance(state, dict):
+        object.__getattribute__(obj, "__dict__").update(state)
+    if isinstance(slots, dict):
+        for name, value in slots.items():
+            object.__setattr__(obj, name, value)
+
+
+def _reduce_with_state_setter(obj: object) -> tuple[object, ...]:
+    reduced = tuple(object.__reduce_ex__(obj, PROTOCOL))  # type: ignore[arg-type]
+    reduced += (None,) * (5 - len(reduced))
+    return (*reduced[:5], _set_state)
+
+
+def _invents_setstate(cls: type) -> bool:
+    """A class with its own `__getattr__` and no `__setstate__`: unpickling would ask its
+    `__getattr__` for `__setstate__`, and one that invents attributes (sqlparse 0.4.4's and
+    old pygments' `_TokenType`) answers with something that is not a state setter."""
+    mro = cls.__mro__[:-1]  # without object
+    own = (klass.__dict__ for klass in mro)
+    return (
+        any("__getattr__" in names for names in own)
+        and not any("__setstate__" in klass.__dict__ for klass in mro)
+        and not any(
+            "__reduce_ex__" in klass.__dict__ or "__reduce__" in klass.__dict__ for klass in mro
+        )
+        and cls not in copyreg.dispatch_table
+    )
+
+
+_VALUE_TYPES = (tuple, str, bytes, int, float, frozenset)
+
+
+def _keeps_identity(cls: type) -> bool:
+    """A user class of values whose module keeps named instances to compare by `is`
+    (sqlparse's token types, subclasses of tuple), or whose `__deepcopy__` returns self."""
+    if cls.__module__ == "builtins":
+        return False
+    return issubclass(cls, _VALUE_TYPES) or any(
+        "__deepcopy__" in klass.__dict__ for klass in cls.__mro__[:-1]
+    )
+
+
+def _named_instances(cls: type) -> dict[int, str]:
+    """id -> dotted path from the class's module to each instance reachable from its
+    globals through instances' attributes (`Name.Builtin` for sqlparse's tokens)."""
+    module = sys.modules.get(cls.__module__)
+    found: dict[int, str] = {}
+    queue = (
+        collections.deque(
+            (name, value) for name, value in vars(module).items() if type(value) is cls
+        )
+        if module is not None
+        else collections.deque()
+    )
+    while queue and len(found) < _NAMED_LIMIT:
+        path, value = queue.popleft()
+        if id(value) in found:
+            continue
+        found[id(value)] = path
+        attributes = getattr(value, "__dict__", None)
+        if isinstance(attributes, dict):
+            queue.extend(
+                (f"{path}.{name}", child)
+                for name, child in attributes.items()
+                if type(child) is cls and name.isidentifier()
+            )
+    return found
+
+
+_NAMED_LIMIT = 100_000
+
+
+def _resolve(module: str, path: str) -> object:
+    value: object = importlib.import_module(module)
+    for name in path.split("."):
+        value = getattr(value, name)
+    return value
+
+
+class _ByName:
+    """Reduces instances of a class that keeps identity to the name they have in their
+    module, so `token.ttype is T.Punctuation` (sqlparse 0.4.4) holds after loading."""
+
+    def __init__(self, cls: type, otherwise: Callable[[Any], Any]) -> None:
+        self.cls = cls
+        self.otherwise = otherwise
+        self.paths: dict[int, str] = {}
+
+    def __call__(self, obj: object) -> Any:
+        path = self.paths.get(id(obj))
+        if path is None:
+            self.paths = _named_instances(self.cls)
+            path = self.paths.get(id(obj))
+        if path is None:
+            return self.otherwise(obj)
+        return _resolve, (self.cls.__module__, path)
+
+
+def _default_reduce(obj: object) -> Any:
+    return obj.__reduce_ex__(PROTOCOL)
+
+
+class _Reducers(dict):  # type: ignore[type-arg]
+    """A dispatch table: the given reducers, plus a state setter for classes that need one.
+
+    Picklers look up only objects of types they do not handle themselves (not ints,
+    strings, lists, dicts...), so `__missing__` runs once per other object.
+    """
+
+    def __init__(self, *tables: dict[Any, Any]) -> None:
+        super().__init__()
+        for table in tables:
+            self.update(table)
+        self._plain: set[type] = set()
+
+    def __missing__(self, cls: type) -> Callable[[Any], tuple[object, ...]]:
+        if cls in self._plain or not isinstance(cls, type):
+            raise KeyError(cls)
+        reducer: Callable[[Any], Any] | None = (
+            _reduce_with_state_setter if _invents_setstate(cls) else None
+        )
+        if _keeps_identity(cls):
+            reducer = _ByName(cls, reducer or _default_reduce)
+        if reducer is None:
+            self._plain.add(cls)
+            raise KeyError(cls)
+        self[cls] = reducer
+        return reducer
+
+
+_REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {re.Match: _reduce_match}
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO) -> None:
+        self.dispatch_table = _Reducers(copyreg.dispatch_table, _REDUCERS)  # one per dump
+        super().__init__(file, protocol=PROTOCOL)
+
+
+def _pickle(value: object) -> bytes:
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(value)
+    return buffer.getvalue()
+
+
+def _cloudpickle(value: object) -> bytes:
+    import cloudpickle  # imported only when plain pickle refuses: it costs an import
+
+    class _CloudPickler(cloudpickle.Pickler):  # type: ignore[misc, name-defined]
+        dispatch_table = _Reducers(dict(cloudpickle.Pickler.dispatch_table), _REDUCERS)
+
+    buffer = io.BytesIO()
+    _CloudPickler(buffer, protocol=PROTOCOL).dump(value)  # a new class, so a new table
+    return buffer.getvalue()
+
+
+def dumps(value: object) -> bytes:
+    """Pickle, or cloudpickle where pickle refuses; SerialiseError if both refuse."""
+    try:
+        return _pickle(value)
+    except Exception as pickle_error:
+        try:
+            return _cloudpickle(value)
+        except ImportError:
+            raise SerialiseError(
+                f"{_error(pickle_error)} (cloudpickle, which could, is not installed: "
+                "pip install cloudpickle)"
+            ) from pickle_error
+        except Exception as exc:
+            raise SerialiseError(_error(exc)) from exc
+
+
+def check_loads(data: bytes) -> None:
+    """Raise what `pickle.loads` raises when the bytes do not load back."""
+    pickle.loads(data)
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def culprit(
+    args: tuple[object, ...],
+    kwargs: dict[str, object],
+    signature: inspect.Signature | None,
+    loading: bool,
+) -> str:
+    """Which argument does not serialise (or, with `loading`, not load back), and why.
+
+    "argument 'callback' (a threading.Lock): TypeError: cannot pickle '_thread.lock' object".
+    """
+    names = _argument_names(args, kwargs, signature)
+    for name, value in [*zip(names, args), *kwargs.items()]:
+        try:
+            data = dumps(value)
+            if loading:
+                check_loads(data)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, SerialiseError) else _error(exc)
+            kind = type(value)
+            return f"argument {name!r} (a {kind.__module__}.{kind.__qualname__}): {reason}"
+    return "the arguments together (each one alone serialises)"
+
+
+def _argument_names(
+    args: tuple[object, ...], kwargs: dict[str, object], signature: inspect.Signature | None
+) -> list[str]:
+    fallback = [f"args[{i}]" for i in range(len(args))]
+    if signature is None:
+        return fallback
+    try:
+        bound = signature.bind(*args, **kwargs)
+    except TypeError:
+        return fallback
+    names: list[str] = []
+    for name, value in bound.arguments.items():
+        parameter = signature.parameters[name]
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            names.extend(f"{name}[{i}]" for i in range(len(value)))
+        elif parameter.kind is not parameter.VAR_KEYWORD and name not in kwargs:
+            names.append(name)
+    return names[: len(args)] + fallback[len(names) :]

@@ -1,0 +1,171 @@
+"""Arguments plain pickle refuses are recorded anyway, and replay in a worker.
+
+The shapes come from real libraries: Markdown 3.5.2 and sqlparse 0.4.4 pass
+callbacks and `re.Match` objects to their hot functions (3 of their 10 top targets
+were "unverifiable: its arguments cannot be pickled"), and pygments 2.17's
+`_TokenType` pickles but does not load back (its `__getattr__` invents a
+`__setstate__`), which replay used to report as hidden state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
+from perfloop.verify.replay import replay, replay_candidate
+
+LIB = '''
+import re
+
+WORD = re.compile(r"(?P<word>[a-z]+)")
+
+
+def apply_all(items, transform):
+    """sqlparse's filters take callbacks: here a lambda or a local function."""
+    return [transform(item) for item in items]
+
+
+def replace_match(match):
+    """Markdown's inline patterns get a re.Match (from finditer: not the first match)."""
+    return match.group("word").upper() + str(match.start())
+
+
+def call_method(method, value):
+    return method(value)
+
+
+def takes_lock(lock):
+    return 1
+
+
+class _TokenType(tuple):
+    """The shape of pygments.token._TokenType: any missing attribute becomes a subtype.
+
+    (Pygments 2.17.2 only invents capitalised names, so its tokens load back; a
+    `__getattr__` without that check invents `__setstate__` and they do not.)
+    """
+
+    def __getattr__(self, name):
+        new = _TokenType(self + (name,))
+        setattr(self, name, new)
+        return new
+
+
+Token = _TokenType()
+
+
+def token_name(token):
+    """sqlparse 0.4.4's Token.match compares token types with `is`."""
+    return ".".join(token), token is Token.Name
+
+
+class Handle:
+    """State that cannot be rebuilt elsewhere: its __setstate__ refuses."""
+
+    def __init__(self):
+        self.name = "db"
+
+    def __setstate__(self, state):
+        raise ValueError("a Handle cannot be restored outside its process")
+
+
+def use_handle(handle):
+    return handle.name
+'''
+
+BENCH = """
+from lib import (
+    WORD, Handle, Token, apply_all, call_method, replace_match, takes_lock, token_name,
+    use_handle,
+)
+import threading
+
+
+def main():
+    factor = 3
+
+    def scale(x):
+        return x * factor
+
+    apply_all([1, 2, 3], lambda x: x + 1)
+    apply_all([1, 2, 3], scale)
+    for match in WORD.finditer("ab, cd ef"):
+        replace_match(match)
+
+    class Local:
+        def __init__(self, base):
+            self.base = base
+
+        def add(self, value):
+            return self.base + value
+
+    call_method(Local(10).add, 5)
+    takes_lock(threading.Lock())
+    Token.Name.Builtin  # Token.Name now has state: its subtype
+    token_name(Token.Name)
+    use_handle(Handle())
+
+
+main()
+"""
+
+NAMES = ("apply_all", "replace_match", "call_method", "takes_lock", "token_name", "use_handle")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, TargetCapture]]:
+    root = tmp_path_factory.mktemp("values")
+    (root / "lib.py").write_text(LIB)
+    (root / "bench.py").write_text(BENCH)
+    captures = capture_calls("python bench.py", root, [FunctionRef("lib", q) for q in NAMES])
+    return root, {ref.qualname: capture for ref, capture in captures.items()}
+
+
+LIMITS = Limits(wall_seconds=30, memory_mb=1024)
+
+
+@pytest.mark.parametrize(
+    ("qualname", "calls"),
+    [("apply_all", 2), ("replace_match", 3), ("call_method", 1), ("token_name", 1)],
+)
+def test_callbacks_matches_and_local_methods_are_recorded_and_replay(
+    project, qualname: str, calls: int
+) -> None:
+    root, captures = project
+    capture = captures[qualname]
+    assert capture.problem is None
+    assert len(capture.records) == calls
+    verdict = replay(
+        "lib", qualname, root / "lib.py", None, capture.records, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason
+    assert verdict.calls_checked == calls
+
+
+def test_a_candidate_that_misuses_a_recorded_match_is_caught(project) -> None:
+    root, captures = project
+    source = LIB.replace("+ str(match.start())", "+ str(match.end())")
+    candidate = Candidate(FunctionRef("lib", "replace_match"), "test", "", source, "", "lib.py")
+    verdict = replay_candidate(
+        candidate, captures["replace_match"].records, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "'AB0'" in verdict.difference.description
+
+
+def test_an_argument_nothing_can_serialise_is_named_with_its_type(project) -> None:
+    capture = project[1]["takes_lock"]
+    assert not capture.usable
+    assert "its arguments cannot be pickled: argument 'lock' (a _thread.lock)" in capture.problem
+
+
+def test_an_argument_that_pickles_but_does_not_load_back_is_reported_at_capture(project) -> None:
+    capture = project[1]["use_handle"]
+    assert not capture.usable
+    assert (
+        "its arguments pickle but do not load back: argument 'handle' (a lib.Handle): "
+        "ValueError: a Handle cannot be restored outside its process"
+    ) in capture.problem
