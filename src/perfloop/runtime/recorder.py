@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from perfloop.runtime import pickling
+from perfloop.runtime import lazy, pickling
 
 _repr = reprlib.Repr()
 _repr.maxstring = 60
@@ -113,11 +113,12 @@ class Recorder:
         slot = self._slot()
         if slot is None:
             return self._run_unrecorded(function, args, kwargs)
-        before = self._inputs(args, kwargs)
-        if before is None:
-            return self._run_unrecorded(function, args, kwargs)
         call_repr = self._call_repr(args, kwargs)
         self._observe_types(args, kwargs)
+        args, kwargs, iterators, plain_args, plain_kwargs = lazy.wrap_iterators(args, kwargs)
+        before = self._inputs(plain_args, plain_kwargs)
+        if before is None:
+            return self._run_unrecorded(function, args, kwargs)
         tee = _Tee(sys.stdout)
         sys.stdout = tee
         self._local.active = True
@@ -129,7 +130,7 @@ class Recorder:
             kind = type(exc)
             self._keep(
                 slot,
-                before,
+                self._with_iterators(before, iterators),
                 ("raise", f"{kind.__module__}.{kind.__qualname__}", str(exc), (args, kwargs)),
                 tee.buffer_text.getvalue(),
                 call_repr,
@@ -139,9 +140,29 @@ class Recorder:
         self._local.active = False
         self.return_types.add(describe_type(result))
         self._keep(
-            slot, before, ("return", result, (args, kwargs)), tee.buffer_text.getvalue(), call_repr
+            slot,
+            self._with_iterators(before, iterators),
+            ("return", result, (args, kwargs)),
+            tee.buffer_text.getvalue(),
+            call_repr,
         )
         return result
+
+    def _with_iterators(
+        self, before: bytes, iterators: list[lazy.RecordedIterator]
+    ) -> bytes | None:
+        """The inputs with each iterator argument's items as the call took them (None: the
+        items cannot be kept, and the problem is noted)."""
+        if not iterators:
+            return before
+        if any(iterator.overflowed for iterator in iterators):
+            self._problem(f"an iterator argument gave more than {lazy.MAX_ITEMS} items")
+            return None
+        try:
+            return pickling.dumps(lazy.LazyInputs(before, iterators))
+        except pickling.SerialiseError as exc:
+            self._problem(f"the items of an iterator argument cannot be pickled: {exc}")
+            return None
 
     def _inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
         """The inputs as bytes that load back, or None with the problem noted."""
@@ -173,8 +194,15 @@ class Recorder:
         return f"{self.ref.split(':')[1]}({', '.join(parts)})"
 
     def _keep(
-        self, slot: int, before: bytes, outcome: tuple[object, ...], stdout: str, call_repr: str
+        self,
+        slot: int,
+        before: bytes | None,
+        outcome: tuple[object, ...],
+        stdout: str,
+        call_repr: str,
     ) -> None:
+        if before is None:
+            return
         try:
             after = pickling.dumps(outcome)
             pickling.check_loads(after)
