@@ -26,8 +26,8 @@ class Project:
                 return candidate
         raise TargetError(
             f"no module {module!r} under {self.root} (looked for {base.with_suffix('.py')} "
-            f"and {base / '__init__.py'}); --function takes module:qualname with the module "
-            "as it is imported from the project root"
+            f"and {base / '__init__.py'}); name the function as module:qualname, with the "
+            "module as it is imported from the project root"
         )
 
     def relative(self, path: Path) -> str:

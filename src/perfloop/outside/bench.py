@@ -28,7 +28,13 @@ from perfloop.outside.calls import (
     recorded_run,
     require_workload,
 )
-from perfloop.outside.candidate import CandidateSpec, Target, build_candidate, read_target
+from perfloop.outside.candidate import (
+    CandidateSpec,
+    Target,
+    build_candidate,
+    project_modules,
+    read_target,
+)
 from perfloop.outside.documents import bench_document
 from perfloop.outside.results import BenchResult
 from perfloop.project import Project
@@ -49,7 +55,7 @@ def bench_outside(
     candidate, notes = build_candidate(project, found, spec)
     if workload_level:
         require_workload(settings, "for --workload-level")
-    gate = gate_candidate(candidate, found.source, set())
+    gate = gate_candidate(candidate, found.source, set(), project_modules(project.root))
     timing = measure_settings(settings)
     with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")

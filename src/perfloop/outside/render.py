@@ -72,8 +72,18 @@ def verify_text(result: VerifyResult) -> str:
     if result.counterexample is not None:
         lines += counterexample_lines(result.counterexample)
     lines += [f"note: {note}" for note in result.notes]
-    lines.append(f"reuse these calls: --run {result.run_id}")
+    lines.append(reuse_line(result.run_id, result.calls_recorded, str(result.function)))
     return "\n".join(lines) + "\n"
+
+
+def reuse_line(run_id: str, calls_recorded: int, function: str) -> str:
+    """How a later command reuses this run's calls, or what to do when it recorded none."""
+    if calls_recorded:
+        return f"reuse these calls: --run {run_id}"
+    return (
+        f"no calls of {function} were recorded, so there is nothing to reuse: give a "
+        "--workload that calls it (or check that the name is the one the workload calls)"
+    )
 
 
 _INPUT_WORDS = {"fuzz": "generated inputs", "tests": "project tests", "symbolic": "symbolic paths"}
@@ -138,7 +148,7 @@ def bench_text(result: BenchResult) -> str:
     if speedup is not None:
         lines.append(f"method: {speedup.method}")
     lines += [f"note: {note}" for note in result.notes]
-    lines.append(f"reuse these calls: --run {result.run_id}")
+    lines.append(reuse_line(result.run_id, result.calls_recorded, str(result.function)))
     return "\n".join(lines) + "\n"
 
 
