@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
 from perfloop.measure import (
@@ -50,6 +52,7 @@ def bench_outside(
     progress: Progress = quiet,
 ) -> BenchResult:
     """Micro A/B on the recorded calls, the A/A noise floor, and optionally the whole workload."""
+    steps = _Steps()
     project = Project(settings.root.resolve())
     found = read_target(project, FunctionRef.parse(target))
     candidate, notes = build_candidate(project, found, spec)
@@ -61,6 +64,7 @@ def bench_outside(
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
         capture = get_calls(settings, store, found.function, run)
         store.save_capture(run_id, capture)
+        steps.done("recording the calls" if run is None else "loading the calls")
         refused = _refusal(gate, capture.usable, capture.problem)
         noise = comparison = None
         if refused is not None:
@@ -72,6 +76,7 @@ def bench_outside(
             noise = measure_noise_floor(
                 candidate, found.source, capture.records, root=project.root, settings=timing
             )
+            steps.done("the A/A noise floor")
             progress("Timing the candidate against the original")
             measurement = measure_candidate(
                 candidate,
@@ -81,9 +86,11 @@ def bench_outside(
                 settings=timing,
                 noise=noise,
             )
+            steps.done(f"the A/B (budget {timing.budget_seconds:g} s)")
         if measurement.speedup is not None and workload_level:
             progress("Timing the whole workload, original against candidate")
             comparison = _whole_workload(settings, found, candidate, store, run_id)
+            steps.done("the whole workload")
         result = BenchResult(
             run_id=run_id,
             function=found.function,
@@ -94,10 +101,24 @@ def bench_outside(
             min_speedup=settings.min_speedup,
             workload=comparison,
             notes=(*notes, "not verified here: check the behaviour with `perfloop verify`"),
+            steps=steps.taken,
         )
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, None, measurement))
         finish(store, run_id, bench_document(result))
     return result
+
+
+class _Steps:
+    """Wall-clock seconds of each step of one command, as they finish."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.taken: tuple[tuple[str, float], ...] = ()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.taken += ((step, now - self._last),)
+        self._last = now
 
 
 def _whole_workload(

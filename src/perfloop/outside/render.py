@@ -41,7 +41,7 @@ def counterexample_lines(example: Counterexample, indent: str = "    ") -> list[
     elif example.exact:
         how = "paste it to reproduce"
     else:
-        how = "approximate: not every argument has an exact repr"
+        how = "NOT pasteable: an argument has no exact Python form, shown by its repr"
     return [
         f"smallest counterexample ({example.where}; {how}):",
         f"{indent}{example.code}",
@@ -123,7 +123,7 @@ def bench_text(result: BenchResult) -> str:
     else:
         lines.append(
             f"speedup: {ratio_text(speedup)} (original time / candidate time, 95% CI): "
-            f"{result.speed}"
+            f"{result.speed_text}"
         )
         details = measurement_details(measurement)  # noise floor, threshold, detectable
         if details:
@@ -147,6 +147,10 @@ def bench_text(result: BenchResult) -> str:
             lines.append(f"whole workload: {ratio_text(workload.speedup)}, {output}")
     if speedup is not None:
         lines.append(f"method: {speedup.method}")
+    if result.steps:
+        total = sum(seconds for _, seconds in result.steps)
+        parts = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.steps)
+        lines.append(f"time taken: {total:.1f} s in all: {parts}")
     lines += [f"note: {note}" for note in result.notes]
     lines.append(reuse_line(result.run_id, result.calls_recorded, str(result.function)))
     return "\n".join(lines) + "\n"
