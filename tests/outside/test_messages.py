@@ -184,3 +184,40 @@ def test_bench_reports_the_time_it_took_and_why_it_overran_its_budget(shop: Path
     total = float(taken.split()[2])
     parts = [float(p.split()[-2]) for p in taken.split(" in all: ")[1].split(", ")]
     assert abs(total - sum(parts)) < 0.2  # the parts add up to the whole (rounding)
+
+
+WAYS = """
+def ways(amount, coins):
+    if amount == 0:
+        return 1
+    if amount < 0 or not coins:
+        return 0
+    return ways(amount - coins[0], coins) + ways(amount, coins[1:])
+"""
+
+WAYS_BENCH = """
+from shop import ways
+
+print(sum(ways(n, (1, 2, 5, 10)) for n in range(60, 66)))
+"""
+
+
+@pytest.mark.slow  # the whole optimize pipeline
+def test_the_headline_counts_a_weakly_verified_speedup_apart(make_project, capsys) -> None:
+    root = make_project({"shop.py": WAYS, "bench.py": WAYS_BENCH})
+    code = main(
+        [
+            *("optimize", "--root", str(root), "--workload", "python bench.py"),
+            *("--function", "shop:ways", "--fuzz-examples", "0", "--symbolic-seconds", "0"),
+            # `amount < 0` to `amount <= 0` is an equivalent mutant: it always survives
+            *("--min-strength", "1.0", "--measure-processes", "2", "--no-project-tests"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert (
+        "0 of 1 functions made faster, verified; 1 faster but weakly verified "
+        "(not applied without --accept-weak)"
+    ) in " ".join(out.split())  # rich may wrap the line
+    report = (next((root / ".perfloop" / "runs").iterdir()) / "report.md").read_text()
+    assert "**0 of 1 functions made faster, verified; 1 faster but weakly verified" in report

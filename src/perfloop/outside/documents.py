@@ -15,8 +15,8 @@ from perfloop.outside.results import (
     Counterexample,
     FunctionCheck,
     VerifyResult,
-    speed_word,
 )
+from perfloop.report.summary import speed_word
 
 Document = dict[str, object]
 

@@ -15,9 +15,8 @@ from perfloop.outside.results import (
     Counterexample,
     FunctionCheck,
     VerifyResult,
-    speed_word,
 )
-from perfloop.report.summary import measurement_details
+from perfloop.report.summary import measurement_details, speed_word
 
 
 def ratio_text(speedup: Speedup) -> str:

@@ -141,8 +141,13 @@ def summary_rows(result: RunResult) -> list[SummaryRow]:
 
 
 def headline(result: RunResult) -> str:
-    improved = len(result.improved)
-    text = f"{improved} of {len(result.targets)} functions made faster, verified"
+    """`2 of 5 functions made faster, verified; 1 faster but weakly verified (...)`: only
+    strongly verified ones count as verified."""
+    weak = sum(1 for target in result.improved if target.weakly_verified)
+    strong = len(result.improved) - weak
+    text = f"{strong} of {len(result.targets)} functions made faster, verified"
+    if weak:
+        text += f"; {weak} faster but weakly verified (not applied without --accept-weak)"
     if result.workload_speedup is not None:
         text += f"; whole workload {format_speedup(result.workload_speedup.speedup)}"
     return text
