@@ -221,14 +221,16 @@ class Difference:
     """The first observed difference between the original and a candidate.
 
     `call` is the input as a call (`tokenize([''])`); for a fuzzed or symbolic
-    counterexample it is copy-pasteable (`shoplib.text:tokenize([''])`), and
-    `call_index` counts the inputs that tier tried before it.
+    counterexample it is copy-pasteable (`shoplib.text:tokenize([''])`) when
+    `pasteable` (False: an argument has no exact Python form, `call` shows its
+    repr), and `call_index` counts the inputs that tier tried before it.
     """
 
     call_index: int
     call: str
     description: str
     tier: str = "replay"
+    pasteable: bool = True
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,8 @@ class Project:
         folders = ", ".join(str(base) for base in self.search_path)
         raise TargetError(
             f"no module {module!r} in the project under {self.root} (looked in {folders}); "
-            "name the module as your code imports it (`import pkg.mod` -> pkg.mod:function)"
+            "name the function as module:qualname, with the module as your code imports it "
+            "(`import pkg.mod` -> pkg.mod:function)"
         )
 
     def module_name(self, path: Path) -> str:

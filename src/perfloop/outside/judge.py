@@ -160,6 +160,8 @@ def strength_text(strength: VerificationStrength | None, verdict: Verdict | None
     if strength is None:
         if verdict.status is VerdictStatus.EQUIVALENT:
             return "unknown: the mutant self-check did not run"
+        if verdict.status is VerdictStatus.UNVERIFIABLE:
+            return "none: nothing was verified (see the verdict's reason)"
         return "not measured: the candidate was not found equivalent"
     if strength.score is None:
         return f"unknown: {strength.note or 'no mutant could be made of this function'}"

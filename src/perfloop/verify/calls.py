@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from perfloop.runtime.loader import import_hook, load_module_copy, resolve_target
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.pasteable import CallSource, call_source
 from perfloop.verify.replay import compare_outcomes
 
 Outcome = tuple[
@@ -193,20 +194,13 @@ def compare_sides(
     return differs(expected, actual, policy, original.is_method)
 
 
-def call_text(module: str, qualname: str, call_bytes: bytes, original: Version) -> str:
-    """The call as copy-pasteable text: `shoplib.text:tokenize(['', 'a'])`."""
+def call_text(module: str, qualname: str, call_bytes: bytes, original: Version) -> CallSource:
+    """The call as text, `shoplib.text:tokenize(['', 'a'])`, and whether pasting it (after
+    `from shoplib.text import tokenize`) rebuilds the inputs exactly."""
     try:
         with serving(original.module):
             args, kwargs = pickle.loads(call_bytes)
-        parts = [_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()]
     except Exception as exc:
-        parts = [f"<inputs unprintable: {type(exc).__name__}>"]
-    return f"{module}:{qualname}({', '.join(parts)})"
-
-
-def _repr(value: object, limit: int = 400) -> str:
-    try:
-        text = repr(value)
-    except Exception as exc:
-        return f"<{type(value).__name__}; repr() raised {type(exc).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        return CallSource(f"{module}:{qualname}(<inputs unprintable: {type(exc).__name__}>)", False)
+    written = call_source(qualname, args, kwargs)
+    return CallSource(f"{module}:{written.text}", written.exact)

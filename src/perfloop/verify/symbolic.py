@@ -227,4 +227,4 @@ def _confirm(
     again = calling.call(original, data, 2.0)
     if again.exhausted is not None or calling.differs(expected, again, task.policy, False):
         return None  # the original is not deterministic here; not a finding about the candidate
-    return calling.call_text(task.module, task.qualname, data, original), problem
+    return calling.call_text(task.module, task.qualname, data, original).text, problem
