@@ -111,9 +111,9 @@ def decode(data: bytes, expected: object = object, *, source: str = "the data") 
     try:
         value = _Unpickler(io.BytesIO(data)).load()
     except Refused as exc:
-        raise Refused(f"{source} {exc}") from None
+        raise Refused(f"{source}: {exc}") from None
     except Exception as exc:  # truncated, corrupted or not a pickle at all
-        raise Refused(f"{source} is not a readable perfloop result ({exc})") from None
+        raise Refused(f"{source}: not a readable perfloop result ({exc})") from None
     check(value, expected, source=source)
     return value
 
@@ -173,7 +173,7 @@ class _Unpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
         found = _PLAIN_CLASSES.get((module, name)) or _find_registered(module, name)
         if found is None:
             raise Refused(
-                f"names {module}.{name}, which is not a perfloop result type or a plain value; "
+                f"{module}.{name} is not a perfloop result type or a plain value; "
                 "only data is accepted, so nothing in it was run"
             )
         return found

@@ -182,12 +182,13 @@ def _read_result(
         status, value, message, isolation = decode(
             result_file.read_bytes(), _RESULT, source="the worker's result"
         )  # type: ignore[misc]
-        outcome_status = WorkerStatus(status)
-        check(value, returns if outcome_status is WorkerStatus.OK else None, source="its value")
-    except (Refused, ValueError) as exc:  # forged by code in the worker, or corrupted
+        outcome_status = _status(status)
+        expected = returns if outcome_status is WorkerStatus.OK else None
+        check(value, expected, source="the worker's result")
+    except Refused as exc:  # forged by code in the worker, or corrupted
         message = (
-            f"perfloop refused the worker's result: {exc}. Code that ran in the worker may "
-            "have tampered with how results are sent back; the result was not used"
+            f"perfloop refused {exc}. Code that ran in the worker may have tampered with "
+            "how results are sent back; nothing from the result was used"
         )
         return WorkerOutcome(WorkerStatus.REFUSED, None, message, seconds, stderr_tail)
     if outcome_status is WorkerStatus.FORBIDDEN:
@@ -196,6 +197,13 @@ def _read_result(
             "processes, uses the network or loads native libraries (see Safety in the README)"
         )
     return WorkerOutcome(outcome_status, value, message, seconds, stderr_tail, isolation)
+
+
+def _status(status: str) -> WorkerStatus:
+    try:
+        return WorkerStatus(status)
+    except ValueError:
+        raise Refused(f"the worker's result: {status!r} is not a worker status") from None
 
 
 def probe(_: object) -> None:
