@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import cached_property
-from pathlib import Path
 from typing import NewType
 
 RunId = NewType("RunId", str)
@@ -95,15 +93,11 @@ class ImportedModules:
     path: tuple[str, ...] = ()
     modules: tuple[tuple[str, str], ...] = ()
 
-    def name_of(self, file: Path) -> str | None:
-        """The name the workload imported `file` under, if it imported it."""
-        return self._names_by_file.get(str(file.resolve()))
-
-    @cached_property
-    def _names_by_file(self) -> dict[str, str]:
+    def names_by_file(self) -> dict[str, str]:
+        """{absolute file: the name the workload imported it under} (first name wins)."""
         names: dict[str, str] = {}
         for name, path in self.modules:
-            names.setdefault(path, name)  # a file imported twice keeps its first name
+            names.setdefault(path, name)
         return names
 
 

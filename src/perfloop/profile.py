@@ -19,7 +19,7 @@ import pstats
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -122,9 +122,16 @@ def _line_profile(target: FunctionRef, timings: dict[int, list[float]], path: Pa
 NO_IMPORTS = ImportedModules()
 
 
-def module_name(path: Path, root: Path, imports: ImportedModules = NO_IMPORTS) -> str:
-    """The name the workload imported `path` under; from the layout if it did not import it."""
-    return imports.name_of(path) or Project(root).with_imports(imports).module_name(path)
+def module_namer(root: Path, imports: ImportedModules = NO_IMPORTS) -> Callable[[Path], str]:
+    """path -> the name the workload imported it under; from the layout if it did not."""
+    imported = imports.names_by_file()
+    project = Project(root).with_imports(imports)
+
+    @cache
+    def name(path: Path) -> str:
+        return imported.get(str(path.resolve())) or project.module_name(path)
+
+    return name
 
 
 def total_seconds(stats: pstats.Stats) -> float:
@@ -152,7 +159,7 @@ def rank_functions(
     raw = stats.stats  # type: ignore[attr-defined]
     total = total_seconds(stats) or 1e-12
     found: dict[FunctionRef, _Accumulator] = {}
-    names = lru_cache(maxsize=None)(partial(module_name, root=root, imports=imports))
+    names = module_namer(root, imports)
 
     def locate(key: tuple[str, int, str]) -> tuple[Path, Located] | None:
         filename, lineno, name = key

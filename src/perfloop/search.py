@@ -61,7 +61,6 @@ from perfloop.resume import (
     RunInterrupted,
     interrupted_message,
     load_resumable,
-    settings_record,
 )
 from perfloop.runlock import project_lock
 from perfloop.sandbox import (
@@ -155,7 +154,7 @@ def optimize(
         python = ".".join(map(str, sys.version_info[:3]))
         store.start_run(run_id, python, settings.workload, root)
         checkpoints = Checkpoints(store, run_id)
-        checkpoints.step(SETTINGS_STEP, lambda: settings_record(settings))
+        checkpoints.step(SETTINGS_STEP, lambda: settings)
         return _execute(settings, project, explicit, checkpoints, progress, proposers, recovered)
 
 

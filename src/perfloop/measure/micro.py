@@ -248,7 +248,9 @@ def run_micro_ab(
     decision = Decision.UNDECIDED
     limit = settings.processes if threshold is None else settings.max_processes
     for number in range(1, limit + 1):
-        outcome = run_in_worker(TIMING_ENTRY, task, root=root, limits=settings.limits)
+        outcome = run_in_worker(
+            TIMING_ENTRY, task, root=root, limits=settings.limits, returns=ProcessTimings
+        )
         failure = process_failure(outcome, number, limit)
         if failure is not None:
             return MicroRun(tuple(timings), None, Decision.UNDECIDED, threshold or 0, 0, failure)

@@ -103,7 +103,9 @@ def counterexample_for(
     task = RenderTask(
         function.module, function.qualname, str(module_file), original_source, record.args, policy
     )
-    outcome = run_in_worker(ENTRY, task, root=root, limits=Limits(wall_seconds=30))
+    outcome = run_in_worker(
+        ENTRY, task, root=root, limits=Limits(wall_seconds=30), returns=RenderedCall
+    )
     rendered = outcome.value if outcome.ok else None
     if not isinstance(rendered, RenderedCall) or len(rendered.code) > MAX_CHARACTERS:
         readable = f"from {function.module} import {head}; {difference.call}"

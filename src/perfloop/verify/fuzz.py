@@ -313,7 +313,13 @@ def fuzz_worker_limits(settings: FuzzSettings, versions: int, base: Limits) -> L
 
 def run_fuzz(task: FuzzTask, *, root: Path, limits: Limits) -> tuple[FuzzResult, ...] | str:
     """Main side: run the task in a sandboxed worker; a message if the worker failed."""
-    outcome = run_in_worker("perfloop.verify.fuzz:fuzz_versions", task, root=root, limits=limits)
+    outcome = run_in_worker(
+        "perfloop.verify.fuzz:fuzz_versions",
+        task,
+        root=root,
+        limits=limits,
+        returns=tuple[FuzzResult, ...],
+    )
     if not outcome.ok:
         return outcome.message
     assert isinstance(outcome.value, tuple)

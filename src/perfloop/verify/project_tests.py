@@ -82,6 +82,7 @@ def index_tests(root: Path, limits: Limits) -> TestIndex:
         root=root,
         limits=limits,
         tripwire=Tripwire.SCRATCH,  # tests may write temporary files
+        returns=TestIndex,
     )
     if not outcome.ok:
         return TestIndex(
@@ -162,6 +163,7 @@ def _run(
         root=root,
         limits=limits,
         tripwire=Tripwire.SCRATCH,  # tests may write temporary files
+        returns=_RunReport,
     )
     if not outcome.ok:
         return f"the tests did not complete: {_last_lines(outcome.message)}"

@@ -151,7 +151,9 @@ def replay(
 ) -> Verdict:
     """Replay `records` on the given source of the module (None: the original)."""
     task = ReplayTask(module, qualname, str(path), source, tuple(records), policy)
-    outcome = run_in_worker("perfloop.verify.replay:replay_calls", task, root=root, limits=limits)
+    outcome = run_in_worker(
+        "perfloop.verify.replay:replay_calls", task, root=root, limits=limits, returns=ReplayReport
+    )
     if not outcome.ok:
         return Verdict(
             VerdictStatus.FAILED, (TIER,), 0, outcome.seconds, reason=_first_lines(outcome.message)

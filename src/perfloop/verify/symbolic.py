@@ -95,7 +95,11 @@ def check_symbolic(
     worker = Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=limits.memory_mb)
     started = time.perf_counter()
     outcome = run_in_worker(
-        "perfloop.verify.symbolic:symbolic_worker", task, root=root, limits=worker
+        "perfloop.verify.symbolic:symbolic_worker",
+        task,
+        root=root,
+        limits=worker,
+        returns=_SymbolicReport,
     )
     elapsed = time.perf_counter() - started
     if not outcome.ok:
