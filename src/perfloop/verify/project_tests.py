@@ -31,6 +31,12 @@ from perfloop.verify.shapes import find_function
 TIER = "tests"
 PYTEST_ARGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--tb=short")
 
+_EXIT_CODES = {
+    2: "interrupted, often by an error while collecting the tests",
+    3: "an internal error",
+    4: "a usage error, or a conftest.py that could not be imported",
+}
+
 CodeKey = tuple[str, str, int]  # (real file path, function name, first line)
 
 
@@ -420,14 +426,15 @@ def index_worker(task: _IndexTask) -> TestIndex:
     recorder = _Recorder()
     code = pytest.main(list(PYTEST_ARGS), plugins=[_make_plugin(recorder, _tracer(), index=True)])
     seconds = time.perf_counter() - started
+    if int(code) in _EXIT_CODES:
+        problem = (
+            f"pytest could not run the project's tests (exit code {int(code)}: "
+            f"{_EXIT_CODES[int(code)]}); run `python -m pytest` in {root} to see why"
+        )
+        return TestIndex(seconds=seconds, problem=problem)
     if int(code) == 5 or recorder.collected == 0:
         return TestIndex(
             seconds=seconds, problem="the project has no tests (pytest found none)", has_tests=False
-        )
-    if int(code) in (2, 3, 4):
-        return TestIndex(
-            seconds=seconds,
-            problem=f"pytest could not run the project's tests (exit code {int(code)})",
         )
     passing = recorder.passed - set(recorder.failed)
     if not passing:
