@@ -506,6 +506,7 @@ class RunResult:
     run_dir: str
     notes: tuple[str, ...] = field(default=())
     llm_usage: LLMUsage | None = None
+    applied_without_tests: str | None = None  # why the tests could not run, if applied anyway
 
     @property
     def improved(self) -> tuple[TargetResult, ...]:

@@ -80,6 +80,7 @@ from perfloop.verify import (
     verify_candidate,
 )
 from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.project_tests import apply_gate
 from perfloop.verify.replay import replay
 from perfloop.workload import WorkloadError, run_workload
 
@@ -318,10 +319,13 @@ def _run_stages(
             "workload", partial(compare_workloads, context, changes)
         )
         notes.extend(note)
-    applied, to_apply = False, []
+    applied, to_apply, gate = False, [], apply_gate(None, False)
     if changes and (settings.apply or settings.branch):
         to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
         notes.extend(held_back)
+        gate = apply_gate(context.verification.tests_problem(), settings.apply_without_tests)
+        to_apply = [] if gate.refused else to_apply
+        notes.extend([gate.note] if gate.note else [])
     if to_apply:
         context.progress("Applying the patch")
         output_is_stable = (
@@ -346,6 +350,7 @@ def _run_stages(
         run_dir=str(run_dir),
         notes=tuple(notes),
         llm_usage=context.store.llm_usage(context.run_id),
+        applied_without_tests=gate.untested if applied else None,
     )
     results_json = write_run_files(result, run_dir)
     context.store.finish_run(result, results_json)

@@ -84,6 +84,11 @@ def render_markdown(result: RunResult) -> str:
         "",
         f"**{headline(result)}.**",
         "",
+        *(
+            [f"**Applied without the project's tests**: {result.applied_without_tests}.", ""]
+            if result.applied_without_tests
+            else []
+        ),
         *_table(
             ["function", "share of time", "rule", "calls replayed", "speedup [95% CI]", "verdict"],
             [[r.function, r.share, r.rule, r.calls, r.speedup, r.verdict] for r in rows],
