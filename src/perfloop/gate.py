@@ -31,6 +31,7 @@ import hashlib
 import sys
 
 from perfloop.model import Candidate, GateResult
+from perfloop.qualnames import find_function
 
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -98,33 +99,6 @@ def gate_candidate(
     if new_import is not None:
         return _fail(new_import)
     return GateResult(passed=True)
-
-
-def find_function(tree: ast.Module, qualname: str) -> _FunctionNode | None:
-    """The function `f` or method `Class.m` (classes may nest) defined at the top of `tree`.
-
-    When a name is defined twice at the same level, the later definition wins, as it
-    does when the module runs.
-    """
-    parts = qualname.split(".")
-    body: list[ast.stmt] = tree.body
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        found: ast.stmt | None = None
-        for statement in body:
-            if last and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if statement.name == part:
-                    found = statement
-            elif not last and isinstance(statement, ast.ClassDef) and statement.name == part:
-                found = statement
-        if found is None:
-            return None
-        if last:
-            assert isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef))
-            return found
-        assert isinstance(found, ast.ClassDef)
-        body = found.body
-    return None
 
 
 def normalised_hash(tree: ast.AST) -> str:

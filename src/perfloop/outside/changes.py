@@ -11,10 +11,10 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfloop.gate import find_function
 from perfloop.model import FunctionRef, InvalidReference
 from perfloop.outside.git import changed_files, file_at
 from perfloop.project import Project, defined_functions
+from perfloop.qualnames import find_function
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.model import Difference, FunctionRef, Limits, TierRun
+from perfloop.qualnames import find_function
 from perfloop.sandbox import Tripwire, run_in_worker
 from perfloop.verify.plan import TargetPlan, TestSelection, TierCheck
-from perfloop.verify.shapes import find_function
 
 TIER = "tests"
 PYTEST_ARGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--tb=short")
