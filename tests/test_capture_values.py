@@ -74,12 +74,29 @@ class Handle:
 
 def use_handle(handle):
     return handle.name
+
+
+class Grammar:
+    """pyparsing 3.1.1's ParserElement computes its default name on the first repr()."""
+
+    def __init__(self, word):
+        self.word = word
+        self._default_name = None
+
+    def __repr__(self):
+        if self._default_name is None:
+            self._default_name = f"Grammar({self.word!r})"
+        return self._default_name
+
+
+def parse(grammar, text):
+    return text.split(grammar.word)
 '''
 
 BENCH = """
 from lib import (
     WORD, Handle, Token, apply_all, call_method, replace_match, takes_lock, token_name,
-    use_handle,
+    use_handle, Grammar, parse,
 )
 import threading
 
@@ -107,12 +124,23 @@ def main():
     Token.Name.Builtin  # Token.Name now has state: its subtype
     token_name(Token.Name)
     use_handle(Handle())
+    grammar = Grammar(",")
+    parse(grammar, "a,b")
+    parse(grammar, "c,d")
 
 
 main()
 """
 
-NAMES = ("apply_all", "replace_match", "call_method", "takes_lock", "token_name", "use_handle")
+NAMES = (
+    "apply_all",
+    "replace_match",
+    "call_method",
+    "takes_lock",
+    "token_name",
+    "use_handle",
+    "parse",
+)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +157,7 @@ LIMITS = Limits(wall_seconds=30, memory_mb=1024)
 
 @pytest.mark.parametrize(
     ("qualname", "calls"),
-    [("apply_all", 2), ("replace_match", 3), ("call_method", 1), ("token_name", 1)],
+    [("apply_all", 2), ("replace_match", 3), ("call_method", 1), ("token_name", 1), ("parse", 2)],
 )
 def test_callbacks_matches_and_local_methods_are_recorded_and_replay(
     project, qualname: str, calls: int

@@ -350,9 +350,6 @@ def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | N
                 f"a property {decorator.attr}; perfloop optimizes the property's getter "
                 "(the target of the same name) only"
             )
-    for inner in _own_nodes(node):
-        if isinstance(inner, (ast.Yield, ast.YieldFrom)):
-            return "a generator function; not supported yet"
     return None
 
 

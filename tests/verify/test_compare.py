@@ -10,6 +10,7 @@ import functools
 import itertools
 import math
 import os
+import pickle
 import re
 from collections.abc import Iterator
 from typing import NamedTuple
@@ -792,3 +793,81 @@ def test_many_identity_hashed_keys_pair_in_order() -> None:
     mismatch = compare_values(expected, actual)
     assert mismatch is not None
     assert mismatch.reason.startswith("missing key <")
+
+
+# --- rich result objects (the shapes of pyparsing 3.1.1) ------------------------------
+
+
+class Results:
+    """pyparsing's ParseResults: iterates its tokens, looks up its names, registered as
+    both a mapping and a sequence, and pickles without its `_modal` slot."""
+
+    __slots__ = ("_modal", "_names", "_tokens")
+
+    def __init__(self, tokens: list[object], names: dict[str, object]) -> None:
+        self._tokens, self._names, self._modal = tokens, names, True
+
+    def __iter__(self) -> Iterator[object]:
+        return iter(self._tokens)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __getitem__(self, key: object) -> object:
+        return self._tokens[key] if isinstance(key, int) else self._names[key]  # type: ignore[index]
+
+    def __getstate__(self) -> object:
+        return self._tokens, self._names
+
+    def __setstate__(self, state: tuple[list[object], dict[str, object]]) -> None:
+        self._tokens, self._names = state
+
+
+collections.abc.MutableMapping.register(Results)
+collections.abc.MutableSequence.register(Results)
+
+
+def test_a_mapping_and_sequence_at_once_is_compared_by_its_state() -> None:
+    recorded = pickle.loads(pickle.dumps(Results(["x", ")"], {"name": "x"})))
+    same(recorded, Results(["x", ")"], {"name": "x"}))  # no KeyError: ')', no '_modal'
+    mismatch = diff(recorded, Results(["x", "("], {"name": "x"}))
+    assert mismatch.path == "result.__getstate__()[0][1]"
+
+
+class Element:
+    """pyparsing's ParserElement: `__eq__` compares vars(), which hold a bound method of
+    the object itself, so an element never equals its own pickled copy."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.parse = self.parse_regex
+
+    def parse_regex(self, text: str) -> bool:
+        return text == self.pattern
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Element) and vars(self) == vars(other)
+
+    __hash__ = object.__hash__
+
+
+def test_an_eq_that_fails_on_copies_gives_way_to_the_state() -> None:
+    recorded = pickle.loads(pickle.dumps(Element("ab")))
+    assert recorded != Element("ab")  # what the class's own __eq__ says
+    same(recorded, Element("ab"))
+    assert diff(recorded, Element("cd")).path == "result.pattern"
+
+
+def test_an_eq_that_holds_on_copies_is_still_honoured() -> None:
+    assert diff(Version("1.0"), Version("1.00")).reason == "values differ"
+    same(Version("1.0"), Version("1.0"))
+
+
+class Version:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self.text == other.text
+
+    __hash__ = object.__hash__

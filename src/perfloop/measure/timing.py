@@ -21,9 +21,12 @@ off inside it, for both sides alike; stdout goes to /dev/null while timing.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import importlib
+import inspect
+import itertools
 import math
 import os
 import pickle
@@ -38,7 +41,13 @@ from typing import Any
 
 from perfloop.measure.stats import Side, abba_schedule
 from perfloop.model import MemoryPeaks
-from perfloop.runtime.loader import import_hook, load_module_copy, resolve_function
+from perfloop.runtime.loader import (
+    import_hook,
+    load_function_into,
+    load_module_copy,
+    resolve_function,
+    swapped_in,
+)
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 Function = Callable[..., object]
@@ -136,6 +145,19 @@ class Version:
 
     module: types.ModuleType
     function: Function
+    in_place: str | None = None  # compiled into the original module: swapped in to run
+
+
+def _installed(version: Version) -> contextlib.AbstractContextManager[None]:
+    if version.in_place is None:
+        return contextlib.nullcontext()
+    return swapped_in(version.module, version.in_place, version.function)
+
+
+def time_version(version: Version, calls: Sequence[Call]) -> BlockTime:
+    """`time_block` of the version's function, an in-place candidate swapped in."""
+    with _installed(version):
+        return time_block(version.function, calls)
 
 
 class BehaviourMismatch(Exception):
@@ -236,15 +258,22 @@ def clock_name() -> str:
     return CLOCK_TASK if run_queue_wait_ns() is not None else CLOCK_WALL
 
 
+_DRAIN = collections.deque
+MAX_DRAINED = 100_000  # items pulled from a generator per call (an endless one stops here)
+
+
 def time_block(function: Function, calls: Sequence[Call]) -> BlockTime:
     """Time `function` over the prepared calls, GC collected before and off during.
 
     An exception a call raises is caught (and counted) inside the timed loop,
-    the same way for both sides, so recorded calls that raise are timed too.
-    The measurement clock is the wall clock less the run-queue wait in between.
+    the same way for both sides, so recorded calls that raise are timed too. A
+    generator function's generator is pulled to its end (at most MAX_DRAINED items):
+    its work happens then. The measurement clock is the wall clock less the run-queue
+    wait in between.
     """
     raised = 0
     clock = time.perf_counter_ns
+    drain = inspect.isgeneratorfunction(function)  # its work happens as items are pulled
     gc.collect()
     gc.disable()
     try:
@@ -252,7 +281,10 @@ def time_block(function: Function, calls: Sequence[Call]) -> BlockTime:
         start = clock()
         for args, kwargs in calls:
             try:
-                function(*args, **kwargs)
+                if drain:
+                    _DRAIN(itertools.islice(function(*args, **kwargs), MAX_DRAINED), maxlen=0)
+                else:
+                    function(*args, **kwargs)
             except Exception:
                 raised += 1
         stop = clock()
@@ -275,7 +307,7 @@ def calibrate_loops(
     loops = 1
     while True:
         calls = inputs.prepare(loops, version.module)
-        elapsed = time_block(version.function, calls).nanoseconds
+        elapsed = time_version(version, calls).nanoseconds
         if elapsed >= min_block_ns or loops >= max_loops:
             return loops
         wanted = math.ceil(loops * 1.1 * min_block_ns / max(elapsed, 1))
@@ -296,7 +328,8 @@ def check_same_exceptions(
         ) from exc
     for index, (first, second) in enumerate(zip(original_calls, candidate_calls)):
         original_error = _raised(original.function, first)
-        candidate_error = _raised(candidate.function, second)
+        with _installed(candidate):
+            candidate_error = _raised(candidate.function, second)
         if (original_error is None) != (candidate_error is None):
             raise BehaviourMismatch(
                 f"recorded call #{index} {_describe(reprs, index)}"
@@ -341,7 +374,7 @@ def time_abba_blocks(
         given = sides[side]
         version = given if isinstance(given, Version) else given()
         calls = inputs.prepare(loops, version.module)
-        blocks[side].append(time_block(version.function, calls))
+        blocks[side].append(time_version(version, calls))
     check_same_raise_counts(blocks[Side.BASELINE], blocks[Side.CANDIDATE])
     return blocks[Side.BASELINE], blocks[Side.CANDIDATE]
 
@@ -350,8 +383,8 @@ def first_over_later(fresh: Callable[[], Version], inputs: RecordedInputs) -> tu
     """A fresh copy's first pass over the calls over its second pass (fresh inputs each),
     and the first pass's nanoseconds."""
     version = fresh()
-    first = time_block(version.function, inputs.prepare(1, version.module)).nanoseconds
-    later = time_block(version.function, inputs.prepare(1, version.module)).nanoseconds
+    first = time_version(version, inputs.prepare(1, version.module)).nanoseconds
+    later = time_version(version, inputs.prepare(1, version.module)).nanoseconds
     return first / max(1, later), first
 
 
@@ -388,7 +421,7 @@ def peak_bytes_per_call(version: Version, inputs: RecordedInputs) -> int:
         for args, kwargs in calls:
             tracemalloc.reset_peak()
             before = tracemalloc.get_traced_memory()[0]
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception), _installed(version):
                 version.function(*args, **kwargs)
             worst = max(worst, tracemalloc.get_traced_memory()[1] - before)
     finally:
@@ -426,19 +459,30 @@ def load_versions(task: TimingTask) -> tuple[Version, Version]:
     original_module = importlib.import_module(task.module)
     original = Version(original_module, resolve_function(original_module, task.qualname))
     try:
-        candidate_module = load_module_copy(task.module, task.path, task.candidate_source)
-        candidate = Version(candidate_module, resolve_function(candidate_module, task.qualname))
+        candidate = _load_beside(task, original_module, task.candidate_source)
     except Exception as exc:
         raise CandidateLoadError(_exception_text(exc)) from exc
     return original, candidate
+
+
+def _load_beside(task: TimingTask, original_module: types.ModuleType, source: str) -> Version:
+    """`source` as a separate module copy; where executing the module again fails (an
+    import-time registry: networkx's `_dispatch`), its function compiled in place."""
+    try:
+        module = load_module_copy(task.module, task.path, source)
+    except Exception:
+        function = load_function_into(original_module, task.qualname, task.original_source, source)
+        if function is None:
+            raise
+        return Version(original_module, function, in_place=task.qualname)
+    return Version(module, resolve_function(module, task.qualname))
 
 
 def fresh_loader(task: TimingTask, source: str) -> Callable[[], Version]:
     """A function that loads `source` as a new module copy and returns its version."""
 
     def fresh() -> Version:
-        module = load_module_copy(task.module, task.path, source)
-        return Version(module, resolve_function(module, task.qualname))
+        return _load_beside(task, importlib.import_module(task.module), source)
 
     return fresh
 
@@ -483,7 +527,7 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
                 )
                 # warm-ups at the timed size (when calibrated, the original warmed up then)
                 for version in (original, candidate) if task.loops else (candidate,):
-                    time_block(version.function, inputs.prepare(loops, version.module))
+                    time_version(version, inputs.prepare(loops, version.module))
                 baseline, candidate_blocks = time_abba_blocks(
                     original, candidate, inputs, loops, task.pairs
                 )

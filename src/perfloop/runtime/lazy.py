@@ -1,19 +1,14 @@
-"""Arguments that are one-shot iterators: recorded by what the call took from them.
+"""Lazy results (generators, map/filter, itertools objects): what the consumer saw.
 
-A generator, `map` object or list iterator passed to a target cannot be pickled, and it
-is consumed by the call. pypng 0.20220715's `Writer.write_packed(outfile, rows)`, half
-of its workload's time, takes `rows` as a generator. The recorder hands such an
-argument to the call wrapped in a `RecordedIterator`, which passes every item through
-and keeps it; after the call the record's inputs hold a `ReplayIterator` over exactly
-the items the original took (and whether it saw the end). Replaying gives a candidate
-the same items; a candidate that asks for more than the original took gets
-`IteratorOverrun` (the original left them to the caller, so taking them is a change a
-caller sees); a candidate that takes fewer leaves the iterator at another position,
-which the comparison of the arguments after the call shows.
-
-Only iterators of the standard library's own kinds (generators, builtin and itertools
-iterators) are treated this way: an iterator class of the user's may carry state and
-methods a call uses. Standard library only: this runs inside the user's process.
+A lazy result cannot be pickled, and what it does happens after the call
+returns, as the workload pulls items. The recorder hands the workload a
+`RecordingIterator` in its place, which keeps a copy of each item as it is
+produced, how many the workload took, and how it ended: exhausted (with the
+generator's return value, `StopIteration.value`), raised, or stopped early
+(closed or dropped). That becomes a `LazyOutcome`, the call's recorded result.
+Replay pulls a version's lazy result exactly as far (`consume`), so partial
+consumption is compared too, and the arguments' state is taken after it.
+Standard library and cloudpickle only: this runs inside the user's process.
 """
 
 from __future__ import annotations
@@ -21,165 +16,184 @@ from __future__ import annotations
 import itertools
 import pickle
 import types
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
-MAX_ITEMS = 100_000  # a longer stream is not recorded (the record would be too large)
+from perfloop.runtime import pickling
+
+EXHAUSTED = "exhausted"
+RAISED = "raised"
+STOPPED = "stopped"  # the consumer stopped before the end (closed, dropped, process exit)
 
 
-class IteratorOverrun(Exception):
-    """A replayed call took more items from an argument than the original did."""
+@dataclass(frozen=True)
+class LazyOutcome:
+    """What a lazy result produced for its consumer.
+
+    `items` are copies taken when each was produced; `value` is the generator's
+    return value when it was exhausted; `error` the qualified name of the
+    exception it raised.
+    """
+
+    kind: str
+    items: tuple[object, ...]
+    end: str
+    value: object = None
+    error: str | None = None
 
 
-def is_one_shot_iterator(value: object) -> bool:
-    """A generator or a builtin/itertools iterator (not a file, not a user class)."""
-    kind = type(value)
+_LAZY_MODULES = frozenset({"builtins", "itertools"})
+
+
+def is_lazy(value: object) -> bool:
+    """A generator, or an iterator of builtins or itertools (map, filter, zip, chain...)."""
     if isinstance(value, types.GeneratorType):
         return True
-    return kind.__module__ in {"builtins", "itertools"} and (
-        hasattr(kind, "__next__") and getattr(kind, "__iter__", None) is not None
+    kind = type(value)
+    return kind.__module__ in _LAZY_MODULES and isinstance(value, Iterator)
+
+
+def _kind(value: object) -> str:
+    kind = type(value)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
     )
 
 
-class RecordedIterator:
-    """Passes a one-shot iterator's items through to the call and keeps them."""
+def _error_name(exc: BaseException) -> str:
+    kind = type(exc)
+    return f"{kind.__module__}.{kind.__qualname__}"
 
-    def __init__(self, source: Iterator[Any]) -> None:
-        self.source = source
-        self.items: list[Any] = []
-        self.exhausted = False
-        self.overflowed = False  # gave more than MAX_ITEMS: passed through, not kept
 
-    def __iter__(self) -> RecordedIterator:
+def snapshot(item: object) -> object:
+    """A copy of an item as it is now (the producer may change it after yielding it)."""
+    return pickle.loads(pickling.dumps(item))
+
+
+class RecordingIterator:
+    """Stands in for a lazy result in the workload and reports what it produced once.
+
+    `finish(outcome_or_problem, stdout)` is called once: with a LazyOutcome, or with
+    a problem text when an item could not be copied.
+    """
+
+    def __init__(
+        self,
+        inner: Iterator[Any],
+        finish: Callable[[LazyOutcome | str, str], None],
+        capture_stdout: Callable[[Callable[[], Any]], tuple[Any, str]],
+    ) -> None:
+        self._inner = inner
+        self._kind = _kind(inner)
+        self._finish = finish
+        self._capture = capture_stdout
+        self._items: list[object] = []
+        self._printed: list[str] = []
+        self._done = False
+
+    def __iter__(self) -> RecordingIterator:
         return self
 
     def __next__(self) -> Any:
+        return self._step(lambda: next(self._inner))
+
+    def send(self, value: object) -> Any:
+        return self._step(lambda: self._inner.send(value))  # type: ignore[attr-defined]
+
+    def throw(self, *args: Any) -> Any:
+        return self._step(lambda: self._inner.throw(*args))  # type: ignore[attr-defined]
+
+    def close(self) -> None:
+        close = getattr(self._inner, "close", None)
+        if close is not None:
+            close()
+        self._end(STOPPED)
+
+    def __del__(self) -> None:
+        if not self._done:
+            self.close()
+
+    def stop_recording(self) -> None:
+        """Record what was produced so far (the process is ending)."""
+        self._end(STOPPED)
+
+    def _step(self, pull: Callable[[], Any]) -> Any:
         try:
-            item = next(self.source)
-        except StopIteration:
-            self.exhausted = True
+            item, printed = self._capture(pull)
+        except StopIteration as stop:
+            self._end(EXHAUSTED, value=stop.value)
             raise
-        if len(self.items) < MAX_ITEMS:
-            self.items.append(item)
-        else:
-            self.overflowed = True
+        except BaseException as exc:
+            self._end(RAISED, error=_error_name(exc))
+            raise
+        self._printed.append(printed)
+        if not self._done:
+            try:
+                self._items.append(snapshot(item))
+            except Exception as exc:
+                self._done = True
+                self._finish(
+                    f"an item it produced cannot be pickled: {type(exc).__name__}: {exc}", ""
+                )
         return item
 
-    def __length_hint__(self) -> int:
-        return 0 if self.exhausted else getattr(self.source, "__length_hint__", lambda: 0)()
+    def _end(self, end: str, value: object = None, error: str | None = None) -> None:
+        if self._done:
+            return
+        self._done = True
+        outcome = LazyOutcome(self._kind, tuple(self._items), end, value, error)
+        self._finish(outcome, "".join(self._printed))
 
-    def __reduce__(self) -> tuple[object, ...]:  # its state after the call
-        return ReplayIterator, (tuple(self.items), self.exhausted, len(self.items))
 
+def consume(result: object, expected: LazyOutcome) -> object:
+    """Pull `result` as far as the recorded consumer pulled, then end it the same way.
 
-class ReplayIterator:
-    """The items an argument gave the original call, to give to a replayed one.
-
-    `iter()` returns a C iterator over the items, so a loop over it costs what a loop
-    over a list costs (the timing compares the function, not this stand-in).
+    A result that is not lazy comes back as it is (the comparison then shows the type).
     """
-
-    def __init__(self, items: tuple[Any, ...], exhausted: bool, consumed: int = 0) -> None:
-        self.items = items
-        self.exhausted = exhausted
-        self._head = iter(items)
-        for _ in range(consumed):
-            next(self._head)
-        self._stream = itertools.chain(self._head, () if exhausted else self._overrun())
-
-    def _overrun(self) -> Iterator[Any]:
-        raise IteratorOverrun(
-            f"took more than the {len(self.items)} items the original took from this iterator"
-        )
-        yield  # a generator, so the error comes when the extra item is asked for
-
-    @property
-    def consumed(self) -> int:
-        return len(self.items) - self._head.__length_hint__()
-
-    def __iter__(self) -> Iterator[Any]:
-        return self._stream
-
-    def __next__(self) -> Any:
-        return next(self._stream)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, ReplayIterator):
-            return NotImplemented
-        return (self.items, self.exhausted, self.consumed) == (
-            other.items,
-            other.exhausted,
-            other.consumed,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        end = ", then its end" if self.exhausted else ""
-        return f"<iterator: {self.consumed} of {len(self.items)} recorded items taken{end}>"
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return ReplayIterator, (self.items, self.exhausted, self.consumed)
+    if not isinstance(result, Iterator):
+        return result
+    items: list[object] = []
+    for item in itertools.islice(_pulled(result), len(expected.items)):
+        if isinstance(item, _End):
+            return LazyOutcome(_kind(result), tuple(items), item.end, item.value, item.error)
+        items.append(snapshot(item))
+    if expected.end == STOPPED:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        return LazyOutcome(_kind(result), tuple(items), STOPPED)
+    last = next(_pulled(result))
+    if isinstance(last, _End):
+        return LazyOutcome(_kind(result), tuple(items), last.end, last.value, last.error)
+    return LazyOutcome(_kind(result), (*items, snapshot(last)), STOPPED)
 
 
-class Slot:
-    """Stands for the `index`-th iterator argument in inputs pickled before the call."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return Slot, (self.index,)
+@dataclass(frozen=True)
+class _End:
+    end: str
+    value: object = None
+    error: str | None = None
 
 
-def rebuild_inputs(inputs: bytes, tapes: tuple[tuple[tuple[Any, ...], bool], ...]) -> object:
-    """Load inputs pickled before the call, each Slot replaced by its iterator's items."""
-    args, kwargs = pickle.loads(inputs)
-
-    def fill(value: object) -> object:
-        if isinstance(value, Slot):
-            items, exhausted = tapes[value.index]
-            return ReplayIterator(items, exhausted)
-        return value
-
-    return tuple(fill(a) for a in args), {k: fill(v) for k, v in kwargs.items()}
-
-
-class LazyInputs:
-    """Pickles as a call to rebuild_inputs: loading it gives (args, kwargs) directly."""
-
-    def __init__(self, inputs: bytes, recorded: list[RecordedIterator]) -> None:
-        self.inputs = inputs
-        self.tapes = tuple((tuple(r.items), r.exhausted) for r in recorded)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return rebuild_inputs, (self.inputs, self.tapes)
+def _pulled(iterator: Iterator[Any]) -> Iterator[Any]:
+    """The iterator's items, then one _End saying how it ended."""
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration as stop:
+            yield _End(EXHAUSTED, value=stop.value)
+            return
+        except Exception as exc:
+            yield _End(RAISED, error=_error_name(exc))
+            return
+        yield item
 
 
-class WrappedCall(NamedTuple):
-    args: tuple[Any, ...]  # for the call: iterators wrapped in RecordedIterator
-    kwargs: dict[str, Any]
-    iterators: list[RecordedIterator]
-    plain_args: tuple[Any, ...]  # to pickle before the call: iterators as Slot placeholders
-    plain_kwargs: dict[str, Any]
-
-
-def wrap_iterators(args: tuple[Any, ...], kwargs: dict[str, Any]) -> WrappedCall:
-    """The call's arguments with every one-shot iterator recorded as the call takes it."""
-    recorded: list[RecordedIterator] = []
-    by_id: dict[int, int] = {}
-
-    def wrap(value: Any) -> tuple[Any, Any]:
-        if not is_one_shot_iterator(value):
-            return value, value
-        if id(value) not in by_id:
-            by_id[id(value)] = len(recorded)
-            recorded.append(RecordedIterator(value))
-        index = by_id[id(value)]
-        return recorded[index], Slot(index)
-
-    call_args, plain_args = zip(*(wrap(a) for a in args)) if args else ((), ())
-    call_kwargs, plain_kwargs = {}, {}
-    for key, value in kwargs.items():
-        call_kwargs[key], plain_kwargs[key] = wrap(value)
-    return WrappedCall(tuple(call_args), call_kwargs, recorded, tuple(plain_args), plain_kwargs)
+def settle(result: object, expected: tuple[object, ...]) -> object:
+    """The result as replay compares it: a lazy one pulled as the recorded consumer did."""
+    if expected[0] == "return" and isinstance(expected[1], LazyOutcome):
+        return consume(result, expected[1])
+    return result

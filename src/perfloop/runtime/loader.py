@@ -9,13 +9,15 @@ whole-workload A/B. Standard library only: this runs inside user processes.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 
@@ -351,3 +353,166 @@ def replace_function(
     for part in parts[:-1]:
         owner = getattr(owner, attribute_name(owner, part))
     setattr(owner, attribute_name(owner, parts[-1]), replacement)
+
+
+def load_function_into(
+    module: types.ModuleType, qualname: str, original_source: str, source: str
+) -> Callable[..., object] | None:
+    """The function `qualname` as `source` (a whole module) defines it, compiled in the
+    already-imported `module`: its globals are the module's, a method's name mangling
+    and `super()` cell are its class's. Nothing else of the module runs again, so an
+    import-time registry (networkx 3.2's `_dispatch`: "Algorithm already exists")
+    is not asked twice. Top-level imports and constants the candidate adds are run in
+    the module when their names are free. None when `source` changes more than that
+    (the caller then executes the whole module as a copy).
+    """
+    try:
+        old_tree, new_tree = ast.parse(original_source), ast.parse(source)
+    except SyntaxError:
+        return None
+    parts = qualname.split(".")
+    if len(parts) > 2:
+        return None
+    added = _added_statements(old_tree, new_tree, parts[0])
+    if added is None:
+        return None
+    definition = _definition(new_tree, parts)
+    if definition is None or not _same_class_apart_from(old_tree, new_tree, parts):
+        return None
+    if not _names_free(module, added):
+        return None
+    filename = getattr(module, "__file__", None) or "<candidate>"
+    if added:
+        exec(compile(ast.Module(body=added, type_ignores=[]), filename, "exec"), module.__dict__)
+    holder = types.ModuleType(module.__name__)
+    code = compile(ast.Module(body=[definition], type_ignores=[]), filename, "exec")
+    exec(code, module.__dict__, holder.__dict__)
+    function = resolve_function(holder, qualname)
+    if len(parts) == 2:
+        _point_class_cell(function, getattr(module, parts[0]))
+    return function
+
+
+_Definition = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _added_statements(
+    old_tree: ast.Module, new_tree: ast.Module, top_name: str
+) -> list[ast.stmt] | None:
+    """The imports and constants `new_tree` adds at the top level; None if it changes
+    anything else besides the definition named `top_name` (a class: only one method)."""
+    old_dumps = {ast.dump(node) for node in old_tree.body if not _node_named(node, top_name)}
+    new_dumps = {ast.dump(node) for node in new_tree.body if not _node_named(node, top_name)}
+    if not old_dumps <= new_dumps:
+        return None  # the candidate removed or changed another statement
+    added = [
+        node
+        for node in new_tree.body
+        if not _node_named(node, top_name) and ast.dump(node) not in old_dumps
+    ]
+    if not all(_is_import_or_constant(node) for node in added):
+        return None
+    return added
+
+
+def _node_named(node: ast.stmt, name: str) -> bool:
+    return isinstance(node, _Definition) and node.name == name
+
+
+def _is_import_or_constant(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return True
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return isinstance(node, (ast.Assign, ast.AnnAssign)) and all(
+        isinstance(target, ast.Name) for target in targets
+    )
+
+
+def _last_named(body: list[ast.stmt], name: str) -> ast.stmt | None:
+    found = [node for node in body if _node_named(node, name)]
+    return found[-1] if found else None
+
+
+def _definition(tree: ast.Module, parts: list[str]) -> ast.stmt | None:
+    """The def to compile: the function, or for a method a bare class holding only it."""
+    top = _last_named(tree.body, parts[0])
+    if len(parts) == 1:
+        return top if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if not isinstance(top, ast.ClassDef):
+        return None
+    method = _last_named(top.body, parts[1])
+    if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    holder = ast.ClassDef(name=top.name, bases=[], keywords=[], body=[method], decorator_list=[])
+    if sys.version_info >= (3, 12):
+        holder.type_params = []
+    return ast.copy_location(holder, top)
+
+
+def _same_class_apart_from(old_tree: ast.Module, new_tree: ast.Module, parts: list[str]) -> bool:
+    """For a method: the class is the same in both sources once that method is left out."""
+    if len(parts) == 1:
+        return True
+    old, new = _last_named(old_tree.body, parts[0]), _last_named(new_tree.body, parts[0])
+    if not isinstance(old, ast.ClassDef) or not isinstance(new, ast.ClassDef):
+        return False
+
+    def without(node: ast.ClassDef) -> str:
+        kept = [item for item in node.body if not _node_named(item, parts[1])]
+        return ast.dump(
+            ast.ClassDef(node.name, node.bases, node.keywords, kept, node.decorator_list)
+        )
+
+    return without(old) == without(new)
+
+
+def _names_free(module: types.ModuleType, added: list[ast.stmt]) -> bool:
+    """Whether the added statements bind only names the module does not have yet."""
+    for node in added:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+        else:
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+            names = [target.id for target in targets]
+        if any(name in module.__dict__ for name in names):
+            return False
+    return True
+
+
+def _point_class_cell(function: Callable[..., object], cls: object) -> None:
+    """Make `super()` and `__class__` in a method compiled in a stand-in class mean `cls`."""
+    code = getattr(function, "__code__", None)
+    if code is None or "__class__" not in code.co_freevars:
+        return
+    cell = function.__closure__[code.co_freevars.index("__class__")]  # type: ignore[index]
+    cell.cell_contents = cls
+
+
+@contextlib.contextmanager
+def swapped_in(
+    module: types.ModuleType, qualname: str, function: Callable[..., object]
+) -> Iterator[None]:
+    """Let `function` stand where `qualname` is in `module` for a while (an in-place
+    candidate: its recursive calls and the module's other functions reach it)."""
+    parts = qualname.split(".")
+    owner: object = module
+    for part in parts[:-1]:
+        owner = getattr(owner, attribute_name(owner, part))
+    name = attribute_name(owner, parts[-1])
+    previous = vars(owner)[name]
+    setattr(owner, name, _dressed_like(previous, function))
+    try:
+        yield
+    finally:
+        setattr(owner, name, previous)
+
+
+def _dressed_like(previous: object, function: Callable[..., object]) -> object:
+    """`function` wrapped as the original was bound: a static or class method, a property."""
+    if isinstance(previous, staticmethod):
+        return staticmethod(function)
+    if isinstance(previous, classmethod):
+        return classmethod(function)
+    if isinstance(previous, property):
+        return property(function, previous.fset, previous.fdel, previous.__doc__)
+    return function

@@ -230,9 +230,9 @@ def dumps(value: object) -> bytes:
             raise SerialiseError(_error(exc)) from exc
 
 
-def check_loads(data: bytes) -> None:
-    """Raise what `pickle.loads` raises when the bytes do not load back."""
-    pickle.loads(data)
+def check_loads(data: bytes) -> Any:
+    """The loaded copy; raises what `pickle.loads` raises when the bytes do not load back."""
+    return pickle.loads(data)
 
 
 def _error(exc: BaseException) -> str:

@@ -20,11 +20,13 @@ import random
 import reprlib
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from perfloop.runtime import lazy, pickling
+from perfloop.runtime import lazy, lazy_arguments, pickling
 
+APPEND = -1  # a call's slot: a new one at the end of the kept calls
 _repr = reprlib.Repr()
 _repr.maxstring = 60
 _repr.maxother = 60
@@ -70,14 +72,14 @@ class Recorder:
         self.max_calls = max_calls
         self.max_bytes = max_bytes
         self.calls_seen = 0
-        self.names: tuple[str, ...] = ()
-        """Where the function was found bound and wrapped (it may have several names)."""
         self.problems: dict[str, int] = {}
         self.kept: list[tuple[int, dict[str, object]]] = []
         self.bytes_kept = 0
         self.parameter_types: dict[str, set[str]] = {}
         self.return_types: set[str] = set()
         self._random = random.Random(0)
+        self.reserved = 0
+        self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
         try:
             self._signature: inspect.Signature | None = inspect.signature(function)
@@ -85,11 +87,14 @@ class Recorder:
             self._signature = None
 
     def _slot(self) -> int | None:
-        """Reservoir sampling: which slot the current call takes, if any."""
-        if len(self.kept) < self.max_calls:
-            return len(self.kept)
+        """Reservoir sampling: which slot the current call takes (APPEND: a new one), if any.
+
+        Lazy results still being consumed hold a reserved new slot each.
+        """
+        if len(self.kept) + self.reserved < self.max_calls:
+            return APPEND
         choice = self._random.randrange(self.calls_seen)
-        return choice if choice < self.max_calls else None
+        return choice if choice < min(self.max_calls, len(self.kept)) else None
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -113,12 +118,16 @@ class Recorder:
         slot = self._slot()
         if slot is None:
             return self._run_unrecorded(function, args, kwargs)
-        call_repr = self._call_repr(args, kwargs)
-        self._observe_types(args, kwargs)
-        args, kwargs, iterators, plain_args, plain_kwargs = lazy.wrap_iterators(args, kwargs)
-        before = self._inputs(plain_args, plain_kwargs)
-        if before is None:
+        wrapped = lazy_arguments.wrap_iterators(args, kwargs)
+        inputs = self._inputs(wrapped.plain_args, wrapped.plain_kwargs)
+        if inputs is None:
             return self._run_unrecorded(function, args, kwargs)
+        before, (copied_args, copied_kwargs) = inputs
+        # repr of the copy: a repr that caches (pyparsing's default names) must not change
+        # the live arguments, or the recording holds state replay never sees
+        call_repr = self._call_repr(copied_args, copied_kwargs)
+        self._observe_types(args, kwargs)
+        args, kwargs, iterators = wrapped.args, wrapped.kwargs, wrapped.iterators
         tee = _Tee(sys.stdout)
         sys.stdout = tee
         self._local.active = True
@@ -139,6 +148,15 @@ class Recorder:
         sys.stdout = tee.original
         self._local.active = False
         self.return_types.add(describe_type(result))
+        if lazy.is_lazy(result):
+            return self._recording(
+                result,
+                slot,
+                (before, iterators),
+                tee.buffer_text.getvalue(),
+                call_repr,
+                (args, kwargs),
+            )
         self._keep(
             slot,
             self._with_iterators(before, iterators),
@@ -149,23 +167,70 @@ class Recorder:
         return result
 
     def _with_iterators(
-        self, before: bytes, iterators: list[lazy.RecordedIterator]
+        self, before: bytes, iterators: list[lazy_arguments.RecordedIterator]
     ) -> bytes | None:
         """The inputs with each iterator argument's items as the call took them (None: the
         items cannot be kept, and the problem is noted)."""
         if not iterators:
             return before
         if any(iterator.overflowed for iterator in iterators):
-            self._problem(f"an iterator argument gave more than {lazy.MAX_ITEMS} items")
+            self._problem(f"an iterator argument gave more than {lazy_arguments.MAX_ITEMS} items")
             return None
         try:
-            return pickling.dumps(lazy.LazyInputs(before, iterators))
+            return pickling.dumps(lazy_arguments.LazyInputs(before, iterators))
         except pickling.SerialiseError as exc:
             self._problem(f"the items of an iterator argument cannot be pickled: {exc}")
             return None
 
-    def _inputs(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bytes | None:
-        """The inputs as bytes that load back, or None with the problem noted."""
+    def _recording(
+        self,
+        result: Any,
+        slot: int,
+        inputs: tuple[bytes, list[lazy_arguments.RecordedIterator]],
+        stdout: str,
+        call_repr: str,
+        arguments: tuple[tuple[Any, ...], dict[str, Any]],
+    ) -> lazy.RecordingIterator:
+        """The lazy result, wrapped so the call is kept once its consumer is done with it
+        (only then is it known what the result took from iterator arguments)."""
+
+        if slot == APPEND:
+            self.reserved += 1
+
+        def finish(outcome: lazy.LazyOutcome | str, printed: str) -> None:
+            if slot == APPEND:
+                self.reserved -= 1
+            if isinstance(outcome, str):
+                self._problem(outcome)
+            else:
+                self._keep(
+                    slot,
+                    self._with_iterators(*inputs),
+                    ("return", outcome, arguments),
+                    stdout + printed,
+                    call_repr,
+                )
+
+        proxy = lazy.RecordingIterator(result, finish, self._pull)
+        self.pending.add(proxy)
+        return proxy
+
+    def _pull(self, pull: Callable[[], Any]) -> tuple[Any, str]:
+        """One item of a lazy result, with what it printed; inner calls are not recorded."""
+        tee = _Tee(sys.stdout)
+        sys.stdout = tee
+        active = getattr(self._local, "active", False)
+        self._local.active = True
+        try:
+            return pull(), tee.buffer_text.getvalue()
+        finally:
+            sys.stdout = tee.original
+            self._local.active = active
+
+    def _inputs(
+        self, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[bytes, tuple[tuple[Any, ...], dict[str, Any]]] | None:
+        """The inputs as bytes and the copy they load back as, or None with the problem noted."""
         try:
             before = pickling.dumps((args, kwargs))
         except pickling.SerialiseError:
@@ -173,12 +238,12 @@ class Recorder:
             self._problem(f"its arguments cannot be pickled: {where}")
             return None
         try:
-            pickling.check_loads(before)
+            copy = pickling.check_loads(before)
         except Exception:
             where = pickling.culprit(args, kwargs, self._signature, loading=True)
             self._problem(f"its arguments pickle but do not load back: {where}")
             return None
-        return before
+        return before, copy
 
     def _run_unrecorded(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -201,7 +266,7 @@ class Recorder:
         stdout: str,
         call_repr: str,
     ) -> None:
-        if before is None:
+        if before is None:  # the inputs could not be kept; the problem is noted
             return
         try:
             after = pickling.dumps(outcome)
@@ -216,7 +281,7 @@ class Recorder:
             )
             return
         size = len(before) + len(after) + len(stdout)
-        replaced = self.kept[slot][1] if slot < len(self.kept) else None
+        replaced = self.kept[slot][1] if slot != APPEND else None
         freed = replaced["size"] if replaced is not None else 0
         if self.bytes_kept - freed + size > self.max_bytes:  # type: ignore[operator]
             self._problem("the capture byte budget was used up")
@@ -230,13 +295,15 @@ class Recorder:
         }
         self.bytes_kept += size - freed  # type: ignore[operator]
         entry = (self.calls_seen, record)
-        if slot < len(self.kept):
+        if slot != APPEND:
             self.kept[slot] = entry
         else:
             self.kept.append(entry)
 
     def summary(self) -> dict[str, object]:
         """Plain builtins only, so the main process can read it without importing user code."""
+        for proxy in list(self.pending):
+            proxy.stop_recording()
         ordered = [record for _, record in sorted(self.kept, key=lambda item: item[0])]
         return {
             "calls_seen": self.calls_seen,
@@ -245,7 +312,6 @@ class Recorder:
             "records": ordered,
             "parameter_types": {k: sorted(v) for k, v in self.parameter_types.items()},
             "return_types": sorted(self.return_types),
-            "names": list(self.names),
         }
 
 

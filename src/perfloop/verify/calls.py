@@ -27,7 +27,14 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop.runtime.loader import import_hook, load_module_copy, resolve_target
+from perfloop.runtime.lazy import settle
+from perfloop.runtime.loader import (
+    import_hook,
+    load_function_into,
+    load_module_copy,
+    resolve_target,
+    swapped_in,
+)
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.pasteable import CallSource, call_source
@@ -45,11 +52,17 @@ class CallTimeout(BaseException):
 
 @dataclass(frozen=True)
 class Version:
-    """One side: the module object it lives in and the plain function."""
+    """One side: the module object it lives in and the plain function.
+
+    `in_place` names the qualname a candidate compiled into the original module
+    stands for: it is put there while it runs (so its recursive calls, and the
+    module's other functions, reach it) and the original is put back after.
+    """
 
     module: types.ModuleType
     function: Callable[..., object]
     is_method: bool
+    in_place: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +83,16 @@ def load_original(module: str, qualname: str, path: str, source: str) -> Version
 
 
 def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
-    """A candidate (or mutant) as a module object beside the original."""
+    """A candidate (or mutant) beside the original: compiled into the imported original
+    module where it changes only the function (and adds imports or constants), else
+    the whole source executed as a separate module object."""
+    imported = sys.modules.get(module)
+    served = import_hook().sources.get(module)
+    if imported is not None and served is not None:
+        receiver = resolve_target(imported, qualname).receiver  # the original's shape
+        function = load_function_into(imported, qualname, served[1], source)
+        if function is not None:
+            return Version(imported, function, receiver is not None, in_place=qualname)
     loaded = load_module_copy(module, path, source)
     return _version(loaded, qualname)
 
@@ -78,6 +100,13 @@ def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
 def _version(module: types.ModuleType, qualname: str) -> Version:
     target = resolve_target(module, qualname)
     return Version(module, target.call, target.receiver is not None)
+
+
+def installed(version: Version) -> contextlib.AbstractContextManager[None]:
+    """Put an in-place candidate where the original is for a while."""
+    if version.in_place is None:
+        return contextlib.nullcontext()
+    return swapped_in(version.module, version.in_place, version.function)
 
 
 @contextlib.contextmanager
@@ -103,12 +132,17 @@ def _on_alarm(signum: int, frame: object) -> None:
 
 
 def call(
-    version: Version, call_bytes: bytes, time_limit: float, seed: int | None = None
+    version: Version,
+    call_bytes: bytes,
+    time_limit: float,
+    seed: int | None = None,
+    expected: Outcome | None = None,
 ) -> CallResult:
     """Unpickle the inputs for this side, call, and record the outcome like the recorder does.
 
     With `seed`, the `random` module is seeded first, so two calls with different seeds
-    of a function that draws random numbers show it.
+    of a function that draws random numbers show it. With the `expected` (recorded)
+    outcome, a lazy result is pulled as far as the recorded consumer pulled it.
     """
     with serving(version.module):
         args, kwargs = pickle.loads(call_bytes)
@@ -120,10 +154,13 @@ def call(
     outcome: Outcome | None = None
     exhausted = None
     try:
-        with contextlib.redirect_stdout(printed):
+        with contextlib.redirect_stdout(printed), installed(version):
             signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
             try:
-                outcome = ("return", version.function(*args, **kwargs), (args, kwargs))
+                result = version.function(*args, **kwargs)
+                if expected is not None:
+                    result = settle(result, expected)
+                outcome = ("return", result, (args, kwargs))
             except CallTimeout:
                 exhausted = "time"
             except MemoryError:

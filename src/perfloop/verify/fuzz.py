@@ -177,7 +177,12 @@ class _Fuzzer:
     def _replay(self, version: calling.Version, started: float) -> FuzzResult | None:
         for index, record in enumerate(self.task.records):
             expected = calling.CallResult(pickle.loads(record.outcome), record.stdout, 0.0)
-            actual = calling.call(version, record.args, max(1.0, 10 * self.call_limit))
+            actual = calling.call(
+                version,
+                record.args,
+                max(1.0, 10 * self.call_limit),
+                expected=expected.outcome,
+            )
             problem = calling.compare_sides(
                 self.original, expected, version, actual, self.task.policy
             )

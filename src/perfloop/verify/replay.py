@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
+from perfloop.runtime.lazy import settle
 from perfloop.sandbox import run_in_worker
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import (
@@ -63,7 +64,8 @@ def replay_calls(task: ReplayTask) -> ReplayReport:
         printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
         with contextlib.redirect_stdout(printed):
             try:
-                actual: tuple[object, ...] = ("return", function(*args, **kwargs), (args, kwargs))
+                result = settle(function(*args, **kwargs), expected)
+                actual: tuple[object, ...] = ("return", result, (args, kwargs))
             except MemoryError:
                 raise
             except BaseException as exc:

@@ -1,0 +1,152 @@
+"""Generators and lazy results are recorded and compared by what their consumer saw.
+
+The shape comes from more-itertools 10.1.0: a released speedup of one of its
+generator functions was "undecided: its return value cannot be pickled", and
+profile.py refused generator functions outright.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
+from perfloop.verify.replay import replay, replay_candidate
+
+LIB = '''
+from collections import deque
+from itertools import islice
+
+
+def windowed(seq, n):
+    """more_itertools.windowed, simplified: sliding windows as tuples."""
+    window = deque(maxlen=n)
+    for item in seq:
+        window.append(item)
+        if len(window) == n:
+            yield tuple(window)
+
+
+def counted(items):
+    total = 0
+    for item in items:
+        total += 1
+        yield item * 2
+    return total
+
+
+def evens(items):
+    return filter(lambda x: x % 2 == 0, items)
+
+
+def drain(stack):
+    while stack:
+        print("pop")
+        yield stack.pop()
+'''
+
+BENCH = """
+from itertools import islice
+from lib import counted, drain, evens, windowed
+
+
+def total_of(items):
+    total = yield from counted(items)
+    return total
+
+
+for size in range(3, 9):
+    list(windowed(range(size), 3))
+    next(windowed(range(size * 10), 2))  # partial: one window of many
+outer = total_of([1, 2, 3])
+try:
+    while True:
+        next(outer)
+except StopIteration as stop:
+    assert stop.value == 3
+list(evens(range(10)))
+stack = [1, 2, 3, 4, 5]
+assert list(islice(drain(stack), 2)) == [5, 4]
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, TargetCapture]]:
+    root = tmp_path_factory.mktemp("lazy")
+    (root / "lib.py").write_text(LIB)
+    (root / "bench.py").write_text(BENCH)
+    names = ("windowed", "counted", "evens", "drain")
+    captures = capture_calls("python bench.py", root, [FunctionRef("lib", q) for q in names])
+    return root, {ref.qualname: capture for ref, capture in captures.items()}
+
+
+LIMITS = Limits(wall_seconds=30, memory_mb=1024)
+
+
+def candidate(project, qualname: str, old: str, new: str):
+    root, captures = project
+    source = LIB.replace(old, new)
+    assert source != LIB
+    made = Candidate(FunctionRef("lib", qualname), "test", "", source, "", "lib.py")
+    return replay_candidate(made, captures[qualname].records, root=root, limits=LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("qualname", "calls"), [("windowed", 12), ("counted", 1), ("evens", 1), ("drain", 1)]
+)
+def test_lazy_results_are_recorded_and_the_original_replays_itself(
+    project, qualname: str, calls: int
+) -> None:
+    root, captures = project
+    capture = captures[qualname]
+    assert capture.problem is None
+    assert len(capture.records) == calls
+    verdict = replay(
+        "lib", qualname, root / "lib.py", None, capture.records, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason or verdict.difference
+    assert verdict.calls_checked == calls
+
+
+def test_what_a_generator_prints_while_consumed_is_recorded(project) -> None:
+    assert project[1]["drain"].records[0].stdout == "pop\npop\n"
+
+
+def test_a_rewrite_that_yields_an_extra_item_is_caught(project) -> None:
+    verdict = candidate(
+        project, "windowed", "            yield tuple(window)\n",
+        "            yield tuple(window)\n    yield ()\n",
+    )  # fmt: skip
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "result.items" in verdict.difference.description
+
+
+def test_a_rewrite_that_returns_another_value_at_the_end_is_caught(project) -> None:
+    verdict = candidate(project, "counted", "    return total", "    return total + 1")
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "result.value" in verdict.difference.description
+
+
+def test_partial_consumption_compares_the_arguments_where_the_consumer_stopped(project) -> None:
+    eager = "    items = stack[::-1]\n    stack.clear()\n    for item in items:\n"
+    eager += '        print("pop")\n        yield item\n'
+    body = '    while stack:\n        print("pop")\n        yield stack.pop()\n'
+    verdict = candidate(project, "drain", body, eager)
+    assert verdict.status is VerdictStatus.DIFFERENT
+    # the same two items; but the original had popped only 5 and 4 when the workload stopped
+    assert "argument state after the call differs" in verdict.difference.description
+    assert "[1, 2, 3]" in verdict.difference.description
+
+
+def test_a_faster_generator_that_yields_the_same_passes(project) -> None:
+    verdict = candidate(
+        project,
+        "windowed",
+        "    window = deque(maxlen=n)\n    for item in seq:\n        window.append(item)\n",
+        "    window = deque(maxlen=n)\n    append = window.append\n    for item in seq:\n"
+        "        append(item)\n",
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    assert verdict.calls_checked == 12
