@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from perfloop.model import FunctionRef, Limits
+from perfloop.capture import capture_calls
+from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
+from perfloop.verify import VerifySettings, prepare_target, verify_candidate
 from perfloop.verify.project_tests import TestIndex, index_tests, select_tests
 
 LIB = """
@@ -126,3 +128,29 @@ def test_a_test_that_fails_with_the_original_covers_nothing(make_project) -> Non
     root, index = index_of(make_project, {"tests/test_wrong.py": broken})
     assert index.failing == 1
     assert "tests/test_wrong.py::test_wrong" not in selected(index, root, "shipping")
+
+
+def test_with_xdist_in_addopts_a_candidate_that_breaks_a_test_is_still_rejected(
+    make_project,
+) -> None:
+    root, index = index_of(make_project, {"pytest.ini": "[pytest]\naddopts = -n 2\n"})
+    ref = FunctionRef("shop", "shipping")
+    source = (root / "shop.py").read_text()
+    (root / "bench.py").write_text("from shop import shipping\n\nshipping(10)\nshipping(90)\n")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    plan = prepare_target(
+        ref,
+        "shop.py",
+        source,
+        capture,
+        root=root,
+        settings=VerifySettings(tiers=("replay", "tests")),
+        limits=LIMITS,
+        tests=select_tests(index, root, ref, "shop.py", source),
+    )
+    broken = source.replace("total >= 50", "total > 50")  # the workload never ships exactly 50
+    verdict = verify_candidate(
+        Candidate(ref, "test", "test", broken, "", "shop.py"), plan, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert verdict.difference.call == "tests/test_shop.py::test_free_from_fifty"
