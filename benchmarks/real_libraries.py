@@ -54,7 +54,7 @@ import tarfile
 import tempfile
 import textwrap
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -633,6 +633,12 @@ def print_table(rows: list[Row]) -> None:
                 print(f"{r.name}: tests {label}: {tests.summary}")
 
 
+def save_row(path: Path, row: Row) -> None:
+    """Each library's row as JSON as soon as it is done: a long run stopped later keeps it."""
+    if path.parent.is_dir():
+        path.write_text(json.dumps(asdict(row), indent=1), encoding="utf-8")
+
+
 def summary(rows: list[Row]) -> dict[str, object]:
     improved = [r for r in rows if r.workload_improved]
     ratios = [r.timing.median for r in improved if r.timing]
@@ -680,6 +686,7 @@ def main() -> None:
                           failure=f"setup: {' '.join(str(exc).split())[-600:]}")  # fmt: skip
             rows.append(row)
             log(f"{name}: done in {row.minutes:.1f} min; speedup {row.speedup_text}")
+            save_row(args.scratch / name / "row.json", row)
     finally:
         if temporary and not args.keep:
             shutil.rmtree(args.scratch, ignore_errors=True)
