@@ -588,6 +588,16 @@ CASES = [
         "1,000 bytes",
     ),
     Case(
+        "lambda-to-operator",
+        """
+        def lexer_order(lexers):  # pygments 2.17.2 sphinxext.py
+            return [name for name, data in sorted(lexers.items(), key=lambda x: x[0])]
+        """,
+        "lexer_order",
+        lambda: ({f"{RNG.choice(WORDS)}{i}Lexer": (i,) for i in range(1000)},),
+        "1,000 lexers",
+    ),
+    Case(
         "hoist-global-lookup",
         """
         def total_length(words):
