@@ -197,6 +197,9 @@ UNSAFE = {
     "a method of self is called in the loop": _method(
         "        for x in xs:\n            self._n += 1\n            self.run([])\n"
     ),
+    "a callback in a local is called (pyparsing 3.1.1 parse actions)": _method(
+        "        for fn in xs:\n            self._n += 1\n            fn(self._other)\n"
+    ),
     "self is passed": _method(
         "        for x in xs:\n            self._n += 1\n            g(self)\n"
     ),
@@ -226,6 +229,9 @@ UNSAFE = {
         "        for x in xs:\n            self._n += x\n            self = x\n"
     ),
     "not in a loop": _method("        self._n += len(xs)\n"),
+    "only the iterable of the for loop (read once anyway)": _method(
+        "        for x in self._other:\n            print(x)\n"
+    ),
 }
 
 

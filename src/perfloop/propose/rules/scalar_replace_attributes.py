@@ -203,10 +203,13 @@ def _outermost_loops(func: cst.FunctionDef) -> Iterator[cst.For | cst.While]:
             yield loop
 
 
-def _loop_use(analysis: _tools.Analysis, loop: cst.CSTNode, instance: str) -> _LoopUse | None:
+def _loop_use(
+    analysis: _tools.Analysis, loop: cst.CSTNode, instance: str, local_names: set[str]
+) -> _LoopUse | None:
     """The attributes of `instance` the loop reads and writes; None if the loop lets
-    anything else see the instance (passes it, calls its methods, deletes, suspends)."""
-    if _tools.contains(loop, (cst.Yield, cst.Await)):
+    anything else see the instance (passes it, calls its methods or a callback held in
+    a local or parameter, deletes, suspends)."""
+    if _tools.contains(loop, (cst.Yield, cst.Await)) or _calls_a_local(loop, local_names):
         return None
     nodes: dict[str, list[cst.Attribute]] = {}
     read: set[str] = set()
@@ -233,6 +236,17 @@ def _loop_use(analysis: _tools.Analysis, loop: cst.CSTNode, instance: str) -> _L
     return _LoopUse(nodes, frozenset(read), frozenset(written))
 
 
+def _calls_a_local(loop: cst.CSTNode, local_names: set[str]) -> bool:
+    """True if the loop calls a parameter or local by name (`fn(tokens)`): a callback,
+    often a bound method or closure of the instance itself (pyparsing's parse actions)."""
+    return any(
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value in local_names
+        for node in _tools.walk(loop)
+    )
+
+
 def _named_elsewhere(loop: cst.CSTNode, names: set[str], instance: str) -> set[str]:
     """Attribute names also taken from another object in the loop (`other._total`),
     which may be the instance itself under another name."""
@@ -243,6 +257,13 @@ def _named_elsewhere(loop: cst.CSTNode, names: set[str], instance: str) -> set[s
         and node.attr.value in names
         and not (isinstance(node.value, cst.Name) and node.value.value == instance)
     }
+
+
+def _evaluated_once(loop: cst.CSTNode) -> set[int]:
+    """Ids of the nodes of a `for` loop's iterable: read once anyway, nothing to gain."""
+    if not isinstance(loop, cst.For):
+        return set()
+    return {id(node) for node in _tools.walk(loop.iter)}
 
 
 def _local_for(attribute: str, reserved: set[str]) -> str:
@@ -283,7 +304,8 @@ class ScalarReplaceAttributes(Rule):
         "attributes the class's own source shows to be plain data: assigned as "
         "`self.X = ...` in another of its methods or a literal in its body, and not defined "
         "there as a method, property or other descriptor. Silent when the loop uses "
-        "`self` other than as `self.X` (passes it, calls `self.method()`), contains "
+        "`self` other than as `self.X` (passes it, calls `self.method()`), calls a "
+        "parameter or local by name (a callback), contains "
         "yield/await, deletes an attribute, or reads the same attribute name from another "
         "object; when the class customises attribute access (`__getattr__`, "
         "`__setattr__`); when the function calls getattr/setattr/hasattr or "
@@ -312,8 +334,9 @@ class ScalarReplaceAttributes(Rule):
             return None
         reserved = context.reserved_names(func)
         edits = _edits.Edits()
+        local_names = _tools.bound_names(func)
         for loop in _outermost_loops(func):
-            use = _loop_use(analysis, loop, instance)
+            use = _loop_use(analysis, loop, instance, local_names)
             if use is not None:
                 self._plan(loop, use, attributes, instance, reserved, edits)
         return _edits.apply_edits(func, edits) if edits else None
@@ -330,10 +353,13 @@ class ScalarReplaceAttributes(Rule):
         plain = {name for name in use.read if attributes.plain(name)}
         plain -= _named_elsewhere(loop, plain, instance)
         all_plain = all(attributes.plain(name) for name in use.read)
+        once = _evaluated_once(loop)
         replaced = [
             name
             for name in use.nodes  # source order
-            if name in plain and (name not in use.written or all_plain)
+            if name in plain
+            and (name not in use.written or all_plain)
+            and not all(id(node) in once for node in use.nodes[name])
         ]
         if not replaced:
             return
