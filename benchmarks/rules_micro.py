@@ -598,6 +598,28 @@ CASES = [
         "1,000 lexers",
     ),
     Case(
+        "match-group-subscript",
+        """
+        import re
+
+        WORD = re.compile(r"[A-Za-z_]+")
+
+        def words(text):  # pyparsing 3.1.1 Word.parseImpl_regex, in a scanning loop
+            loc, out = 0, []
+            while loc < len(text):
+                result = WORD.match(text, loc)
+                if not result:
+                    loc += 1
+                    continue
+                loc = result.end()
+                out.append(result.group())
+            return out
+        """,
+        "words",
+        lambda: (" ".join(WORDS),),
+        "1,000 words",
+    ),
+    Case(
         "hoist-global-lookup",
         """
         def total_length(words):

@@ -24,6 +24,7 @@ from perfloop.propose.rules.lambda_to_operator import LambdaToOperator
 from perfloop.propose.rules.len_hoist import LenHoist
 from perfloop.propose.rules.linear_search_index import LinearSearchIndex
 from perfloop.propose.rules.list_comprehension import ListComprehension
+from perfloop.propose.rules.match_group_subscript import MatchGroupSubscript
 from perfloop.propose.rules.math_sqrt import MathSqrt
 from perfloop.propose.rules.membership_list_to_set import MembershipListToSet
 from perfloop.propose.rules.memoize_recursive import MemoizeRecursive
@@ -69,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     ReCompileHoist(),
     MathSqrt(),
     LambdaToOperator(),
+    MatchGroupSubscript(),
     SquareMultiply(),
     OrChainMembership(),
     CountingDictGet(),
@@ -122,6 +124,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
+        "match-group-subscript",
         "square-multiply", "regex-literal-str", "bisect-sorted-search",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
