@@ -74,7 +74,8 @@ class _ClassAttributes:
     """What the class's own source says about its attributes."""
 
     data: frozenset[str]
-    """Assigned as `self.X = ...` in one of its other methods: plain instance data."""
+    """Assigned as `self.X = ...` in one of its other methods, or declared in the body
+    (`x: int`, a dataclass `x: list = field(...)`): plain instance data."""
     constants: frozenset[str]
     """Assigned a literal in the class body (`SAMPLE_SIZE = 64`)."""
     computed: frozenset[str]
@@ -157,7 +158,7 @@ def _class_attributes(cls: cst.ClassDef, rewritten: str) -> _ClassAttributes:
             computed.add(statement.name.value)
         elif isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                _class_body_assignment(small, constants, computed)
+                _class_body_assignment(small, data, constants, computed)
         else:
             computed |= _tools.bound_names(statement)  # if/try blocks: assume the worst
     return _ClassAttributes(
@@ -168,7 +169,16 @@ def _class_attributes(cls: cst.ClassDef, rewritten: str) -> _ClassAttributes:
     )
 
 
-def _class_body_assignment(small: cst.CSTNode, constants: set[str], computed: set[str]) -> None:
+def _class_body_assignment(
+    small: cst.CSTNode, data: set[str], constants: set[str], computed: set[str]
+) -> None:
+    if (
+        isinstance(small, cst.AnnAssign)
+        and isinstance(small.target, cst.Name)
+        and (small.value is None or _edits.is_call_to(small.value, "field"))
+    ):
+        data.add(small.target.value)  # a declared field (`x: int`, `x: list = field(...)`)
+        return
     if isinstance(small, cst.Assign):
         targets = [t.target for t in small.targets]
         value: cst.BaseExpression | None = small.value
@@ -302,7 +312,8 @@ class ScalarReplaceAttributes(Rule):
         "before the loop; those the loop also writes are written back in a `finally` "
         "around it, so every way out (end, break, return, exception) stores them. Only "
         "attributes the class's own source shows to be plain data: assigned as "
-        "`self.X = ...` in another of its methods or a literal in its body, and not defined "
+        "`self.X = ...` in another of its methods, declared (`x: int`, `x: list = "
+        "field(...)`) or a literal in its body, and not defined "
         "there as a method, property or other descriptor. Silent when the loop uses "
         "`self` other than as `self.X` (passes it, calls `self.method()`), calls a "
         "parameter or local by name (a callback), contains "
@@ -332,7 +343,9 @@ class ScalarReplaceAttributes(Rule):
         analysis = _tools.Analysis.of(func)
         if _instance_escapes(analysis, func, instance):
             return None
-        reserved = context.reserved_names(func)
+        # the local may take the attribute's own name (`total = self.total`): only the
+        # function's variables, the module's globals and the builtins could clash
+        reserved = _tools.names_in(func) | set(context.module_bindings) | _tools.BUILTIN_NAMES
         edits = _edits.Edits()
         local_names = _tools.bound_names(func)
         for loop in _outermost_loops(func):
