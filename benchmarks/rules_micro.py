@@ -588,6 +588,38 @@ CASES = [
         "1,000 bytes",
     ),
     Case(
+        "lambda-to-operator",
+        """
+        def lexer_order(lexers):  # pygments 2.17.2 sphinxext.py
+            return [name for name, data in sorted(lexers.items(), key=lambda x: x[0])]
+        """,
+        "lexer_order",
+        lambda: ({f"{RNG.choice(WORDS)}{i}Lexer": (i,) for i in range(1000)},),
+        "1,000 lexers",
+    ),
+    Case(
+        "match-group-subscript",
+        """
+        import re
+
+        WORD = re.compile(r"[A-Za-z_]+")
+
+        def words(text):  # pyparsing 3.1.1 Word.parseImpl_regex, in a scanning loop
+            loc, out = 0, []
+            while loc < len(text):
+                result = WORD.match(text, loc)
+                if not result:
+                    loc += 1
+                    continue
+                loc = result.end()
+                out.append(result.group())
+            return out
+        """,
+        "words",
+        lambda: (" ".join(WORDS),),
+        "1,000 words",
+    ),
+    Case(
         "hoist-global-lookup",
         """
         def total_length(words):

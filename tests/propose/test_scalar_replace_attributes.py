@@ -197,6 +197,9 @@ UNSAFE = {
     "a method of self is called in the loop": _method(
         "        for x in xs:\n            self._n += 1\n            self.run([])\n"
     ),
+    "a callback in a local is called (pyparsing 3.1.1 parse actions)": _method(
+        "        for fn in xs:\n            self._n += 1\n            fn(self._other)\n"
+    ),
     "self is passed": _method(
         "        for x in xs:\n            self._n += 1\n            g(self)\n"
     ),
@@ -226,6 +229,9 @@ UNSAFE = {
         "        for x in xs:\n            self._n += x\n            self = x\n"
     ),
     "not in a loop": _method("        self._n += len(xs)\n"),
+    "only the iterable of the for loop (read once anyway)": _method(
+        "        for x in self._other:\n            print(x)\n"
+    ),
 }
 
 
@@ -248,8 +254,8 @@ def test_written_attributes_stay_when_the_loop_reads_a_computed_one() -> None:
     )
     rewritten = rewrite(RULE, module, "C.run")
     assert rewritten is not None
-    assert "other_1 = self._other\n" in rewritten  # `other` is taken in __init__
-    assert "self._n += other_1[x] + self.size" in rewritten
+    assert "other = self._other\n" in rewritten
+    assert "self._n += other[x] + self.size" in rewritten
     assert "finally" not in rewritten
 
 
@@ -262,3 +268,40 @@ def test_where_it_differs_an_attribute_missing_and_an_empty_loop() -> None:
     _prober_class(module, "C")().run([])
     with pytest.raises(AttributeError):
         _prober_class(rewritten, "C")().run([])
+
+
+DATACLASS = """
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Tally:
+    total: int = 0
+    seen: list = field(default_factory=list)
+    last: object = None
+
+    def add_all(self, items):
+        for item in items:
+            self.total += item
+            self.seen.append(item)
+            self.last = item
+"""
+
+
+def test_dataclass_fields_are_data() -> None:
+    rewritten = rewrite(RULE, DATACLASS, "Tally.add_all")
+    assert rewritten is not None
+    assert "        total = self.total\n        seen = self.seen\n" in rewritten
+    assert "            self.total = total\n" in rewritten
+    assert "self.last = item" in rewritten  # written only: left as it is
+    before, after = _prober_class(source(DATACLASS), "Tally")(), _prober_class(rewritten, "Tally")()
+    for items in ([1, 2], [], [3, "x"]):
+        outcomes = []
+        for tally in (before, after):
+            try:
+                tally.add_all(items)
+                outcomes.append("return")
+            except TypeError:
+                outcomes.append("raise")
+        assert outcomes[0] == outcomes[1]
+        assert vars(before) == vars(after)

@@ -20,9 +20,11 @@ from perfloop.propose.rules.hoist_constant_attribute import HoistConstantAttribu
 from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
 from perfloop.propose.rules.hoist_invariant import HoistInvariant
 from perfloop.propose.rules.inline_pure_function import InlinePureFunction
+from perfloop.propose.rules.lambda_to_operator import LambdaToOperator
 from perfloop.propose.rules.len_hoist import LenHoist
 from perfloop.propose.rules.linear_search_index import LinearSearchIndex
 from perfloop.propose.rules.list_comprehension import ListComprehension
+from perfloop.propose.rules.match_group_subscript import MatchGroupSubscript
 from perfloop.propose.rules.math_sqrt import MathSqrt
 from perfloop.propose.rules.membership_list_to_set import MembershipListToSet
 from perfloop.propose.rules.memoize_recursive import MemoizeRecursive
@@ -67,6 +69,8 @@ RULES: tuple[Rule, ...] = (
     RegexLiteralStr(),
     ReCompileHoist(),
     MathSqrt(),
+    LambdaToOperator(),
+    MatchGroupSubscript(),
     SquareMultiply(),
     OrChainMembership(),
     CountingDictGet(),
@@ -119,7 +123,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
-        "re-compile-hoist", "math-sqrt",
+        "re-compile-hoist", "math-sqrt", "lambda-to-operator",
+        "match-group-subscript",
         "square-multiply", "regex-literal-str", "bisect-sorted-search",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),

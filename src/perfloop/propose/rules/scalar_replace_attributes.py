@@ -74,7 +74,8 @@ class _ClassAttributes:
     """What the class's own source says about its attributes."""
 
     data: frozenset[str]
-    """Assigned as `self.X = ...` in one of its other methods: plain instance data."""
+    """Assigned as `self.X = ...` in one of its other methods, or declared in the body
+    (`x: int`, a dataclass `x: list = field(...)`): plain instance data."""
     constants: frozenset[str]
     """Assigned a literal in the class body (`SAMPLE_SIZE = 64`)."""
     computed: frozenset[str]
@@ -157,7 +158,7 @@ def _class_attributes(cls: cst.ClassDef, rewritten: str) -> _ClassAttributes:
             computed.add(statement.name.value)
         elif isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                _class_body_assignment(small, constants, computed)
+                _class_body_assignment(small, data, constants, computed)
         else:
             computed |= _tools.bound_names(statement)  # if/try blocks: assume the worst
     return _ClassAttributes(
@@ -168,7 +169,16 @@ def _class_attributes(cls: cst.ClassDef, rewritten: str) -> _ClassAttributes:
     )
 
 
-def _class_body_assignment(small: cst.CSTNode, constants: set[str], computed: set[str]) -> None:
+def _class_body_assignment(
+    small: cst.CSTNode, data: set[str], constants: set[str], computed: set[str]
+) -> None:
+    if (
+        isinstance(small, cst.AnnAssign)
+        and isinstance(small.target, cst.Name)
+        and (small.value is None or _edits.is_call_to(small.value, "field"))
+    ):
+        data.add(small.target.value)  # a declared field (`x: int`, `x: list = field(...)`)
+        return
     if isinstance(small, cst.Assign):
         targets = [t.target for t in small.targets]
         value: cst.BaseExpression | None = small.value
@@ -203,10 +213,13 @@ def _outermost_loops(func: cst.FunctionDef) -> Iterator[cst.For | cst.While]:
             yield loop
 
 
-def _loop_use(analysis: _tools.Analysis, loop: cst.CSTNode, instance: str) -> _LoopUse | None:
+def _loop_use(
+    analysis: _tools.Analysis, loop: cst.CSTNode, instance: str, local_names: set[str]
+) -> _LoopUse | None:
     """The attributes of `instance` the loop reads and writes; None if the loop lets
-    anything else see the instance (passes it, calls its methods, deletes, suspends)."""
-    if _tools.contains(loop, (cst.Yield, cst.Await)):
+    anything else see the instance (passes it, calls its methods or a callback held in
+    a local or parameter, deletes, suspends)."""
+    if _tools.contains(loop, (cst.Yield, cst.Await)) or _calls_a_local(loop, local_names):
         return None
     nodes: dict[str, list[cst.Attribute]] = {}
     read: set[str] = set()
@@ -233,6 +246,17 @@ def _loop_use(analysis: _tools.Analysis, loop: cst.CSTNode, instance: str) -> _L
     return _LoopUse(nodes, frozenset(read), frozenset(written))
 
 
+def _calls_a_local(loop: cst.CSTNode, local_names: set[str]) -> bool:
+    """True if the loop calls a parameter or local by name (`fn(tokens)`): a callback,
+    often a bound method or closure of the instance itself (pyparsing's parse actions)."""
+    return any(
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Name)
+        and node.func.value in local_names
+        for node in _tools.walk(loop)
+    )
+
+
 def _named_elsewhere(loop: cst.CSTNode, names: set[str], instance: str) -> set[str]:
     """Attribute names also taken from another object in the loop (`other._total`),
     which may be the instance itself under another name."""
@@ -243,6 +267,13 @@ def _named_elsewhere(loop: cst.CSTNode, names: set[str], instance: str) -> set[s
         and node.attr.value in names
         and not (isinstance(node.value, cst.Name) and node.value.value == instance)
     }
+
+
+def _evaluated_once(loop: cst.CSTNode) -> set[int]:
+    """Ids of the nodes of a `for` loop's iterable: read once anyway, nothing to gain."""
+    if not isinstance(loop, cst.For):
+        return set()
+    return {id(node) for node in _tools.walk(loop.iter)}
 
 
 def _local_for(attribute: str, reserved: set[str]) -> str:
@@ -281,9 +312,11 @@ class ScalarReplaceAttributes(Rule):
         "before the loop; those the loop also writes are written back in a `finally` "
         "around it, so every way out (end, break, return, exception) stores them. Only "
         "attributes the class's own source shows to be plain data: assigned as "
-        "`self.X = ...` in another of its methods or a literal in its body, and not defined "
+        "`self.X = ...` in another of its methods, declared (`x: int`, `x: list = "
+        "field(...)`) or a literal in its body, and not defined "
         "there as a method, property or other descriptor. Silent when the loop uses "
-        "`self` other than as `self.X` (passes it, calls `self.method()`), contains "
+        "`self` other than as `self.X` (passes it, calls `self.method()`), calls a "
+        "parameter or local by name (a callback), contains "
         "yield/await, deletes an attribute, or reads the same attribute name from another "
         "object; when the class customises attribute access (`__getattr__`, "
         "`__setattr__`); when the function calls getattr/setattr/hasattr or "
@@ -310,10 +343,13 @@ class ScalarReplaceAttributes(Rule):
         analysis = _tools.Analysis.of(func)
         if _instance_escapes(analysis, func, instance):
             return None
-        reserved = context.reserved_names(func)
+        # the local may take the attribute's own name (`total = self.total`): only the
+        # function's variables, the module's globals and the builtins could clash
+        reserved = _tools.names_in(func) | set(context.module_bindings) | _tools.BUILTIN_NAMES
         edits = _edits.Edits()
+        local_names = _tools.bound_names(func)
         for loop in _outermost_loops(func):
-            use = _loop_use(analysis, loop, instance)
+            use = _loop_use(analysis, loop, instance, local_names)
             if use is not None:
                 self._plan(loop, use, attributes, instance, reserved, edits)
         return _edits.apply_edits(func, edits) if edits else None
@@ -330,10 +366,13 @@ class ScalarReplaceAttributes(Rule):
         plain = {name for name in use.read if attributes.plain(name)}
         plain -= _named_elsewhere(loop, plain, instance)
         all_plain = all(attributes.plain(name) for name in use.read)
+        once = _evaluated_once(loop)
         replaced = [
             name
             for name in use.nodes  # source order
-            if name in plain and (name not in use.written or all_plain)
+            if name in plain
+            and (name not in use.written or all_plain)
+            and not all(id(node) in once for node in use.nodes[name])
         ]
         if not replaced:
             return
