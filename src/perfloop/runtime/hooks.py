@@ -17,6 +17,7 @@ import sys
 import types
 from pathlib import Path
 
+from perfloop.atomic import write_atomic
 from perfloop.runtime.loader import import_hook, replace_function, resolve_function
 from perfloop.runtime.recorder import Recorder, make_wrapper
 
@@ -103,9 +104,7 @@ def _install_capture(settings: dict[str, object]) -> None:
             "failures": failures,
         }
         final = directory / f"capture-{os.getpid()}.pkl"
-        temporary = final.with_suffix(".tmp")
-        temporary.write_bytes(pickle.dumps(report, protocol=4))
-        os.replace(temporary, final)
+        write_atomic(final, pickle.dumps(report, protocol=4), durable=False)
 
     atexit.register(dump)
 
@@ -135,9 +134,7 @@ def _install_line_timer(settings: dict[str, object]) -> None:
     def dump() -> None:
         timer.stop()
         final = directory / f"lines-{os.getpid()}.json"
-        temporary = final.with_suffix(".tmp")
-        temporary.write_text(json.dumps(timer.summary()))
-        os.replace(temporary, final)
+        write_atomic(final, json.dumps(timer.summary()), durable=False)
 
     atexit.register(dump)
     timer.start()
