@@ -185,14 +185,17 @@ class _Unpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
         if not dataclasses.is_dataclass(cls) or f"{cls.__module__}:{cls.__qualname__}" not in (
             REGISTRY
         ):
-            raise Refused(f"sets the state of a {cls.__qualname__}, which only data classes allow")
+            raise Refused(
+                f"it sets the state of a {cls.__qualname__}; only perfloop's data classes may have "
+                "state set, so nothing shared with the main process can be changed"
+            )
         fields = {f.name for f in dataclasses.fields(instance)}
         parts = state if isinstance(state, tuple) and len(state) == 2 else (state,)
         for part in parts:
             if part is None:
                 continue
             if not isinstance(part, dict) or not set(part) <= fields:
-                raise Refused(f"sets attributes of a {cls.__qualname__} that are not its fields")
+                raise Refused(f"it sets attributes of a {cls.__qualname__} that are not its fields")
         super().load_build()
 
     dispatch[pickle.BUILD[0]] = load_build

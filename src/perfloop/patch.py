@@ -36,6 +36,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from perfloop.atomic import commit, stage, write_atomic
 from perfloop.model import Candidate
 from perfloop.qualnames import find_cst_function
 
@@ -276,12 +277,8 @@ def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -
         for change in changes:
             target = root / change.path
             (backup_dir / change.path).parent.mkdir(parents=True, exist_ok=True)
-            (backup_dir / change.path).write_text(change.original, encoding="utf-8")
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                out.write(change.new)
-            os.chmod(temporary, target.stat().st_mode)
-            staged.append((Path(temporary), target))
+            write_atomic(backup_dir / change.path, change.original)
+            staged.append((stage(target, change.new), target))
     except OSError as exc:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
@@ -292,7 +289,7 @@ def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -
     done: list[Path] = []
     try:
         for temporary, target in staged:
-            os.replace(temporary, target)
+            commit(temporary, target)
             done.append(target)
             _drop_bytecode(target)
     except OSError as exc:
@@ -308,10 +305,7 @@ def revert_changes(root: Path, changes: Sequence[FileChange]) -> None:
     """Put the original contents back, each file atomically."""
     for change in changes:
         target = root / change.path
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(change.original)
-        os.replace(temporary, target)
+        write_atomic(target, change.original)  # keeps the file's mode
         _drop_bytecode(target)
 
 
@@ -336,18 +330,7 @@ def write_journal(backup_dir: Path, state: str, changes: Sequence[FileChange]) -
             for c in changes
         ],
     }
-    temporary = backup_dir / (JOURNAL + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=1)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, backup_dir / JOURNAL)
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        directory = os.open(backup_dir, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    write_atomic(backup_dir / JOURNAL, json.dumps(document, indent=1))
 
 
 def journal_state(backup_dir: Path) -> str | None:
@@ -362,9 +345,7 @@ def mark_journal(backup_dir: Path, state: str) -> None:
     path = backup_dir / JOURNAL
     document = json.loads(path.read_text(encoding="utf-8"))
     document["state"] = state
-    temporary = backup_dir / (JOURNAL + ".tmp")
-    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomic(path, json.dumps(document, indent=1))
 
 
 def revert_from_backup(root: Path, backup_dir: Path, force: bool = False) -> list[str]:

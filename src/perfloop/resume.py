@@ -100,8 +100,8 @@ def load_resumable(store: RunStore, run_id: RunId, root: Path) -> Resumable:
         done = store.steps(run_id)
     except Refused as exc:
         raise ConfigError(
-            f"cannot resume run {run_id}: {exc}. Something other than perfloop wrote to "
-            f"{store.path}; start a new run."
+            f"cannot resume run {run_id}: {exc}. Another version of perfloop, or something "
+            f"else, wrote it to {store.path}; start a new run."
         ) from None
     stored = done.get(SETTINGS_STEP)
     if not isinstance(stored, Settings):

@@ -17,6 +17,7 @@ import sys
 import types
 from pathlib import Path
 
+from perfloop.atomic import write_atomic
 from perfloop.runtime.loader import import_hook, resolve_target, wrap_everywhere
 from perfloop.runtime.recorder import Recorder, make_wrapper
 
@@ -52,10 +53,8 @@ def _install_import_report(directory: Path) -> None:
             if isinstance(origin, str) and origin.endswith(".py") and name != "__main__":
                 modules.append((name, os.path.realpath(os.path.join(start_directory, origin))))
         path = [os.path.abspath(os.path.join(start_directory, entry)) for entry in sys.path]
-        final = directory / f"imports-{os.getpid()}.json"
-        temporary = final.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"path": path, "modules": modules}))
-        os.replace(temporary, final)
+        report = json.dumps({"path": path, "modules": modules})
+        write_atomic(directory / f"imports-{os.getpid()}.json", report, durable=False)
 
     atexit.register(dump)
 
@@ -127,9 +126,7 @@ def _install_capture(settings: dict[str, object]) -> None:
             "failures": failures,
         }
         final = directory / f"capture-{os.getpid()}.pkl"
-        temporary = final.with_suffix(".tmp")
-        temporary.write_bytes(pickle.dumps(report, protocol=4))
-        os.replace(temporary, final)
+        write_atomic(final, pickle.dumps(report, protocol=4), durable=False)
 
     atexit.register(dump)
 
@@ -159,9 +156,7 @@ def _install_line_timer(settings: dict[str, object]) -> None:
     def dump() -> None:
         timer.stop()
         final = directory / f"lines-{os.getpid()}.json"
-        temporary = final.with_suffix(".tmp")
-        temporary.write_text(json.dumps(timer.summary()))
-        os.replace(temporary, final)
+        write_atomic(final, json.dumps(timer.summary()), durable=False)
 
     atexit.register(dump)
     timer.start()
