@@ -221,3 +221,37 @@ def test_the_headline_counts_a_weakly_verified_speedup_apart(make_project, capsy
     ) in " ".join(out.split())  # rich may wrap the line
     report = (next((root / ".perfloop" / "runs").iterdir()) / "report.md").read_text()
     assert "**0 of 1 functions made faster, verified; 1 faster but weakly verified" in report
+
+
+# sqlparse 0.4.4: `utils.imt(token, ...)` takes tokens whose `ttype` is a `_TokenType`, a tuple
+# subclass whose __getattr__ makes new types; unpickling one calls it as `__setstate__` and
+# fails ("'_TokenType' object is not callable"). Here the argument refuses to be rebuilt.
+SEALED = """
+def _refuse():
+    raise TypeError("this token cannot be rebuilt")
+
+
+class Sealed:
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def kind(token):
+    return type(token).__name__
+"""
+
+
+def test_calls_that_cannot_be_loaded_back_are_not_blamed_on_hidden_state(
+    make_project, capsys
+) -> None:
+    root = make_project({"tokens.py": SEALED})
+    workload = "python -c 'import tokens; tokens.kind(tokens.Sealed())'"
+    candidate = "def kind(token):\n    return token.__class__.__name__\n"
+    code, out = verify(root, "tokens:kind", candidate, capsys, "--workload", workload, *REPLAY_ONLY)
+    assert code == 3, out
+    assert (
+        "verdict: UNDECIDED (exit 3): the recorded calls cannot be loaded back for replay "
+        "(TypeError: this token cannot be rebuilt)"
+    ) in out
+    assert "depends on state" not in out  # it was never run: nothing points at hidden state
+    assert "tiers run: none" in out
