@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -183,6 +184,11 @@ def test_a_relative_import_that_climbs_out_of_the_package_is_rejected() -> None:
     assert not result.passed
     assert result.reason is not None
     assert "imports .. (a relative import), which climbs out of the package" in result.reason
+    top_level = replace(candidate(faster()), function=FunctionRef("prices", "band"))
+    source = faster().replace("import numpy as np\n", "import numpy as np\nfrom . import tax\n")
+    result = gate_candidate(replace(top_level, module_source=source), ORIGINAL, set())
+    assert result.reason is not None
+    assert "which cannot work: prices is not in a package" in result.reason
 
 
 @pytest.mark.parametrize(

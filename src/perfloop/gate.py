@@ -208,9 +208,14 @@ def _new_dependency(
             level = len(module) - len(module.lstrip("."))
             if level <= package_depth:
                 continue
+            where = (
+                f"climbs out of the package of {module_name}"
+                if package_depth
+                else f"cannot work: {module_name} is not in a package"
+            )
             return (
-                f"the candidate imports {module} (a relative import), which climbs out of the "
-                f"package of {module_name}; import the project's modules by their full name"
+                f"the candidate imports {module} (a relative import), which {where}; import the "
+                "project's modules by their full name"
             )
         top = module.split(".")[0]
         if top in sys.stdlib_module_names or top in before_top or top in own:

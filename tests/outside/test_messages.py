@@ -221,3 +221,59 @@ def test_the_headline_counts_a_weakly_verified_speedup_apart(make_project, capsy
     ) in " ".join(out.split())  # rich may wrap the line
     report = (next((root / ".perfloop" / "runs").iterdir()) / "report.md").read_text()
     assert "**0 of 1 functions made faster, verified; 1 faster but weakly verified" in report
+
+
+# sqlparse 0.4.4: `utils.imt(token, ...)` takes tokens whose `ttype` is a `_TokenType`, a tuple
+# subclass whose __getattr__ makes new types; unpickling one calls it as `__setstate__` and
+# fails ("'_TokenType' object is not callable"). Here the argument refuses to be rebuilt.
+SEALED = """
+def _refuse():
+    raise TypeError("this token cannot be rebuilt")
+
+
+class Sealed:
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def kind(token):
+    return type(token).__name__
+"""
+
+
+def test_calls_that_cannot_be_loaded_back_are_not_blamed_on_hidden_state(
+    make_project, capsys
+) -> None:
+    root = make_project({"tokens.py": SEALED})
+    workload = "python -c 'import tokens; tokens.kind(tokens.Sealed())'"
+    candidate = "def kind(token):\n    return token.__class__.__name__\n"
+    code, out = verify(root, "tokens:kind", candidate, capsys, "--workload", workload, *REPLAY_ONLY)
+    assert code == 3, out
+    assert (
+        "verdict: UNDECIDED (exit 3): the recorded calls cannot be loaded back for replay "
+        "(TypeError: this token cannot be rebuilt)"
+    ) in out
+    assert "depends on state" not in out  # it was never run: nothing points at hidden state
+    assert "tiers run: none" in out
+
+
+def test_the_speed_words_say_what_the_interval_says() -> None:
+    from perfloop.model import Speedup
+    from perfloop.report.summary import speed_text
+
+    def speedup(low: float, ratio: float, high: float) -> Speedup:
+        return Speedup(ratio, low, high, 40, 1e-3, 1e-3, "ABBA", p_value=1.9e-06)
+
+    # the figures met on a real run: significant (p=1.9e-06), but under --min-speedup 1.05
+    assert speed_text(speedup(1.02, 1.03, 1.04), 1.05) == (
+        "faster by 3.0% [2.0%, 4.0%], significant, but below the 5.0% threshold "
+        "(--min-speedup 1.05): not called faster"
+    )
+    assert speed_text(speedup(1.06, 1.08, 1.10), 1.05) == "faster by 8.0% [6.0%, 10%]"
+    assert speed_text(speedup(0.9, 0.95, 0.98), 1.05) == "slower"
+    assert speed_text(speedup(0.96, 0.97, 0.98), 1.05, max_slowdown=1.05) == (
+        "slower, within the 1.05x tolerance: 1.03x the time"
+    )
+    assert speed_text(speedup(0.98, 1.01, 1.03), 1.05).startswith(
+        "no significant difference: the 95% interval includes 1.00x (the pairs' p=1.9e-06"
+    )

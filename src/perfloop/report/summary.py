@@ -73,6 +73,10 @@ def speed_text(speedup: Speedup | None, threshold: float, max_slowdown: float = 
             f"faster by {by}, significant, but below the {amount(threshold)} threshold "
             f"({source or f'--min-speedup {threshold:g}'}): not called faster"
         )
+    if speedup.ci_high < 1.0:  # slower, but `max_slowdown` tolerates it
+        return (
+            f"slower, within the {max_slowdown:g}x tolerance: {_times(1 / speedup.ratio)} the time"
+        )
     text = f"{word}: the 95% interval includes 1.00x"
     if speedup.p_value is not None and speedup.p_value < 0.05:
         text += (
