@@ -8,8 +8,6 @@ then drop the mark.
 
 from __future__ import annotations
 
-import pytest
-
 from perfloop.capture import capture_calls
 from perfloop.model import FunctionRef
 from perfloop.profile import profile_workload
@@ -58,11 +56,6 @@ def test_a_callback_from_the_workload_script_does_not_make_its_caller_hot(make_p
     assert found["lib:integrate"] < found["lib:inner"] / 2, found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the recorder tries to pickle the arguments of every call while none could be "
-    "pickled, so a hot method with an unpicklable self pays a failed pickle per call",
-)
 def test_unpicklable_arguments_are_not_pickled_again_on_every_call(make_project) -> None:
     # pycparser 2.22: ply's Lexer.token(self) is called 16,321 times by a 0.5 s workload;
     # pickling its self walks the parser tables for 20-40 ms before failing on a re.Match,

@@ -764,7 +764,11 @@ class _Comparer:
 
     def _object(self, e: object, a: object, path: _Path, depth: int) -> _Diff | None:
         """Attributes; for objects with none (C types), a repr that shows state."""
-        if _instance_dict(e) is not None or _slot_descriptors(type(e)):
+        # both sides alike: reading __dict__ makes one on a C object that has none yet
+        # (io.BytesIO), and its __getstate__ then shows {} where the other shows None
+        has_dict = _instance_dict(e) is not None
+        has_dict = _instance_dict(a) is not None or has_dict
+        if has_dict or _slot_descriptors(type(e)):
             return self._attributes(e, a, path, depth)
         try:
             shown_e, shown_a = repr(e), repr(a)
