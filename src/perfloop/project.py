@@ -93,6 +93,20 @@ class Project:
             parts.pop()
         return ".".join(parts)
 
+    def top_level_modules(self) -> frozenset[str]:
+        """The top-level modules and packages the project's own files provide, in its import
+        roots. A candidate may import these: they are the project's code, not a dependency."""
+        names: set[str] = set()
+        for folder in self.search_path:
+            for entry in folder.iterdir() if folder.is_dir() else ():
+                if not in_project(str(entry), self.root):
+                    continue
+                if entry.suffix == ".py" and entry.stem.isidentifier() and entry.is_file():
+                    names.add(entry.stem)
+                elif entry.name.isidentifier() and entry.is_dir():
+                    names.add(entry.name)  # a package, or a namespace package
+        return frozenset(names)
+
     def relative(self, path: Path) -> str:
         return str(path.resolve().relative_to(self.root.resolve()))
 

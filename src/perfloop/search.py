@@ -622,7 +622,7 @@ def evaluate_candidate(
     plan: TargetPlan | None = None,
 ) -> CandidateResult:
     """Gate, then verify, then measure; stop at the first stage that says no."""
-    gate = gate_candidate(candidate, module_source, seen)
+    gate = gate_candidate(candidate, module_source, seen, context.project.top_level_modules())
     result = CandidateResult(candidate, gate)
 
     def verify_and_measure(plan: TargetPlan | None) -> CandidateResult:

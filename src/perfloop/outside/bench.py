@@ -34,7 +34,6 @@ from perfloop.outside.candidate import (
     CandidateSpec,
     Target,
     build_candidate,
-    project_modules,
     read_target,
 )
 from perfloop.outside.documents import bench_document
@@ -58,7 +57,7 @@ def bench_outside(
     candidate, notes = build_candidate(project, found, spec)
     if workload_level:
         require_workload(settings, "for --workload-level")
-    gate = gate_candidate(candidate, found.source, set(), project_modules(project.root))
+    gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
     timing = measure_settings(settings)
     with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")

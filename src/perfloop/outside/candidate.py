@@ -73,23 +73,6 @@ def read_target(project: Project, function: FunctionRef) -> Target:
     return Target(function, project.relative(path), path.read_text(encoding="utf-8"))
 
 
-def project_modules(root: Path) -> frozenset[str]:
-    """Top-level modules the project's own files provide, at its root or under `src/`.
-
-    A candidate may import these: they are the project's code, not a new dependency.
-    """
-    names: set[str] = set()
-    for folder in (root, root / "src"):
-        if not folder.is_dir():
-            continue
-        for entry in folder.iterdir():
-            if entry.suffix == ".py" and entry.stem.isidentifier() and entry.is_file():
-                names.add(entry.stem)
-            elif entry.name.isidentifier() and (entry / "__init__.py").is_file():
-                names.add(entry.name)
-    return frozenset(names)
-
-
 def build_candidate(
     project: Project, target: Target, spec: CandidateSpec
 ) -> tuple[Candidate, tuple[str, ...]]:

@@ -6,7 +6,7 @@ from perfloop.config import Settings
 from perfloop.gate import gate_candidate
 from perfloop.model import CandidateResult, FunctionRef, Verdict, VerdictStatus
 from perfloop.outside.calls import Progress, describe_source, finish, get_calls, quiet, recorded_run
-from perfloop.outside.candidate import CandidateSpec, build_candidate, project_modules, read_target
+from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
 from perfloop.outside.documents import verify_document
 from perfloop.outside.judge import judge, new_verification, strength_text, verify_settings
 from perfloop.outside.results import Decision, VerifyResult, decision_for
@@ -29,7 +29,7 @@ def verify_outside(
     project = Project(settings.root.resolve())
     found = read_target(project, FunctionRef.parse(target))
     candidate, notes = build_candidate(project, found, spec)
-    gate = gate_candidate(candidate, found.source, set(), project_modules(project.root))
+    gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
     verification = new_verification(project.root, settings, engine or verify_settings(settings))
     with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
