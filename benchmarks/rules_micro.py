@@ -512,6 +512,114 @@ CASES = [
         "1,000 points",
     ),
     Case(
+        "scalar-replace-attributes",
+        """
+        class SingleByteCharSetProber:  # chardet 5.2.0 sbcharsetprober.py, abridged
+            SAMPLE_SIZE = 64
+
+            def __init__(self, char_to_order_map, language_model):
+                self._char_to_order_map = char_to_order_map
+                self._language_model = language_model
+                self._state = "detecting"
+                self._last_order = 255
+                self._seq_counters = [0] * 4
+                self._total_seqs = 0
+                self._total_char = 0
+                self._freq_char = 0
+
+            def feed(self, byte_str):
+                char_to_order_map = self._char_to_order_map
+                language_model = self._language_model
+                for char in byte_str:
+                    order = char_to_order_map.get(char, 255)
+                    if order < 251:
+                        self._total_char += 1
+                    if order < self.SAMPLE_SIZE:
+                        self._freq_char += 1
+                        if self._last_order < self.SAMPLE_SIZE:
+                            self._total_seqs += 1
+                            lm_cat = language_model[self._last_order][order]
+                            self._seq_counters[lm_cat] += 1
+                    self._last_order = order
+                return self._state
+        """,
+        "SingleByteCharSetProber.feed",
+        lambda: (
+            SimpleNamespace(  # an instance as __init__ leaves it (feed takes any `self`)
+                SAMPLE_SIZE=64,
+                _char_to_order_map={i: (i * 7) % 256 for i in range(256)},
+                _language_model=[[i % 4] * 64 for i in range(64)],
+                _state="detecting",
+                _last_order=255,
+                _seq_counters=[0] * 4,
+                _total_seqs=0,
+                _total_char=0,
+                _freq_char=0,
+            ),
+            bytes(RNG.randrange(256) for _ in range(1000)),
+        ),
+        "1,000 bytes",
+    ),
+    Case(
+        "hoist-constant-attribute",
+        """
+        class MachineState:  # chardet 5.2.0 enums.py
+            START = 0
+            ERROR = 1
+            ITS_ME = 2
+
+        def count_chars(next_state, byte_str):  # the loop of chardet's UTF8Prober.feed
+            chars = 0
+            for c in byte_str:
+                coding_state = next_state[c]
+                if coding_state == MachineState.ERROR:
+                    break
+                if coding_state == MachineState.ITS_ME:
+                    break
+                if coding_state == MachineState.START:
+                    chars += 1
+            return chars
+        """,
+        "count_chars",
+        lambda: (
+            [0 if c < 0x80 else 3 for c in range(256)],
+            bytes(RNG.randrange(256) for _ in range(1000)),
+        ),
+        "1,000 bytes",
+    ),
+    Case(
+        "lambda-to-operator",
+        """
+        def lexer_order(lexers):  # pygments 2.17.2 sphinxext.py
+            return [name for name, data in sorted(lexers.items(), key=lambda x: x[0])]
+        """,
+        "lexer_order",
+        lambda: ({f"{RNG.choice(WORDS)}{i}Lexer": (i,) for i in range(1000)},),
+        "1,000 lexers",
+    ),
+    Case(
+        "match-group-subscript",
+        """
+        import re
+
+        WORD = re.compile(r"[A-Za-z_]+")
+
+        def words(text):  # pyparsing 3.1.1 Word.parseImpl_regex, in a scanning loop
+            loc, out = 0, []
+            while loc < len(text):
+                result = WORD.match(text, loc)
+                if not result:
+                    loc += 1
+                    continue
+                loc = result.end()
+                out.append(result.group())
+            return out
+        """,
+        "words",
+        lambda: (" ".join(WORDS),),
+        "1,000 words",
+    ),
+    Case(
         "hoist-global-lookup",
         """
         def total_length(words):
@@ -549,9 +657,14 @@ def per_call(function: Callable[..., Any], args: tuple[Any, ...]) -> float:
 
 
 def load(module_source: str, name: str) -> Callable[..., Any]:
+    """The function `name` of `module_source`; `Class.method` is the plain function."""
     namespace: dict[str, Any] = {}
     exec(compile(module_source, f"<{name}>", "exec"), namespace)
-    return namespace[name]
+    head, *rest = name.split(".")
+    found = namespace[head]
+    for part in rest:
+        found = getattr(found, part)
+    return found
 
 
 def same(a: Any, b: Any) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import pytest
 
@@ -166,16 +167,42 @@ def test_no_change_after_normalisation() -> None:
     [
         ("import pandas\n", "pandas"),
         ("from sortedcontainers import SortedList\n", "sortedcontainers"),
-        ("from . import helpers\n", ". (a relative import)"),
     ],
 )
 def test_new_third_party_imports_are_rejected(imports: str, reported: str) -> None:
     result = gate(faster().replace("import numpy as np\n", "import numpy as np\n" + imports))
     assert not result.passed
     assert result.reason == (
-        f"the candidate imports {reported}, which is neither in the standard library nor "
-        "imported by the original module; a candidate may not add dependencies"
+        f"the candidate imports {reported}, which is neither in the standard library, nor "
+        "imported by the original module, nor a module of this project; a candidate may not "
+        "add dependencies (import only what the project already uses)"
     )
+
+
+def test_a_relative_import_that_climbs_out_of_the_package_is_rejected() -> None:
+    result = gate(faster().replace("import numpy as np\n", "from .. import helpers\n"))
+    assert not result.passed
+    assert result.reason is not None
+    assert "imports .. (a relative import), which climbs out of the package" in result.reason
+    top_level = replace(candidate(faster()), function=FunctionRef("prices", "band"))
+    source = faster().replace("import numpy as np\n", "import numpy as np\nfrom . import tax\n")
+    result = gate_candidate(replace(top_level, module_source=source), ORIGINAL, set())
+    assert result.reason is not None
+    assert "which cannot work: prices is not in a package" in result.reason
+
+
+@pytest.mark.parametrize(
+    "imports",
+    ["from . import helpers\n", "from shop.helpers import fast\n", "import shop.tax\n"],
+)
+def test_the_target_package_s_own_modules_are_not_dependencies(imports: str) -> None:
+    assert gate(faster().replace('"""Prices."""\n', '"""Prices."""\n' + imports)).passed
+
+
+def test_other_top_level_modules_of_the_project_are_named_by_the_caller() -> None:
+    source = faster().replace('"""Prices."""\n', '"""Prices."""\nfrom tools import fast\n')
+    assert not gate(source).passed
+    assert gate_candidate(candidate(source), ORIGINAL, set(), frozenset({"tools"})).passed
 
 
 @pytest.mark.parametrize(

@@ -33,10 +33,19 @@ PROJECT = {
         class Basket:
             def total(self, prices):
                 return sum(p * 2 for p in prices)
+
+        def make_scaler(k):
+            def scale(x):
+                return sum(range(x)) * k
+            return scale
+
+        def use_scaler(xs):
+            scale = make_scaler(3)
+            return [scale(x) for x in xs]
     """,
     "bench.py": """
         import random
-        from app.work import Basket, cheapest, decorated, light, outer
+        from app.work import Basket, cheapest, decorated, light, outer, use_scaler
 
         def helper_in_script():
             return sum(range(50_000))
@@ -50,6 +59,7 @@ PROJECT = {
         outer(list(range(100)))
         decorated(1000)
         Basket().total(data)
+        use_scaler(list(range(300)))
         helper_in_script()
         print("done")
     """,
@@ -91,9 +101,22 @@ def test_functions_of_the_workload_script_are_not_targets(profile) -> None:
     assert "workload script" in script.not_targetable
 
 
-def test_nested_and_decorated_functions_say_why_they_are_skipped(profile) -> None:
-    assert "nested" in by_ref(profile, "app.work", "outer.<locals>.inner").not_targetable
-    assert "decorated" in by_ref(profile, "app.work", "decorated").not_targetable
+def test_a_nested_function_counts_for_its_enclosing_target(profile) -> None:
+    names = {f.function.qualname for f in profile.functions}
+    assert not any("<locals>" in name for name in names)
+    outer = by_ref(profile, "app.work", "outer")
+    assert outer.not_targetable is None
+    assert outer.calls == 1  # the 100 calls of inner are outer's work, not its calls
+
+
+def test_a_closure_called_after_its_maker_returns_says_why_it_is_refused(profile) -> None:
+    maker = by_ref(profile, "app.work", "make_scaler")
+    assert "called after it returns, by use_scaler" in maker.not_targetable
+    assert by_ref(profile, "app.work", "use_scaler").not_targetable is None
+
+
+def test_a_decorated_function_is_a_target(profile) -> None:
+    assert by_ref(profile, "app.work", "decorated").not_targetable is None
 
 
 def test_the_workload_output_is_kept(profile) -> None:

@@ -81,6 +81,15 @@ def write_to_devnull(_):
     with open(os.devnull, "w") as handle:
         handle.write("discarded")
     return "ok"
+
+def forge_result(marker):
+    import pickle
+    payload = f"cbuiltins\\neval\\n(V__import__('pathlib').Path({marker!r}).touch()\\ntR."
+    pickle.dumps = lambda *args, **kwargs: payload.encode()
+    return "honest-looking"
+
+def a_function(_):
+    return os.system
 """
 
 
@@ -257,3 +266,25 @@ def test_workload_limits_come_from_what_the_profiled_run_needed() -> None:
     assert limits.wall_seconds == 200.0
     small = workload_limits(ChildUsage(0, 0), ChildUsage(0.5, 40), 0.5, timeout=30, memory_mb=2048)
     assert (small.cpu_seconds, small.memory_mb, small.wall_seconds) == (60, 3072, 30)
+
+
+def test_a_result_forged_inside_the_worker_is_refused_and_never_run(
+    root: Path, tmp_path: Path
+) -> None:
+    marker = tmp_path / "marker"
+    outcome = run(root, "forge_result", str(marker))
+    assert outcome.status is WorkerStatus.REFUSED
+    assert outcome.value is None
+    assert "perfloop refused the worker's result: builtins.eval is not a perfloop" in (
+        outcome.message
+    )
+    assert not marker.exists()
+
+
+def test_a_function_or_a_value_of_the_wrong_type_is_refused(root: Path) -> None:
+    outcome = run(root, "a_function")
+    assert outcome.status is WorkerStatus.REFUSED
+    assert "posix.system is not a perfloop result type" in outcome.message
+    typed = run_in_worker("helpers:echo", "41", root=root, limits=Limits(), returns=tuple[int, ...])
+    assert typed.status is WorkerStatus.REFUSED
+    assert "the value is '41' (str) where a tuple was expected" in typed.message

@@ -45,7 +45,11 @@ def reverify_applied(
     """Why the files on disk fail the check (a sentence), or None when they pass."""
     modules = tuple(module_of(c.path) for c in changes)
     outcome = run_in_worker(
-        "perfloop.applycheck:import_modules", ImportTask(modules), root=root, limits=limits
+        "perfloop.applycheck:import_modules",
+        ImportTask(modules),
+        root=root,
+        limits=limits,
+        returns=None,
     )
     if not outcome.ok:
         last = " / ".join(outcome.message.strip().splitlines()[-3:])

@@ -57,6 +57,7 @@ class Settings:
     mutants: int = 30
     min_strength: float = 0.8
     accept_weak: bool = False
+    apply_without_tests: bool = False  # --apply even when the project's tests could not run
     # LLM proposals (perfloop.llm); off unless `llm` names a model
     llm: str | None = None
     llm_base_url: str | None = None
@@ -179,7 +180,10 @@ def _check_verification_setting(key: str, value: Any) -> None:
         not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1
     ):
         raise ConfigError(f"min-strength must be a share between 0 and 1 (e.g. 0.8), not {value!r}")
-    if key in {"accept_weak", "exception_messages", "project_tests"} and not isinstance(
-        value, bool
-    ):
+    if key in {
+        "accept_weak",
+        "apply_without_tests",
+        "exception_messages",
+        "project_tests",
+    } and not isinstance(value, bool):
         raise ConfigError(f"{name} must be true or false, not {value!r}")

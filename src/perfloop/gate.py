@@ -9,8 +9,9 @@ A candidate passes when, in this order:
 4. it is not a duplicate of a candidate already tried (normalised AST hash of the
    whole module, kept in `seen`);
 5. it differs from the original (normalised: comments and formatting do not count);
-6. every module it imports is in the standard library or already imported by the
-   original module.
+6. every module it imports is in the standard library, already imported by the
+   original module, or the project's own code: the target's own package, a relative
+   import inside it, or a top-level module the caller names in `own_modules`.
 
 Why annotations count as signature: they are runtime data (`__annotations__`)
 that `functools.singledispatch`, dataclass-like validators and CLI or web
@@ -30,12 +31,21 @@ import hashlib
 import sys
 
 from perfloop.model import Candidate, GateResult
+from perfloop.qualnames import find_function
 
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def gate_candidate(candidate: Candidate, original_module_source: str, seen: set[str]) -> GateResult:
+def gate_candidate(
+    candidate: Candidate,
+    original_module_source: str,
+    seen: set[str],
+    own_modules: frozenset[str] = frozenset(),
+) -> GateResult:
     """Pass or fail `candidate` with a reason; adds its normalised hash to `seen` once checked.
+
+    `own_modules` are top-level modules of the user's project besides the target's
+    own package (always counted): importing them adds no dependency.
 
     The hash goes into `seen` when the candidate gets as far as the duplicate
     check (so the same code is not verified twice, whatever later checks say).
@@ -84,40 +94,11 @@ def gate_candidate(candidate: Candidate, original_module_source: str, seen: set[
             "formatting differ)"
         )
 
-    new_import = _new_non_stdlib_import(tree, original)
+    own = own_modules | {candidate.function.module.split(".")[0]}
+    new_import = _new_dependency(tree, original, candidate.function.module, own)
     if new_import is not None:
-        return _fail(
-            f"the candidate imports {new_import}, which is neither in the standard library nor "
-            "imported by the original module; a candidate may not add dependencies"
-        )
+        return _fail(new_import)
     return GateResult(passed=True)
-
-
-def find_function(tree: ast.Module, qualname: str) -> _FunctionNode | None:
-    """The function `f` or method `Class.m` (classes may nest) defined at the top of `tree`.
-
-    When a name is defined twice at the same level, the later definition wins, as it
-    does when the module runs.
-    """
-    parts = qualname.split(".")
-    body: list[ast.stmt] = tree.body
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        found: ast.stmt | None = None
-        for statement in body:
-            if last and isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if statement.name == part:
-                    found = statement
-            elif not last and isinstance(statement, ast.ClassDef) and statement.name == part:
-                found = statement
-        if found is None:
-            return None
-        if last:
-            assert isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef))
-            return found
-        assert isinstance(found, ast.ClassDef)
-        body = found.body
-    return None
 
 
 def normalised_hash(tree: ast.AST) -> str:
@@ -208,17 +189,40 @@ def _imported_modules(tree: ast.AST) -> set[str]:
     return modules
 
 
-def _new_non_stdlib_import(tree: ast.AST, original: ast.AST) -> str | None:
-    """The first module the candidate imports that is neither stdlib nor imported originally."""
+def _new_dependency(
+    tree: ast.AST, original: ast.AST, module_name: str, own: frozenset[str] | set[str]
+) -> str | None:
+    """Why the first new dependency the candidate imports is refused, or None.
+
+    A module counts as a dependency unless it is in the standard library, imported
+    by the original, or the project's own (`own` top-level names, relative imports
+    that stay inside the target module's package).
+    """
     before = _imported_modules(original)
     before_top = {m.split(".")[0] for m in before if not m.startswith(".")}
+    package_depth = module_name.count(".")  # how many levels `from .` may climb
     for module in sorted(_imported_modules(tree)):
         if module in before:
             continue
         if module.startswith("."):
-            return f"{module} (a relative import)"
+            level = len(module) - len(module.lstrip("."))
+            if level <= package_depth:
+                continue
+            where = (
+                f"climbs out of the package of {module_name}"
+                if package_depth
+                else f"cannot work: {module_name} is not in a package"
+            )
+            return (
+                f"the candidate imports {module} (a relative import), which {where}; import the "
+                "project's modules by their full name"
+            )
         top = module.split(".")[0]
-        if top in sys.stdlib_module_names or top in before_top:
+        if top in sys.stdlib_module_names or top in before_top or top in own:
             continue
-        return module
+        return (
+            f"the candidate imports {module}, which is neither in the standard library, nor "
+            "imported by the original module, nor a module of this project; a candidate may "
+            "not add dependencies (import only what the project already uses)"
+        )
     return None

@@ -81,11 +81,33 @@ class HotFunction:
 
 
 @dataclass(frozen=True)
+class ImportedModules:
+    """How a workload run imported code: what Python names each file by, and from where.
+
+    A module's name is the one Python imported it under, not its path under the project
+    root (`src/` layouts, `package_dir` folders, editable installs, namespace packages).
+    `path` is the import path (sys.path, absolute) of the run's first Python process;
+    `modules` pairs each imported module's name with its file.
+    """
+
+    path: tuple[str, ...] = ()
+    modules: tuple[tuple[str, str], ...] = ()
+
+    def names_by_file(self) -> dict[str, str]:
+        """{absolute file: the name the workload imported it under} (first name wins)."""
+        names: dict[str, str] = {}
+        for name, path in self.modules:
+            names.setdefault(path, name)
+        return names
+
+
+@dataclass(frozen=True)
 class Profile:
     total_seconds: float
     wall_seconds: float
     functions: tuple[HotFunction, ...]
     workload_stdout: str
+    imports: ImportedModules = ImportedModules()
 
 
 # --- capture -----------------------------------------------------------------
@@ -193,14 +215,16 @@ class Difference:
     """The first observed difference between the original and a candidate.
 
     `call` is the input as a call (`tokenize([''])`); for a fuzzed or symbolic
-    counterexample it is copy-pasteable (`shoplib.text:tokenize([''])`), and
-    `call_index` counts the inputs that tier tried before it.
+    counterexample it is copy-pasteable (`shoplib.text:tokenize([''])`) when
+    `pasteable` (False: an argument has no exact Python form, `call` shows its
+    repr), and `call_index` counts the inputs that tier tried before it.
     """
 
     call_index: int
     call: str
     description: str
     tier: str = "replay"
+    pasteable: bool = True
 
 
 @dataclass(frozen=True)
@@ -482,6 +506,7 @@ class RunResult:
     run_dir: str
     notes: tuple[str, ...] = field(default=())
     llm_usage: LLMUsage | None = None
+    applied_without_tests: str | None = None  # why the tests could not run, if applied anyway
 
     @property
     def improved(self) -> tuple[TargetResult, ...]:

@@ -36,7 +36,9 @@ from pathlib import Path
 
 import libcst as cst
 
+from perfloop.atomic import commit, stage, write_atomic
 from perfloop.model import Candidate
+from perfloop.qualnames import find_cst_function
 
 
 @dataclass(frozen=True)
@@ -58,29 +60,13 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _find_function(body: Sequence[cst.CSTNode], parts: list[str]) -> cst.FunctionDef | None:
-    for node in body:
-        if isinstance(node, cst.FunctionDef) and len(parts) == 1 and node.name.value == parts[0]:
-            return node
-        if isinstance(node, cst.ClassDef) and len(parts) > 1 and node.name.value == parts[0]:
-            inner = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-            return _find_function(inner, parts[1:])
-    return None
-
-
 class _ReplaceFunction(cst.CSTTransformer):
-    def __init__(self, qualname: str, replacement: cst.FunctionDef) -> None:
-        self.parts = qualname.split(".")
+    """Replace the one def node `target` (the definition the qualname names, not every
+    def of that name: a property's setter shares its getter's name)."""
+
+    def __init__(self, target: cst.FunctionDef, replacement: cst.FunctionDef) -> None:
+        self.target = target
         self.replacement = replacement
-        self.stack: list[str] = []
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
-        self.stack.append(node.name.value)
-        return True
-
-    def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
-        self.stack.pop()
-        return updated
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         return False  # targets are never nested inside functions
@@ -88,7 +74,7 @@ class _ReplaceFunction(cst.CSTTransformer):
     def leave_FunctionDef(
         self, original: cst.FunctionDef, updated: cst.FunctionDef
     ) -> cst.FunctionDef:
-        if [*self.stack, original.name.value] == self.parts:
+        if original is self.target:
             return self.replacement.with_changes(leading_lines=original.leading_lines)
         return updated
 
@@ -108,7 +94,7 @@ def merge_candidates(original_source: str, candidates: Sequence[Candidate]) -> s
     for candidate in candidates:
         qualname = candidate.function.qualname
         proposed = cst.parse_module(candidate.module_source)
-        if _find_function(proposed.body, qualname.split(".")) is None:
+        if find_cst_function(proposed.body, qualname) is None:
             raise ValueError(f"{candidate.function} is missing from its candidate source")
         merged = splice_function(merged, qualname, candidate.module_source)
     return merged
@@ -124,7 +110,8 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     `function_source` is the new function (decorators included, at any indentation),
     optionally after the import lines it needs, or a whole module that defines it.
     The function is looked up there by its qualname, else by its name at the top
-    level (so a method can be given as a plain `def`). Imports the module lacks are
+    level (so a method can be given as a plain `def`); a def given without decorators
+    keeps the original's (`@staticmethod`, `@lru_cache`). Imports the module lacks are
     added after its own; everything else in the module stays byte for byte.
     """
     text = function_source
@@ -135,13 +122,18 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     except cst.ParserSyntaxError as exc:
         raise SpliceError(f"the new source does not parse: {exc}") from exc
     parts = qualname.split(".")
-    function = _find_function(proposed.body, parts) or _find_function(proposed.body, parts[-1:])
+    function = find_cst_function(proposed.body, qualname) or find_cst_function(
+        proposed.body, parts[-1]
+    )
     if function is None:
         raise SpliceError(f"the new source defines no function {parts[-1]!r}")
     module = cst.parse_module(module_source)
-    if _find_function(module.body, parts) is None:
+    original = find_cst_function(module.body, qualname)
+    if original is None:
         raise SpliceError(f"the module defines no function {qualname!r} to replace")
-    merged = module.visit(_ReplaceFunction(qualname, function))
+    if not function.decorators:  # a bare def given for a decorated one keeps its decorators
+        function = function.with_changes(decorators=original.decorators)
+    merged = module.visit(_ReplaceFunction(original, function))
     constants = _new_constants(proposed, merged, function)
     if constants:  # e.g. a compiled pattern the new function uses, defined just above it
         merged = merged.with_changes(body=_insert_before(merged, parts[0], constants))
@@ -285,12 +277,8 @@ def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -
         for change in changes:
             target = root / change.path
             (backup_dir / change.path).parent.mkdir(parents=True, exist_ok=True)
-            (backup_dir / change.path).write_text(change.original, encoding="utf-8")
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-                out.write(change.new)
-            os.chmod(temporary, target.stat().st_mode)
-            staged.append((Path(temporary), target))
+            write_atomic(backup_dir / change.path, change.original)
+            staged.append((stage(target, change.new), target))
     except OSError as exc:
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
@@ -301,7 +289,7 @@ def apply_changes(root: Path, changes: Sequence[FileChange], backup_dir: Path) -
     done: list[Path] = []
     try:
         for temporary, target in staged:
-            os.replace(temporary, target)
+            commit(temporary, target)
             done.append(target)
             _drop_bytecode(target)
     except OSError as exc:
@@ -317,10 +305,7 @@ def revert_changes(root: Path, changes: Sequence[FileChange]) -> None:
     """Put the original contents back, each file atomically."""
     for change in changes:
         target = root / change.path
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(change.original)
-        os.replace(temporary, target)
+        write_atomic(target, change.original)  # keeps the file's mode
         _drop_bytecode(target)
 
 
@@ -345,18 +330,7 @@ def write_journal(backup_dir: Path, state: str, changes: Sequence[FileChange]) -
             for c in changes
         ],
     }
-    temporary = backup_dir / (JOURNAL + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as out:
-        json.dump(document, out, indent=1)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(temporary, backup_dir / JOURNAL)
-    with contextlib.suppress(OSError):  # make the rename itself durable
-        directory = os.open(backup_dir, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+    write_atomic(backup_dir / JOURNAL, json.dumps(document, indent=1))
 
 
 def journal_state(backup_dir: Path) -> str | None:
@@ -371,9 +345,7 @@ def mark_journal(backup_dir: Path, state: str) -> None:
     path = backup_dir / JOURNAL
     document = json.loads(path.read_text(encoding="utf-8"))
     document["state"] = state
-    temporary = backup_dir / (JOURNAL + ".tmp")
-    temporary.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    os.replace(temporary, path)
+    write_atomic(path, json.dumps(document, indent=1))
 
 
 def revert_from_backup(root: Path, backup_dir: Path, force: bool = False) -> list[str]:

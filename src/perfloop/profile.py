@@ -16,29 +16,23 @@ from __future__ import annotations
 import ast
 import json
 import pstats
-import sysconfig
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
-from perfloop.model import FunctionRef, HotFunction, LineProfile, LineTiming, Profile
-from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
-
-_LIBRARY_PATHS = tuple(
-    str(Path(p).resolve())
-    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+from perfloop.model import (
+    FunctionRef,
+    HotFunction,
+    ImportedModules,
+    LineProfile,
+    LineTiming,
+    Profile,
 )
-_EXCLUDED_PARTS = {
-    "site-packages",
-    "dist-packages",
-    ".venv",
-    "venv",
-    ".tox",
-    ".perfloop",
-    "node_modules",
-}
+from perfloop.project import Project, absolute, in_project
+from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
 
 def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Profile:
@@ -57,14 +51,16 @@ def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Pro
         for extra in files[1:]:
             stats.add(str(extra))
         main_files = frozenset(
-            str(_absolute(f.read_text(), root)) for f in Path(tmp).glob("main-*.txt")
+            str(absolute(f.read_text(), root)) for f in Path(tmp).glob("main-*.txt")
         )
-    functions = rank_functions(stats, root.resolve(), main_files)
+    imports = run.imports or ImportedModules()
+    functions = rank_functions(stats, root.resolve(), main_files, imports)
     return Profile(
         total_seconds=total_seconds(stats),
         wall_seconds=run.seconds,
         functions=functions,
         workload_stdout=run.stdout,
+        imports=imports,
     )
 
 
@@ -123,31 +119,19 @@ def _line_profile(target: FunctionRef, timings: dict[int, list[float]], path: Pa
     )
 
 
-def _absolute(filename: str, root: Path) -> Path:
-    """Profiler file names are as Python saw them: relative to the workload's cwd."""
-    path = Path(filename)
-    return (path if path.is_absolute() else root / path).resolve()
+NO_IMPORTS = ImportedModules()
 
 
-def in_project(filename: str, root: Path) -> bool:
-    """A file of the user's project: under root, and not a library or environment folder."""
-    if not filename or filename.startswith("<"):
-        return False
-    path = _absolute(filename, root)
-    if any(str(path).startswith(lib) for lib in _LIBRARY_PATHS):
-        return False
-    try:
-        relative = path.relative_to(root)
-    except ValueError:
-        return False
-    return not (_EXCLUDED_PARTS & set(relative.parts))
+def module_namer(root: Path, imports: ImportedModules = NO_IMPORTS) -> Callable[[Path], str]:
+    """path -> the name the workload imported it under; from the layout if it did not."""
+    imported = imports.names_by_file()
+    project = Project(root).with_imports(imports)
 
+    @cache
+    def name(path: Path) -> str:
+        return imported.get(str(path.resolve())) or project.module_name(path)
 
-def module_name(path: Path, root: Path) -> str:
-    parts = list(path.resolve().relative_to(root).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
+    return name
 
 
 def total_seconds(stats: pstats.Stats) -> float:
@@ -167,47 +151,64 @@ class _Accumulator:
 
 
 def rank_functions(
-    stats: pstats.Stats, root: Path, main_files: frozenset[str] = frozenset()
+    stats: pstats.Stats,
+    root: Path,
+    main_files: frozenset[str] = frozenset(),
+    imports: ImportedModules = NO_IMPORTS,
 ) -> tuple[HotFunction, ...]:
     raw = stats.stats  # type: ignore[attr-defined]
     total = total_seconds(stats) or 1e-12
     found: dict[FunctionRef, _Accumulator] = {}
+    names = module_namer(root, imports)
 
-    def account(key: tuple[str, int, str]) -> _Accumulator | None:
+    def locate(key: tuple[str, int, str]) -> tuple[Path, Located] | None:
         filename, lineno, name = key
         if not in_project(filename, root):
             return None
-        path = _absolute(filename, root)
+        path = absolute(filename, root)
         located = locate_function(str(path), lineno, name)
-        if located is None:
+        return None if located is None else (path, located)
+
+    def account(key: tuple[str, int, str]) -> _Accumulator | None:
+        place = locate(key)
+        if place is None:
             return None
-        qualname, def_line, problem = located
+        path, located = place
         is_main = str(path) in main_files
-        ref = FunctionRef("__main__" if is_main else module_name(path, root), qualname)
+        ref = FunctionRef("__main__" if is_main else names(path), located.qualname)
         if ref not in found:
-            found[ref] = _Accumulator(path, def_line, ref)
+            found[ref] = _Accumulator(path, located.def_line, ref)
         entry = found[ref]
         if is_main:
             entry.not_targetable = (
                 "defined in the workload script; move it into a module to optimize it"
             )
-        elif problem:
-            entry.not_targetable = problem
+        elif located.problem:
+            entry.not_targetable = located.problem
         return entry
 
+    project = {key for key in raw if in_project(key[0], root)}
+    library_own = _library_own_fractions(raw, project)
     for key, (_, calls, own, cumulative, callers) in raw.items():
-        entry = account(key)
-        if entry is not None:
+        if key in project:
+            entry = account(key)
+            if entry is None:
+                continue  # module-level code, a lambda outside any function: nobody's
             entry.self_seconds += own
-            if not key[2].startswith("<"):
+            place = locate(key)
+            if place is not None and place[1].own:
                 entry.calls += calls
                 entry.cumulative_seconds += cumulative
+            elif not key[2].startswith("<"):
+                _check_closure(entry, key, callers, locate)
             continue
-        # library code: its time counts for the project functions that called it directly
+        # library code: its time counts for the project functions that called it directly,
+        # less the time it spent back in project code (a generator `str.join` consumes, a
+        # callback `sorted` or an integrator calls): that is the callee's own
         for caller, caller_row in callers.items():
-            caller_entry = account(caller)
+            caller_entry = account(caller) if caller in project else None
             if caller_entry is not None:
-                caller_entry.self_seconds += caller_row[3]
+                caller_entry.self_seconds += caller_row[3] * library_own[key]
 
     ranked = sorted(found.values(), key=lambda e: e.self_seconds, reverse=True)
     return tuple(
@@ -226,64 +227,179 @@ def rank_functions(
     )
 
 
+def _check_closure(
+    entry: _Accumulator,
+    key: tuple[str, int, str],
+    callers: dict[tuple[str, int, str], object],
+    locate: Callable[[tuple[str, int, str]], tuple[Path, Located] | None],
+) -> None:
+    """A nested function called from other project code outlives its enclosing call
+    (a closure handed out): replay of the enclosing function compares the closure it
+    returns by name only, so a rewrite of the closure's body would go unchecked."""
+    for caller in callers:
+        place = locate(caller)
+        if place is not None and place[1].qualname != entry.ref.qualname:
+            entry.not_targetable = (
+                f"its nested function {key[2]} (line {key[1]}) is called after it returns, "
+                f"by {place[1].qualname}; replay cannot check what a closure does later. "
+                "Move the nested function to module level to optimize it"
+            )
+            return
+
+
+class _Definition(NamedTuple):
+    first: int
+    """The first line, decorators included."""
+    line: int
+    end: int
+    name: str
+    """The code's own name, as the profiler reports it."""
+    qualname: str
+    """The target it counts for: itself, or for a nested function its outermost enclosing def."""
+    def_line: int
+    """The def line of that target."""
+    problem: str | None
+    nested: bool
+
+
+StatsKey = tuple[str, int, str]
+
+
+def _library_own_fractions(
+    raw: dict[StatsKey, tuple], project: set[StatsKey]
+) -> dict[StatsKey, float]:
+    """Per library function: the fraction of its cumulative time spent outside project code.
+
+    Its own time plus, for every library function it calls, that callee's time from it times
+    the callee's fraction; project code below it counts for nothing (it is that code's own
+    time). Recursion in the call graph counts as library time.
+    """
+    callees: dict[StatsKey, list[tuple[StatsKey, float]]] = {}
+    for callee, row in raw.items():
+        for caller, caller_row in row[4].items():
+            callees.setdefault(caller, []).append((callee, caller_row[3]))
+    fractions: dict[StatsKey, float] = {}
+    in_progress: set[StatsKey] = set()
+
+    def fraction(key: StatsKey) -> float:
+        if key in project:
+            return 0.0
+        if key in fractions:
+            return fractions[key]
+        if key in in_progress or key not in raw:
+            return 1.0
+        in_progress.add(key)
+        own, cumulative = raw[key][2], raw[key][3]
+        outside = own + sum(
+            seconds * fraction(callee) for callee, seconds in callees.get(key, ()) if callee != key
+        )
+        in_progress.discard(key)
+        fractions[key] = min(1.0, outside / cumulative) if cumulative > 0 else 1.0
+        return fractions[key]
+
+    for key in raw:
+        if key not in project:
+            try:
+                fraction(key)
+            except RecursionError:  # a library call chain deeper than Python's stack
+                fractions.setdefault(key, 1.0)
+    return fractions
+
+
 @lru_cache(maxsize=256)
-def _definitions(filename: str) -> tuple[tuple[int, int, int, str, str | None], ...]:
-    """(first line incl. decorators, def line, end line, qualname, why not targetable) per def."""
+def _definitions(filename: str) -> tuple[_Definition, ...]:
+    """Every def in the file, nested ones charged to their outermost enclosing def."""
     try:
         tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return ()
-    found: list[tuple[int, int, int, str, str | None]] = []
+    found: list[_Definition] = []
 
-    def visit(node: ast.AST, prefix: str, inside_function: bool) -> None:
+    def visit(node: ast.AST, prefix: str, enclosing: _Definition | None) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                qualname = f"{prefix}{child.name}"
                 first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                problem = _why_not_targetable(child, inside_function)
-                found.append(
-                    (first, child.lineno, child.end_lineno or child.lineno, qualname, problem)
-                )
-                visit(child, f"{qualname}.<locals>.", True)
+                end = child.end_lineno or child.lineno
+                if enclosing is None:
+                    qualname = f"{prefix}{child.name}"
+                    entry = _Definition(
+                        first, child.lineno, end, child.name, qualname, child.lineno,
+                        _why_not_targetable(child), False,
+                    )  # fmt: skip
+                else:
+                    entry = enclosing._replace(
+                        first=first, line=child.lineno, end=end, name=child.name, nested=True
+                    )
+                found.append(entry)
+                visit(child, "", entry)
             elif isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.", inside_function)
+                visit(child, f"{prefix}{child.name}.", enclosing)
             else:
-                visit(child, prefix, inside_function)
+                visit(child, prefix, enclosing)
 
-    visit(tree, "", False)
+    visit(tree, "", None)
     return tuple(found)
 
 
-def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef, nested: bool) -> str | None:
-    if nested:
-        return "a nested function; perfloop optimizes module-level functions and methods"
+def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     if isinstance(node, ast.AsyncFunctionDef):
         return "an async function; not supported yet"
-    if node.decorator_list:
-        return "a decorated function; not supported yet"
+    for decorator in node.decorator_list:
+        if isinstance(decorator, ast.Attribute) and decorator.attr in ("setter", "deleter"):
+            return (
+                f"a property {decorator.attr}; perfloop optimizes the property's getter "
+                "(the target of the same name) only"
+            )
     return None
+
+
+def _own_nodes(node: ast.AST) -> list[ast.AST]:
+    """The nodes of a function's body, not those of functions or classes nested in it."""
+    found: list[ast.AST] = []
+    pending = list(ast.iter_child_nodes(node))
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            pending.extend(ast.iter_child_nodes(child))
+    return found
 
 
 def why_not_targetable(path: Path, qualname: str) -> str | None:
     """Why perfloop cannot rewrite `qualname` defined in `path` (None: it can)."""
-    for _, _, _, name, problem in _definitions(str(path)):
-        if name == qualname:
-            return problem
+    for entry in _definitions(str(path)):
+        if entry.qualname == qualname and not entry.nested:
+            return entry.problem
     return None
 
 
-def locate_function(filename: str, lineno: int, name: str) -> tuple[str, int, str | None] | None:
-    """Map a profiler entry (file, first line, code name) to (qualname, def line, problem)."""
+@dataclass(frozen=True)
+class Located:
+    """The target a profiler entry counts for."""
+
+    qualname: str
+    def_line: int
+    problem: str | None
+    own: bool
+    """The entry is the target's own code (not a comprehension or nested function in it)."""
+
+
+def locate_function(filename: str, lineno: int, name: str) -> Located | None:
+    """Map a profiler entry (file, first line, code name) to the target it counts for.
+
+    Comprehensions, lambdas and nested functions (closures) count for their
+    outermost enclosing def: rewriting that def is what can change their code.
+    """
     definitions = _definitions(filename)
     if name == "<module>":
         return None
     if name.startswith("<"):  # a comprehension or lambda: charge the innermost enclosing def
-        enclosing = [d for d in definitions if d[0] <= lineno <= d[2]]
+        enclosing = [d for d in definitions if d.first <= lineno <= d.end]
         if not enclosing:
             return None
-        first, def_line, _, qualname, problem = max(enclosing, key=lambda d: d[0])
-        return qualname, def_line, problem
-    for first, def_line, _, qualname, problem in definitions:
-        if lineno in (first, def_line) and qualname.rsplit(".", 1)[-1] == name:
-            return qualname, def_line, problem
+        entry = max(enclosing, key=lambda d: d.first)
+        return Located(entry.qualname, entry.def_line, entry.problem, False)
+    for entry in definitions:
+        if lineno in (entry.first, entry.line) and entry.name == name:
+            return Located(entry.qualname, entry.def_line, entry.problem, not entry.nested)
     return None

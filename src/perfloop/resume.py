@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from perfloop.config import ConfigError, Settings
+from perfloop.decode import Refused
 from perfloop.model import FunctionRef, RunId, TargetCapture
 from perfloop.store import RunStore
 
@@ -70,11 +71,6 @@ class Checkpoints:
         return ", ".join(parts) or "nothing yet"
 
 
-def settings_record(settings: Settings) -> Settings:
-    """The settings as stored: plain builtins only (the store's unpickler refuses paths)."""
-    return replace(settings, root=str(settings.root))  # type: ignore[arg-type]
-
-
 def interrupted_message(run_id: RunId, root: Path, checkpoints: Checkpoints) -> str:
     return (
         f"perfloop: run {run_id} interrupted. Finished: {checkpoints.summary()}. The project's "
@@ -100,7 +96,13 @@ def load_resumable(store: RunStore, run_id: RunId, root: Path) -> Resumable:
             f"run {run_id} already completed; its results are in "
             f"{root / '.perfloop' / 'runs' / run_id}"
         )
-    done = store.steps(run_id)
+    try:
+        done = store.steps(run_id)
+    except Refused as exc:
+        raise ConfigError(
+            f"cannot resume run {run_id}: {exc}. Another version of perfloop, or something "
+            f"else, wrote it to {store.path}; start a new run."
+        ) from None
     stored = done.get(SETTINGS_STEP)
     if not isinstance(stored, Settings):
         raise ConfigError(

@@ -9,8 +9,11 @@ stand in for a source, a new network namespace where the machine allows it, and
 a tripwire (perfloop.tripwire) that rejects code which writes files, starts
 processes, opens sockets or loads native libraries, naming what it did.
 
-The worker returns plain perfloop data; the main process unpickles it with an
-unpickler that only accepts perfloop's model types and builtins.
+The worker returns plain perfloop data. Candidate code ran in the worker before
+the result was encoded, so the main process decodes it as data only
+(perfloop.decode): a result that names anything but perfloop's registered result
+types and plain values, or whose fields have the wrong types, is refused
+(status REFUSED, with the reason) and nothing in it runs.
 
 How many workers may run at once is a process-wide limit (`configure_workers`),
 from the CPU count and the memory available, so a small machine never swaps.
@@ -19,7 +22,6 @@ from the CPU count and the memory available, so a small machine never swaps.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import pickle
 import resource
@@ -29,18 +31,22 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from perfloop.model import Limits
+from perfloop.decode import Refused, check, decode
+from perfloop.model import ImportedModules, Limits
+from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
 from perfloop.tripwire import Mode as Tripwire
 
 T = TypeVar("T")
 
-PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+# what perfloop.worker writes: (status, value, message, isolation)
+_RESULT = tuple[str, object, str, str]
+PACKAGE_PARENT = str(PERFLOOP_HOME)
 _SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
 
 
@@ -51,6 +57,7 @@ class WorkerStatus(str, Enum):
     CRASHED = "crashed"
     ERROR = "error"
     FORBIDDEN = "forbidden"  # the tripwire: wrote a file, started a process, used the network...
+    REFUSED = "refused"  # its result was not plain perfloop data (perfloop.decode)
 
 
 @dataclass(frozen=True)
@@ -67,31 +74,52 @@ class WorkerOutcome(Generic[T]):
         return self.status is WorkerStatus.OK
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """Accept perfloop's own types and builtins only: a worker cannot smuggle code back."""
-
-    def find_class(self, module: str, name: str) -> object:
-        if module in {"builtins", "collections"} or module.startswith("perfloop."):
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a worker")
-
-
-def safe_loads(data: bytes) -> object:
-    return _SafeUnpickler(io.BytesIO(data)).load()
+def secret_variables(environment: Mapping[str, str]) -> tuple[str, ...]:
+    """The names of variables that look like credentials (KEY, TOKEN, SECRET, ...)."""
+    return tuple(
+        sorted(
+            name
+            for name in environment
+            if any(marker in name.upper() for marker in _SECRET_MARKERS)
+        )
+    )
 
 
 def scrubbed_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for user and candidate code: no secrets, no inherited Python path."""
+    """The environment for workers: no secrets, no inherited Python path (workers get the
+    import path the workload used instead, see use_import_path)."""
+    secrets = set(secret_variables(os.environ))
     env = {
         name: value
         for name, value in os.environ.items()
-        if not any(marker in name.upper() for marker in _SECRET_MARKERS)
-        and name not in {"PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME"}
+        if name not in secrets and name not in {"PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME"}
     }
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     env.update(extra or {})
     return env
+
+
+# Workers import the user's modules the way the workload did: every hooked workload run
+# registers the import roots it used for its project root (perfloop.workload), and a
+# resumed run registers the ones its profile recorded. Keyed by root, so one process may
+# serve several projects (the MCP server, the Python API).
+_IMPORT_ROOTS: dict[Path, tuple[Path, ...]] = {}
+_IMPORT_LOCK = threading.Lock()
+
+
+def use_import_path(root: Path, imports: ImportedModules) -> None:
+    """Workers for `root` import the project's modules as this workload run did."""
+    roots = Project(root.resolve()).with_imports(imports).search_path
+    with _IMPORT_LOCK:
+        _IMPORT_ROOTS[root.resolve()] = roots
+
+
+def worker_import_path(root: Path) -> tuple[Path, ...]:
+    """The folders a worker for `root` imports the user's modules from."""
+    with _IMPORT_LOCK:
+        known = _IMPORT_ROOTS.get(root.resolve())
+    return known if known is not None else default_import_roots(root)
 
 
 def python_path(*entries: str | Path) -> str:
@@ -107,11 +135,13 @@ def run_in_worker(
     scratch: Path | None = None,
     tripwire: Tripwire = Tripwire.STRICT,
     wrapper: Sequence[str] = (),
+    returns: object = object,
 ) -> WorkerOutcome[object]:
     """Call `entry` ("package.module:function") with `argument` in a sandboxed worker.
 
     Never raises for anything the worker does: a hang, a crash, exhausted
-    memory, a tripped wire or an exception become a WorkerOutcome with a message.
+    memory, a tripped wire, an exception or a result that is not data of the
+    type hint `returns` become a WorkerOutcome with a message.
     `tripwire` SCRATCH is for running a project's test suite, which may write
     temporary files inside the worker's scratch folder.
     """
@@ -123,7 +153,7 @@ def run_in_worker(
             (workdir / name).mkdir()
         env = scrubbed_environment(
             {
-                "PYTHONPATH": python_path(root),
+                "PYTHONPATH": python_path(*worker_import_path(root)),
                 "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
                 "TMPDIR": str(workdir / "tmp"),
                 "HYPOTHESIS_STORAGE_DIRECTORY": str(workdir / "tools" / "hypothesis"),
@@ -157,11 +187,11 @@ def run_in_worker(
                 seconds,
                 stderr_tail,
             )
-        return _read_result(workdir, process.returncode, seconds, stderr_tail)
+        return _read_result(workdir, process.returncode, seconds, stderr_tail, returns)
 
 
 def _read_result(
-    workdir: Path, returncode: int, seconds: float, stderr_tail: str
+    workdir: Path, returncode: int, seconds: float, stderr_tail: str, returns: object
 ) -> WorkerOutcome[object]:
     result_file = workdir / "result.pkl"
     if returncode < 0:
@@ -184,19 +214,31 @@ def _read_result(
             stderr_tail,
         )
     try:
-        loaded = safe_loads(result_file.read_bytes())
-        status, value, message, isolation = (*loaded, "")[:4]  # type: ignore[misc]
-        outcome_status = WorkerStatus(status)
-    except Exception as exc:  # a corrupted or forged result file
-        return WorkerOutcome(
-            WorkerStatus.CRASHED, None, f"unreadable worker result: {exc}", seconds, stderr_tail
+        status, value, message, isolation = decode(
+            result_file.read_bytes(), _RESULT, source="the worker's result"
+        )  # type: ignore[misc]
+        outcome_status = _status(status)
+        expected = returns if outcome_status is WorkerStatus.OK else None
+        check(value, expected, source="the worker's result")
+    except Refused as exc:  # forged by code in the worker, or corrupted
+        message = (
+            f"perfloop refused {exc}. Code that ran in the worker may have tampered with "
+            "how results are sent back; nothing from the result was used"
         )
+        return WorkerOutcome(WorkerStatus.REFUSED, None, message, seconds, stderr_tail)
     if outcome_status is WorkerStatus.FORBIDDEN:
         message = (
             f"the code under test {message}; perfloop rejects code that writes files, starts "
             "processes, uses the network or loads native libraries (see Safety in the README)"
         )
     return WorkerOutcome(outcome_status, value, message, seconds, stderr_tail, isolation)
+
+
+def _status(status: str) -> WorkerStatus:
+    try:
+        return WorkerStatus(status)
+    except ValueError:
+        raise Refused(f"the worker's result: {status!r} is not a worker status") from None
 
 
 def probe(_: object) -> None:

@@ -61,7 +61,6 @@ from perfloop.resume import (
     RunInterrupted,
     interrupted_message,
     load_resumable,
-    settings_record,
 )
 from perfloop.runlock import project_lock
 from perfloop.sandbox import (
@@ -69,6 +68,7 @@ from perfloop.sandbox import (
     configure_workers,
     network_isolation,
     plan_workers,
+    use_import_path,
     workload_limits,
 )
 from perfloop.store import RunStore
@@ -80,6 +80,7 @@ from perfloop.verify import (
     verify_candidate,
 )
 from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.project_tests import apply_gate
 from perfloop.verify.replay import replay
 from perfloop.workload import WorkloadError, run_workload
 
@@ -154,7 +155,7 @@ def optimize(
         python = ".".join(map(str, sys.version_info[:3]))
         store.start_run(run_id, python, settings.workload, root)
         checkpoints = Checkpoints(store, run_id)
-        checkpoints.step(SETTINGS_STEP, lambda: settings_record(settings))
+        checkpoints.step(SETTINGS_STEP, lambda: settings)
         return _execute(settings, project, explicit, checkpoints, progress, proposers, recovered)
 
 
@@ -244,6 +245,7 @@ def _run_stages(
     assert settings.workload is not None
     checkpoints = context.checkpoints
     profile = checkpoints.step("profile", partial(_profile, context))
+    context = _with_imports(context, profile)
     workload_limits = _workload_limits(context)
     targets = explicit or choose_targets(profile, settings.top, settings.min_share)
     sources = checkpoints.step(
@@ -317,10 +319,13 @@ def _run_stages(
             "workload", partial(compare_workloads, context, changes)
         )
         notes.extend(note)
-    applied, to_apply = False, []
+    applied, to_apply, gate = False, [], apply_gate(None, False)
     if changes and (settings.apply or settings.branch):
         to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
         notes.extend(held_back)
+        gate = apply_gate(context.verification.tests_problem(), settings.apply_without_tests)
+        to_apply = [] if gate.refused else to_apply
+        notes.extend([gate.note] if gate.note else [])
     if to_apply:
         context.progress("Applying the patch")
         output_is_stable = (
@@ -345,6 +350,7 @@ def _run_stages(
         run_dir=str(run_dir),
         notes=tuple(notes),
         llm_usage=context.store.llm_usage(context.run_id),
+        applied_without_tests=gate.untested if applied else None,
     )
     results_json = write_run_files(result, run_dir)
     context.store.finish_run(result, results_json)
@@ -368,6 +374,23 @@ def _profile(context: _Context) -> Profile:
         ),
     )
     return profile
+
+
+def _with_imports(context: _Context, profile: Profile) -> _Context:
+    """Name and find modules as the profiled workload imported them; workers too (also
+    when a resumed run takes the profile from its checkpoint)."""
+    use_import_path(context.root, profile.imports)
+    project = context.project.with_imports(profile.imports)
+    notes = context.starting_notes
+    elsewhere = [path for path in project.search_path if path != context.root]
+    if elsewhere:
+        folders = ", ".join(_shown(path, context.root) for path in elsewhere)
+        notes = (*notes, f"workers import your modules from {folders} as the workload did")
+    return replace(context, project=project, starting_notes=notes)
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def _workload_limits(context: _Context) -> Limits:
@@ -599,7 +622,7 @@ def evaluate_candidate(
     plan: TargetPlan | None = None,
 ) -> CandidateResult:
     """Gate, then verify, then measure; stop at the first stage that says no."""
-    gate = gate_candidate(candidate, module_source, seen)
+    gate = gate_candidate(candidate, module_source, seen, context.project.top_level_modules())
     result = CandidateResult(candidate, gate)
 
     def verify_and_measure(plan: TargetPlan | None) -> CandidateResult:
@@ -845,7 +868,11 @@ def _check_applied(
     assert settings.workload is not None
     limits = _workload_limits(context)
     check = run_workload(
-        settings.workload, context.root, timeout=settings.workload_timeout, limits=limits
+        settings.workload,
+        context.root,
+        timeout=settings.workload_timeout,
+        limits=limits,
+        candidate_code=True,
     )
     if not check.succeeded:
         return check.failure_message()

@@ -7,7 +7,7 @@ is versioned (`PRAGMA user_version`) so later versions can migrate it.
 `run_steps` records each completed step of a run (profile, capture, a target, a
 candidate's verdict and measurement, the whole-workload A/B, the apply) with its
 result pickled, so `perfloop resume` continues from the last completed step.
-Payloads are read back with perfloop.sandbox's safe unpickler.
+Payloads are read back as data only (perfloop.decode), like a worker's result.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from perfloop.decode import decode
 from perfloop.model import (
     CallRecord,
     CandidateResult,
@@ -500,14 +501,14 @@ class RunStore:
         )
 
     def steps(self, run_id: RunId) -> dict[str, object]:
-        """The completed steps of a run and their results, in the order they completed."""
-        from perfloop.sandbox import safe_loads
+        """The completed steps of a run and their results, in the order they completed.
 
+        Raises `perfloop.decode.Refused` if a payload is not perfloop data."""
         rows = self._connection.execute(
             "SELECT step, payload FROM run_steps WHERE run_id=? ORDER BY completed_at, rowid",
             (run_id,),
         ).fetchall()
-        return {step: safe_loads(payload) for step, payload in rows}
+        return {step: decode(payload, source=f"the checkpoint {step!r}") for step, payload in rows}
 
     def save_captures(self, run_id: RunId, captures: dict[FunctionRef, TargetCapture]) -> None:
         """All captures of a run and the `capture` step, in one transaction."""

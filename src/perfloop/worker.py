@@ -22,6 +22,7 @@ import traceback
 from pathlib import Path
 
 from perfloop import tripwire
+from perfloop.atomic import write_atomic
 from perfloop.model import Limits
 
 OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes of stdout or stderr before it counts as a flood
@@ -111,13 +112,11 @@ def main(workdir: Path) -> None:
         failure = f"the worker could not start the task:\n{traceback.format_exc(limit=-8)}"
         result = ("error", None, failure, isolation)
     resource.setrlimit(resource.RLIMIT_FSIZE, (hard, hard))
-    temporary = workdir / "result.pkl.tmp"
     try:
         data = pickle.dumps(result)
     except Exception as exc:  # the function returned something perfloop cannot send back
         data = pickle.dumps(("error", None, f"unpicklable result: {exc}", result[3]))
-    temporary.write_bytes(data)
-    os.replace(temporary, workdir / "result.pkl")
+    write_atomic(workdir / "result.pkl", data, durable=False)
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()

@@ -1,10 +1,17 @@
 """Run the user's workload command as a whole process, optionally with perfloop's hooks.
 
-The command runs through the shell in the project root. `python` in it resolves
-to the interpreter perfloop runs under (its folder leads PATH), so captured
-values unpickle in perfloop's workers. Hooks (profiler, call recorder, source
-overrides) are switched on by a spec file named in PERFLOOP_RUNTIME and loaded
-by a `sitecustomize` on PYTHONPATH; with no spec, the workload runs untouched.
+The command runs through the shell in the project root, in the user's own environment
+(PYTHONPATH included). perfloop adds only: its interpreter's folder at the head of PATH
+(so `python` in the command is the interpreter perfloop runs under, and captured values
+unpickle in perfloop's workers), its boot folder at the head of PYTHONPATH and the
+project root and perfloop's package at its end, and a bytecode cache of the run's own.
+Runs with candidate code in place (`candidate_code`: the whole-workload A/B, the check
+after --apply) also lose the variables whose names look like secrets, as workers do; a
+failure message names them. Hooks (profiler, call recorder, source overrides) are
+switched on by a spec file named in PERFLOOP_RUNTIME and loaded by a `sitecustomize`
+on PYTHONPATH; with no spec, the workload runs untouched. A hooked run also reports how
+it imported the project's modules (`WorkloadRun.imports`), and workers for this root
+then import them the same way (perfloop.sandbox.use_import_path).
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfloop.model import Limits
+from perfloop.model import ImportedModules, Limits
+from perfloop.project import default_import_roots
 from perfloop.runtime.hooks import SPEC_VARIABLE
-from perfloop.sandbox import python_path, scrubbed_environment
+from perfloop.sandbox import PACKAGE_PARENT, secret_variables, use_import_path
 
 BOOT_DIR = Path(__file__).resolve().parent / "runtime" / "boot"
 
@@ -35,6 +43,8 @@ class WorkloadRun:
     stderr: str
     seconds: float
     timed_out: bool = False
+    imports: ImportedModules | None = None  # how a hooked run imported the project's code
+    withheld: tuple[str, ...] = ()  # secret-looking variables this run did not get
 
     @property
     def succeeded(self) -> bool:
@@ -47,9 +57,16 @@ class WorkloadRun:
                 "raise --workload-timeout or give a shorter workload"
             )
         tail = "\n".join(self.stderr.strip().splitlines()[-8:])
+        withheld = (
+            f" This run had candidate code in place, so it did not get the environment "
+            f"variables {', '.join(self.withheld)}; a workload that needs them fails here."
+            if self.withheld
+            else ""
+        )
         return (
             f"the workload {self.command!r} exited with code {self.returncode}; "
-            f"run it by hand in the project root to see why. Its last error lines:\n{tail}"
+            f"run it by hand in the project root to see why.{withheld} "
+            f"Its last error lines:\n{tail}"
         )
 
 
@@ -74,18 +91,18 @@ def run_workload(
     spec: RuntimeSpec | None = None,
     timeout: float = 600.0,
     limits: Limits | None = None,
+    candidate_code: bool = False,
 ) -> WorkloadRun:
     """Run `command` in `root` and return what it printed and how long it took.
 
     With `limits`, the command runs under their CPU-time and address-space limits
-    (through perfloop.launch); the wall clock is always `timeout`."""
+    (through perfloop.launch); the wall clock is always `timeout`. `candidate_code`:
+    code perfloop did not take from the user's files is in place (see the module doc)."""
     with tempfile.TemporaryDirectory(prefix="perfloop-workload-") as tmp:
-        extra = {
-            "PYTHONPATH": python_path(BOOT_DIR, root),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-            "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache"),
-        }
+        environment, withheld = workload_environment(root, Path(tmp), candidate_code)
+        imports_dir = Path(tmp) / "imports"
         if spec is not None:
+            imports_dir.mkdir()
             spec_file = Path(tmp) / "spec.json"
             spec_file.write_text(
                 json.dumps(
@@ -94,10 +111,11 @@ def run_workload(
                         "capture": spec.capture,
                         "lines": spec.lines,
                         "overrides": spec.overrides,
+                        "imports_dir": str(imports_dir),
                     }
                 )
             )
-            extra[SPEC_VARIABLE] = str(spec_file)
+            environment[SPEC_VARIABLE] = str(spec_file)
         started = time.perf_counter()
         launch = []
         if limits is not None:
@@ -107,7 +125,7 @@ def run_workload(
             [*launch, command] if launch else command,
             shell=not launch,
             cwd=root,
-            env=scrubbed_environment(extra),
+            env=environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -129,4 +147,54 @@ def run_workload(
             process.wait()
             raise
         seconds = time.perf_counter() - started
-        return WorkloadRun(command, process.returncode, stdout, stderr, seconds, timed_out)
+        imports = read_imports(imports_dir) if spec is not None else None
+        if imports is not None and process.returncode == 0:
+            use_import_path(root, imports)
+        return WorkloadRun(
+            command, process.returncode, stdout, stderr, seconds, timed_out, imports, withheld
+        )
+
+
+def workload_environment(
+    root: Path, scratch: Path, candidate_code: bool
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """The user's environment with perfloop's additions; and the variables withheld."""
+    environment = dict(os.environ)
+    withheld: tuple[str, ...] = ()
+    if candidate_code:
+        withheld = secret_variables(environment)
+        for name in withheld:
+            del environment[name]
+    user_path = [
+        str(Path(entry).resolve())
+        for entry in environment.get("PYTHONPATH", "").split(os.pathsep)
+        if entry
+    ]
+    # the root is importable as before, unless it is a package folder (its modules
+    # would shadow the standard library's under their short names)
+    project = [str(root)] if default_import_roots(root)[0] == root.resolve() else []
+    entries = [str(BOOT_DIR), *user_path, *project, PACKAGE_PARENT]
+    environment["PYTHONPATH"] = os.pathsep.join(entries)
+    environment["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), environment.get("PATH", "")]
+    )
+    environment["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    environment["PYTHONIOENCODING"] = "utf-8"
+    return environment, withheld
+
+
+def read_imports(directory: Path) -> ImportedModules | None:
+    """Merge the import reports of a hooked run's processes (first process's path first)."""
+    reports = []
+    for file in sorted(directory.glob("imports-*.json"), key=lambda f: int(f.stem.split("-")[1])):
+        with contextlib.suppress(OSError, ValueError):
+            reports.append(json.loads(file.read_text()))
+    if not reports:
+        return None
+    path: list[str] = []
+    modules: dict[str, str] = {}
+    for report in reports:
+        path.extend(entry for entry in report["path"] if entry not in path)
+        for name, file in report["modules"]:
+            modules.setdefault(name, file)
+    return ImportedModules(tuple(path), tuple(sorted(modules.items())))

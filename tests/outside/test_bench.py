@@ -114,14 +114,18 @@ def test_on_a_noisy_machine_a_ratio_inside_the_noise_floor_is_not_called_faster(
     # identical code strayed 1.30x either way: an A/B of [1.20, 1.30] clears 1.05 but not that
     noisy = NoiseFloor(1.0, 0.77, 1.30, 1.30, 1.30, 1.45, 4, "A/A")
     result = noisy_bench(noisy, ci_low=1.20)
-    assert result.speed == "no significant difference"
+    assert result.speed == "faster, but below the threshold"  # significant, not noise
     assert result.threshold == 1.30
 
     text = bench_text(result)
+    assert (
+        "(original time / candidate time, 95% CI): faster by 25% [20%, 30%], significant, but "
+        "below the 30% threshold (the A/A noise floor): not called faster\n"
+    ) in text
     assert "noise floor (A/A: the original against itself, 4 processes): 1.00x [0.77, 1.30]" in text
     assert "noise floor 1.300x; threshold 1.300x, detectable from 1.450x" in text
     document = bench_document(result)
-    assert document["speed"] == "no significant difference" and document["threshold"] == 1.30
+    assert document["speed"] == "faster, but below the threshold" and document["threshold"] == 1.30
     assert document["noise_floor"] == {
         "ratio": 1.0,
         "interval": [0.77, 1.30],
@@ -133,6 +137,12 @@ def test_on_a_noisy_machine_a_ratio_inside_the_noise_floor_is_not_called_faster(
         "error": None,
     }
     assert noisy_bench(noisy, ci_low=1.35).speed == "faster"
+    straddling = noisy_bench(noisy, ci_low=0.95)  # [0.95, 1.05]: p=0.001 is within processes
+    assert straddling.speed == "no significant difference"
+    assert straddling.speed_text == (
+        "no significant difference: the 95% interval includes 1.00x (the pairs' p=0.001 counts "
+        "the noise within each process; the interval also counts the spread between processes)"
+    )
 
 
 def test_a_failed_noise_floor_leaves_the_plain_threshold_and_says_why() -> None:

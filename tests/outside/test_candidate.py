@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from perfloop.model import FunctionRef
 from perfloop.outside.candidate import CandidateError, Target, _extra_code_notes, splice_candidate
 from perfloop.outside.changes import module_name
 from perfloop.patch import SpliceError, splice_function
+from perfloop.project import Project
 
 MODULE = '''"""Prices."""
 import math
@@ -88,8 +91,11 @@ def test_extra_code_beside_the_function_is_named_as_ignored() -> None:
     assert "the other 2 top-level statement(s) in it were ignored" in note
 
 
-def test_module_names_come_from_paths_that_python_can_import() -> None:
-    assert module_name("pkg/mod.py") == "pkg.mod"
-    assert module_name("pkg/__init__.py") == "pkg"
-    assert module_name("scripts/my-tool.py") is None
-    assert module_name("README.md") is None
+def test_module_names_come_from_paths_that_python_can_import(tmp_path: Path) -> None:
+    project = Project(tmp_path)
+    assert module_name("pkg/mod.py", project) == "pkg.mod"
+    assert module_name("pkg/__init__.py", project) == "pkg"
+    assert module_name("scripts/my-tool.py", project) is None
+    assert module_name("README.md", project) is None
+    (tmp_path / "src" / "pkg").mkdir(parents=True)
+    assert module_name("src/pkg/mod.py", project) == "pkg.mod"

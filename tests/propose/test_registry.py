@@ -20,6 +20,12 @@ def _module_of(rule: Rule):
     return importlib.import_module(type(rule).__module__)
 
 
+def _example_qualname(rule: Rule) -> str | None:
+    """The function the examples are about: `EXAMPLE_QUALNAME` (a method, `Class.m`) if the
+    rule's module sets it, else the first top-level function."""
+    return getattr(_module_of(rule), "EXAMPLE_QUALNAME", None)
+
+
 def test_ids_are_unique_kebab_case() -> None:
     ids = [rule.id for rule in RULES]
     assert len(ids) == len(set(ids))
@@ -79,11 +85,11 @@ class TestEveryRule:
 
     def test_example_fires(self, rule: Rule) -> None:
         example = _module_of(rule).EXAMPLE_FIRES
-        rewritten = rewrite(rule, example)
+        rewritten = rewrite(rule, example, _example_qualname(rule))
         assert rewritten is not None and rewritten != example
 
     def test_example_stays_silent(self, rule: Rule) -> None:
-        assert rewrite(rule, _module_of(rule).EXAMPLE_SILENT) is None
+        assert rewrite(rule, _module_of(rule).EXAMPLE_SILENT, _example_qualname(rule)) is None
 
     def test_has_a_micro_benchmark_in_the_docs(self, rule: Rule) -> None:
         row = next(

@@ -4,6 +4,7 @@ lets a killed apply be undone, and `perfloop revert`."""
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 from pathlib import Path
 
@@ -114,6 +115,20 @@ def test_an_apply_keeps_a_journal_and_revert_puts_the_original_back(
     assert journal_state(backup_of(repo)) == "reverted"
     assert main(["revert", RUN, "--root", str(repo)]) == 0  # twice: nothing to do
     assert "already undone" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o755, 0o640])
+def test_apply_and_revert_keep_each_file_s_mode(repo: Path, mode: int) -> None:
+    (repo / "shop.py").chmod(mode)  # once, `perfloop revert` left a 0644 file as 0600
+    status = git(repo, "status", "--porcelain")
+    apply_changes(repo, [CHANGE], backup_of(repo))
+    assert stat.S_IMODE((repo / "shop.py").stat().st_mode) == mode
+    mark_journal(backup_of(repo), "confirmed")
+    assert main(["revert", RUN, "--root", str(repo)]) == 0
+    assert (repo / "shop.py").read_text() == ORIGINAL
+    assert stat.S_IMODE((repo / "shop.py").stat().st_mode) == mode
+    assert git(repo, "status", "--porcelain") == status + "?? .perfloop/\n"
+    assert sorted(p.name for p in repo.iterdir()) == [".git", ".perfloop", "notes.txt", "shop.py"]
 
 
 def test_revert_leaves_a_file_edited_since_the_apply_alone_unless_forced(

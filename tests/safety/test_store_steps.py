@@ -52,7 +52,7 @@ def test_captures_are_stored_whole_and_a_second_capture_replaces_the_first(
 
 def test_resume_refuses_when_a_target_file_changed(store: RunStore, tmp_path: Path) -> None:
     (tmp_path / "shop.py").write_text("def cheapest(p):\n    return sorted(p)[0]\n")
-    store.save_step(RUN, SETTINGS_STEP, Settings(workload="python bench.py", root="."))
+    store.save_step(RUN, SETTINGS_STEP, Settings(workload="python bench.py", root=Path(".")))
     store.save_step(RUN, SOURCES_STEP, {REF: ("shop.py", (tmp_path / "shop.py").read_text())})
     assert load_resumable(store, RUN, tmp_path).settings.root == tmp_path
     (tmp_path / "shop.py").write_text("# edited\n")

@@ -871,3 +871,13 @@ class Version:
         return isinstance(other, Version) and self.text == other.text
 
     __hash__ = object.__hash__
+
+
+def test_c_objects_whose_dict_appears_when_read_compare_equal() -> None:
+    # pypng's Writer.write_packed(outfile, rows) writes into a BytesIO: reading one side's
+    # __dict__ made it {} in that side's __getstate__ and None in the other's
+    import io
+
+    assert compare_values(io.BytesIO(b"ab"), io.BytesIO(b"ab"), "outfile", DEFAULT_POLICY) is None
+    different = compare_values(io.BytesIO(b"ab"), io.BytesIO(b"ax"), "outfile", DEFAULT_POLICY)
+    assert different is not None

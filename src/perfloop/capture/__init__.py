@@ -7,15 +7,16 @@ summary; the recorded values stay pickled bytes, unpickled only in workers.
 
 from __future__ import annotations
 
-import io
-import pickle
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfloop.decode import Refused, decode
 from perfloop.model import CallRecord, FunctionRef, Limits, ObservedType, TargetCapture
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
+
+_SUMMARY = dict[str, dict[str, object]]  # {"recorders": {...}, "failures": {...}}
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,6 @@ class CaptureSettings:
     max_bytes: int = 16 * 1024 * 1024
     timeout: float = 600.0
     limits: Limits | None = None  # CPU and memory of the workload's processes (see sandbox)
-
-
-class _PlainUnpickler(pickle.Unpickler):
-    """The recorder's summary is builtins only; refuse anything that would import code."""
-
-    def find_class(self, module: str, name: str) -> object:
-        raise pickle.UnpicklingError(f"unexpected {module}.{name} in a capture summary")
 
 
 def capture_calls(
@@ -65,11 +59,18 @@ def capture_calls(
         )
         if not run.succeeded:
             raise WorkloadError(run.failure_message())
-        reports = [
-            _PlainUnpickler(io.BytesIO(path.read_bytes())).load()
-            for path in sorted(Path(tmp).glob("capture-*.pkl"))
-        ]
+        reports = [_read_summary(path) for path in sorted(Path(tmp).glob("capture-*.pkl"))]
     return {target: _merge(target, reports) for target in targets}
+
+
+def _read_summary(path: Path) -> dict[str, dict[str, object]]:
+    """One process's recorder summary, as data only (the user's code wrote beside it)."""
+    try:
+        return decode(  # type: ignore[return-value]
+            path.read_bytes(), _SUMMARY, source=f"the capture summary {path.name}"
+        )
+    except Refused as exc:
+        raise WorkloadError(f"{exc}. Capture again; if it recurs, report it.") from None
 
 
 def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> TargetCapture:
@@ -96,7 +97,9 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
     problems: dict[str, int] = summary["problems"]  # type: ignore[assignment]
     problem = None
     if calls_seen == 0:
-        problem = "the workload never called it"
+        names = [str(n) for n in summary.get("names", ())]  # type: ignore[attr-defined]
+        watched = f" (watched under the names {', '.join(names)})" if len(names) > 1 else ""
+        problem = f"the workload never called it{watched}"
     elif not records:
         reason = max(problems, key=lambda k: problems[k]) if problems else "unknown"
         problem = f"none of its {calls_seen} calls could be recorded: {reason}"

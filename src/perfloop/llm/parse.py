@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from perfloop.gate import find_function, normalised_hash
+from perfloop.gate import normalised_hash
 from perfloop.propose.apply import locate
+from perfloop.qualnames import find_function
 
 _FENCE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)\s*$")
 _CODE_START = re.compile(r"^(async\s+def|def|class|import|from|@)\b")

@@ -17,10 +17,10 @@ from importlib import resources
 from pathlib import Path
 
 from perfloop.config import ConfigError
-from perfloop.gate import find_function
 from perfloop.llm.client import Message
 from perfloop.llm.hints import about, hot_line_hints, rule_hints
 from perfloop.model import CandidateResult, TargetContext, VerdictStatus
+from perfloop.qualnames import find_function
 
 _CALL_REPR_LIMIT = 160
 _HELPER_LINES_LIMIT = 60

@@ -170,7 +170,12 @@ def count_instructions(
             out = Path(tmp) / f"{side}.out"
             task = CountingTask(replace(timing, probe=False), side, passes)
             outcome = run_in_worker(
-                COUNTING_ENTRY, task, root=root, limits=COUNTING_LIMITS, wrapper=_wrapper(tool, out)
+                COUNTING_ENTRY,
+                task,
+                root=root,
+                limits=COUNTING_LIMITS,
+                wrapper=_wrapper(tool, out),
+                returns=Counted,
             )
             if not outcome.ok:
                 return InstructionCounts(

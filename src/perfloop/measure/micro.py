@@ -248,7 +248,9 @@ def run_micro_ab(
     decision = Decision.UNDECIDED
     limit = settings.processes if threshold is None else settings.max_processes
     for number in range(1, limit + 1):
-        outcome = run_in_worker(TIMING_ENTRY, task, root=root, limits=settings.limits)
+        outcome = run_in_worker(
+            TIMING_ENTRY, task, root=root, limits=settings.limits, returns=ProcessTimings
+        )
         failure = process_failure(outcome, number, limit)
         if failure is not None:
             return MicroRun(tuple(timings), None, Decision.UNDECIDED, threshold or 0, 0, failure)
@@ -372,13 +374,32 @@ def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloo
     )
     return (
         f"{estimate.pairs} paired ABBA blocks (baseline/candidate) in {estimate.groups} worker "
-        f"processes run one after another ({run.seconds:.1f} s; adaptive: at least "
-        f"{settings.processes}, stop when decisive, at most {settings.max_processes} or "
-        f"{settings.budget_seconds:g} s); a block is {block} on fresh input copies, GC off; "
+        f"processes run one after another, in {run.seconds:.1f} s (adaptive: at least "
+        f"{settings.processes}, then more while undecided, up to {settings.max_processes} "
+        f"processes or a {settings.budget_seconds:g} s budget{over_budget(run, settings)}); "
+        f"a block is {block} on fresh input copies, GC off; "
         f"clock: {first.clock}; per process the Hodges-Lehmann estimate of the log ratios, "
         f"{settings.confidence:.0%} CI by Student's t across processes (df {estimate.df}); "
         f"an early 'faster' needs the {INTERIM_CONFIDENCE:.1%} interval; p-value: Wilcoxon "
         f"signed-rank on the pairs, stratified by process{noise_text}"
+    )
+
+
+def over_budget(run: MicroRun, settings: MeasureSettings) -> str:
+    """Why the A/B took longer than its budget, or "" if it did not."""
+    if run.seconds <= settings.budget_seconds or not run.timings:
+        return ""
+    count = len(run.timings)
+    each = f"{run.seconds / count:.1f} s a process (starting the interpreter and importing the code"
+    if count <= settings.processes:
+        return (
+            f"; over budget because the first {settings.processes} processes always run, at about "
+            f"{each} included); to fit, lower measure-processes in [tool.perfloop] or raise "
+            "measure-budget"
+        )
+    return (
+        f"; over budget because the last process started within it and a process took longer "
+        f"than the ones before it (about {each} included, on average)"
     )
 
 

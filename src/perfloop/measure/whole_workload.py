@@ -205,7 +205,7 @@ def _run(
 ) -> tuple[WorkloadRun, float]:
     """One run and the CPU seconds (user + system) of its process tree."""
     before = _children_cpu()
-    run = run_workload(command, root, spec=spec, timeout=timeout)
+    run = run_workload(command, root, spec=spec, timeout=timeout, candidate_code=True)
     cpu_seconds = _children_cpu() - before
     if not run.succeeded:
         which = "original" if side is Side.BASELINE else "with the candidates in place"

@@ -59,7 +59,9 @@ def apply_outside(
         apply_changes(project.root, [change], backup)
     except ApplyRefused as exc:
         return ApplyResult(False, str(exc), verification, diff)
-    after = run_workload(workload, project.root, timeout=settings.workload_timeout)
+    after = run_workload(
+        workload, project.root, timeout=settings.workload_timeout, candidate_code=True
+    )
     if not after.succeeded or (expected is not None and after.stdout != expected):
         revert_changes(project.root, [change])
         why = after.failure_message() if not after.succeeded else "its output changed"
@@ -79,7 +81,12 @@ def _stable_output(workload: str, settings: Settings) -> str | None:
     """The workload's output if two runs agree on it, else None (then it is not compared)."""
     outputs = []
     for _ in range(2):
-        run = run_workload(workload, settings.root.resolve(), timeout=settings.workload_timeout)
+        run = run_workload(
+            workload,
+            settings.root.resolve(),
+            timeout=settings.workload_timeout,
+            candidate_code=True,  # the same environment as the run after applying
+        )
         if not run.succeeded:
             raise WorkloadError(run.failure_message())
         outputs.append(run.stdout)

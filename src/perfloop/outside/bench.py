@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
 from perfloop.measure import (
@@ -28,7 +30,12 @@ from perfloop.outside.calls import (
     recorded_run,
     require_workload,
 )
-from perfloop.outside.candidate import CandidateSpec, Target, build_candidate, read_target
+from perfloop.outside.candidate import (
+    CandidateSpec,
+    Target,
+    build_candidate,
+    read_target,
+)
 from perfloop.outside.documents import bench_document
 from perfloop.outside.results import BenchResult
 from perfloop.project import Project
@@ -44,17 +51,19 @@ def bench_outside(
     progress: Progress = quiet,
 ) -> BenchResult:
     """Micro A/B on the recorded calls, the A/A noise floor, and optionally the whole workload."""
+    steps = _Steps()
     project = Project(settings.root.resolve())
     found = read_target(project, FunctionRef.parse(target))
     candidate, notes = build_candidate(project, found, spec)
     if workload_level:
         require_workload(settings, "for --workload-level")
-    gate = gate_candidate(candidate, found.source, set())
+    gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
     timing = measure_settings(settings)
     with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
         capture = get_calls(settings, store, found.function, run)
         store.save_capture(run_id, capture)
+        steps.done("recording the calls" if run is None else "loading the calls")
         refused = _refusal(gate, capture.usable, capture.problem)
         noise = comparison = None
         if refused is not None:
@@ -66,6 +75,7 @@ def bench_outside(
             noise = measure_noise_floor(
                 candidate, found.source, capture.records, root=project.root, settings=timing
             )
+            steps.done("the A/A noise floor")
             progress("Timing the candidate against the original")
             measurement = measure_candidate(
                 candidate,
@@ -75,9 +85,11 @@ def bench_outside(
                 settings=timing,
                 noise=noise,
             )
+            steps.done(f"the A/B (budget {timing.budget_seconds:g} s)")
         if measurement.speedup is not None and workload_level:
             progress("Timing the whole workload, original against candidate")
             comparison = _whole_workload(settings, found, candidate, store, run_id)
+            steps.done("the whole workload")
         result = BenchResult(
             run_id=run_id,
             function=found.function,
@@ -88,10 +100,24 @@ def bench_outside(
             min_speedup=settings.min_speedup,
             workload=comparison,
             notes=(*notes, "not verified here: check the behaviour with `perfloop verify`"),
+            steps=steps.taken,
         )
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, None, measurement))
         finish(store, run_id, bench_document(result))
     return result
+
+
+class _Steps:
+    """Wall-clock seconds of each step of one command, as they finish."""
+
+    def __init__(self) -> None:
+        self._last = time.perf_counter()
+        self.taken: tuple[tuple[str, float], ...] = ()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.taken += ((step, now - self._last),)
+        self._last = now
 
 
 def _whole_workload(

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.config import ConfigError
-from perfloop.gate import find_function
 from perfloop.model import Candidate, FunctionRef
 from perfloop.outside.git import file_at
 from perfloop.patch import SpliceError, splice_function
 from perfloop.project import Project
+from perfloop.qualnames import find_function
 
 
 class CandidateError(ConfigError):

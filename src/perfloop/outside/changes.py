@@ -11,10 +11,10 @@ import ast
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfloop.gate import find_function
 from perfloop.model import FunctionRef, InvalidReference
 from perfloop.outside.git import changed_files, file_at
-from perfloop.project import defined_functions
+from perfloop.project import Project, defined_functions
+from perfloop.qualnames import find_function
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,13 @@ class ChangedModule:
         return tuple(FunctionRef(self.module, qualname) for qualname in self.changed)
 
 
-def module_name(relative: str) -> str | None:
-    """`pkg/mod.py` -> `pkg.mod`, `pkg/__init__.py` -> `pkg`; None if not importable by name."""
+def module_name(relative: str, project: Project) -> str | None:
+    """The name Python imports the project file `relative` under (`src/pkg/mod.py` ->
+    `pkg.mod` in a src layout, `pkg/__init__.py` -> `pkg`); None if not importable by name."""
     path = Path(relative)
     if path.suffix != ".py":
         return None
-    name = ".".join(path.with_suffix("").parts).removesuffix(".__init__")
+    name = project.module_name(project.root / path)
     try:
         FunctionRef.parse(f"{name}:f")
     except InvalidReference:
@@ -48,8 +49,9 @@ def module_name(relative: str) -> str | None:
 def changed_modules(root: Path, base: str) -> tuple[list[ChangedModule], list[str]]:
     """The modules whose functions changed since `base`, and notes on files that were skipped."""
     modules, notes = [], []
+    project = Project(root)
     for relative in changed_files(root, base):
-        name = module_name(relative)
+        name = module_name(relative, project)
         current_path = root / relative
         if name is None or not current_path.is_file():
             continue

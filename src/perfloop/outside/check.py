@@ -44,6 +44,7 @@ from perfloop.outside.judge import judge, new_verification, strength_text, verif
 from perfloop.outside.render import check_markdown
 from perfloop.outside.results import CheckResult, CheckStatus, FunctionCheck, speed_word
 from perfloop.patch import SpliceError, splice_function
+from perfloop.report.summary import BELOW_THRESHOLD, speed_text
 from perfloop.store import RunStore
 from perfloop.verify import RunVerification, VerifySettings
 from perfloop.workload import WorkloadError
@@ -237,6 +238,8 @@ def _speed_status(
         return CheckStatus.SAME_SPEED, (
             f"slower ({1 / speedup.ratio:.2f}x), but within the {max_slowdown:g} tolerance"
         )
+    if word == BELOW_THRESHOLD:
+        return CheckStatus.SAME_SPEED, speed_text(speedup, settings.min_speedup, max_slowdown)
     return CheckStatus.SAME_SPEED, "no speed change beyond the noise"
 
 

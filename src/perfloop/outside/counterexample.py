@@ -16,7 +16,8 @@ from pathlib import Path
 from perfloop.model import CallRecord, FunctionRef, Limits, RunId, Verdict
 from perfloop.outside.results import Counterexample
 from perfloop.sandbox import run_in_worker
-from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy, compare_values
+from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy
+from perfloop.verify.pasteable import call_source
 
 MAX_CHARACTERS = 4000
 ENTRY = "perfloop.outside.counterexample:render_call"
@@ -45,25 +46,9 @@ def render_call(task: RenderTask) -> RenderedCall:
     import_hook().override(task.module, task.path, task.source)
     importlib.import_module(task.module)
     args, kwargs = pickle.loads(task.args)
-    parts = [_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()]
+    written = call_source(task.qualname, args, kwargs, task.policy)
     head = task.qualname.split(".")[0]
-    imports = f"from {task.module} import {head}"
-    code = f"{imports}; {task.qualname}({', '.join(parts)})"
-    namespace: dict[str, object] = {}
-    try:
-        exec(imports, namespace)
-        rebuilt = eval(f"(lambda *a, **k: (a, k))({', '.join(parts)})", namespace)
-        exact = compare_values((args, kwargs), rebuilt, "arguments", task.policy) is None
-    except Exception:
-        exact = False
-    return RenderedCall(code, exact)
-
-
-def _repr(value: object) -> str:
-    try:
-        return repr(value)
-    except Exception as exc:
-        return f"<{type(value).__qualname__}: repr failed with {type(exc).__name__}>"
+    return RenderedCall(f"from {task.module} import {head}; {written.text}", written.exact)
 
 
 def smallest_first(records: Sequence[CallRecord]) -> tuple[CallRecord, ...]:
@@ -107,13 +92,20 @@ def counterexample_for(
         code = f"from {function.module} import {head}; {call}"
         where = f"found by the {difference.tier} tier (input #{difference.call_index + 1})"
         return Counterexample(
-            code, True, difference.description, difference.call_index, where, difference.tier
+            code,
+            difference.pasteable,
+            difference.description,
+            difference.call_index,
+            where,
+            difference.tier,
         )
     where = f"run {run_id}, recorded call #{difference.call_index} in .perfloop/perfloop.db"
     task = RenderTask(
         function.module, function.qualname, str(module_file), original_source, record.args, policy
     )
-    outcome = run_in_worker(ENTRY, task, root=root, limits=Limits(wall_seconds=30))
+    outcome = run_in_worker(
+        ENTRY, task, root=root, limits=Limits(wall_seconds=30), returns=RenderedCall
+    )
     rendered = outcome.value if outcome.ok else None
     if not isinstance(rendered, RenderedCall) or len(rendered.code) > MAX_CHARACTERS:
         readable = f"from {function.module} import {head}; {difference.call}"

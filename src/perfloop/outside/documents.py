@@ -15,8 +15,8 @@ from perfloop.outside.results import (
     Counterexample,
     FunctionCheck,
     VerifyResult,
-    speed_word,
 )
+from perfloop.report.summary import speed_word
 
 Document = dict[str, object]
 
@@ -167,6 +167,7 @@ def bench_document(result: BenchResult) -> Document:
         "function": str(result.function),
         "candidate": {"origin": result.candidate.origin},
         "speed": result.speed,
+        "speed_text": result.speed_text,
         "exit_code": result.exit_code,
         "min_speedup": result.min_speedup,
         "threshold": result.threshold,
@@ -175,6 +176,7 @@ def bench_document(result: BenchResult) -> Document:
         "noise_floor": noise_floor_document(result.noise_floor),
         "workload": workload_document(result.workload),
         "notes": list(result.notes),
+        "steps": [{"step": step, "seconds": seconds} for step, seconds in result.steps],
     }
 
 

@@ -106,17 +106,8 @@ def judge(
         policy=policy,
     )
     if baseline.status is not VerdictStatus.EQUIVALENT:
-        why = baseline.difference.description if baseline.difference else baseline.reason
         verdict = Verdict(
-            VerdictStatus.UNVERIFIABLE,
-            baseline.tiers,
-            0,
-            baseline.seconds,
-            reason=(
-                f"replaying the original does not reproduce its recorded calls ({why}); it "
-                "depends on state besides its arguments (randomness, time, module state), so "
-                "its calls cannot judge a rewrite"
-            ),
+            VerdictStatus.UNVERIFIABLE, (), 0, baseline.seconds, reason=_unreplayable(baseline)
         )
         return Judgement(verdict, None, None, weak=True)
     limits = limits_for(settings, baseline.seconds)
@@ -142,6 +133,31 @@ def judge(
     return Judgement(verdict, counterexample, strength, strength is not None and strength.weak)
 
 
+def _unreplayable(baseline: Verdict) -> str:
+    """Why the original's own recorded calls cannot judge a rewrite: it ran and gave other
+    results (it depends on more than its arguments), or it could not be replayed at all."""
+    if baseline.status is VerdictStatus.DIFFERENT:
+        why = baseline.difference.description if baseline.difference else baseline.reason
+        return (
+            f"replaying the original does not reproduce its recorded calls ({why}); it "
+            "depends on state besides its arguments (randomness, time, module state), so "
+            "its calls cannot judge a rewrite"
+        )
+    error = (baseline.reason or "no error message").strip()
+    last = error.splitlines()[-1] if error else "no error message"
+    if "pickle" in error:
+        return (
+            f"the recorded calls cannot be loaded back for replay ({last}): an argument or "
+            "result of this function does not survive pickling, so its calls cannot judge a "
+            "rewrite; the function's argument types need support in perfloop's recorder"
+        )
+    return (
+        f"the original could not be replayed on its recorded calls ({last}), so they cannot "
+        "judge a rewrite; check that the module imports in a fresh interpreter from the "
+        "project root"
+    )
+
+
 def _recorded_numbering(verdict: Verdict, ordered: tuple[CallRecord, ...]) -> Verdict:
     """Give a difference found on a recorded call that call's index in the capture."""
     difference = verdict.difference
@@ -160,6 +176,8 @@ def strength_text(strength: VerificationStrength | None, verdict: Verdict | None
     if strength is None:
         if verdict.status is VerdictStatus.EQUIVALENT:
             return "unknown: the mutant self-check did not run"
+        if verdict.status is VerdictStatus.UNVERIFIABLE:
+            return "none: nothing was verified (see the verdict's reason)"
         return "not measured: the candidate was not found equivalent"
     if strength.score is None:
         return f"unknown: {strength.note or 'no mutant could be made of this function'}"

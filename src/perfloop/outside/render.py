@@ -15,9 +15,8 @@ from perfloop.outside.results import (
     Counterexample,
     FunctionCheck,
     VerifyResult,
-    speed_word,
 )
-from perfloop.report.summary import measurement_details
+from perfloop.report.summary import measurement_details, speed_word
 
 
 def ratio_text(speedup: Speedup) -> str:
@@ -41,7 +40,7 @@ def counterexample_lines(example: Counterexample, indent: str = "    ") -> list[
     elif example.exact:
         how = "paste it to reproduce"
     else:
-        how = "approximate: not every argument has an exact repr"
+        how = "NOT pasteable: an argument has no exact Python form, shown by its repr"
     return [
         f"smallest counterexample ({example.where}; {how}):",
         f"{indent}{example.code}",
@@ -72,8 +71,18 @@ def verify_text(result: VerifyResult) -> str:
     if result.counterexample is not None:
         lines += counterexample_lines(result.counterexample)
     lines += [f"note: {note}" for note in result.notes]
-    lines.append(f"reuse these calls: --run {result.run_id}")
+    lines.append(reuse_line(result.run_id, result.calls_recorded, str(result.function)))
     return "\n".join(lines) + "\n"
+
+
+def reuse_line(run_id: str, calls_recorded: int, function: str) -> str:
+    """How a later command reuses this run's calls, or what to do when it recorded none."""
+    if calls_recorded:
+        return f"reuse these calls: --run {run_id}"
+    return (
+        f"no calls of {function} were recorded, so there is nothing to reuse: give a "
+        "--workload that calls it (or check that the name is the one the workload calls)"
+    )
 
 
 _INPUT_WORDS = {"fuzz": "generated inputs", "tests": "project tests", "symbolic": "symbolic paths"}
@@ -113,7 +122,7 @@ def bench_text(result: BenchResult) -> str:
     else:
         lines.append(
             f"speedup: {ratio_text(speedup)} (original time / candidate time, 95% CI): "
-            f"{result.speed}"
+            f"{result.speed_text}"
         )
         details = measurement_details(measurement)  # noise floor, threshold, detectable
         if details:
@@ -137,8 +146,12 @@ def bench_text(result: BenchResult) -> str:
             lines.append(f"whole workload: {ratio_text(workload.speedup)}, {output}")
     if speedup is not None:
         lines.append(f"method: {speedup.method}")
+    if result.steps:
+        total = sum(seconds for _, seconds in result.steps)
+        parts = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.steps)
+        lines.append(f"time taken: {total:.1f} s in all: {parts}")
     lines += [f"note: {note}" for note in result.notes]
-    lines.append(f"reuse these calls: --run {result.run_id}")
+    lines.append(reuse_line(result.run_id, result.calls_recorded, str(result.function)))
     return "\n".join(lines) + "\n"
 
 

@@ -16,11 +16,11 @@ from perfloop.model import (
     GateResult,
     Measurement,
     RunId,
-    Speedup,
     Verdict,
     VerdictStatus,
     VerificationStrength,
 )
+from perfloop.report.summary import speed_text, speed_word
 
 
 class Decision(str, Enum):
@@ -77,6 +77,7 @@ class VerifyResult:
 class BenchResult:
     """The A/B of a candidate against the original, with the A/A noise floor beside it.
 
+    `steps` are the wall-clock seconds of each step the command took, in order.
     `noise_floor` is the original timed against itself the same way (None when
     nothing was timed): how far apart two identical versions look on this
     machine now. As in optimize, it raises the threshold the A/B's interval must
@@ -92,6 +93,7 @@ class BenchResult:
     min_speedup: float
     workload: WorkloadComparison | None = None
     notes: tuple[str, ...] = field(default=())
+    steps: tuple[tuple[str, float], ...] = field(default=())  # (what, wall-clock seconds)
 
     @property
     def threshold(self) -> float:
@@ -103,8 +105,14 @@ class BenchResult:
 
     @property
     def speed(self) -> str:
-        """faster, slower, no significant difference, or not measured."""
+        """faster, slower, faster but below the threshold, no significant difference, or not
+        measured."""
         return speed_word(self.measurement.speedup, self.threshold)
+
+    @property
+    def speed_text(self) -> str:
+        """`speed` with the figures that decided it."""
+        return speed_text(self.measurement.speedup, self.threshold)
 
     @property
     def exit_code(self) -> int:
@@ -112,17 +120,6 @@ class BenchResult:
         if self.measurement.speedup is not None:
             return 0
         return 3 if self.calls_recorded == 0 else 1
-
-
-def speed_word(speedup: Speedup | None, min_speedup: float, max_slowdown: float = 1.0) -> str:
-    """How a ratio (baseline over candidate time) reads: decided by its interval, not its middle."""
-    if speedup is None:
-        return "not measured"
-    if speedup.ci_low >= min_speedup:
-        return "faster"
-    if speedup.ci_high < 1.0 and speedup.ci_high * max_slowdown <= 1.0:
-        return "slower"
-    return "no significant difference"
 
 
 class CheckStatus(str, Enum):

@@ -29,7 +29,7 @@ def verify_outside(
     project = Project(settings.root.resolve())
     found = read_target(project, FunctionRef.parse(target))
     candidate, notes = build_candidate(project, found, spec)
-    gate = gate_candidate(candidate, found.source, set())
+    gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
     verification = new_verification(project.root, settings, engine or verify_settings(settings))
     with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")

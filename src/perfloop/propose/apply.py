@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from perfloop.propose.rules.base import FunctionRewrite, ModuleFacts, Rule, RuleContext
+from perfloop.qualnames import find_cst_path
 
 
 @dataclass(frozen=True)
@@ -37,31 +38,14 @@ class Rewritten:
 
 
 def locate(module: cst.Module, qualname: str) -> Located | None:
-    """The function `f` or method `Class.m` (classes may nest) defined in `module`.
-
-    When a name is defined twice at the same level the later definition wins, as
-    it does when the module runs.
-    """
-    parts = qualname.split(".")
-    body: tuple[cst.CSTNode, ...] = tuple(module.body)
-    classes: list[str] = []
-    top_level: cst.CSTNode | None = None
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        wanted = cst.FunctionDef if last else cst.ClassDef
-        found = None
-        for statement in body:
-            if isinstance(statement, wanted) and statement.name.value == part:
-                found = statement
-        if found is None:
-            return None
-        top_level = top_level or found
-        if last:
-            assert isinstance(found, cst.FunctionDef)
-            return Located(found, tuple(classes), top_level)
-        classes.append(part)
-        body = tuple(found.body.body) if isinstance(found.body, cst.IndentedBlock) else ()
-    return None
+    """The function `f` or method `Class.m` (classes may nest) defined in `module`,
+    by the one rule of perfloop.qualnames (the later definition wins)."""
+    found = find_cst_path(module.body, qualname)
+    if found is None:
+        return None
+    function, classes = found
+    top_level = classes[0] if classes else function
+    return Located(function, tuple(c.name.value for c in classes), top_level)
 
 
 def apply_rule(

@@ -7,9 +7,9 @@ the RunResult.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from perfloop.atomic import write_atomic
 from perfloop.model import RunResult
 from perfloop.report.markdown import render_markdown
 from perfloop.report.results import results_document
@@ -24,9 +24,7 @@ def write_run_files(result: RunResult, run_dir: Path) -> str:
         ("report.md", render_markdown(result)),
         ("patch.diff", result.patch),
     ):
-        temporary = run_dir / f".{name}.tmp"
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, run_dir / name)
+        write_atomic(run_dir / name, text)
     return results_json
 
 

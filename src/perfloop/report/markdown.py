@@ -8,6 +8,7 @@ from perfloop.report.summary import (
     headline,
     llm_cost_line,
     measurement_details,
+    speed_text,
     summary_rows,
 )
 from perfloop.report.verification import strength_text, tiers_text
@@ -45,6 +46,9 @@ def _candidate_line(result: CandidateResult) -> str:
         error = measurement.error if measurement else "not measured"
         return f"- {origin}: same behaviour [{tiers_text(verdict)}]; timing failed: {error}"
     verdict_word = "faster" if measurement.faster else "not faster beyond the threshold"
+    threshold = measurement.speedup.threshold
+    if threshold is not None:  # the figures that decided it: significant, yet below?
+        verdict_word = speed_text(measurement.speedup, threshold)
     if measurement.objective == "memory":
         verdict_word = "less memory" if measurement.improved else "not better on memory"
     details = measurement_details(measurement)
@@ -84,6 +88,11 @@ def render_markdown(result: RunResult) -> str:
         "",
         f"**{headline(result)}.**",
         "",
+        *(
+            [f"**Applied without the project's tests**: {result.applied_without_tests}.", ""]
+            if result.applied_without_tests
+            else []
+        ),
         *_table(
             ["function", "share of time", "rule", "calls replayed", "speedup [95% CI]", "verdict"],
             [[r.function, r.share, r.rule, r.calls, r.speedup, r.verdict] for r in rows],

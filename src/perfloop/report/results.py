@@ -137,6 +137,7 @@ def results_document(result: RunResult) -> dict[str, Any]:
             else None
         ),
         "applied": result.applied,
+        "applied_without_tests": result.applied_without_tests,
         "notes": list(result.notes),
         "llm": _llm(result),
     }

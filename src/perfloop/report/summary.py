@@ -30,6 +30,72 @@ def format_speedup(speedup: Speedup) -> str:
     return f"{speedup.ratio:.2f}x [{speedup.ci_low:.2f}, {speedup.ci_high:.2f}]"
 
 
+FASTER = "faster"
+SLOWER = "slower"
+BELOW_THRESHOLD = "faster, but below the threshold"
+NO_DIFFERENCE = "no significant difference"
+
+
+def speed_word(speedup: Speedup | None, min_speedup: float, max_slowdown: float = 1.0) -> str:
+    """How a ratio (baseline over candidate time) reads: decided by its interval, not its middle.
+
+    faster: the lower bound clears `min_speedup`; slower: the upper bound times
+    `max_slowdown` stays under 1; faster, but below the threshold: the interval
+    lies above 1 (significant) but its lower bound misses `min_speedup`.
+    """
+    if speedup is None:
+        return "not measured"
+    if speedup.ci_low >= min_speedup:
+        return FASTER
+    if speedup.ci_high < 1.0 and speedup.ci_high * max_slowdown <= 1.0:
+        return SLOWER
+    if speedup.ci_low > 1.0:
+        return BELOW_THRESHOLD
+    return NO_DIFFERENCE
+
+
+def speed_text(speedup: Speedup | None, threshold: float, max_slowdown: float = 1.0) -> str:
+    """The speed word with the figures that decided it, for a person to read.
+
+    `faster by 3.0% [2.0%, 4.0%], significant, but below the 5.0% threshold (--min-speedup)`.
+    """
+    word = speed_word(speedup, threshold, max_slowdown)
+    if speedup is None or word == SLOWER:
+        return word
+    amount = _percent if max(speedup.ci_high, threshold) < 2 else _times
+    by = f"{amount(speedup.ratio)} [{amount(speedup.ci_low)}, {amount(speedup.ci_high)}]"
+    if word == FASTER:
+        return f"faster by {by}"
+    if word == BELOW_THRESHOLD:
+        floor = speedup.noise_floor
+        source = "the A/A noise floor" if floor is not None and floor >= threshold else None
+        return (
+            f"faster by {by}, significant, but below the {amount(threshold)} threshold "
+            f"({source or f'--min-speedup {threshold:g}'}): not called faster"
+        )
+    if speedup.ci_high < 1.0:  # slower, but `max_slowdown` tolerates it
+        return (
+            f"slower, within the {max_slowdown:g}x tolerance: {_times(1 / speedup.ratio)} the time"
+        )
+    text = f"{word}: the 95% interval includes 1.00x"
+    if speedup.p_value is not None and speedup.p_value < 0.05:
+        text += (
+            f" (the pairs' p={speedup.p_value:.2g} counts the noise within each process; "
+            "the interval also counts the spread between processes)"
+        )
+    return text
+
+
+def _percent(ratio: float) -> str:
+    """A ratio as the percentage faster it means: 1.03 -> 3.0%, 0.9 -> -10%."""
+    value = (ratio - 1) * 100
+    return f"{value:.0f}%" if abs(value) >= 10 else f"{value:.1f}%"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.2f}x"
+
+
 def _most_informative(target: TargetResult) -> CandidateResult | None:
     """The candidate that tells the most about the outcome: the best, else the furthest along."""
     if target.best is not None:
@@ -79,8 +145,13 @@ def summary_rows(result: RunResult) -> list[SummaryRow]:
 
 
 def headline(result: RunResult) -> str:
-    improved = len(result.improved)
-    text = f"{improved} of {len(result.targets)} functions made faster, verified"
+    """`2 of 5 functions made faster, verified; 1 faster but weakly verified (...)`: only
+    strongly verified ones count as verified."""
+    weak = sum(1 for target in result.improved if target.weakly_verified)
+    strong = len(result.improved) - weak
+    text = f"{strong} of {len(result.targets)} functions made faster, verified"
+    if weak:
+        text += f"; {weak} faster but weakly verified (not applied without --accept-weak)"
     if result.workload_speedup is not None:
         text += f"; whole workload {format_speedup(result.workload_speedup.speedup)}"
     return text

@@ -17,7 +17,8 @@ import sys
 import types
 from pathlib import Path
 
-from perfloop.runtime.loader import import_hook, replace_function, resolve_function
+from perfloop.atomic import write_atomic
+from perfloop.runtime.loader import import_hook, resolve_target, wrap_everywhere
 from perfloop.runtime.recorder import Recorder, make_wrapper
 
 SPEC_VARIABLE = "PERFLOOP_RUNTIME"
@@ -28,6 +29,8 @@ def install_from_environment() -> None:
     if not spec_path:
         return
     spec = json.loads(Path(spec_path).read_text())
+    if spec.get("imports_dir"):
+        _install_import_report(Path(spec["imports_dir"]))
     for module, (path, source_file) in (spec.get("overrides") or {}).items():
         import_hook().override(module, path, Path(source_file).read_text(encoding="utf-8"))
     if spec.get("capture"):
@@ -36,6 +39,24 @@ def install_from_environment() -> None:
         _install_profiler(Path(spec["profile_dir"]))
     if spec.get("lines"):
         _install_line_timer(spec["lines"])
+
+
+def _install_import_report(directory: Path) -> None:
+    """At exit, write which file each imported module came from, and the import path."""
+    start_directory = os.getcwd()
+
+    def dump() -> None:
+        modules = []
+        for name, module in list(sys.modules.items()):
+            spec = getattr(module, "__spec__", None)
+            origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
+            if isinstance(origin, str) and origin.endswith(".py") and name != "__main__":
+                modules.append((name, os.path.realpath(os.path.join(start_directory, origin))))
+        path = [os.path.abspath(os.path.join(start_directory, entry)) for entry in sys.path]
+        report = json.dumps({"path": path, "modules": modules})
+        write_atomic(directory / f"imports-{os.getpid()}.json", report, durable=False)
+
+    atexit.register(dump)
 
 
 def _install_profiler(directory: Path) -> None:
@@ -74,7 +95,7 @@ def _install_capture(settings: dict[str, object]) -> None:
         for qualname in qualnames:
             ref = f"{module.__name__}:{qualname}"
             try:
-                function = resolve_function(module, qualname)
+                target = resolve_target(module, qualname)
             except (AttributeError, KeyError):
                 failures[ref] = f"{module.__name__} has no function {qualname!r} when imported"
                 continue
@@ -83,12 +104,14 @@ def _install_capture(settings: dict[str, object]) -> None:
                 continue
             recorder = Recorder(
                 ref,
-                function,
+                target.function,
                 int(settings["max_calls"]),
                 int(settings["max_bytes"]),  # type: ignore[arg-type]
             )
             recorders[ref] = recorder
-            replace_function(module, qualname, make_wrapper(function, recorder))
+            recorder.names = wrap_everywhere(
+                module, target, lambda inner, r=recorder: make_wrapper(inner, r)
+            )
 
     by_module: dict[str, list[str]] = {}
     for ref in settings["targets"]:  # type: ignore[attr-defined]
@@ -103,9 +126,7 @@ def _install_capture(settings: dict[str, object]) -> None:
             "failures": failures,
         }
         final = directory / f"capture-{os.getpid()}.pkl"
-        temporary = final.with_suffix(".tmp")
-        temporary.write_bytes(pickle.dumps(report, protocol=4))
-        os.replace(temporary, final)
+        write_atomic(final, pickle.dumps(report, protocol=4), durable=False)
 
     atexit.register(dump)
 
@@ -120,10 +141,10 @@ def _install_line_timer(settings: dict[str, object]) -> None:
     def add_targets(module: types.ModuleType, qualnames: list[str]) -> None:
         for qualname in qualnames:
             try:
-                function = resolve_function(module, qualname)
+                code = resolve_target(module, qualname).code
             except (AttributeError, KeyError, TypeError):
                 continue  # the capture stage reports why; a line profile is optional
-            timer.add(f"{module.__name__}:{qualname}", function.__code__)
+            timer.add(f"{module.__name__}:{qualname}", code)
 
     by_module: dict[str, list[str]] = {}
     for ref in settings["targets"]:  # type: ignore[attr-defined]
@@ -135,9 +156,7 @@ def _install_line_timer(settings: dict[str, object]) -> None:
     def dump() -> None:
         timer.stop()
         final = directory / f"lines-{os.getpid()}.json"
-        temporary = final.with_suffix(".tmp")
-        temporary.write_text(json.dumps(timer.summary()))
-        os.replace(temporary, final)
+        write_atomic(final, json.dumps(timer.summary()), durable=False)
 
     atexit.register(dump)
     timer.start()

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 
 
 class _SourceLoader(importlib.abc.SourceLoader):
@@ -130,18 +132,217 @@ def load_module_copy(name: str, path: str, source: str) -> types.ModuleType:
     return module
 
 
-def resolve_function(module: types.ModuleType, qualname: str) -> Callable[..., object]:
-    """The plain function behind `qualname`; for a method, the function in the class dict."""
+@dataclass(frozen=True)
+class Target:
+    """A target function as its module holds it, and how perfloop calls it.
+
+    `raw` is what `owner` holds under `attribute` (the name-mangled name for a
+    private method `Class.__m`): a function, a staticmethod, a classmethod, a
+    property, a cache or another decorator's wrapper. `function` is the plain
+    function whose code is the target (decorators unwrapped), and `call` is what
+    replay, fuzzing and timing call with the recorded arguments:
+
+    - a plain function or method: the function itself (a method gets self first);
+    - a staticmethod: the function (no self); a classmethod: the function, with
+      the class first, as the recorder sees it; a property: its getter (self only);
+    - a cache (`functools.lru_cache`, `cache`, `cached_property`, anything with
+      `cache_info`/`cache_clear`): the undecorated function. Through a cache a call
+      would be a lookup of what an earlier call computed, so replay would compare
+      nothing and timing would measure the lookup; the undecorated code gives the
+      same results for the same arguments, and its speed is what a rewrite changes;
+    - any other decorator (`functools.wraps` wrappers, validators, counters): the
+      decorated function, as callers call it, so what the decorator adds (argument
+      conversion, checks) is part of what is compared.
+    """
+
+    owner: object
+    attribute: str
+    raw: object
+    function: types.FunctionType
+    call: Callable[..., object]
+    receiver: str | None
+    """"self" or "cls" when the first recorded argument is the instance or class."""
+
+    @property
+    def code(self) -> types.CodeType:
+        return self.function.__code__
+
+
+def attribute_name(owner: object, name: str) -> str:
+    """The name `name` has in `owner`'s dict: `__m` in class `C` is stored as `_C__m`."""
+    if isinstance(owner, type) and name.startswith("__") and not name.endswith("__"):
+        stripped = owner.__name__.lstrip("_")
+        return f"_{stripped}{name}" if stripped else name
+    return name
+
+
+def resolve_target(module: types.ModuleType, qualname: str) -> Target:
+    """The target `qualname` in `module`; AttributeError if it is not there, TypeError if
+    it is not (or does not wrap) a Python function, with what to do about it."""
     owner: object = module
     parts = qualname.split(".")
     for part in parts[:-1]:
-        owner = getattr(owner, part)
-    raw = owner.__dict__[parts[-1]] if isinstance(owner, type) else getattr(owner, parts[-1])
-    if isinstance(raw, (staticmethod, classmethod)):
-        raise TypeError(f"{qualname} is a {type(raw).__name__}; only plain methods are supported")
-    if not isinstance(raw, types.FunctionType):
+        owner = getattr(owner, attribute_name(owner, part))
+    attribute = attribute_name(owner, parts[-1])
+    if isinstance(owner, type):
+        if attribute not in owner.__dict__:
+            raise AttributeError(f"{owner.__qualname__} has no attribute {attribute!r}")
+        raw = owner.__dict__[attribute]
+    else:
+        raw = getattr(owner, attribute)
+    in_class = isinstance(owner, type)
+    function, call, receiver = _unwrap(raw, qualname, in_class)
+    return Target(owner, attribute, raw, function, call, receiver)
+
+
+def _unwrap(
+    raw: object, qualname: str, in_class: bool
+) -> tuple[types.FunctionType, Callable[..., object], str | None]:
+    """(the plain function, what to call with recorded arguments, the receiver's name)."""
+    if isinstance(raw, staticmethod):
+        function = _plain_function(raw.__func__, qualname)
+        return function, function, None
+    if isinstance(raw, classmethod):
+        function = _plain_function(raw.__func__, qualname)
+        return function, function, "cls"
+    if isinstance(raw, property):
+        if raw.fget is None:
+            raise TypeError(f"{qualname} is a property without a getter")
+        function = _plain_function(raw.fget, qualname)
+        return function, function, "self"
+    if isinstance(raw, functools.cached_property):
+        function = _plain_function(raw.func, qualname)
+        return function, function, "self"
+    receiver = "self" if in_class else None
+    function = _plain_function(raw, qualname)
+    if is_cache(raw):
+        return function, function, receiver
+    if not callable(raw):
         raise TypeError(f"{qualname} is a {type(raw).__name__}, not a Python function")
-    return raw
+    return function, raw, receiver  # type: ignore[return-value]
+
+
+def is_cache(value: object) -> bool:
+    """A memoising decorator's wrapper (functools.lru_cache and cache, cachetools-like)."""
+    return hasattr(value, "__wrapped__") and any(
+        hasattr(value, name) for name in ("cache_info", "cache_clear", "cache_parameters")
+    )
+
+
+def _plain_function(value: object, qualname: str) -> types.FunctionType:
+    """The function defined as `qualname`, found through `__wrapped__` links.
+
+    A function bound under another name (`C.m = helper`) is taken as it is; one made
+    inside another function (`decorator.<locals>.wrapper`) without a `__wrapped__`
+    link hides the target, and the error says how to fix the decorator.
+    """
+    current = value
+    for _ in range(100):
+        if not hasattr(current, "__wrapped__"):
+            break
+        if _named(current, qualname) and _HAS_CODE_QUALNAME:  # 3.10: wraps copies __qualname__
+            break
+        current = current.__wrapped__  # type: ignore[attr-defined]
+    if not isinstance(current, types.FunctionType):
+        raise TypeError(f"{qualname} is a {type(value).__name__}, not a Python function")
+    if not _named(current, qualname) and "<locals>" in _code_qualname(current):
+        raise TypeError(
+            f"{qualname} is replaced by {_code_qualname(current)} when the module runs (a "
+            "decorator that does not keep the original in __wrapped__); use functools.wraps "
+            "in the decorator so perfloop can find the function"
+        )
+    return current
+
+
+_HAS_CODE_QUALNAME = sys.version_info >= (3, 11)
+
+
+def _named(value: object, qualname: str) -> bool:
+    """Defined as `qualname`: by its code's name, which functools.wraps does not copy."""
+    return isinstance(value, types.FunctionType) and _code_qualname(value) == qualname
+
+
+def _code_qualname(function: types.FunctionType) -> str:
+    return str(getattr(function.__code__, "co_qualname", function.__qualname__))
+
+
+def resolve_function(module: types.ModuleType, qualname: str) -> Callable[..., object]:
+    """What to call with the recorded arguments of `qualname` (see Target)."""
+    return resolve_target(module, qualname).call
+
+
+def bindings(module: types.ModuleType, target: Target) -> list[tuple[object, str]]:
+    """Every (owner, attribute) in `module` and its classes that holds the target's object.
+
+    Code calls a function by whatever name it was bound to: pyparsing 3.1 binds
+    `_parse = _parseNoCache` in a class body and calls `self._parse`, so recording
+    only `_parseNoCache` would record nothing. The target's own binding comes first.
+    """
+    found = [(target.owner, target.attribute)]
+    for owner in _namespaces(module):
+        for name, value in list(vars(owner).items()):
+            if value is target.raw and (owner, name) != (target.owner, target.attribute):
+                found.append((owner, name))
+    return found
+
+
+def _namespaces(module: types.ModuleType) -> list[object]:
+    """The module and every class defined in it, nested classes included."""
+    found: list[object] = [module]
+    index = 0
+    while index < len(found):
+        for value in list(vars(found[index]).values()):
+            if (
+                isinstance(value, type)
+                and value.__module__ == module.__name__
+                and all(value is not seen for seen in found)
+            ):
+                found.append(value)
+        index += 1
+    return found
+
+
+_DESCRIPTORS = (staticmethod, classmethod, property, functools.cached_property)
+
+
+def wrap_everywhere(
+    module: types.ModuleType,
+    target: Target,
+    wrap: Callable[[Callable[..., object]], Callable[..., object]],
+) -> tuple[str, ...]:
+    """Put `wrap(inner)` in place of the target at every binding; the names it now has.
+
+    `inner` is what callers reach through the binding, so behaviour is unchanged:
+    the cache or decorator itself for a decorated function (a cached call stays a
+    lookup), the plain function inside a staticmethod, classmethod or property. The
+    wrapper then receives the arguments `target.call` takes. The descriptor kind is
+    kept (a staticmethod stays static, a property keeps its setter).
+    """
+    raw = target.raw
+    inner = target.function if isinstance(raw, _DESCRIPTORS) else raw
+    replacement = _rebind(target, wrap(inner))  # type: ignore[arg-type]
+    names = []
+    for owner, name in bindings(module, target):
+        setattr(owner, name, replacement)
+        names.append(f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name)
+    return tuple(names)
+
+
+def _rebind(target: Target, wrapper: Callable[..., object]) -> object:
+    raw = target.raw
+    if isinstance(raw, staticmethod):
+        return staticmethod(wrapper)
+    if isinstance(raw, classmethod):
+        return classmethod(wrapper)
+    if isinstance(raw, property):
+        return raw.getter(wrapper)
+    if isinstance(raw, functools.cached_property):
+        replacement = functools.cached_property(wrapper)
+        replacement.attrname = raw.attrname
+        return replacement
+    if isinstance(target.owner, type) and not hasattr(raw, "__get__"):
+        return staticmethod(wrapper)  # a callable object that does not bind self
+    return wrapper
 
 
 def replace_function(
@@ -150,8 +351,8 @@ def replace_function(
     owner: object = module
     parts = qualname.split(".")
     for part in parts[:-1]:
-        owner = getattr(owner, part)
-    setattr(owner, parts[-1], replacement)
+        owner = getattr(owner, attribute_name(owner, part))
+    setattr(owner, attribute_name(owner, parts[-1]), replacement)
 
 
 def load_function_into(
@@ -186,7 +387,10 @@ def load_function_into(
     holder = types.ModuleType(module.__name__)
     code = compile(ast.Module(body=[definition], type_ignores=[]), filename, "exec")
     exec(code, module.__dict__, holder.__dict__)
-    function = resolve_function(holder, qualname)
+    try:
+        function = resolve_function(holder, qualname)
+    except (TypeError, KeyError, AttributeError):  # not a plain function or method
+        return None
     if len(parts) == 2:
         _point_class_cell(function, getattr(module, parts[0]))
     return function
@@ -200,21 +404,21 @@ def _added_statements(
 ) -> list[ast.stmt] | None:
     """The imports and constants `new_tree` adds at the top level; None if it changes
     anything else besides the definition named `top_name` (a class: only one method)."""
-    old_dumps = {ast.dump(node) for node in old_tree.body if not _named(node, top_name)}
-    new_dumps = {ast.dump(node) for node in new_tree.body if not _named(node, top_name)}
+    old_dumps = {ast.dump(node) for node in old_tree.body if not _node_named(node, top_name)}
+    new_dumps = {ast.dump(node) for node in new_tree.body if not _node_named(node, top_name)}
     if not old_dumps <= new_dumps:
         return None  # the candidate removed or changed another statement
     added = [
         node
         for node in new_tree.body
-        if not _named(node, top_name) and ast.dump(node) not in old_dumps
+        if not _node_named(node, top_name) and ast.dump(node) not in old_dumps
     ]
     if not all(_is_import_or_constant(node) for node in added):
         return None
     return added
 
 
-def _named(node: ast.stmt, name: str) -> bool:
+def _node_named(node: ast.stmt, name: str) -> bool:
     return isinstance(node, _Definition) and node.name == name
 
 
@@ -228,7 +432,7 @@ def _is_import_or_constant(node: ast.stmt) -> bool:
 
 
 def _last_named(body: list[ast.stmt], name: str) -> ast.stmt | None:
-    found = [node for node in body if _named(node, name)]
+    found = [node for node in body if _node_named(node, name)]
     return found[-1] if found else None
 
 
@@ -257,7 +461,7 @@ def _same_class_apart_from(old_tree: ast.Module, new_tree: ast.Module, parts: li
         return False
 
     def without(node: ast.ClassDef) -> str:
-        kept = [item for item in node.body if not _named(item, parts[1])]
+        kept = [item for item in node.body if not _node_named(item, parts[1])]
         return ast.dump(
             ast.ClassDef(node.name, node.bases, node.keywords, kept, node.decorator_list)
         )
@@ -296,10 +500,22 @@ def swapped_in(
     parts = qualname.split(".")
     owner: object = module
     for part in parts[:-1]:
-        owner = getattr(owner, part)
-    previous = vars(owner)[parts[-1]]
-    setattr(owner, parts[-1], function)
+        owner = getattr(owner, attribute_name(owner, part))
+    name = attribute_name(owner, parts[-1])
+    previous = vars(owner)[name]
+    setattr(owner, name, _dressed_like(previous, function))
     try:
         yield
     finally:
-        setattr(owner, parts[-1], previous)
+        setattr(owner, name, previous)
+
+
+def _dressed_like(previous: object, function: Callable[..., object]) -> object:
+    """`function` wrapped as the original was bound: a static or class method, a property."""
+    if isinstance(previous, staticmethod):
+        return staticmethod(function)
+    if isinstance(previous, classmethod):
+        return classmethod(function)
+    if isinstance(previous, property):
+        return property(function, previous.fset, previous.fdel, previous.__doc__)
+    return function

@@ -156,6 +156,11 @@ class RunVerification:
             self._index = index_tests(self.root, self.index_limits)
         return select_tests(self._index, self.root, function, path, module_source)
 
+    def tests_problem(self) -> str | None:
+        """Why the project's tests could not judge this run's candidates although it has
+        tests; None when they could, when it has none, or when the tier is off."""
+        return None if self._index is None else self._index.could_not_run
+
     def plan(
         self,
         function: FunctionRef,

@@ -33,11 +33,12 @@ from perfloop.runtime.loader import (
     import_hook,
     load_function_into,
     load_module_copy,
-    resolve_function,
+    resolve_target,
     swapped_in,
 )
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.pasteable import CallSource, call_source
 from perfloop.verify.replay import compare_outcomes
 
 Outcome = tuple[
@@ -80,7 +81,7 @@ def load_original(module: str, qualname: str, path: str, source: str) -> Version
     import_hook().override(module, path, source)
     with tripwire.paused():  # the original and its imports ran in the workload anyway
         loaded = importlib.import_module(module)
-    return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
+    return _version(loaded, qualname)
 
 
 def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
@@ -90,11 +91,17 @@ def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
     imported = sys.modules.get(module)
     served = import_hook().sources.get(module)
     if imported is not None and served is not None:
+        receiver = resolve_target(imported, qualname).receiver  # the original's shape
         function = load_function_into(imported, qualname, served[1], source)
         if function is not None:
-            return Version(imported, function, "." in qualname, in_place=qualname)
+            return Version(imported, function, receiver is not None, in_place=qualname)
     loaded = load_module_copy(module, path, source)
-    return Version(loaded, resolve_function(loaded, qualname), "." in qualname)
+    return _version(loaded, qualname)
+
+
+def _version(module: types.ModuleType, qualname: str) -> Version:
+    target = resolve_target(module, qualname)
+    return Version(module, target.call, target.receiver is not None)
 
 
 def installed(version: Version) -> contextlib.AbstractContextManager[None]:
@@ -226,20 +233,13 @@ def compare_sides(
     return differs(expected, actual, policy, original.is_method)
 
 
-def call_text(module: str, qualname: str, call_bytes: bytes, original: Version) -> str:
-    """The call as copy-pasteable text: `shoplib.text:tokenize(['', 'a'])`."""
+def call_text(module: str, qualname: str, call_bytes: bytes, original: Version) -> CallSource:
+    """The call as text, `shoplib.text:tokenize(['', 'a'])`, and whether pasting it (after
+    `from shoplib.text import tokenize`) rebuilds the inputs exactly."""
     try:
         with serving(original.module):
             args, kwargs = pickle.loads(call_bytes)
-        parts = [_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()]
     except Exception as exc:
-        parts = [f"<inputs unprintable: {type(exc).__name__}>"]
-    return f"{module}:{qualname}({', '.join(parts)})"
-
-
-def _repr(value: object, limit: int = 400) -> str:
-    try:
-        text = repr(value)
-    except Exception as exc:
-        return f"<{type(value).__name__}; repr() raised {type(exc).__name__}>"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        return CallSource(f"{module}:{qualname}(<inputs unprintable: {type(exc).__name__}>)", False)
+    written = call_source(qualname, args, kwargs)
+    return CallSource(f"{module}:{written.text}", written.exact)

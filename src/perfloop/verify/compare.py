@@ -764,7 +764,11 @@ class _Comparer:
 
     def _object(self, e: object, a: object, path: _Path, depth: int) -> _Diff | None:
         """Attributes; for objects with none (C types), a repr that shows state."""
-        if _instance_dict(e) is not None or _slot_descriptors(type(e)):
+        # both sides alike: reading __dict__ makes one on a C object that has none yet
+        # (io.BytesIO), and its __getstate__ then shows {} where the other shows None
+        has_dict = _instance_dict(e) is not None
+        has_dict = _instance_dict(a) is not None or has_dict
+        if has_dict or _slot_descriptors(type(e)):
             return self._attributes(e, a, path, depth)
         try:
             shown_e, shown_a = repr(e), repr(a)
@@ -808,8 +812,10 @@ class _Comparer:
         cls = type(e)
         if cls is dict and _fast_dict_equal(e, a):
             return None
-        keys_e, keys_a = list(e), list(a)
-        if _same_simple_keys(keys_e, keys_a):
+        # keys(), not iteration: pyparsing 3.1's ParseResults is registered as a mapping
+        # and a sequence, and iterating it yields its tokens
+        keys_e, keys_a = list(e.keys()), list(a.keys())
+        if _same_simple_keys(keys_e, keys_a) or self._same_keys_in_order(keys_e, keys_a, depth):
             partners: list[object] = keys_a
             stray_e: list[object] = []
             stray_a: list[object] = []
@@ -839,6 +845,14 @@ class _Comparer:
             if diff is not None:
                 return diff
         return None if cls in _PLAIN_CONTAINERS else self._attributes(e, a, path, depth)
+
+    def _same_keys_in_order(self, keys_e: list[object], keys_a: list[object], depth: int) -> bool:
+        """Equal keys at every position: a dict built by the same steps keeps its order, and
+        this pairs keys that hash by identity (Markdown 3.5's `parent_map`, keyed by
+        ElementTree elements) however many there are."""
+        return len(keys_e) == len(keys_a) and all(
+            self._members_equal(x, y, depth) for x, y in zip(keys_e, keys_a)
+        )
 
     def _set(self, e: Any, a: Any, path: _Path, depth: int) -> _Diff | None:
         cls = type(e)

@@ -17,6 +17,7 @@ VERIFY_FLAGS = (
     "mutants",
     "min_strength",
     "accept_weak",
+    "apply_without_tests",
 )
 
 
@@ -59,4 +60,11 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         default=None,
         help="let --apply write changes of weakly verified targets too",
+    )
+    group.add_argument(
+        "--apply-without-tests",
+        action="store_true",
+        default=None,
+        help="let --apply write changes although the project's tests could not run "
+        "(the report marks them)",
     )

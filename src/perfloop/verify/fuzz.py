@@ -33,6 +33,7 @@ from perfloop.model import CallRecord, Limits
 from perfloop.sandbox import run_in_worker
 from perfloop.verify import calls as calling
 from perfloop.verify.compare import ComparePolicy
+from perfloop.verify.pasteable import CallSource
 from perfloop.verify.shapes import Constants, call_forms
 
 TIER = "fuzz"
@@ -70,6 +71,7 @@ class FuzzResult:
     call: str | None = None
     description: str | None = None
     note: str | None = None
+    call_pasteable: bool = True  # pasting `call` rebuilds the inputs exactly
 
 
 class _OutOfBudget(BaseException):
@@ -77,7 +79,7 @@ class _OutOfBudget(BaseException):
 
 
 class _NotDeterministic(BaseException):
-    def __init__(self, call: str, why: str) -> None:
+    def __init__(self, call: CallSource, why: str) -> None:
         super().__init__(call, why)
         self.call = call
         self.why = why
@@ -94,10 +96,10 @@ class _Rejected(Exception):
 @dataclass
 class _Progress:
     examples: int = 0
-    best: tuple[int, str, str] | None = None  # (length, call text, description)
+    best: tuple[int, str, str, bool] | None = None  # (length, call text, description, pasteable)
 
-    def found(self, text: str, description: str) -> None:
-        key = (len(text), text, description)
+    def found(self, call: CallSource, description: str) -> None:
+        key = (len(call.text), call.text, description, call.exact)
         if self.best is None or key[:2] < self.best[:2]:
             self.best = key
 
@@ -275,9 +277,14 @@ class _Fuzzer:
                 note = f"fuzzing stopped early: {type(exc).__name__}"
         seconds = time.monotonic() - started
         if progress.best is not None:
-            _, text, description = progress.best
+            _, text, description, pasteable = progress.best
             return FuzzResult(
-                "different", progress.examples, seconds, call=text, description=description
+                "different",
+                progress.examples,
+                seconds,
+                call=text,
+                description=description,
+                call_pasteable=pasteable,
             )
         if progress.examples == 0:
             return FuzzResult(
@@ -294,7 +301,8 @@ def _unstable_result(unstable: _NotDeterministic, examples: int, started: float)
         "unverifiable",
         examples,
         time.monotonic() - started,
-        call=unstable.call,
+        call=unstable.call.text,
+        call_pasteable=unstable.call.exact,
         description=(
             "the original gave different results on the same input when run twice"
             + (f" ({unstable.why})" if unstable.why else "")
@@ -310,7 +318,13 @@ def fuzz_worker_limits(settings: FuzzSettings, versions: int, base: Limits) -> L
 
 def run_fuzz(task: FuzzTask, *, root: Path, limits: Limits) -> tuple[FuzzResult, ...] | str:
     """Main side: run the task in a sandboxed worker; a message if the worker failed."""
-    outcome = run_in_worker("perfloop.verify.fuzz:fuzz_versions", task, root=root, limits=limits)
+    outcome = run_in_worker(
+        "perfloop.verify.fuzz:fuzz_versions",
+        task,
+        root=root,
+        limits=limits,
+        returns=tuple[FuzzResult, ...],
+    )
     if not outcome.ok:
         return outcome.message
     assert isinstance(outcome.value, tuple)

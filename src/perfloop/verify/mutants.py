@@ -22,7 +22,7 @@ import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop.verify.shapes import find_function
+from perfloop.qualnames import find_function
 
 DEFAULT_MAX_MUTANTS = 30
 

@@ -21,6 +21,8 @@ import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from perfloop.qualnames import find_function
+
 MAX_SAMPLES = 20  # captured values kept per shape for sampling
 MAX_SAMPLE_BYTES = 20_000  # a captured value bigger than this, pickled, is not sampled
 MAX_FIXED_TUPLE = 6  # tuples always this long or shorter are records, not sequences
@@ -290,21 +292,3 @@ def source_constants(module_source: str, qualname: str) -> Constants:
         elif isinstance(value, str) and value != docstring and len(value) <= 40:
             strs.add(value)
     return Constants(tuple(sorted(ints)), tuple(sorted(floats)), tuple(sorted(strs))[:30])
-
-
-def find_function(tree: ast.Module, qualname: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
-    """The def of `qualname` (`f`, `Class.method`) in a parsed module."""
-    scope: list[ast.stmt] = tree.body
-    parts = qualname.split(".")
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        for node in scope:
-            if last and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                if node.name == part:
-                    return node
-            elif not last and isinstance(node, ast.ClassDef) and node.name == part:
-                scope = node.body
-                break
-        else:
-            return None
-    return None

@@ -95,7 +95,11 @@ def check_symbolic(
     worker = Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=limits.memory_mb)
     started = time.perf_counter()
     outcome = run_in_worker(
-        "perfloop.verify.symbolic:symbolic_worker", task, root=root, limits=worker
+        "perfloop.verify.symbolic:symbolic_worker",
+        task,
+        root=root,
+        limits=worker,
+        returns=_SymbolicReport,
     )
     elapsed = time.perf_counter() - started
     if not outcome.ok:
@@ -227,4 +231,4 @@ def _confirm(
     again = calling.call(original, data, 2.0)
     if again.exhausted is not None or calling.differs(expected, again, task.policy, False):
         return None  # the original is not deterministic here; not a finding about the candidate
-    return calling.call_text(task.module, task.qualname, data, original), problem
+    return calling.call_text(task.module, task.qualname, data, original).text, problem

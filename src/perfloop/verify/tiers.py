@@ -51,7 +51,11 @@ def fuzz_check_from_result(result: FuzzResult, seconds: float) -> TierCheck:
     run = TierRun(result.tier, result.outcome, result.examples, seconds, result.note)
     if result.outcome in ("different", "unverifiable") and result.call is not None:
         difference = Difference(
-            max(0, result.examples - 1), result.call, result.description or "", result.tier
+            max(0, result.examples - 1),
+            result.call,
+            result.description or "",
+            result.tier,
+            pasteable=result.call_pasteable,
         )
         reason = None if result.outcome == "different" else result.description
         return TierCheck(run, difference, reason)

@@ -16,12 +16,15 @@ from perfloop.propose.rules.deque_queue import DequeQueue
 from perfloop.propose.rules.enumerate_index import EnumerateIndex
 from perfloop.propose.rules.generator_to_comprehension import GeneratorToComprehension
 from perfloop.propose.rules.hoist_attribute_lookup import HoistAttributeLookup
+from perfloop.propose.rules.hoist_constant_attribute import HoistConstantAttribute
 from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
 from perfloop.propose.rules.hoist_invariant import HoistInvariant
 from perfloop.propose.rules.inline_pure_function import InlinePureFunction
+from perfloop.propose.rules.lambda_to_operator import LambdaToOperator
 from perfloop.propose.rules.len_hoist import LenHoist
 from perfloop.propose.rules.linear_search_index import LinearSearchIndex
 from perfloop.propose.rules.list_comprehension import ListComprehension
+from perfloop.propose.rules.match_group_subscript import MatchGroupSubscript
 from perfloop.propose.rules.math_sqrt import MathSqrt
 from perfloop.propose.rules.membership_list_to_set import MembershipListToSet
 from perfloop.propose.rules.memoize_recursive import MemoizeRecursive
@@ -32,6 +35,7 @@ from perfloop.propose.rules.preallocated_fill import PreallocatedFill
 from perfloop.propose.rules.range_len_iteration import RangeLenIteration
 from perfloop.propose.rules.re_compile_hoist import ReCompileHoist
 from perfloop.propose.rules.regex_literal_str import RegexLiteralStr
+from perfloop.propose.rules.scalar_replace_attributes import ScalarReplaceAttributes
 from perfloop.propose.rules.set_membership import SetMembership
 from perfloop.propose.rules.sorted_min_max import SortedMinMax
 from perfloop.propose.rules.sorted_slice_heapq import SortedSliceHeapq
@@ -50,7 +54,8 @@ from perfloop.propose.rules.zip_parallel_index import ZipParallelIndex
 # 3. rules that turn an accumulator loop into one expression (comprehension, join,
 #    Counter, sum, len, any);
 # 4. lookups hoisted into locals, last among the loop rules, so that the loops the
-#    earlier rules keep or create are the ones that get them;
+#    earlier rules keep or create are the ones that get them (instance attributes
+#    first: `self.a.m()` becomes `a.m()`, whose method the next rule can bind);
 # 5. memoize-recursive, which moves the whole body into an inner function.
 RULES: tuple[Rule, ...] = (
     NumpyConvolve(),
@@ -64,6 +69,8 @@ RULES: tuple[Rule, ...] = (
     RegexLiteralStr(),
     ReCompileHoist(),
     MathSqrt(),
+    LambdaToOperator(),
+    MatchGroupSubscript(),
     SquareMultiply(),
     OrChainMembership(),
     CountingDictGet(),
@@ -83,7 +90,9 @@ RULES: tuple[Rule, ...] = (
     CountLoop(),
     SumLoop(),
     AnyAllLoop(),
+    ScalarReplaceAttributes(),
     HoistAttributeLookup(),
+    HoistConstantAttribute(),
     HoistGlobalLookup(),
     MemoizeRecursive(),
 )
@@ -104,6 +113,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "list-comprehension", "preallocated-fill", "generator-to-comprehension", "str-join",
         "count-loop", "sum-loop", "any-all-loop",
         "hoist-invariant", "hoist-attribute-lookup", "hoist-global-lookup",
+        "scalar-replace-attributes", "hoist-constant-attribute",
         "range-len-iteration", "enumerate-index", "zip-parallel-index", "len-hoist",
     ),
     "data structures": (
@@ -113,7 +123,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
-        "re-compile-hoist", "math-sqrt",
+        "re-compile-hoist", "math-sqrt", "lambda-to-operator",
+        "match-group-subscript",
         "square-multiply", "regex-literal-str", "bisect-sorted-search",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),

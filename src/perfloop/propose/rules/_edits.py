@@ -167,6 +167,35 @@ def assigned_in(node: cst.CSTNode) -> set[str]:
     return _tools.bound_names(node)
 
 
+def attribute_chain(expression: cst.BaseExpression) -> list[str] | None:
+    """["out", "append"] for `out.append`, ["self", "a", "b"] for `self.a.b`; else None."""
+    if isinstance(expression, cst.Name):
+        return [expression.value]
+    if isinstance(expression, cst.Attribute) and not expression.lpar:
+        inner = attribute_chain(expression.value)
+        return None if inner is None else [*inner, expression.attr.value]
+    return None
+
+
+def attributes_stored(region: cst.CSTNode) -> set[tuple[str, ...]]:
+    """Every `a.b.c` chain that is assigned or deleted in `region` (`a.b.c = ...`)."""
+    analysis = _tools.Analysis.of(region)
+    stored: set[tuple[str, ...]] = set()
+    for node in _tools.walk(region):
+        if isinstance(node, cst.Attribute) and analysis.is_store(node):
+            chain = attribute_chain(node)
+            if chain is not None:
+                stored.add(tuple(chain))
+        elif isinstance(node, cst.Del):
+            for inner in _tools.walk(node.target):
+                if (
+                    isinstance(inner, cst.Attribute)
+                    and (chain := attribute_chain(inner)) is not None
+                ):
+                    stored.add(tuple(chain))
+    return stored
+
+
 # Methods that change their object; any other method call is taken as harmless to
 # the object's length and items only for the builtin containers' read-only methods.
 MUTATING_METHODS = frozenset(

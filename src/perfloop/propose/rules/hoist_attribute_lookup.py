@@ -36,32 +36,6 @@ def distances(points, out):
 """
 
 
-def _chain(expression: cst.BaseExpression) -> list[str] | None:
-    """["out", "append"] for `out.append`, ["self", "a", "b"] for `self.a.b`; else None."""
-    if isinstance(expression, cst.Name):
-        return [expression.value]
-    if isinstance(expression, cst.Attribute) and not expression.lpar:
-        inner = _chain(expression.value)
-        return None if inner is None else [*inner, expression.attr.value]
-    return None
-
-
-def _attributes_stored(region: cst.CSTNode) -> set[tuple[str, ...]]:
-    """Every `a.b.c` chain that is assigned or deleted in `region` (`a.b.c = ...`)."""
-    analysis = _tools.Analysis.of(region)
-    stored: set[tuple[str, ...]] = set()
-    for node in _tools.walk(region):
-        if isinstance(node, cst.Attribute) and analysis.is_store(node):
-            chain = _chain(node)
-            if chain is not None:
-                stored.add(tuple(chain))
-        elif isinstance(node, cst.Del):
-            for inner in _tools.walk(node.target):
-                if isinstance(inner, cst.Attribute) and (chain := _chain(inner)) is not None:
-                    stored.add(tuple(chain))
-    return stored
-
-
 def _outermost_invariant_loop(
     analysis: _tools.Analysis,
     func: cst.FunctionDef,
@@ -77,7 +51,7 @@ def _outermost_invariant_loop(
         if chain[0] in _edits.assigned_in(loop):
             continue
         if id(loop) not in stored_in:
-            stored_in[id(loop)] = _attributes_stored(loop)
+            stored_in[id(loop)] = _edits.attributes_stored(loop)
         stored = stored_in[id(loop)]
         if any(tuple(chain[:length]) in stored for length in range(2, len(chain) + 1)):
             continue
@@ -122,7 +96,7 @@ class HoistAttributeLookup(Rule):
         for node in _tools.walk(func.body):
             if not isinstance(node, cst.Attribute) or analysis.is_store(node):
                 continue
-            chain = _chain(node)
+            chain = _edits.attribute_chain(node)
             if chain is None:
                 continue
             parent = analysis.ancestors(node)[-1]

@@ -1,0 +1,95 @@
+"""Shapes of real libraries that perfloop got wrong, each reduced to a small fixture.
+
+Each test names the library and version its shape came from (found by
+benchmarks/real_libraries.py). A test marked xfail(strict=True) records a known
+defect: it starts to pass, and so fails as XPASS, the day the defect is fixed;
+then drop the mark.
+"""
+
+from __future__ import annotations
+
+from perfloop.capture import capture_calls
+from perfloop.model import FunctionRef
+from perfloop.profile import profile_workload
+
+BUSY = """
+def inner(x):
+    total = 0
+    for i in range(3000):
+        total += (i * x) % 7
+    return str(total)
+"""
+
+
+def shares(make_project, files: dict[str, str]) -> dict[str, float]:
+    root = make_project(files)
+    profile = profile_workload("python bench.py", root)
+    return {str(f.function): f.share for f in profile.functions}
+
+
+def test_a_builtin_driving_a_generator_does_not_make_its_caller_hot(make_project) -> None:
+    # sqlparse 0.5.1: `format` is `return ''.join(stack.run(sql, encoding))`; perfloop
+    # ranked it first with 48% "own" time, above the lexer and grouping doing the work
+    found = shares(
+        make_project,
+        {
+            "lib.py": BUSY + '\n\ndef outer(items):\n    return "".join(inner(x) for x in items)\n',
+            "bench.py": "import lib\n\nprint(len(lib.outer(range(2000))))\n",
+        },
+    )
+    assert found["lib:inner"] > 0.5
+    assert found["lib:outer"] < found["lib:inner"] / 2, found
+
+
+def test_a_callback_from_the_workload_script_does_not_make_its_caller_hot(make_project) -> None:
+    # mpmath 1.3.0: quad(lambda x: exp(-x*x) * cos(k*x), ...) made TanhSinh.sum_next 60% "own"
+    # time, while exp and cos (mpmath functions the lambda calls) did the work
+    found = shares(
+        make_project,
+        {
+            "lib.py": BUSY + "\n\ndef integrate(f, points):\n    return [f(x) for x in points]\n",
+            "bench.py": "import lib\n\n"
+            "print(len(lib.integrate(lambda x: lib.inner(x), range(2000))))\n",
+        },
+    )
+    assert found["lib:inner"] > 0.5
+    assert found["lib:integrate"] < found["lib:inner"] / 2, found
+
+
+def test_unpicklable_arguments_are_not_pickled_again_on_every_call(make_project) -> None:
+    # pycparser 2.22: ply's Lexer.token(self) is called 16,321 times by a 0.5 s workload;
+    # pickling its self walks the parser tables for 20-40 ms before failing on a re.Match,
+    # so the capture run passed perfloop's 600 s limit and the whole run failed with
+    # "did not finish within 600 s; raise --workload-timeout or give a shorter workload"
+    root = make_project(
+        {
+            "lexer.py": """
+                class Match:  # stands for re.Match: refuses to be pickled, and says so
+                    def __reduce__(self):
+                        with open("pickle-attempts.txt", "a") as log:
+                            log.write("x")
+                        raise TypeError("cannot pickle 're.Match' object")
+
+                class Lexer:
+                    def __init__(self, text):
+                        self.text, self.pos, self.match = text, 0, Match()
+
+                    def token(self):
+                        self.pos += 1
+                        return self.text[self.pos - 1 : self.pos]
+            """,
+            "bench.py": """
+                import lexer
+
+                scanner = lexer.Lexer("x" * 3000)
+                print(sum(len(scanner.token()) for _ in range(3000)))
+            """,
+        }
+    )
+    [capture] = capture_calls(
+        "python bench.py", root, [FunctionRef("lexer", "Lexer.token")]
+    ).values()
+    assert capture.calls_seen == 3000 and not capture.records
+    assert "cannot be pickled" in (capture.problem or "")
+    attempts = len((root / "pickle-attempts.txt").read_text())
+    assert attempts <= 100, f"{attempts} pickling attempts for 3000 calls"

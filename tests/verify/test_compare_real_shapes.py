@@ -1,0 +1,66 @@
+"""Values from real libraries that the comparison must walk correctly."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import MutableMapping, MutableSequence
+
+from perfloop.verify.compare import DEFAULT_POLICY, compare_values
+
+
+class Node:
+    """Hashes by identity, like ElementTree elements (Markdown 3.5.2's parent_map keys)."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+
+class Results:
+    """Shaped like pyparsing 3.1.2's ParseResults: registered as a mapping and a sequence;
+    iterating yields its tokens, keys() its names."""
+
+    def __init__(self, tokens: list[str], names: dict[str, str]) -> None:
+        self._tokens = tokens
+        self._names = names
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._tokens)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __getitem__(self, key: str) -> str:
+        return self._names[key]
+
+    def keys(self):  # type: ignore[no-untyped-def]
+        return self._names.keys()
+
+
+MutableMapping.register(Results)
+MutableSequence.register(Results)
+
+
+def test_a_dict_with_many_identity_hashed_keys_equals_its_copy() -> None:
+    parent = Node("div")
+    parent_map = {Node("p" if i % 2 else "a"): parent for i in range(150)}
+    data = pickle.dumps(parent_map)
+    assert compare_values(pickle.loads(data), pickle.loads(data), "x", DEFAULT_POLICY) is None
+
+
+def test_a_dict_with_many_identity_hashed_keys_differs_when_one_key_does() -> None:
+    parent = Node("div")
+    data = pickle.dumps({Node("p"): parent for _ in range(150)})
+    changed = pickle.loads(data)
+    next(iter(changed)).tag = "q"
+    assert compare_values(pickle.loads(data), changed, "x", DEFAULT_POLICY) is not None
+
+
+def test_a_mapping_that_iterates_its_tokens_is_compared_by_its_keys() -> None:
+    same = compare_values(
+        Results(["a", "1"], {"w": "a"}), Results(["a", "1"], {"w": "a"}), "r", DEFAULT_POLICY
+    )
+    assert same is None
+    different = compare_values(
+        Results(["a", "1"], {"w": "a"}), Results(["a", "2"], {"w": "a"}), "r", DEFAULT_POLICY
+    )
+    assert different is not None and "_tokens" in different.path
