@@ -436,14 +436,25 @@ def _last_named(body: list[ast.stmt], name: str) -> ast.stmt | None:
     return found[-1] if found else None
 
 
+def _only_plain(body: list[ast.stmt], name: str) -> ast.stmt | None:
+    """The one undecorated def of `name` in `body`; None when it is decorated or defined
+    more than once (a property's getter and setter: compiling one alone breaks the other,
+    and decorators such as registries must not run twice)."""
+    found = [node for node in body if _node_named(node, name)]
+    if len(found) != 1 or found[0].decorator_list:  # type: ignore[attr-defined]
+        return None
+    return found[0]
+
+
 def _definition(tree: ast.Module, parts: list[str]) -> ast.stmt | None:
     """The def to compile: the function, or for a method a bare class holding only it."""
-    top = _last_named(tree.body, parts[0])
     if len(parts) == 1:
+        top = _only_plain(tree.body, parts[0])
         return top if isinstance(top, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    top = _last_named(tree.body, parts[0])
     if not isinstance(top, ast.ClassDef):
         return None
-    method = _last_named(top.body, parts[1])
+    method = _only_plain(top.body, parts[1])
     if not isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return None
     holder = ast.ClassDef(name=top.name, bases=[], keywords=[], body=[method], decorator_list=[])
