@@ -5,21 +5,28 @@ for each test, which functions of the project it entered (coverage at function
 granularity). The tests that execute a target and pass with the original are
 that target's tests.
 
-How the entries are noted, at about the suite's plain cost (figures from
-benchmarks/test_index_overhead.py on chardet 5.2.0, 766 tests, and sqlparse 0.4.4):
+How the entries are noted, at about the suite's plain cost (CPU seconds from
+benchmarks/test_index_overhead.py, index against plain pytest, worker start-up
+included): chardet 5.2.0 (766 tests) 44.9 against 37.9 s (1.19x) with entry
+marks on 3.11 and 43.9 against 36.9 s (1.19x) with sys.monitoring on 3.12;
+sqlparse 0.4.4 (430 tests, 3 s) 1.27x and 1.52x, mostly the worker's start-up.
 - Python 3.12+: `sys.monitoring` PY_START events, each code object's event
   disabled after its first hit and re-armed between tests, so a test pays once
   per function it enters. Chosen over coverage.py's dynamic contexts, which record
   every line (and would bring a dependency into the user's environment).
-- Before 3.12: entry marks compiled into the project's modules (see entry_marks);
-  any trace or profile function slows the whole interpreter, measured at 4.2x on
-  part of chardet's suite and 8.5x on all of it (923 s against 109 s), while the
-  marks cost 1.1x on the same part.
+- Before 3.12: entry marks compiled into the project's modules (see entry_marks).
+  Any trace or profile function slows the whole interpreter: the trace function
+  used before (it also called os.path.realpath per call) was killed after 600 s
+  on chardet and took 218 s on sqlparse where the marks take 19 s; even a trace
+  function that only adds f_code to a set made chardet's suite 8.5x slower.
 The user's pytest configuration is respected except where it would hide tests
 from the index: `-n` (xdist), `--cov` (pytest-cov) and, while indexing, `-x` are
-overridden (see _override_user_options). A candidate is then checked by running just those tests
-in a worker where the import hook serves the candidate's module source; the
-first failing test rejects the candidate and is named in the verdict. A test
+overridden (see _override_user_options).
+
+A candidate is then checked by running those tests, fastest first as many as fit
+a third of its remaining budget, in a worker where the import hook serves the
+candidate's module source; the first failing test rejects the candidate and is
+named in the verdict. A test
 that fails is run once more with the original: if it fails there too it is
 flaky, and the tier says it could not judge instead of blaming the candidate.
 
