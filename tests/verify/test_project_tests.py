@@ -127,3 +127,48 @@ def test_a_project_without_tests_skips_the_tier_and_says_so(make_project) -> Non
         tests.outcome == "skipped" and tests.note == "the project has no tests (pytest found none)"
     )
     assert verdict.tiers == ("replay",)
+
+
+SLOW_TESTS = """
+import time
+
+from shop import shipping
+
+
+def test_free_from_fifty():
+    assert shipping(50) == 0
+
+
+def test_small_orders_pay():
+    assert shipping(49) == 5
+
+
+def test_slow_big_order():
+    time.sleep(9)
+    assert shipping(1000) == 0
+"""
+
+
+def test_a_function_the_whole_suite_runs_is_judged_by_its_fastest_tests_within_budget(
+    make_project,
+) -> None:
+    root = make_project({"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": SLOW_TESTS})
+    ref = FunctionRef("shop", "shipping")
+    source = (root / "shop.py").read_text()
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", source)
+    assert tests.node_ids[-1] == "tests/test_shop.py::test_slow_big_order"  # fastest first
+    settings = VerifySettings(tiers=("replay", "tests"), candidate_seconds=24.0)
+    plan = prepare_target(
+        ref, "shop.py", source, capture, root=root, settings=settings, limits=LIMITS, tests=tests
+    )
+    faster = source.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
+    verdict = verify_candidate(
+        Candidate(ref, "test", "test", faster, "", "shop.py"), plan, root=root, limits=LIMITS
+    )
+    run = next(r for r in verdict.runs if r.tier == "tests")
+    assert verdict.status is VerdictStatus.EQUIVALENT and run.inputs == 2
+    assert (
+        run.note
+        == "ran the 2 fastest of the 3 tests that execute it, within the candidate's budget"
+    )

@@ -48,9 +48,10 @@ class TestSelection:
 
     __test__ = False  # not a pytest test class
 
-    node_ids: tuple[str, ...] = ()
+    node_ids: tuple[str, ...] = ()  # fastest first
     seconds: float = 0.0  # how long they took with the original
     note: str | None = None  # why there are none
+    durations: tuple[float, ...] = ()  # each test's time with the original, as node_ids
 
 
 @dataclass(frozen=True)
