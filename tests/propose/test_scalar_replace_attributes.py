@@ -305,3 +305,26 @@ def test_dataclass_fields_are_data() -> None:
                 outcomes.append("raise")
         assert outcomes[0] == outcomes[1]
         assert vars(before) == vars(after)
+
+
+def test_an_inner_loop_when_the_outer_one_calls_a_method() -> None:
+    """The method runs between inner loops, after the write-back: only the inner loop qualifies."""
+    module = _method(
+        "        for row in xs:\n"
+        "            for x in row:\n"
+        "                self._n += x\n"
+        "            self.flush()\n",
+        "    def flush(self):\n        print(self._n)\n",
+    )
+    rewritten = rewrite(RULE, module, "C.run")
+    assert rewritten is not None
+    assert rewritten.endswith(
+        "        for row in xs:\n"
+        "            n = self._n\n"
+        "            try:\n"
+        "                for x in row:\n"
+        "                    n += x\n"
+        "            finally:\n"
+        "                self._n = n\n"
+        "            self.flush()\n"
+    )

@@ -90,7 +90,7 @@ class _ClassAttributes:
 
 @dataclass(frozen=True)
 class _LoopUse:
-    """How one outermost loop uses the attributes of `self`."""
+    """How one loop uses the attributes of `self`."""
 
     nodes: dict[str, list[cst.Attribute]]
     """Every `self.X` in the loop, by X, in source order."""
@@ -206,10 +206,12 @@ def _stored_attributes(method: cst.FunctionDef, instance: str) -> set[str]:
     }
 
 
-def _outermost_loops(func: cst.FunctionDef) -> Iterator[cst.For | cst.While]:
+def _loops_to_try(func: cst.FunctionDef, handled: set[int]) -> Iterator[cst.For | cst.While]:
+    """The function's loops, outer first, skipping those inside a loop in `handled`
+    (which the caller fills): an inner loop is tried when its outer loop was refused."""
     analysis = _tools.Analysis.of(func)
     for loop in _edits.loops_in_scope(func):
-        if not _edits.enclosing_loops(analysis, loop):
+        if not any(id(outer) in handled for outer in _edits.enclosing_loops(analysis, loop)):
             yield loop
 
 
@@ -307,7 +309,8 @@ class ScalarReplaceAttributes(Rule):
     )
     safety = Safety.NEEDS_VERIFICATION
     description = (
-        "In a method, the attributes of `self` that an outermost for/while loop reads "
+        "In a method, the attributes of `self` that a for/while loop (the outermost one "
+        "that qualifies) reads "
         "(`self._count += 1`, `self.LIMIT`, `self._model.table`) become locals read once "
         "before the loop; those the loop also writes are written back in a `finally` "
         "around it, so every way out (end, break, return, exception) stores them. Only "
@@ -348,9 +351,11 @@ class ScalarReplaceAttributes(Rule):
         reserved = _tools.names_in(func) | set(context.module_bindings) | _tools.BUILTIN_NAMES
         edits = _edits.Edits()
         local_names = _tools.bound_names(func)
-        for loop in _outermost_loops(func):
+        handled: set[int] = set()
+        for loop in _loops_to_try(func, handled):
             use = _loop_use(analysis, loop, instance, local_names)
             if use is not None:
+                handled.add(id(loop))
                 self._plan(loop, use, attributes, instance, reserved, edits)
         return _edits.apply_edits(func, edits) if edits else None
 
