@@ -40,15 +40,16 @@ class RenderedCall:
 
 def render_call(task: RenderTask) -> RenderedCall:
     """Worker side: `from module import Name; Name.method(args...)` and whether it round-trips."""
-    from perfloop.runtime.loader import import_hook
+    from perfloop.runtime.loader import call_expression, import_hook, resolve_target
 
     import_hook().override(task.module, task.path, task.source)
-    importlib.import_module(task.module)
+    module = importlib.import_module(task.module)
     args, kwargs = pickle.loads(task.args)
     parts = [_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()]
     head = task.qualname.split(".")[0]
     imports = f"from {task.module} import {head}"
-    code = f"{imports}; {task.qualname}({', '.join(parts)})"
+    function = call_expression(resolve_target(module, task.qualname), task.qualname)
+    code = f"{imports}; {function}({', '.join(parts)})"
     namespace: dict[str, object] = {}
     try:
         exec(imports, namespace)

@@ -27,7 +27,12 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop.runtime.loader import import_hook, load_module_copy, resolve_target
+from perfloop.runtime.loader import (
+    call_expression,
+    import_hook,
+    load_module_copy,
+    resolve_target,
+)
 from perfloop.tripwire import CappedOutput
 from perfloop.verify.compare import ComparePolicy
 from perfloop.verify.replay import compare_outcomes
@@ -201,7 +206,8 @@ def call_text(module: str, qualname: str, call_bytes: bytes, original: Version) 
         parts = [_repr(a) for a in args] + [f"{k}={_repr(v)}" for k, v in kwargs.items()]
     except Exception as exc:
         parts = [f"<inputs unprintable: {type(exc).__name__}>"]
-    return f"{module}:{qualname}({', '.join(parts)})"
+    function = call_expression(resolve_target(original.module, qualname), qualname)
+    return f"{module}:{function}({', '.join(parts)})"
 
 
 def _repr(value: object, limit: int = 400) -> str:
