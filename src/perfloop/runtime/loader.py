@@ -343,8 +343,15 @@ def wrap_everywhere(
     replacement = _rebind(target, wrap(inner))  # type: ignore[arg-type]
     names = []
     for owner, name in bindings(module, target):
-        setattr(owner, name, replacement)
-        names.append(f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name)
+        shown = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name
+        try:
+            setattr(owner, name, replacement)
+        except (AttributeError, TypeError) as exc:  # a class that refuses new attributes
+            if not names:
+                message = f"{shown} cannot be replaced by a recording wrapper: {exc}"
+                raise TypeError(message) from exc
+            continue
+        names.append(shown)
     return tuple(names)
 
 
