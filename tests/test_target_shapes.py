@@ -25,7 +25,7 @@ import pytest
 from perfloop.capture import capture_calls
 from perfloop.gate import gate_candidate
 from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
-from perfloop.patch import splice_function
+from perfloop.patch import merge_candidates, splice_function
 from perfloop.runtime.loader import call_expression, load_module_copy, resolve_target
 from perfloop.verify.replay import replay
 
@@ -410,3 +410,11 @@ def test_a_pasteable_call_reaches_the_function_replay_calls(project: Path) -> No
     assert expressions["Prober.__scan"] == "Prober._Prober__scan"
     assert expressions["Prober.ratio"] == "Prober.ratio.fget"
     assert expressions["fib_sum"] == "fib_sum.__wrapped__"
+
+
+def test_the_patch_keeps_every_decorator_of_the_rewritten_functions() -> None:
+    weight = _candidate("def weight(x):\n    return x + x + x\n", "Prober.weight")
+    cached = _candidate("def fib_sum(n):\n    return n * (n - 1)\n", "fib_sum")
+    merged = merge_candidates(textwrap.dedent(LIB).lstrip(), [weight, cached])
+    assert "    @staticmethod\n    def weight(x):\n        return x + x + x\n" in merged
+    assert "@functools.lru_cache(maxsize=None)\ndef fib_sum(n):\n    return n * (n - 1)\n" in merged
