@@ -34,6 +34,14 @@ PROJECT = {
             def total(self, prices):
                 return sum(p * 2 for p in prices)
 
+            @property
+            def size(self):
+                return sum(range(2_000))
+
+            @size.setter
+            def size(self, value):
+                self._size = value % 7
+
         def make_scaler(k):
             def scale(x):
                 return sum(range(x)) * k
@@ -59,6 +67,9 @@ PROJECT = {
         outer(list(range(100)))
         decorated(1000)
         Basket().total(data)
+        basket = Basket()
+        for _ in range(3):
+            basket.size = basket.size
         use_scaler(list(range(300)))
         helper_in_script()
         print("done")
@@ -117,6 +128,12 @@ def test_a_closure_called_after_its_maker_returns_says_why_it_is_refused(profile
 
 def test_a_decorated_function_is_a_target(profile) -> None:
     assert by_ref(profile, "app.work", "decorated").not_targetable is None
+
+
+def test_a_property_getter_is_a_target_and_its_setter_is_refused_apart(profile) -> None:
+    assert by_ref(profile, "app.work", "Basket.size").not_targetable is None
+    setter = by_ref(profile, "app.work", "Basket.size.setter")
+    assert setter.not_targetable is not None and "property setter" in setter.not_targetable
 
 
 def test_the_workload_output_is_kept(profile) -> None:

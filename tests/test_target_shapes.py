@@ -25,7 +25,8 @@ import pytest
 from perfloop.capture import capture_calls
 from perfloop.gate import gate_candidate
 from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
-from perfloop.patch import splice_function
+from perfloop.patch import merge_candidates, splice_function
+from perfloop.runtime.loader import call_expression, load_module_copy, resolve_target
 from perfloop.verify.replay import replay
 
 LIB = '''
@@ -393,3 +394,27 @@ def test_perfloop_verify_follows_a_method_bound_under_another_name(project: Path
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "same on 4 recorded calls" in done.stdout
+
+
+def test_a_pasteable_call_reaches_the_function_replay_calls(project: Path) -> None:
+    """Counterexamples are pasted as `from lib import Prober; Prober._Prober__scan(...)`:
+    the expression must name what replay called, for every shape."""
+    module = load_module_copy("lib", str(project / "lib.py"), (project / "lib.py").read_text())
+    expressions = {}
+    for qualname in TARGETS:
+        if qualname == "hidden":
+            continue
+        target = resolve_target(module, qualname)
+        expressions[qualname] = call_expression(target, qualname)
+        assert eval(expressions[qualname], vars(module)) is target.call, qualname
+    assert expressions["Prober.__scan"] == "Prober._Prober__scan"
+    assert expressions["Prober.ratio"] == "Prober.ratio.fget"
+    assert expressions["fib_sum"] == "fib_sum.__wrapped__"
+
+
+def test_the_patch_keeps_every_decorator_of_the_rewritten_functions() -> None:
+    weight = _candidate("def weight(x):\n    return x + x + x\n", "Prober.weight")
+    cached = _candidate("def fib_sum(n):\n    return n * (n - 1)\n", "fib_sum")
+    merged = merge_candidates(textwrap.dedent(LIB).lstrip(), [weight, cached])
+    assert "    @staticmethod\n    def weight(x):\n        return x + x + x\n" in merged
+    assert "@functools.lru_cache(maxsize=None)\ndef fib_sum(n):\n    return n * (n - 1)\n" in merged

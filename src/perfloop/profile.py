@@ -321,7 +321,8 @@ def _definitions(filename: str) -> tuple[_Definition, ...]:
                 first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
                 end = child.end_lineno or child.lineno
                 if enclosing is None:
-                    qualname = f"{prefix}{child.name}"
+                    accessor = _property_accessor(child)  # its getter is `prefix + name`
+                    qualname = f"{prefix}{child.name}{'.' + accessor if accessor else ''}"
                     entry = _Definition(
                         first, child.lineno, end, child.name, qualname, child.lineno,
                         _why_not_targetable(child), False,
@@ -341,15 +342,25 @@ def _definitions(filename: str) -> tuple[_Definition, ...]:
     return tuple(found)
 
 
+def _property_accessor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """ "setter" or "deleter" for `@name.setter def name(...)`, else None."""
+    for decorator in node.decorator_list:
+        if (
+            isinstance(decorator, ast.Attribute)
+            and decorator.attr in ("setter", "deleter")
+            and isinstance(decorator.value, ast.Name)
+            and decorator.value.id == node.name
+        ):
+            return decorator.attr
+    return None
+
+
 def _why_not_targetable(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
     if isinstance(node, ast.AsyncFunctionDef):
         return "an async function; not supported yet"
-    for decorator in node.decorator_list:
-        if isinstance(decorator, ast.Attribute) and decorator.attr in ("setter", "deleter"):
-            return (
-                f"a property {decorator.attr}; perfloop optimizes the property's getter "
-                "(the target of the same name) only"
-            )
+    accessor = _property_accessor(node)
+    if accessor:
+        return f"a property {accessor}; perfloop optimizes the property's getter ({node.name}) only"
     return None
 
 

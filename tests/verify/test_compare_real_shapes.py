@@ -64,3 +64,20 @@ def test_a_mapping_that_iterates_its_tokens_is_compared_by_its_keys() -> None:
         Results(["a", "1"], {"w": "a"}), Results(["a", "2"], {"w": "a"}), "r", DEFAULT_POLICY
     )
     assert different is not None and "_tokens" in different.path
+
+
+def test_elementtree_elements_are_compared_by_their_content() -> None:
+    """C elements have no __dict__ and a repr with an address: Markdown 3.5.2's output
+    trees were equal whatever their tags and text until their pickled state was compared."""
+    import xml.etree.ElementTree as ET
+
+    tree = ET.Element("div")
+    ET.SubElement(tree, "p").text = "hi"
+    copy = pickle.loads(pickle.dumps(tree))
+    assert compare_values(tree, copy, "tree", DEFAULT_POLICY) is None
+    copy[0].text = "ho"
+    different = compare_values(tree, copy, "tree", DEFAULT_POLICY)
+    assert different is not None and "['text']" in different.path
+    renamed = pickle.loads(pickle.dumps(tree))
+    renamed.tag = "span"
+    assert compare_values(tree, renamed, "tree", DEFAULT_POLICY) is not None

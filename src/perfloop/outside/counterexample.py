@@ -51,6 +51,13 @@ def render_call(task: RenderTask) -> RenderedCall:
     return RenderedCall(f"from {task.module} import {head}; {written.text}", written.exact)
 
 
+def _repr(value: object) -> str:
+    try:
+        return repr(value)
+    except Exception as exc:
+        return f"<{type(value).__qualname__}: repr failed with {type(exc).__name__}>"
+
+
 def smallest_first(records: Sequence[CallRecord]) -> tuple[CallRecord, ...]:
     """Records by the size of their inputs, so the first difference found is the smallest."""
     return tuple(sorted(records, key=lambda record: (len(record.args), record.index)))

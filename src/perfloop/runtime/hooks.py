@@ -108,10 +108,14 @@ def _install_capture(settings: dict[str, object]) -> None:
                 int(settings["max_calls"]),
                 int(settings["max_bytes"]),  # type: ignore[arg-type]
             )
+            try:
+                recorder.names = wrap_everywhere(
+                    module, target, lambda inner, r=recorder: make_wrapper(inner, r)
+                )
+            except TypeError as exc:
+                failures[ref] = f"cannot record its calls: {exc}"
+                continue
             recorders[ref] = recorder
-            recorder.names = wrap_everywhere(
-                module, target, lambda inner, r=recorder: make_wrapper(inner, r)
-            )
 
     by_module: dict[str, list[str]] = {}
     for ref in settings["targets"]:  # type: ignore[attr-defined]

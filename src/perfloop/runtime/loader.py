@@ -168,6 +168,28 @@ class Target:
         return self.function.__code__
 
 
+def call_expression(target: Target, qualname: str) -> str:
+    """Python code that reaches `target.call` after `from module import Head`, for a
+    pasteable call: `C._C__scan` for `C.__scan`, `C.ratio.fget` for a property,
+    `C.make.__func__` for a classmethod (it takes the class first, as recorded),
+    `fib.__wrapped__` for a cache."""
+    prefix = qualname.rsplit(".", 1)[0] + "." if "." in qualname else ""
+    base = f"{prefix}{target.attribute}"
+    raw = target.raw
+    if isinstance(raw, staticmethod):
+        return base  # reached through the class, a staticmethod is its function
+    if isinstance(raw, classmethod):
+        return f"{base}.__func__"
+    if isinstance(raw, property):
+        return f"{base}.fget"
+    if isinstance(raw, functools.cached_property):
+        return f"{prefix}__dict__[{target.attribute!r}].func"
+    current, expression = raw, base
+    while current is not target.call and hasattr(current, "__wrapped__"):
+        current, expression = current.__wrapped__, f"{expression}.__wrapped__"
+    return expression if current is target.call else base
+
+
 def attribute_name(owner: object, name: str) -> str:
     """The name `name` has in `owner`'s dict: `__m` in class `C` is stored as `_C__m`."""
     if isinstance(owner, type) and name.startswith("__") and not name.endswith("__"):
@@ -323,8 +345,15 @@ def wrap_everywhere(
     replacement = _rebind(target, wrap(inner))  # type: ignore[arg-type]
     names = []
     for owner, name in bindings(module, target):
-        setattr(owner, name, replacement)
-        names.append(f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name)
+        shown = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name
+        try:
+            setattr(owner, name, replacement)
+        except (AttributeError, TypeError) as exc:  # a class that refuses new attributes
+            if not names:
+                message = f"{shown} cannot be replaced by a recording wrapper: {exc}"
+                raise TypeError(message) from exc
+            continue
+        names.append(shown)
     return tuple(names)
 
 

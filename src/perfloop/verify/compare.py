@@ -552,6 +552,17 @@ _MISSING: Final = object()
 _ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")  # a default repr, different in every run
 
 
+def _c_state(value: object) -> object:
+    """What `__getstate__` of a C-implemented object returns, or None."""
+    getstate = getattr(type(value), "__getstate__", None)
+    if getstate is None or getstate is getattr(object, "__getstate__", None):
+        return None
+    try:
+        return getstate(value)
+    except Exception:
+        return None
+
+
 def _instance_dict(value: object) -> dict[str, Any] | None:
     try:
         attributes = object.__getattribute__(value, "__dict__")
@@ -763,13 +774,19 @@ class _Comparer:
             self.active.discard(key)
 
     def _object(self, e: object, a: object, path: _Path, depth: int) -> _Diff | None:
-        """Attributes; for objects with none (C types), a repr that shows state."""
+        """Attributes; for objects with none (C types), the state they pickle, else a
+        repr that shows state. (ElementTree's C elements keep tag, text and children
+        only there; their repr shows the tag and an address, and Markdown 3.5 builds
+        its output from them.)"""
         # both sides alike: reading __dict__ makes one on a C object that has none yet
         # (io.BytesIO), and its __getstate__ then shows {} where the other shows None
         has_dict = _instance_dict(e) is not None
         has_dict = _instance_dict(a) is not None or has_dict
         if has_dict or _slot_descriptors(type(e)):
             return self._attributes(e, a, path, depth)
+        state_e, state_a = _c_state(e), _c_state(a)
+        if state_e is not None or state_a is not None:
+            return self.compare(state_e, state_a, path.child(".__getstate__()"), depth + 1)
         try:
             shown_e, shown_a = repr(e), repr(a)
         except Exception:
