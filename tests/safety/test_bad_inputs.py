@@ -78,7 +78,6 @@ def optimize(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tupl
         ("builtins:len", "no module 'builtins'"),
         ("_socket:socket", "no module '_socket'"),  # a C extension
         ("shop:fetch", "shop:fetch is an async function; not supported yet: perfloop cannot"),
-        ("shop:cached", "shop:cached is a decorated function; not supported yet"),
         ("shop:outer.inner", "no function 'outer.inner' in shop"),
         ("shop:square", "no function 'square' in shop"),  # a lambda
         ("shop:made", "no function 'made' in shop"),  # no source to rewrite
