@@ -256,9 +256,11 @@ def test_calls_that_cannot_be_loaded_back_are_not_blamed_on_hidden_state(
     code, out = verify(root, "tokens:kind", candidate, capsys, "--workload", workload, *REPLAY_ONLY)
     assert code == 3, out
     assert (
-        "verdict: UNDECIDED (exit 3): the recorded calls cannot be loaded back for replay "
-        "(TypeError: this token cannot be rebuilt)"
-    ) in out
+        "verdict: UNDECIDED (exit 3): none of its 1 calls could be recorded: its arguments "
+        "pickle but do not load back: argument 'token' (a tokens.Sealed): "
+        "TypeError: this token cannot be rebuilt"
+    ) in out  # checked at capture time, with the argument named
+    assert "give a --workload that calls it" not in out  # the workload did call it
     assert "depends on state" not in out  # it was never run: nothing points at hidden state
     assert "tiers run: none" in out
 

@@ -71,14 +71,21 @@ def verify_text(result: VerifyResult) -> str:
     if result.counterexample is not None:
         lines += counterexample_lines(result.counterexample)
     lines += [f"note: {note}" for note in result.notes]
-    lines.append(reuse_line(result.run_id, result.calls_recorded, str(result.function)))
+    lines.append(
+        reuse_line(result.run_id, result.calls_recorded, str(result.function), result.calls_seen)
+    )
     return "\n".join(lines) + "\n"
 
 
-def reuse_line(run_id: str, calls_recorded: int, function: str) -> str:
+def reuse_line(run_id: str, calls_recorded: int, function: str, calls_seen: int = 0) -> str:
     """How a later command reuses this run's calls, or what to do when it recorded none."""
     if calls_recorded:
         return f"reuse these calls: --run {run_id}"
+    if calls_seen:
+        return (
+            f"the workload called {function} {calls_seen} times but none of the calls could be "
+            "recorded (the verdict says why), so there is nothing to reuse"
+        )
     return (
         f"no calls of {function} were recorded, so there is nothing to reuse: give a "
         "--workload that calls it (or check that the name is the one the workload calls)"
