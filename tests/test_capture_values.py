@@ -91,12 +91,32 @@ class Grammar:
 
 def parse(grammar, text):
     return text.split(grammar.word)
+
+
+class FifoCache:
+    """pyparsing 3.1's _FifoCache binds local functions to itself in __init__: pickle's
+    default for a bound method, getattr(obj, "get"), fails while the object loads."""
+
+    def __init__(self):
+        import types
+
+        def get(self, key):
+            return self.data.get(key, "miss")
+
+        self.data = {}
+        self.get = types.MethodType(get, self)
+
+
+def cached(cache, key):
+    value = cache.get(key)
+    cache.data[key] = "hit"
+    return value
 '''
 
 BENCH = """
 from lib import (
     WORD, Handle, Token, apply_all, call_method, replace_match, takes_lock, token_name,
-    use_handle, Grammar, parse,
+    use_handle, Grammar, parse, FifoCache, cached,
 )
 import threading
 
@@ -127,6 +147,9 @@ def main():
     grammar = Grammar(",")
     parse(grammar, "a,b")
     parse(grammar, "c,d")
+    cache = FifoCache()
+    cached(cache, "a")
+    cached(cache, "a")
 
 
 main()
@@ -140,6 +163,7 @@ NAMES = (
     "token_name",
     "use_handle",
     "parse",
+    "cached",
 )
 
 
@@ -157,7 +181,14 @@ LIMITS = Limits(wall_seconds=30, memory_mb=1024)
 
 @pytest.mark.parametrize(
     ("qualname", "calls"),
-    [("apply_all", 2), ("replace_match", 3), ("call_method", 1), ("token_name", 1), ("parse", 2)],
+    [
+        ("apply_all", 2),
+        ("replace_match", 3),
+        ("call_method", 1),
+        ("token_name", 1),
+        ("parse", 2),
+        ("cached", 2),
+    ],
 )
 def test_callbacks_matches_and_local_methods_are_recorded_and_replay(
     project, qualname: str, calls: int

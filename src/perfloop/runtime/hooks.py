@@ -20,6 +20,7 @@ from pathlib import Path
 from perfloop.atomic import write_atomic
 from perfloop.runtime.loader import import_hook, resolve_target, wrap_everywhere
 from perfloop.runtime.recorder import Recorder, make_wrapper
+from perfloop.runtime.state import ModuleSnapshot
 
 SPEC_VARIABLE = "PERFLOOP_RUNTIME"
 
@@ -92,6 +93,7 @@ def _install_capture(settings: dict[str, object]) -> None:
     failures: dict[str, str] = {}
 
     def wrap_targets(module: types.ModuleType, qualnames: list[str]) -> None:
+        wrapped: list[Recorder] = []
         for qualname in qualnames:
             ref = f"{module.__name__}:{qualname}"
             try:
@@ -116,6 +118,10 @@ def _install_capture(settings: dict[str, object]) -> None:
                 failures[ref] = f"cannot record its calls: {exc}"
                 continue
             recorders[ref] = recorder
+            wrapped.append(recorder)
+        snapshot = ModuleSnapshot(module)  # after wrapping: the wrappers are as imported
+        for recorder in wrapped:
+            recorder.watch_changes_since(snapshot)
 
     by_module: dict[str, list[str]] = {}
     for ref in settings["targets"]:  # type: ignore[attr-defined]

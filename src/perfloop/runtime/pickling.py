@@ -5,7 +5,8 @@ of a local object), cloudpickle, which serialises functions and classes by
 value. Bytes written by cloudpickle load with plain `pickle.loads` wherever
 cloudpickle is importable (it is a perfloop dependency). `re.Match`, which
 neither can pickle, is reduced to its pattern, string and span and rebuilt by
-matching again. An object whose class has its own `__getattr__` and no
+matching again. A bound method of a function its object's class does not hold
+travels as (function, object). An object whose class has its own `__getattr__` and no
 `__setstate__` carries a state setter, so unpickling does not ask that
 `__getattr__` for `__setstate__`. A value its module keeps under a name (a
 tuple subclass such as sqlparse's token types, compared with `is`) travels by
@@ -28,6 +29,7 @@ import io
 import pickle
 import re
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -51,6 +53,18 @@ def _rebuild_match(
 
 def _reduce_match(match: re.Match[Any]) -> tuple[object, ...]:
     return _rebuild_match, (match.re, match.string, match.span(), match.pos, match.endpos)
+
+
+def _reduce_method(method: types.MethodType) -> tuple[object, ...]:
+    """A bound method: by name when its object's class gives it back that way, else as
+    (function, object). pyparsing 3.1's `_FifoCache` binds local functions to itself in
+    `__init__` (`self.get = types.MethodType(get, self)`): pickle's default reduce,
+    `getattr(obj, "get")`, runs while loading, before `obj` has its `__dict__`."""
+    owner = method.__self__
+    found = getattr(owner if isinstance(owner, type) else type(owner), method.__name__, None)
+    if getattr(found, "__func__", found) is method.__func__:
+        return getattr, (owner, method.__name__)
+    return types.MethodType, (method.__func__, owner)
 
 
 def _set_state(obj: object, state: object) -> None:
@@ -188,7 +202,10 @@ class _Reducers(dict):  # type: ignore[type-arg]
         return reducer
 
 
-_REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {re.Match: _reduce_match}
+_REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {
+    re.Match: _reduce_match,
+    types.MethodType: _reduce_method,
+}
 
 
 class _Pickler(pickle.Pickler):

@@ -1,9 +1,12 @@
 """Record calls of target functions while the user's workload runs.
 
-Only the outermost call of a target is recorded (a recursive function's inner
-calls are part of its work, not separate inputs). Up to `max_calls` calls are
-kept by reservoir sampling with a fixed seed, so the sample is spread over the
-whole workload and the same workload gives the same sample. Each kept call is
+Every call of a target counts, the inner calls of a recursion too: a recursive
+descent parser's hot method (pyparsing 3.1.4 `ParserElement._parseNoCache`) is
+called thousands of times inside one outer call, and recording only the outermost
+left replay and timing one giant input. Calls made while a lazy result is being
+pulled for its recording are not recorded (they are part of that item). Up to
+`max_calls` calls are kept by reservoir sampling with a fixed seed, so the sample
+is spread over the whole workload and the same workload gives the same sample. Each kept call is
 pickled before the call (its inputs), and after it (return value or exception,
 and the arguments' state, so mutation is part of the record), by
 perfloop.runtime.pickling (pickle, else cloudpickle), and loaded back once to
@@ -96,6 +99,10 @@ class Recorder:
         except (TypeError, ValueError):
             self._signature = None
 
+    def watch_changes_since(self, snapshot: state.ModuleSnapshot) -> None:
+        """Record, with each call, what the workload changed in the module since then."""
+        self._globals.watch_changes_since(snapshot)
+
     def _slot(self) -> int | None:
         """Reservoir sampling: which slot the current call takes (APPEND: a new one), if any.
 
@@ -122,7 +129,7 @@ class Recorder:
     def call(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        if getattr(self._local, "active", False):
+        if getattr(self._local, "pulling", False):
             return function(*args, **kwargs)
         self.calls_seen += 1
         slot = self._slot()
@@ -140,17 +147,17 @@ class Recorder:
         # repr of the copy: a repr that caches (pyparsing's default names) must not change
         # the live arguments, or the recording holds state replay never sees
         call_repr = self._call_repr(copied_args, copied_kwargs)
-        globals_before = self._globals.before()
+        state_before = self._globals.before()
+        if state_before:
+            before = self._with_state(before, state_before, wrapped)
         self._observe_types(args, kwargs)
         args, kwargs, iterators = wrapped.args, wrapped.kwargs, wrapped.iterators
         tee = _Tee(sys.stdout)
         sys.stdout = tee
-        self._local.active = True
         try:
             result = function(*args, **kwargs)
         except BaseException as exc:
             sys.stdout = tee.original
-            self._local.active = False
             kind = type(exc)
             self._keep(
                 slot,
@@ -159,7 +166,7 @@ class Recorder:
                     "raise",
                     f"{kind.__module__}.{kind.__qualname__}",
                     str(exc),
-                    *self._global_state(globals_before),
+                    *self._global_state(state_before),
                     (args, kwargs),
                 ),
                 tee.buffer_text.getvalue(),
@@ -167,7 +174,6 @@ class Recorder:
             )
             raise
         sys.stdout = tee.original
-        self._local.active = False
         self.return_types.add(describe_type(result))
         if lazy.is_lazy(result):
             return self._recording(
@@ -177,20 +183,35 @@ class Recorder:
                 tee.buffer_text.getvalue(),
                 call_repr,
                 (args, kwargs),
-                globals_before,
+                state_before,
             )
         self._keep(
             slot,
             self._with_iterators(before, iterators),
-            ("return", result, *self._global_state(globals_before), (args, kwargs)),
+            ("return", result, *self._global_state(state_before), (args, kwargs)),
             tee.buffer_text.getvalue(),
             call_repr,
         )
         return result
 
-    def _global_state(self, before: bytes | None) -> tuple[state.GlobalState, ...]:
-        """The outcome's module-globals part: none, or the state before and after."""
-        return () if before is None else (state.GlobalState(before, self._globals.values()),)
+    def _with_state(
+        self, before: bytes, values: dict[str, object], wrapped: lazy_arguments.WrappedCall
+    ) -> bytes:
+        """The inputs and the state the call runs with, pickled as one (what they share,
+        such as a cache keyed by the very objects passed, stays shared)."""
+        inputs = (wrapped.plain_args, wrapped.plain_kwargs)
+        try:
+            return pickling.dumps(state.StatefulInputs(self._globals.module, values, inputs))
+        except pickling.SerialiseError as exc:  # each part alone serialises; together not
+            self._problem(f"its inputs and module state cannot be pickled together: {exc}")
+            values.clear()
+            return before
+
+    def _global_state(self, before: dict[str, object]) -> tuple[state.GlobalState, ...]:
+        """The outcome's state part: none, or the same names' values after the call."""
+        if not before:
+            return ()
+        return (state.after(self._globals.namespace, state.GlobalState(before)),)
 
     def _with_iterators(
         self, before: bytes, iterators: list[lazy_arguments.RecordedIterator]
@@ -216,7 +237,7 @@ class Recorder:
         stdout: str,
         call_repr: str,
         arguments: tuple[tuple[Any, ...], dict[str, Any]],
-        globals_before: bytes | None,
+        state_before: dict[str, object],
     ) -> lazy.RecordingIterator:
         """The lazy result, wrapped so the call is kept once its consumer is done with it
         (only then is it known what the result took from iterator arguments)."""
@@ -233,7 +254,7 @@ class Recorder:
                 self._keep(
                     slot,
                     self._with_iterators(*inputs),
-                    ("return", outcome, *self._global_state(globals_before), arguments),
+                    ("return", outcome, *self._global_state(state_before), arguments),
                     stdout + printed,
                     call_repr,
                 )
@@ -246,13 +267,13 @@ class Recorder:
         """One item of a lazy result, with what it printed; inner calls are not recorded."""
         tee = _Tee(sys.stdout)
         sys.stdout = tee
-        active = getattr(self._local, "active", False)
-        self._local.active = True
+        pulling = getattr(self._local, "pulling", False)
+        self._local.pulling = True
         try:
             return pull(), tee.buffer_text.getvalue()
         finally:
             sys.stdout = tee.original
-            self._local.active = active
+            self._local.pulling = pulling
 
     def _inputs(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -275,11 +296,7 @@ class Recorder:
     def _run_unrecorded(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        self._local.active = True
-        try:
-            return function(*args, **kwargs)
-        finally:
-            self._local.active = False
+        return function(*args, **kwargs)
 
     def _call_repr(self, args: tuple[object, ...], kwargs: dict[str, object]) -> str:
         parts = [_safe_repr(a) for a in args] + [f"{k}={_safe_repr(v)}" for k, v in kwargs.items()]
@@ -307,6 +324,9 @@ class Recorder:
                 f"{type(exc).__name__}: {exc}"
             )
             return
+        if slot == APPEND and len(self.kept) >= self.max_calls:
+            # an outer call that took a new slot before its inner calls filled the rest
+            slot = self._random.randrange(len(self.kept))
         size = len(before) + len(after) + len(stdout)
         replaced = self.kept[slot][1] if slot != APPEND else None
         freed = replaced["size"] if replaced is not None else 0

@@ -26,7 +26,7 @@ from pathlib import Path
 from perfloop import tripwire
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.runtime.lazy import settle
-from perfloop.runtime.state import GlobalState, restore
+from perfloop.runtime.state import GlobalState
 from perfloop.runtime.state import after as state_after
 from perfloop.sandbox import run_in_worker
 from perfloop.tripwire import CappedOutput
@@ -112,11 +112,9 @@ def _replay_records(
     task: ReplayTask, function: Callable[..., object], is_method: bool
 ) -> ReplayReport:
     for record in task.records:
-        args, kwargs = pickle.loads(record.args)
+        args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
         expected = pickle.loads(record.outcome)
         recorded = _global_state(expected)
-        if recorded is not None:
-            restore(_namespace(function), recorded)
         printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
         with contextlib.redirect_stdout(printed):
             try:
@@ -217,7 +215,8 @@ def _compare_global_state(
     if state_e is None or state_a is None:
         return None
     for name, value in state_e.after.items():
-        mismatch = compare_values(value, state_a.after.get(name), f"global {name}", policy)
+        where = f"class attribute {name}" if "." in name else f"global {name}"
+        mismatch = compare_values(value, state_a.after.get(name), where, policy)
         if mismatch is not None:
             return f"module state after the call differs: {mismatch.describe()}"
     return None
