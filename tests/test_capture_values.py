@@ -18,6 +18,7 @@ from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, Verdic
 from perfloop.verify.replay import replay, replay_candidate
 
 LIB = '''
+import enum
 import re
 
 WORD = re.compile(r"(?P<word>[a-z]+)")
@@ -107,6 +108,26 @@ class FifoCache:
         self.get = types.MethodType(get, self)
 
 
+class ProbingState(enum.Enum):
+    DETECTING = 0
+    FOUND = 1
+
+
+class Prober:
+    """chardet 5.2.0's probers hold enum classes and members; on 3.11 EnumType has a
+    __getattr__, and pickling such an object failed: "unbound method
+    object.__getstate__() needs an argument" (every prober.feed unverifiable)."""
+
+    def __init__(self):
+        self.states = ProbingState
+        self.state = ProbingState.DETECTING
+
+    def feed(self, data):
+        if b"!" in data:
+            self.state = self.states.FOUND
+        return self.state
+
+
 def cached(cache, key):
     value = cache.get(key)
     cache.data[key] = "hit"
@@ -116,7 +137,7 @@ def cached(cache, key):
 BENCH = """
 from lib import (
     WORD, Handle, Token, apply_all, call_method, replace_match, takes_lock, token_name,
-    use_handle, Grammar, parse, FifoCache, cached,
+    use_handle, Grammar, parse, FifoCache, cached, Prober,
 )
 import threading
 
@@ -150,6 +171,9 @@ def main():
     cache = FifoCache()
     cached(cache, "a")
     cached(cache, "a")
+    prober = Prober()
+    prober.feed(b"abc")
+    prober.feed(b"ab!")
 
 
 main()
@@ -164,6 +188,7 @@ NAMES = (
     "use_handle",
     "parse",
     "cached",
+    "Prober.feed",
 )
 
 
@@ -188,6 +213,7 @@ LIMITS = Limits(wall_seconds=30, memory_mb=1024)
         ("token_name", 1),
         ("parse", 2),
         ("cached", 2),
+        ("Prober.feed", 2),
     ],
 )
 def test_callbacks_matches_and_local_methods_are_recorded_and_replay(

@@ -188,7 +188,9 @@ class _Reducers(dict):  # type: ignore[type-arg]
         self._plain: set[type] = set()
 
     def __missing__(self, cls: type) -> Callable[[Any], tuple[object, ...]]:
-        if cls in self._plain or not isinstance(cls, type):
+        if cls in self._plain or not isinstance(cls, type) or issubclass(cls, type):
+            # a metaclass (3.11's EnumType has a __getattr__): its instances are classes,
+            # which pickle by name; the C pickler asks this table before it knows that
             raise KeyError(cls)
         reducer: Callable[[Any], Any] | None = (
             _reduce_with_state_setter if _invents_setstate(cls) else None
