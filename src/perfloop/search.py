@@ -319,11 +319,14 @@ def _run_stages(
             "workload", partial(compare_workloads, context, changes)
         )
         notes.extend(note)
+    tests_problem = context.verification.tests_problem()
+    if tests_problem is not None and not (changes and (settings.apply or settings.branch)):
+        notes.append(f"the project's tests did not judge the candidates: {tests_problem}")
     applied, to_apply, gate = False, [], apply_gate(None, False)
     if changes and (settings.apply or settings.branch):
         to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
         notes.extend(held_back)
-        gate = apply_gate(context.verification.tests_problem(), settings.apply_without_tests)
+        gate = apply_gate(tests_problem, settings.apply_without_tests)
         to_apply = [] if gate.refused else to_apply
         notes.extend([gate.note] if gate.note else [])
     if to_apply:

@@ -109,3 +109,11 @@ def test_apply_without_tests_writes_and_marks_the_change(broken_tests: Path) -> 
     assert "exit code 4" in document["applied_without_tests"]
     report = (Path(result.run_dir) / "report.md").read_text()
     assert "**Applied without the project's tests**: pytest could not run" in report
+
+
+def test_a_run_without_apply_still_says_the_tests_could_not_judge(broken_tests: Path) -> None:
+    result = run(broken_tests, apply=False)
+    note = next(n for n in result.notes if "did not judge the candidates" in n)
+    assert "exit code 4" in note
+    document = json.loads((Path(result.run_dir) / "results.json").read_text())
+    assert note in document["notes"]
