@@ -418,3 +418,20 @@ def test_the_patch_keeps_every_decorator_of_the_rewritten_functions() -> None:
     merged = merge_candidates(textwrap.dedent(LIB).lstrip(), [weight, cached])
     assert "    @staticmethod\n    def weight(x):\n        return x + x + x\n" in merged
     assert "@functools.lru_cache(maxsize=None)\ndef fib_sum(n):\n    return n * (n - 1)\n" in merged
+
+
+def test_the_counterexample_of_a_mangled_method_names_it_as_python_stores_it(
+    project: Path,
+) -> None:
+    """`Prober.__scan(...)` pasted outside the class is an AttributeError; the stored
+    name `Prober._Prober__scan` is what a user can run."""
+    candidate = project / "wrong_scan.py"
+    candidate.write_text(SHAPES["name-mangled method (Markdown's __applyPattern)"][2])
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", "verify", "lib:Prober.__scan",
+         "--candidate", str(candidate), "--workload", "python w.py", "--tiers", "replay",
+         "--mutants", "0"],
+        cwd=project, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "from lib import Prober; Prober._Prober__scan(" in done.stdout

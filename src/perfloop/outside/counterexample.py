@@ -40,22 +40,22 @@ class RenderedCall:
 
 
 def render_call(task: RenderTask) -> RenderedCall:
-    """Worker side: `from module import Name; Name.method(args...)` and whether it round-trips."""
-    from perfloop.runtime.loader import import_hook
+    """Worker side: `from module import Name; Name.method(args...)` and whether it round-trips.
+
+    The function is reached the way Python stores it: `C._C__scan` for a mangled
+    `C.__scan`, `C.ratio.fget` for a property, `fib.__wrapped__` under a cache."""
+    from perfloop.runtime.loader import call_expression, import_hook, resolve_target
 
     import_hook().override(task.module, task.path, task.source)
-    importlib.import_module(task.module)
+    module = importlib.import_module(task.module)
     args, kwargs = pickle.loads(task.args)
-    written = call_source(task.qualname, args, kwargs, task.policy)
+    try:
+        callee = call_expression(resolve_target(module, task.qualname), task.qualname)
+    except (AttributeError, KeyError, TypeError):
+        callee = task.qualname
+    written = call_source(callee, args, kwargs, task.policy)
     head = task.qualname.split(".")[0]
     return RenderedCall(f"from {task.module} import {head}; {written.text}", written.exact)
-
-
-def _repr(value: object) -> str:
-    try:
-        return repr(value)
-    except Exception as exc:
-        return f"<{type(value).__qualname__}: repr failed with {type(exc).__name__}>"
 
 
 def smallest_first(records: Sequence[CallRecord]) -> tuple[CallRecord, ...]:
