@@ -103,6 +103,31 @@ class Grammar:
 
     def run(self, text):
         return self._parse(text) + "!"
+
+
+class WorkArea:
+    def __init__(self):
+        self.table = [None] * 4
+
+
+area = WorkArea()
+
+
+class Task:
+    # pyperformance's richards: tasks register in a module-level work area at creation,
+    # and the target finds them there through another method
+    def __init__(self, ident):
+        self.ident = ident
+        area.table[ident] = self
+
+    def find(self, ident):
+        found = area.table[ident]
+        if found is None:
+            raise Exception("Bad task id %d" % ident)
+        return found
+
+    def run(self, ident):
+        return self.find(ident).ident * 10
 """
 
 BENCH = """
@@ -134,6 +159,9 @@ for text in ["ab", "cd", "ab", "ab"]:
 lib.Grammar._parse = lib.Grammar._parse_traced
 for text in ["x", "y"]:
     lib.Grammar().run(text)
+first, second = lib.Task(1), lib.Task(2)
+first.run(2)
+second.run(1)
 """
 
 LIMITS = Limits(wall_seconds=30, memory_mb=1024)
@@ -144,7 +172,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, T
     root = tmp_path_factory.mktemp("state")
     (root / "lib.py").write_text(LIB)
     (root / "bench.py").write_text(BENCH)
-    names = ("remember", "bump", "record", "lookup", "Element.parse", "Grammar.run")
+    names = ("remember", "bump", "record", "lookup", "Element.parse", "Grammar.run", "Task.run")
     captures = capture_calls("python bench.py", root, [FunctionRef("lib", q) for q in names])
     return root, {ref.qualname: capture for ref, capture in captures.items()}
 
@@ -158,6 +186,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, T
         ("lookup", 3),
         ("Element.parse", 4),
         ("Grammar.run", 2),
+        ("Task.run", 2),
     ],
 )
 def test_the_original_reproduces_calls_that_depend_on_module_state(

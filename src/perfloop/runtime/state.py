@@ -157,7 +157,8 @@ def _classes(
 
 
 class ModuleSnapshot:
-    """A module's globals and its own top-level classes' attributes, as imported."""
+    """A module's globals and its own top-level classes' attributes, as imported, and the
+    pickled contents of its mutable globals (up to CONTENT_LIMIT bytes each)."""
 
     def __init__(self, module: types.ModuleType) -> None:
         self.namespace: dict[str, Any] = vars(module)
@@ -167,12 +168,27 @@ class ModuleSnapshot:
             for name, value in self.namespace.items()
             if isinstance(value, type) and value.__module__ == module.__name__
         ]
+        self.contents: dict[str, bytes] = {}
+        for name, value in self.values.items():
+            if _dunder(name) or isinstance(value, _NOT_STATE) or _stateless(value):
+                continue
+            try:
+                data = pickling.dumps(value)
+            except pickling.SerialiseError:
+                continue
+            if len(data) <= CONTENT_LIMIT:
+                self.contents[name] = data
 
     def changed(self) -> dict[str, object]:
-        """`name` or `Class.attr` -> value, for each one rebound or added since."""
+        """`name` or `Class.attr` -> value, for each one rebound, added or (a mutable
+        module global: pyperformance's richards fills `taskWorkArea.taskTab`, which
+        the target reaches only through other methods) changed inside since."""
         found: dict[str, object] = {}
         for name, value in self.namespace.items():
-            if value is not self.values.get(name, _ABSENT) and not _dunder(name):
+            rebound = value is not self.values.get(name, _ABSENT) and not _dunder(name)
+            if rebound or (
+                name in self.contents and _pickled_differently(value, self.contents[name])
+            ):
                 found[name] = value
         for path, cls, attributes in self.classes:
             for name, value in vars(cls).items():
@@ -192,6 +208,16 @@ class ModuleSnapshot:
 
 
 _ABSENT = object()
+CONTENT_LIMIT = 1_000_000
+"""Bytes of a mutable module global's pickle beyond which changes inside it are not
+looked for (it is pickled again at each recorded call to compare)."""
+
+
+def _pickled_differently(value: object, before: bytes) -> bool:
+    try:
+        return pickling.dumps(value) != before
+    except pickling.SerialiseError:
+        return False
 
 
 def _dunder(name: str) -> bool:
