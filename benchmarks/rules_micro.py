@@ -598,6 +598,22 @@ CASES = [
         "1,000 lexers",
     ),
     Case(
+        "translate-table",
+        r"""
+        _latex_special_chars = {  # PyLaTeX 1.4.2 pylatex/utils.py
+            "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}",
+            "\n": "\\newline%\n", "-": r"{-}", "\xA0": "~", "[": r"{[}", "]": r"{]}",
+        }
+
+        def escape_latex(s):
+            return "".join(_latex_special_chars.get(c, c) for c in str(s))
+        """,
+        "escape_latex",
+        lambda: (" ".join(WORDS[:200]) + " costs $30 & 5% off_",),
+        "1,000-char table cell",
+    ),
+    Case(
         "match-group-subscript",
         """
         import re

@@ -1,0 +1,182 @@
+"""translate-table: a per-character join through a constant dict becomes str.translate."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rule_testing import load, outcome, rewrite, source
+
+from perfloop.propose.rules.translate_table import TranslateTable
+
+RULE = TranslateTable()
+
+# PyLaTeX 1.4.2, pylatex/utils.py: the escape table and escape_latex (docstring cut).
+PYLATEX_ESCAPE = r"""
+class NoEscape(str):
+    pass
+
+
+_latex_special_chars = {
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\^{}",
+    "\\": r"\textbackslash{}",
+    "\n": "\\newline%\n",
+    "-": r"{-}",
+    "\xA0": "~",  # Non-breaking space
+    "[": r"{[}",
+    "]": r"{]}",
+}
+
+_tmp_path = None
+
+
+def escape_latex(s):
+    if isinstance(s, NoEscape):
+        return s
+
+    return NoEscape("".join(_latex_special_chars.get(c, c) for c in str(s)))
+"""
+
+
+def test_pylatex_escape_latex() -> None:
+    rewritten = rewrite(RULE, PYLATEX_ESCAPE, "escape_latex")
+    assert rewritten is not None
+    assert rewritten.endswith(
+        source(
+            """
+            _tmp_path = None
+
+
+            _ESCAPE_LATEX_TABLE = str.maketrans(_latex_special_chars)
+
+
+            def escape_latex(s):
+                if isinstance(s, NoEscape):
+                    return s
+
+                return NoEscape(str(s).translate(_ESCAPE_LATEX_TABLE))
+            """
+        )
+    )
+    before, after = load(source(PYLATEX_ESCAPE), "escape_latex"), load(rewritten, "escape_latex")
+    for value in ["Total cost: $30,000", "a_b {x} ~ ^ \\ \n-[]\xa0", 3.5, "", None]:
+        assert after(value) == before(value)
+        assert type(after(value)).__name__ == type(before(value)).__name__
+
+
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
+        (  # a list comprehension, a method, an iterable that needs parentheses
+            """
+            SUP = {"0": "⁰", "1": "¹", "2": "²", "-": "⁻"}
+
+
+            class Number:
+                def exponent(self, a, b):
+                    return "".join([SUP.get(d, d) for d in a + b])
+            """,
+            """
+            _NUMBER_EXPONENT_TABLE = str.maketrans(SUP)
+
+
+            class Number:
+                def exponent(self, a, b):
+                    return (a + b).translate(_NUMBER_EXPONENT_TABLE)
+            """,
+        ),
+        (  # two joins through one map share one table
+            """
+            M = {"a": "4"}
+
+
+            def both(x, y):
+                return "".join(M.get(c, c) for c in x), "".join(M.get(c, c) for c in y)
+            """,
+            """
+            _BOTH_TABLE = str.maketrans(M)
+
+
+            def both(x, y):
+                return x.translate(_BOTH_TABLE), y.translate(_BOTH_TABLE)
+            """,
+        ),
+    ],
+)
+def test_rewrites(module: str, expected: str) -> None:
+    qualname = "Number.exponent" if "class" in module else None
+    rewritten = rewrite(RULE, module, qualname)
+    assert rewritten is not None
+    assert rewritten.endswith(source(expected))
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        # the map is changed somewhere in the module
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n'
+        'def g():\n    M["b"] = "8"\n',
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n'
+        "def g(x):\n    M.update(x)\n",
+        # passed to a function that might change it
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\nregister(M)\n',
+        # bound twice, or after the function (maketrans above it would fail)
+        'M = {"a": "4"}\nM = {"a": "5"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
+        'def f(s):\n    return "".join(M.get(c, c) for c in s)\nM = {"a": "4"}\n',
+        # keys that are not one character (maketrans refuses them), values not str
+        'M = {"ab": "4"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
+        'M = {"a": None}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
+        'M = {"a": 4}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
+        'M = {b"a": b"4"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
+        'M = {"a": "4", **N}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
+        # not a literal dict, or a local one
+        "M = dict(a='4')\ndef f(s):\n    return ''.join(M.get(c, c) for c in s)\n",
+        "def f(s):\n    M = {'a': '4'}\n    return ''.join(M.get(c, c) for c in s)\n",
+        # another default, another separator, a filter, two loops
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, "?") for c in s)\n',
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c) for c in s)\n',
+        'M = {"a": "4"}\ndef f(s):\n    return " ".join(M.get(c, c) for c in s)\n',
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s if c)\n',
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, c) for w in s for c in w)\n',
+        # `str` rebound: str.maketrans would not be the builtin's
+        'str = bytes\nM = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
+        # chains of replace stay: they are faster than translate on CPython
+        "def f(s):\n    return s.replace('&', '&amp;').replace('<', '&lt;')\n",
+    ],
+)
+def test_silent(module: str) -> None:
+    assert rewrite(RULE, module) is None
+
+
+MAPPED = """
+M = {"a": "4", "e": "3", "<": "&lt;", "&": "&amp;", "\\u00e9": "e", "x": ""}
+
+
+def f(s):
+    return "".join(M.get(c, c) for c in s)
+"""
+
+
+@given(st.text(alphabet=st.sampled_from("ae<&éx bz\U0001f600\ud800") | st.characters()))
+def test_same_results_on_strings(text: str) -> None:
+    rewritten = rewrite(RULE, MAPPED)
+    assert rewritten is not None
+    assert load(rewritten)(text) == load(source(MAPPED))(text)
+
+
+def test_where_it_differs_non_str_iterables() -> None:
+    """A list of characters joins, but has no .translate; bytes fail in both, as TypeError."""
+    rewritten = rewrite(RULE, MAPPED)
+    assert rewritten is not None
+    before, after = load(source(MAPPED)), load(rewritten)
+    assert outcome(before, ["a", "b"]) == ("return", "4b")
+    assert outcome(after, ["a", "b"]) == ("raise", AttributeError)
+    assert outcome(before, b"ab") == outcome(after, b"ab") == ("raise", TypeError)
