@@ -614,6 +614,18 @@ CASES = [
         "1,000-char table cell",
     ),
     Case(
+        "int-from-bytes",
+        """
+        from functools import reduce
+
+        def to_int_be(data):  # mutagen 1.47.0 flac.py
+            return reduce(lambda a, b: (a << 8) + b, bytearray(data), 0)
+        """,
+        "to_int_be",
+        lambda: (bytes(RNG.randrange(256) for _ in range(16)),),
+        "16 bytes (a FLAC MD5 field)",
+    ),
+    Case(
         "match-group-subscript",
         """
         import re

@@ -20,6 +20,7 @@ from perfloop.propose.rules.hoist_constant_attribute import HoistConstantAttribu
 from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
 from perfloop.propose.rules.hoist_invariant import HoistInvariant
 from perfloop.propose.rules.inline_pure_function import InlinePureFunction
+from perfloop.propose.rules.int_from_bytes import IntFromBytes
 from perfloop.propose.rules.lambda_to_operator import LambdaToOperator
 from perfloop.propose.rules.len_hoist import LenHoist
 from perfloop.propose.rules.linear_search_index import LinearSearchIndex
@@ -62,6 +63,7 @@ from perfloop.propose.rules.zip_parallel_index import ZipParallelIndex
 RULES: tuple[Rule, ...] = (
     NumpyConvolve(),
     TranslateTable(),
+    IntFromBytes(),
     LinearSearchIndex(),
     SetMembership(),
     MembershipListToSet(),
@@ -128,7 +130,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
         "match-group-subscript",
-        "square-multiply", "regex-literal-str", "bisect-sorted-search",
+        "square-multiply", "regex-literal-str", "bisect-sorted-search", "int-from-bytes",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
 }  # fmt: skip
