@@ -109,6 +109,25 @@ def test_pylatex_escape_latex() -> None:
                 return x.translate(_BOTH_TABLE), y.translate(_BOTH_TABLE)
             """,
         ),
+        (  # a map built in the function on every call: the literal moves into the table
+            """
+            \"\"\"Text helpers.\"\"\"
+
+
+            def normalize_leet(text):
+                \"\"\"Leet-speak back to letters.\"\"\"
+                leet_map = {"0": "o", "1": "i", "3": "e", "@": "a"}
+                return "".join([leet_map.get(ch, ch) for ch in text.lower()])
+            """,
+            """
+            _NORMALIZE_LEET_TABLE = str.maketrans({"0": "o", "1": "i", "3": "e", "@": "a"})
+
+
+            def normalize_leet(text):
+                \"\"\"Leet-speak back to letters.\"\"\"
+                return text.lower().translate(_NORMALIZE_LEET_TABLE)
+            """,
+        ),
     ],
 )
 def test_rewrites(module: str, expected: str) -> None:
@@ -139,7 +158,15 @@ def test_rewrites(module: str, expected: str) -> None:
         'M = {"a": "4", **N}\ndef f(s):\n    return "".join(M.get(c, c) for c in s)\n',
         # not a literal dict, or a local one
         "M = dict(a='4')\ndef f(s):\n    return ''.join(M.get(c, c) for c in s)\n",
-        "def f(s):\n    M = {'a': '4'}\n    return ''.join(M.get(c, c) for c in s)\n",
+        # a local map used otherwise, changed, bound in a branch, or read before it is bound
+        "def f(s):\n    M = {'a': '4'}\n    return ''.join(M.get(c, c) for c in s), M\n",
+        "def f(s):\n    M = {'a': '4'}\n    M['b'] = '8'\n"
+        "    return ''.join(M.get(c, c) for c in s)\n",
+        "def f(s, k):\n    if k:\n        M = {'a': '4'}\n"
+        "    return ''.join(M.get(c, c) for c in s)\n",
+        "def f(s):\n    t = ''.join(M.get(c, c) for c in s)\n    M = {'a': '4'}\n    return t\n",
+        "def f(s):\n    M = {'a': '4'}\n    g = lambda: ''.join(M.get(c, c) for c in s)\n"
+        "    return g()\n",
         # another default, another separator, a filter, two loops
         'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c, "?") for c in s)\n',
         'M = {"a": "4"}\ndef f(s):\n    return "".join(M.get(c) for c in s)\n',
@@ -180,3 +207,20 @@ def test_where_it_differs_non_str_iterables() -> None:
     assert outcome(before, ["a", "b"]) == ("return", "4b")
     assert outcome(after, ["a", "b"]) == ("raise", AttributeError)
     assert outcome(before, b"ab") == outcome(after, b"ab") == ("raise", TypeError)
+
+
+LOCAL = '''
+"""Text helpers."""
+
+
+def normalize_leet(text):
+    leet_map = {"0": "o", "1": "i", "3": "e", "@": "a", "\\n": " / "}
+    return "".join(leet_map.get(ch, ch) for ch in text)
+'''
+
+
+@given(st.text(alphabet="01@3\nabcé"))
+def test_local_map_same_results(text: str) -> None:
+    rewritten = rewrite(RULE, LOCAL)
+    assert rewritten is not None and "leet_map" not in rewritten
+    assert load(rewritten)(text) == load(source(LOCAL))(text)

@@ -64,10 +64,12 @@ class TranslateTable(Rule):
         '`"".join(MAP.get(c, c) for c in S)` (a generator or a list comprehension, one '
         "`for`, no `if`) becomes `S.translate(_F_TABLE)` with `_F_TABLE = "
         "str.maketrans(MAP)` added just above the function. Fires only when MAP is a "
-        "module-level dict literal, bound once and before the function, whose keys are "
-        "one-character str literals and whose values are str literals, and every other "
-        "use of MAP in the module only reads it (no item assignment, no update/pop, not "
-        "passed to a function); the function does not rebind MAP or `str`. For a str S "
+        "dict literal whose keys are one-character str literals and whose values are str "
+        "literals, and either a module-level name bound once, before the function, and "
+        "only read anywhere in the module (no item assignment, no update/pop, not passed "
+        "to a function), or a local bound once by a statement of the function's own body "
+        "before the joins and used only by them (the literal then moves into "
+        "`str.maketrans({...})` and the local goes); `str` is not rebound. For a str S "
         "the two are the same character by character (the table is the dict itself, "
         "keyed by code point). Where it differs: S that is not a str (a list of "
         "characters joins but has no `.translate`: AttributeError; None: AttributeError "
@@ -89,27 +91,81 @@ class TranslateTable(Rule):
         qualname = "_".join([*context.enclosing_classes, func.name.value]).strip("_")
         base = f"_{qualname.upper()}_TABLE"
         reserved = context.reserved_names(func)
-        edits = _edits.Edits()
-        tables: dict[str, str] = {}
-        statements: list[cst.SimpleStatementLine] = []
+        joins: dict[str, list[tuple[cst.Call, cst.BaseExpression]]] = {}
         for node in _tools.walk(func.body):
             found = _per_character_join(node)
-            if found is None:
+            if found is not None:
+                joins.setdefault(found[0], []).append((node, found[1]))  # type: ignore[arg-type]
+        edits = _edits.Edits()
+        statements: list[cst.SimpleStatementLine] = []
+        for mapping, uses in joins.items():
+            table = _table_source(context, func, mapping, uses, edits)
+            if table is None:
                 continue
-            mapping, iterable = found
-            if mapping not in tables:
-                if not _constant_char_map(context, func, mapping):
-                    continue
-                tables[mapping] = _tools.fresh_name(base, reserved)
-                statements.append(_edits.assign(tables[mapping], _maketrans(mapping)))
-            new = cst.Call(
-                func=cst.Attribute(value=_receiver(iterable), attr=cst.Name("translate")),
-                args=[cst.Arg(cst.Name(tables[mapping]))],
-            )
-            edits.replace_with(node, lambda n, new=new: new.with_changes(lpar=n.lpar, rpar=n.rpar))  # type: ignore[attr-defined]
+            name = _tools.fresh_name(base, reserved)
+            statements.append(_edits.assign(name, table))
+            for node, iterable in uses:
+                new = cst.Call(
+                    func=cst.Attribute(value=_receiver(iterable), attr=cst.Name("translate")),
+                    args=[cst.Arg(cst.Name(name))],
+                )
+                edits.replace_with(
+                    node, lambda n, new=new: new.with_changes(lpar=n.lpar, rpar=n.rpar)
+                )  # type: ignore[attr-defined]
         if not edits:
             return None
         return FunctionRewrite(_edits.apply_edits(func, edits), tuple(statements))
+
+
+def _table_source(
+    context: RuleContext,
+    func: cst.FunctionDef,
+    mapping: str,
+    uses: list[tuple[cst.Call, cst.BaseExpression]],
+    edits: _edits.Edits,
+) -> cst.Call | None:
+    """`str.maketrans(MAP)` for a constant module-level map; `str.maketrans({...})` for a
+    local dict literal used only by these joins (its assignment is then removed)."""
+    if mapping not in _tools.bound_names(func):
+        return _maketrans(cst.Name(mapping)) if _constant_char_map(context, func, mapping) else None
+    line = _local_char_map(func, mapping, [node for node, _ in uses])
+    if line is None:
+        return None
+    edits.remove(line)
+    assignment = line.body[0]
+    assert isinstance(assignment, cst.Assign)
+    return _maketrans(assignment.value.deep_clone().with_changes(lpar=(), rpar=()))
+
+
+def _local_char_map(
+    func: cst.FunctionDef, name: str, joins: list[cst.Call]
+) -> cst.SimpleStatementLine | None:
+    """The line `NAME = {one char: str, ...}` in the function's own body, if it binds NAME
+    once, comes before every join, and the joins' `NAME.get` are NAME's only other uses."""
+    analysis = _tools.Analysis.of(func)
+    occurrences = analysis.of_name(name)
+    stores = [o for o in occurrences if analysis.is_store(o.node)]
+    if len(stores) != 1 or len(occurrences) != len(joins) + 1:
+        return None
+    ancestors = stores[0].ancestors
+    if len(ancestors) < 4 or ancestors[-4] is not func.body:
+        return None  # not a statement of the function's own body (a branch, a loop)
+    line, assignment = ancestors[-3], ancestors[-2]
+    if not (
+        isinstance(line, cst.SimpleStatementLine)
+        and len(line.body) == 1
+        and _is_char_map_assignment(assignment, name)
+    ):
+        return None
+    for join in joins:
+        if analysis.position(join) < analysis.position(line):
+            return None
+        if any(
+            isinstance(a, _tools.NEW_SCOPES) and a is not func for a in analysis.ancestors(join)
+        ):
+            return None
+    inside = [o for o in occurrences if any(o.inside(join) for join in joins)]
+    return line if len(inside) == len(joins) else None
 
 
 def _per_character_join(node: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
@@ -213,10 +269,10 @@ def _defined_above(module: cst.Module, statement: cst.CSTNode, func: cst.Functio
     )
 
 
-def _maketrans(mapping: str) -> cst.Call:
+def _maketrans(mapping: cst.BaseExpression) -> cst.Call:
     return cst.Call(
         func=cst.Attribute(value=cst.Name("str"), attr=cst.Name("maketrans")),
-        args=[cst.Arg(cst.Name(mapping))],
+        args=[cst.Arg(mapping)],
     )
 
 
