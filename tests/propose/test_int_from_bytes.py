@@ -88,6 +88,18 @@ def test_mutagen_to_int_be() -> None:
                 return int.from_bytes(digest, "big")
             """,
         ),
+        (  # little-endian: a sum over enumerate
+            """
+            def mbf_word(bs):
+                word = sum(b << (8 * i) for i, b in enumerate(bs))
+                return word, sum([b * 256 ** i for i, b in enumerate(bs[::-1])])
+            """,
+            """
+            def mbf_word(bs):
+                word = int.from_bytes(bs, "little")
+                return word, int.from_bytes(bs[::-1], "little")
+            """,
+        ),
     ],
 )
 def test_rewrites(module: str, expected: str) -> None:
@@ -127,6 +139,12 @@ def test_rewrites(module: str, expected: str) -> None:
         # `int` rebound
         "int = float\ndef f(data):\n    n = 0\n    for b in data:\n        n = (n << 8) | b\n"
         "    return n\n",
+        # little-endian sums over characters, from 1, or with another weight
+        "def f(s):\n    return sum(ord(c) << (8 * i) for i, c in enumerate(s))\n",
+        "def f(bs):\n    return sum(b << (8 * i) for i, b in enumerate(bs, 1))\n",
+        "def f(bs):\n    return sum(b << (7 * i) for i, b in enumerate(bs))\n",
+        "def f(bs):\n    return sum(i << (8 * b) for i, b in enumerate(bs))\n",
+        "sum = max\ndef f(bs):\n    return sum(b << (8 * i) for i, b in enumerate(bs))\n",
         # fixed-width expressions: a short buffer raises IndexError, a slice would not
         "def f(b):\n    return (b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]\n",
     ],
@@ -159,3 +177,16 @@ def test_where_it_differs_values_outside_a_byte() -> None:
     assert outcome(before, [1, 256]) == ("return", 256)  # 256 | 256
     assert outcome(after, [1, 256]) == ("raise", ValueError)
     assert outcome(before, "ab") == outcome(after, "ab") == ("raise", TypeError)
+
+
+LITTLE = """
+def f(data):
+    return sum(b << (8 * i) for i, b in enumerate(data))
+"""
+
+
+@given(st.binary(max_size=40) | st.lists(st.integers(0, 255), max_size=12))
+def test_same_results_little_endian(data: bytes | list[int]) -> None:
+    rewritten = rewrite(RULE, LITTLE)
+    assert rewritten is not None
+    assert load(rewritten)(data) == load(source(LITTLE))(data)

@@ -7,6 +7,9 @@
     reduce(lambda a, b: (a << 8) + b, bytearray(data), 0)
                                           →   int.from_bytes(bytearray(data), "big")
 
+    sum(b << (8 * i) for i, b in enumerate(data))
+                                          →   int.from_bytes(data, "little")
+
 The loop runs a shift and an or per byte in the interpreter and builds a new int
 each time (quadratic in the length for long numbers); `int.from_bytes` converts the
 whole buffer in C.
@@ -57,10 +60,13 @@ class IntFromBytes(Rule):
         "`n = 0` directly followed by `for b in X: n = STEP` (one statement, no else), and "
         "`reduce(lambda n, b: STEP, X, 0)` (`reduce` imported from functools, or "
         "`functools.reduce`), where STEP is `(n << 8) | b`, `(n << 8) + b`, `(n << 8) ^ b` "
-        'or `n * 256 + b` (either operand order), become `int.from_bytes(X, "big")`. '
+        'or `n * 256 + b` (either operand order), become `int.from_bytes(X, "big")`; '
+        "`sum(b << (8 * i) for i, b in enumerate(X))` (or `b * 256 ** i`, a list "
+        'comprehension; enumerate without a start) becomes `int.from_bytes(X, "little")`. '
         "The loop form also needs: `n` not read in X, `b` not used after the loop, no "
         "`global`/`nonlocal` of them, and no enclosing try/with (a half-built `n` could be "
-        "seen). Silent when `int` (or `reduce`) is rebound. Exact when the items of X are "
+        "seen). Silent when `int` (or `reduce`, `sum`, `enumerate`) is rebound. "
+        "Exact when the items of X are "
         "ints in 0..255, which is what iterating bytes, bytearray or memoryview gives "
         "(empty X: 0 in both). Where it differs: ints outside 0..255 (from_bytes raises "
         "ValueError where the loop gives a number), items that are not ints but support "
@@ -77,11 +83,15 @@ class IntFromBytes(Rule):
         edits = _edits.Edits()
         analysis = _tools.Analysis.of(func)
         reduce_names = _reduce_spellings(context, func)
+        sums = not (context.rebinds(func, "sum") or context.rebinds(func, "enumerate"))
         for node in _tools.walk(func.body):
-            if isinstance(node, cst.Call) and reduce_names:
-                iterable = _reduced_iterable(node, reduce_names)
-                if iterable is not None:
-                    call = _from_bytes(iterable)
+            if isinstance(node, cst.Call):
+                found = _reduced_iterable(node, reduce_names) if reduce_names else None
+                order = "big"
+                if found is None and sums:
+                    found, order = _summed_iterable(node), "little"
+                if found is not None:
+                    call = _from_bytes(found, order)
                     edits.replace_with(
                         node, lambda n, call=call: call.with_changes(lpar=n.lpar, rpar=n.rpar)
                     )
@@ -126,6 +136,53 @@ def _reduced_iterable(call: cst.Call, spellings: set[str]) -> cst.BaseExpression
         return None
     accumulator, byte = (p.name.value for p in plain)
     return iterable if _is_step(step.body, accumulator, byte) else None
+
+
+def _summed_iterable(call: cst.Call) -> cst.BaseExpression | None:
+    """X if `call` is `sum(b << (8 * i) for i, b in enumerate(X))` (or `b * 256 ** i`)."""
+    args = _edits.positional_args(call)
+    if not _edits.is_call_to(call, "sum") or args is None or len(args) != 1:
+        return None
+    comprehension = args[0]
+    if not isinstance(comprehension, (cst.GeneratorExp, cst.ListComp)):
+        return None
+    for_in = comprehension.for_in
+    if for_in.ifs or for_in.inner_for_in is not None or for_in.asynchronous is not None:
+        return None
+    target = for_in.target
+    if not (
+        isinstance(target, cst.Tuple)
+        and len(target.elements) == 2
+        and all(isinstance(e.value, cst.Name) for e in target.elements)
+    ):
+        return None
+    index, byte = (e.value.value for e in target.elements)  # type: ignore[attr-defined]
+    enumerated = for_in.iter
+    inner = _edits.positional_args(enumerated) if isinstance(enumerated, cst.Call) else None
+    if not _edits.is_call_to(enumerated, "enumerate") or inner is None or len(inner) != 1:
+        return None
+    if index == byte or not _is_little_endian_term(comprehension.elt, index, byte):
+        return None
+    return inner[0]
+
+
+def _is_little_endian_term(term: cst.BaseExpression, index: str, byte: str) -> bool:
+    """True for `b << (8 * i)`, `b << (i * 8)` and `b * 256 ** i`."""
+    if not (isinstance(term, cst.BinaryOperation) and _is_name(term.left, byte)):
+        return False
+    amount = term.right
+    if isinstance(term.operator, cst.LeftShift) and isinstance(amount, cst.BinaryOperation):
+        return isinstance(amount.operator, cst.Multiply) and (
+            (_is_integer(amount.left, 8) and _is_name(amount.right, index))
+            or (_is_name(amount.left, index) and _is_integer(amount.right, 8))
+        )
+    if isinstance(term.operator, cst.Multiply) and isinstance(amount, cst.BinaryOperation):
+        return (
+            isinstance(amount.operator, cst.Power)
+            and _is_integer(amount.left, 256)
+            and _is_name(amount.right, index)
+        )
+    return False
 
 
 def _plan_loop(
@@ -230,12 +287,12 @@ def _is_integer(expression: cst.BaseExpression, value: int) -> bool:
     return isinstance(expression, cst.Integer) and expression.evaluated_value == value
 
 
-def _from_bytes(iterable: cst.BaseExpression) -> cst.Call:
+def _from_bytes(iterable: cst.BaseExpression, order: str = "big") -> cst.Call:
     return cst.Call(
         func=cst.Attribute(value=cst.Name("int"), attr=cst.Name("from_bytes")),
         args=[
             cst.Arg(iterable.with_changes(lpar=(), rpar=()) if _bare_ok(iterable) else iterable),
-            cst.Arg(cst.SimpleString('"big"')),
+            cst.Arg(cst.SimpleString(f'"{order}"')),
         ],
     )
 
