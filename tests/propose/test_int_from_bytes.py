@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import array
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -33,6 +35,16 @@ def test_mutagen_to_int_be() -> None:
     for data in [b"", b"\x00", b"\x12\x34", b"\xff" * 20, bytearray(b"\x01\x00\x00"), [1, 2]]:
         assert after(data) == before(data)
     assert outcome(before, "ab") == outcome(after, "ab") == ("raise", TypeError)
+
+
+def test_where_it_differs_buffers_of_wider_items() -> None:
+    """from_bytes reads an array('H') as raw memory; the loop reads its items."""
+    rewritten = rewrite(RULE, LOOP)
+    assert rewritten is not None
+    before, after = load(source(LOOP)), load(rewritten)
+    words = array.array("H", [1, 2])
+    assert before(words) == (1 << 8) | 2
+    assert after(words) == int.from_bytes(words.tobytes(), "big") != before(words)
 
 
 @pytest.mark.parametrize(
