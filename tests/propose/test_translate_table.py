@@ -93,6 +93,24 @@ def test_pylatex_escape_latex() -> None:
                     return (a + b).translate(_NUMBER_EXPONENT_TABLE)
             """,
         ),
+        (  # annotated
+            """
+            from typing import Final
+
+            CYR: Final[dict[str, str]] = {"ж": "zh", "я": "ya"}
+
+
+            def translit(text):
+                return "".join(CYR.get(ch, ch) for ch in text)
+            """,
+            """
+            _TRANSLIT_TABLE = str.maketrans(CYR)
+
+
+            def translit(text):
+                return text.translate(_TRANSLIT_TABLE)
+            """,
+        ),
         (  # two joins through one map share one table
             """
             M = {"a": "4"}

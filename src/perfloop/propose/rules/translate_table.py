@@ -132,9 +132,9 @@ def _table_source(
     if line is None:
         return None
     edits.remove(line)
-    assignment = line.body[0]
-    assert isinstance(assignment, cst.Assign)
-    return _maketrans(assignment.value.deep_clone().with_changes(lpar=(), rpar=()))
+    literal = _assigned_dict(line.body[0], mapping)
+    assert literal is not None
+    return _maketrans(literal.deep_clone().with_changes(lpar=(), rpar=()))
 
 
 def _local_char_map(
@@ -147,15 +147,12 @@ def _local_char_map(
     stores = [o for o in occurrences if analysis.is_store(o.node)]
     if len(stores) != 1 or len(occurrences) != len(joins) + 1:
         return None
-    ancestors = stores[0].ancestors
-    if len(ancestors) < 4 or ancestors[-4] is not func.body:
+    line = next(
+        (a for a in reversed(stores[0].ancestors) if isinstance(a, cst.SimpleStatementLine)), None
+    )
+    if line is None or analysis.ancestors(line)[-1] is not func.body:
         return None  # not a statement of the function's own body (a branch, a loop)
-    line, assignment = ancestors[-3], ancestors[-2]
-    if not (
-        isinstance(line, cst.SimpleStatementLine)
-        and len(line.body) == 1
-        and _is_char_map_assignment(assignment, name)
-    ):
+    if len(line.body) != 1 or not _is_char_map_assignment(line.body[0], name):
         return None
     for join in joins:
         if analysis.position(join) < analysis.position(line):
@@ -232,17 +229,25 @@ def _constant_char_map(context: RuleContext, func: cst.FunctionDef, name: str) -
     return True
 
 
+def _assigned_dict(statement: cst.CSTNode, name: str) -> cst.Dict | None:
+    """The dict literal of `NAME = {...}` or `NAME: T = {...}`."""
+    if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+        target: cst.BaseExpression = statement.targets[0].target
+    elif isinstance(statement, cst.AnnAssign):
+        target = statement.target
+    else:
+        return None
+    value = statement.value
+    if isinstance(target, cst.Name) and target.value == name and isinstance(value, cst.Dict):
+        return value
+    return None
+
+
 def _is_char_map_assignment(statement: cst.CSTNode, name: str) -> bool:
-    if not (
-        isinstance(statement, cst.Assign)
-        and len(statement.targets) == 1
-        and isinstance(statement.targets[0].target, cst.Name)
-        and statement.targets[0].target.value == name
-        and isinstance(statement.value, cst.Dict)
-        and statement.value.elements
-    ):
+    literal = _assigned_dict(statement, name)
+    if literal is None or not literal.elements:
         return False
-    for element in statement.value.elements:
+    for element in literal.elements:
         if not isinstance(element, cst.DictElement):
             return False  # a `**other` spread
         key, value = element.key, element.value
