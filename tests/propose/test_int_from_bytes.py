@@ -121,7 +121,10 @@ def test_rewrites(module: str, expected: str) -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        # not a whole byte: networkx 3.2.1 graph6.data_to_n assembles 6-bit units
+        # not a whole byte: pypng 0.20220715.0 png.py pack_rows.make_byte packs samples of
+        # `bitdepth` bits (a variable shift); networkx 3.2.1 graph6.data_to_n 6-bit units
+        "def make_byte(block, bitdepth):\n    res = 0\n    for v in block:\n"
+        "        res = (res << bitdepth) + v\n    return res\n",
         "def f(data):\n    n = 0\n    for u in data:\n        n = (n << 6) | u\n    return n\n",
         "def f(data):\n    n = 0\n    for u in data:\n        n = n * 255 + u\n    return n\n",
         # little-endian, or another start value
