@@ -242,3 +242,81 @@ def test_local_map_same_results(text: str) -> None:
     rewritten = rewrite(RULE, LOCAL)
     assert rewritten is not None and "leet_map" not in rewritten
     assert load(rewritten)(text) == load(source(LOCAL))(text)
+
+
+# humanize at bde649f^ (4.15.0-28-ge7c04f4), src/humanize/number.py: the module-level map and
+# the end of scientific(), the code the maintainer then rewrote with str.maketrans.
+HUMANIZE_SCIENTIFIC = """
+import re
+
+_SUPERSCRIPT_MAP = {
+    "0": "⁰",
+    "1": "¹",
+    "2": "²",
+    "3": "³",
+    "4": "⁴",
+    "5": "⁵",
+    "6": "⁶",
+    "7": "⁷",
+    "8": "⁸",
+    "9": "⁹",
+    "-": "⁻",
+}
+
+
+def scientific(value, precision=2):
+    fmt = f"{{:.{str(int(precision))}e}}"
+    n = fmt.format(value)
+    part1, part2 = n.split("e")
+    part2 = re.sub(r"^\\+?(\\-?)0*(.+)$", r"\\1\\2", part2)
+    return part1 + " x 10" + "".join([_SUPERSCRIPT_MAP[char] for char in part2])
+"""
+
+
+def test_humanize_scientific_keeps_the_key_error() -> None:
+    """`MAP[c]` raises KeyError for a character the map lacks: the original join stays as
+    the fallback for strings that have one, so the same KeyError comes out."""
+    rewritten = rewrite(RULE, HUMANIZE_SCIENTIFIC)
+    assert rewritten is not None
+    assert "_SCIENTIFIC_TABLE = str.maketrans(_SUPERSCRIPT_MAP)\n" in rewritten
+    assert "_SCIENTIFIC_KEYS = frozenset(_SUPERSCRIPT_MAP)\n" in rewritten
+    assert rewritten.endswith(
+        '    return part1 + " x 10" + (part2.translate(_SCIENTIFIC_TABLE) if '
+        "_SCIENTIFIC_KEYS.issuperset(part2) else "
+        '"".join([_SUPERSCRIPT_MAP[char] for char in part2]))\n'
+    )
+    before, after = load(source(HUMANIZE_SCIENTIFIC)), load(rewritten)
+    for value in [0.3, 1e-300, 12345.678, -7e22, 1]:
+        assert after(value) == before(value)
+
+
+STRICT = """
+M = {"0": "⁰", "1": "¹", "-": "⁻", "a": "ab"}
+
+
+def f(s):
+    return "".join(M[c] for c in s)
+"""
+
+
+@given(st.text(alphabet="01-ab+"))
+def test_strict_form_same_results_and_errors(text: str) -> None:
+    rewritten = rewrite(RULE, STRICT)
+    assert rewritten is not None
+    before, after = load(source(STRICT)), load(rewritten)
+    assert outcome(after, text) == outcome(before, text)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        # S is evaluated twice in the strict form: only a plain name
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M[c] for c in s.lower())\n',
+        # the fallback reads the map: a local one would be gone
+        "def f(s):\n    M = {'a': '4'}\n    return ''.join(M[c] for c in s)\n",
+        # another key than the character
+        'M = {"a": "4"}\ndef f(s):\n    return "".join(M[c.lower()] for c in s)\n',
+    ],
+)
+def test_strict_form_silent(module: str) -> None:
+    assert rewrite(RULE, module) is None

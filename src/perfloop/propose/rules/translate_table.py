@@ -15,11 +15,14 @@ per-character dict lookup at the first escaped character, which is 1.3-1.9x on s
 strings and 0.8-1.1x on long text dense with escapes. PyLaTeX's `escape_latex` on
 recorded table cells: 1.16x [1.12, 1.20], verified.
 
-Taught by humanize bde649f (superscript exponents through a module-level
-`str.maketrans` table instead of a per-character lookup). The shape is common in
-escaping and transliteration helpers: LaTeX escapes (`"".join(SPECIALS.get(c, c) for
+The shape is common in escaping and transliteration helpers: LaTeX escapes (`"".join(SPECIALS.get(c, c) for
 c in t)`), leet-speak normalisers, Cyrillic slugifiers, HTML escapes written as
 `"".join(html_escape_table.get(c, c) for c in text)` (the Python wiki recipe).
+
+Taught first by humanize bde649f: `"".join([_SUPERSCRIPT_MAP[char] for char in
+part2])` → `part2.translate(_SUPERSCRIPT_TRANS)`. That strict form raises KeyError
+for a character the map lacks, where translate would keep it; the rule keeps the
+original join as the fallback for such strings, so the error is the same.
 
 Chains of `s.replace(a, b)` are deliberately left alone: each `str.replace` is a C
 scan with memchr, and on CPython 3.11 five chained replaces (markupsafe's native
@@ -29,6 +32,9 @@ character and no faster than the replaces it would stand for.
 """
 
 from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -69,7 +75,12 @@ class TranslateTable(Rule):
         "only read anywhere in the module (no item assignment, no update/pop, not passed "
         "to a function), or a local bound once by a statement of the function's own body "
         "before the joins and used only by them (the literal then moves into "
-        "`str.maketrans({...})` and the local goes); `str` is not rebound. For a str S "
+        "`str.maketrans({...})` and the local goes); `str` is not rebound. The strict "
+        '`"".join([MAP[c] for c in S])` (KeyError for a missing character), with S a '
+        "plain name and MAP module-level, becomes `(S.translate(_F_TABLE) if "
+        "_F_KEYS.issuperset(S) else <the original join>)` with `_F_KEYS = "
+        "frozenset(MAP)`: a string with a character MAP lacks runs the original and "
+        "raises the same KeyError. For a str S "
         "the two are the same character by character (the table is the dict itself, "
         "keyed by code point). Where it differs: S that is not a str (a list of "
         "characters joins but has no `.translate`: AttributeError; None: AttributeError "
@@ -91,44 +102,77 @@ class TranslateTable(Rule):
         qualname = "_".join([*context.enclosing_classes, func.name.value]).strip("_")
         base = f"_{qualname.upper()}_TABLE"
         reserved = context.reserved_names(func)
-        joins: dict[str, list[tuple[cst.Call, cst.BaseExpression]]] = {}
+        joins: dict[str, list[_Join]] = {}
         for node in _tools.walk(func.body):
             found = _per_character_join(node)
-            if found is not None:
-                joins.setdefault(found[0], []).append((node, found[1]))  # type: ignore[arg-type]
+            if found is not None and (not found.strict or _strict_ok(found, func)):
+                joins.setdefault(found.mapping, []).append(found)
         edits = _edits.Edits()
         statements: list[cst.SimpleStatementLine] = []
         for mapping, uses in joins.items():
-            table = _table_source(context, func, mapping, uses, edits)
+            table = _table_source(context, func, mapping, [u.node for u in uses], edits)
             if table is None:
                 continue
             name = _tools.fresh_name(base, reserved)
             statements.append(_edits.assign(name, table))
-            for node, iterable in uses:
-                new = cst.Call(
-                    func=cst.Attribute(value=_receiver(iterable), attr=cst.Name("translate")),
-                    args=[cst.Arg(cst.Name(name))],
-                )
-                edits.replace_with(
-                    node, lambda n, new=new: new.with_changes(lpar=n.lpar, rpar=n.rpar)
-                )  # type: ignore[attr-defined]
+            keys = None
+            if any(use.strict for use in uses):
+                keys = _tools.fresh_name(f"_{qualname.upper()}_KEYS", reserved)
+                frozen = cst.Call(func=cst.Name("frozenset"), args=[cst.Arg(cst.Name(mapping))])
+                statements.append(_edits.assign(keys, frozen))
+            for use in uses:
+                edits.replace_with(use.node, functools.partial(_translated, use, name, keys))
         if not edits:
             return None
         return FunctionRewrite(_edits.apply_edits(func, edits), tuple(statements))
+
+
+@dataclass(frozen=True)
+class _Join:
+    """`"".join(MAP.get(c, c) for c in S)`, or with `MAP[c]` (strict: KeyError if missing)."""
+
+    node: cst.Call
+    mapping: str
+    iterable: cst.BaseExpression
+    strict: bool
+
+
+def _strict_ok(join: _Join, func: cst.FunctionDef) -> bool:
+    """The `MAP[c]` form is rewritten only for a plain name S (evaluated twice) and a
+    module-level MAP (the original join stays as the fallback and reads it)."""
+    return isinstance(join.iterable, cst.Name) and join.mapping not in _tools.bound_names(func)
+
+
+def _translated(join: _Join, table: str, keys: str | None, node: cst.CSTNode) -> cst.BaseExpression:
+    """`S.translate(TABLE)`; for the strict form `(S.translate(TABLE) if KEYS.issuperset(S)
+    else <the original join>)`, so a character missing from MAP raises the same KeyError."""
+    assert isinstance(node, cst.Call)
+    call = cst.Call(
+        func=cst.Attribute(value=_receiver(join.iterable), attr=cst.Name("translate")),
+        args=[cst.Arg(cst.Name(table))],
+    )
+    if not join.strict or keys is None:
+        return call.with_changes(lpar=node.lpar, rpar=node.rpar)
+    test = cst.Call(
+        func=cst.Attribute(value=cst.Name(keys), attr=cst.Name("issuperset")),
+        args=[cst.Arg(join.iterable)],
+    )
+    bare = node.with_changes(lpar=(), rpar=())
+    return _tools.parenthesized(cst.IfExp(test=test, body=call, orelse=bare))
 
 
 def _table_source(
     context: RuleContext,
     func: cst.FunctionDef,
     mapping: str,
-    uses: list[tuple[cst.Call, cst.BaseExpression]],
+    uses: list[cst.Call],
     edits: _edits.Edits,
 ) -> cst.Call | None:
     """`str.maketrans(MAP)` for a constant module-level map; `str.maketrans({...})` for a
     local dict literal used only by these joins (its assignment is then removed)."""
     if mapping not in _tools.bound_names(func):
         return _maketrans(cst.Name(mapping)) if _constant_char_map(context, func, mapping) else None
-    line = _local_char_map(func, mapping, [node for node, _ in uses])
+    line = _local_char_map(func, mapping, uses)
     if line is None:
         return None
     edits.remove(line)
@@ -165,8 +209,8 @@ def _local_char_map(
     return line if len(inside) == len(joins) else None
 
 
-def _per_character_join(node: cst.CSTNode) -> tuple[str, cst.BaseExpression] | None:
-    """(MAP, S) if `node` is `"".join(MAP.get(c, c) for c in S)` or the list form."""
+def _per_character_join(node: cst.CSTNode) -> _Join | None:
+    """`"".join(MAP.get(c, c) for c in S)`, `"".join([MAP[c] for c in S])` and the like."""
     if not (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
@@ -189,8 +233,25 @@ def _per_character_join(node: cst.CSTNode) -> tuple[str, cst.BaseExpression] | N
         or not isinstance(for_in.target, cst.Name)
     ):
         return None
-    mapping = _get_with_itself(comprehension.elt, for_in.target.value)
-    return None if mapping is None else (mapping, for_in.iter)
+    char = for_in.target.value
+    mapping = _get_with_itself(comprehension.elt, char)
+    if mapping is not None:
+        return _Join(node, mapping, for_in.iter, strict=False)
+    mapping = _subscript_by(comprehension.elt, char)
+    return None if mapping is None else _Join(node, mapping, for_in.iter, strict=True)
+
+
+def _subscript_by(element: cst.BaseExpression, char: str) -> str | None:
+    """MAP if `element` is `MAP[char]`."""
+    if not (
+        isinstance(element, cst.Subscript)
+        and isinstance(element.value, cst.Name)
+        and len(element.slice) == 1
+        and isinstance(element.slice[0].slice, cst.Index)
+    ):
+        return None
+    index = element.slice[0].slice.value
+    return element.value.value if isinstance(index, cst.Name) and index.value == char else None
 
 
 def _get_with_itself(element: cst.BaseExpression, char: str) -> str | None:
