@@ -7,6 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rule_testing import load, outcome, rewrite, source
 
+from perfloop.model import FunctionRef
+from perfloop.propose import combine_rules, in_combination_order
 from perfloop.propose.rules.translate_table import TranslateTable
 
 RULE = TranslateTable()
@@ -320,3 +322,21 @@ def test_strict_form_same_results_and_errors(text: str) -> None:
 )
 def test_strict_form_silent(module: str) -> None:
     assert rewrite(RULE, module) is None
+
+
+def test_combines_with_re_compile_hoist_on_humanize() -> None:
+    """Both rules add module-level constants above the function; the combination keeps both."""
+    module = source(HUMANIZE_SCIENTIFIC)
+    combined = combine_rules(
+        FunctionRef("humanize.number", "scientific"),
+        "humanize/number.py",
+        module,
+        in_combination_order(["re-compile-hoist", "translate-table"]),
+    )
+    assert combined is not None
+    assert combined.origin == "rules:translate-table+re-compile-hoist"
+    assert "_SCIENTIFIC_RE = re.compile(" in combined.module_source
+    assert "_SCIENTIFIC_TABLE = str.maketrans(_SUPERSCRIPT_MAP)" in combined.module_source
+    before, after = load(module), load(combined.module_source)
+    for value in [0.3, 1e-300, 12345.678, -7e22]:
+        assert after(value) == before(value)
