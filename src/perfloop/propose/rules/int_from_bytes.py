@@ -152,13 +152,11 @@ def _summed_iterable(call: cst.Call) -> cst.BaseExpression | None:
     if for_in.ifs or for_in.inner_for_in is not None or for_in.asynchronous is not None:
         return None
     target = for_in.target
-    if not (
-        isinstance(target, cst.Tuple)
-        and len(target.elements) == 2
-        and all(isinstance(e.value, cst.Name) for e in target.elements)
-    ):
+    elements = target.elements if isinstance(target, cst.Tuple) else ()
+    names = [e.value.value for e in elements if isinstance(e.value, cst.Name)]
+    if len(elements) != 2 or len(names) != 2:
         return None
-    index, byte = (e.value.value for e in target.elements)  # type: ignore[attr-defined]
+    index, byte = names
     enumerated = for_in.iter
     inner = _edits.positional_args(enumerated) if isinstance(enumerated, cst.Call) else None
     if not _edits.is_call_to(enumerated, "enumerate") or inner is None or len(inner) != 1:

@@ -15,9 +15,10 @@ per-character dict lookup at the first escaped character, which is 1.3-1.9x on s
 strings and 0.8-1.1x on long text dense with escapes. PyLaTeX's `escape_latex` on
 recorded table cells: 1.16x [1.12, 1.20], verified.
 
-The shape is common in escaping and transliteration helpers: LaTeX escapes (`"".join(SPECIALS.get(c, c) for
-c in t)`), leet-speak normalisers, Cyrillic slugifiers, HTML escapes written as
-`"".join(html_escape_table.get(c, c) for c in text)` (the Python wiki recipe).
+The shape is common in escaping and transliteration helpers: LaTeX escapes
+(`"".join(SPECIALS.get(c, c) for c in t)`), leet-speak normalisers, Cyrillic
+slugifiers, HTML escapes written as `"".join(html_escape_table.get(c, c) for c in
+text)` (the Python wiki recipe).
 
 Taught first by humanize bde649f: `"".join([_SUPERSCRIPT_MAP[char] for char in
 part2])` → `part2.translate(_SUPERSCRIPT_TRANS)`. That strict form raises KeyError
