@@ -598,6 +598,34 @@ CASES = [
         "1,000 lexers",
     ),
     Case(
+        "translate-table",
+        r"""
+        _latex_special_chars = {  # PyLaTeX 1.4.2 pylatex/utils.py
+            "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+            "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "\\": r"\textbackslash{}",
+            "\n": "\\newline%\n", "-": r"{-}", "\xA0": "~", "[": r"{[}", "]": r"{]}",
+        }
+
+        def escape_latex(s):
+            return "".join(_latex_special_chars.get(c, c) for c in str(s))
+        """,
+        "escape_latex",
+        lambda: ("net_income $30 R&D total Q1-Q2 5%",),
+        "one 34-char table cell",
+    ),
+    Case(
+        "int-from-bytes",
+        """
+        from functools import reduce
+
+        def to_int_be(data):  # mutagen 1.47.0 flac.py
+            return reduce(lambda a, b: (a << 8) + b, bytearray(data), 0)
+        """,
+        "to_int_be",
+        lambda: (bytes(RNG.randrange(256) for _ in range(16)),),
+        "16 bytes (a FLAC MD5 field)",
+    ),
+    Case(
         "match-group-subscript",
         """
         import re

@@ -20,6 +20,7 @@ from perfloop.propose.rules.hoist_constant_attribute import HoistConstantAttribu
 from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
 from perfloop.propose.rules.hoist_invariant import HoistInvariant
 from perfloop.propose.rules.inline_pure_function import InlinePureFunction
+from perfloop.propose.rules.int_from_bytes import IntFromBytes
 from perfloop.propose.rules.lambda_to_operator import LambdaToOperator
 from perfloop.propose.rules.len_hoist import LenHoist
 from perfloop.propose.rules.linear_search_index import LinearSearchIndex
@@ -43,11 +44,13 @@ from perfloop.propose.rules.square_multiply import SquareMultiply
 from perfloop.propose.rules.str_join import StrJoin
 from perfloop.propose.rules.sum_lists_flatten import SumListsFlatten
 from perfloop.propose.rules.sum_loop import SumLoop
+from perfloop.propose.rules.translate_table import TranslateTable
 from perfloop.propose.rules.zip_parallel_index import ZipParallelIndex
 
 # The order is the order of application in combinations (`combine_rules` applies the
 # rules it is given in this order):
-# 1. rules that replace a loop by a library call and must see it as written;
+# 1. rules that replace a loop by a library call and must see it as written (a
+#    per-character join by str.translate, byte assembly by int.from_bytes);
 # 2. rules that keep every loop a loop: they build something before it (a set, an
 #    index, a deque, a hoisted value, placed above `out = []`-style lines so the pair
 #    stays together) or rewrite an expression or a loop header in place;
@@ -59,6 +62,8 @@ from perfloop.propose.rules.zip_parallel_index import ZipParallelIndex
 # 5. memoize-recursive, which moves the whole body into an inner function.
 RULES: tuple[Rule, ...] = (
     NumpyConvolve(),
+    TranslateTable(),
+    IntFromBytes(),
     LinearSearchIndex(),
     SetMembership(),
     MembershipListToSet(),
@@ -119,13 +124,13 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "data structures": (
         "set-membership", "membership-list-to-set", "deque-queue", "counting-dict-get",
         "counter-loop", "linear-search-index", "sorted-min-max", "sorted-slice-heapq",
-        "or-chain-membership",
+        "or-chain-membership", "translate-table",
     ),
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
         "match-group-subscript",
-        "square-multiply", "regex-literal-str", "bisect-sorted-search",
+        "square-multiply", "regex-literal-str", "bisect-sorted-search", "int-from-bytes",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
 }  # fmt: skip

@@ -324,6 +324,24 @@ def _imports_module_as(statement: cst.CSTNode, module: str, name: str) -> bool:
     return False
 
 
+def imported_from(bindings: Mapping[str, tuple[cst.CSTNode, ...]], module: str, name: str) -> bool:
+    """True if the module-level name `name` is bound only by `from module import name`."""
+    statements = bindings.get(name, ())
+    return bool(statements) and all(_imports_name_from(s, module, name) for s in statements)
+
+
+def _imports_name_from(statement: cst.CSTNode, module: str, name: str) -> bool:
+    if not (
+        isinstance(statement, cst.ImportFrom)
+        and not statement.relative
+        and statement.module is not None
+        and _dotted(statement.module) == module
+        and not isinstance(statement.names, cst.ImportStar)
+    ):
+        return False
+    return any(_dotted(alias.name) == name and alias.asname is None for alias in statement.names)
+
+
 def _dotted(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Name):
         return node.value
