@@ -270,6 +270,31 @@ CASES = [
         "1,000-char review",
     ),
     Case(
+        "dispatch-dict",
+        """
+        def substitute(tokens):
+            out = []
+            for value in tokens:
+                if value == "#":
+                    value = "≠"
+                elif value == "<=":
+                    value = "≤"
+                elif value == ">=":
+                    value = "≥"
+                elif value == "==":
+                    value = "≡"
+                elif value == "*.":
+                    value = "•"
+                out.append(value)
+            return out
+        """,
+        "substitute",
+        lambda: (
+            [RNG.choice(["x", "#", "<=", ">=", "==", "*.", ":=", "y1"]) for _ in range(1000)],
+        ),
+        "1,000 Modula-2 tokens (pygments 2.17.2 shape)",
+    ),
+    Case(
         "counting-dict-get",
         """
         def tally(words, counts):

@@ -13,6 +13,7 @@ from perfloop.propose.rules.count_loop import CountLoop
 from perfloop.propose.rules.counter_loop import CounterLoop
 from perfloop.propose.rules.counting_dict_get import CountingDictGet
 from perfloop.propose.rules.deque_queue import DequeQueue
+from perfloop.propose.rules.dispatch_dict import DispatchDict
 from perfloop.propose.rules.enumerate_index import EnumerateIndex
 from perfloop.propose.rules.generator_to_comprehension import GeneratorToComprehension
 from perfloop.propose.rules.hoist_attribute_lookup import HoistAttributeLookup
@@ -73,6 +74,8 @@ RULES: tuple[Rule, ...] = (
     MatchGroupSubscript(),
     SquareMultiply(),
     OrChainMembership(),
+    DispatchDict(),  # 2: an if/elif chain in place; after or-chain-membership, whose
+    # `x in {"a", "b"}` tests it reads as keys of the table
     CountingDictGet(),
     SortedMinMax(),
     SortedSliceHeapq(),
@@ -119,7 +122,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "data structures": (
         "set-membership", "membership-list-to-set", "deque-queue", "counting-dict-get",
         "counter-loop", "linear-search-index", "sorted-min-max", "sorted-slice-heapq",
-        "or-chain-membership",
+        "or-chain-membership", "dispatch-dict",
     ),
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
