@@ -7,6 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rule_testing import load, outcome, rewrite, source
 
+from perfloop.model import FunctionRef
+from perfloop.propose import combine_rules
 from perfloop.propose.rules.dispatch_dict import DispatchDict
 
 RULE = DispatchDict()
@@ -316,3 +318,30 @@ def test_where_it_differs_eq_that_disagrees_with_hash() -> None:
     assert rewritten is not None
     assert outcome(load(before), CaseInsensitive("SUB"), 0) == ("return", 1)
     assert outcome(load(rewritten), CaseInsensitive("SUB"), 0) == ("return", -1)
+
+
+def test_after_or_chain_membership_its_set_tests_become_keys() -> None:
+    """The registry order: or-chain-membership turns `x == a or x == b` into `x in {a, b}`,
+    which dispatch-dict then reads as two keys of the table."""
+    before = source(
+        """
+        def weekday(day):
+            if day == "mon":
+                return 0
+            elif day == "tue":
+                return 1
+            elif day == "wed" or day == "wednesday":
+                return 2
+            elif day == "thu":
+                return 3
+            return -1
+        """
+    )
+    combined = combine_rules(
+        FunctionRef("days", "weekday"), "days.py", before, ["or-chain-membership", "dispatch-dict"]
+    )
+    assert combined is not None
+    assert '    "wednesday": 2,\n' in combined.module_source
+    assert "if day in _WEEKDAY_TABLE:" in combined.module_source
+    for day in ["mon", "wednesday", "thu", "sun"]:
+        assert load(before)(day) == load(combined.module_source)(day)
