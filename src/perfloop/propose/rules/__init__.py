@@ -33,6 +33,7 @@ from perfloop.propose.rules.memoize_repeated_calls import MemoizeRepeatedCalls
 from perfloop.propose.rules.numpy_convolve import NumpyConvolve
 from perfloop.propose.rules.or_chain_membership import OrChainMembership
 from perfloop.propose.rules.preallocated_fill import PreallocatedFill
+from perfloop.propose.rules.precomputed_table import PrecomputedTable
 from perfloop.propose.rules.range_len_iteration import RangeLenIteration
 from perfloop.propose.rules.re_compile_hoist import ReCompileHoist
 from perfloop.propose.rules.regex_literal_str import RegexLiteralStr
@@ -76,6 +77,7 @@ RULES: tuple[Rule, ...] = (
     OrChainMembership(),
     DispatchDict(),  # 2: an if/elif chain in place; after or-chain-membership, whose
     # `x in {"a", "b"}` tests it reads as keys of the table
+    PrecomputedTable(),  # 2: a guard before the return of a one-line pure function
     CountingDictGet(),
     SortedMinMax(),
     SortedSliceHeapq(),
@@ -127,7 +129,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
-        "match-group-subscript",
+        "match-group-subscript", "precomputed-table",
         "square-multiply", "regex-literal-str", "bisect-sorted-search",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
