@@ -345,3 +345,62 @@ def test_after_or_chain_membership_its_set_tests_become_keys() -> None:
     assert "if day in _WEEKDAY_TABLE:" in combined.module_source
     for day in ["mon", "wednesday", "thu", "sun"]:
         assert load(before)(day) == load(combined.module_source)(day)
+
+
+# fontTools 4.47.0, Lib/fontTools/ttx.py, guessFileType (the file reading left out), and
+# Lib/fontTools/misc/textTools.py, Tag: a str subclass whose __eq__ also accepts bytes
+# and whose __hash__ is str's. The chain compares a Tag; the dict hashes it.
+FONTTOOLS_GUESS = r"""
+class Tag(str):
+    @staticmethod
+    def transcode(blob):
+        if isinstance(blob, bytes):
+            blob = blob.decode("latin-1")
+        return blob
+
+    def __new__(self, content):
+        return str.__new__(self, self.transcode(content))
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __eq__(self, other):
+        return str.__eq__(self, self.transcode(other))
+
+    def __hash__(self):
+        return str.__hash__(self)
+
+
+def guessFileType(header):
+    head = Tag(header[:4])
+    if head == "OTTO":
+        return "OTF"
+    elif head == "ttcf":
+        return "TTC"
+    elif head in ("\0\1\0\0", "true"):
+        return "TTF"
+    elif head == "wOFF":
+        return "WOFF"
+    elif head == "wOF2":
+        return "WOFF2"
+    elif head == "<?xm":
+        header = header.decode("latin1")
+        if "<ttFont" in header:
+            return "OTX"
+        else:
+            return "TTX"
+    return None
+"""
+
+
+def test_fonttools_tag_subclass_of_str_looks_up_the_same() -> None:
+    """A str subclass that keeps str's hash finds the same entries as its __eq__ does."""
+    rewritten = rewrite(RULE, FONTTOOLS_GUESS, "guessFileType")
+    assert rewritten is not None
+    assert "    if head in _GUESSFILETYPE_TABLE:\n" in rewritten
+    assert '    elif head == "<?xm":\n' in rewritten
+    headers = [b"OTTO....", b"\0\1\0\0xx", b"true", b"wOF2", b"<?xml <ttFont", b"<?xm", b"ABCD"]
+    original = load(FONTTOOLS_GUESS, "guessFileType")
+    fast = load(rewritten, "guessFileType")
+    assert [original(h) for h in headers] == [fast(h) for h in headers]
+    assert [fast(h) for h in headers] == ["OTF", "TTF", "TTF", "WOFF2", "OTX", "TTX", None]
