@@ -167,9 +167,8 @@ def _chain(node: cst.If) -> _Chain | None:
             break
         values = {(type(v), v) for v in (_key(k) for k in tested[1])}
         if len(values) != len(tested[1]) or values & seen:
-            return (
-                None  # a repeated literal: the first branch wins in the chain, the last in a dict
-            )
+            # a repeated literal: the first branch wins in the chain, the last in a dict
+            return None
         seen |= values
         subject_code = tested[0]
         if subject is None:
