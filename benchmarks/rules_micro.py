@@ -270,6 +270,41 @@ CASES = [
         "1,000-char review",
     ),
     Case(
+        "dispatch-dict",
+        """
+        def substitute(tokens):
+            out = []
+            for value in tokens:
+                if value == "#":
+                    value = "≠"
+                elif value == "<=":
+                    value = "≤"
+                elif value == ">=":
+                    value = "≥"
+                elif value == "==":
+                    value = "≡"
+                elif value == "*.":
+                    value = "•"
+                out.append(value)
+            return out
+        """,
+        "substitute",
+        lambda: (
+            [RNG.choice(["x", "#", "<=", ">=", "==", "*.", ":=", "y1"]) for _ in range(1000)],
+        ),
+        "1,000 Modula-2 tokens (pygments 2.17.2 shape)",
+    ),
+    Case(
+        "precomputed-table",
+        """
+        def is_control(b):
+            return b < 0x20 or b == 0x7F or 0x80 <= b <= 0x9F or b == 0xA0 or b == 0xAD
+        """,
+        "is_control",
+        lambda: (0x41,),
+        "one ASCII byte (every test runs)",
+    ),
+    Case(
         "counting-dict-get",
         """
         def tally(words, counts):

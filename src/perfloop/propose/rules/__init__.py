@@ -13,6 +13,7 @@ from perfloop.propose.rules.count_loop import CountLoop
 from perfloop.propose.rules.counter_loop import CounterLoop
 from perfloop.propose.rules.counting_dict_get import CountingDictGet
 from perfloop.propose.rules.deque_queue import DequeQueue
+from perfloop.propose.rules.dispatch_dict import DispatchDict
 from perfloop.propose.rules.enumerate_index import EnumerateIndex
 from perfloop.propose.rules.generator_to_comprehension import GeneratorToComprehension
 from perfloop.propose.rules.hoist_attribute_lookup import HoistAttributeLookup
@@ -33,6 +34,7 @@ from perfloop.propose.rules.memoize_repeated_calls import MemoizeRepeatedCalls
 from perfloop.propose.rules.numpy_convolve import NumpyConvolve
 from perfloop.propose.rules.or_chain_membership import OrChainMembership
 from perfloop.propose.rules.preallocated_fill import PreallocatedFill
+from perfloop.propose.rules.precomputed_table import PrecomputedTable
 from perfloop.propose.rules.range_len_iteration import RangeLenIteration
 from perfloop.propose.rules.re_compile_hoist import ReCompileHoist
 from perfloop.propose.rules.regex_literal_str import RegexLiteralStr
@@ -78,6 +80,9 @@ RULES: tuple[Rule, ...] = (
     MatchGroupSubscript(),
     SquareMultiply(),
     OrChainMembership(),
+    DispatchDict(),  # 2: an if/elif chain in place; after or-chain-membership, whose
+    # `x in {"a", "b"}` tests it reads as keys of the table
+    PrecomputedTable(),  # 2: a guard before the return of a one-line pure function
     CountingDictGet(),
     SortedMinMax(),
     SortedSliceHeapq(),
@@ -124,12 +129,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "data structures": (
         "set-membership", "membership-list-to-set", "deque-queue", "counting-dict-get",
         "counter-loop", "linear-search-index", "sorted-min-max", "sorted-slice-heapq",
-        "or-chain-membership", "translate-table",
+        "or-chain-membership", "translate-table", "dispatch-dict",
     ),
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
-        "match-group-subscript",
+        "match-group-subscript", "precomputed-table",
         "square-multiply", "regex-literal-str", "bisect-sorted-search", "int-from-bytes",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
