@@ -161,3 +161,46 @@ def test_the_byte_budget_bounds_what_is_kept(make_project) -> None:
     capture = captured[ref("add")]
     assert 0 < len(capture.records) < 200
     assert sum(len(r.args) + len(r.outcome) for r in capture.records) <= 2000
+
+
+BIG_INPUTS = {
+    "lib.py": """
+        PICKLED = [0]
+
+        class Lexer:
+            # pycparser 2.22's shape: a method of an object that pickles to hundreds of kB
+            def __init__(self, data=None, position=0):
+                self.data = bytes(range(256)) * 400 if data is None else data
+                self.position = position
+
+            def __reduce__(self):
+                PICKLED[0] += 1
+                return (Lexer, (self.data, self.position))
+
+            def token(self):
+                self.position += 1
+                return self.data[self.position % 256]
+    """,
+    "bench.py": """
+        import lib
+
+        lexer = lib.Lexer()
+        total = sum(lexer.token() for _ in range(5000))
+        with open("pickled.txt", "w") as out:
+            out.write(str(lib.PICKLED[0]))
+    """,
+}
+
+
+def test_a_full_byte_budget_stops_pickling_every_later_call(make_project) -> None:
+    root = make_project(BIG_INPUTS)
+    budget = 1_000_000  # a few calls of about 100 kB each (inputs and outcome)
+    target = FunctionRef("lib", "Lexer.token")
+    capture = capture_calls("python bench.py", root, [target], CaptureSettings(max_bytes=budget))[
+        target
+    ]
+    assert capture.calls_seen == 5000
+    assert 0 < len(capture.records) < 10
+    assert sum(len(r.args) + len(r.outcome) for r in capture.records) <= budget
+    # replacing kept calls still pickles now and then; trying every call pickled 10,000 times
+    assert int((root / "pickled.txt").read_text()) < 500

@@ -91,6 +91,11 @@ class Recorder:
         self.return_types: set[str] = set()
         self._random = random.Random(0)
         self.reserved = 0
+        # how many calls the reservoir holds: max_calls, or fewer once the byte budget is
+        # used up (pycparser 2.22's lexer: 350 kB per call; counting on max_calls, every
+        # later call took a "free" slot, pickled its inputs and was refused: 60 ms each, 16,000
+        # times, so a 0.3 s workload passed the 600 s limit)
+        self.capacity = max_calls
         self._globals = state.Tracker(function)
         self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
@@ -108,10 +113,10 @@ class Recorder:
 
         Lazy results still being consumed hold a reserved new slot each.
         """
-        if len(self.kept) + self.reserved < self.max_calls:
+        if len(self.kept) + self.reserved < self.capacity:
             return APPEND
         choice = self._random.randrange(self.calls_seen)
-        return choice if choice < min(self.max_calls, len(self.kept)) else None
+        return choice if choice < min(self.capacity, len(self.kept)) else None
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -324,14 +329,18 @@ class Recorder:
                 f"{type(exc).__name__}: {exc}"
             )
             return
-        if slot == APPEND and len(self.kept) >= self.max_calls:
+        if slot == APPEND and len(self.kept) >= self.capacity:
             # an outer call that took a new slot before its inner calls filled the rest
+            if not self.kept:
+                return
             slot = self._random.randrange(len(self.kept))
         size = len(before) + len(after) + len(stdout)
         replaced = self.kept[slot][1] if slot != APPEND else None
         freed = replaced["size"] if replaced is not None else 0
         if self.bytes_kept - freed + size > self.max_bytes:  # type: ignore[operator]
             self._problem("the capture byte budget was used up")
+            if slot == APPEND:  # from now on, later calls only replace kept ones
+                self.capacity = len(self.kept)
             return
         record = {
             "args": before,
