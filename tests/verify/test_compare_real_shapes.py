@@ -81,3 +81,38 @@ def test_elementtree_elements_are_compared_by_their_content() -> None:
     renamed = pickle.loads(pickle.dumps(tree))
     renamed.tag = "span"
     assert compare_values(tree, renamed, "tree", DEFAULT_POLICY) is not None
+
+
+class Element:
+    """Shaped like pyparsing 3.1.4's ParserElement: `==` compares vars(), so around a
+    Forward's cycle it recurses until RecursionError whenever the two sides are not the
+    same object (a recorded grammar and its replayed copy never are)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.exprs: list[Element] = []
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        return isinstance(other, Element) and vars(self) == vars(other)
+
+    __hash__ = object.__hash__
+
+
+def _grammar(last: str) -> Element:
+    term, expression = Element("term"), Element("expression")
+    term.exprs = [Element("number"), expression]  # the cycle a Forward makes
+    expression.exprs = [term, Element(last)]
+    return expression
+
+
+def test_a_cyclic_grammar_whose_eq_recurses_forever_equals_its_copy() -> None:
+    grammar = _grammar("+ | -")
+    assert compare_values(grammar, pickle.loads(pickle.dumps(grammar))) is None
+
+
+def test_a_cyclic_grammar_whose_eq_recurses_forever_still_shows_a_difference() -> None:
+    mismatch = compare_values(_grammar("+ | -"), _grammar("* | /"))
+    assert mismatch is not None
+    assert mismatch.describe() == "result.exprs[1].name: expected '+ | -', got '* | /' (values differ)"
