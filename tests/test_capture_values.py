@@ -132,12 +132,30 @@ def cached(cache, key):
     value = cache.get(key)
     cache.data[key] = "hit"
     return value
+
+
+class Parser:
+    # pycparser 2.22's CParser: __init__ adds p_*_opt methods to the class at run time
+    # (setattr(self.__class__, ...)); a fresh process imports the class without them
+    def __init__(self, rules):
+        for rule in rules:
+            def optrule(self, p):
+                p[0] = p[1]
+            optrule.__name__ = f"p_{rule}_opt"
+            setattr(self.__class__, optrule.__name__, optrule)
+        self.actions = {rule: getattr(self, f"p_{rule}_opt") for rule in rules}
+
+
+def reduce_rule(parser, rule, value):
+    p = [None, value]
+    parser.actions[rule](p)
+    return p[0]
 '''
 
 BENCH = """
 from lib import (
     WORD, Handle, Token, apply_all, call_method, replace_match, takes_lock, token_name,
-    use_handle, Grammar, parse, FifoCache, cached, Prober,
+    use_handle, Grammar, parse, FifoCache, cached, Prober, Parser, reduce_rule,
 )
 import threading
 
@@ -174,6 +192,9 @@ def main():
     prober = Prober()
     prober.feed(b"abc")
     prober.feed(b"ab!")
+    parser = Parser(["declarator", "initializer"])
+    reduce_rule(parser, "declarator", "x")
+    reduce_rule(parser, "initializer", 7)
 
 
 main()
@@ -189,6 +210,7 @@ NAMES = (
     "parse",
     "cached",
     "Prober.feed",
+    "reduce_rule",
 )
 
 
@@ -214,6 +236,7 @@ LIMITS = Limits(wall_seconds=30, memory_mb=1024)
         ("parse", 2),
         ("cached", 2),
         ("Prober.feed", 2),
+        ("reduce_rule", 2),
     ],
 )
 def test_callbacks_matches_and_local_methods_are_recorded_and_replay(

@@ -115,4 +115,5 @@ def test_a_cyclic_grammar_whose_eq_recurses_forever_equals_its_copy() -> None:
 def test_a_cyclic_grammar_whose_eq_recurses_forever_still_shows_a_difference() -> None:
     mismatch = compare_values(_grammar("+ | -"), _grammar("* | /"))
     assert mismatch is not None
-    assert mismatch.describe() == "result.exprs[1].name: expected '+ | -', got '* | /' (values differ)"
+    expected = "result.exprs[1].name: expected '+ | -', got '* | /' (values differ)"
+    assert mismatch.describe() == expected

@@ -56,13 +56,16 @@ def _reduce_match(match: re.Match[Any]) -> tuple[object, ...]:
 
 
 def _reduce_method(method: types.MethodType) -> tuple[object, ...]:
-    """A bound method: by name when its object's class gives it back that way, else as
-    (function, object). pyparsing 3.1's `_FifoCache` binds local functions to itself in
-    `__init__` (`self.get = types.MethodType(get, self)`): pickle's default reduce,
-    `getattr(obj, "get")`, runs while loading, before `obj` has its `__dict__`."""
+    """A bound method: by name when its object's class gives it back that way and a fresh
+    import can too, else as (function, object). pyparsing 3.1's `_FifoCache` binds local
+    functions to itself in `__init__` (`self.get = types.MethodType(get, self)`): pickle's
+    default reduce, `getattr(obj, "get")`, runs while loading, before `obj` has its
+    `__dict__`. pycparser 2.22's `CParser.__init__` sets local functions on its class
+    (`p_declarator_opt`, ...), which a process that only imported the class lacks."""
     owner = method.__self__
     found = getattr(owner if isinstance(owner, type) else type(owner), method.__name__, None)
-    if getattr(found, "__func__", found) is method.__func__:
+    made_at_run_time = "<locals>" in getattr(method.__func__, "__qualname__", "<locals>")
+    if getattr(found, "__func__", found) is method.__func__ and not made_at_run_time:
         return getattr, (owner, method.__name__)
     return types.MethodType, (method.__func__, owner)
 
