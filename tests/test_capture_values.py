@@ -277,3 +277,48 @@ def test_an_argument_that_pickles_but_does_not_load_back_is_reported_at_capture(
         "its arguments pickle but do not load back: argument 'handle' (a lib.Handle): "
         "ValueError: a Handle cannot be restored outside its process"
     ) in capture.problem
+
+
+MADE_AT_RUN_TIME = {
+    "lib.py": """
+        class Base:
+            pass
+
+
+        def make_kind(name):
+            # a class made at run time under a name its module never defines at import
+            kind = type(name, (Base,), {"__module__": __name__, "__qualname__": name})
+            globals()[name] = kind
+            return kind
+
+
+        def describe(value):
+            return type(value).__name__
+    """,
+    "bench.py": """
+        import lib
+
+        Kind = lib.make_kind("Token")
+        print(lib.describe(Kind()))
+    """,
+}
+
+
+def test_a_recorded_call_that_loads_only_in_the_workload_says_so(make_project) -> None:
+    root = make_project(MADE_AT_RUN_TIME)
+    target = FunctionRef("lib", "describe")
+    capture = capture_calls("python bench.py", root, [target])[target]
+    verdict = replay(
+        "lib", "describe", root / "lib.py", None, capture.records, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.FAILED
+    assert (
+        verdict.reason.strip()
+        .splitlines()[-1]
+        .endswith(
+            "RecordedCallDoesNotLoad: recorded call 1 does not load in a process that imported "
+            "the project afresh (AttributeError: Can't get attribute 'Token' on <module 'lib' "
+            f"from '{root / 'lib.py'}'>), though it did in the workload's: it holds something "
+            "the workload made at run time"
+        )
+    )

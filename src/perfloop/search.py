@@ -605,6 +605,8 @@ def _baseline_problem(baseline: Verdict, why: str | None) -> str:
             "the workload raised the limit itself, so replay cannot judge a rewrite"
         )
     if baseline.status is VerdictStatus.FAILED:
+        if why and why.startswith("Traceback"):  # the error, not perfloop's frames
+            why = why.strip().splitlines()[-1].rpartition("RecordedCallDoesNotLoad: ")[2]
         return (
             f"replaying the original in a sandboxed worker failed ({why}); perfloop runs "
             "candidates the same way, so it cannot judge a rewrite of this function"

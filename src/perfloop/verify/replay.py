@@ -50,6 +50,10 @@ class ReplayTask:
     policy: ComparePolicy
 
 
+class RecordedCallDoesNotLoad(Exception):
+    """A recorded call's pickled inputs or outcome fail to load in the replay worker."""
+
+
 @dataclass(frozen=True)
 class ReplayReport:
     checked: int
@@ -111,9 +115,16 @@ def _source_of(module: types.ModuleType) -> str | None:
 def _replay_records(
     task: ReplayTask, function: Callable[..., object], is_method: bool
 ) -> ReplayReport:
-    for record in task.records:
-        args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
-        expected = pickle.loads(record.outcome)
+    for number, record in enumerate(task.records, 1):
+        try:
+            args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
+            expected = pickle.loads(record.outcome)
+        except Exception as exc:
+            raise RecordedCallDoesNotLoad(
+                f"recorded call {number} does not load in a process that imported the "
+                f"project afresh ({type(exc).__name__}: {exc}), though it did in the "
+                "workload's: it holds something the workload made at run time"
+            ) from None
         recorded = _global_state(expected)
         printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
         with contextlib.redirect_stdout(printed):
