@@ -204,3 +204,40 @@ def test_a_full_byte_budget_stops_pickling_every_later_call(make_project) -> Non
     assert sum(len(r.args) + len(r.outcome) for r in capture.records) <= budget
     # replacing kept calls still pickles now and then; trying every call pickled 10,000 times
     assert int((root / "pickled.txt").read_text()) < 500
+
+
+ADDRESSES = {
+    "lib.py": """
+        class Element:
+            # pyparsing 3.1.4's ParserElement: hashed by address, 5% of a parser's time
+            def __hash__(self):
+                return id(self)
+
+            def weight(self):
+                return 1
+    """,
+    "bench.py": """
+        import lib
+
+        elements = [lib.Element() for _ in range(50)]
+        print(len({element: 1 for element in elements}), sum(e.weight() for e in elements))
+    """,
+}
+
+
+def test_a_function_returning_its_arguments_address_is_refused_with_that_reason(
+    make_project,
+) -> None:
+    root = make_project(ADDRESSES)
+    by_address, weight = (
+        FunctionRef("lib", "Element.__hash__"),
+        FunctionRef("lib", "Element.weight"),
+    )
+    captures = capture_calls("python bench.py", root, [by_address, weight])
+    assert captures[by_address].calls_seen >= 50
+    assert not captures[by_address].usable
+    assert captures[by_address].problem == (
+        "it returns the address of an argument (its id()), which no other process "
+        "reproduces, so replay cannot judge a rewrite"
+    )
+    assert captures[weight].usable

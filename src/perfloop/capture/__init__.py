@@ -103,6 +103,11 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
     elif not records:
         reason = max(problems, key=lambda k: problems[k]) if problems else "unknown"
         problem = f"none of its {calls_seen} calls could be recorded: {reason}"
+    elif summary.get("returned_an_address"):
+        problem = (
+            "it returns the address of an argument (its id()), which no other process "
+            "reproduces, so replay cannot judge a rewrite"
+        )
     return TargetCapture(
         function=target,
         calls_seen=calls_seen,

@@ -96,6 +96,9 @@ class Recorder:
         # later call took a "free" slot, pickled its inputs and was refused: 60 ms each, 16,000
         # times, so a 0.3 s workload passed the 600 s limit)
         self.capacity = max_calls
+        # an argument's id() as the result (pyparsing 3.1's ParserElement.__hash__ returns
+        # id(self)): no other process can reproduce it
+        self.returned_an_address = False
         self._globals = state.Tracker(function)
         self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
@@ -180,6 +183,8 @@ class Recorder:
             raise
         sys.stdout = tee.original
         self.return_types.add(describe_type(result))
+        if type(result) is int and not self.returned_an_address:
+            self.returned_an_address = _an_address_of(result, args, kwargs)
         if lazy.is_lazy(result):
             return self._recording(
                 result,
@@ -368,7 +373,16 @@ class Recorder:
             "records": ordered,
             "parameter_types": {k: sorted(v) for k, v in self.parameter_types.items()},
             "return_types": sorted(self.return_types),
+            "returned_an_address": self.returned_an_address,
         }
+
+
+def _an_address_of(result: int, args: tuple[object, ...], kwargs: dict[str, object]) -> bool:
+    """Whether `result` is an argument's id() (or object.__hash__'s id() >> 4 of it)."""
+    for value in (*args, *kwargs.values()):
+        if type(value) is not int and result in (id(value), id(value) >> 4):
+            return True
+    return False
 
 
 def _part(outcome: tuple[object, ...]) -> str:
