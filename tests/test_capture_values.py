@@ -15,6 +15,7 @@ import pytest
 
 from perfloop.capture import capture_calls
 from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
+from perfloop.verify import FuzzSettings, VerifySettings, prepare_target, verify_candidate
 from perfloop.verify.replay import replay, replay_candidate
 
 LIB = '''
@@ -134,6 +135,13 @@ def cached(cache, key):
     return value
 
 
+def reduce_rule(parser, rule, value):
+    p = [None, value]
+    parser.actions[rule](p)
+    return p[0]
+'''
+
+GRAMMAR = """
 class Parser:
     # pycparser 2.22's CParser: __init__ adds p_*_opt methods to the class at run time
     # (setattr(self.__class__, ...)); a fresh process imports the class without them
@@ -144,19 +152,14 @@ class Parser:
             optrule.__name__ = f"p_{rule}_opt"
             setattr(self.__class__, optrule.__name__, optrule)
         self.actions = {rule: getattr(self, f"p_{rule}_opt") for rule in rules}
-
-
-def reduce_rule(parser, rule, value):
-    p = [None, value]
-    parser.actions[rule](p)
-    return p[0]
-'''
+"""
 
 BENCH = """
 from lib import (
     WORD, Handle, Token, apply_all, call_method, replace_match, takes_lock, token_name,
-    use_handle, Grammar, parse, FifoCache, cached, Prober, Parser, reduce_rule,
+    use_handle, Grammar, parse, FifoCache, cached, Prober, reduce_rule,
 )
+from grammar import Parser
 import threading
 
 
@@ -219,6 +222,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, T
     root = tmp_path_factory.mktemp("values")
     (root / "lib.py").write_text(LIB)
     (root / "bench.py").write_text(BENCH)
+    (root / "grammar.py").write_text(GRAMMAR)  # another module than the target's
     captures = capture_calls("python bench.py", root, [FunctionRef("lib", q) for q in NAMES])
     return root, {ref.qualname: capture for ref, capture in captures.items()}
 
@@ -322,3 +326,22 @@ def test_a_recorded_call_that_loads_only_in_the_workload_says_so(make_project) -
             "the workload made at run time"
         )
     )
+
+
+def test_the_fuzz_tier_loads_calls_holding_methods_made_at_run_time(project) -> None:
+    # pycparser 2.22: the fuzz tier re-pickled the recorded calls with plain pickle, which
+    # reduces CParser.p_*_opt methods by name, and every candidate "failed"
+    root, captures = project
+    ref = FunctionRef("lib", "reduce_rule")
+    settings = VerifySettings(tiers=("replay", "fuzz"), fuzz=FuzzSettings(50, 10.0))
+    plan = prepare_target(
+        ref, "lib.py", LIB, captures["reduce_rule"], root=root, settings=settings, limits=LIMITS
+    )
+    source = LIB.replace("p = [None, value]", "p = [None] + [value]")
+    candidate = Candidate(ref, "test", "test", source, "", "lib.py")
+    verdict = verify_candidate(candidate, plan, root=root, limits=LIMITS)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason
+    assert [(run.tier, run.outcome) for run in verdict.runs] == [
+        ("replay", "same"),
+        ("fuzz", "same"),
+    ]

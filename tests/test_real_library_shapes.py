@@ -93,3 +93,24 @@ def test_unpicklable_arguments_are_not_pickled_again_on_every_call(make_project)
     assert "cannot be pickled" in (capture.problem or "")
     attempts = len((root / "pickle-attempts.txt").read_text())
     assert attempts <= 100, f"{attempts} pickling attempts for 3000 calls"
+
+
+def test_candidates_perfloop_failed_to_check_are_not_called_different() -> None:
+    # pycparser 2.22: the fuzz tier could not load the recorded calls, and the summary said
+    # "none of 3 candidates behaved the same on the recorded calls"
+    from perfloop.model import Candidate, CandidateResult, GateResult, Verdict, VerdictStatus
+    from perfloop.search import select_best
+
+    ref = FunctionRef("pycparser.ply.yacc", "LRParser.parseopt_notrack")
+    failure = "Traceback (most recent call last):\n  ...\nAttributeError: no p_decl_opt"
+
+    def tried(status: VerdictStatus) -> CandidateResult:
+        verdict = Verdict(status, ("replay", "fuzz"), 1, 1.0, reason=failure)
+        return CandidateResult(
+            Candidate(ref, "rule:x", "", "", "", "yacc.py"), GateResult(True), verdict
+        )
+
+    failed = select_best(ref, 0.2, 1, [tried(VerdictStatus.FAILED)] * 3)
+    assert failed.reason == "checking the 3 candidates failed: AttributeError: no p_decl_opt"
+    mixed = select_best(ref, 0.2, 1, [tried(VerdictStatus.FAILED), tried(VerdictStatus.DIFFERENT)])
+    assert mixed.reason == "none of 2 candidates behaved the same on the recorded calls"

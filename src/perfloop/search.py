@@ -677,10 +677,17 @@ def select_best(
 def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
     if not tried:
         return "no rule applies to this function"
-    verified = [r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT]
+    statuses = [r.verdict.status if r.verdict else None for r in tried]
+    verified = statuses.count(VerdictStatus.EQUIVALENT)
+    if not verified and statuses.count(VerdictStatus.FAILED) == len(tried):
+        # perfloop's failure, not the candidates' (pycparser 2.22: recorded calls that
+        # the fuzz tier could not load were reported as behaving differently)
+        last = tried[-1].verdict
+        reason = (last.reason if last and last.reason else "no reason given").strip()
+        return f"checking the {len(tried)} candidates failed: {reason.splitlines()[-1]}"
     if not verified:
         return f"none of {len(tried)} candidates behaved the same on the recorded calls"
-    counted = "1 candidate" if len(verified) == 1 else f"{len(verified)} candidates"
+    counted = "1 candidate" if verified == 1 else f"{verified} candidates"
     return f"{counted} verified, none faster beyond the threshold"
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.model import CallRecord, Limits
+from perfloop.runtime import pickling
 from perfloop.sandbox import run_in_worker
 from perfloop.verify import calls as calling
 from perfloop.verify.compare import ComparePolicy
@@ -209,7 +210,10 @@ class _Fuzzer:
 
         def attempt(call: object) -> None:
             try:
-                data = pickle.dumps(call, protocol=4)
+                # perfloop's serialiser, as capture used: plain pickle reduces a bound
+                # method of a function made at run time by name, which does not load
+                # (pycparser 2.22's CParser.p_*_opt)
+                data = pickling.dumps(call)
             except Exception:
                 raise _Rejected from None
             expected = calling.call(original, data, self.call_limit, seed=next(seeds))
