@@ -150,3 +150,93 @@ def test_a_faster_generator_that_yields_the_same_passes(project) -> None:
     )
     assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
     assert verdict.calls_checked == 12
+
+
+SENTINEL_PROJECT = {
+    "sqlish/__init__.py": "",
+    "sqlish/keywords.py": r"""
+        PROCESS_AS_KEYWORD = object()
+
+        SQL_REGEX = [
+            (r"\s+", "Whitespace"),
+            (r"[a-z_]\w*(?=\.)", "Name"),
+            (r"[a-z_]\w*", PROCESS_AS_KEYWORD),
+            (r"\d+", "Number"),
+            (r"[.,;*()=]", "Punctuation"),
+        ]
+        KEYWORDS = {"SELECT": "Keyword.DML", "FROM": "Keyword", "WHERE": "Keyword"}
+        """,
+    "sqlish/lexer.py": """
+        import re
+
+        from sqlish import keywords
+
+
+        class Lexer:
+            _default_instance = None
+
+            @classmethod
+            def get_default_instance(cls):
+                if cls._default_instance is None:
+                    cls._default_instance = cls()
+                    cls._default_instance._SQL_REGEX = [
+                        (re.compile(rx, re.IGNORECASE).match, tt) for rx, tt in keywords.SQL_REGEX
+                    ]
+                return cls._default_instance
+
+            def is_keyword(self, value):
+                return keywords.KEYWORDS.get(value.upper(), "Name"), value
+
+            def get_tokens(self, text):
+                pos = 0
+                while pos < len(text):
+                    for rexmatch, action in self._SQL_REGEX:
+                        m = rexmatch(text, pos)
+                        if not m:
+                            continue
+                        elif isinstance(action, str):
+                            yield action, m.group()
+                        elif action is keywords.PROCESS_AS_KEYWORD:
+                            yield self.is_keyword(m.group())
+                        pos = m.end()
+                        break
+                    else:
+                        yield "Error", text[pos]
+                        pos += 1
+
+
+        def tokenize(sql):
+            return Lexer.get_default_instance().get_tokens(sql)
+        """,
+    "bench.py": """
+        from sqlish.lexer import tokenize
+
+        for i in range(5):
+            tokens = list(tokenize(f"select a.id, b.name from t{i} where a.x = {i};"))
+            assert tokens[0] == ("Keyword.DML", "select"), tokens[0]
+        """,
+}
+
+
+def test_a_generator_that_tests_a_module_sentinel_with_is_replays_itself(make_project) -> None:
+    """sqlparse 0.5.1's `Lexer.get_tokens` (14% of a workload) tests each regex's action
+    with `action is keywords.PROCESS_AS_KEYWORD`, a module's `object()` held in the
+    lexer's own table. The recorded `self` held a copy of it, so the replayed original
+    yielded no keyword and perfloop called the target unverifiable ("replaying the
+    original does not reproduce its recorded calls (result.items: ...")."""
+    root = make_project(SENTINEL_PROJECT)
+    ref = FunctionRef("sqlish.lexer", "Lexer.get_tokens")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    assert capture.problem is None
+    assert len(capture.records) == 5
+    verdict = replay(
+        ref.module,
+        ref.qualname,
+        root / "sqlish" / "lexer.py",
+        None,
+        capture.records,
+        root=root,
+        limits=LIMITS,
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason or verdict.difference
+    assert verdict.calls_checked == 5

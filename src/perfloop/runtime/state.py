@@ -170,7 +170,7 @@ class ModuleSnapshot:
         ]
         self.contents: dict[str, bytes] = {}
         for name, value in self.values.items():
-            if _dunder(name) or isinstance(value, _NOT_STATE) or _stateless(value):
+            if _dunder(name) or isinstance(value, _NOT_STATE) or pickling.stateless(value):
                 continue
             try:
                 data = pickling.dumps(value)
@@ -225,21 +225,6 @@ def _dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
 
 
-def _stateless(value: object) -> bool:
-    """An object with nothing in it to change: `object()`, or an instance of a plain
-    class with an empty `__dict__` and no slots (`class _Missing: ...`)."""
-    cls = type(value)
-    if cls is object:
-        return True
-    if cls.__module__ == "builtins" or any("__slots__" in vars(k) for k in cls.__mro__[:-1]):
-        return False
-    return getattr(value, "__dict__", None) == {} and not any(
-        name in vars(k)
-        for k in cls.__mro__[:-1]
-        for name in ("__getstate__", "__reduce__", "__reduce_ex__", "__setstate__")
-    )
-
-
 class Tracker:
     """Which of a function's globals and class attributes are state, and their values now."""
 
@@ -279,7 +264,7 @@ class Tracker:
         """A value without state, still the object the import made (a sentinel)."""
         if self.baseline is not None and value is not self.baseline.value(name):
             return False
-        return _stateless(value)
+        return pickling.stateless(value)
 
     def values(self) -> dict[str, object]:
         """The state a call runs with: what it names, and what the workload changed."""
