@@ -254,6 +254,99 @@ def test_a_generator_that_tests_a_module_sentinel_with_is_replays_itself(make_pr
     assert verdict.calls_checked == 5
 
 
+METACLASS_PROJECT = {
+    "lexish/__init__.py": "",
+    "lexish/lexer.py": """
+        import re
+
+
+        class RegexLexerMeta(type):
+            def __call__(cls, *args, **kwds):
+                if "_tokens" not in cls.__dict__:  # on the first instantiation only
+                    cls._tokens = {
+                        state: [(re.compile(rx).match, action) for rx, action in rules]
+                        for state, rules in cls.tokens.items()
+                    }
+                return type.__call__(cls, *args, **kwds)
+
+
+        class RegexLexer(metaclass=RegexLexerMeta):
+            tokens = {}
+
+            def __init__(self, style="plain"):
+                self.style = style
+
+            def get_tokens_unprocessed(self, text):
+                pos = 0
+                rules = self._tokens["root"]
+                while pos < len(text):
+                    for rexmatch, action in rules:
+                        m = rexmatch(text, pos)
+                        if m:
+                            yield pos, action, m.group()
+                            pos = m.end()
+                            break
+                    else:
+                        yield pos, "Error", text[pos]
+                        pos += 1
+        """,
+    "lexish/modula2.py": """
+        from lexish.lexer import RegexLexer
+
+        RESERVED = {"BEGIN", "END", "MODULE", "IF", "THEN"}
+
+
+        class Modula2Lexer(RegexLexer):
+            tokens = {
+                "root": [
+                    (r"\\s+", "Text"),
+                    (r"[A-Za-z_]\\w*", "Name"),
+                    (r"\\d+", "Number"),
+                    (r"[;.:=()]", "Punctuation"),
+                ]
+            }
+
+            def get_tokens_unprocessed(self, text):
+                for index, token, value in RegexLexer.get_tokens_unprocessed(self, text):
+                    if token == "Name" and value in RESERVED:
+                        token = "Keyword.Reserved"
+                    yield index, token, value
+        """,
+    "bench.py": """
+        from lexish.modula2 import Modula2Lexer
+
+        lexer = Modula2Lexer(style="algol")
+        for i in range(4):
+            text = f"MODULE M{i}; BEGIN x := {i}; IF x THEN y := 2 END END M{i}."
+            assert sum(len(value) for _, _, value in lexer.get_tokens_unprocessed(text)) > 0
+        """,
+}
+
+
+def test_a_base_class_generator_reading_class_state_a_metaclass_set_in_another_module(
+    make_project,
+) -> None:
+    """pygments 2.17.2: `RegexLexerMeta.__call__` sets `_tokens` on the lexer's own class
+    at its first instantiation, and `RegexLexer.get_tokens_unprocessed` (pygments.lexer)
+    reads `self._tokens`. For a `Modula2Lexer` (pygments.lexers.modula2) the class that
+    holds it is in another module than the target, so it was not recorded: the
+    unpickled lexer in the worker had no `_tokens`, the replayed original raised
+    AttributeError at its first item, and that read as "result.items: expected (...),
+    got ()". (`Modula2Lexer.get_tokens_unprocessed`, in the module that holds the class,
+    was recorded already: the workload changed that class since its import.)"""
+    root = make_project(METACLASS_PROJECT)
+    ref = FunctionRef("lexish.lexer", "RegexLexer.get_tokens_unprocessed")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    assert capture.problem is None
+    assert len(capture.records) == 4
+    path = root / "lexish" / "lexer.py"
+    verdict = replay(
+        ref.module, ref.qualname, path, None, capture.records, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason or verdict.difference
+    assert verdict.calls_checked == 4
+
+
 def test_a_rewrite_that_raises_is_not_reported_as_yielding_nothing(project) -> None:
     """A generator that raises at its first item yields no items; the difference says it
     raised (pygments 2.17.2's lexer read as "expected (...), got ()")."""

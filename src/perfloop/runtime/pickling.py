@@ -193,7 +193,7 @@ def stateless(value: object) -> bool:
     )
 
 
-_NOT_IMPORTABLE = frozenset({"__main__", "__mp_main__"})
+NOT_IMPORTABLE = frozenset({"__main__", "__mp_main__"})  # a worker has its own
 
 
 class _Sentinels:
@@ -224,7 +224,7 @@ class _Sentinels:
             if (
                 not isinstance(namespace, dict)
                 or namespace.get("__spec__") is None
-                or module_name in _NOT_IMPORTABLE
+                or module_name in NOT_IMPORTABLE
                 or self._sizes.get(module_name) == len(namespace)
             ):
                 continue

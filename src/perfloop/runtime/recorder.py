@@ -78,7 +78,14 @@ RETRY_EVERY = 1000
 
 
 class Recorder:
-    def __init__(self, ref: str, function: Callable[..., object], max_calls: int, max_bytes: int):
+    def __init__(
+        self,
+        ref: str,
+        function: Callable[..., object],
+        max_calls: int,
+        max_bytes: int,
+        receiver: str | None = None,
+    ):
         self.ref = ref
         self.max_calls = max_calls
         self.max_bytes = max_bytes
@@ -96,7 +103,7 @@ class Recorder:
         # later call took a "free" slot, pickled its inputs and was refused: 60 ms each, 16,000
         # times, so a 0.3 s workload passed the 600 s limit)
         self.capacity = max_calls
-        self._globals = state.Tracker(function)
+        self._globals = state.Tracker(function, receiver)
         self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
         try:
@@ -152,7 +159,7 @@ class Recorder:
         # repr of the copy: a repr that caches (pyparsing's default names) must not change
         # the live arguments, or the recording holds state replay never sees
         call_repr = self._call_repr(copied_args, copied_kwargs)
-        state_before = self._globals.before()
+        state_before = self._globals.before(args)
         if state_before:
             before = self._with_state(before, state_before, wrapped)
         self._observe_types(args, kwargs)
