@@ -109,6 +109,7 @@ def _install_capture(settings: dict[str, object]) -> None:
                 target.function,
                 int(settings["max_calls"]),
                 int(settings["max_bytes"]),  # type: ignore[arg-type]
+                receiver=target.receiver,
             )
             try:
                 recorder.names = wrap_everywhere(

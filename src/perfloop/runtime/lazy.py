@@ -17,7 +17,7 @@ import itertools
 import pickle
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from perfloop.runtime import pickling
@@ -33,7 +33,8 @@ class LazyOutcome:
 
     `items` are copies taken when each was produced; `value` is the generator's
     return value when it was exhausted; `error` the qualified name of the
-    exception it raised.
+    exception it raised, and `message` what it said (shown, not compared: as for
+    a call that raises, the type is what counts).
     """
 
     kind: str
@@ -41,6 +42,17 @@ class LazyOutcome:
     end: str
     value: object = None
     error: str | None = None
+    message: str | None = field(default=None, compare=False)
+
+    def describe(self) -> str:
+        """How it went for its consumer: "raised builtins.KeyError('x') after 2 items"."""
+        count = f"{len(self.items)} item{'' if len(self.items) == 1 else 's'}"
+        if self.end == RAISED:
+            said = f"({self.message!r})" if self.message else ""
+            return f"raised {self.error}{said} after {count}"
+        if self.end == EXHAUSTED:
+            return f"yielded {count}, then ended"
+        return f"yielded {count} before its consumer stopped"
 
 
 _LAZY_MODULES = frozenset({"builtins", "itertools"})
@@ -66,6 +78,13 @@ def _kind(value: object) -> str:
 def _error_name(exc: BaseException) -> str:
     kind = type(exc)
     return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _message(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:
+        return "<message unprintable>"
 
 
 def snapshot(item: object) -> object:
@@ -127,7 +146,7 @@ class RecordingIterator:
             self._end(EXHAUSTED, value=stop.value)
             raise
         except BaseException as exc:
-            self._end(RAISED, error=_error_name(exc))
+            self._end(RAISED, error=_error_name(exc), message=_message(exc))
             raise
         self._printed.append(printed)
         if not self._done:
@@ -140,11 +159,13 @@ class RecordingIterator:
                 )
         return item
 
-    def _end(self, end: str, value: object = None, error: str | None = None) -> None:
+    def _end(
+        self, end: str, value: object = None, error: str | None = None, message: str | None = None
+    ) -> None:
         if self._done:
             return
         self._done = True
-        outcome = LazyOutcome(self._kind, tuple(self._items), end, value, error)
+        outcome = LazyOutcome(self._kind, tuple(self._items), end, value, error, message)
         self._finish(outcome, "".join(self._printed))
 
 
@@ -158,7 +179,7 @@ def consume(result: object, expected: LazyOutcome) -> object:
     items: list[object] = []
     for item in itertools.islice(_pulled(result), len(expected.items)):
         if isinstance(item, _End):
-            return LazyOutcome(_kind(result), tuple(items), item.end, item.value, item.error)
+            return item.outcome(_kind(result), items)
         items.append(snapshot(item))
     if expected.end == STOPPED:
         close = getattr(result, "close", None)
@@ -167,7 +188,7 @@ def consume(result: object, expected: LazyOutcome) -> object:
         return LazyOutcome(_kind(result), tuple(items), STOPPED)
     last = next(_pulled(result))
     if isinstance(last, _End):
-        return LazyOutcome(_kind(result), tuple(items), last.end, last.value, last.error)
+        return last.outcome(_kind(result), items)
     return LazyOutcome(_kind(result), (*items, snapshot(last)), STOPPED)
 
 
@@ -176,6 +197,10 @@ class _End:
     end: str
     value: object = None
     error: str | None = None
+    message: str | None = None
+
+    def outcome(self, kind: str, items: list[object]) -> LazyOutcome:
+        return LazyOutcome(kind, tuple(items), self.end, self.value, self.error, self.message)
 
 
 def _pulled(iterator: Iterator[Any]) -> Iterator[Any]:
@@ -187,7 +212,7 @@ def _pulled(iterator: Iterator[Any]) -> Iterator[Any]:
             yield _End(EXHAUSTED, value=stop.value)
             return
         except Exception as exc:
-            yield _End(RAISED, error=_error_name(exc))
+            yield _End(RAISED, error=_error_name(exc), message=_message(exc))
             return
         yield item
 

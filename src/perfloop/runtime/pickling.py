@@ -10,8 +10,9 @@ travels as (function, object). An object whose class has its own `__getattr__` a
 `__setstate__` carries a state setter, so unpickling does not ask that
 `__getattr__` for `__setstate__`. A value its module keeps under a name (a
 tuple subclass such as sqlparse's token types, compared with `is`) travels by
-that name. These reducers live in this module's picklers only, so the user's
-own pickling is not changed.
+that name, and so does a sentinel (a stateless object any module keeps under a
+name, `PROCESS_AS_KEYWORD = object()`). These reducers live in this module's
+picklers only, so the user's own pickling is not changed.
 
 `check_loads` proves the bytes load back in the recording process: a class
 whose `__getattr__` invents `__setstate__` (pygments' `_TokenType`) pickles but
@@ -177,6 +178,108 @@ def _default_reduce(obj: object) -> Any:
     return obj.__reduce_ex__(PROTOCOL)
 
 
+def stateless(value: object) -> bool:
+    """An object with nothing in it to change: `object()`, or an instance of a plain
+    class with an empty `__dict__` and no slots (`class _Missing: ...`)."""
+    cls = type(value)
+    if cls is object:
+        return True
+    if cls.__module__ == "builtins" or any("__slots__" in vars(k) for k in cls.__mro__[:-1]):
+        return False
+    return getattr(value, "__dict__", None) == {} and not any(
+        name in vars(k)
+        for k in cls.__mro__[:-1]
+        for name in ("__getstate__", "__reduce__", "__reduce_ex__", "__setstate__")
+    )
+
+
+NOT_IMPORTABLE = frozenset({"__main__", "__mp_main__"})  # a worker has its own
+
+
+class _Sentinels:
+    """Stateless objects that imported modules keep under a name (a global, or an
+    attribute of one of the module's own classes), by identity: sentinels.
+
+    A sentinel is nothing but its identity, so a copy of one is another value. sqlparse
+    0.5.1's lexer holds `keywords.PROCESS_AS_KEYWORD = object()` in its regex table
+    (`self._SQL_REGEX`) and tests `action is keywords.PROCESS_AS_KEYWORD`; with a copy
+    in the recorded `self`, the replayed lexer dropped every keyword it met. Found
+    sentinels travel by their name instead. Each time more modules have been imported,
+    the new ones are looked through, and so are those whose globals changed in number
+    (one still being imported at the last look); about 60 ms for 450 modules, once.
+    """
+
+    def __init__(self) -> None:
+        self._modules_seen = -1  # len(sys.modules) at the last look
+        self._sizes: dict[str, int] = {}  # module -> how many globals it had when looked at
+        self._names: dict[int, tuple[object, str, str]] = {}  # id -> (object, module, path)
+        self.classes: frozenset[type] = frozenset()
+
+    def refresh(self) -> None:
+        if len(sys.modules) == self._modules_seen:
+            return
+        self._modules_seen = len(sys.modules)
+        for module_name, module in list(sys.modules.items()):
+            namespace = getattr(module, "__dict__", None)
+            if (
+                not isinstance(namespace, dict)
+                or namespace.get("__spec__") is None
+                or module_name in NOT_IMPORTABLE
+                or self._sizes.get(module_name) == len(namespace)
+            ):
+                continue
+            self._sizes[module_name] = len(namespace)
+            for name, value in list(namespace.items()):
+                if isinstance(value, type) and value.__module__ == module_name:
+                    for attribute, held in list(vars(value).items()):
+                        self._note(held, module_name, f"{name}.{attribute}")
+                else:
+                    self._note(value, module_name, name)
+        self.classes = frozenset(type(value) for value, _, _ in self._names.values())
+
+    def _note(self, value: object, module: str, path: str) -> None:
+        """Keep the first name a sentinel has, or one in the module that defines its class."""
+        try:
+            if path.startswith("__") or not stateless(value):
+                return
+        except Exception:  # an object whose attributes cannot even be looked at
+            return
+        known = self._names.get(id(value))
+        if known is None or (known[1] != module and type(value).__module__ == module):
+            self._names[id(value)] = (value, module, path)
+
+    def name_of(self, obj: object) -> tuple[str, str] | None:
+        """(module, dotted path) under which a module still keeps `obj`, if it does."""
+        self.refresh()
+        found = self._names.get(id(obj))
+        if found is None or found[0] is not obj:
+            return None
+        _, module, path = found
+        try:
+            if _resolve(module, path) is not obj:  # rebound since
+                return None
+        except Exception:
+            return None
+        return module, path
+
+
+_SENTINELS = _Sentinels()
+
+
+class _SentinelByName:
+    """Reduces a sentinel to the name its module keeps it under; other instances of its
+    class as `otherwise` does."""
+
+    def __init__(self, otherwise: Callable[[Any], Any]) -> None:
+        self.otherwise = otherwise
+
+    def __call__(self, obj: object) -> Any:
+        found = _SENTINELS.name_of(obj) if stateless(obj) else None
+        if found is None:
+            return self.otherwise(obj)
+        return _resolve, found
+
+
 class _Reducers(dict):  # type: ignore[type-arg]
     """A dispatch table: the given reducers, plus a state setter for classes that need one.
 
@@ -200,6 +303,9 @@ class _Reducers(dict):  # type: ignore[type-arg]
         )
         if _keeps_identity(cls):
             reducer = _ByName(cls, reducer or _default_reduce)
+        _SENTINELS.refresh()
+        if cls in _SENTINELS.classes:
+            reducer = _SentinelByName(reducer or _default_reduce)
         if reducer is None:
             self._plain.add(cls)
             raise KeyError(cls)

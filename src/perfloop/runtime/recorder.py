@@ -78,7 +78,14 @@ RETRY_EVERY = 1000
 
 
 class Recorder:
-    def __init__(self, ref: str, function: Callable[..., object], max_calls: int, max_bytes: int):
+    def __init__(
+        self,
+        ref: str,
+        function: Callable[..., object],
+        max_calls: int,
+        max_bytes: int,
+        receiver: str | None = None,
+    ):
         self.ref = ref
         self.max_calls = max_calls
         self.max_bytes = max_bytes
@@ -99,7 +106,7 @@ class Recorder:
         # an argument's id() as the result (pyparsing 3.1's ParserElement.__hash__ returns
         # id(self)): no other process can reproduce it
         self.returned_an_address = False
-        self._globals = state.Tracker(function)
+        self._globals = state.Tracker(function, receiver)
         self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
         try:
@@ -155,7 +162,7 @@ class Recorder:
         # repr of the copy: a repr that caches (pyparsing's default names) must not change
         # the live arguments, or the recording holds state replay never sees
         call_repr = self._call_repr(copied_args, copied_kwargs)
-        state_before = self._globals.before()
+        state_before = self._globals.before(args)
         if state_before:
             before = self._with_state(before, state_before, wrapped)
         self._observe_types(args, kwargs)

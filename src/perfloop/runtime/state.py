@@ -14,10 +14,15 @@ called by the workload, replaces `ParserElement.packrat_cache`, which
 The attributes kept are those the target's code names (`X.attr`, `self.attr`)
 that live in the `__dict__` of its own class or of a class of its module it
 names as a global, except functions, descriptors and classes. They are keyed
-`Class.attr` beside the plain global names. A value that cannot be pickled is
-left out (the first call finds which), and so is a value without state that is
-still the object the import made: a sentinel `_MISSING = object()` that defaults
-hold must stay that very object in replay, not become a copy.
+`Class.attr` beside the plain global names. The class of a method's receiver
+may live in another module, and hold what the code names there: pygments
+2.17.2's `RegexLexer.get_tokens_unprocessed` reads `self._tokens`, which the
+metaclass sets on the lexer's own class (`Modula2Lexer`, another module) at its
+first instantiation; an instance unpickled in a worker has a class without it.
+Such attributes are kept too, keyed `module:Class.attr`. A value that cannot be
+pickled is left out (the first call finds which), and so is a value without
+state that is still the object the import made: a sentinel `_MISSING = object()`
+that defaults hold must stay that very object in replay, not become a copy.
 
 The values before the call are pickled together with the call's arguments, in
 one pickle, so what they share survives: pyparsing's packrat cache is keyed by
@@ -132,7 +137,11 @@ def attribute_names(function: Callable[..., object]) -> frozenset[str]:
 
 
 def _class_at(namespace: dict[str, Any], path: str) -> type | None:
-    """The class a dotted path names in a module's namespace (`Outer.Inner`)."""
+    """The class a dotted path names in a module's namespace (`Outer.Inner`), or in
+    another module (`package.module:Outer.Inner`)."""
+    if ":" in path:
+        module, _, path = path.partition(":")
+        namespace = vars(importlib.import_module(module))
     found: object = namespace.get(path.split(".")[0])
     for part in path.split(".")[1:]:
         found = getattr(found, "__dict__", {}).get(part)
@@ -170,7 +179,7 @@ class ModuleSnapshot:
         ]
         self.contents: dict[str, bytes] = {}
         for name, value in self.values.items():
-            if _dunder(name) or isinstance(value, _NOT_STATE) or _stateless(value):
+            if _dunder(name) or isinstance(value, _NOT_STATE) or pickling.stateless(value):
                 continue
             try:
                 data = pickling.dumps(value)
@@ -225,33 +234,21 @@ def _dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
 
 
-def _stateless(value: object) -> bool:
-    """An object with nothing in it to change: `object()`, or an instance of a plain
-    class with an empty `__dict__` and no slots (`class _Missing: ...`)."""
-    cls = type(value)
-    if cls is object:
-        return True
-    if cls.__module__ == "builtins" or any("__slots__" in vars(k) for k in cls.__mro__[:-1]):
-        return False
-    return getattr(value, "__dict__", None) == {} and not any(
-        name in vars(k)
-        for k in cls.__mro__[:-1]
-        for name in ("__getstate__", "__reduce__", "__reduce_ex__", "__setstate__")
-    )
-
-
 class Tracker:
     """Which of a function's globals and class attributes are state, and their values now."""
 
-    def __init__(self, function: Callable[..., object]) -> None:
+    def __init__(self, function: Callable[..., object], receiver: str | None = None) -> None:
+        """`receiver`: "self" or "cls" when the first argument of a call is the instance
+        or the class (perfloop.runtime.loader.Target.receiver)."""
         self.namespace: dict[str, Any] = getattr(function, "__globals__", {})
         self.module = str(self.namespace.get("__name__", ""))
         self.names, self.assigned = global_names(function)
-        attributes = attribute_names(function)
+        self.attributes = attribute_names(function)
+        self.receiver = receiver
         self.class_attributes = [
             (f"{path}.{name}", cls, name)
             for path, cls in _classes(function, self.namespace, self.names)
-            for name in sorted(attributes & set(vars(cls)))
+            for name in sorted(self.attributes & set(vars(cls)))
             if not isinstance(vars(cls)[name], _NOT_CLASS_STATE)
         ]
         self.baseline: ModuleSnapshot | None = None
@@ -261,6 +258,29 @@ class Tracker:
     def watch_changes_since(self, snapshot: ModuleSnapshot) -> None:
         """Take what the workload changes in the module after `snapshot` as state too."""
         self.baseline = snapshot
+
+    def _held_by_receiver(self, args: tuple[object, ...]) -> dict[str, object]:
+        """`module:Class.attr` -> value, for what the code names that the receiver's class,
+        or a base of it, holds in a module other than the target's (those the target's
+        own module holds are found as named or as changed since import)."""
+        if self.receiver is None or not args:
+            return {}
+        cls = args[0] if self.receiver == "cls" else type(args[0])
+        if not isinstance(cls, type):
+            return {}
+        found: dict[str, object] = {}
+        for name in sorted(self.attributes):
+            holder = next((k for k in cls.__mro__[:-1] if name in vars(k)), None)
+            if (
+                holder is None
+                or holder.__module__ in (self.module, "builtins", *pickling.NOT_IMPORTABLE)
+                or "<locals>" in holder.__qualname__
+            ):
+                continue
+            value = vars(holder)[name]
+            if not isinstance(value, _NOT_CLASS_STATE) and not pickling.stateless(value):
+                found[f"{holder.__module__}:{holder.__qualname__}.{name}"] = value
+        return found
 
     def _named(self) -> dict[str, object]:
         """The globals and class attributes the function's own code names."""
@@ -279,18 +299,20 @@ class Tracker:
         """A value without state, still the object the import made (a sentinel)."""
         if self.baseline is not None and value is not self.baseline.value(name):
             return False
-        return _stateless(value)
+        return pickling.stateless(value)
 
-    def values(self) -> dict[str, object]:
-        """The state a call runs with: what it names, and what the workload changed."""
+    def values(self, args: tuple[object, ...] = ()) -> dict[str, object]:
+        """The state a call with `args` runs with: what it names, what the receiver's class
+        in another module holds of it, and what the workload changed."""
         found = {k: v for k, v in self._named().items() if not self._unchanged(k, v)}
+        found.update(self._held_by_receiver(args))
         if self.baseline is not None:
             found.update(self.baseline.changed())
         return {name: value for name, value in found.items() if name not in self.left_out}
 
-    def before(self) -> dict[str, object]:
+    def before(self, args: tuple[object, ...] = ()) -> dict[str, object]:
         """The state before a call, leaving out (once, for good) what does not serialise."""
-        values = self.values()
+        values = self.values(args)
         for name in [name for name in values if name not in self.loads_back]:
             try:
                 pickling.check_loads(pickling.dumps(values[name]))

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from perfloop import tripwire
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
-from perfloop.runtime.lazy import settle
+from perfloop.runtime.lazy import RAISED, LazyOutcome, settle
 from perfloop.runtime.state import GlobalState
 from perfloop.runtime.state import after as state_after
 from perfloop.sandbox import run_in_worker
@@ -185,6 +185,9 @@ def compare_outcomes(
         if policy.exception_messages and expected[2] != actual[2]:
             return f"raised {actual[1]}({actual[2]!r}), where the original said {expected[2]!r}"
     else:
+        ending = _lazy_ending(expected[1], actual[1])
+        if ending is not None:
+            return ending
         mismatch = compare_values(expected[1], actual[1], "result", policy)
         if mismatch is not None:
             return mismatch.describe()
@@ -212,6 +215,20 @@ def compare_outcomes(
             f"printed {_short(actual_stdout)}, where the original printed {_short(expected_stdout)}"
         )
     return None
+
+
+def _lazy_ending(expected: object, actual: object) -> str | None:
+    """How a lazy result that raised where the original's did not (or the other way
+    round) differs, said before its items: pygments 2.17.2's lexer generator raised
+    AttributeError at its first item in replay, which read as "result.items: expected
+    (...), got ()", a generator that yields nothing."""
+    if not (isinstance(expected, LazyOutcome) and isinstance(actual, LazyOutcome)):
+        return None
+    if RAISED not in (expected.end, actual.end):
+        return None
+    if (expected.end, expected.error) == (actual.end, actual.error):
+        return None
+    return f"the lazy result {actual.describe()}, where the original's {expected.describe()}"
 
 
 def _global_state(outcome: tuple[object, ...]) -> GlobalState | None:
