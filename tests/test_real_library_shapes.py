@@ -114,3 +114,7 @@ def test_candidates_perfloop_failed_to_check_are_not_called_different() -> None:
     assert failed.reason == "checking the 3 candidates failed: AttributeError: no p_decl_opt"
     mixed = select_best(ref, 0.2, 1, [tried(VerdictStatus.FAILED), tried(VerdictStatus.DIFFERENT)])
     assert mixed.reason == "none of 2 candidates behaved the same on the recorded calls"
+    one = select_best(ref, 0.2, 1, [tried(VerdictStatus.FAILED)])
+    assert one.reason == "checking the candidate failed: AttributeError: no p_decl_opt"
+    different = select_best(ref, 0.2, 1, [tried(VerdictStatus.DIFFERENT)])
+    assert different.reason == "the one candidate did not behave the same on the recorded calls"

@@ -684,8 +684,11 @@ def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
         # the fuzz tier could not load were reported as behaving differently)
         last = tried[-1].verdict
         reason = (last.reason if last and last.reason else "no reason given").strip()
-        return f"checking the {len(tried)} candidates failed: {reason.splitlines()[-1]}"
+        which = "the candidate" if len(tried) == 1 else f"the {len(tried)} candidates"
+        return f"checking {which} failed: {reason.splitlines()[-1]}"
     if not verified:
+        if len(tried) == 1:
+            return "the one candidate did not behave the same on the recorded calls"
         return f"none of {len(tried)} candidates behaved the same on the recorded calls"
     counted = "1 candidate" if verified == 1 else f"{verified} candidates"
     return f"{counted} verified, none faster beyond the threshold"
