@@ -132,3 +132,43 @@ def test_an_original_that_depends_on_randomness_or_time_is_unverifiable(project,
     candidate = Candidate(ref, "test", "test", LIB, "", "lib.py")
     verdict = verify_candidate(candidate, plan, root=root, limits=LIMITS)
     assert verdict.status is VerdictStatus.UNVERIFIABLE  # neither rejected nor accepted
+
+
+ENDLESS = {
+    "digits.py": """
+        def gen_digits(seed):
+            # pyperformance's pidigits gen_pi_digits: a generator that never ends
+            value = seed
+            while True:
+                value = (value * 31 + 7) % 1000
+                yield value % 10
+    """,
+    "bench.py": """
+        import itertools
+        import digits
+
+        for seed in range(5):
+            print(list(itertools.islice(digits.gen_digits(seed), 20)))
+    """,
+}
+
+
+def test_an_endless_generator_is_fuzzed_a_bounded_number_of_items(make_project) -> None:
+    root = make_project(ENDLESS)
+    ref = FunctionRef("digits", "gen_digits")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    source = (root / "digits.py").read_text()
+    plan = prepare_target(
+        ref, "digits.py", source, capture, root=root, settings=FAST, limits=LIMITS
+    )
+    new = source.replace("value % 10", "value - value // 10 * 10")
+    same = verify_candidate(
+        Candidate(ref, "test", "", new, "", "digits.py"), plan, root=root, limits=LIMITS
+    )
+    assert same.status is VerdictStatus.EQUIVALENT, same.reason
+    assert [(run.tier, run.outcome) for run in same.runs] == [("replay", "same"), ("fuzz", "same")]
+    wrong = source.replace("value % 10", "(value if value < 990 else 1) % 10")
+    caught = verify_candidate(
+        Candidate(ref, "test", "", wrong, "", "digits.py"), plan, root=root, limits=LIMITS
+    )
+    assert caught.status is VerdictStatus.DIFFERENT, caught.reason

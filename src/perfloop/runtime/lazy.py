@@ -174,14 +174,30 @@ def consume(result: object, expected: LazyOutcome) -> object:
 
     A result that is not lazy comes back as it is (the comparison then shows the type).
     """
+    return _pull(result, len(expected.items), stop=expected.end == STOPPED)
+
+
+def pull_at_most(result: object, limit: int) -> object:
+    """A lazy result pulled for at most `limit` items, then stopped; others as they are.
+
+    For calls no consumer was recorded for (fuzzed inputs): pyperformance's pidigits
+    `gen_pi_digits` never ends, and pulling it to the end hung every fuzz worker.
+    """
+    if not is_lazy(result):
+        return result
+    return _pull(result, limit, stop=True)
+
+
+def _pull(result: object, count: int, stop: bool) -> object:
+    """`count` items, then stopped (`stop`) or pulled once more to see how it ends."""
     if not isinstance(result, Iterator):
         return result
     items: list[object] = []
-    for item in itertools.islice(_pulled(result), len(expected.items)):
+    for item in itertools.islice(_pulled(result), count):
         if isinstance(item, _End):
             return item.outcome(_kind(result), items)
         items.append(snapshot(item))
-    if expected.end == STOPPED:
+    if stop:
         close = getattr(result, "close", None)
         if close is not None:
             close()
