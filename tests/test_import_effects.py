@@ -93,4 +93,4 @@ def test_a_candidate_that_binds_a_socket_itself_is_still_stopped(project) -> Non
         project, '    probe._has_ipv6("::1")\n    return "/".join(p.strip("/") for p in parts)'
     )
     assert verdict.status is VerdictStatus.FAILED
-    assert "bound a network socket" in verdict.reason
+    assert "created a network socket (AF_INET6)" in verdict.reason

@@ -37,6 +37,9 @@ class Settings:
     max_calls: int = 200
     capture_mb: int = 16
     workload_timeout: float = 600.0
+    # paths (relative to the root) the workload writes; runs with candidate code in place
+    # may write only these and their own temporary folder (perfloop.boundary)
+    workload_writes: tuple[str, ...] = ()
     candidate_timeout: float = 60.0
     memory_mb: int = 2048
     workload_runs: int = 5
@@ -114,6 +117,8 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
     if "functions" in values:
         functions = values["functions"]
         values["functions"] = tuple([functions] if isinstance(functions, str) else functions)
+    if "workload_writes" in values:
+        values["workload_writes"] = _paths("workload-writes", values["workload_writes"])
     if "rules" in values:
         values["rules"] = _rule_ids(values["rules"])
     types = {f.name: f.type for f in dataclasses.fields(Settings)}
@@ -150,6 +155,14 @@ def _check_measure_setting(key: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
     if key == "counters" and not isinstance(value, bool):
         raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _paths(name: str, value: Any) -> tuple[str, ...]:
+    """A path or a list of paths, as strings."""
+    parts = [value] if isinstance(value, str) else value
+    if not isinstance(parts, (list, tuple)) or not all(isinstance(p, str) for p in parts):
+        raise ConfigError(f"{name} must be a path or a list of paths, not {value!r}")
+    return tuple(parts)
 
 
 def _rule_ids(value: Any) -> tuple[str, ...]:

@@ -1,26 +1,56 @@
-"""Start the user's workload under resource limits: `python -m perfloop.launch CPU MB CMD...`.
+"""Start the user's workload inside limits: `python -m perfloop.launch OPTIONS -- CMD...`.
 
-Sets the CPU-time and address-space limits (inherited by everything the workload
-starts), then replaces itself with the command, so no Python of perfloop's stays
-in between. Used where the workload runs the user's original code on purpose
-(capture, the check after an apply), with limits derived from what the profiled
-run needed (see perfloop.sandbox.workload_limits).
+Options:
+
+- `--limits CPU MB`: the CPU-time and address-space limits (inherited by everything the
+  workload starts);
+- `--boundary FILE`: cut the process off the network (a network namespace, where the
+  machine allows it) and enter the kernel's boundary prepared in FILE
+  (perfloop.boundary: writes only where the policy says, credentials and other
+  processes unreadable, no ptrace, no network sockets), writing which layers hold to
+  FILE + ".layers";
+- `--pycache-prefix DIR`: the command's PYTHONPYCACHEPREFIX (the launcher imports
+  perfloop from perfloop's own bytecode cache, not from the run's empty one, which
+  would make it compile perfloop afresh on every run).
+
+Then it replaces itself with the command, so no Python of perfloop's stays in between.
+Limits are used where the workload runs the user's original code on purpose (capture,
+the check after an apply), the boundary wherever candidate code is in place (the
+whole-workload A/B, the check after an apply).
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import resource
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str]) -> None:
-    cpu_seconds, memory_mb, *command = argv
-    cpu = int(cpu_seconds)
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
-    memory = int(memory_mb) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    split = argv.index("--")
+    options, command = argv[:split], argv[split + 1 :]
+    if "--limits" in options:
+        at = options.index("--limits")
+        cpu, memory = int(options[at + 1]), int(options[at + 2]) * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if "--boundary" in options:
+        enter_boundary(Path(options[options.index("--boundary") + 1]))
+    if "--pycache-prefix" in options:
+        os.environ["PYTHONPYCACHEPREFIX"] = options[options.index("--pycache-prefix") + 1]
     os.execv(command[0], command)
+
+
+def enter_boundary(prepared_file: Path) -> None:
+    from perfloop import boundary
+    from perfloop.worker import isolate_network
+
+    prepared = pickle.loads(prepared_file.read_bytes())
+    with open(f"{prepared_file}.layers", "w") as report:  # opened before writes are limited
+        network = isolate_network()
+        report.write(f"{network}; {boundary.describe(boundary.enter(prepared))}")
 
 
 if __name__ == "__main__":

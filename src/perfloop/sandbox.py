@@ -5,9 +5,12 @@ only here, never in the main process. The worker gets its own process group
 (a timeout kills grandchildren too), CPU-time, address-space and output-size
 limits, a scratch working directory (also its TMPDIR), an environment without
 secrets, a bytecode cache of its own so a stale `.pyc` in the project can never
-stand in for a source, a new network namespace where the machine allows it, and
-a tripwire (perfloop.tripwire) that rejects code which writes files, starts
-processes, opens sockets or loads native libraries, naming what it did.
+stand in for a source, a new network namespace where the machine allows it, the
+kernel's boundary (perfloop.boundary: Landlock lets it write only to its scratch
+folder and hides credentials and other processes; seccomp refuses new processes,
+sockets and ptrace; no signal reaches perfloop), and a tripwire (perfloop.tripwire)
+that rejects code which writes files, starts processes, opens sockets or loads
+native libraries, naming what it did (the boundary contains what gets past it).
 
 The worker returns plain perfloop data. Candidate code ran in the worker before
 the result was encoded, so the main process decodes it as data only
@@ -37,10 +40,12 @@ from enum import Enum
 from pathlib import Path
 from typing import Generic, TypeVar
 
+from perfloop import boundary
 from perfloop.decode import Refused, check, decode
 from perfloop.model import ImportedModules, Limits
 from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
 from perfloop.tripwire import Mode as Tripwire
+from perfloop.worker import BOUNDARY_FILE
 
 T = TypeVar("T")
 
@@ -151,6 +156,8 @@ def run_in_worker(
         (workdir / "task.pkl").write_bytes(pickle.dumps(task))
         for name in ("cwd", "pycache", "tmp", "tools"):
             (workdir / name).mkdir()
+        policy = boundary.Policy(writable=(str(workdir.resolve()),))
+        (workdir / BOUNDARY_FILE).write_bytes(pickle.dumps(boundary.prepare(policy)))
         env = scrubbed_environment(
             {
                 "PYTHONPATH": python_path(*worker_import_path(root)),
@@ -248,13 +255,22 @@ def probe(_: object) -> None:
 _ISOLATION: dict[str, str] = {}
 
 
-def network_isolation(root: Path) -> str:
-    """How workers are cut off the network on this machine ("network namespace", or
-    "none: why"); asked once per process, of a real worker."""
-    if "network" not in _ISOLATION:
+def worker_isolation(root: Path) -> str:
+    """How workers are isolated on this machine: the network ("network namespace", or
+    "none: why"), then each layer of the kernel's boundary ("files: ...", "system calls:
+    ...", "signals: ..."), separated by "; "; asked once per process, of a real worker."""
+    if "worker" not in _ISOLATION:
         outcome = run_in_worker("perfloop.sandbox:probe", None, root=root, limits=Limits(30, 30))
-        _ISOLATION["network"] = outcome.isolation or f"unknown: {outcome.message}"
-    return _ISOLATION["network"]
+        _ISOLATION["worker"] = outcome.isolation or f"none: no worker answered ({outcome.message})"
+    return _ISOLATION["worker"]
+
+
+def isolation_gaps(isolation: str) -> list[str]:
+    """The parts of `isolation` (see worker_isolation) that are missing on this machine."""
+    parts = isolation.split("; ")
+    network = [] if parts[0].startswith("network namespace") else [f"network: {parts[0]}"]
+    layers = [part for part in parts[1:] if part.partition(": ")[2].startswith("none")]
+    return network + layers
 
 
 # --- limits for the workload -----------------------------------------------------------

@@ -66,9 +66,10 @@ from perfloop.runlock import project_lock
 from perfloop.sandbox import (
     ChildUsage,
     configure_workers,
-    network_isolation,
+    isolation_gaps,
     plan_workers,
     use_import_path,
+    worker_isolation,
     workload_limits,
 )
 from perfloop.store import RunStore
@@ -199,12 +200,13 @@ def _execute(
     workers = plan_workers(settings.workers, settings.memory_mb)
     configure_workers(workers.count)
     settings = replace(settings, memory_mb=workers.memory_mb)
-    isolation = network_isolation(root)
-    if not isolation.startswith("network namespace"):
+    gaps = isolation_gaps(worker_isolation(root))
+    if gaps:
         recovered = [
             *recovered,
-            f"workers could not be cut off the network on this machine ({isolation}); "
-            "only the tripwire stops candidates from using it (see Safety in the README)",
+            f"candidate code runs with part of the sandbox missing on this machine "
+            f"({'; '.join(gaps)}); the tripwire still stops what it sees. `perfloop doctor` "
+            "shows each layer (see Safety in the README)",
         ]
     policy = ComparePolicy(
         float_rel_tolerance=settings.float_tolerance,
@@ -804,6 +806,7 @@ def compare_workloads(
         settings=settings_from(settings),
         runs=settings.workload_runs,
         timeout=settings.workload_timeout,
+        writes=settings.workload_writes,
     )
     context.store.save_workload_measurement(
         context.run_id,
@@ -888,6 +891,7 @@ def _check_applied(
         timeout=settings.workload_timeout,
         limits=limits,
         candidate_code=True,
+        writes=settings.workload_writes,
     )
     if not check.succeeded:
         return check.failure_message()

@@ -164,6 +164,8 @@ def _hook(event: str, args: tuple[object, ...]) -> None:
         _refuse(f"{_FILE_EVENTS[event]} ({_shown(paths[0]) if paths else '?'})")
     elif event in _PROCESS_EVENTS:
         _refuse(f"{_PROCESS_EVENTS[event]}{_command(event, args)}")
+    elif event == "socket.__new__":
+        _check_socket(args)
     elif event in _NETWORK_EVENTS:
         target = (
             args[1] if event.startswith("socket.") and event != "socket.getaddrinfo" else args[0]
@@ -189,6 +191,24 @@ def _check_open(args: tuple[object, ...]) -> None:
     if _writable(path):
         return
     _refuse(f"wrote a file ({_shown(path)})")
+
+
+def _check_socket(args: tuple[object, ...]) -> None:
+    """A new socket of any family but AF_UNIX is network use (the kernel's boundary
+    refuses it anyway; this says so by name). A socketpair's Unix sockets reach no one."""
+    family = args[1] if len(args) > 1 else None
+    if family == socket_family_unix():
+        return
+    _refuse(f"created a network socket ({_family_name(family)})")
+
+
+def socket_family_unix() -> int:
+    return 1  # AF_UNIX on every POSIX system
+
+
+def _family_name(family: object) -> str:
+    names = {2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK", 17: "AF_PACKET"}
+    return names.get(family, repr(family)) if isinstance(family, int) else repr(family)
 
 
 def _refuse(what: str) -> None:

@@ -1,8 +1,10 @@
 """The entry point of a sandboxed worker process: `python -m perfloop.worker DIR`.
 
-First, while the process is still single-threaded, it cuts itself off the
-network (a new network namespace, where the machine allows it) and asks to be
-killed when its parent dies. Then it loads the task, applies the limits,
+First, while the process is still single-threaded and before it loads anything of
+the user's, it cuts itself off the network (a new network namespace, where the
+machine allows it), asks to be killed when its parent dies, and enters the kernel's
+boundary (perfloop.boundary: writes only to its scratch folder, no new processes,
+no sockets, no signals to perfloop). Then it loads the task, applies the limits,
 arms the tripwire (perfloop.tripwire), runs the one function and writes its
 result atomically, so the parent sees either a whole result or none. It ends
 with `os._exit`, so exit handlers the code under test registered never run.
@@ -21,7 +23,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from perfloop import tripwire
+from perfloop import boundary, tripwire
 from perfloop.atomic import write_atomic
 from perfloop.model import Limits
 
@@ -29,6 +31,7 @@ OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes of stdout or stderr before it counts as
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _PR_SET_PDEATHSIG = 1
+BOUNDARY_FILE = "boundary.pkl"  # the perfloop.boundary.Prepared the worker enters
 
 
 def isolate_network() -> str:
@@ -44,7 +47,7 @@ def isolate_network() -> str:
             Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
             Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
             return "network namespace (in a user namespace)"
-        return f"none: unshare failed ({first}; {os.strerror(ctypes.get_errno())})"
+        return f"none: unshare failed ({first}, then {os.strerror(ctypes.get_errno())})"
     except (OSError, AttributeError) as exc:
         return f"none: {exc}"
 
@@ -102,9 +105,19 @@ def run_task(workdir: Path, isolation: str) -> tuple[str, object, str, str]:
     return (*result, isolation)
 
 
+def enter_boundary(workdir: Path) -> str:
+    """Enter the boundary perfloop prepared for this worker; say which layers hold."""
+    try:
+        prepared = pickle.loads((workdir / BOUNDARY_FILE).read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError) as exc:
+        prepared = boundary.Prepared(boundary.Policy((str(workdir),)), no_filter=str(exc))
+    return boundary.describe(boundary.enter(prepared))
+
+
 def main(workdir: Path) -> None:
     isolation = isolate_network()
     _die_with_parent()
+    isolation = f"{isolation}; {enter_boundary(workdir)}"
     _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     try:
         result = run_task(workdir, isolation)

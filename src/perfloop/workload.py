@@ -6,8 +6,11 @@ The command runs through the shell in the project root, in the user's own enviro
 unpickle in perfloop's workers), its boot folder at the head of PYTHONPATH and the
 project root and perfloop's package at its end, and a bytecode cache of the run's own.
 Runs with candidate code in place (`candidate_code`: the whole-workload A/B, the check
-after --apply) also lose the variables whose names look like secrets, as workers do; a
-failure message names them. Hooks (profiler, call recorder, source overrides) are
+after --apply) also lose the variables whose names look like secrets, as workers do (a
+failure message names them), and run inside the kernel's boundary (perfloop.boundary,
+entered by perfloop.launch): off the network, writing only to their own TMPDIR and to
+the paths the user named as the workload's outputs (`workload-writes`), with
+credentials and other processes unreadable. Hooks (profiler, call recorder, source overrides) are
 switched on by a spec file named in PERFLOOP_RUNTIME and loaded by a `sitecustomize`
 on PYTHONPATH; with no spec, the workload runs untouched. A hooked run also reports how
 it imported the project's modules (`WorkloadRun.imports`), and workers for this root
@@ -19,14 +22,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfloop import boundary
 from perfloop.model import ImportedModules, Limits
 from perfloop.project import default_import_roots
 from perfloop.runtime.hooks import SPEC_VARIABLE
@@ -45,6 +51,8 @@ class WorkloadRun:
     timed_out: bool = False
     imports: ImportedModules | None = None  # how a hooked run imported the project's code
     withheld: tuple[str, ...] = ()  # secret-looking variables this run did not get
+    boundary: str = ""  # the layers a run with candidate code was inside (perfloop.boundary)
+    writes: tuple[str, ...] = ()  # where such a run was allowed to write besides TMPDIR
 
     @property
     def succeeded(self) -> bool:
@@ -63,9 +71,17 @@ class WorkloadRun:
             if self.withheld
             else ""
         )
+        confined = ""
+        if "files: Landlock" in self.boundary:
+            where = ", ".join(self.writes) if self.writes else "nowhere but its TMPDIR"
+            confined = (
+                " It ran inside perfloop's boundary for candidate code, which lets it write "
+                f"{where}; if it writes files elsewhere (in the project, say), name those "
+                "paths with --workload-writes (or workload-writes in [tool.perfloop])."
+            )
         return (
             f"the workload {self.command!r} exited with code {self.returncode}; "
-            f"run it by hand in the project root to see why.{withheld} "
+            f"run it by hand in the project root to see why.{withheld}{confined} "
             f"Its last error lines:\n{tail}"
         )
 
@@ -92,12 +108,15 @@ def run_workload(
     timeout: float = 600.0,
     limits: Limits | None = None,
     candidate_code: bool = False,
+    writes: Sequence[str | Path] = (),
 ) -> WorkloadRun:
     """Run `command` in `root` and return what it printed and how long it took.
 
     With `limits`, the command runs under their CPU-time and address-space limits
     (through perfloop.launch); the wall clock is always `timeout`. `candidate_code`:
-    code perfloop did not take from the user's files is in place (see the module doc)."""
+    code perfloop did not take from the user's files is in place, so the run is inside
+    the kernel's boundary (see the module doc), writing only to its own temporary
+    folder (TMPDIR) and to `writes` (paths the workload is documented to write)."""
     with tempfile.TemporaryDirectory(prefix="perfloop-workload-") as tmp:
         environment, withheld = workload_environment(root, Path(tmp), candidate_code)
         imports_dir = Path(tmp) / "imports"
@@ -116,16 +135,30 @@ def run_workload(
                 )
             )
             environment[SPEC_VARIABLE] = str(spec_file)
-        started = time.perf_counter()
-        launch = []
+        options = []
         if limits is not None:
-            launch = [sys.executable, "-m", "perfloop.launch"]
-            launch += [str(limits.cpu_seconds), str(limits.memory_mb), "/bin/sh", "-c"]
+            options += ["--limits", str(limits.cpu_seconds), str(limits.memory_mb)]
+        boundary_file = Path(tmp) / "boundary.pkl"
+        if candidate_code:
+            environment["TMPDIR"] = str(Path(tmp) / "tmp")
+            (Path(tmp) / "tmp").mkdir()
+            policy = boundary.Policy(
+                boundary.writable_paths([tmp, *(root / w for w in writes)]), programs=True
+            )
+            boundary_file.write_bytes(pickle.dumps(boundary.prepare(policy)))
+            options += ["--boundary", str(boundary_file)]
+        launcher_environment = environment
+        if options:
+            options += ["--pycache-prefix", environment["PYTHONPYCACHEPREFIX"]]
+            launcher_environment = dict(environment)
+            del launcher_environment["PYTHONPYCACHEPREFIX"]
+        launch = [sys.executable, "-m", "perfloop.launch", *options, "--", "/bin/sh", "-c"]
+        started = time.perf_counter()
         process = subprocess.Popen(
-            [*launch, command] if launch else command,
-            shell=not launch,
+            [*launch, command] if options else command,
+            shell=not options,
             cwd=root,
-            env=environment,
+            env=launcher_environment,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -150,8 +183,18 @@ def run_workload(
         imports = read_imports(imports_dir) if spec is not None else None
         if imports is not None and process.returncode == 0:
             use_import_path(root, imports)
+        layers = Path(f"{boundary_file}.layers")
         return WorkloadRun(
-            command, process.returncode, stdout, stderr, seconds, timed_out, imports, withheld
+            command,
+            process.returncode,
+            stdout,
+            stderr,
+            seconds,
+            timed_out,
+            imports,
+            withheld,
+            layers.read_text() if layers.exists() else "",
+            tuple(str(w) for w in writes),
         )
 
 

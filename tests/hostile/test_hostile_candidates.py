@@ -74,7 +74,7 @@ REASONS = {
     "spawns_process": "started a process (['touch',",
     "os_system": "started a process (os.system) (touch ",
     "forks": "forked the process",
-    "opens_socket": "opened a network connection (('127.0.0.1', {port}))",
+    "opens_socket": "created a network socket (AF_INET)",
     "writes_from_thread": "wrote a file ({marker})",
     "loads_libc": "loaded a native library with ctypes (libc.so.6)",
     "calls_os_exit": "called os._exit(0)",

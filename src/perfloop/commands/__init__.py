@@ -8,6 +8,6 @@ codes, so a command only returns 0 (done), 1 (failed) or 3 (undecided).
 
 from __future__ import annotations
 
-from perfloop.commands import bench, check, mcp, optimize, resume, revert, verify
+from perfloop.commands import bench, check, doctor, mcp, optimize, resume, revert, verify
 
-COMMANDS = (optimize, resume, revert, verify, bench, check, mcp)
+COMMANDS = (optimize, resume, revert, verify, bench, check, mcp, doctor)

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from perfloop.commands.optimize import terminal
+from perfloop.commands.optimize import add_workload_writes_argument, terminal
 from perfloop.commands.verify import add_verification_arguments, engine_from
 from perfloop.config import load_settings
 from perfloop.outside import check_outside
@@ -25,6 +25,7 @@ SETTING_FLAGS = (
     "float_tolerance",
     "candidate_timeout",
     "workload_timeout",
+    "workload_writes",
     "min_speedup",
     "fuzz_examples",
     "mutants",
@@ -60,6 +61,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
     )
+    add_workload_writes_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     add_verification_arguments(parser)
     return parser

@@ -50,6 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--workload-timeout", type=float, help="seconds one workload run may take (600)"
     )
+    add_workload_writes_argument(parser)
     parser.add_argument(
         "--candidate-timeout", type=float, help="seconds a candidate's check may take (60)"
     )
@@ -85,6 +86,17 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
+def add_workload_writes_argument(parser: argparse.ArgumentParser) -> None:
+    """Where the workload writes: shared by optimize, verify, bench and check."""
+    parser.add_argument(
+        "--workload-writes",
+        action="append",
+        metavar="PATH",
+        help="a file or folder the workload writes (repeatable); a workload run with "
+        "candidate code in place may write only these and its own temporary folder",
+    )
+
+
 SETTING_FLAGS = (
     "workload",
     "functions",
@@ -92,6 +104,7 @@ SETTING_FLAGS = (
     "min_speedup",
     "max_calls",
     "workload_timeout",
+    "workload_writes",
     "candidate_timeout",
     "float_tolerance",
     "apply",

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from perfloop.commands.optimize import terminal
+from perfloop.commands.optimize import add_workload_writes_argument, terminal
 from perfloop.config import Settings, load_settings
 from perfloop.outside import CandidateSpec, verify_outside
 from perfloop.outside.documents import verify_document
@@ -27,6 +27,7 @@ SETTING_FLAGS = (
     "float_tolerance",
     "candidate_timeout",
     "workload_timeout",
+    "workload_writes",
     "min_speedup",
     "fuzz_examples",
     "mutants",
@@ -68,6 +69,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workload-timeout", type=float, help="seconds one workload run may take (600)"
     )
+    add_workload_writes_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 

@@ -22,12 +22,13 @@ others) and a signed-rank p-value.
 
 from __future__ import annotations
 
+import functools
 import math
 import resource
 import statistics
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,15 +84,19 @@ def measure_workload(
     settings: MeasureSettings,
     runs: int | None = None,
     timeout: float = 600,
+    writes: Sequence[str] = (),
 ) -> WorkloadComparison:
     """Time `command` in `root`, original vs. `overrides` ({module: (path, new source)}).
 
     At least `runs` pairs (default `settings.workload_runs`), more while undecided.
+    Both sides run inside the boundary for candidate code, writing only to `writes`
+    (paths relative to `root`) and their own temporary folders.
     Never raises: a failing run or a failure of perfloop itself becomes `error`.
     """
     runs = settings.workload_runs if runs is None else runs
+    run = functools.partial(_run, command, root, timeout=timeout, writes=writes)
     try:
-        return _measure_workload(command, root, overrides, settings, runs, timeout)
+        return _measure_workload(run, overrides, settings, runs)
     except Exception:  # a bug of ours must not stop the run: report it with the traceback
         return WorkloadComparison(
             None, None, f"perfloop failed while measuring:\n{traceback.format_exc(limit=-6)}"
@@ -99,12 +104,10 @@ def measure_workload(
 
 
 def _measure_workload(
-    command: str,
-    root: Path,
+    run_side: Callable[[RuntimeSpec, Side], tuple[WorkloadRun, float]],
     overrides: dict[str, tuple[str, str]],
     settings: MeasureSettings,
     runs: int,
-    timeout: float,
 ) -> WorkloadComparison:
     if runs < 1:
         return WorkloadComparison(None, None, f"runs must be at least 1, got {runs}")
@@ -121,12 +124,12 @@ def _measure_workload(
         outputs: dict[Side, list[str]] = {Side.BASELINE: [], Side.CANDIDATE: []}
         try:
             for side in (Side.BASELINE, Side.CANDIDATE) * WARMUP_RUNS_PER_SIDE:
-                outputs[side].append(_run(command, root, specs[side], side, timeout)[0].stdout)
+                outputs[side].append(run_side(specs[side], side)[0].stdout)
             limit = max(runs, settings.max_workload_runs)
             for pair in range(limit):
                 order = (Side.BASELINE, Side.CANDIDATE)
                 for side in order if pair % 2 == 0 else order[::-1]:
-                    run, cpu_seconds = _run(command, root, specs[side], side, timeout)
+                    run, cpu_seconds = run_side(specs[side], side)
                     outputs[side].append(run.stdout)
                     seconds[side].append(run.seconds)
                     cpu[side].append(cpu_seconds)
@@ -201,11 +204,19 @@ def override_spec(overrides: dict[str, tuple[str, str]], directory: Path) -> Run
 
 
 def _run(
-    command: str, root: Path, spec: RuntimeSpec, side: Side, timeout: float
+    command: str,
+    root: Path,
+    spec: RuntimeSpec,
+    side: Side,
+    *,
+    timeout: float,
+    writes: Sequence[str],
 ) -> tuple[WorkloadRun, float]:
     """One run and the CPU seconds (user + system) of its process tree."""
     before = _children_cpu()
-    run = run_workload(command, root, spec=spec, timeout=timeout, candidate_code=True)
+    run = run_workload(
+        command, root, spec=spec, timeout=timeout, candidate_code=True, writes=writes
+    )
     cpu_seconds = _children_cpu() - before
     if not run.succeeded:
         which = "original" if side is Side.BASELINE else "with the candidates in place"

@@ -60,7 +60,11 @@ def apply_outside(
     except ApplyRefused as exc:
         return ApplyResult(False, str(exc), verification, diff)
     after = run_workload(
-        workload, project.root, timeout=settings.workload_timeout, candidate_code=True
+        workload,
+        project.root,
+        timeout=settings.workload_timeout,
+        candidate_code=True,
+        writes=settings.workload_writes,
     )
     if not after.succeeded or (expected is not None and after.stdout != expected):
         revert_changes(project.root, [change])
@@ -86,6 +90,7 @@ def _stable_output(workload: str, settings: Settings) -> str | None:
             settings.root.resolve(),
             timeout=settings.workload_timeout,
             candidate_code=True,  # the same environment as the run after applying
+            writes=settings.workload_writes,
         )
         if not run.succeeded:
             raise WorkloadError(run.failure_message())

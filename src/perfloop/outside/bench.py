@@ -131,6 +131,7 @@ def _whole_workload(
         settings=measure_settings(settings),
         runs=settings.workload_runs,
         timeout=settings.workload_timeout,
+        writes=settings.workload_writes,
     )
     faster = bool(comparison.speedup and comparison.speedup.clears(settings.min_speedup))
     store.save_workload_measurement(run_id, comparison.speedup, faster, comparison.error)

@@ -1,0 +1,163 @@
+"""`perfloop doctor`: which layers of the sandbox hold on this machine, shown by trying.
+
+It asks a real worker which layers it entered (perfloop.sandbox.worker_isolation),
+then tries each escape the layers are there to stop, from inside a worker whose
+tripwire the attempt first switches off (as hostile code can), and once from a
+workload run with candidate code in place: write into a folder standing for the
+project, plant a symlink there, read a planted credential from a home folder, read
+perfloop's environment through /proc, write its own memory, fork, exec and open a
+socket through ctypes, signal perfloop. Nothing of the user's is touched: the
+"project" and the "home folder" are temporary folders made for the check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+
+from perfloop.commands.optimize import terminal
+from perfloop.model import Limits
+from perfloop.sandbox import WorkerStatus, isolation_gaps, run_in_worker, worker_isolation
+from perfloop.workload import run_workload
+
+NAME = "doctor"
+HOW_TO_GET = {
+    "network": "user namespaces (sysctl kernel.unprivileged_userns_clone=1, or run as root)",
+    "files": "Linux 5.13+ with Landlock enabled (landlock in the kernel's lsm= list)",
+    "system calls": "libseccomp (apt-get install libseccomp2; pip install pyseccomp)",
+    "signals": "Linux 6.12+ (Landlock ABI 6), or seccomp for the narrower fallback",
+}
+
+
+@dataclass(frozen=True)
+class Escape:
+    name: str  # the function in perfloop.boundary_checks a worker runs
+    tries: str  # what it does, for the table
+    layer: str  # which layer should stop it
+
+
+ESCAPES = (
+    Escape("write_project", "write a file into the project", "files"),
+    Escape("symlink_into_project", "write through a symlink into the project", "files"),
+    Escape("read_credential", "read ~/.ssh/ (a planted key)", "files"),
+    Escape("read_perfloop_environment", "read perfloop's environment in /proc", "files"),
+    Escape("write_own_memory", "open /proc/self/mem for writing", "files"),
+    Escape("raw_fork", "fork through ctypes", "system calls"),
+    Escape("raw_exec", "exec /bin/true through ctypes", "system calls"),
+    Escape("raw_socket", "open an AF_INET socket through ctypes", "system calls"),
+    Escape("signal_perfloop", "send perfloop a signal", "signals"),
+)
+
+
+def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    return commands.add_parser(
+        NAME,
+        help="show which layers of the sandbox hold on this machine, by trying to escape",
+        description="Run a worker and a workload the way candidate code runs, try each escape "
+        "the sandbox is there to stop (with the tripwire switched off), and show which layers "
+        "are active. Touches nothing of yours: it makes its own temporary folders.",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    console = terminal()
+    with _stand_ins() as (project, home):
+        isolation = worker_isolation(project)
+        results = [(escape, _attempt_in_worker(escape, project, home)) for escape in ESCAPES]
+        workload = _attempt_in_workload(project)
+    layers = Table(title="Layers around candidate code", title_justify="left")
+    for column in ("layer", "state", "detail"):
+        layers.add_column(column)
+    network, *others = isolation.split("; ")
+    for name, detail in [("network", network), *(part.split(": ", 1) for part in others)]:
+        missing = detail.startswith("none")
+        layers.add_row(name, "[red]missing[/red]" if missing else "[green]active[/green]", detail)
+    console.print(layers)
+    checks = Table(title="Escapes tried (tripwire switched off)", title_justify="left")
+    for column in ("from", "tries to", "stopped by", "result"):
+        checks.add_column(column)
+    contained = True
+    for escape, outcome in results:
+        held = outcome.startswith("refused")
+        contained &= held
+        result = f"[green]{outcome}[/green]" if held else f"[red]{outcome}[/red]"
+        checks.add_row("worker", escape.tries, escape.layer, result)
+    held = workload.startswith("refused")
+    contained &= held
+    result = f"[green]{workload}[/green]" if held else f"[red]{workload}[/red]"
+    checks.add_row("workload", "write a file into the project", "files", result)
+    console.print(checks)
+    gaps = isolation_gaps(isolation)
+    for gap in gaps:
+        layer = gap.split(":")[0]
+        console.print(f"missing {gap}; to have it: {HOW_TO_GET.get(layer, 'see the README')}")
+    if gaps or not contained:
+        console.print(
+            "[yellow]perfloop still runs here; the tripwire and the limits stop what they see, "
+            "and the runs name the missing layers (Safety in the README)[/yellow]"
+        )
+        return 1
+    console.print("[green]every layer is active and every escape tried was stopped[/green]")
+    return 0
+
+
+@contextlib.contextmanager
+def _stand_ins() -> Iterator[tuple[Path, Path]]:
+    """A temporary project and a temporary home folder with a planted key; HOME points
+    to it while the checks run (workers hide credential stores of $HOME)."""
+    with tempfile.TemporaryDirectory(prefix="perfloop-doctor-") as tmp:
+        project, home = Path(tmp) / "project", Path(tmp) / "home"
+        (home / ".ssh").mkdir(parents=True)
+        (home / ".ssh" / "id_planted").write_text("a planted key, not a real one")
+        project.mkdir()
+        (project / "module.py").write_text("VALUE = 1\n")
+        saved = os.environ.get("HOME")
+        os.environ["HOME"] = str(home)
+        try:
+            yield project, home
+        finally:
+            if saved is None:
+                del os.environ["HOME"]
+            else:
+                os.environ["HOME"] = saved
+
+
+def _attempt_in_worker(escape: Escape, project: Path, home: Path) -> str:
+    target = {
+        "write_project": project / "module.py",
+        "symlink_into_project": project / "module.py",
+        "read_credential": home / ".ssh" / "id_planted",
+    }.get(escape.name, project)
+    entry = f"perfloop.boundary_checks:{escape.name}"
+    outcome = run_in_worker(entry, str(target), root=project, limits=Limits(30, 30))
+    if outcome.status is not WorkerStatus.OK:
+        return f"worker {outcome.status.value}: {outcome.message.splitlines()[-1][:80]}"
+    return str(outcome.value)
+
+
+def _attempt_in_workload(project: Path) -> str:
+    script = (
+        "import sys\n"
+        "try:\n"
+        f"    open({str(project / 'module.py')!r}, 'a').write('# written')\n"
+        "except PermissionError:\n"
+        "    sys.exit('refused (EACCES)')\n"
+        "print('done')\n"
+    )
+    run = run_workload(f"{sys.executable} -c {_quoted(script)}", project, candidate_code=True)
+    if run.returncode == 0:
+        return "done" if "done" in run.stdout else f"ran: {run.stdout.strip()[:60]}"
+    last = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
+    return last if last.startswith("refused") else f"failed: {last[:80]}"
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
