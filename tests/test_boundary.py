@@ -220,3 +220,32 @@ def test_doctor_shows_every_layer_and_every_escape_refused(tmp_path: Path) -> No
     assert done.stdout.count("refused (") == 10  # nine from a worker, one from a workload
     assert "every layer is active and every escape tried was stopped" in done.stdout
     assert list(tmp_path.iterdir()) == []  # it touched nothing where it was run
+
+
+USES_MULTIPROCESSING = """
+import multiprocessing, os, sys
+
+def square(x):
+    return x * x
+
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as pool:  # semaphores in /dev/shm
+        print(sum(pool.map(square, range(10))))
+    print(os.path.exists(sys.argv[1]))  # another program's shared memory
+"""
+
+
+def test_a_workload_with_candidate_code_has_shared_memory_of_its_own(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "bench.py").write_text(USES_MULTIPROCESSING)
+    planted = Path("/dev/shm") / f"perfloop-test-{os.getpid()}"
+    planted.write_text("another program's")
+    try:
+        run = run_workload(f"python bench.py {planted}", root, candidate_code=True)
+    finally:
+        planted.unlink()
+    if "shared memory: a private" not in run.boundary:
+        pytest.skip(f"no mount namespace for workloads here: {run.boundary}")
+    assert run.succeeded, run.failure_message()
+    assert run.stdout == "285\nFalse\n"

@@ -147,6 +147,35 @@ def describe(layers: Iterable[Layer]) -> str:
     return "; ".join(layer.describe() for layer in layers)
 
 
+_CLONE_NEWNS = 0x00020000
+_MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+SHARED_MEMORY = "/dev/shm"
+
+
+def private_shared_memory() -> Layer:
+    """Give this process (and what it starts) a /dev/shm of its own, an empty tmpfs in a
+    new mount namespace, so that it can be writable (multiprocessing keeps its
+    semaphores there) without reaching other programs' shared memory. Call it before
+    `enter`, after the network namespace (which gives an unprivileged process the user
+    namespace this needs)."""
+    libc = _libc()
+    try:
+        for call, args in (
+            ("unshare", (_CLONE_NEWNS,)),
+            ("mount", (None, b"/", None, _MS_REC | _MS_PRIVATE, None)),  # no propagation out
+            (
+                "mount",
+                (b"tmpfs", SHARED_MEMORY.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=1777"),
+            ),
+        ):
+            if getattr(libc, call)(*args) != 0:
+                code = ctypes.get_errno()
+                raise OSError(code, f"{call}: {os.strerror(code)}")
+    except OSError as exc:
+        return Layer("shared memory", False, f"the machine's {SHARED_MEMORY}, read-only ({exc})")
+    return Layer("shared memory", True, f"a private {SHARED_MEMORY}, writable")
+
+
 # --- Landlock --------------------------------------------------------------------------
 
 _SYS_CREATE_RULESET, _SYS_ADD_RULE, _SYS_RESTRICT_SELF = 444, 445, 446  # every architecture

@@ -7,7 +7,8 @@ Options:
 - `--boundary FILE`: cut the process off the network (a network namespace, where the
   machine allows it) and enter the kernel's boundary prepared in FILE
   (perfloop.boundary: writes only where the policy says, credentials and other
-  processes unreadable, no ptrace, no network sockets), writing which layers hold to
+  processes unreadable, no ptrace, no network sockets) with a private, writable
+  /dev/shm where a mount namespace can be had, writing which layers hold to
   FILE + ".layers";
 - `--pycache-prefix DIR`: the command's PYTHONPYCACHEPREFIX (the launcher imports
   perfloop from perfloop's own bytecode cache, not from the run's empty one, which
@@ -25,6 +26,7 @@ import os
 import pickle
 import resource
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -50,7 +52,12 @@ def enter_boundary(prepared_file: Path) -> None:
     prepared = pickle.loads(prepared_file.read_bytes())
     with open(f"{prepared_file}.layers", "w") as report:  # opened before writes are limited
         network = isolate_network()
-        report.write(f"{network}; {boundary.describe(boundary.enter(prepared))}")
+        shared = boundary.private_shared_memory()
+        if shared.active:  # multiprocessing's semaphores live there
+            writable = (*prepared.policy.writable, boundary.SHARED_MEMORY)
+            prepared = replace(prepared, policy=replace(prepared.policy, writable=writable))
+        layers = (*boundary.enter(prepared), shared)
+        report.write(f"{network}; {boundary.describe(layers)}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ HOW_TO_GET = {
     "files": "Linux 5.13+ with Landlock enabled (landlock in the kernel's lsm= list)",
     "system calls": "libseccomp (apt-get install libseccomp2; pip install pyseccomp)",
     "signals": "Linux 6.12+ (Landlock ABI 6), or seccomp for the narrower fallback",
+    "shared memory": "mount namespaces (root, or user namespaces); without them a workload "
+    "with candidate code in place cannot use multiprocessing",
 }
 
 
@@ -72,13 +74,16 @@ def run(args: argparse.Namespace) -> int:
     with _stand_ins() as (project, home):
         isolation = worker_isolation(project)
         results = [(escape, _attempt_in_worker(escape, project, home)) for escape in ESCAPES]
-        workload = _attempt_in_workload(project)
+        workload, workload_isolation = _attempt_in_workload(project)
     layers = Table(title="Layers around candidate code", title_justify="left")
     for column in ("layer", "state", "detail"):
         layers.add_column(column)
-    network, *others = isolation.split("; ")
-    for name, detail in [("network", network), *(part.split(": ", 1) for part in others)]:
-        missing = detail.startswith("none")
+    for name, detail in _layers(isolation) + [
+        (f"{name} (workloads)", detail)
+        for name, detail in _layers(workload_isolation)
+        if name == "shared memory"
+    ]:
+        missing = detail.startswith("none") or "read-only" in detail
         layers.add_row(name, "[red]missing[/red]" if missing else "[green]active[/green]", detail)
     console.print(layers)
     checks = Table(title="Escapes tried (tripwire switched off)", title_justify="left")
@@ -95,7 +100,11 @@ def run(args: argparse.Namespace) -> int:
     result = f"[green]{workload}[/green]" if held else f"[red]{workload}[/red]"
     checks.add_row("workload", "write a file into the project", "files", result)
     console.print(checks)
-    gaps = isolation_gaps(isolation)
+    gaps = isolation_gaps(isolation) + [
+        f"shared memory: {detail}"
+        for name, detail in _layers(workload_isolation)
+        if name == "shared memory" and "read-only" in detail
+    ]
     for gap in gaps:
         layer = gap.split(":")[0]
         console.print(f"missing {gap}; to have it: {HOW_TO_GET.get(layer, 'see the README')}")
@@ -143,7 +152,17 @@ def _attempt_in_worker(escape: Escape, project: Path, home: Path) -> str:
     return str(outcome.value)
 
 
-def _attempt_in_workload(project: Path) -> str:
+def _layers(isolation: str) -> list[tuple[str, str]]:
+    """(layer, detail) from an isolation string: the network first, then named layers."""
+    if not isolation:
+        return []
+    network, *others = isolation.split("; ")
+    return [("network", network), *(tuple(part.split(": ", 1)) for part in others)]  # type: ignore[list-item]
+
+
+def _attempt_in_workload(project: Path) -> tuple[str, str]:
+    """What a workload run with candidate code got when it wrote into the project, and
+    the layers it ran inside."""
     script = (
         "import sys\n"
         "try:\n"
@@ -154,9 +173,11 @@ def _attempt_in_workload(project: Path) -> str:
     )
     run = run_workload(f"{sys.executable} -c {_quoted(script)}", project, candidate_code=True)
     if run.returncode == 0:
-        return "done" if "done" in run.stdout else f"ran: {run.stdout.strip()[:60]}"
-    last = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
-    return last if last.startswith("refused") else f"failed: {last[:80]}"
+        outcome = "done" if "done" in run.stdout else f"ran: {run.stdout.strip()[:60]}"
+    else:
+        last = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
+        outcome = last if last.startswith("refused") else f"failed: {last[:80]}"
+    return outcome, run.boundary
 
 
 def _quoted(text: str) -> str:
