@@ -230,6 +230,19 @@ CASES = [
         "one phone number",
     ),
     Case(
+        "hoist-constant-container",
+        """
+        def more_generic(type1, type2):
+            types = {type(None): 0, bool: 1, int: 2, float: 3, bytes: 4, str: 5}
+            invtypes = {5: str, 4: bytes, 3: float, 2: int, 1: bool, 0: type(None)}
+            moregeneric = max(types.get(type1, 5), types.get(type2, 5))
+            return invtypes[moregeneric]
+        """,
+        "more_generic",
+        lambda: (int, float),
+        "two column types (tabulate 0.9.0 `_more_generic`)",
+    ),
+    Case(
         "math-sqrt",
         """
         def nearest(px, py, points):

@@ -18,6 +18,7 @@ from perfloop.propose.rules.enumerate_index import EnumerateIndex
 from perfloop.propose.rules.generator_to_comprehension import GeneratorToComprehension
 from perfloop.propose.rules.hoist_attribute_lookup import HoistAttributeLookup
 from perfloop.propose.rules.hoist_constant_attribute import HoistConstantAttribute
+from perfloop.propose.rules.hoist_constant_container import HoistConstantContainer
 from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
 from perfloop.propose.rules.hoist_invariant import HoistInvariant
 from perfloop.propose.rules.inline_pure_function import InlinePureFunction
@@ -75,6 +76,7 @@ RULES: tuple[Rule, ...] = (
     HoistInvariant(),
     RegexLiteralStr(),
     ReCompileHoist(),
+    HoistConstantContainer(),
     MathSqrt(),
     LambdaToOperator(),
     MatchGroupSubscript(),
@@ -129,7 +131,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "data structures": (
         "set-membership", "membership-list-to-set", "deque-queue", "counting-dict-get",
         "counter-loop", "linear-search-index", "sorted-min-max", "sorted-slice-heapq",
-        "or-chain-membership", "translate-table", "dispatch-dict",
+        "or-chain-membership", "translate-table", "dispatch-dict", "hoist-constant-container",
     ),
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
