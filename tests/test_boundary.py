@@ -189,6 +189,8 @@ def test_a_workload_with_candidate_code_writes_only_where_it_is_documented_to(
     assert allowed.succeeded, allowed.failure_message()
     assert allowed.stdout == "42\n"
     assert "out" in allowed.boundary  # the layer names where it may write
+    # perfloop's launcher (limits, boundary) is left out of the run's time and CPU
+    assert allowed.launcher_cpu_seconds > 0
     original = run_workload("python bench.py", root)  # the user's own code: no boundary
     assert original.succeeded and original.boundary == ""
 

@@ -12,7 +12,10 @@ Options:
   FILE + ".layers";
 - `--pycache-prefix DIR`: the command's PYTHONPYCACHEPREFIX (the launcher imports
   perfloop from perfloop's own bytecode cache, not from the run's empty one, which
-  would make it compile perfloop afresh on every run).
+  would make it compile perfloop afresh on every run);
+- `--times FILE`: write the launcher's own CPU seconds and the moment (perf_counter,
+  a system-wide monotonic clock) it hands over to the command, so that a measurement
+  of the workload can leave the launcher out.
 
 Then it replaces itself with the command, so no Python of perfloop's stays in between.
 Limits are used where the workload runs the user's original code on purpose (capture,
@@ -26,6 +29,7 @@ import os
 import pickle
 import resource
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,6 +37,9 @@ from pathlib import Path
 def main(argv: list[str]) -> None:
     split = argv.index("--")
     options, command = argv[:split], argv[split + 1 :]
+    times = None
+    if "--times" in options:  # opened first: the boundary may forbid opening it later
+        times = open(options[options.index("--times") + 1], "w")  # noqa: SIM115
     if "--limits" in options:
         at = options.index("--limits")
         cpu, memory = int(options[at + 1]), int(options[at + 2]) * 1024 * 1024
@@ -42,6 +49,10 @@ def main(argv: list[str]) -> None:
         enter_boundary(Path(options[options.index("--boundary") + 1]))
     if "--pycache-prefix" in options:
         os.environ["PYTHONPYCACHEPREFIX"] = options[options.index("--pycache-prefix") + 1]
+    if times is not None:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        times.write(f"{used.ru_utime + used.ru_stime} {time.perf_counter()}")
+        times.close()
     os.execv(command[0], command)
 
 

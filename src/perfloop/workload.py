@@ -53,6 +53,10 @@ class WorkloadRun:
     withheld: tuple[str, ...] = ()  # secret-looking variables this run did not get
     boundary: str = ""  # the layers a run with candidate code was inside (perfloop.boundary)
     writes: tuple[str, ...] = ()  # where such a run was allowed to write besides TMPDIR
+    # CPU seconds perfloop's launcher spent before the command started (limits, boundary);
+    # `seconds` already starts when the launcher handed over, and CPU measurements of the
+    # run subtract this, so both sides of an A/B are timed without perfloop's own start-up
+    launcher_cpu_seconds: float = 0.0
 
     @property
     def succeeded(self) -> bool:
@@ -148,8 +152,10 @@ def run_workload(
             boundary_file.write_bytes(pickle.dumps(boundary.prepare(policy)))
             options += ["--boundary", str(boundary_file)]
         launcher_environment = environment
+        times_file = Path(tmp) / "launcher-times"
         if options:
             options += ["--pycache-prefix", environment["PYTHONPYCACHEPREFIX"]]
+            options += ["--times", str(times_file)]
             launcher_environment = dict(environment)
             del launcher_environment["PYTHONPYCACHEPREFIX"]
         launch = [sys.executable, "-m", "perfloop.launch", *options, "--", "/bin/sh", "-c"]
@@ -179,7 +185,9 @@ def run_workload(
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             raise
-        seconds = time.perf_counter() - started
+        ended = time.perf_counter()
+        launcher_cpu, handed_over = _launcher_times(times_file, started)
+        seconds = ended - handed_over
         imports = read_imports(imports_dir) if spec is not None else None
         if imports is not None and process.returncode == 0:
             use_import_path(root, imports)
@@ -195,7 +203,18 @@ def run_workload(
             withheld,
             layers.read_text() if layers.exists() else "",
             tuple(str(w) for w in writes),
+            launcher_cpu,
         )
+
+
+def _launcher_times(times_file: Path, started: float) -> tuple[float, float]:
+    """The launcher's CPU seconds and when it handed over to the command (0 and `started`
+    without a launcher, or if it never got that far)."""
+    try:
+        cpu, handed_over = map(float, times_file.read_text().split())
+    except (OSError, ValueError):
+        return 0.0, started
+    return cpu, max(started, handed_over)
 
 
 def workload_environment(

@@ -217,7 +217,7 @@ def _run(
     run = run_workload(
         command, root, spec=spec, timeout=timeout, candidate_code=True, writes=writes
     )
-    cpu_seconds = _children_cpu() - before
+    cpu_seconds = _children_cpu() - before - run.launcher_cpu_seconds
     if not run.succeeded:
         which = "original" if side is Side.BASELINE else "with the candidates in place"
         raise _RunFailed(f"a workload run ({which}) failed: {run.failure_message()}")
