@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.model import Limits
-from perfloop.verify.project_tests import PYTEST_ARGS, index_tests, tracing_mechanism
+from perfloop.verification.project_tests import PYTEST_ARGS, index_tests, tracing_mechanism
 
 DEFAULT_LIBRARIES = "chardet==5.2.0"
 

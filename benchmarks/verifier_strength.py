@@ -34,15 +34,15 @@ from verifier_corpus.cases import CASES, Case, Pair
 
 from perfloop.capture import capture_calls
 from perfloop.model import Candidate, FunctionRef, Limits, TierRun
-from perfloop.verify import (
+from perfloop.verification import (
     FuzzSettings,
     VerifySettings,
     measure_strength,
     prepare_target,
     verify_candidate,
 )
-from perfloop.verify.project_tests import index_tests, select_tests
-from perfloop.verify.symbolic import available as symbolic_available
+from perfloop.verification.project_tests import index_tests, select_tests
+from perfloop.verification.symbolic import available as symbolic_available
 
 COMBINATIONS = (
     ("replay only", ("replay",)),

@@ -15,8 +15,8 @@ import pytest
 
 from perfloop.capture import capture_calls
 from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
-from perfloop.verify import FuzzSettings, VerifySettings, prepare_target, verify_candidate
-from perfloop.verify.replay import replay, replay_candidate
+from perfloop.verification import FuzzSettings, VerifySettings, prepare_target, verify_candidate
+from perfloop.verification.replay import replay, replay_candidate
 
 LIB = '''
 import enum

@@ -30,7 +30,7 @@ from perfloop.model import (
 from perfloop.resume import load_resumable
 from perfloop.sandbox import run_in_worker
 from perfloop.store import RunStore
-from perfloop.verify.replay import ReplayReport
+from perfloop.verification.replay import ReplayReport
 
 
 def global_call(module: str, name: str, *arguments: str) -> bytes:

@@ -20,7 +20,7 @@ from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.model import FunctionRef, Limits, VerdictStatus
 from perfloop.profile import profile_workload
 from perfloop.project import Project, TargetError, default_import_roots
-from perfloop.verify.replay import replay
+from perfloop.verification.replay import replay
 
 SLOW_SUM = """
 def total(values):

@@ -14,7 +14,7 @@ import pytest
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.model import FunctionRef, Limits, VerdictStatus
 from perfloop.patch import splice_function
-from perfloop.verify.replay import replay
+from perfloop.verification.replay import replay
 
 WRITER = """
 import io

@@ -14,7 +14,7 @@ import pytest
 
 from perfloop.capture import capture_calls
 from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
-from perfloop.verify.replay import replay, replay_candidate
+from perfloop.verification.replay import replay, replay_candidate
 
 LIB = """
 _SEEN = {}

@@ -27,7 +27,7 @@ from perfloop.gate import gate_candidate
 from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
 from perfloop.patch import merge_candidates, splice_function
 from perfloop.runtime.loader import call_expression, load_module_copy, resolve_target
-from perfloop.verify.replay import replay
+from perfloop.verification.replay import replay
 
 LIB = '''
 import functools

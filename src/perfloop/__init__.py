@@ -18,15 +18,13 @@ return the VerifyResult, BenchResult and CheckResult that `perfloop verify`,
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perfloop.model import RunResult
 
 if TYPE_CHECKING:
-    from perfloop.outside.results import BenchResult, CheckResult
+    from perfloop.outside.results import BenchResult, CheckResult, VerifyResult
 
 __version__ = "0.1.0"
 
@@ -55,36 +53,13 @@ def check(base: str, **arguments: Any) -> CheckResult:
     return run_check(base, **arguments)
 
 
-class _VerifyPackage(types.ModuleType):
-    """`perfloop.verify` is both the verification package and the call `perfloop.verify(...)`.
+def verify(target: str, candidate: str | None = None, **arguments: Any) -> VerifyResult:
+    """Verify a new version of `target` against the original; see perfloop.outside.api.verify.
 
-    Importing a submodule binds it as an attribute of its parent, so a plain function
-    named `verify` here would be replaced by the package the first time anything
-    imports `perfloop.verify`. Instead the package itself is made callable.
-    """
+    The verification tiers themselves are the package `perfloop.verification`."""
+    from perfloop.outside.api import verify as run_verify
 
-    def __call__(self, target: str, candidate: str | None = None, **arguments: Any) -> Any:
-        """Verify a new version of `target`; see perfloop.outside.api.verify."""
-        from perfloop.outside.api import verify as run_verify
+    return run_verify(target, candidate, **arguments)
 
-        return run_verify(target, candidate, **arguments)
-
-
-class _Package(types.ModuleType):
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "verify" and isinstance(value, types.ModuleType):
-            value.__class__ = _VerifyPackage
-        super().__setattr__(name, value)
-
-
-def __getattr__(name: str) -> object:
-    if name == "verify":  # not imported yet: importing it binds the callable package
-        import perfloop.verify  # noqa: F401
-
-        return sys.modules[__name__].__dict__["verify"]
-    raise AttributeError(f"module 'perfloop' has no attribute {name!r}")
-
-
-sys.modules[__name__].__class__ = _Package
 
 __all__ = ["RunResult", "__version__", "bench", "check", "optimize", "verify"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from perfloop.model import FunctionRef, Limits, TargetResult, VerdictStatus
 from perfloop.patch import FileChange
 from perfloop.sandbox import run_in_worker
-from perfloop.verify import TargetPlan, verify_candidate
+from perfloop.verification import TargetPlan, verify_candidate
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class Settings:
     measure_budget: float = 10.0  # seconds of wall clock one candidate's A/B may extend to
     max_workload_runs: int = 15
     counters: bool = False  # count instructions of faster candidates (perf stat or callgrind)
-    # verification (perfloop.verify): tiers, budgets and how strong is strong enough
+    # verification (perfloop.verification): tiers, budgets and how strong is strong enough
     exception_messages: bool = False
     fuzz_examples: int = 200
     fuzz_seconds: float = 10.0

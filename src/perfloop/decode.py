@@ -83,11 +83,11 @@ REGISTRY: tuple[str, ...] = (
     "perfloop.model:VerificationStrength",
     "perfloop.model:WorkloadSpeedup",
     "perfloop.outside.counterexample:RenderedCall",
-    "perfloop.verify.fuzz:FuzzResult",
-    "perfloop.verify.project_tests:TestIndex",
-    "perfloop.verify.project_tests:_RunReport",
-    "perfloop.verify.replay:ReplayReport",
-    "perfloop.verify.symbolic:_SymbolicReport",
+    "perfloop.verification.fuzz:FuzzResult",
+    "perfloop.verification.project_tests:TestIndex",
+    "perfloop.verification.project_tests:_RunReport",
+    "perfloop.verification.replay:ReplayReport",
+    "perfloop.verification.symbolic:_SymbolicReport",
 )
 # classes pickle names for plain values; calling them with any arguments runs no user code
 _PLAIN_CLASSES: dict[tuple[str, str], type] = {

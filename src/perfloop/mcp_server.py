@@ -34,7 +34,7 @@ from perfloop.outside.judge import check_tiers, verify_settings
 from perfloop.profile import profile_workload
 from perfloop.project import Project, TargetError
 from perfloop.propose import propose_rule_candidates
-from perfloop.verify import VerifySettings
+from perfloop.verification import VerifySettings
 from perfloop.workload import WorkloadError
 
 Answer = dict[str, Any]

@@ -73,16 +73,16 @@ from perfloop.sandbox import (
     workload_limits,
 )
 from perfloop.store import RunStore
-from perfloop.verify import (
+from perfloop.verification import (
     FuzzSettings,
     RunVerification,
     TargetPlan,
     VerifySettings,
     verify_candidate,
 )
-from perfloop.verify.compare import ComparePolicy
-from perfloop.verify.project_tests import apply_gate
-from perfloop.verify.replay import replay
+from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.project_tests import apply_gate
+from perfloop.verification.replay import replay
 from perfloop.workload import WorkloadError, run_workload
 
 Progress = Callable[[str], None]

@@ -90,7 +90,7 @@ FORGERIES = {
 }
 WRONG_TYPES = {
     "report_with_wrong_field": (
-        "report = sys.modules['perfloop.verify.replay'].ReplayReport('41', None)\n"
+        "report = sys.modules['perfloop.verification.replay'].ReplayReport('41', None)\n"
         "            return real_dumps(('ok', report, '', obj[3]))"
     ),
     "verdict_with_string_status": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -166,13 +167,14 @@ def test_giving_two_candidates_to_the_api_is_an_error(shop: Path) -> None:
         perfloop.verify("shop:cheapest", HONEST, candidate_ref="HEAD", root=shop)
 
 
-def test_perfloop_verify_stays_callable_once_the_verify_package_is_imported() -> None:
-    import perfloop.verify as verification
-    from perfloop.verify import verify_candidate
+def test_perfloop_verify_is_a_plain_function_beside_the_verification_package() -> None:
+    import perfloop.verification as verification
+    from perfloop.verification import verify_candidate
 
-    assert perfloop.verify is verification
-    assert callable(perfloop.verify)
-    assert perfloop.verify.verify_candidate is verify_candidate
+    assert perfloop.verification is verification
+    assert verification.verify_candidate is verify_candidate
+    assert isinstance(perfloop.verify, types.FunctionType)  # importing the package kept it
+    assert type(perfloop) is types.ModuleType  # no module class swapped at import
 
 
 def test_a_function_the_workload_never_calls_cannot_be_decided(shop: Path, capsys) -> None:

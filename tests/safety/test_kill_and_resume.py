@@ -90,7 +90,7 @@ def test_a_run_killed_at_each_stage_resumes_to_the_end(shop: Path, tmp_path: Pat
 
     # 2. Ctrl-C during verification: it says what was finished and how to resume
     run = start_perfloop("resume", run_id, cwd=shop, log=log)
-    wait_for(lambda: children_running(run.pid, b"perfloop.verify"), run, "verification")
+    wait_for(lambda: children_running(run.pid, b"perfloop.verification"), run, "verification")
     assert stop(run, signal.SIGINT) == 130
     said = " ".join(log.read_text().split())
     assert f"run {run_id} interrupted. Finished: profile, capture." in said

@@ -16,7 +16,7 @@ from perfloop.propose.llm import proposers_for
 from perfloop.report.results import results_document
 from perfloop.report.terminal import print_summary
 from perfloop.search import optimize
-from perfloop.verify.flags import VERIFY_FLAGS, add_verify_arguments
+from perfloop.verification.flags import VERIFY_FLAGS, add_verify_arguments
 
 NAME = "optimize"
 

@@ -18,7 +18,7 @@ from perfloop.outside import CandidateSpec, verify_outside
 from perfloop.outside.documents import verify_document
 from perfloop.outside.judge import verify_settings
 from perfloop.outside.render import verify_text
-from perfloop.verify import VerifySettings
+from perfloop.verification import VerifySettings
 
 NAME = "verify"
 SETTING_FLAGS = (

@@ -18,7 +18,7 @@ from perfloop.outside.results import Decision, VerifyResult
 from perfloop.outside.verify import verify_outside
 from perfloop.patch import ApplyRefused, FileChange, apply_changes, revert_changes, unified_diff
 from perfloop.project import Project
-from perfloop.verify import VerifySettings
+from perfloop.verification import VerifySettings
 from perfloop.workload import WorkloadError, run_workload
 
 

@@ -46,7 +46,7 @@ from perfloop.outside.results import CheckResult, CheckStatus, FunctionCheck, sp
 from perfloop.patch import SpliceError, splice_function
 from perfloop.report.summary import BELOW_THRESHOLD, speed_text
 from perfloop.store import RunStore
-from perfloop.verify import RunVerification, VerifySettings
+from perfloop.verification import RunVerification, VerifySettings
 from perfloop.workload import WorkloadError
 
 DEFAULT_MAX_SLOWDOWN = 1.05

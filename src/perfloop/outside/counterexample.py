@@ -16,8 +16,8 @@ from pathlib import Path
 from perfloop.model import CallRecord, FunctionRef, Limits, RunId, Verdict
 from perfloop.outside.results import Counterexample
 from perfloop.sandbox import run_in_worker
-from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy
-from perfloop.verify.pasteable import call_source
+from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
+from perfloop.verification.pasteable import call_source
 
 MAX_CHARACTERS = 4000
 ENTRY = "perfloop.outside.counterexample:render_call"

@@ -2,7 +2,7 @@
 
 The original is replayed first: if it does not reproduce its own recording it
 depends on something besides its arguments, and no verdict on a rewrite of it
-would mean anything. Then `perfloop.verify` prepares the target's plan, runs
+would mean anything. Then `perfloop.verification` prepares the target's plan, runs
 every tier that applies (`verify_candidate`) and measures how strong the
 verification of this target is (`RunVerification.strength`, the mutant
 self-check). The recorded calls are handed over smallest first, so the first
@@ -28,10 +28,10 @@ from perfloop.model import (
 from perfloop.outside.calls import limits_for
 from perfloop.outside.counterexample import counterexample_for, smallest_first
 from perfloop.outside.results import Counterexample
-from perfloop.verify import RunVerification, VerifySettings, verify_candidate
-from perfloop.verify.compare import ComparePolicy
-from perfloop.verify.plan import TIER_ORDER
-from perfloop.verify.replay import replay
+from perfloop.verification import RunVerification, VerifySettings, verify_candidate
+from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.plan import TIER_ORDER
+from perfloop.verification.replay import replay
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from perfloop.outside.documents import verify_document
 from perfloop.outside.judge import judge, new_verification, strength_text, verify_settings
 from perfloop.outside.results import Decision, VerifyResult, decision_for
 from perfloop.project import Project
-from perfloop.verify import VerifySettings
+from perfloop.verification import VerifySettings
 
 
 def verify_outside(

@@ -49,8 +49,8 @@ from pathlib import Path
 from perfloop.model import Difference, FunctionRef, Limits, TierRun
 from perfloop.qualnames import find_function
 from perfloop.sandbox import Tripwire, run_in_worker
-from perfloop.verify.entry_marks import EntryMarks
-from perfloop.verify.plan import TargetPlan, TestSelection, TierCheck
+from perfloop.verification.entry_marks import EntryMarks
+from perfloop.verification.plan import TargetPlan, TestSelection, TierCheck
 
 TIER = "tests"
 PYTEST_ARGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--tb=short")
@@ -140,7 +140,7 @@ def index_tests(root: Path, limits: Limits) -> TestIndex:
     """Run the project's tests once with the original code, noting what each executes."""
     started = time.perf_counter()
     outcome = run_in_worker(
-        "perfloop.verify.project_tests:index_worker",
+        "perfloop.verification.project_tests:index_worker",
         _IndexTask(str(root)),
         root=root,
         limits=limits,
@@ -245,7 +245,7 @@ def _run(
 ) -> _RunReport | str:
     task = _RunTask(str(root), plan.function.module, str(root / plan.path), source, node_ids)
     outcome = run_in_worker(
-        "perfloop.verify.project_tests:run_worker",
+        "perfloop.verification.project_tests:run_worker",
         task,
         root=root,
         limits=limits,

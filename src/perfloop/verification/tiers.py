@@ -12,10 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from perfloop.model import Difference, Limits, TierRun, VerdictStatus
-from perfloop.verify import project_tests, symbolic
-from perfloop.verify.fuzz import FuzzResult, FuzzTask, fuzz_worker_limits, run_fuzz
-from perfloop.verify.plan import TargetPlan, TierCheck
-from perfloop.verify.replay import replay
+from perfloop.verification import project_tests, symbolic
+from perfloop.verification.fuzz import FuzzResult, FuzzTask, fuzz_worker_limits, run_fuzz
+from perfloop.verification.plan import TargetPlan, TierCheck
+from perfloop.verification.replay import replay
 
 Check = Callable[[str, TargetPlan, Path, Limits, float], TierCheck]
 

@@ -6,7 +6,7 @@ import math
 
 from hypothesis import HealthCheck, given, settings
 
-from perfloop.verify.shapes import (
+from perfloop.verification.shapes import (
     DictShape,
     FloatShape,
     IntShape,
@@ -20,7 +20,7 @@ from perfloop.verify.shapes import (
     infer,
     source_constants,
 )
-from perfloop.verify.strategies import StrategyBuilder
+from perfloop.verification.strategies import StrategyBuilder
 
 
 class Basket:

@@ -19,10 +19,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from perfloop.model import Limits, VerificationStrength
-from perfloop.verify.fuzz import FuzzTask, fuzz_worker_limits, run_fuzz
-from perfloop.verify.mutants import Mutant, generate_mutants
-from perfloop.verify.plan import TargetPlan
-from perfloop.verify.tiers import CHECKS
+from perfloop.verification.fuzz import FuzzTask, fuzz_worker_limits, run_fuzz
+from perfloop.verification.mutants import Mutant, generate_mutants
+from perfloop.verification.plan import TargetPlan
+from perfloop.verification.tiers import CHECKS
 
 _KILLING_OUTCOMES = ("different", "failed", "unverifiable")
 _SURVIVORS_SHOWN = 5

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from perfloop.model import FunctionRef, Limits
-from perfloop.verify.project_tests import TestIndex, index_tests, select_tests
+from perfloop.verification.project_tests import TestIndex, index_tests, select_tests
 
 LIB = '''
 from __future__ import annotations

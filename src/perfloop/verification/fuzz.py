@@ -32,10 +32,10 @@ from pathlib import Path
 from perfloop.model import CallRecord, Limits
 from perfloop.runtime import pickling
 from perfloop.sandbox import run_in_worker
-from perfloop.verify import calls as calling
-from perfloop.verify.compare import ComparePolicy
-from perfloop.verify.pasteable import CallSource
-from perfloop.verify.shapes import Constants, call_forms
+from perfloop.verification import calls as calling
+from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.pasteable import CallSource
+from perfloop.verification.shapes import Constants, call_forms
 
 TIER = "fuzz"
 _WORKER_OVERHEAD = 15.0  # seconds to start a worker and import Hypothesis, generously
@@ -123,7 +123,7 @@ class _Fuzzer:
     def __init__(
         self, task: FuzzTask, original: calling.Version, captured: list[tuple[object, ...]]
     ) -> None:
-        from perfloop.verify.strategies import StrategyBuilder
+        from perfloop.verification.strategies import StrategyBuilder
 
         self.task = task
         self.original = original
@@ -323,7 +323,7 @@ def fuzz_worker_limits(settings: FuzzSettings, versions: int, base: Limits) -> L
 def run_fuzz(task: FuzzTask, *, root: Path, limits: Limits) -> tuple[FuzzResult, ...] | str:
     """Main side: run the task in a sandboxed worker; a message if the worker failed."""
     outcome = run_in_worker(
-        "perfloop.verify.fuzz:fuzz_versions",
+        "perfloop.verification.fuzz:fuzz_versions",
         task,
         root=root,
         limits=limits,

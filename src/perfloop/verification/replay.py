@@ -4,7 +4,7 @@ The version runs in a sandboxed worker with its module source served by the
 import hook, exactly as if the patch were applied. Each call's outcome (return
 value or exception type, the arguments' state after the call, stdout) is
 compared with what the original did in the workload, using the equivalence
-relation in perfloop.verify.compare; the first difference stops the replay.
+relation in perfloop.verification.compare; the first difference stops the replay.
 
 The original is replayed too, once per target: if it does not reproduce its
 own recording, it depends on something besides its arguments (module state,
@@ -30,7 +30,7 @@ from perfloop.runtime.state import GlobalState
 from perfloop.runtime.state import after as state_after
 from perfloop.sandbox import run_in_worker
 from perfloop.tripwire import CappedOutput
-from perfloop.verify.compare import (
+from perfloop.verification.compare import (
     DEFAULT_POLICY,
     ComparePolicy,
     compare_aliasing,
@@ -275,7 +275,11 @@ def replay(
     """Replay `records` on the given source of the module (None: the original)."""
     task = ReplayTask(module, qualname, str(path), source, tuple(records), policy)
     outcome = run_in_worker(
-        "perfloop.verify.replay:replay_calls", task, root=root, limits=limits, returns=ReplayReport
+        "perfloop.verification.replay:replay_calls",
+        task,
+        root=root,
+        limits=limits,
+        returns=ReplayReport,
     )
     if not outcome.ok:
         return Verdict(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from perfloop.verify.mutants import generate_mutants
+from perfloop.verification.mutants import generate_mutants
 
 MODULE = '''
 import math

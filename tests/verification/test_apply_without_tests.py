@@ -16,7 +16,7 @@ import pytest
 from perfloop.config import load_settings
 from perfloop.model import FunctionRef, Limits
 from perfloop.search import optimize
-from perfloop.verify.project_tests import index_tests
+from perfloop.verification.project_tests import index_tests
 
 LIB = """
 def ways(amount, coins):

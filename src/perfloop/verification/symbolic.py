@@ -24,10 +24,10 @@ from pathlib import Path
 
 from perfloop.model import Difference, Limits, TierRun
 from perfloop.sandbox import run_in_worker
-from perfloop.verify import calls as calling
-from perfloop.verify.compare import ComparePolicy
-from perfloop.verify.plan import TargetPlan, TierCheck
-from perfloop.verify.shapes import (
+from perfloop.verification import calls as calling
+from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.plan import TargetPlan, TierCheck
+from perfloop.verification.shapes import (
     AtomShape,
     BytesShape,
     DictShape,
@@ -95,7 +95,7 @@ def check_symbolic(
     worker = Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=limits.memory_mb)
     started = time.perf_counter()
     outcome = run_in_worker(
-        "perfloop.verify.symbolic:symbolic_worker",
+        "perfloop.verification.symbolic:symbolic_worker",
         task,
         root=root,
         limits=worker,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from perfloop.commands import optimize
 from perfloop.config import load_settings
-from perfloop.verify.flags import VERIFY_FLAGS
+from perfloop.verification.flags import VERIFY_FLAGS
 
 
 def test_verification_flags_become_settings(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from perfloop.capture import capture_calls
 from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
-from perfloop.verify import FuzzSettings, VerifySettings, prepare_target, verify_candidate
-from perfloop.verify.compare import ComparePolicy
+from perfloop.verification import FuzzSettings, VerifySettings, prepare_target, verify_candidate
+from perfloop.verification.compare import ComparePolicy
 
 LIB = '''
 import random

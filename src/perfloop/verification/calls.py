@@ -37,9 +37,9 @@ from perfloop.runtime.loader import (
     swapped_in,
 )
 from perfloop.tripwire import CappedOutput
-from perfloop.verify.compare import ComparePolicy
-from perfloop.verify.pasteable import CallSource, call_source
-from perfloop.verify.replay import compare_outcomes
+from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.pasteable import CallSource, call_source
+from perfloop.verification.replay import compare_outcomes
 
 Outcome = tuple[
     object, ...

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from perfloop.verify.compare import compare_values
-from perfloop.verify.pasteable import call_source, value_source
+from perfloop.verification.compare import compare_values
+from perfloop.verification.pasteable import call_source, value_source
 
 INF = math.inf
 

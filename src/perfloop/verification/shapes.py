@@ -4,7 +4,7 @@ Fuzzing (tier 2) generates new inputs "like the ones the workload made, and
 their edge cases". This module describes the captured values as shapes (plain
 frozen data: an int range, a string alphabet, a list of some item shape with a
 maximal length, a dict with fixed keys...), one per parameter of each call
-form seen. `perfloop.verify.strategies` turns shapes into Hypothesis strategies.
+form seen. `perfloop.verification.strategies` turns shapes into Hypothesis strategies.
 Values of other types (instances of the user's classes, numpy arrays) become
 `Opaque`: the captured values themselves, replayed as they are.
 

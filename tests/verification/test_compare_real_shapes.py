@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import MutableMapping, MutableSequence
 
-from perfloop.verify.compare import DEFAULT_POLICY, compare_values
+from perfloop.verification.compare import DEFAULT_POLICY, compare_values
 
 
 class Node:

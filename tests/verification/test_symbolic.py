@@ -6,9 +6,9 @@ import pytest
 
 from perfloop.capture import capture_calls
 from perfloop.model import FunctionRef, Limits
-from perfloop.verify import VerifySettings, prepare_target
-from perfloop.verify.shapes import infer
-from perfloop.verify.symbolic import annotation, check_symbolic
+from perfloop.verification import VerifySettings, prepare_target
+from perfloop.verification.shapes import infer
+from perfloop.verification.symbolic import annotation, check_symbolic
 
 LIB = """
 def price(xs, n):

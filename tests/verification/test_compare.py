@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import pytest
 
-from perfloop.verify.compare import (
+from perfloop.verification.compare import (
     DEFAULT_POLICY,
     ITERATION_CAP,
     ComparePolicy,

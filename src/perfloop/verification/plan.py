@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from perfloop.model import CallRecord, Difference, FunctionRef, TierRun
-from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy
-from perfloop.verify.fuzz import FuzzSettings
-from perfloop.verify.shapes import Constants
+from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
+from perfloop.verification.fuzz import FuzzSettings
+from perfloop.verification.shapes import Constants
 
 TIER_ORDER = ("replay", "fuzz", "tests", "symbolic")
 

@@ -8,8 +8,8 @@ import pytest
 
 from perfloop.capture import capture_calls
 from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
-from perfloop.verify import VerifySettings, prepare_target, verify_candidate
-from perfloop.verify.project_tests import index_tests, select_tests
+from perfloop.verification import VerifySettings, prepare_target, verify_candidate
+from perfloop.verification.project_tests import index_tests, select_tests
 
 LIB = """
 def shipping(total):

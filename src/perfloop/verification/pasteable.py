@@ -14,7 +14,7 @@ import builtins
 import math
 from dataclasses import dataclass
 
-from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy, compare_values
+from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy, compare_values
 
 MAX_ARGUMENT_CHARACTERS = 4000
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from perfloop.verify.shapes import (
+from perfloop.verification.shapes import (
     AtomShape,
     BytesShape,
     CallForm,

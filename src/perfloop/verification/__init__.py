@@ -27,13 +27,13 @@ from perfloop.model import (
     VerdictStatus,
     VerificationStrength,
 )
-from perfloop.verify.compare import DEFAULT_POLICY, ComparePolicy
-from perfloop.verify.fuzz import FuzzSettings, FuzzTask, fuzz_worker_limits, run_fuzz
-from perfloop.verify.plan import TIER_ORDER, TargetPlan, TestSelection, VerifySettings
-from perfloop.verify.project_tests import TestIndex, index_tests, select_tests
-from perfloop.verify.shapes import source_constants
-from perfloop.verify.strength import measure_strength
-from perfloop.verify.tiers import CHECKS
+from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
+from perfloop.verification.fuzz import FuzzSettings, FuzzTask, fuzz_worker_limits, run_fuzz
+from perfloop.verification.plan import TIER_ORDER, TargetPlan, TestSelection, VerifySettings
+from perfloop.verification.project_tests import TestIndex, index_tests, select_tests
+from perfloop.verification.shapes import source_constants
+from perfloop.verification.strength import measure_strength
+from perfloop.verification.tiers import CHECKS
 
 _STATUS = {
     "different": VerdictStatus.DIFFERENT,

@@ -21,7 +21,7 @@ from perfloop.model import (
     VerificationStrength,
 )
 from perfloop.search import optimize, strongly_verified_changes
-from perfloop.verify import FuzzSettings, VerifySettings, measure_strength, prepare_target
+from perfloop.verification import FuzzSettings, VerifySettings, measure_strength, prepare_target
 
 LIB = '''
 def shipping(total):
