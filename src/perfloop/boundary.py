@@ -8,7 +8,8 @@ way (`Layer`), as the network namespace is:
 - **files** (Landlock, Linux 5.13+): writes only beneath the folders the policy names
   (the worker's scratch folder; for a workload, its scratch folder and the paths the
   user said it writes) and to /dev/null. Reads everywhere except the credential stores
-  in home folders (`~/.ssh`, `~/.aws`, ... see HIDDEN_IN_HOME), other processes'
+  in home folders (`~/.ssh`, `~/.aws`, ... see HIDDEN_IN_HOME), the machine's own
+  (password hashes, SSH host keys, container and Kubernetes secrets), other processes'
   /proc entries (their environment, their memory), the kernel's memory and the
   machine's devices other than null, zero, random and shared memory. Directory
   listings stay possible (a name in `~/.ssh` can be seen, its content cannot be read).
@@ -77,6 +78,15 @@ READABLE_DEVICES: tuple[str, ...] = (
     "shm",
 )
 HIDDEN_IN_PROC: tuple[str, ...] = ("kcore", "kmsg", "kallsyms", "sysrq-trigger", "keys")
+# the machine's own credentials: password hashes, SSH host keys, container and cluster secrets
+HIDDEN_ON_THE_MACHINE: tuple[str, ...] = (
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/ssh",
+    "/run/secrets",
+    "/var/run/secrets",
+    "/var/lib/kubelet",
+)
 
 
 @dataclass(frozen=True)
@@ -336,6 +346,7 @@ def hidden_paths() -> frozenset[str]:
             f"/proc/{name}" for name in os.listdir("/proc") if name.isdigit() and name != own
         )
     hidden.update(f"/proc/{name}" for name in HIDDEN_IN_PROC)
+    hidden.update(os.path.realpath(path) for path in HIDDEN_ON_THE_MACHINE)
     with contextlib.suppress(OSError):
         hidden.update(f"/dev/{name}" for name in os.listdir("/dev") if name not in READABLE_DEVICES)
     return frozenset(hidden)
