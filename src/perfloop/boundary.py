@@ -485,11 +485,6 @@ def _load_filter(prepared: Prepared) -> Layer:
     return Layer("system calls", True, f"seccomp ({what}; no ptrace, mounts or namespaces)")
 
 
-def own_session_only() -> bool:
-    """True if this process leads its own session (no terminal, no signals from one)."""
-    return os.getsid(0) == os.getpid()
-
-
 def writable_paths(paths: Iterable[str | Path]) -> tuple[str, ...]:
     """Resolved, existing folders (or files) from `paths`, for `Policy.writable`."""
     found = []

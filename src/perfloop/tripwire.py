@@ -27,6 +27,7 @@ import sysconfig
 from collections.abc import Iterator
 from enum import Enum
 
+_AF_UNIX = 1  # on every POSIX system
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 OUTPUT_CAP = 16 * 1024 * 1024  # characters one call may print before it counts as a flood
 
@@ -197,13 +198,9 @@ def _check_socket(args: tuple[object, ...]) -> None:
     """A new socket of any family but AF_UNIX is network use (the kernel's boundary
     refuses it anyway; this says so by name). A socketpair's Unix sockets reach no one."""
     family = args[1] if len(args) > 1 else None
-    if family == socket_family_unix():
+    if family == _AF_UNIX:
         return
     _refuse(f"created a network socket ({_family_name(family)})")
-
-
-def socket_family_unix() -> int:
-    return 1  # AF_UNIX on every POSIX system
 
 
 def _family_name(family: object) -> str:

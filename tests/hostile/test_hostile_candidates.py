@@ -10,44 +10,19 @@ candidate in the same run is verified, measured and chosen.
 from __future__ import annotations
 
 import socket
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from shop_project import BENCH, HONEST, LIB, ORIGINAL, listening_socket, module, tried
 
 from perfloop.config import load_settings
-from perfloop.model import Candidate, FunctionRef, RunResult, TargetStatus, VerdictStatus
+from perfloop.model import Candidate, FunctionRef, TargetStatus, VerdictStatus
 from perfloop.search import optimize
 
 pytestmark = pytest.mark.slow
 
-LIB = '''
-def cheapest(prices):
-    """The lowest price; IndexError for an empty basket."""
-    return sorted(prices)[0]
-'''
-BENCH = """
-import random
-from shop import cheapest
-
-rng = random.Random(0)
-baskets = [[rng.randint(1, 10_000) for _ in range(3000)] for _ in range(40)] + [[]]
-total = 0
-for basket in baskets:
-    try:
-        total += cheapest(basket)
-    except IndexError:
-        total -= 1
-print(total)
-"""
 # every hostile body does its escape, then answers exactly like the original
-HONEST = """
-if not prices:
-    raise IndexError("list index out of range")
-return min(prices)
-"""
-ORIGINAL = "return sorted(prices)[0]"
 ESCAPES = {
     "writes_file": "open({marker!r}, 'w').write('pwned')",
     "writes_relative_file": "open('pwned.txt', 'w').write('pwned')",
@@ -94,11 +69,6 @@ class Setting:
         return text.format(marker=str(self.marker), bench=self.bench, port=self.port)
 
 
-def module(body: str) -> str:
-    head = 'def cheapest(prices):\n    """The lowest price; IndexError for an empty basket."""\n'
-    return head + textwrap.indent(body.strip("\n") + "\n", "    ")
-
-
 def proposer(setting: Setting):
     def hostile_and_honest(ref: FunctionRef, path: str, source: str) -> Sequence[Candidate]:
         bodies = {name: f"{setting.fill(e)}\n{ORIGINAL}" for name, e in ESCAPES.items()}
@@ -111,14 +81,7 @@ def proposer(setting: Setting):
     return hostile_and_honest
 
 
-@pytest.fixture(scope="module")
-def listener() -> socket.socket:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.setblocking(False)
-    yield server
-    server.close()
+listener = pytest.fixture(scope="module")(listening_socket)
 
 
 @pytest.fixture(scope="module")
@@ -146,11 +109,6 @@ def run(tmp_path_factory: pytest.TempPathFactory, listener: socket.socket):
     before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
     result = optimize(settings, proposers=(proposer(setting),))
     return result, setting, before
-
-
-def tried(result: RunResult) -> dict[str, object]:
-    (target,) = result.targets
-    return {c.candidate.origin.removeprefix("test:"): c for c in target.candidates}
 
 
 @pytest.mark.parametrize("name", sorted(ESCAPES))

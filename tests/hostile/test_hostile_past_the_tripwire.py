@@ -14,44 +14,19 @@ no marker, no connection, perfloop alive), and the honest candidate must still w
 from __future__ import annotations
 
 import socket
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from shop_project import BENCH, HONEST, LIB, ORIGINAL, listening_socket, module, tried
 
 from perfloop.config import load_settings
-from perfloop.model import Candidate, FunctionRef, RunResult, TargetStatus, VerdictStatus
+from perfloop.model import Candidate, FunctionRef, TargetStatus, VerdictStatus
 from perfloop.sandbox import isolation_gaps, worker_isolation
 from perfloop.search import optimize
 
 pytestmark = pytest.mark.slow
 
-LIB = '''
-def cheapest(prices):
-    """The lowest price; IndexError for an empty basket."""
-    return sorted(prices)[0]
-'''
-BENCH = """
-import random
-from shop import cheapest
-
-rng = random.Random(0)
-baskets = [[rng.randint(1, 10_000) for _ in range(3000)] for _ in range(40)] + [[]]
-total = 0
-for basket in baskets:
-    try:
-        total += cheapest(basket)
-    except IndexError:
-        total -= 1
-print(total)
-"""
-HONEST = """
-if not prices:
-    raise IndexError("list index out of range")
-return min(prices)
-"""
-ORIGINAL = "return sorted(prices)[0]"
 # every hostile body switches the tripwire off, tries its escape (raising if the kernel
 # refused it), then answers exactly like the original
 SWITCH_OFF = "import ctypes, os, signal, sys\nsys.modules['perfloop.tripwire']._STATE.armed = False"
@@ -100,11 +75,6 @@ class Setting:
         return text.format(marker=marker, bench=self.bench, key=key, port=self.port)
 
 
-def module(body: str) -> str:
-    head = 'def cheapest(prices):\n    """The lowest price; IndexError for an empty basket."""\n'
-    return head + textwrap.indent(body.strip("\n") + "\n", "    ")
-
-
 def proposer(setting: Setting):
     def hostile_and_honest(ref: FunctionRef, path: str, source: str) -> Sequence[Candidate]:
         bodies = {
@@ -120,14 +90,7 @@ def proposer(setting: Setting):
     return hostile_and_honest
 
 
-@pytest.fixture(scope="module")
-def listener() -> socket.socket:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.setblocking(False)
-    yield server
-    server.close()
+listener = pytest.fixture(scope="module")(listening_socket)
 
 
 @pytest.fixture(scope="module")
@@ -168,11 +131,6 @@ def run(tmp_path_factory: pytest.TempPathFactory, listener: socket.socket):
 def files(root: Path) -> dict[str, bytes]:
     """Every entry of the project but perfloop's own folder, with its bytes."""
     return {p.name: p.read_bytes() for p in root.iterdir() if p.name != ".perfloop"}
-
-
-def tried(result: RunResult) -> dict[str, object]:
-    (target,) = result.targets
-    return {c.candidate.origin.removeprefix("test:"): c for c in target.candidates}
 
 
 @pytest.mark.parametrize("name", sorted(ESCAPES))

@@ -12,43 +12,17 @@ leave the project byte-identical.
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from shop_project import BENCH, HONEST, LIB, ORIGINAL, module, tried
 
 from perfloop.config import load_settings
-from perfloop.model import Candidate, FunctionRef, RunResult, TargetStatus, VerdictStatus
+from perfloop.model import Candidate, FunctionRef, TargetStatus, VerdictStatus
 from perfloop.search import optimize
 
 pytestmark = pytest.mark.slow
-
-LIB = '''
-def cheapest(prices):
-    """The lowest price; IndexError for an empty basket."""
-    return sorted(prices)[0]
-'''
-BENCH = """
-import random
-from shop import cheapest
-
-rng = random.Random(0)
-baskets = [[rng.randint(1, 10_000) for _ in range(3000)] for _ in range(40)] + [[]]
-total = 0
-for basket in baskets:
-    try:
-        total += cheapest(basket)
-    except IndexError:
-        total -= 1
-print(total)
-"""
-HONEST = """
-if not prices:
-    raise IndexError("list index out of range")
-return min(prices)
-"""
-ORIGINAL = "return sorted(prices)[0]"
 
 
 def calling(module: str, name: str, argument: str) -> bytes:
@@ -119,11 +93,6 @@ def forgery(name: str, marker: Path) -> str:
     return REPLACE_DUMPS.replace("{forge}", f"return {payload!r}")
 
 
-def module(body: str) -> str:
-    head = 'def cheapest(prices):\n    """The lowest price; IndexError for an empty basket."""\n'
-    return head + textwrap.indent(body.strip("\n") + "\n", "    ")
-
-
 def proposer(marker: Path):
     def forging_and_honest(ref: FunctionRef, path: str, source: str) -> Sequence[Candidate]:
         bodies = {name: f"{forgery(name, marker)}\n{ORIGINAL}" for name in REASONS}
@@ -161,11 +130,6 @@ def run(tmp_path_factory: pytest.TempPathFactory):
     before = {p.name: p.read_bytes() for p in root.iterdir() if p.is_file()}
     result = optimize(settings, proposers=(proposer(marker),))
     return result, root, marker, before
-
-
-def tried(result: RunResult) -> dict[str, object]:
-    (target,) = result.targets
-    return {c.candidate.origin.removeprefix("test:"): c for c in target.candidates}
 
 
 @pytest.mark.parametrize("name", sorted(REASONS))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -171,14 +172,11 @@ def _attempt_in_workload(project: Path) -> tuple[str, str]:
         "    sys.exit('refused (EACCES)')\n"
         "print('done')\n"
     )
-    run = run_workload(f"{sys.executable} -c {_quoted(script)}", project, candidate_code=True)
+    command = shlex.join([sys.executable, "-c", script])
+    run = run_workload(command, project, candidate_code=True)
     if run.returncode == 0:
         outcome = "done" if "done" in run.stdout else f"ran: {run.stdout.strip()[:60]}"
     else:
         last = run.stderr.strip().splitlines()[-1] if run.stderr.strip() else ""
         outcome = last if last.startswith("refused") else f"failed: {last[:80]}"
     return outcome, run.boundary
-
-
-def _quoted(text: str) -> str:
-    return "'" + text.replace("'", "'\"'\"'") + "'"
