@@ -243,6 +243,34 @@ CASES = [
         "two column types (tabulate 0.9.0 `_more_generic`)",
     ),
     Case(
+        "any-generator-to-loop",
+        """
+        def imt(token, m=None, t=None):
+            if token is None:
+                return False
+            if m:
+                if isinstance(m, list):
+                    if any(token.match(*pattern) for pattern in m):
+                        return True
+                elif token.match(*m):
+                    return True
+            if t:
+                if isinstance(t, list):
+                    if any(token.ttype in ttype for ttype in t):
+                        return True
+                elif token.ttype in t:
+                    return True
+            return False
+        """,
+        "imt",
+        lambda: (
+            SimpleNamespace(ttype=("Name",), match=lambda ttype, values: False),
+            [(("Keyword",), ("AS",)), (("Keyword",), ("FROM",)), (("Punct",), (",",))],
+            [("Keyword",), ("Comment",), ("Whitespace",)],
+        ),
+        "one token against 3 patterns and 3 types, no hit (sqlparse 0.5.1 `utils.imt`)",
+    ),
+    Case(
         "math-sqrt",
         """
         def nearest(px, py, points):

@@ -7,6 +7,7 @@ with `EXAMPLE_FIRES` and `EXAMPLE_SILENT` sources that the registry meta-test ru
 from __future__ import annotations
 
 from perfloop.propose.rules.any_all_loop import AnyAllLoop
+from perfloop.propose.rules.any_generator_to_loop import AnyGeneratorToLoop
 from perfloop.propose.rules.base import Rule, RuleContext, Safety
 from perfloop.propose.rules.bisect_sorted_search import BisectSortedSearch
 from perfloop.propose.rules.count_loop import CountLoop
@@ -102,6 +103,8 @@ RULES: tuple[Rule, ...] = (
     CountLoop(),
     SumLoop(),
     AnyAllLoop(),
+    AnyGeneratorToLoop(),  # 3/4: makes loops of any()/all(), before the lookups are hoisted
+    # out of loops; after any-all-loop, so a combination of the two keeps this one's loops
     ScalarReplaceAttributes(),
     HoistAttributeLookup(),
     HoistConstantAttribute(),
@@ -123,7 +126,7 @@ FIRST_SET = (
 FAMILIES: dict[str, tuple[str, ...]] = {
     "loops": (
         "list-comprehension", "preallocated-fill", "generator-to-comprehension", "str-join",
-        "count-loop", "sum-loop", "any-all-loop",
+        "count-loop", "sum-loop", "any-all-loop", "any-generator-to-loop",
         "hoist-invariant", "hoist-attribute-lookup", "hoist-global-lookup",
         "scalar-replace-attributes", "hoist-constant-attribute",
         "range-len-iteration", "enumerate-index", "zip-parallel-index", "len-hoist",

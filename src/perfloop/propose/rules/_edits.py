@@ -18,7 +18,9 @@ from perfloop.propose.rules import _tools
 
 LOOPS = (cst.For, cst.While)
 
-Replacement = Callable[[cst.CSTNode], cst.CSTNode | cst.RemovalSentinel]
+Replacement = Callable[
+    [cst.CSTNode], cst.CSTNode | cst.RemovalSentinel | cst.FlattenSentinel[cst.BaseStatement]
+]
 """Gets the node as already rewritten below it, returns what takes its place."""
 
 
