@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 def optimize(workload: str | None = None, root: str | Path = ".", **settings: Any) -> RunResult:
     """Run the pipeline; keyword settings as in [tool.perfloop] with underscores."""
     from perfloop.config import load_settings
-    from perfloop.propose.llm import proposers_for
+    from perfloop.llm.proposer import proposers_for
     from perfloop.search import optimize as run_pipeline
 
     loaded = load_settings(Path(root).resolve(), {"workload": workload, **settings})

@@ -13,8 +13,8 @@ from fake_openai_server import FakeOpenAI, answer
 
 from perfloop.cli import main
 from perfloop.config import load_settings
+from perfloop.llm.proposer import proposers_for
 from perfloop.model import VerdictStatus
-from perfloop.propose.llm import proposers_for
 from perfloop.search import optimize
 
 LIB = '''

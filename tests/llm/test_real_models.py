@@ -21,8 +21,8 @@ import pytest
 
 from perfloop.config import load_settings
 from perfloop.llm.local_backend import default_model_path
+from perfloop.llm.proposer import proposers_for
 from perfloop.model import VerdictStatus
-from perfloop.propose.llm import proposers_for
 from perfloop.search import optimize
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]

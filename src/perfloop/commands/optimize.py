@@ -11,8 +11,8 @@ from rich.console import Console
 
 from perfloop.config import load_settings
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
+from perfloop.llm.proposer import proposers_for
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
-from perfloop.propose.llm import proposers_for
 from perfloop.report.results import results_document
 from perfloop.report.terminal import print_summary
 from perfloop.search import optimize

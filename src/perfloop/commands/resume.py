@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from perfloop.commands.optimize import terminal
+from perfloop.llm.proposer import proposers_for
 from perfloop.model import RunId
-from perfloop.propose.llm import proposers_for
 from perfloop.report.results import results_document
 from perfloop.report.terminal import print_summary
 from perfloop.search import resume

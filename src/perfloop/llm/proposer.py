@@ -1,4 +1,4 @@
-"""Candidates from a language model, in rounds with execution feedback.
+"""The LLM proposer: candidates from a language model, in rounds with execution feedback.
 
 `LLMProposer` is a `RoundProposer` (see propose/rounds.py): it proposes from
 the target's context (source, share of time, hot lines, observed types, sample
