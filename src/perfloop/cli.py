@@ -36,10 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except (ConfigError, TargetError, InvalidReference) as exc:
-        console.print(f"[red]perfloop: error:[/red] {exc}", highlight=False)
+        # no hard line breaks: the message names functions and paths to copy
+        console.print(f"[red]perfloop: error:[/red] {exc}", highlight=False, soft_wrap=True)
         return 2
     except WorkloadError as exc:
-        console.print(f"[red]perfloop: the workload failed:[/red] {exc}", highlight=False)
+        console.print(
+            f"[red]perfloop: the workload failed:[/red] {exc}", highlight=False, soft_wrap=True
+        )
         return 1
     except RunInterrupted as exc:  # says what was finished and how to resume
         console.print(str(exc), highlight=False, soft_wrap=True)  # a command to copy

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 
 from perfloop.measure import NoiseFloor, WorkloadComparison
-from perfloop.model import Measurement, Speedup, Verdict, VerificationStrength
+from perfloop.model import Measurement, Speedup
 from perfloop.outside.results import (
     BenchResult,
     CheckResult,
@@ -17,6 +17,7 @@ from perfloop.outside.results import (
     VerifyResult,
 )
 from perfloop.report.summary import speed_word
+from perfloop.report.verification import strength_document, verdict_document
 
 Document = dict[str, object]
 
@@ -66,54 +67,6 @@ def noise_floor_document(noise: NoiseFloor | None) -> Document | None:
     }
 
 
-def verdict_document(verdict: Verdict | None) -> Document | None:
-    if verdict is None:
-        return None
-    difference = verdict.difference
-    return {
-        "status": verdict.status.value,
-        "tiers": list(verdict.tiers),
-        "tier_runs": [
-            {
-                "tier": run.tier,
-                "outcome": run.outcome,
-                "inputs": run.inputs,
-                "seconds": run.seconds,
-                "note": run.note,
-            }
-            for run in verdict.runs
-        ],
-        "calls_checked": verdict.calls_checked,
-        "seconds": verdict.seconds,
-        "difference": None
-        if difference is None
-        else {
-            "tier": difference.tier,
-            "call_index": difference.call_index,
-            "call": difference.call,
-            "description": difference.description,
-        },
-        "reason": verdict.reason,
-    }
-
-
-def strength_document(strength: VerificationStrength | None) -> Document | None:
-    if strength is None:
-        return None
-    return {
-        "score": strength.score,
-        "killed": strength.killed,
-        "generated": strength.generated,
-        "excluded": strength.excluded,
-        "threshold": strength.threshold,
-        "weak": strength.weak,
-        "killed_by": dict(strength.killed_by),
-        "survivors": list(strength.survivors),
-        "seconds": strength.seconds,
-        "note": strength.note,
-    }
-
-
 def counterexample_document(example: Counterexample | None) -> Document | None:
     if example is None:
         return None
@@ -129,7 +82,7 @@ def counterexample_document(example: Counterexample | None) -> Document | None:
 
 def verify_document(result: VerifyResult) -> Document:
     return {
-        "schema": "perfloop.verify/1",
+        "schema": "perfloop.verify/2",
         "run_id": result.run_id,
         "function": str(result.function),
         "candidate": {
@@ -200,7 +153,7 @@ def function_check_document(
 
 def check_document(result: CheckResult) -> Document:
     return {
-        "schema": "perfloop.check/1",
+        "schema": "perfloop.check/2",
         "run_id": result.run_id,
         "base": result.base,
         "workload": result.workload,

@@ -1,7 +1,8 @@
 """How a verdict and a target's verification strength are shown: JSON and one-line text.
 
-Shared by results.json, report.md and the terminal table, so the three say the
-same thing about which tiers ran, how many inputs each tried, what differed
+The one encoding of these results: results.json, report.md, the terminal table and
+the verify/check documents (and so the MCP server) all say the same thing, with the
+same field names, about which tiers ran, how many inputs each tried, what differed
 first, and how much "verified" is worth for each target.
 """
 
@@ -21,6 +22,7 @@ def verdict_document(verdict: Verdict | None) -> dict[str, Any] | None:
         "status": verdict.status.value,
         "tiers": list(verdict.tiers),
         "seconds": round(verdict.seconds, 3),
+        "calls_checked": verdict.calls_checked,
         "runs": [
             {
                 "tier": run.tier,
