@@ -50,3 +50,21 @@ def test_verification_settings_come_from_the_file_and_flags_and_are_checked(tmp_
         load_settings(tmp_path, {"min_strength": 80})
     with pytest.raises(ConfigError, match="fuzz-examples must be a whole number of at least 0"):
         load_settings(tmp_path, {"fuzz_examples": -1})
+
+
+def test_every_stage_takes_its_defaults_from_the_one_settings_declaration(tmp_path: Path) -> None:
+    """A stage used as a library (perfloop.verify, MeasureSettings()) behaves as the command
+    does with no flags: the defaults are declared once, in Settings."""
+    from perfloop.capture import CaptureSettings
+    from perfloop.llm.settings import LLMSettings, llm_settings
+    from perfloop.measure import MeasureSettings, settings_from
+    from perfloop.search import verify_settings
+    from perfloop.verification import VerifySettings
+    from perfloop.verification.compare import DEFAULT_POLICY
+
+    defaults = load_settings(tmp_path, {})
+    assert verify_settings(defaults, DEFAULT_POLICY) == VerifySettings()
+    assert settings_from(defaults) == MeasureSettings()
+    assert CaptureSettings.of(defaults) == CaptureSettings()
+    with_model = load_settings(tmp_path, {"llm": "openai:some-model"})
+    assert llm_settings(with_model) == LLMSettings(backend="openai", model="some-model")

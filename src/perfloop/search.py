@@ -81,6 +81,7 @@ from perfloop.verification import (
     verify_candidate,
 )
 from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.plan import TIER_ORDER
 from perfloop.verification.project_tests import apply_gate
 from perfloop.verification.replay import replay
 from perfloop.workload import WorkloadError, run_workload
@@ -270,12 +271,7 @@ def _run_stages(
                 settings.workload,  # type: ignore[arg-type]
                 root,
                 targets,
-                CaptureSettings(
-                    settings.max_calls,
-                    settings.capture_mb * 1024 * 1024,
-                    capture_limits.wall_seconds,
-                    capture_limits,
-                ),
+                CaptureSettings.of(settings, capture_limits),
             )
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
             raise WorkloadError(_capture_failure(str(exc), capture_limits)) from exc
@@ -454,10 +450,10 @@ def _read_source(project: Project, ref: FunctionRef) -> tuple[str, str]:
 
 def verify_settings(settings: Settings, policy: ComparePolicy) -> VerifySettings:
     """The verification tiers' settings from the run's settings."""
-    tiers = ("replay", "fuzz", "tests", "symbolic")
+    tiers = TIER_ORDER if settings.project_tests else tuple(t for t in TIER_ORDER if t != "tests")
     return VerifySettings(
         policy=policy,
-        tiers=tiers if settings.project_tests else tuple(t for t in tiers if t != "tests"),
+        tiers=tiers,
         fuzz=FuzzSettings(settings.fuzz_examples, settings.fuzz_seconds),
         symbolic_seconds=settings.symbolic_seconds,
         candidate_seconds=settings.candidate_timeout,

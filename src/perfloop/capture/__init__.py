@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfloop.config import Settings
 from perfloop.decode import Refused, decode
 from perfloop.model import CallRecord, FunctionRef, Limits, ObservedType, TargetCapture
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
@@ -21,10 +22,16 @@ _SUMMARY = dict[str, dict[str, object]]  # {"recorders": {...}, "failures": {...
 
 @dataclass(frozen=True)
 class CaptureSettings:
-    max_calls: int = 200
-    max_bytes: int = 16 * 1024 * 1024
-    timeout: float = 600.0
+    max_calls: int = Settings.max_calls
+    max_bytes: int = Settings.capture_mb * 1024 * 1024
+    timeout: float = Settings.workload_timeout
     limits: Limits | None = None  # CPU and memory of the workload's processes (see sandbox)
+
+    @classmethod
+    def of(cls, settings: Settings, limits: Limits | None = None) -> CaptureSettings:
+        """A run's capture settings; `limits` (if given) also set the timeout."""
+        timeout = settings.workload_timeout if limits is None else limits.wall_seconds
+        return cls(settings.max_calls, settings.capture_mb * 1024 * 1024, timeout, limits)
 
 
 def capture_calls(

@@ -16,6 +16,7 @@ from perfloop.commands.verify import (
     candidate_spec,
     settings_from,
 )
+from perfloop.config import Settings
 from perfloop.outside import bench_outside
 from perfloop.outside.documents import bench_document
 from perfloop.outside.render import bench_text
@@ -41,7 +42,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--min-speedup",
         type=float,
-        help="call it faster only if the interval's lower bound clears this (1.05)",
+        help="call it faster only if the interval's lower bound clears this "
+        f"({Settings.min_speedup})",
     )
     return parser
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from perfloop.commands.optimize import add_workload_writes_argument, terminal
 from perfloop.commands.verify import add_verification_arguments, engine_from
-from perfloop.config import load_settings
+from perfloop.config import Settings, load_settings
 from perfloop.outside import check_outside
 from perfloop.outside.check import DEFAULT_MAX_SLOWDOWN
 from perfloop.outside.documents import check_document
@@ -54,9 +54,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--workload", help="shell command that exercises the code (default: [tool.perfloop])"
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
-    parser.add_argument("--max-calls", type=int, help="calls recorded per function (200)")
     parser.add_argument(
-        "--min-speedup", type=float, help="what counts as faster, for the summary (1.05)"
+        "--max-calls", type=int, help=f"calls recorded per function ({Settings.max_calls})"
+    )
+    parser.add_argument(
+        "--min-speedup",
+        type=float,
+        help=f"what counts as faster, for the summary ({Settings.min_speedup})",
     )
     parser.add_argument(
         "--float-tolerance", type=float, help="relative tolerance for floats (exact)"

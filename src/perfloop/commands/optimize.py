@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from perfloop.config import load_settings
+from perfloop.config import Settings, load_settings
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
@@ -40,19 +40,28 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="MODULE:QUALNAME",
         help="optimize this function (repeatable); skips ranking",
     )
-    parser.add_argument("--top", type=int, help="how many of the hottest functions to try (5)")
+    parser.add_argument(
+        "--top", type=int, help=f"how many of the hottest functions to try ({Settings.top})"
+    )
     parser.add_argument(
         "--min-speedup",
         type=float,
-        help="call a version faster only if its 95%% interval's lower bound clears this (1.05)",
+        help="call a version faster only if its 95%% interval's lower bound clears this "
+        f"({Settings.min_speedup})",
     )
-    parser.add_argument("--max-calls", type=int, help="calls recorded per function (200)")
     parser.add_argument(
-        "--workload-timeout", type=float, help="seconds one workload run may take (600)"
+        "--max-calls", type=int, help=f"calls recorded per function ({Settings.max_calls})"
+    )
+    parser.add_argument(
+        "--workload-timeout",
+        type=float,
+        help=f"seconds one workload run may take ({Settings.workload_timeout:g})",
     )
     add_workload_writes_argument(parser)
     parser.add_argument(
-        "--candidate-timeout", type=float, help="seconds a candidate's check may take (60)"
+        "--candidate-timeout",
+        type=float,
+        help=f"seconds a candidate's check may take ({Settings.candidate_timeout:g})",
     )
     parser.add_argument(
         "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
@@ -119,7 +128,9 @@ SETTING_FLAGS = (
 def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     """The sandbox's limits: shared by optimize and resume."""
     parser.add_argument(
-        "--memory-mb", type=int, help="address-space limit of each worker process (2048)"
+        "--memory-mb",
+        type=int,
+        help=f"address-space limit of each worker process ({Settings.memory_mb})",
     )
     parser.add_argument(
         "--workers",

@@ -59,15 +59,21 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         "--run", metavar="RUN_ID", help="reuse the calls recorded by an earlier run"
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
-    parser.add_argument("--max-calls", type=int, help="calls recorded per function (200)")
+    parser.add_argument(
+        "--max-calls", type=int, help=f"calls recorded per function ({Settings.max_calls})"
+    )
     parser.add_argument(
         "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
     )
     parser.add_argument(
-        "--candidate-timeout", type=float, help="seconds a candidate's check may take (60)"
+        "--candidate-timeout",
+        type=float,
+        help=f"seconds a candidate's check may take ({Settings.candidate_timeout:g})",
     )
     parser.add_argument(
-        "--workload-timeout", type=float, help="seconds one workload run may take (600)"
+        "--workload-timeout",
+        type=float,
+        help=f"seconds one workload run may take ({Settings.workload_timeout:g})",
     )
     add_workload_writes_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -81,13 +87,17 @@ def add_verification_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated verification tiers to run (default: replay,fuzz,tests,symbolic)",
     )
     parser.add_argument(
-        "--fuzz-examples", type=int, metavar="N", help="inputs the fuzz tier generates (200)"
+        "--fuzz-examples",
+        type=int,
+        metavar="N",
+        help=f"inputs the fuzz tier generates ({Settings.fuzz_examples})",
     )
     parser.add_argument(
         "--mutants",
         type=int,
         metavar="N",
-        help="mutants of the original for the strength self-check (30; 0 turns it off)",
+        help="mutants of the original for the strength self-check "
+        f"({Settings.mutants}; 0 turns it off)",
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from rich.console import Console
 
+from perfloop.config import Settings
 from perfloop.model import LLMCall
 
 LLM_FLAGS = (
@@ -54,14 +55,29 @@ def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--llm-api-key-env",
         metavar="NAME",
-        help="environment variable with the API key (OPENAI_API_KEY)",
+        help=f"environment variable with the API key ({Settings.llm_api_key_env})",
     )
-    group.add_argument("--llm-samples", type=int, metavar="N", help="answers per round (1)")
     group.add_argument(
-        "--llm-rounds", type=int, metavar="N", help="repair/refinement rounds after the first (2)"
+        "--llm-samples", type=int, metavar="N", help=f"answers per round ({Settings.llm_samples})"
     )
-    group.add_argument("--llm-max-tokens", type=int, metavar="N", help="tokens per answer (1024)")
-    group.add_argument("--llm-timeout", type=float, metavar="S", help="seconds per call (120)")
+    group.add_argument(
+        "--llm-rounds",
+        type=int,
+        metavar="N",
+        help=f"repair/refinement rounds after the first ({Settings.llm_rounds})",
+    )
+    group.add_argument(
+        "--llm-max-tokens",
+        type=int,
+        metavar="N",
+        help=f"tokens per answer ({Settings.llm_max_tokens})",
+    )
+    group.add_argument(
+        "--llm-timeout",
+        type=float,
+        metavar="S",
+        help=f"seconds per call ({Settings.llm_timeout:g})",
+    )
     group.add_argument(
         "--llm-log", action="store_true", default=None, help="print every prompt and answer"
     )

@@ -32,15 +32,15 @@ class LLMSettings:
     backend: str
     model: str
     base_url: str | None = None
-    api_key_env: str = "OPENAI_API_KEY"
-    samples: int = 1
-    rounds: int = 2
-    temperature: float = 0.7
-    max_tokens: int = 1024
-    timeout: float = 120.0
-    concurrency: int = 2
-    cache: bool = True
-    log: bool = False
+    api_key_env: str = Settings.llm_api_key_env
+    samples: int = Settings.llm_samples
+    rounds: int = Settings.llm_rounds
+    temperature: float = Settings.llm_temperature
+    max_tokens: int = Settings.llm_max_tokens
+    timeout: float = Settings.llm_timeout
+    concurrency: int = Settings.llm_concurrency
+    cache: bool = Settings.llm_cache
+    log: bool = Settings.llm_log
     prices: Prices | None = None
     token_budget: int | None = None
     time_budget: float | None = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from perfloop.config import Settings
+
 MEASURE_FLAGS = ("objective", "max_slowdown", "measure_budget", "measure_processes", "counters")
 
 
@@ -19,18 +21,20 @@ def add_measure_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--max-slowdown",
         type=float,
-        help="with --objective memory: the slowest a candidate may be, as a ratio (1.05)",
+        help="with --objective memory: the slowest a candidate may be, as a ratio "
+        f"({Settings.max_slowdown})",
     )
     group.add_argument(
         "--measure-budget",
         type=float,
         metavar="SECONDS",
-        help="wall-clock seconds one candidate's A/B may extend to while undecided (10)",
+        help="wall-clock seconds one candidate's A/B may extend to while undecided "
+        f"({Settings.measure_budget:g})",
     )
     group.add_argument(
         "--measure-processes",
         type=int,
-        help="worker processes every A/B runs before it may stop (3)",
+        help=f"worker processes every A/B runs before it may stop ({Settings.measure_processes})",
     )
     group.add_argument(
         "--counters",

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
+from perfloop.config import Settings
 from perfloop.model import Limits
-
-if TYPE_CHECKING:
-    from perfloop.config import Settings
 
 DEFAULT_LIMITS = Limits(wall_seconds=120)
 OBJECTIVES = ("time", "memory")
@@ -35,20 +32,20 @@ class MeasureSettings:
     apply to each timing process.
     """
 
-    min_speedup: float = 1.05
-    processes: int = 3
+    min_speedup: float = Settings.min_speedup
+    processes: int = Settings.measure_processes
     pairs_per_process: int = 10
     min_block_seconds: float = 0.01
     confidence: float = 0.95
     limits: Limits = DEFAULT_LIMITS
     max_processes: int = 12
-    budget_seconds: float = 10.0
+    budget_seconds: float = Settings.measure_budget
     noise_processes: int = 4
-    objective: str = "time"
-    max_slowdown: float = 1.05
-    counters: bool = False
-    workload_runs: int = 5
-    max_workload_runs: int = 15
+    objective: str = Settings.objective
+    max_slowdown: float = Settings.max_slowdown
+    counters: bool = Settings.counters
+    workload_runs: int = Settings.workload_runs
+    max_workload_runs: int = Settings.max_workload_runs
 
     def __post_init__(self) -> None:
         if self.processes < 1:

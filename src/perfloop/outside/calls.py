@@ -78,9 +78,10 @@ def get_calls(
             raise ConfigError(_missing_capture(store, run, function))
         return capture
     workload = require_workload(settings)
-    return capture_calls(workload, settings.root.resolve(), [function], capture_settings(settings))[
-        function
-    ]
+    captures = capture_calls(
+        workload, settings.root.resolve(), [function], CaptureSettings.of(settings)
+    )
+    return captures[function]
 
 
 def _missing_capture(store: RunStore, run: str, function: FunctionRef) -> str:
@@ -95,12 +96,6 @@ def _missing_capture(store: RunStore, run: str, function: FunctionRef) -> str:
     return (
         f"run {run} recorded no calls of {function}; it has calls of: {', '.join(captured)}. "
         "Record them with --workload instead of --run"
-    )
-
-
-def capture_settings(settings: Settings) -> CaptureSettings:
-    return CaptureSettings(
-        settings.max_calls, settings.capture_mb * 1024 * 1024, settings.workload_timeout
     )
 
 

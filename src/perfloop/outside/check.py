@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from perfloop.capture import capture_calls
+from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.measure import measure_candidate
 from perfloop.model import (
@@ -29,7 +29,6 @@ from perfloop.model import (
 )
 from perfloop.outside.calls import (
     Progress,
-    capture_settings,
     finish,
     measure_settings,
     quiet,
@@ -123,7 +122,7 @@ def _calls_at_base(
     overrides = {b.changed.module: (str(root / b.changed.path), b.source) for b in bases}
     try:
         return capture_calls(
-            workload, root, targets, capture_settings(settings), overrides=overrides
+            workload, root, targets, CaptureSettings.of(settings), overrides=overrides
         )
     except WorkloadError as exc:
         raise WorkloadError(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from perfloop.config import Settings
+
 VERIFY_FLAGS = (
     "fuzz_examples",
     "fuzz_seconds",
@@ -24,9 +26,13 @@ VERIFY_FLAGS = (
 def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("verification")
     group.add_argument(
-        "--fuzz-examples", type=int, help="inputs fuzzed per candidate (200; 0: no fuzzing)"
+        "--fuzz-examples",
+        type=int,
+        help=f"inputs fuzzed per candidate ({Settings.fuzz_examples}; 0: no fuzzing)",
     )
-    group.add_argument("--fuzz-seconds", type=float, help="fuzzing time per candidate (10)")
+    group.add_argument(
+        "--fuzz-seconds", type=float, help=f"fuzzing time per candidate ({Settings.fuzz_seconds:g})"
+    )
     group.add_argument(
         "--exception-messages",
         action="store_true",
@@ -43,17 +49,20 @@ def add_verify_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--symbolic-seconds",
         type=float,
-        help="symbolic check per candidate, needs perfloop[symbolic] (5; 0: off)",
+        help="symbolic check per candidate, needs perfloop[symbolic] "
+        f"({Settings.symbolic_seconds:g}; 0: off)",
     )
     group.add_argument(
         "--mutants",
         type=int,
-        help="mutants of each target for the self-check of verification strength (30; 0: off)",
+        help="mutants of each target for the self-check of verification strength "
+        f"({Settings.mutants}; 0: off)",
     )
     group.add_argument(
         "--min-strength",
         type=float,
-        help="verification strength below which a target is weakly verified (0.8)",
+        help="verification strength below which a target is weakly verified "
+        f"({Settings.min_strength})",
     )
     group.add_argument(
         "--accept-weak",

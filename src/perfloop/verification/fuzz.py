@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfloop.config import Settings
 from perfloop.model import CallRecord, Limits
 from perfloop.runtime import pickling
 from perfloop.sandbox import run_in_worker
@@ -43,8 +44,8 @@ _WORKER_OVERHEAD = 15.0  # seconds to start a worker and import Hypothesis, gene
 
 @dataclass(frozen=True)
 class FuzzSettings:
-    examples: int = 200
-    seconds: float = 10.0
+    examples: int = Settings.fuzz_examples
+    seconds: float = Settings.fuzz_seconds
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from perfloop.config import Settings
 from perfloop.model import CallRecord, Difference, FunctionRef, TierRun
 from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
 from perfloop.verification.fuzz import FuzzSettings
@@ -25,14 +26,14 @@ class VerifySettings:
     policy: ComparePolicy = DEFAULT_POLICY
     tiers: tuple[str, ...] = TIER_ORDER
     fuzz: FuzzSettings = field(default_factory=FuzzSettings)
-    symbolic_seconds: float = 10.0
-    candidate_seconds: float = 60.0  # all tiers of one candidate together
-    mutants: int = 30  # at most, for the self-check; 0: no self-check
+    symbolic_seconds: float = Settings.symbolic_seconds
+    candidate_seconds: float = Settings.candidate_timeout  # all tiers of one candidate together
+    mutants: int = Settings.mutants  # at most, for the self-check; 0: no self-check
     mutant_fuzz: FuzzSettings = field(default_factory=lambda: FuzzSettings(50, 1.0))
     # the self-check's tiers: the symbolic search is left out by default, it would cost
     # several seconds per surviving mutant for the few that only it tells apart
     mutant_tiers: tuple[str, ...] = ("replay", "fuzz", "tests")
-    min_strength: float = 0.8
+    min_strength: float = Settings.min_strength
 
     def runs(self, tier: str) -> bool:
         if tier == "fuzz" and self.fuzz.examples <= 0:
