@@ -68,3 +68,22 @@ def test_every_stage_takes_its_defaults_from_the_one_settings_declaration(tmp_pa
     assert CaptureSettings.of(defaults) == CaptureSettings()
     with_model = load_settings(tmp_path, {"llm": "openai:some-model"})
     assert llm_settings(with_model) == LLMSettings(backend="openai", model="some-model")
+
+
+def test_every_number_and_switch_is_checked_and_a_wrong_value_is_named(tmp_path: Path) -> None:
+    import dataclasses
+
+    from perfloop.config import Settings
+
+    for setting in dataclasses.fields(Settings):
+        if setting.name in {"apply", "force"}:  # flags only: argparse gives a bool
+            continue
+        if setting.name == "llm_prices":  # "0.15,0.60" or two numbers: read by llm_settings
+            continue
+        kind = str(setting.type)
+        if not any(word in kind for word in ("int", "float", "bool")):
+            continue
+        assert "check" in setting.metadata, f"{setting.name} has no check"
+        name = setting.name.replace("_", "-")
+        with pytest.raises(ConfigError, match=f"^{name} must be .*, not 'lots'$"):
+            load_settings(tmp_path, {setting.name: "lots"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,62 +25,122 @@ class ConfigError(Exception):
     """A setting is wrong; the message says which and how to fix it."""
 
 
+Check = Callable[[str, Any], "str | None"]
+"""Given a setting's name (with dashes) and a value, what is wrong with it, or None."""
+
+
+def _whole(minimum: int, note: str = "") -> Check:
+    def check(name: str, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            return f"{name} must be a whole number of at least {minimum}{note}, not {value!r}"
+        return None
+
+    return check
+
+
+def _number(minimum: float, what: str, *, above: bool = False) -> Check:
+    def check(name: str, value: Any) -> str | None:
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not is_number or value < minimum or (above and value == minimum):
+            return f"{name} must be {what}, not {value!r}"
+        return None
+
+    return check
+
+
+def _share(name: str, value: Any) -> str | None:
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not is_number or not 0 <= value <= 1:
+        return f"{name} must be a share between 0 and 1 (e.g. 0.8), not {value!r}"
+    return None
+
+
+def _flag(name: str, value: Any) -> str | None:
+    return None if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
+
+
+def _one_of(*choices: str) -> Check:
+    def check(name: str, value: Any) -> str | None:
+        if value not in choices:
+            listed = " or ".join(repr(choice) for choice in choices)
+            return f"{name} must be {listed}, not {value!r}"
+        return None
+
+    return check
+
+
+def _setting(default: Any, check: Check | None = None) -> Any:
+    """A field of Settings with the check its values must pass (from the file or a flag)."""
+    return field(default=default, metadata={"check": check} if check else {})
+
+
+_SECONDS = "a number of seconds, at least 0"
+_POSITIVE_SECONDS = _number(0, "a positive number of seconds", above=True)
+
+
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of a run, declared once: its name (the flag `--name-with-dashes`
+    and the `[tool.perfloop]` key), type, default and check. The stages' own settings
+    classes take their defaults from here."""
+
     workload: str | None = None
     root: Path = field(default_factory=Path.cwd)
     functions: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()  # rewrite rules to propose with, by id (empty: all of them)
-    top: int = 5
-    min_share: float = 0.01
-    min_speedup: float = 1.05
+    top: int = _setting(5, _whole(1))
+    min_share: float = _setting(0.01, _share)
+    min_speedup: float = _setting(1.05, _number(1.0, "a number of at least 1.0"))
     apply: bool = False
-    max_calls: int = 200
-    capture_mb: int = 16
-    workload_timeout: float = 600.0
+    max_calls: int = _setting(200, _whole(1))
+    capture_mb: int = _setting(16, _whole(1))
+    workload_timeout: float = _setting(600.0, _POSITIVE_SECONDS)
     # paths (relative to the root) the workload writes; runs with candidate code in place
     # may write only these and their own temporary folder (perfloop.boundary)
     workload_writes: tuple[str, ...] = ()
-    candidate_timeout: float = 60.0
-    memory_mb: int = 2048
-    workload_runs: int = 5
-    measure_processes: int = 3
-    float_tolerance: float | None = None
+    candidate_timeout: float = _setting(60.0, _POSITIVE_SECONDS)
+    memory_mb: int = _setting(2048, _whole(1))
+    workload_runs: int = _setting(5, _whole(1))
+    measure_processes: int = _setting(3, _whole(1))
+    float_tolerance: float | None = _setting(None, _number(0, "a relative tolerance, at least 0"))
     # measurement (perfloop.measure): what counts as better and how long to look
-    objective: str = "time"  # or "memory": peak memory per call, not slower than max-slowdown
-    max_slowdown: float = 1.05
-    measure_budget: float = 10.0  # seconds of wall clock one candidate's A/B may extend to
-    max_workload_runs: int = 15
-    counters: bool = False  # count instructions of faster candidates (perf stat or callgrind)
+    # objective "memory": peak memory per call, not slower than max-slowdown
+    objective: str = _setting("time", _one_of("time", "memory"))
+    max_slowdown: float = _setting(1.05, _number(1.0, "a number of at least 1.0 (e.g. 1.05)"))
+    # seconds of wall clock one candidate's A/B may extend to
+    measure_budget: float = _setting(10.0, _POSITIVE_SECONDS)
+    max_workload_runs: int = _setting(15, _whole(1))
+    counters: bool = _setting(False, _flag)  # count instructions of faster candidates
     # verification (perfloop.verification): tiers, budgets and how strong is strong enough
-    exception_messages: bool = False
-    fuzz_examples: int = 200
-    fuzz_seconds: float = 10.0
-    project_tests: bool = True
-    symbolic_seconds: float = 5.0
-    mutants: int = 30
-    min_strength: float = 0.8
-    accept_weak: bool = False
-    apply_without_tests: bool = False  # --apply even when the project's tests could not run
+    exception_messages: bool = _setting(False, _flag)
+    fuzz_examples: int = _setting(200, _whole(0, " (0: off)"))
+    fuzz_seconds: float = _setting(10.0, _number(0, _SECONDS))
+    project_tests: bool = _setting(True, _flag)
+    symbolic_seconds: float = _setting(5.0, _number(0, _SECONDS))
+    mutants: int = _setting(30, _whole(0, " (0: off)"))
+    min_strength: float = _setting(0.8, _share)
+    accept_weak: bool = _setting(False, _flag)
+    # --apply even when the project's tests could not run
+    apply_without_tests: bool = _setting(False, _flag)
     # LLM proposals (perfloop.llm); off unless `llm` names a model
     llm: str | None = None
     llm_base_url: str | None = None
     llm_api_key_env: str = "OPENAI_API_KEY"
-    llm_samples: int = 1
-    llm_rounds: int = 2
-    llm_temperature: float = 0.7
-    llm_max_tokens: int = 1024
-    llm_timeout: float = 120.0
-    llm_concurrency: int = 2
-    llm_cache: bool = True
-    llm_log: bool = False
+    llm_samples: int = _setting(1, _whole(1))
+    llm_rounds: int = _setting(2, _whole(0, " (0: no repair or refinement rounds)"))
+    llm_temperature: float = _setting(0.7, _number(0, "a number of at least 0"))
+    llm_max_tokens: int = _setting(1024, _whole(1))
+    llm_timeout: float = _setting(120.0, _POSITIVE_SECONDS)
+    llm_concurrency: int = _setting(2, _whole(1))
+    llm_cache: bool = _setting(True, _flag)
+    llm_log: bool = _setting(False, _flag)
     llm_prices: tuple[float, float] | None = None
-    llm_token_budget: int | None = None
-    llm_time_budget: float | None = None
+    llm_token_budget: int | None = _setting(None, _whole(1))
+    llm_time_budget: float | None = _setting(None, _POSITIVE_SECONDS)
     llm_prompts: str | None = None
     llm_extra_body: dict[str, object] | str | None = None
     # safety (perfloop.sandbox, perfloop.patch): workers at once, and how to apply
-    workers: int | None = None  # None: from the CPU count, fewer if memory is short
+    workers: int | None = _setting(None, _whole(1))  # None: from the CPU count and memory
     force: bool = False  # apply over uncommitted git changes in the target files
     branch: str | None = None  # commit the patch to this new git branch instead
 
@@ -121,40 +182,14 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
         values["workload_writes"] = _paths("workload-writes", values["workload_writes"])
     if "rules" in values:
         values["rules"] = _rule_ids(values["rules"])
-    types = {f.name: f.type for f in dataclasses.fields(Settings)}
+    checks = {f.name: f.metadata.get("check") for f in dataclasses.fields(Settings)}
     for key, value in values.items():
-        if key in {"top", "max_calls", "capture_mb", "memory_mb", "workload_runs", "workers"} and (
-            not isinstance(value, int) or value < 1
-        ):
-            raise ConfigError(
-                f"{key.replace('_', '-')} must be a whole number of at least 1, not {value!r}"
-            )
-        if key in {"min_speedup"} and (not isinstance(value, (int, float)) or value < 1.0):
-            raise ConfigError(f"min-speedup must be a number of at least 1.0, not {value!r}")
-        _check_verification_setting(key, value)
-        _check_measure_setting(key, value)
-        assert key in types, key
+        assert key in checks, key
+        check = checks[key]
+        problem = check(key.replace("_", "-"), value) if check and value is not None else None
+        if problem:
+            raise ConfigError(problem)
     return Settings(**values)
-
-
-def _check_measure_setting(key: str, value: Any) -> None:
-    name = key.replace("_", "-")
-    if key == "objective" and value not in ("time", "memory"):
-        raise ConfigError(f"objective must be 'time' or 'memory', not {value!r}")
-    if key in {"max_slowdown"} and (
-        not isinstance(value, (int, float)) or isinstance(value, bool) or value < 1.0
-    ):
-        raise ConfigError(f"{name} must be a number of at least 1.0 (e.g. 1.05), not {value!r}")
-    if key == "measure_budget" and (
-        not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0
-    ):
-        raise ConfigError(f"{name} must be a positive number of seconds, not {value!r}")
-    if key in {"max_workload_runs", "measure_processes"} and (
-        not isinstance(value, int) or isinstance(value, bool) or value < 1
-    ):
-        raise ConfigError(f"{name} must be a whole number of at least 1, not {value!r}")
-    if key == "counters" and not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, not {value!r}")
 
 
 def _paths(name: str, value: Any) -> tuple[str, ...]:
@@ -176,27 +211,3 @@ def _rule_ids(value: Any) -> tuple[str, ...]:
         return tuple(rule_by_id(p.strip()).id for p in parts if p.strip())
     except ValueError as exc:
         raise ConfigError(f"rules: {exc}") from exc
-
-
-def _check_verification_setting(key: str, value: Any) -> None:
-    """Counts are whole numbers >= 0 (0 turns the step off), budgets numbers >= 0."""
-    name = key.replace("_", "-")
-    if key in {"fuzz_examples", "mutants"} and (
-        not isinstance(value, int) or isinstance(value, bool) or value < 0
-    ):
-        raise ConfigError(f"{name} must be a whole number of at least 0 (0: off), not {value!r}")
-    if key in {"fuzz_seconds", "symbolic_seconds"} and (
-        not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0
-    ):
-        raise ConfigError(f"{name} must be a number of seconds, at least 0, not {value!r}")
-    if key == "min_strength" and (
-        not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1
-    ):
-        raise ConfigError(f"min-strength must be a share between 0 and 1 (e.g. 0.8), not {value!r}")
-    if key in {
-        "accept_weak",
-        "apply_without_tests",
-        "exception_messages",
-        "project_tests",
-    } and not isinstance(value, bool):
-        raise ConfigError(f"{name} must be true or false, not {value!r}")

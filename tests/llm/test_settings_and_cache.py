@@ -51,7 +51,7 @@ def test_bad_llm_settings_say_what_to_write(tmp_path: Path) -> None:
         llm_settings(load_settings(tmp_path, {**base, "llm_prices": "cheap"}))
     with pytest.raises(ConfigError, match="JSON object"):
         llm_settings(load_settings(tmp_path, {**base, "llm_extra_body": "[1]"}))
-    with pytest.raises(ConfigError, match="llm-samples must be at least 1"):
+    with pytest.raises(ConfigError, match="llm-samples must be a whole number of at least 1"):
         llm_settings(load_settings(tmp_path, {**base, "llm_samples": 0}))
     assert llm_settings(load_settings(tmp_path, {})) is None
 

@@ -88,11 +88,6 @@ def llm_settings(settings: Settings) -> LLMSettings | None:
                 f"tokens (e.g. --llm-prices 0.15,0.60), not {settings.llm_prices!r}"
             ) from None
         prices = Prices(prompt, completion)
-    for name in ("llm_samples", "llm_concurrency", "llm_max_tokens"):
-        if getattr(settings, name) < 1:
-            raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
-    if settings.llm_rounds < 0:
-        raise ConfigError("llm-rounds must be 0 or more (0: no repair or refinement rounds)")
     return LLMSettings(
         backend=backend,
         model=model,
