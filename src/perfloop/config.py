@@ -7,10 +7,11 @@ back to a default.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import difflib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,9 +70,23 @@ def _one_of(*choices: str) -> Check:
     return check
 
 
-def _setting(default: Any, check: Check | None = None) -> Any:
-    """A field of Settings with the check its values must pass (from the file or a flag)."""
-    return field(default=default, metadata={"check": check} if check else {})
+def _setting(
+    default: Any,
+    check: Check | None = None,
+    *,
+    help: str | None = None,
+    **flag: Any,
+) -> Any:
+    """A field of Settings: its default, the check its values must pass (from the file or
+    a flag) and its command-line flag: `help` (with `{default}` where the default goes)
+    and anything else argparse needs (`metavar`, `choices`, `flag` for another name,
+    `action="append"`, `type`)."""
+    metadata: dict[str, Any] = dict(flag)
+    if check is not None:
+        metadata["check"] = check
+    if help is not None:
+        metadata["help"] = help
+    return field(default=default, metadata=metadata)
 
 
 _SECONDS = "a number of seconds, at least 0"
@@ -84,65 +99,262 @@ class Settings:
     and the `[tool.perfloop]` key), type, default and check. The stages' own settings
     classes take their defaults from here."""
 
-    workload: str | None = None
+    workload: str | None = _setting(
+        None,
+        help="shell command run in the project root that exercises the code, e.g. "
+        "'python bench.py' (default: workload in [tool.perfloop])",
+    )
     root: Path = field(default_factory=Path.cwd)
-    functions: tuple[str, ...] = ()
-    rules: tuple[str, ...] = ()  # rewrite rules to propose with, by id (empty: all of them)
-    top: int = _setting(5, _whole(1))
+    functions: tuple[str, ...] = _setting(
+        (),
+        flag="--function",
+        action="append",
+        metavar="MODULE:QUALNAME",
+        help="optimize this function (repeatable); skips ranking",
+    )
+    # rewrite rules to propose with, by id (empty: all of them)
+    rules: tuple[str, ...] = _setting(
+        (),
+        type=str,
+        metavar="ID,ID",
+        help="propose only with these rewrite rules (default: all; see docs/rules.md)",
+    )
+    top: int = _setting(5, _whole(1), help="how many of the hottest functions to try ({default})")
     min_share: float = _setting(0.01, _share)
-    min_speedup: float = _setting(1.05, _number(1.0, "a number of at least 1.0"))
-    apply: bool = False
-    max_calls: int = _setting(200, _whole(1))
+    min_speedup: float = _setting(
+        1.05,
+        _number(1.0, "a number of at least 1.0"),
+        help="call a version faster only if the lower bound of its 95%% interval clears "
+        "this ({default})",
+    )
+    apply: bool = _setting(False, help="write the patch into the files")
+    max_calls: int = _setting(200, _whole(1), help="calls recorded per function ({default})")
     capture_mb: int = _setting(16, _whole(1))
-    workload_timeout: float = _setting(600.0, _POSITIVE_SECONDS)
+    workload_timeout: float = _setting(
+        600.0, _POSITIVE_SECONDS, help="seconds one workload run may take ({default})"
+    )
     # paths (relative to the root) the workload writes; runs with candidate code in place
     # may write only these and their own temporary folder (perfloop.boundary)
-    workload_writes: tuple[str, ...] = ()
-    candidate_timeout: float = _setting(60.0, _POSITIVE_SECONDS)
-    memory_mb: int = _setting(2048, _whole(1))
+    workload_writes: tuple[str, ...] = _setting(
+        (),
+        action="append",
+        metavar="PATH",
+        help="a file or folder the workload writes (repeatable); a workload run with "
+        "candidate code in place may write only these and its own temporary folder",
+    )
+    candidate_timeout: float = _setting(
+        60.0, _POSITIVE_SECONDS, help="seconds a candidate's check may take ({default})"
+    )
+    memory_mb: int = _setting(
+        2048, _whole(1), help="address-space limit of each worker process ({default})"
+    )
     workload_runs: int = _setting(5, _whole(1))
-    measure_processes: int = _setting(3, _whole(1))
-    float_tolerance: float | None = _setting(None, _number(0, "a relative tolerance, at least 0"))
+    measure_processes: int = _setting(
+        3, _whole(1), help="worker processes every A/B runs before it may stop ({default})"
+    )
+    float_tolerance: float | None = _setting(
+        None,
+        _number(0, "a relative tolerance, at least 0"),
+        help="relative tolerance for floats (exact)",
+    )
     # measurement (perfloop.measure): what counts as better and how long to look
     # objective "memory": peak memory per call, not slower than max-slowdown
-    objective: str = _setting("time", _one_of("time", "memory"))
-    max_slowdown: float = _setting(1.05, _number(1.0, "a number of at least 1.0 (e.g. 1.05)"))
-    # seconds of wall clock one candidate's A/B may extend to
-    measure_budget: float = _setting(10.0, _POSITIVE_SECONDS)
+    objective: str = _setting(
+        "time",
+        _one_of("time", "memory"),
+        choices=("time", "memory"),
+        help="make functions faster (time, the default) or need less memory per call "
+        "(memory: the peak must shrink by --min-speedup and time may not get worse than "
+        "--max-slowdown)",
+    )
+    max_slowdown: float = _setting(
+        1.05,
+        _number(1.0, "a number of at least 1.0 (e.g. 1.05)"),
+        help="with --objective memory: the slowest a candidate may be, as a ratio ({default})",
+    )
+    measure_budget: float = _setting(
+        10.0,
+        _POSITIVE_SECONDS,
+        metavar="SECONDS",
+        help="wall-clock seconds one candidate's A/B may extend to while undecided ({default})",
+    )
     max_workload_runs: int = _setting(15, _whole(1))
-    counters: bool = _setting(False, _flag)  # count instructions of faster candidates
+    counters: bool = _setting(
+        False,
+        _flag,
+        help="count instructions of faster candidates (perf stat, or callgrind: slow)",
+    )
     # verification (perfloop.verification): tiers, budgets and how strong is strong enough
-    exception_messages: bool = _setting(False, _flag)
-    fuzz_examples: int = _setting(200, _whole(0, " (0: off)"))
-    fuzz_seconds: float = _setting(10.0, _number(0, _SECONDS))
-    project_tests: bool = _setting(True, _flag)
-    symbolic_seconds: float = _setting(5.0, _number(0, _SECONDS))
-    mutants: int = _setting(30, _whole(0, " (0: off)"))
-    min_strength: float = _setting(0.8, _share)
-    accept_weak: bool = _setting(False, _flag)
-    # --apply even when the project's tests could not run
-    apply_without_tests: bool = _setting(False, _flag)
+    exception_messages: bool = _setting(
+        False, _flag, help="exception messages must match too, not only their types"
+    )
+    fuzz_examples: int = _setting(
+        200,
+        _whole(0, " (0: off)"),
+        metavar="N",
+        help="inputs fuzzed per candidate ({default}; 0: no fuzzing)",
+    )
+    fuzz_seconds: float = _setting(
+        10.0, _number(0, _SECONDS), help="fuzzing time per candidate ({default})"
+    )
+    project_tests: bool = _setting(
+        True, _flag, help="do not run the project's tests against candidates"
+    )
+    symbolic_seconds: float = _setting(
+        5.0,
+        _number(0, _SECONDS),
+        help="symbolic check per candidate, needs perfloop[symbolic] ({default}; 0: off)",
+    )
+    mutants: int = _setting(
+        30,
+        _whole(0, " (0: off)"),
+        metavar="N",
+        help="mutants of each target for the self-check of verification strength "
+        "({default}; 0: off)",
+    )
+    min_strength: float = _setting(
+        0.8,
+        _share,
+        help="verification strength below which a target is weakly verified ({default})",
+    )
+    accept_weak: bool = _setting(
+        False, _flag, help="let --apply write changes of weakly verified targets too"
+    )
+    apply_without_tests: bool = _setting(
+        False,
+        _flag,
+        help="let --apply write changes although the project's tests could not run "
+        "(the report marks them)",
+    )
     # LLM proposals (perfloop.llm); off unless `llm` names a model
-    llm: str | None = None
-    llm_base_url: str | None = None
-    llm_api_key_env: str = "OPENAI_API_KEY"
-    llm_samples: int = _setting(1, _whole(1))
-    llm_rounds: int = _setting(2, _whole(0, " (0: no repair or refinement rounds)"))
+    llm: str | None = _setting(
+        None,
+        metavar="openai:MODEL|local[:PATH]",
+        help="openai:MODEL for any OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama, cloud); "
+        "local for the bundled SmolLM2 GGUF in process, local:PATH for another GGUF file",
+    )
+    llm_base_url: str | None = _setting(
+        None, metavar="URL", help="endpoint, e.g. http://127.0.0.1:8000/v1"
+    )
+    llm_api_key_env: str = _setting(
+        "OPENAI_API_KEY",
+        metavar="NAME",
+        help="environment variable with the API key ({default})",
+    )
+    llm_samples: int = _setting(1, _whole(1), metavar="N", help="answers per round ({default})")
+    llm_rounds: int = _setting(
+        2,
+        _whole(0, " (0: no repair or refinement rounds)"),
+        metavar="N",
+        help="repair/refinement rounds after the first ({default})",
+    )
     llm_temperature: float = _setting(0.7, _number(0, "a number of at least 0"))
-    llm_max_tokens: int = _setting(1024, _whole(1))
-    llm_timeout: float = _setting(120.0, _POSITIVE_SECONDS)
+    llm_max_tokens: int = _setting(
+        1024, _whole(1), metavar="N", help="tokens per answer ({default})"
+    )
+    llm_timeout: float = _setting(
+        120.0, _POSITIVE_SECONDS, metavar="S", help="seconds per call ({default})"
+    )
     llm_concurrency: int = _setting(2, _whole(1))
-    llm_cache: bool = _setting(True, _flag)
-    llm_log: bool = _setting(False, _flag)
-    llm_prices: tuple[float, float] | None = None
-    llm_token_budget: int | None = _setting(None, _whole(1))
-    llm_time_budget: float | None = _setting(None, _POSITIVE_SECONDS)
-    llm_prompts: str | None = None
-    llm_extra_body: dict[str, object] | str | None = None
+    llm_cache: bool = _setting(
+        True, _flag, help="ask the model again even for a request it already answered"
+    )
+    llm_log: bool = _setting(False, _flag, help="print every prompt and answer")
+    llm_prices: tuple[float, float] | None = _setting(
+        None,
+        type=lambda text: _prices(text),
+        metavar="PROMPT,COMPLETION",
+        help="US dollars per million tokens, to report what the run cost",
+    )
+    llm_token_budget: int | None = _setting(
+        None, _whole(1), metavar="N", help="stop asking after N tokens"
+    )
+    llm_time_budget: float | None = _setting(
+        None, _POSITIVE_SECONDS, metavar="S", help="stop asking after S s"
+    )
+    llm_prompts: str | None = _setting(
+        None, metavar="DIR", help="folder of prompt templates to use"
+    )
+    llm_extra_body: dict[str, object] | str | None = _setting(  # noqa: RUF009 - field()
+        None,
+        metavar="JSON",
+        help="extra request fields for the server, e.g. '{\"repeat_penalty\": 1.0}'",
+    )
     # safety (perfloop.sandbox, perfloop.patch): workers at once, and how to apply
-    workers: int | None = _setting(None, _whole(1))  # None: from the CPU count and memory
-    force: bool = False  # apply over uncommitted git changes in the target files
-    branch: str | None = None  # commit the patch to this new git branch instead
+    workers: int | None = _setting(
+        None,
+        _whole(1),
+        help="worker processes at once (default: the CPU count, fewer if memory is short)",
+    )
+    force: bool = _setting(
+        False, help="with --apply: write even over uncommitted git changes in the target files"
+    )
+    branch: str | None = _setting(
+        None,
+        metavar="NAME",
+        help="commit the patch to this new git branch instead of the working tree",
+    )
+
+
+_FIELDS = {setting.name: setting for setting in dataclasses.fields(Settings)}
+
+
+def add_setting_arguments(parser: argparse._ActionsContainer, names: Iterable[str]) -> None:
+    """One flag per setting, as Settings declares it: `--name-with-dashes` (or its own
+    name), its type, its help with the default. A flag not given stays None, so the
+    file or the default wins; a switch whose default is on becomes `--no-NAME`."""
+    for name in names:
+        setting = _FIELDS[name]
+        meta = setting.metadata
+        kind = str(setting.type)
+        options: dict[str, Any] = {"dest": name, "default": None, "help": _help(setting)}
+        flag = meta.get("flag", "--" + name.replace("_", "-"))
+        if kind == "bool":
+            on_by_default = setting.default is True
+            options["action"] = "store_false" if on_by_default else "store_true"
+            flag = meta.get("flag", "--no-" + name.replace("_", "-") if on_by_default else flag)
+        elif meta.get("action") == "append":
+            options["action"] = "append"
+        else:
+            options["type"] = meta.get("type") or _flag_type(kind)
+        for key in ("metavar", "choices"):
+            if key in meta:
+                options[key] = meta[key]
+        parser.add_argument(flag, **options)
+
+
+def setting_overrides(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
+    """The settings given as flags (None where a flag was not given)."""
+    return {name: getattr(args, name, None) for name in names}
+
+
+def _help(setting: dataclasses.Field[Any]) -> str | None:
+    text = setting.metadata.get("help")
+    if text is None or "{default}" not in text:
+        return text
+    default = setting.default
+    shown = f"{default:g}" if isinstance(default, float) else str(default)
+    return text.replace("{default}", shown)
+
+
+def _flag_type(kind: str) -> Callable[[str], Any]:
+    if kind.startswith("int"):
+        return int
+    if kind.startswith("float"):
+        return float
+    return str
+
+
+def _prices(text: str) -> tuple[float, float]:
+    """`--llm-prices 0.15,0.60`: US dollars per million prompt and completion tokens."""
+    try:
+        prompt, completion = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give two numbers, US dollars per million prompt and completion tokens, "
+            "e.g. 0.15,0.60"
+        ) from None
+    return prompt, completion
 
 
 # keys a user may set in [tool.perfloop]; `root`, `apply`, `force` and `branch` are flags only

@@ -16,7 +16,7 @@ from perfloop.commands.verify import (
     candidate_spec,
     settings_from,
 )
-from perfloop.config import Settings
+from perfloop.config import add_setting_arguments
 from perfloop.outside import bench_outside
 from perfloop.outside.documents import bench_document
 from perfloop.outside.render import bench_text
@@ -39,12 +39,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         action="store_true",
         help="also time the whole workload, original against the candidate in place",
     )
-    parser.add_argument(
-        "--min-speedup",
-        type=float,
-        help="call it faster only if the interval's lower bound clears this "
-        f"({Settings.min_speedup})",
-    )
+    add_setting_arguments(parser, ("min_speedup",))
     return parser
 
 

@@ -11,9 +11,9 @@ import argparse
 import json
 from pathlib import Path
 
-from perfloop.commands.optimize import add_workload_writes_argument, terminal
+from perfloop.commands.optimize import terminal
 from perfloop.commands.verify import add_verification_arguments, engine_from
-from perfloop.config import Settings, load_settings
+from perfloop.config import add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import check_outside
 from perfloop.outside.check import DEFAULT_MAX_SLOWDOWN
 from perfloop.outside.documents import check_document
@@ -50,22 +50,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "best case for the new version (default 1.05, i.e. 5%%)",
     )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the summary here")
-    parser.add_argument(
-        "--workload", help="shell command that exercises the code (default: [tool.perfloop])"
-    )
+    add_setting_arguments(parser, ("workload",))
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
-    parser.add_argument(
-        "--max-calls", type=int, help=f"calls recorded per function ({Settings.max_calls})"
+    add_setting_arguments(
+        parser, ("max_calls", "min_speedup", "float_tolerance", "workload_writes")
     )
-    parser.add_argument(
-        "--min-speedup",
-        type=float,
-        help=f"what counts as faster, for the summary ({Settings.min_speedup})",
-    )
-    parser.add_argument(
-        "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
-    )
-    add_workload_writes_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     add_verification_arguments(parser)
     return parser
@@ -73,9 +62,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     console = terminal(stderr=True)
-    settings = load_settings(
-        args.root.resolve(), {key: getattr(args, key, None) for key in SETTING_FLAGS}
-    )
+    settings = load_settings(args.root.resolve(), setting_overrides(args, SETTING_FLAGS))
     engine = engine_from(args, settings)
     with console.status("starting") as status:
         result = check_outside(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from perfloop.config import Settings, load_settings
+from perfloop.config import add_setting_arguments, load_settings, setting_overrides
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
@@ -29,81 +29,15 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "keep those that behave the same on the recorded calls and are measurably faster, "
         "and write a patch and a report under .perfloop/runs/<run-id>/.",
     )
-    parser.add_argument(
-        "--workload", help="shell command run in the project root, e.g. 'python bench.py'"
-    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
-    parser.add_argument(
-        "--function",
-        dest="functions",
-        action="append",
-        metavar="MODULE:QUALNAME",
-        help="optimize this function (repeatable); skips ranking",
-    )
-    parser.add_argument(
-        "--top", type=int, help=f"how many of the hottest functions to try ({Settings.top})"
-    )
-    parser.add_argument(
-        "--min-speedup",
-        type=float,
-        help="call a version faster only if its 95%% interval's lower bound clears this "
-        f"({Settings.min_speedup})",
-    )
-    parser.add_argument(
-        "--max-calls", type=int, help=f"calls recorded per function ({Settings.max_calls})"
-    )
-    parser.add_argument(
-        "--workload-timeout",
-        type=float,
-        help=f"seconds one workload run may take ({Settings.workload_timeout:g})",
-    )
-    add_workload_writes_argument(parser)
-    parser.add_argument(
-        "--candidate-timeout",
-        type=float,
-        help=f"seconds a candidate's check may take ({Settings.candidate_timeout:g})",
-    )
-    parser.add_argument(
-        "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
-    )
-    parser.add_argument(
-        "--apply", action="store_true", default=None, help="write the patch into the files"
-    )
-    parser.add_argument(
-        "--force",
-        action="store_true",
-        default=None,
-        help="with --apply: write even over uncommitted git changes in the target files",
-    )
-    parser.add_argument(
-        "--branch",
-        metavar="NAME",
-        help="commit the patch to this new git branch instead of the working tree",
-    )
-    add_limit_arguments(parser)
+    add_setting_arguments(parser, SETTING_FLAGS)
     parser.add_argument(
         "--json", action="store_true", help="print results.json instead of the table"
-    )
-    parser.add_argument(
-        "--rules",
-        metavar="ID,ID",
-        help="propose only with these rewrite rules (default: all; see docs/rules.md)",
     )
     add_llm_arguments(parser)
     add_verify_arguments(parser)
     add_measure_arguments(parser)
     return parser
-
-
-def add_workload_writes_argument(parser: argparse.ArgumentParser) -> None:
-    """Where the workload writes: shared by optimize, verify, bench and check."""
-    parser.add_argument(
-        "--workload-writes",
-        action="append",
-        metavar="PATH",
-        help="a file or folder the workload writes (repeatable); a workload run with "
-        "candidate code in place may write only these and its own temporary folder",
-    )
 
 
 SETTING_FLAGS = (
@@ -125,28 +59,11 @@ SETTING_FLAGS = (
 )
 
 
-def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
-    """The sandbox's limits: shared by optimize and resume."""
-    parser.add_argument(
-        "--memory-mb",
-        type=int,
-        help=f"address-space limit of each worker process ({Settings.memory_mb})",
-    )
-    parser.add_argument(
-        "--workers",
-        type=int,
-        help="worker processes at once (default: the CPU count, fewer if memory is short)",
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     console = terminal(stderr=args.json)
     settings = load_settings(
         args.root.resolve(),
-        {
-            key: getattr(args, key)
-            for key in (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)
-        },
+        setting_overrides(args, (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)),
     )
     proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
     with console.status("starting") as status:

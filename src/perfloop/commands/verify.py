@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
-from perfloop.commands.optimize import add_workload_writes_argument, terminal
-from perfloop.config import Settings, load_settings
+from perfloop.commands.optimize import terminal
+from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import CandidateSpec, verify_outside
 from perfloop.outside.documents import verify_document
 from perfloop.outside.judge import verify_settings
@@ -52,30 +51,21 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="take the function from another copy of the project (its root) or module file",
     )
-    parser.add_argument(
-        "--workload", help="shell command that exercises the code (default: [tool.perfloop])"
-    )
+    add_setting_arguments(parser, ("workload",))
     parser.add_argument(
         "--run", metavar="RUN_ID", help="reuse the calls recorded by an earlier run"
     )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
-    parser.add_argument(
-        "--max-calls", type=int, help=f"calls recorded per function ({Settings.max_calls})"
+    add_setting_arguments(
+        parser,
+        (
+            "max_calls",
+            "float_tolerance",
+            "candidate_timeout",
+            "workload_timeout",
+            "workload_writes",
+        ),
     )
-    parser.add_argument(
-        "--float-tolerance", type=float, help="relative tolerance for floats (exact)"
-    )
-    parser.add_argument(
-        "--candidate-timeout",
-        type=float,
-        help=f"seconds a candidate's check may take ({Settings.candidate_timeout:g})",
-    )
-    parser.add_argument(
-        "--workload-timeout",
-        type=float,
-        help=f"seconds one workload run may take ({Settings.workload_timeout:g})",
-    )
-    add_workload_writes_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -86,19 +76,7 @@ def add_verification_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="LIST",
         help="comma-separated verification tiers to run (default: replay,fuzz,tests,symbolic)",
     )
-    parser.add_argument(
-        "--fuzz-examples",
-        type=int,
-        metavar="N",
-        help=f"inputs the fuzz tier generates ({Settings.fuzz_examples})",
-    )
-    parser.add_argument(
-        "--mutants",
-        type=int,
-        metavar="N",
-        help="mutants of the original for the strength self-check "
-        f"({Settings.mutants}; 0 turns it off)",
-    )
+    add_setting_arguments(parser, ("fuzz_examples", "mutants"))
 
 
 def engine_from(args: argparse.Namespace, settings: Settings) -> VerifySettings:
@@ -114,8 +92,7 @@ def candidate_spec(args: argparse.Namespace) -> CandidateSpec:
 
 
 def settings_from(args: argparse.Namespace, flags: tuple[str, ...] = SETTING_FLAGS) -> Settings:
-    overrides: dict[str, Any] = {key: getattr(args, key, None) for key in flags}
-    return load_settings(args.root.resolve(), overrides)
+    return load_settings(args.root.resolve(), setting_overrides(args, flags))
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
