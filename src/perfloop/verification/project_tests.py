@@ -458,7 +458,8 @@ def index_worker(task: _IndexTask) -> TestIndex:
         import pytest
     except ImportError:
         return TestIndex(
-            problem="pytest is not installed where perfloop runs; tier skipped",
+            problem="pytest is not installed where perfloop runs (perfloop depends on it: "
+            "reinstall perfloop, or pip install pytest); tier skipped",
             has_tests=_has_test_files(Path(task.root)),
         )
     root = os.path.realpath(task.root)
@@ -517,7 +518,9 @@ def run_worker(task: _RunTask) -> _RunReport:
     try:
         import pytest
     except ImportError:
-        return _RunReport(0, None, problem="pytest is not installed where perfloop runs")
+        return _RunReport(
+            0, None, problem="pytest is not installed where perfloop runs; pip install pytest"
+        )
     from perfloop.runtime.loader import import_hook
 
     if task.source is not None:
