@@ -17,6 +17,7 @@ from perfloop.outside.results import (
     VerifyResult,
 )
 from perfloop.report.summary import measurement_details, speed_word
+from perfloop.verification.plan import tier_named
 
 
 def ratio_text(speedup: Speedup) -> str:
@@ -62,7 +63,7 @@ def verify_text(result: VerifyResult) -> str:
             f"inputs tried: {verdict.calls_checked} of {result.calls_recorded} recorded calls "
             f"replayed (the workload made {result.calls_seen} calls)"
             + "".join(
-                f", {run.inputs} {_INPUT_WORDS.get(run.tier, 'inputs')}"
+                f", {run.inputs} {tier_named(run.tier).inputs}"
                 for run in verdict.runs
                 if run.tier != "replay" and run.outcome != "skipped"
             )
@@ -92,14 +93,11 @@ def reuse_line(run_id: str, calls_recorded: int, function: str, calls_seen: int 
     )
 
 
-_INPUT_WORDS = {"fuzz": "generated inputs", "tests": "project tests", "symbolic": "symbolic paths"}
-
-
 def tier_line(run: TierRun) -> str:
     """`fuzz: same on 200 generated inputs (1.2 s)`, or why the tier was skipped."""
     if run.outcome == "skipped":
         return f"{run.tier}: skipped ({run.note})"
-    noun = "recorded calls" if run.tier == "replay" else _INPUT_WORDS.get(run.tier, "inputs")
+    noun = tier_named(run.tier).inputs
     text = f"{run.tier}: {run.outcome} on {run.inputs} {noun} ({run.seconds:.1f} s)"
     return f"{text}; {run.note}" if run.note else text
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfloop.model import Difference, TierRun, Verdict, VerificationStrength
-
-_UNITS = {"replay": "calls", "fuzz": "inputs", "tests": "tests", "symbolic": "paths"}
+from perfloop.verification.plan import tier_named
 
 
 def verdict_document(verdict: Verdict | None) -> dict[str, Any] | None:
@@ -71,7 +70,7 @@ def tier_run_text(run: TierRun) -> str:
     """'fuzz: 211 inputs, same' / 'tests: skipped (the project has no tests)'."""
     if run.outcome == "skipped":
         return f"{run.tier}: skipped ({run.note})" if run.note else f"{run.tier}: skipped"
-    text = f"{run.tier}: {run.inputs} {_UNITS.get(run.tier, 'inputs')}, {run.outcome}"
+    text = f"{run.tier}: {run.inputs} {tier_named(run.tier).unit}, {run.outcome}"
     return f"{text} ({run.note})" if run.note else text
 
 

@@ -16,7 +16,30 @@ from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
 from perfloop.verification.fuzz import FuzzSettings
 from perfloop.verification.shapes import Constants
 
-TIER_ORDER = ("replay", "fuzz", "tests", "symbolic")
+
+@dataclass(frozen=True)
+class Tier:
+    """A verification tier as the rest of perfloop names it. Its check is in tiers.CHECKS
+    (under the same name); the order of TIERS is the order the tiers run in."""
+
+    name: str
+    unit: str  # what it counts, in a short line: "200 calls"
+    inputs: str  # the same, in a sentence: "same on 200 recorded calls"
+
+
+TIERS = (
+    Tier("replay", "calls", "recorded calls"),
+    Tier("fuzz", "inputs", "generated inputs"),
+    Tier("tests", "tests", "project tests"),
+    Tier("symbolic", "paths", "symbolic paths"),
+)
+TIER_ORDER = tuple(tier.name for tier in TIERS)
+_BY_NAME = {tier.name: tier for tier in TIERS}
+
+
+def tier_named(name: str) -> Tier:
+    """The tier called `name`; one perfloop does not know counts plain "inputs"."""
+    return _BY_NAME.get(name) or Tier(name, "inputs", "inputs")
 
 
 @dataclass(frozen=True)
