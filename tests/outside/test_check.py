@@ -85,3 +85,18 @@ def test_a_base_that_is_not_a_commit_is_a_usage_error(shop: Path, capsys) -> Non
     commit_all(shop, "base")
     assert main(["check", "--base", "no-such-branch", "--root", str(shop)]) == 2
     assert "'no-such-branch' is not a commit" in capsys.readouterr().out
+
+
+def test_max_slowdown_comes_from_the_settings_like_every_other_setting(shop: Path, capsys) -> None:
+    """`[tool.perfloop] max-slowdown` reaches check (and is checked there like a flag)."""
+    pyproject = shop / "pyproject.toml"
+    text = pyproject.read_text() if pyproject.exists() else ""
+    if "[tool.perfloop]" in text:
+        text = text.replace("[tool.perfloop]", "[tool.perfloop]\nmax-slowdown = 0.5", 1)
+    else:
+        text += "\n[tool.perfloop]\nmax-slowdown = 0.5\n"
+    pyproject.write_text(text)
+    commit_all(shop, "base")
+    assert main(["check", "--base", "HEAD", "--root", str(shop)]) == 2
+    assert "max-slowdown must be a number of at least 1.0" in capsys.readouterr().out
+    assert main(["check", "--base", "HEAD", "--root", str(shop), "--max-slowdown", "1.2"]) != 2

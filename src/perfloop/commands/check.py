@@ -13,9 +13,8 @@ from pathlib import Path
 
 from perfloop.commands.optimize import terminal
 from perfloop.commands.verify import add_verification_arguments, engine_from
-from perfloop.config import add_setting_arguments, load_settings, setting_overrides
+from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import check_outside
-from perfloop.outside.check import DEFAULT_MAX_SLOWDOWN
 from perfloop.outside.documents import check_document
 
 NAME = "check"
@@ -29,6 +28,7 @@ SETTING_FLAGS = (
     "min_speedup",
     "fuzz_examples",
     "mutants",
+    "max_slowdown",
 )
 
 
@@ -45,9 +45,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-slowdown",
         type=float,
-        default=DEFAULT_MAX_SLOWDOWN,
         help="fail when the REF version is faster by more than this at the 95%% interval's "
-        "best case for the new version (default 1.05, i.e. 5%%)",
+        "best case for the new version (default: the max-slowdown setting, "
+        f"{Settings.max_slowdown}, i.e. 5%%)",
     )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the summary here")
     add_setting_arguments(parser, ("workload",))
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         result = check_outside(
             settings,
             args.base,
-            args.max_slowdown,
+            settings.max_slowdown,
             args.markdown,
             progress=status.update,
             engine=engine,

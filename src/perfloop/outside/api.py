@@ -12,7 +12,7 @@ from typing import Any
 from perfloop.config import Settings, load_settings
 from perfloop.outside.bench import bench_outside
 from perfloop.outside.candidate import CandidateSpec
-from perfloop.outside.check import DEFAULT_MAX_SLOWDOWN, check_outside
+from perfloop.outside.check import check_outside
 from perfloop.outside.judge import verify_settings
 from perfloop.outside.results import BenchResult, CheckResult, VerifyResult
 from perfloop.outside.verify import verify_outside
@@ -88,7 +88,7 @@ def check(
     base: str,
     *,
     workload: str | None = None,
-    max_slowdown: float = DEFAULT_MAX_SLOWDOWN,
+    max_slowdown: float | None = None,
     markdown_path: str | Path | None = None,
     root: str | Path = ".",
     tiers: tuple[str, ...] | None = None,

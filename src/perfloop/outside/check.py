@@ -48,8 +48,6 @@ from perfloop.store import RunStore
 from perfloop.verification import RunVerification, VerifySettings
 from perfloop.workload import WorkloadError
 
-DEFAULT_MAX_SLOWDOWN = 1.05
-
 
 @dataclass(frozen=True)
 class _Base:
@@ -62,12 +60,16 @@ class _Base:
 def check_outside(
     settings: Settings,
     base: str,
-    max_slowdown: float = DEFAULT_MAX_SLOWDOWN,
+    max_slowdown: float | None = None,
     markdown_path: Path | None = None,
     progress: Progress = quiet,
     engine: VerifySettings | None = None,
 ) -> CheckResult:
-    """Check every changed, exercised function against its REF version; write the summary."""
+    """Check every changed, exercised function against its REF version; write the summary.
+
+    `max_slowdown` defaults to the setting of that name (`[tool.perfloop]`, 1.05)."""
+    if max_slowdown is None:
+        max_slowdown = settings.max_slowdown
     root = settings.root.resolve()
     workload = require_workload(settings, "to exercise the changed functions")
     if max_slowdown < 1.0:
