@@ -200,6 +200,14 @@ class Settings:
     project_tests: bool = _setting(
         True, _flag, help="do not run the project's tests against candidates"
     )
+    tests_runner: str = _setting(
+        "auto",
+        _one_of("auto", "pytest", "unittest"),
+        choices=("auto", "pytest", "unittest"),
+        help="how the project's tests are run: pytest, unittest (as `python -m unittest "
+        "discover`), or auto, the default: pytest, and unittest where pytest cannot run or "
+        "find the tests",
+    )
     symbolic_seconds: float = _setting(
         5.0,
         _number(0, _SECONDS),

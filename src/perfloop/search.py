@@ -318,6 +318,7 @@ def _run_stages(
         )
         notes.extend(note)
     tests_problem = context.verification.tests_problem()
+    notes.extend(note for note in [context.verification.tests_note()] if note)
     if tests_problem is not None and not (changes and (settings.apply or settings.branch)):
         notes.append(f"the project's tests did not judge the candidates: {tests_problem}")
     applied, to_apply, gate = False, [], apply_gate(None, False)
@@ -459,6 +460,7 @@ def verify_settings(settings: Settings, policy: ComparePolicy) -> VerifySettings
         candidate_seconds=settings.candidate_timeout,
         mutants=settings.mutants,
         min_strength=settings.min_strength,
+        tests_runner=settings.tests_runner,
     )
 
 

@@ -153,13 +153,18 @@ class RunVerification:
         if not self.settings.runs("tests"):
             return TestSelection(note="the project's tests tier is turned off")
         if self._index is None:
-            self._index = index_tests(self.root, self.index_limits)
+            self._index = index_tests(self.root, self.index_limits, self.settings.tests_runner)
         return select_tests(self._index, self.root, function, path, module_source)
 
     def tests_problem(self) -> str | None:
         """Why the project's tests could not judge this run's candidates although it has
         tests; None when they could, when it has none, or when the tier is off."""
         return None if self._index is None else self._index.could_not_run
+
+    def tests_note(self) -> str | None:
+        """How the project's tests were run, where the user would not expect it (unittest
+        because pytest could not run them); None otherwise."""
+        return None if self._index is None else self._index.note
 
     def plan(
         self,

@@ -16,6 +16,7 @@ VERIFY_FLAGS = (
     "fuzz_seconds",
     "exception_messages",
     "project_tests",
+    "tests_runner",
     "symbolic_seconds",
     "mutants",
     "min_strength",

@@ -57,6 +57,7 @@ class VerifySettings:
     # several seconds per surviving mutant for the few that only it tells apart
     mutant_tiers: tuple[str, ...] = ("replay", "fuzz", "tests")
     min_strength: float = Settings.min_strength
+    tests_runner: str = Settings.tests_runner  # auto, pytest or unittest
 
     def runs(self, tier: str) -> bool:
         if tier == "fuzz" and self.fuzz.examples <= 0:
@@ -76,6 +77,7 @@ class TestSelection:
     seconds: float = 0.0  # how long they took with the original
     note: str | None = None  # why there are none
     durations: tuple[float, ...] = ()  # each test's time with the original, as node_ids
+    runner: str = "pytest"  # or "unittest": how the tests were run, and so their ids
 
 
 @dataclass(frozen=True)

@@ -43,17 +43,19 @@ import ast
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfloop.model import Difference, FunctionRef, Limits, TierRun
 from perfloop.qualnames import find_function
 from perfloop.sandbox import Tripwire, run_in_worker
+from perfloop.verification import unittest_suite
 from perfloop.verification.entry_marks import EntryMarks
 from perfloop.verification.plan import TargetPlan, TestSelection, TierCheck
 
 TIER = "tests"
 PYTEST_ARGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--tb=short")
+RUNNER_COMMANDS = {"pytest": "python -m pytest", "unittest": "python -m unittest discover"}
 
 _EXIT_CODES = {
     2: "interrupted, often by an error while collecting the tests",
@@ -77,6 +79,8 @@ class TestIndex:
     seconds: float = 0.0
     problem: str | None = None  # why there is no index (no tests, pytest missing...)
     has_tests: bool = True  # False only when the project has no tests at all
+    runner: str = "pytest"  # or "unittest"
+    note: str | None = None  # for the run's notes: how the suite was run, when not by pytest
 
     @property
     def could_not_run(self) -> str | None:
@@ -114,6 +118,7 @@ def apply_gate(tests_problem: str | None, without_tests: bool) -> ApplyGate:
 @dataclass(frozen=True)
 class _IndexTask:
     root: str
+    runner: str  # pytest or unittest
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,7 @@ class _RunTask:
     path: str
     source: str | None  # None: the original
     node_ids: tuple[str, ...]
+    runner: str
 
 
 @dataclass(frozen=True)
@@ -136,12 +142,32 @@ class _RunReport:
 # --- main side -------------------------------------------------------------------------
 
 
-def index_tests(root: Path, limits: Limits) -> TestIndex:
-    """Run the project's tests once with the original code, noting what each executes."""
+def index_tests(root: Path, limits: Limits, runner: str = "auto") -> TestIndex:
+    """Run the project's tests once with the original code, noting what each executes.
+
+    `runner` "auto" runs them with pytest, and, where pytest could not run them or found
+    none, with unittest (a fresh worker, so nothing pytest imported or rewrote stays);
+    the index then says so in its note."""
+    if runner != "auto":
+        return _index_with(runner, root, limits)
+    by_pytest = _index_with("pytest", root, limits)
+    if by_pytest.problem is None or by_pytest.failing or "did not finish" in by_pytest.problem:
+        return by_pytest
+    by_unittest = _index_with("unittest", root, limits)
+    if by_unittest.problem is not None:
+        return by_pytest
+    note = (
+        f"the project's tests ran with unittest, as `python -m unittest discover` runs them "
+        f"({by_unittest.collected} tests): with pytest, {_first_lower(by_pytest.problem)}"
+    )
+    return replace(by_unittest, note=note, seconds=by_pytest.seconds + by_unittest.seconds)
+
+
+def _index_with(runner: str, root: Path, limits: Limits) -> TestIndex:
     started = time.perf_counter()
     outcome = run_in_worker(
         "perfloop.verification.project_tests:index_worker",
-        _IndexTask(str(root)),
+        _IndexTask(str(root), runner),
         root=root,
         limits=limits,
         tripwire=Tripwire.SCRATCH,  # tests may write temporary files
@@ -154,6 +180,10 @@ def index_tests(root: Path, limits: Limits) -> TestIndex:
         )
     assert isinstance(outcome.value, TestIndex)
     return outcome.value
+
+
+def _first_lower(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def select_tests(
@@ -174,7 +204,7 @@ def select_tests(
     durations = dict(index.durations)
     fastest = sorted(node_ids, key=lambda n: durations.get(n, 0.0))
     seconds = tuple(durations.get(n, 0.0) for n in fastest)
-    return TestSelection(tuple(fastest), sum(seconds), durations=seconds)
+    return TestSelection(tuple(fastest), sum(seconds), durations=seconds, runner=index.runner)
 
 
 def _within_budget(selection: TestSelection, seconds_left: float) -> tuple[tuple[str, ...], float]:
@@ -243,7 +273,14 @@ def check_with_tests(
 def _run(
     root: Path, plan: TargetPlan, source: str | None, node_ids: tuple[str, ...], limits: Limits
 ) -> _RunReport | str:
-    task = _RunTask(str(root), plan.function.module, str(root / plan.path), source, node_ids)
+    task = _RunTask(
+        str(root),
+        plan.function.module,
+        str(root / plan.path),
+        source,
+        node_ids,
+        plan.tests.runner,
+    )
     outcome = run_in_worker(
         "perfloop.verification.project_tests:run_worker",
         task,
@@ -453,6 +490,8 @@ def _project_path(filename: str, root: str) -> str | None:
 
 def index_worker(task: _IndexTask) -> TestIndex:
     """Worker entry: run the whole suite noting the code each test enters; build the index."""
+    if task.runner == "unittest":
+        return _index_by_unittest(task)
     started = time.perf_counter()
     try:
         import pytest
@@ -479,10 +518,38 @@ def index_worker(task: _IndexTask) -> TestIndex:
         return TestIndex(
             seconds=seconds, problem="the project has no tests (pytest found none)", has_tests=False
         )
+    return _index_from(recorder, seconds, "pytest")
+
+
+def _index_by_unittest(task: _IndexTask) -> TestIndex:
+    started = time.perf_counter()
+    root = os.path.realpath(task.root)
+    os.chdir(root)
+    tracer = _tracer(root)  # before discovery imports the tests: entry marks hook imports
+    suite = unittest_suite.discover(root)
+    if not suite.countTestCases():
+        return TestIndex(
+            seconds=time.perf_counter() - started,
+            problem="the project has no tests (unittest discovery found none)",
+            has_tests=False,
+            runner="unittest",
+        )
+    recorder = _Recorder()
+    unittest_suite.run(suite, recorder, tracer)
+    return _index_from(recorder, time.perf_counter() - started, "unittest")
+
+
+def _index_from(recorder: _Recorder, seconds: float, runner: str) -> TestIndex:
+    """The index from a whole run of the suite: each passing test's functions."""
     passing = recorder.passed - set(recorder.failed)
     if not passing:
-        problem = f"none of the project's {recorder.collected} tests passes with the original code"
-        return TestIndex(seconds=seconds, problem=problem, failing=len(recorder.failed))
+        problem = (
+            f"none of the project's {recorder.collected} tests passes with the original code "
+            f"(run `{RUNNER_COMMANDS[runner]}` in the project to see why)"
+        )
+        return TestIndex(
+            seconds=seconds, problem=problem, failing=len(recorder.failed), runner=runner
+        )
     covering: dict[CodeKey, list[str]] = {}
     for test, keys in recorder.entered.items():
         if test in passing:
@@ -494,6 +561,7 @@ def index_worker(task: _IndexTask) -> TestIndex:
         collected=recorder.collected,
         failing=len(recorder.failed),
         seconds=seconds,
+        runner=runner,
     )
 
 
@@ -515,6 +583,8 @@ def _has_test_files(root: Path) -> bool:
 
 def run_worker(task: _RunTask) -> _RunReport:
     """Worker entry: run the given tests with `task.source` served for the module."""
+    if task.runner == "unittest":
+        return _run_by_unittest(task)
     try:
         import pytest
     except ImportError:
@@ -535,3 +605,20 @@ def run_worker(task: _RunTask) -> _RunReport:
     if ran == 0:
         return _RunReport(0, None, problem="pytest ran none of the selected tests")
     return _RunReport(ran, None)
+
+
+def _run_by_unittest(task: _RunTask) -> _RunReport:
+    from perfloop.runtime.loader import import_hook
+
+    if task.source is not None:
+        import_hook().override(task.module, task.path, task.source)
+    os.chdir(task.root)
+    recorder = _Recorder()
+    suite = unittest_suite.select(task.root, task.node_ids)
+    unittest_suite.run(suite, recorder, failfast=True)
+    if recorder.failed:
+        first = recorder.failed[0]
+        return _RunReport(len(recorder.durations), first, recorder.messages.get(first, ""))
+    if not recorder.durations:
+        return _RunReport(0, None, problem="unittest ran none of the selected tests")
+    return _RunReport(len(recorder.durations), None)

@@ -1,0 +1,187 @@
+"""The tests tier on a unittest-only suite that pytest cannot collect.
+
+The project below has the shape of Python-Markdown 3.7's suite, which made the tier drop
+out on the real library: a test module turns warnings into errors when it is imported,
+so pytest's collection warning about a helper class named `TestSuite` with an
+`__init__` stops pytest (exit code 2), while `python -m unittest discover` runs every
+test; one test uses a submodule that only another test module imports (it fails when run
+alone), and a class fixture sets up what the tests use.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.config import ConfigError, load_settings
+from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
+from perfloop.verification import VerifySettings, prepare_target, verify_candidate
+from perfloop.verification.project_tests import index_tests, select_tests
+
+PRICING = """\
+def shipping(total):
+    return 0 if total >= 50 else 5
+"""
+
+FILES = {
+    "shop/__init__.py": "",
+    "shop/pricing.py": PRICING,
+    "shop/extras.py": "FREE_FROM = 50\n",
+    "bench.py": """
+        from shop.pricing import shipping
+
+        for total in (10, 20, 75, 120):
+            shipping(total)
+        """,
+    "tests/__init__.py": "",
+    "tests/test_a_legacy.py": """
+        import unittest
+        import warnings
+
+        import shop.extras
+
+        warnings.simplefilter("error")  # as Python-Markdown's tests/test_legacy.py does
+
+
+        class TestLegacy(unittest.TestCase):
+            def test_extras_load(self):
+                self.assertEqual(shop.extras.FREE_FROM, 50)
+        """,
+    "tests/test_b_helpers.py": """
+        class TestSuite:  # pytest warns that it cannot collect it; the warning is an error
+            def __init__(self, cases):
+                self.cases = cases
+        """,
+    "tests/test_c_shipping.py": """
+        import unittest
+
+        import shop
+        from shop.pricing import shipping
+
+
+        class TestShipping(unittest.TestCase):
+            @classmethod
+            def setUpClass(cls):
+                cls.free_from = shop.extras.FREE_FROM  # imported only by test_a_legacy
+
+            def test_free_from_the_threshold(self):
+                self.assertEqual(shipping(self.free_from), 0)
+
+            def test_small_orders_pay(self):
+                for total in (1, 20, 49):
+                    with self.subTest(total=total):
+                        self.assertEqual(shipping(total), 5)
+
+            @unittest.skip("judges nothing")
+            def test_skipped(self):
+                shipping(0)
+        """,
+}
+
+LIMITS = Limits(wall_seconds=60, cpu_seconds=70, memory_mb=2048)
+TESTS_ONLY = VerifySettings(tiers=("replay", "tests"))
+SHIPPING = FunctionRef("shop.pricing", "shipping")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("unittest_only")
+    for relative, text in FILES.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def plan_for(root: Path):
+    capture = capture_calls("python bench.py", root, [SHIPPING])[SHIPPING]
+    tests = select_tests(index_tests(root, LIMITS), root, SHIPPING, "shop/pricing.py", PRICING)
+    return prepare_target(
+        SHIPPING,
+        "shop/pricing.py",
+        PRICING,
+        capture,
+        root=root,
+        settings=TESTS_ONLY,
+        limits=LIMITS,
+        tests=tests,
+    )
+
+
+def verify(root: Path, source: str):
+    candidate = Candidate(SHIPPING, "test", "test", source, "", "shop/pricing.py")
+    return verify_candidate(candidate, plan_for(root), root=root, limits=LIMITS)
+
+
+def test_the_fixture_is_what_it_claims(project: Path) -> None:
+    def run(*command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
+
+    assert run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider").returncode == 2
+    assert run(sys.executable, "-m", "unittest", "discover").returncode == 0
+    alone = run(
+        sys.executable, "-m", "unittest", "tests.test_c_shipping.TestShipping.test_small_orders_pay"
+    )
+    assert alone.returncode == 1 and "has no attribute 'extras'" in alone.stderr
+
+
+def test_a_suite_pytest_cannot_collect_is_indexed_with_unittest_and_the_run_says_so(
+    project: Path,
+) -> None:
+    index = index_tests(project, LIMITS)
+    assert index.problem is None and index.runner == "unittest"
+    assert index.collected == 4 and index.failing == 0
+    assert "ran with unittest" in (index.note or "") and "exit code 2" in (index.note or "")
+    selection = select_tests(index, project, SHIPPING, "shop/pricing.py", PRICING)
+    assert sorted(selection.node_ids) == [
+        "tests.test_c_shipping.TestShipping.test_free_from_the_threshold",
+        "tests.test_c_shipping.TestShipping.test_small_orders_pay",
+    ]  # the skipped test executes nothing and judged nothing
+
+
+def test_a_candidate_that_breaks_a_unittest_test_is_rejected_and_the_test_is_named(
+    project: Path,
+) -> None:
+    verdict = verify(project, PRICING.replace("total >= 50", "total > 50"))
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert [(r.tier, r.outcome) for r in verdict.runs] == [
+        ("replay", "same"),
+        ("tests", "different"),
+    ]
+    assert verdict.difference.call == (
+        "tests.test_c_shipping.TestShipping.test_free_from_the_threshold"
+    )
+    assert "AssertionError: 5 != 0" in verdict.difference.description
+
+
+def test_a_failing_subtest_fails_its_test(project: Path) -> None:
+    verdict = verify(project, PRICING.replace("else 5", "else (0 if total == 1 else 5)"))
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert verdict.difference.call == "tests.test_c_shipping.TestShipping.test_small_orders_pay"
+    assert "total=1" in verdict.difference.description
+
+
+def test_a_candidate_that_keeps_the_tests_green_passes_with_the_order_dependent_tests(
+    project: Path,
+) -> None:
+    verdict = verify(
+        project, PRICING.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT
+    tests = next(r for r in verdict.runs if r.tier == "tests")
+    assert (tests.outcome, tests.inputs) == ("same", 2)  # not "fails with the original too"
+
+
+def test_the_runner_setting_is_honoured_and_checked(project: Path) -> None:
+    by_pytest = index_tests(project, LIMITS, "pytest")
+    assert by_pytest.runner == "pytest" and "exit code 2" in (by_pytest.problem or "")
+    assert by_pytest.could_not_run is not None  # so --apply refuses instead of guessing
+    assert index_tests(project, LIMITS, "unittest").collected == 4
+    assert load_settings(project, {"tests_runner": "unittest"}).tests_runner == "unittest"
+    with pytest.raises(ConfigError, match="tests-runner must be 'auto' or 'pytest' or 'unittest'"):
+        load_settings(project, {"tests_runner": "nose"})
