@@ -5,7 +5,8 @@ out on the real library: a test module turns warnings into errors when it is imp
 so pytest's collection warning about a helper class named `TestSuite` with an
 `__init__` stops pytest (exit code 2), while `python -m unittest discover` runs every
 test; one test uses a submodule that only another test module imports (it fails when run
-alone), and a class fixture sets up what the tests use.
+alone), a class fixture sets up what the tests use, and a test module needs a package
+that is not installed.
 """
 
 from __future__ import annotations
@@ -56,6 +57,16 @@ FILES = {
         class TestSuite:  # pytest warns that it cannot collect it; the warning is an error
             def __init__(self, cases):
                 self.cases = cases
+        """,
+    "tests/test_d_optional.py": """
+        import unittest
+
+        import an_optional_dependency_that_is_not_installed
+
+
+        class TestOptional(unittest.TestCase):
+            def test_it(self):
+                pass
         """,
     "tests/test_c_shipping.py": """
         import unittest
@@ -123,7 +134,10 @@ def test_the_fixture_is_what_it_claims(project: Path) -> None:
         return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
 
     assert run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider").returncode == 2
-    assert run(sys.executable, "-m", "unittest", "discover").returncode == 0
+    everything = run(sys.executable, "-m", "unittest", "discover")
+    assert (
+        "Ran 5 tests" in everything.stderr and "FAILED (errors=1, skipped=1)" in everything.stderr
+    )
     alone = run(
         sys.executable, "-m", "unittest", "tests.test_c_shipping.TestShipping.test_small_orders_pay"
     )
@@ -135,8 +149,9 @@ def test_a_suite_pytest_cannot_collect_is_indexed_with_unittest_and_the_run_says
 ) -> None:
     index = index_tests(project, LIMITS)
     assert index.problem is None and index.runner == "unittest"
-    assert index.collected == 4 and index.failing == 0
+    assert index.collected == 5 and index.failing == 1  # the module that cannot import
     assert "ran with unittest" in (index.note or "") and "exit code 2" in (index.note or "")
+    assert "(5 tests, 1 of which fail with the original code" in (index.note or "")
     selection = select_tests(index, project, SHIPPING, "shop/pricing.py", PRICING)
     assert sorted(selection.node_ids) == [
         "tests.test_c_shipping.TestShipping.test_free_from_the_threshold",
@@ -181,7 +196,7 @@ def test_the_runner_setting_is_honoured_and_checked(project: Path) -> None:
     by_pytest = index_tests(project, LIMITS, "pytest")
     assert by_pytest.runner == "pytest" and "exit code 2" in (by_pytest.problem or "")
     assert by_pytest.could_not_run is not None  # so --apply refuses instead of guessing
-    assert index_tests(project, LIMITS, "unittest").collected == 4
+    assert index_tests(project, LIMITS, "unittest").collected == 5
     assert load_settings(project, {"tests_runner": "unittest"}).tests_runner == "unittest"
     with pytest.raises(ConfigError, match="tests-runner must be 'auto' or 'pytest' or 'unittest'"):
         load_settings(project, {"tests_runner": "nose"})

@@ -156,9 +156,15 @@ def index_tests(root: Path, limits: Limits, runner: str = "auto") -> TestIndex:
     by_unittest = _index_with("unittest", root, limits)
     if by_unittest.problem is not None:
         return by_pytest
+    failing = (
+        f", {by_unittest.failing} of which fail with the original code and judge nothing"
+        if by_unittest.failing
+        else ""
+    )
     note = (
         f"the project's tests ran with unittest, as `python -m unittest discover` runs them "
-        f"({by_unittest.collected} tests): with pytest, {_first_lower(by_pytest.problem)}"
+        f"({by_unittest.collected} tests{failing}): with pytest, "
+        f"{_first_lower(by_pytest.problem)}"
     )
     return replace(by_unittest, note=note, seconds=by_pytest.seconds + by_unittest.seconds)
 
