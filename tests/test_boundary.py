@@ -1,6 +1,6 @@
 """The kernel's boundary holds where the tripwire is bypassed.
 
-Each escape (perfloop.boundary_checks, which `perfloop doctor` runs too) first
+Each escape (perfloop.sandbox.boundary_checks, which `perfloop doctor` runs too) first
 disarms the tripwire the way code in the worker can (through `sys.modules`), then
 tries one escape directly: a write into the project, a raw `fork`, `exec` or
 `socket` through ctypes, a symlink planted in the scratch folder, reading
@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from perfloop.boundary import Policy, Prepared, enter
 from perfloop.config import ConfigError, load_settings
 from perfloop.model import Limits
-from perfloop.sandbox import WorkerStatus, run_in_worker
+from perfloop.sandbox.boundary import Policy, Prepared, enter
+from perfloop.sandbox.runner import WorkerStatus, run_in_worker
 from perfloop.workload import run_workload
 
-# the escapes themselves are perfloop.boundary_checks (`perfloop doctor` runs them too);
+# the escapes themselves are perfloop.sandbox.boundary_checks (`perfloop doctor` runs them too);
 # only what checks that ordinary code still works inside is written here
 HELPERS = """
 import threading
@@ -51,7 +51,9 @@ def root(make_project) -> Path:
 
 def run(root: Path, name: str, argument: object = None) -> object:
     module = (
-        "helpers" if name == "threads_and_socketpairs_still_work" else "perfloop.boundary_checks"
+        "helpers"
+        if name == "threads_and_socketpairs_still_work"
+        else "perfloop.sandbox.boundary_checks"
     )
     outcome = run_in_worker(f"{module}:{name}", argument, root=root, limits=Limits(30, 30))
     assert outcome.status is WorkerStatus.OK, outcome.message

@@ -1,4 +1,4 @@
-"""perfloop.decode: what comes back from a worker or from disk is data, never code."""
+"""perfloop.sandbox.decode: what comes back from a worker or from disk is data, never code."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from perfloop.config import ConfigError, Settings
-from perfloop.decode import REGISTRY, Refused, decode, registered_types
 from perfloop.model import (
     Candidate,
     CandidateResult,
@@ -28,7 +27,8 @@ from perfloop.model import (
     VerdictStatus,
 )
 from perfloop.resume import load_resumable
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox.decode import REGISTRY, Refused, decode, registered_types
+from perfloop.sandbox.runner import run_in_worker
 from perfloop.store import RunStore
 from perfloop.verification.replay import ReplayReport
 
@@ -51,7 +51,7 @@ def writes_marker(marker: Path) -> str:
         ("builtins", "getattr", ("x", "upper")),
         ("os", "system", ("touch {marker}",)),
         ("subprocess", "getoutput", ("touch {marker}",)),
-        ("perfloop.sandbox", "run_in_worker", ("os:system", "touch {marker}")),
+        ("perfloop.sandbox.runner", "run_in_worker", ("os:system", "touch {marker}")),
         ("perfloop.patch", "os.system", ("touch {marker}",)),  # a module perfloop imported
         ("perfloop.patch", "mark_journal", ("{marker}", "applied")),
         ("collections", "OrderedDict", ()),
@@ -69,7 +69,7 @@ def test_a_pickle_that_names_a_callable_is_refused_and_nothing_runs(
 
 
 def test_a_function_pickled_by_reference_is_refused() -> None:
-    with pytest.raises(Refused, match=r"perfloop\.sandbox\.run_in_worker"):
+    with pytest.raises(Refused, match=r"perfloop\.sandbox\.runner\.run_in_worker"):
         decode(pickle.dumps({"result": run_in_worker}))
 
 

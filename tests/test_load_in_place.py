@@ -19,7 +19,7 @@ import pytest
 from perfloop.measure.timing import TimingTask
 from perfloop.model import Limits
 from perfloop.runtime.loader import load_function_into
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox.runner import run_in_worker
 
 REGISTRY = """
 ALGORITHMS = {}

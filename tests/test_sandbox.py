@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from perfloop.model import Limits
-from perfloop.sandbox import Tripwire, WorkerStatus, plan_workers, run_in_worker
+from perfloop.sandbox.runner import Tripwire, WorkerStatus, plan_workers, run_in_worker
 
 HELPERS = """
 import ctypes, os, subprocess, sys, time
@@ -256,7 +256,7 @@ def test_workers_are_fewer_when_their_memory_would_not_fit() -> None:
 
 
 def test_workload_limits_come_from_what_the_profiled_run_needed() -> None:
-    from perfloop.sandbox import ChildUsage, workload_limits
+    from perfloop.sandbox.runner import ChildUsage, workload_limits
 
     limits = workload_limits(
         ChildUsage(1.0, 100), ChildUsage(31.0, 900), 20.0, timeout=600, memory_mb=2048

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from perfloop.model import FunctionRef, Limits, TargetResult, VerdictStatus
 from perfloop.patch import FileChange
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import TargetPlan, verify_candidate
 
 

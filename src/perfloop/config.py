@@ -134,7 +134,7 @@ class Settings:
         600.0, _POSITIVE_SECONDS, help="seconds one workload run may take ({default})"
     )
     # paths (relative to the root) the workload writes; runs with candidate code in place
-    # may write only these and their own temporary folder (perfloop.boundary)
+    # may write only these and their own temporary folder (perfloop.sandbox.boundary)
     workload_writes: tuple[str, ...] = _setting(
         (),
         action="append",

@@ -8,7 +8,7 @@ a `src/` layout imports `src/pkg/mod.py` as `pkg.mod`, a `package_dir` folder im
 entries are) come from two places: the project's layout (`default_import_roots`, enough
 before anything ran) and what a workload run observed (`observed_import_roots`: where
 each imported module's file lies, and the run's sys.path). Workers import the user's
-modules from the same roots (see perfloop.sandbox.use_import_path).
+modules from the same roots (see perfloop.sandbox.runner.use_import_path).
 """
 
 from __future__ import annotations

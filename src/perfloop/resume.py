@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from perfloop.config import ConfigError, Settings
-from perfloop.decode import Refused
 from perfloop.model import FunctionRef, RunId, TargetCapture
+from perfloop.sandbox.decode import Refused
 from perfloop.store import RunStore
 
 T = TypeVar("T")

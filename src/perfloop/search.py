@@ -63,7 +63,7 @@ from perfloop.resume import (
     load_resumable,
 )
 from perfloop.runlock import project_lock
-from perfloop.sandbox import (
+from perfloop.sandbox.runner import (
     ChildUsage,
     configure_workers,
     isolation_gaps,
@@ -361,7 +361,7 @@ def _run_stages(
 
 def _profile(context: _Context) -> Profile:
     """Profile the workload, and note what it needed: later runs of the user's code get
-    limits from it (see perfloop.sandbox.workload_limits)."""
+    limits from it (see perfloop.sandbox.runner.workload_limits)."""
     context.progress("Profiling the workload")
     settings = context.settings
     assert settings.workload is not None

@@ -7,7 +7,7 @@ is versioned (`PRAGMA user_version`) so later versions can migrate it.
 `run_steps` records each completed step of a run (profile, capture, a target, a
 candidate's verdict and measurement, the whole-workload A/B, the apply) with its
 result pickled, so `perfloop resume` continues from the last completed step.
-Payloads are read back as data only (perfloop.decode), like a worker's result.
+Payloads are read back as data only (perfloop.sandbox.decode), like a worker's result.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from perfloop.decode import decode
 from perfloop.model import (
     CallRecord,
     CandidateResult,
@@ -35,6 +34,7 @@ from perfloop.model import (
     TargetCapture,
     TargetResult,
 )
+from perfloop.sandbox.decode import decode
 
 SCHEMA_VERSION = 1
 
@@ -503,7 +503,7 @@ class RunStore:
     def steps(self, run_id: RunId) -> dict[str, object]:
         """The completed steps of a run and their results, in the order they completed.
 
-        Raises `perfloop.decode.Refused` if a payload is not perfloop data."""
+        Raises `perfloop.sandbox.decode.Refused` if a payload is not perfloop data."""
         rows = self._connection.execute(
             "SELECT step, payload FROM run_steps WHERE run_id=? ORDER BY completed_at, rowid",
             (run_id,),

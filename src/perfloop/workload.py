@@ -7,14 +7,14 @@ unpickle in perfloop's workers), its boot folder at the head of PYTHONPATH and t
 project root and perfloop's package at its end, and a bytecode cache of the run's own.
 Runs with candidate code in place (`candidate_code`: the whole-workload A/B, the check
 after --apply) also lose the variables whose names look like secrets, as workers do (a
-failure message names them), and run inside the kernel's boundary (perfloop.boundary,
-entered by perfloop.launch): off the network, writing only to their own TMPDIR and to
+failure message names them), and run inside the kernel's boundary (perfloop.sandbox.boundary,
+entered by perfloop.sandbox.launch): off the network, writing only to their own TMPDIR and to
 the paths the user named as the workload's outputs (`workload-writes`), with
 credentials and other processes unreadable. Hooks (profiler, call recorder, source overrides) are
 switched on by a spec file named in PERFLOOP_RUNTIME and loaded by a `sitecustomize`
 on PYTHONPATH; with no spec, the workload runs untouched. A hooked run also reports how
 it imported the project's modules (`WorkloadRun.imports`), and workers for this root
-then import them the same way (perfloop.sandbox.use_import_path).
+then import them the same way (perfloop.sandbox.runner.use_import_path).
 """
 
 from __future__ import annotations
@@ -32,11 +32,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfloop import boundary
 from perfloop.model import ImportedModules, Limits
 from perfloop.project import default_import_roots
 from perfloop.runtime.hooks import SPEC_VARIABLE
-from perfloop.sandbox import PACKAGE_PARENT, secret_variables, use_import_path
+from perfloop.sandbox import boundary
+from perfloop.sandbox.runner import PACKAGE_PARENT, secret_variables, use_import_path
 
 BOOT_DIR = Path(__file__).resolve().parent / "runtime" / "boot"
 
@@ -51,7 +51,9 @@ class WorkloadRun:
     timed_out: bool = False
     imports: ImportedModules | None = None  # how a hooked run imported the project's code
     withheld: tuple[str, ...] = ()  # secret-looking variables this run did not get
-    boundary: str = ""  # the layers a run with candidate code was inside (perfloop.boundary)
+    boundary: str = (
+        ""  # the layers a run with candidate code was inside (perfloop.sandbox.boundary)
+    )
     writes: tuple[str, ...] = ()  # where such a run was allowed to write besides TMPDIR
     # CPU seconds perfloop's launcher spent before the command started (limits, boundary);
     # `seconds` already starts when the launcher handed over, and CPU measurements of the
@@ -117,7 +119,7 @@ def run_workload(
     """Run `command` in `root` and return what it printed and how long it took.
 
     With `limits`, the command runs under their CPU-time and address-space limits
-    (through perfloop.launch); the wall clock is always `timeout`. `candidate_code`:
+    (through perfloop.sandbox.launch); the wall clock is always `timeout`. `candidate_code`:
     code perfloop did not take from the user's files is in place, so the run is inside
     the kernel's boundary (see the module doc), writing only to its own temporary
     folder (TMPDIR) and to `writes` (paths the workload is documented to write)."""
@@ -158,7 +160,7 @@ def run_workload(
             options += ["--times", str(times_file)]
             launcher_environment = dict(environment)
             del launcher_environment["PYTHONPYCACHEPREFIX"]
-        launch = [sys.executable, "-m", "perfloop.launch", *options, "--", "/bin/sh", "-c"]
+        launch = [sys.executable, "-m", "perfloop.sandbox.launch", *options, "--", "/bin/sh", "-c"]
         started = time.perf_counter()
         process = subprocess.Popen(
             [*launch, command] if options else command,

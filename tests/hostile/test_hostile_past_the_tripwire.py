@@ -1,7 +1,7 @@
 """Candidates that switch the tripwire off first, in one real run beside an honest one.
 
 The tripwire is an audit hook whose state code in the worker can reach through
-`sys.modules`; the kernel's boundary (perfloop.boundary) is what must hold then.
+`sys.modules`; the kernel's boundary (perfloop.sandbox.boundary) is what must hold then.
 Each hostile candidate below turns the tripwire off (or patches perfloop's own module
 in the worker), then tries one escape directly and raises if the escape failed, so a
 refusal shows in its verdict: write into the project, write through a planted symlink,
@@ -22,14 +22,16 @@ from shop_project import BENCH, HONEST, LIB, ORIGINAL, listening_socket, module,
 
 from perfloop.config import load_settings
 from perfloop.model import Candidate, FunctionRef, TargetStatus, VerdictStatus
-from perfloop.sandbox import isolation_gaps, worker_isolation
+from perfloop.sandbox.runner import isolation_gaps, worker_isolation
 from perfloop.search import optimize
 
 pytestmark = pytest.mark.slow
 
 # every hostile body switches the tripwire off, tries its escape (raising if the kernel
 # refused it), then answers exactly like the original
-SWITCH_OFF = "import ctypes, os, signal, sys\nsys.modules['perfloop.tripwire']._STATE.armed = False"
+SWITCH_OFF = (
+    "import ctypes, os, signal, sys\nsys.modules['perfloop.sandbox.tripwire']._STATE.armed = False"
+)
 CHECKED = (
     "def checked(result):\n"
     "    if result < 0:\n"
@@ -58,7 +60,7 @@ ESCAPES = {
     "reads_perfloop_environment": "open(f'/proc/{{os.getppid()}}/environ', 'rb').read()",
     "signals_perfloop": "os.kill(os.getppid(), signal.SIGCONT)",
     "patches_perfloop_then_writes": (
-        "sys.modules['perfloop.tripwire'].violation = lambda: None\n"
+        "sys.modules['perfloop.sandbox.tripwire'].violation = lambda: None\n"
         "open({marker!r}, 'w').write('pwned')"
     ),
 }

@@ -24,7 +24,7 @@ from perfloop.measure import (
 )
 from perfloop.measure.timing import ProcessTimings, TimingTask
 from perfloop.model import CallRecord, Candidate, FunctionRef, Limits, Measurement
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox.runner import run_in_worker
 
 ORIGINAL = "def slow(xs):\n    return sorted(xs)[0]\n"
 MODULE = "mslow_target"

@@ -74,8 +74,11 @@ def children_running(parent: int, marker: bytes) -> bool:
             if ppid != parent:
                 continue
             command = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"perfloop.worker" in command:
-                task = Path(command[command.index(b"perfloop.worker") + 1].decode()) / "task.pkl"
+            if b"perfloop.sandbox.worker" in command:
+                task = (
+                    Path(command[command.index(b"perfloop.sandbox.worker") + 1].decode())
+                    / "task.pkl"
+                )
                 if marker in task.read_bytes():
                     return True
         except (OSError, ValueError, IndexError):

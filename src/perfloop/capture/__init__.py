@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.config import Settings
-from perfloop.decode import Refused, decode
 from perfloop.model import CallRecord, FunctionRef, Limits, ObservedType, TargetCapture
+from perfloop.sandbox.decode import Refused, decode
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
 _SUMMARY = dict[str, dict[str, object]]  # {"recorders": {...}, "failures": {...}}

@@ -1,6 +1,6 @@
 """`perfloop doctor`: which layers of the sandbox hold on this machine, shown by trying.
 
-It asks a real worker which layers it entered (perfloop.sandbox.worker_isolation),
+It asks a real worker which layers it entered (perfloop.sandbox.runner.worker_isolation),
 then tries each escape the layers are there to stop, from inside a worker whose
 tripwire the attempt first switches off (as hostile code can), and once from a
 workload run with candidate code in place: write into a folder standing for the
@@ -26,7 +26,7 @@ from rich.table import Table
 
 from perfloop.commands.optimize import terminal
 from perfloop.model import Limits
-from perfloop.sandbox import WorkerStatus, isolation_gaps, run_in_worker, worker_isolation
+from perfloop.sandbox.runner import WorkerStatus, isolation_gaps, run_in_worker, worker_isolation
 from perfloop.workload import run_workload
 
 NAME = "doctor"
@@ -42,7 +42,7 @@ HOW_TO_GET = {
 
 @dataclass(frozen=True)
 class Escape:
-    name: str  # the function in perfloop.boundary_checks a worker runs
+    name: str  # the function in perfloop.sandbox.boundary_checks a worker runs
     tries: str  # what it does, for the table
     layer: str  # which layer should stop it
 
@@ -146,7 +146,7 @@ def _attempt_in_worker(escape: Escape, project: Path, home: Path) -> str:
         "symlink_into_project": project / "module.py",
         "read_credential": home / ".ssh" / "id_planted",
     }.get(escape.name, project)
-    entry = f"perfloop.boundary_checks:{escape.name}"
+    entry = f"perfloop.sandbox.boundary_checks:{escape.name}"
     outcome = run_in_worker(entry, str(target), root=project, limits=Limits(30, 30))
     if outcome.status is not WorkerStatus.OK:
         return f"worker {outcome.status.value}: {outcome.message.splitlines()[-1][:80]}"

@@ -41,7 +41,7 @@ from perfloop.measure.timing import (
     load_versions,
 )
 from perfloop.model import InstructionCounts, Limits
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox.runner import run_in_worker
 
 COUNTING_ENTRY = "perfloop.measure.counters:run_counting_task"
 TARGET_NATIVE_SECONDS = 0.005  # of passes per counted side (x50 under callgrind)

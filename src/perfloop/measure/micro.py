@@ -33,7 +33,7 @@ from perfloop.measure.stats import (
 )
 from perfloop.measure.timing import LEARNING_FACTOR, ProcessTimings, TimingTask
 from perfloop.model import CallRecord, Candidate, Measurement, MemoryPeaks, Speedup
-from perfloop.sandbox import WorkerOutcome, WorkerStatus, run_in_worker
+from perfloop.sandbox.runner import WorkerOutcome, WorkerStatus, run_in_worker
 
 TIMING_ENTRY = "perfloop.measure.timing:run_timing_task"
 DEFAULT_SETTINGS = MeasureSettings()

@@ -1,6 +1,6 @@
 """The worker side of the micro A/B: runs inside one sandboxed timing process.
 
-`run_timing_task` is the entry that `perfloop.sandbox.run_in_worker` calls. It
+`run_timing_task` is the entry that `perfloop.sandbox.runner.run_in_worker` calls. It
 imports the original module under its own name (served from the original
 source text, so the baseline is exactly the code that was captured), loads the
 candidate as a separate module object beside it, unpickles the recorded inputs
@@ -39,7 +39,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from perfloop import tripwire
 from perfloop.measure.stats import Side, abba_schedule
 from perfloop.model import MemoryPeaks
 from perfloop.runtime.loader import (
@@ -49,6 +48,7 @@ from perfloop.runtime.loader import (
     resolve_function,
     swapped_in,
 )
+from perfloop.sandbox import tripwire
 
 Call = tuple[tuple[Any, ...], dict[str, Any]]
 Function = Callable[..., object]

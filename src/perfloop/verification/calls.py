@@ -27,7 +27,6 @@ import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop import tripwire
 from perfloop.runtime.lazy import pull_at_most, settle
 from perfloop.runtime.loader import (
     import_hook,
@@ -36,7 +35,8 @@ from perfloop.runtime.loader import (
     resolve_target,
     swapped_in,
 )
-from perfloop.tripwire import CappedOutput
+from perfloop.sandbox import tripwire
+from perfloop.sandbox.tripwire import CappedOutput
 from perfloop.verification.compare import ComparePolicy
 from perfloop.verification.pasteable import CallSource, call_source
 from perfloop.verification.replay import compare_outcomes
@@ -154,7 +154,7 @@ def call(
         args, kwargs = pickle.loads(call_bytes)
     if seed is not None:
         random.seed(seed)
-    printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
+    printed = CappedOutput()  # a flood of prints trips perfloop.sandbox.tripwire
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.perf_counter()
     outcome: Outcome | None = None

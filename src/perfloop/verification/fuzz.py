@@ -32,7 +32,7 @@ from pathlib import Path
 from perfloop.config import Settings
 from perfloop.model import CallRecord, Limits
 from perfloop.runtime import pickling
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import calls as calling
 from perfloop.verification.compare import ComparePolicy
 from perfloop.verification.pasteable import CallSource

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from perfloop.model import Difference, FunctionRef, Limits, TierRun
 from perfloop.qualnames import find_function
-from perfloop.sandbox import Tripwire, run_in_worker
+from perfloop.sandbox.runner import Tripwire, run_in_worker
 from perfloop.verification import unittest_suite
 from perfloop.verification.entry_marks import EntryMarks
 from perfloop.verification.plan import TargetPlan, TestSelection, TierCheck

@@ -23,13 +23,13 @@ from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfloop import tripwire
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.runtime.lazy import RAISED, LazyOutcome, settle
 from perfloop.runtime.state import GlobalState
 from perfloop.runtime.state import after as state_after
-from perfloop.sandbox import run_in_worker
-from perfloop.tripwire import CappedOutput
+from perfloop.sandbox import tripwire
+from perfloop.sandbox.runner import run_in_worker
+from perfloop.sandbox.tripwire import CappedOutput
 from perfloop.verification.compare import (
     DEFAULT_POLICY,
     ComparePolicy,
@@ -126,7 +126,7 @@ def _replay_records(
                 "workload's: it holds something the workload made at run time"
             ) from None
         recorded = _global_state(expected)
-        printed = CappedOutput()  # a flood of prints trips perfloop.tripwire
+        printed = CappedOutput()  # a flood of prints trips perfloop.sandbox.tripwire
         with contextlib.redirect_stdout(printed):
             try:
                 result = settle(function(*args, **kwargs), expected)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.model import Difference, Limits, TierRun
-from perfloop.sandbox import run_in_worker
+from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import calls as calling
 from perfloop.verification.compare import ComparePolicy
 from perfloop.verification.plan import TargetPlan, TierCheck

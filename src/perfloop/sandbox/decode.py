@@ -21,7 +21,7 @@ the pickle may *call*; here that is closed off in three places:
 
 1. `find_class` returns only the registered classes and the builtin container
    classes above, never a function, a module or any other class: a pickle that
-   names `builtins.eval`, `os.system` or `perfloop.sandbox.run_in_worker` is
+   names `builtins.eval`, `os.system` or `perfloop.sandbox.runner.run_in_worker` is
    refused before anything is called. REDUCE and NEWOBJ can therefore only call
    one of those classes.
 2. BUILD (which sets an object's state after it is made) is allowed only on an

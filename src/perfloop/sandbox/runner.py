@@ -6,15 +6,15 @@ only here, never in the main process. The worker gets its own process group
 limits, a scratch working directory (also its TMPDIR), an environment without
 secrets, a bytecode cache of its own so a stale `.pyc` in the project can never
 stand in for a source, a new network namespace where the machine allows it, the
-kernel's boundary (perfloop.boundary: Landlock lets it write only to its scratch
+kernel's boundary (perfloop.sandbox.boundary: Landlock lets it write only to its scratch
 folder and hides credentials and other processes; seccomp refuses new processes,
-sockets and ptrace; no signal reaches perfloop), and a tripwire (perfloop.tripwire)
+sockets and ptrace; no signal reaches perfloop), and a tripwire (perfloop.sandbox.tripwire)
 that rejects code which writes files, starts processes, opens sockets or loads
 native libraries, naming what it did (the boundary contains what gets past it).
 
 The worker returns plain perfloop data. Candidate code ran in the worker before
 the result was encoded, so the main process decodes it as data only
-(perfloop.decode): a result that names anything but perfloop's registered result
+(perfloop.sandbox.decode): a result that names anything but perfloop's registered result
 types and plain values, or whose fields have the wrong types, is refused
 (status REFUSED, with the reason) and nothing in it runs.
 
@@ -40,16 +40,16 @@ from enum import Enum
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from perfloop import boundary
-from perfloop.decode import Refused, check, decode
 from perfloop.model import ImportedModules, Limits
 from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
-from perfloop.tripwire import Mode as Tripwire
-from perfloop.worker import BOUNDARY_FILE
+from perfloop.sandbox import boundary
+from perfloop.sandbox.decode import Refused, check, decode
+from perfloop.sandbox.tripwire import Mode as Tripwire
+from perfloop.sandbox.worker import BOUNDARY_FILE
 
 T = TypeVar("T")
 
-# what perfloop.worker writes: (status, value, message, isolation)
+# what perfloop.sandbox.worker writes: (status, value, message, isolation)
 _RESULT = tuple[str, object, str, str]
 PACKAGE_PARENT = str(PERFLOOP_HOME)
 _SECRET_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
@@ -62,7 +62,7 @@ class WorkerStatus(str, Enum):
     CRASHED = "crashed"
     ERROR = "error"
     FORBIDDEN = "forbidden"  # the tripwire: wrote a file, started a process, used the network...
-    REFUSED = "refused"  # its result was not plain perfloop data (perfloop.decode)
+    REFUSED = "refused"  # its result was not plain perfloop data (perfloop.sandbox.decode)
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def run_in_worker(
         started = time.perf_counter()
         with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
             process = subprocess.Popen(
-                [*wrapper, sys.executable, "-m", "perfloop.worker", str(workdir)],
+                [*wrapper, sys.executable, "-m", "perfloop.sandbox.worker", str(workdir)],
                 cwd=workdir / "cwd",
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -260,7 +260,9 @@ def worker_isolation(root: Path) -> str:
     "none: why"), then each layer of the kernel's boundary ("files: ...", "system calls:
     ...", "signals: ..."), separated by "; "; asked once per process, of a real worker."""
     if "worker" not in _ISOLATION:
-        outcome = run_in_worker("perfloop.sandbox:probe", None, root=root, limits=Limits(30, 30))
+        outcome = run_in_worker(
+            "perfloop.sandbox.runner:probe", None, root=root, limits=Limits(30, 30)
+        )
         _ISOLATION["worker"] = outcome.isolation or f"none: no worker answered ({outcome.message})"
     return _ISOLATION["worker"]
 

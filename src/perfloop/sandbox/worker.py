@@ -1,11 +1,11 @@
-"""The entry point of a sandboxed worker process: `python -m perfloop.worker DIR`.
+"""The entry point of a sandboxed worker process: `python -m perfloop.sandbox.worker DIR`.
 
 First, while the process is still single-threaded and before it loads anything of
 the user's, it cuts itself off the network (a new network namespace, where the
 machine allows it), asks to be killed when its parent dies, and enters the kernel's
-boundary (perfloop.boundary: writes only to its scratch folder, no new processes,
+boundary (perfloop.sandbox.boundary: writes only to its scratch folder, no new processes,
 no sockets, no signals to perfloop). Then it loads the task, applies the limits,
-arms the tripwire (perfloop.tripwire), runs the one function and writes its
+arms the tripwire (perfloop.sandbox.tripwire), runs the one function and writes its
 result atomically, so the parent sees either a whole result or none. It ends
 with `os._exit`, so exit handlers the code under test registered never run.
 """
@@ -23,15 +23,15 @@ import sys
 import traceback
 from pathlib import Path
 
-from perfloop import boundary, tripwire
 from perfloop.atomic import write_atomic
 from perfloop.model import Limits
+from perfloop.sandbox import boundary, tripwire
 
 OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes of stdout or stderr before it counts as a flood
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _PR_SET_PDEATHSIG = 1
-BOUNDARY_FILE = "boundary.pkl"  # the perfloop.boundary.Prepared the worker enters
+BOUNDARY_FILE = "boundary.pkl"  # the perfloop.sandbox.boundary.Prepared the worker enters
 
 
 def isolate_network() -> str:

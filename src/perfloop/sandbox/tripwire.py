@@ -1,7 +1,7 @@
 """A tripwire inside sandboxed workers: notice code that writes files, starts processes,
 uses the network or loads native libraries, stop it, and say which it was.
 
-Armed by `perfloop.worker` after perfloop's own imports, as an audit hook
+Armed by `perfloop.sandbox.worker` after perfloop's own imports, as an audit hook
 (PEP 578). In STRICT mode (replay, fuzzing, measurement of candidates and of the
 original) the first such event is recorded and raised as `Forbidden`, and the
 worker reports it instead of any result, so a candidate that tries is rejected

@@ -1,7 +1,7 @@
 """The kernel's boundary around code perfloop did not write: files, system calls, signals.
 
-A sandboxed worker (perfloop.worker) and a whole-workload run with candidate code in
-place (perfloop.launch) enter this boundary before any of the user's or a candidate's
+A sandboxed worker (perfloop.sandbox.worker) and a whole-workload run with candidate code in
+place (perfloop.sandbox.launch) enter this boundary before any of the user's or a candidate's
 code runs. Three layers, each entered where the machine has it and reported either
 way (`Layer`), as the network namespace is:
 

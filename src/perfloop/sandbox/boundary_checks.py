@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def _attempt(action: Callable[[], object]) -> str:
-    sys.modules["perfloop.tripwire"]._STATE.armed = False  # type: ignore[attr-defined]
+    sys.modules["perfloop.sandbox.tripwire"]._STATE.armed = False  # type: ignore[attr-defined]
     try:
         action()
     except OSError as exc:

@@ -1,4 +1,4 @@
-"""Start the user's workload inside limits: `python -m perfloop.launch OPTIONS -- CMD...`.
+"""Start the user's workload inside limits: `python -m perfloop.sandbox.launch OPTIONS -- CMD...`.
 
 Options:
 
@@ -6,7 +6,7 @@ Options:
   workload starts);
 - `--boundary FILE`: cut the process off the network (a network namespace, where the
   machine allows it) and enter the kernel's boundary prepared in FILE
-  (perfloop.boundary: writes only where the policy says, credentials and other
+  (perfloop.sandbox.boundary: writes only where the policy says, credentials and other
   processes unreadable, no ptrace, no network sockets) with a private, writable
   /dev/shm where a mount namespace can be had, writing which layers hold to
   FILE + ".layers";
@@ -57,8 +57,8 @@ def main(argv: list[str]) -> None:
 
 
 def enter_boundary(prepared_file: Path) -> None:
-    from perfloop import boundary
-    from perfloop.worker import isolate_network
+    from perfloop.sandbox import boundary
+    from perfloop.sandbox.worker import isolate_network
 
     prepared = pickle.loads(prepared_file.read_bytes())
     with open(f"{prepared_file}.layers", "w") as report:  # opened before writes are limited
