@@ -157,7 +157,7 @@ def test_a_function_the_whole_suite_runs_is_judged_by_its_fastest_tests_within_b
     source = (root / "shop.py").read_text()
     capture = capture_calls("python bench.py", root, [ref])[ref]
     tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", source)
-    assert tests.node_ids[-1] == "tests/test_shop.py::test_slow_big_order"  # fastest first
+    assert tests.node_ids[-1] == "tests/test_shop.py::test_slow_big_order"  # suite order
     settings = VerifySettings(tiers=("replay", "tests"), candidate_seconds=24.0)
     plan = prepare_target(
         ref, "shop.py", source, capture, root=root, settings=settings, limits=LIMITS, tests=tests
@@ -171,4 +171,98 @@ def test_a_function_the_whole_suite_runs_is_judged_by_its_fastest_tests_within_b
     assert (
         run.note
         == "ran the 2 fastest of the 3 tests that execute it, within the candidate's budget"
+    )
+
+
+ORDER_DEPENDENT_TESTS = """
+import time
+
+from shop import shipping
+
+LEFT_BEHIND = []
+
+
+def test_a_slow_setup():
+    time.sleep(0.4)
+    assert shipping(60) == 0
+
+
+def test_b_expects_a_clean_slate():
+    time.sleep(0.2)
+    assert not LEFT_BEHIND  # holds in the suite's order, not after test_c
+    assert shipping(10) == 5
+
+
+def test_c_leaves_state_behind():
+    LEFT_BEHIND.append("a cache this test forgets to clear")
+    assert shipping(100) == 0
+"""
+
+
+def test_the_tests_run_in_the_suites_order_so_a_correct_candidate_is_not_blamed(
+    make_project,
+) -> None:
+    # the shape of pyparsing 3.1.4's suite: run fastest first (c, b, a), its
+    # left-recursion test failed after another class's test; alone it passed, so the
+    # candidate was blamed
+    root = make_project(
+        {"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": ORDER_DEPENDENT_TESTS}
+    )
+    ref = FunctionRef("shop", "shipping")
+    source = (root / "shop.py").read_text()
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", source)
+    assert [n.split("::")[1] for n in tests.node_ids] == [
+        "test_a_slow_setup",
+        "test_b_expects_a_clean_slate",
+        "test_c_leaves_state_behind",
+    ]
+    plan = prepare_target(
+        ref, "shop.py", source, capture, root=root, settings=TESTS_ONLY, limits=LIMITS, tests=tests
+    )
+    faster = source.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
+    verdict = verify_candidate(
+        Candidate(ref, "test", "test", faster, "", "shop.py"), plan, root=root, limits=LIMITS
+    )
+    run = next(r for r in verdict.runs if r.tier == "tests")
+    assert verdict.status is VerdictStatus.EQUIVALENT and (run.outcome, run.inputs) == ("same", 3)
+
+
+NEEDS_AN_UNSELECTED_TEST = """
+from shop import shipping
+
+PREPARED = []
+
+
+def test_a_prepares():  # executes nothing of shop, so no candidate of shipping runs it
+    PREPARED.append(True)
+
+
+def test_b_needs_it():
+    assert PREPARED
+    assert shipping(10) == 5
+"""
+
+
+def test_a_test_that_fails_with_the_original_too_cannot_judge_and_says_why(make_project) -> None:
+    root = make_project(
+        {"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": NEEDS_AN_UNSELECTED_TEST}
+    )
+    ref = FunctionRef("shop", "shipping")
+    source = (root / "shop.py").read_text()
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", source)
+    assert tests.node_ids == ("tests/test_shop.py::test_b_needs_it",)
+    plan = prepare_target(
+        ref, "shop.py", source, capture, root=root, settings=TESTS_ONLY, limits=LIMITS, tests=tests
+    )
+    verdict = verify_candidate(
+        Candidate(ref, "test", "test", source, "", "shop.py"), plan, root=root, limits=LIMITS
+    )
+    run = next(r for r in verdict.runs if r.tier == "tests")
+    assert verdict.status is VerdictStatus.EQUIVALENT and run.outcome == "skipped"
+    assert run.note == (
+        "tests/test_shop.py::test_b_needs_it fails with the original too, run after the same "
+        "0 tests (flaky, or it needs tests this target's selection left out); the tests could "
+        "not judge"
     )

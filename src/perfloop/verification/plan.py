@@ -73,7 +73,7 @@ class TestSelection:
 
     __test__ = False  # not a pytest test class
 
-    node_ids: tuple[str, ...] = ()  # fastest first
+    node_ids: tuple[str, ...] = ()  # in the order the suite ran them
     seconds: float = 0.0  # how long they took with the original
     note: str | None = None  # why there are none
     durations: tuple[float, ...] = ()  # each test's time with the original, as node_ids

@@ -23,12 +23,15 @@ The user's pytest configuration is respected except where it would hide tests
 from the index: `-n` (xdist), `--cov` (pytest-cov) and, while indexing, `-x` are
 overridden (see _override_user_options).
 
-A candidate is then checked by running those tests, fastest first as many as fit
-a third of its remaining budget, in a worker where the import hook serves the
-candidate's module source; the first failing test rejects the candidate and is
-named in the verdict. A test
-that fails is run once more with the original: if it fails there too it is
-flaky, and the tier says it could not judge instead of blaming the candidate.
+A candidate is then checked by running those tests (the fastest of them, as many as
+fit a third of its remaining budget) in the order the suite ran them, in a worker
+where the import hook serves the candidate's module source; the first failing test
+rejects the candidate and is named in the verdict. The order matters: tests lean on
+what earlier tests left behind, and pyparsing 3.1.4's left-recursion tests, run
+fastest first, failed with the original code as with a correct candidate. When a
+test fails, the same tests up to it run once more with the original: if it fails
+there too, the tests are flaky or depend on more than these, and the tier says it
+could not judge instead of blaming the candidate.
 
 A project without tests (or without pytest installed) skips the tier and the
 verdict says so. A project that has tests which could not run (a conftest that
@@ -207,25 +210,27 @@ def select_tests(
         return TestSelection(
             note=f"none of the project's {index.collected} tests executes {function}"
         )
-    durations = dict(index.durations)
-    fastest = sorted(node_ids, key=lambda n: durations.get(n, 0.0))
-    seconds = tuple(durations.get(n, 0.0) for n in fastest)
-    return TestSelection(tuple(fastest), sum(seconds), durations=seconds, runner=index.runner)
+    durations = dict(index.durations)  # in the order the suite ran them
+    position = {node_id: i for i, node_id in enumerate(durations)}
+    in_order = sorted(node_ids, key=lambda n: position.get(n, len(position)))
+    seconds = tuple(durations.get(n, 0.0) for n in in_order)
+    return TestSelection(tuple(in_order), sum(seconds), durations=seconds, runner=index.runner)
 
 
 def _within_budget(selection: TestSelection, seconds_left: float) -> tuple[tuple[str, ...], float]:
     """The fastest of the selected tests whose time with the original fits in a third of
-    what the candidate has left (at least one): a function that the whole suite runs
-    (chardet's `feed`: 700 tests, 40 s) would otherwise never finish within the budget."""
-    chosen: list[str] = []
-    spent = 0.0
+    what the candidate has left (at least one), in the suite's order: a function that the
+    whole suite runs (chardet's `feed`: 700 tests, 40 s) would otherwise never finish
+    within the budget."""
     durations = selection.durations or (0.0,) * len(selection.node_ids)
-    for node_id, seconds in zip(selection.node_ids, durations, strict=True):
-        if chosen and spent + seconds > seconds_left / 3:
+    chosen: set[int] = set()
+    spent = 0.0
+    for i in sorted(range(len(durations)), key=durations.__getitem__):
+        if chosen and spent + durations[i] > seconds_left / 3:
             break
-        chosen.append(node_id)
-        spent += seconds
-    return tuple(chosen), spent
+        chosen.add(i)
+        spent += durations[i]
+    return tuple(selection.node_ids[i] for i in sorted(chosen)), spent
 
 
 def _code_key(root: Path, function: FunctionRef, path: str, source: str) -> CodeKey | None:
@@ -266,10 +271,17 @@ def check_with_tests(
         )
     if report.failed is None:
         return TierCheck(TierRun(TIER, "same", report.ran, time.perf_counter() - started, part))
-    again = _run(root, plan, None, (report.failed,), worker)
+    # a failure outside the selected tests (a class fixture's) reruns them all
+    upto = node_ids.index(report.failed) + 1 if report.failed in node_ids else len(node_ids)
+    before = node_ids[: upto - 1]
+    again = _run(root, plan, None, node_ids[:upto], worker)
     seconds = time.perf_counter() - started
     if isinstance(again, str) or again.failed is not None:
-        note = f"{report.failed} fails with the original too (flaky?); the tests could not judge"
+        note = (
+            f"{report.failed} fails with the original too, run after the same "
+            f"{len(before)} tests (flaky, or it needs tests this target's selection left "
+            "out); the tests could not judge"
+        )
         return TierCheck(TierRun(TIER, "skipped", report.ran, seconds, note))
     description = f"the project's test {report.failed} fails with the candidate: {report.message}"
     difference = Difference(report.ran - 1, report.failed, description, TIER)
