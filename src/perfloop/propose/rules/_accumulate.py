@@ -167,7 +167,7 @@ def _safe(accumulator: AccumulatorLoop, func: cst.FunctionDef, analysis: _tools.
     for occurrence in analysis.of_name(name):
         if _tools.in_nested_scope(occurrence, func):
             return False
-        if any(isinstance(a, (cst.Global, cst.Nonlocal)) for a in occurrence.ancestors):
+        if _tools.in_shared_declaration(occurrence):
             return False
     return not _tools.enclosed_by_exception_handling(analysis, loop)
 

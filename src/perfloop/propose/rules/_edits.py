@@ -387,7 +387,7 @@ def bound_before(
             continue
         if _tools.in_nested_scope(occurrence, func):
             return False
-        if any(isinstance(a, (cst.Global, cst.Nonlocal)) for a in occurrence.ancestors):
+        if _tools.in_shared_declaration(occurrence):
             return False
         if analysis.position(occurrence.node) > start:
             return False

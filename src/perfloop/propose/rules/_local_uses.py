@@ -67,7 +67,7 @@ def local_containers(func: cst.FunctionDef) -> list[LocalUses]:
         others = [o for o in analysis.of_name(name) if o.node is not binding.node]
         if any(_tools.in_nested_scope(o, func) for o in others):
             continue
-        if any(isinstance(a, (cst.Global, cst.Nonlocal)) for o in others for a in o.ancestors):
+        if any(_tools.in_shared_declaration(o) for o in others):
             continue
         results.append(LocalUses(name, statement, tuple(_classify(analysis, o) for o in others)))
     return results

@@ -428,3 +428,18 @@ def _is_open_call(expression: cst.BaseExpression) -> bool:
 def in_nested_scope(occurrence: Occurrence, root: cst.CSTNode) -> bool:
     """True if the occurrence is inside a function, lambda or class nested in `root`."""
     return any(isinstance(a, NEW_SCOPES) and a is not root for a in occurrence.ancestors)
+
+
+def declared_shared(func: cst.FunctionDef) -> set[str]:
+    """Names the function declares `global` or `nonlocal`: storing to them is no local
+    store, so a rule must not move, rename or hoist them."""
+    names: set[str] = set()
+    for node in walk(func.body):
+        if isinstance(node, (cst.Global, cst.Nonlocal)):
+            names |= {item.name.value for item in node.names}
+    return names
+
+
+def in_shared_declaration(occurrence: Occurrence) -> bool:
+    """True if the occurrence is a name in a `global` or `nonlocal` statement."""
+    return any(isinstance(a, (cst.Global, cst.Nonlocal)) for a in occurrence.ancestors)

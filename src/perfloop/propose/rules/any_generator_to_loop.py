@@ -234,15 +234,6 @@ def _scope_statements(func: cst.FunctionDef) -> Iterator[cst.CSTNode]:
     yield from visit(func.body)
 
 
-def _declared(func: cst.FunctionDef) -> set[str]:
-    """Names the function declares global or nonlocal."""
-    names: set[str] = set()
-    for node in _tools.walk(func.body):
-        if isinstance(node, (cst.Global, cst.Nonlocal)):
-            names |= {item.name.value for item in node.names}
-    return names
-
-
 class AnyGeneratorToLoop(Rule):
     id = "any-generator-to-loop"
     rationale = (
@@ -275,7 +266,7 @@ class AnyGeneratorToLoop(Rule):
         if context.rebinds(func, "any") or context.rebinds(func, "all"):
             return None
         analysis = _tools.Analysis.of(func)
-        declared = _declared(func)
+        declared = _tools.declared_shared(func)
         edits = _edits.Edits()
         for statement in _scope_statements(func):
             if isinstance(statement, cst.If):

@@ -205,7 +205,9 @@ def _plan_loop(
     initialisation = _zero_assignment_before(analysis, loop, accumulator)
     if initialisation is None or accumulator in _tools.names_in(loop.iter):
         return
-    if _tools.used_outside(analysis, {byte}, loop) or _declared_shared(func, {accumulator, byte}):
+    if _tools.used_outside(analysis, {byte}, loop):
+        return
+    if _tools.declared_shared(func) & {accumulator, byte}:
         return
     if _tools.enclosed_by_exception_handling(analysis, loop):
         return
@@ -238,16 +240,6 @@ def _zero_assignment_before(
     ):
         return previous
     return None
-
-
-def _declared_shared(func: cst.FunctionDef, names: set[str]) -> bool:
-    """True if the function declares any of `names` global or nonlocal."""
-    for node in _tools.walk(func.body):
-        if isinstance(node, (cst.Global, cst.Nonlocal)) and any(
-            item.name.value in names for item in node.names
-        ):
-            return True
-    return False
 
 
 _COMBINE = (cst.BitOr, cst.Add, cst.BitXor)
