@@ -12,6 +12,7 @@ skipped with the reason the worker gave, never passed silently.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -226,6 +227,32 @@ def test_doctor_shows_every_layer_and_every_escape_refused(tmp_path: Path) -> No
     assert done.stdout.count("refused (") == 10  # nine from a worker, one from a workload
     assert "every layer is active and every escape tried was stopped" in done.stdout
     assert list(tmp_path.iterdir()) == []  # it touched nothing where it was run
+
+
+def test_doctor_json_gives_the_same_findings(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", "doctor", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    document = json.loads(done.stdout)
+    assert document["schema"] == "perfloop.doctor/1"
+    assert {layer["layer"] for layer in document["layers"]} >= {
+        "network",
+        "files",
+        "system calls",
+        "signals",
+    }
+    assert len(document["escapes"]) == 10 and {e["from"] for e in document["escapes"]} == {
+        "worker",
+        "workload",
+    }
+    contained = not document["missing"] and all(e["stopped"] for e in document["escapes"])
+    assert document["contained"] is contained and done.returncode == (0 if contained else 1)
+    for missing in document["missing"]:
+        assert missing["how_to_get"]
 
 
 USES_MULTIPROCESSING = """

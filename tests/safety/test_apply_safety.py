@@ -117,6 +117,22 @@ def test_an_apply_keeps_a_journal_and_revert_puts_the_original_back(
     assert "already undone" in capsys.readouterr().out
 
 
+def test_revert_json_says_what_it_restored(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    apply_changes(repo, [CHANGE], backup_of(repo))
+    mark_journal(backup_of(repo), "confirmed")
+    assert main(["revert", RUN, "--root", str(repo), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document == {
+        "schema": "perfloop.revert/1",
+        "run_id": RUN,
+        "outcome": "restored",
+        "restored": ["shop.py"],
+        "message": f"restored the originals of run {RUN}: shop.py",
+    }
+    assert main(["revert", RUN, "--root", str(repo), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["outcome"] == "already-undone"
+
+
 @pytest.mark.parametrize("mode", [0o644, 0o755, 0o640])
 def test_apply_and_revert_keep_each_file_s_mode(repo: Path, mode: int) -> None:
     (repo / "shop.py").chmod(mode)  # once, `perfloop revert` left a 0644 file as 0600

@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from perfloop.commands.common import add_json_argument, add_root_argument
 from perfloop.commands.optimize import terminal
 from perfloop.commands.verify import add_verification_arguments, engine_from
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
@@ -51,11 +52,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="also write the summary here")
     add_setting_arguments(parser, ("workload",))
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    add_root_argument(parser)
     add_setting_arguments(
         parser, ("max_calls", "min_speedup", "float_tolerance", "workload_writes")
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_argument(parser)
     add_verification_arguments(parser)
     return parser
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import shlex
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from perfloop.commands.common import add_json_argument
 from perfloop.commands.optimize import terminal
 from perfloop.model import Limits
 from perfloop.sandbox.runner import WorkerStatus, isolation_gaps, run_in_worker, worker_isolation
@@ -61,62 +63,134 @@ ESCAPES = (
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
-    return commands.add_parser(
+    parser = commands.add_parser(
         NAME,
         help="show which layers of the sandbox hold on this machine, by trying to escape",
         description="Run a worker and a workload the way candidate code runs, try each escape "
         "the sandbox is there to stop (with the tripwire switched off), and show which layers "
         "are active. Touches nothing of yours: it makes its own temporary folders.",
     )
+    add_json_argument(parser, "print the findings as JSON (for a CI job that needs every layer)")
+    return parser
+
+
+@dataclass(frozen=True)
+class Layer:
+    name: str
+    active: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    origin: str  # "worker" or "workload"
+    tries: str
+    layer: str  # the layer there to stop it
+    outcome: str
+
+    @property
+    def stopped(self) -> bool:
+        return self.outcome.startswith("refused")
+
+
+@dataclass(frozen=True)
+class Findings:
+    layers: tuple[Layer, ...]
+    attempts: tuple[Attempt, ...]
+    gaps: tuple[str, ...]  # "layer: detail" of each missing layer
+
+    @property
+    def contained(self) -> bool:
+        return not self.gaps and all(attempt.stopped for attempt in self.attempts)
 
 
 def run(args: argparse.Namespace) -> int:
-    console = terminal()
+    findings = examine()
+    if args.json:
+        print(json.dumps(findings_document(findings), indent=2))
+    else:
+        _print(findings)
+    return 0 if findings.contained else 1
+
+
+def examine() -> Findings:
+    """Ask a worker and a workload run which layers they entered, and try every escape."""
     with _stand_ins() as (project, home):
         isolation = worker_isolation(project)
-        results = [(escape, _attempt_in_worker(escape, project, home)) for escape in ESCAPES]
+        attempts = [
+            Attempt("worker", escape.tries, escape.layer, _attempt_in_worker(escape, project, home))
+            for escape in ESCAPES
+        ]
         workload, workload_isolation = _attempt_in_workload(project)
-    layers = Table(title="Layers around candidate code", title_justify="left")
-    for column in ("layer", "state", "detail"):
-        layers.add_column(column)
-    for name, detail in _layers(isolation) + [
+    attempts.append(Attempt("workload", "write a file into the project", "files", workload))
+    shared_memory = [
         (f"{name} (workloads)", detail)
         for name, detail in _layers(workload_isolation)
         if name == "shared memory"
-    ]:
-        missing = detail.startswith("none") or "read-only" in detail
-        layers.add_row(name, "[red]missing[/red]" if missing else "[green]active[/green]", detail)
+    ]
+    layers = tuple(
+        Layer(name, not (detail.startswith("none") or "read-only" in detail), detail)
+        for name, detail in _layers(isolation) + shared_memory
+    )
+    gaps = isolation_gaps(isolation) + [
+        f"shared memory: {detail}" for name, detail in shared_memory if "read-only" in detail
+    ]
+    return Findings(layers, tuple(attempts), tuple(gaps))
+
+
+def findings_document(findings: Findings) -> dict[str, object]:
+    """`perfloop doctor --json`: schema perfloop.doctor/1."""
+    return {
+        "schema": "perfloop.doctor/1",
+        "contained": findings.contained,
+        "layers": [
+            {"layer": layer.name, "active": layer.active, "detail": layer.detail}
+            for layer in findings.layers
+        ],
+        "escapes": [
+            {
+                "from": attempt.origin,
+                "tries": attempt.tries,
+                "stopped_by": attempt.layer,
+                "result": attempt.outcome,
+                "stopped": attempt.stopped,
+            }
+            for attempt in findings.attempts
+        ],
+        "missing": [
+            {"layer": gap, "how_to_get": HOW_TO_GET.get(gap.split(":")[0], "see the README")}
+            for gap in findings.gaps
+        ],
+    }
+
+
+def _print(findings: Findings) -> None:
+    console = terminal()
+    layers = Table(title="Layers around candidate code", title_justify="left")
+    for column in ("layer", "state", "detail"):
+        layers.add_column(column)
+    for layer in findings.layers:
+        state = "[green]active[/green]" if layer.active else "[red]missing[/red]"
+        layers.add_row(layer.name, state, layer.detail)
     console.print(layers)
     checks = Table(title="Escapes tried (tripwire switched off)", title_justify="left")
     for column in ("from", "tries to", "stopped by", "result"):
         checks.add_column(column)
-    contained = True
-    for escape, outcome in results:
-        held = outcome.startswith("refused")
-        contained &= held
-        result = f"[green]{outcome}[/green]" if held else f"[red]{outcome}[/red]"
-        checks.add_row("worker", escape.tries, escape.layer, result)
-    held = workload.startswith("refused")
-    contained &= held
-    result = f"[green]{workload}[/green]" if held else f"[red]{workload}[/red]"
-    checks.add_row("workload", "write a file into the project", "files", result)
+    for attempt in findings.attempts:
+        colour = "green" if attempt.stopped else "red"
+        result = f"[{colour}]{attempt.outcome}[/{colour}]"
+        checks.add_row(attempt.origin, attempt.tries, attempt.layer, result)
     console.print(checks)
-    gaps = isolation_gaps(isolation) + [
-        f"shared memory: {detail}"
-        for name, detail in _layers(workload_isolation)
-        if name == "shared memory" and "read-only" in detail
-    ]
-    for gap in gaps:
+    for gap in findings.gaps:
         layer = gap.split(":")[0]
         console.print(f"missing {gap}; to have it: {HOW_TO_GET.get(layer, 'see the README')}")
-    if gaps or not contained:
+    if not findings.contained:
         console.print(
             "[yellow]perfloop still runs here; the tripwire and the limits stop what they see, "
             "and the runs name the missing layers (Safety in the README)[/yellow]"
         )
-        return 1
+        return
     console.print("[green]every layer is active and every escape tried was stopped[/green]")
-    return 0
 
 
 @contextlib.contextmanager

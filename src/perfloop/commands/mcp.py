@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-from pathlib import Path
 
+from perfloop.commands.common import add_root_argument
 from perfloop.commands.verify import add_verification_arguments, engine_from
 from perfloop.config import ConfigError, load_settings
 
@@ -19,7 +19,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Run an MCP server on standard input and output for the project in --root; "
         "register it with your agent as the command `perfloop mcp --root /path/to/project`.",
     )
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    add_root_argument(parser)
     add_verification_arguments(parser)
     return parser
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from rich.console import Console
 
+from perfloop.commands.common import add_json_argument, add_root_argument
 from perfloop.config import add_setting_arguments, load_settings, setting_overrides
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
@@ -29,11 +29,9 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "keep those that behave the same on the recorded calls and are measurably faster, "
         "and write a patch and a report under .perfloop/runs/<run-id>/.",
     )
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    add_root_argument(parser)
     add_setting_arguments(parser, SETTING_FLAGS)
-    parser.add_argument(
-        "--json", action="store_true", help="print results.json instead of the table"
-    )
+    add_json_argument(parser, "print results.json instead of the table")
     add_llm_arguments(parser)
     add_verify_arguments(parser)
     add_measure_arguments(parser)

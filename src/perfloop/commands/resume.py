@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from perfloop.commands.common import add_json_argument, add_root_argument
 from perfloop.commands.optimize import terminal
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import RunId
@@ -25,10 +25,8 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "way is done again. An apply that was under way is undone first.",
     )
     parser.add_argument("run_id", metavar="RUN_ID", help="as printed when the run stopped")
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
-    parser.add_argument(
-        "--json", action="store_true", help="print results.json instead of the table"
-    )
+    add_root_argument(parser)
+    add_json_argument(parser, "print results.json instead of the table")
     return parser
 
 

@@ -11,6 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
+from perfloop.commands.common import add_json_argument, add_root_argument
 from perfloop.commands.optimize import terminal
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import CandidateSpec, verify_outside
@@ -55,7 +56,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--run", metavar="RUN_ID", help="reuse the calls recorded by an earlier run"
     )
-    parser.add_argument("--root", type=Path, default=Path.cwd(), help="the project (default: .)")
+    add_root_argument(parser)
     add_setting_arguments(
         parser,
         (
@@ -66,7 +67,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
             "workload_writes",
         ),
     )
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_json_argument(parser)
 
 
 def add_verification_arguments(parser: argparse.ArgumentParser) -> None:
