@@ -16,30 +16,22 @@ from perfloop.outside.results import (
     FunctionCheck,
     VerifyResult,
 )
+from perfloop.report.measurement import speedup_document
 from perfloop.report.summary import speed_word
 from perfloop.report.verification import strength_document, verdict_document
 
 Document = dict[str, object]
 
 
-def speedup_document(speedup: Speedup | None) -> Document | None:
-    if speedup is None:
-        return None
-    return {
-        "ratio": speedup.ratio,
-        "ci": [speedup.ci_low, speedup.ci_high],
-        "pairs": speedup.pairs,
-        "baseline_seconds": speedup.baseline_seconds,
-        "candidate_seconds": speedup.candidate_seconds,
-        "method": speedup.method,
-    }
+def _speedup(speedup: Speedup | None) -> Document | None:
+    return None if speedup is None else speedup_document(speedup)
 
 
 def measurement_document(measurement: Measurement | None) -> Document | None:
     if measurement is None:
         return None
     return {
-        "speedup": speedup_document(measurement.speedup),
+        "speedup": _speedup(measurement.speedup),
         "faster": measurement.faster,
         "error": measurement.error,
     }
@@ -106,7 +98,7 @@ def workload_document(comparison: WorkloadComparison | None) -> Document | None:
     if comparison is None:
         return None
     return {
-        "speedup": speedup_document(comparison.speedup),
+        "speedup": _speedup(comparison.speedup),
         "output_unchanged": comparison.output_unchanged,
         "error": comparison.error,
         "note": comparison.note,

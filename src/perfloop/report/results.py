@@ -5,34 +5,14 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from perfloop.model import CandidateResult, Measurement, RunResult, Speedup, TargetResult
+from perfloop.model import CandidateResult, Measurement, RunResult, TargetResult
+from perfloop.report.measurement import rounded, speedup_document
 from perfloop.report.summary import llm_speedups
 from perfloop.report.verification import strength_document, verdict_document
 
 SCHEMA = "perfloop.results/1"
-
-
-def _round(value: float) -> float:
-    return round(value, 4)
-
-
-def _maybe(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else _round(value)
-
-
-def speedup_document(speedup: Speedup) -> dict[str, Any]:
-    return {
-        "ratio": _round(speedup.ratio),
-        "ci": [_round(speedup.ci_low), _round(speedup.ci_high)],
-        "method": speedup.method,
-        "p_value": speedup.p_value,
-        "noise_floor": _maybe(speedup.noise_floor),
-        "threshold": _maybe(speedup.threshold),
-        "min_detectable": _maybe(speedup.min_detectable),
-    }
 
 
 def measurement_extras(measurement: Measurement | None) -> dict[str, Any]:
@@ -50,7 +30,7 @@ def measurement_extras(measurement: Measurement | None) -> dict[str, Any]:
         if memory
         else None,
         "instructions": {
-            "ratio": _maybe(counts.ratio),
+            "ratio": rounded(counts.ratio),
             "baseline_per_pass": counts.baseline,
             "candidate_per_pass": counts.candidate,
             "tool": counts.tool,
@@ -70,8 +50,8 @@ def _best(best: CandidateResult | None) -> dict[str, Any] | None:
     verdict = best.verdict
     return {
         "origin": best.candidate.origin,
-        "speedup": _round(speedup.ratio),
-        "ci": [_round(speedup.ci_low), _round(speedup.ci_high)],
+        "speedup": rounded(speedup.ratio),
+        "ci": [rounded(speedup.ci_low), rounded(speedup.ci_high)],
         "verified_calls": verdict.calls_checked if verdict else 0,
         "tiers": list(verdict.tiers) if verdict else [],
         "rationale": best.candidate.rationale,
@@ -85,7 +65,7 @@ def _best(best: CandidateResult | None) -> dict[str, Any] | None:
 def _target(target: TargetResult) -> dict[str, Any]:
     return {
         "function": str(target.function),
-        "share": _round(target.share),
+        "share": rounded(target.share),
         "status": target.status.value,
         "reason": target.reason,
         "best": _best(target.best),
@@ -107,11 +87,11 @@ def _llm(result: RunResult) -> dict[str, Any] | None:
         "failed_calls": usage.failed_calls,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
-        "seconds": _round(usage.seconds),
+        "seconds": rounded(usage.seconds),
         "cost": usage.cost,
         "verified_speedups": wins,
         "tokens_per_verified_speedup": usage.tokens / wins if wins else None,
-        "seconds_per_verified_speedup": _round(usage.seconds / wins) if wins else None,
+        "seconds_per_verified_speedup": rounded(usage.seconds / wins) if wins else None,
     }
 
 
@@ -125,8 +105,8 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "targets": [_target(t) for t in result.targets],
         "workload_speedup": (
             {
-                "ratio": _round(workload.speedup.ratio),
-                "ci": [_round(workload.speedup.ci_low), _round(workload.speedup.ci_high)],
+                "ratio": rounded(workload.speedup.ratio),
+                "ci": [rounded(workload.speedup.ci_low), rounded(workload.speedup.ci_high)],
                 "output_unchanged": workload.output_unchanged,
                 "method": workload.speedup.method,
                 "p_value": workload.speedup.p_value,
