@@ -318,7 +318,7 @@ def _run_stages(
         )
         notes.extend(note)
     tests_problem = context.verification.tests_problem()
-    notes.extend(note for note in [context.verification.tests_note()] if note)
+    notes.extend(context.verification.tests_notes())
     if tests_problem is not None and not (changes and (settings.apply or settings.branch)):
         notes.append(f"the project's tests did not judge the candidates: {tests_problem}")
     applied, to_apply, gate = False, [], apply_gate(None, False)

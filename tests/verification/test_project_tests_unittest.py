@@ -200,3 +200,21 @@ def test_the_runner_setting_is_honoured_and_checked(project: Path) -> None:
     assert load_settings(project, {"tests_runner": "unittest"}).tests_runner == "unittest"
     with pytest.raises(ConfigError, match="tests-runner must be 'auto' or 'pytest' or 'unittest'"):
         load_settings(project, {"tests_runner": "nose"})
+
+
+def test_perfloop_verify_says_the_tests_ran_with_unittest(project: Path) -> None:
+    import perfloop
+
+    faster = PRICING.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
+    result = perfloop.verify(
+        "shop.pricing:shipping",
+        faster,
+        workload="python bench.py",
+        root=project,
+        tiers=("replay", "tests"),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent"
+    tests = next(r for r in result.verdict.runs if r.tier == "tests")
+    assert (tests.outcome, tests.inputs) == ("same", 2)
+    assert any("ran with unittest" in note for note in result.notes)

@@ -108,7 +108,7 @@ def check_outside(
             functions=tuple(checks),
             markdown="",
             markdown_path=str(markdown_path or run_dir / "check.md"),
-            notes=tuple(notes),
+            notes=(*notes, *verification.tests_notes()),
         )
         result = _with_markdown(result, run_dir, markdown_path)
         finish(store, run_id, check_document(result))

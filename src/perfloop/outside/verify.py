@@ -62,7 +62,7 @@ def verify_outside(
             calls_recorded=len(capture.records),
             strength=strength,
             counterexample=counterexample,
-            notes=notes,
+            notes=(*notes, *verification.tests_notes()),
         )
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, verdict))
         finish(store, run_id, verify_document(result))

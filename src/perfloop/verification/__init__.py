@@ -161,10 +161,11 @@ class RunVerification:
         tests; None when they could, when it has none, or when the tier is off."""
         return None if self._index is None else self._index.could_not_run
 
-    def tests_note(self) -> str | None:
+    def tests_notes(self) -> tuple[str, ...]:
         """How the project's tests were run, where the user would not expect it (unittest
-        because pytest could not run them); None otherwise."""
-        return None if self._index is None else self._index.note
+        because pytest could not run them); empty otherwise."""
+        note = None if self._index is None else self._index.note
+        return () if note is None else (note,)
 
     def plan(
         self,
