@@ -129,6 +129,24 @@ def test_a_project_without_tests_skips_the_tier_and_says_so(make_project) -> Non
     assert verdict.tiers == ("replay",)
 
 
+ON_DISK = LIB.lstrip("\n")  # shop.py as make_project writes it
+FASTER = ON_DISK.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
+
+
+def judge_with_tests(root: Path, source: str, settings: VerifySettings = TESTS_ONLY):
+    """Index the tests of the project at `root`, then verify `source` as shop.py there:
+    the selection of shop:shipping's tests and the verdict."""
+    ref = FunctionRef("shop", "shipping")
+    original = (root / "shop.py").read_text()
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", original)
+    plan = prepare_target(
+        ref, "shop.py", original, capture, root=root, settings=settings, limits=LIMITS, tests=tests
+    )
+    candidate = Candidate(ref, "test", "test", source, "", "shop.py")
+    return tests, verify_candidate(candidate, plan, root=root, limits=LIMITS)
+
+
 SLOW_TESTS = """
 import time
 
@@ -153,19 +171,9 @@ def test_a_function_the_whole_suite_runs_is_judged_by_its_fastest_tests_within_b
     make_project,
 ) -> None:
     root = make_project({"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": SLOW_TESTS})
-    ref = FunctionRef("shop", "shipping")
-    source = (root / "shop.py").read_text()
-    capture = capture_calls("python bench.py", root, [ref])[ref]
-    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", source)
-    assert tests.node_ids[-1] == "tests/test_shop.py::test_slow_big_order"  # suite order
     settings = VerifySettings(tiers=("replay", "tests"), candidate_seconds=24.0)
-    plan = prepare_target(
-        ref, "shop.py", source, capture, root=root, settings=settings, limits=LIMITS, tests=tests
-    )
-    faster = source.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
-    verdict = verify_candidate(
-        Candidate(ref, "test", "test", faster, "", "shop.py"), plan, root=root, limits=LIMITS
-    )
+    tests, verdict = judge_with_tests(root, FASTER, settings)
+    assert tests.node_ids[-1] == "tests/test_shop.py::test_slow_big_order"  # suite order
     run = next(r for r in verdict.runs if r.tier == "tests")
     assert verdict.status is VerdictStatus.EQUIVALENT and run.inputs == 2
     assert (
@@ -208,22 +216,12 @@ def test_the_tests_run_in_the_suites_order_so_a_correct_candidate_is_not_blamed(
     root = make_project(
         {"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": ORDER_DEPENDENT_TESTS}
     )
-    ref = FunctionRef("shop", "shipping")
-    source = (root / "shop.py").read_text()
-    capture = capture_calls("python bench.py", root, [ref])[ref]
-    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", source)
+    tests, verdict = judge_with_tests(root, FASTER)
     assert [n.split("::")[1] for n in tests.node_ids] == [
         "test_a_slow_setup",
         "test_b_expects_a_clean_slate",
         "test_c_leaves_state_behind",
     ]
-    plan = prepare_target(
-        ref, "shop.py", source, capture, root=root, settings=TESTS_ONLY, limits=LIMITS, tests=tests
-    )
-    faster = source.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
-    verdict = verify_candidate(
-        Candidate(ref, "test", "test", faster, "", "shop.py"), plan, root=root, limits=LIMITS
-    )
     run = next(r for r in verdict.runs if r.tier == "tests")
     assert verdict.status is VerdictStatus.EQUIVALENT and (run.outcome, run.inputs) == ("same", 3)
 
@@ -248,17 +246,8 @@ def test_a_test_that_fails_with_the_original_too_cannot_judge_and_says_why(make_
     root = make_project(
         {"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": NEEDS_AN_UNSELECTED_TEST}
     )
-    ref = FunctionRef("shop", "shipping")
-    source = (root / "shop.py").read_text()
-    capture = capture_calls("python bench.py", root, [ref])[ref]
-    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", source)
+    tests, verdict = judge_with_tests(root, ON_DISK)
     assert tests.node_ids == ("tests/test_shop.py::test_b_needs_it",)
-    plan = prepare_target(
-        ref, "shop.py", source, capture, root=root, settings=TESTS_ONLY, limits=LIMITS, tests=tests
-    )
-    verdict = verify_candidate(
-        Candidate(ref, "test", "test", source, "", "shop.py"), plan, root=root, limits=LIMITS
-    )
     run = next(r for r in verdict.runs if r.tier == "tests")
     assert verdict.status is VerdictStatus.EQUIVALENT and run.outcome == "skipped"
     assert run.note == (
