@@ -21,11 +21,10 @@ from perfloop.model import (
     FunctionRef,
     GateResult,
     RunId,
-    TargetResult,
-    TargetStatus,
     Verdict,
     VerdictStatus,
 )
+from perfloop.results import TargetResult, TargetStatus
 from perfloop.resume import load_resumable
 from perfloop.sandbox.decode import REGISTRY, Refused, decode, registered_types
 from perfloop.sandbox.runner import run_in_worker

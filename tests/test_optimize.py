@@ -11,8 +11,9 @@ import pytest
 
 from perfloop.cli import main
 from perfloop.config import load_settings
-from perfloop.model import Candidate, FunctionRef, TargetStatus, VerdictStatus
+from perfloop.model import Candidate, FunctionRef, VerdictStatus
 from perfloop.propose import propose_rule_candidates
+from perfloop.results import TargetStatus
 from perfloop.search import optimize
 
 LIB = '''

@@ -21,10 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfloop.model import RunResult
+from perfloop.results import RunResult
 
 if TYPE_CHECKING:
-    from perfloop.outside.results import BenchResult, CheckResult, VerifyResult
+    from perfloop.results import BenchResult, CheckResult, VerifyResult
 
 __version__ = "0.1.0"
 

@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from perfloop.model import FunctionRef, Limits, TargetResult, VerdictStatus
+from perfloop.model import FunctionRef, Limits, VerdictStatus
 from perfloop.patch import FileChange
+from perfloop.results import TargetResult
 from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import TargetPlan, verify_candidate
 

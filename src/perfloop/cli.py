@@ -12,10 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from perfloop.commands import COMMANDS
-from perfloop.commands.optimize import terminal
+from perfloop.commands.common import machine_output
 from perfloop.config import ConfigError
 from perfloop.model import InvalidReference
 from perfloop.project import TargetError
+from perfloop.report.terminal import console_for
 from perfloop.resume import RunInterrupted
 from perfloop.workload import WorkloadError
 
@@ -32,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = terminal(stderr=getattr(args, "json", False))
+    console = console_for(stderr=machine_output(args))
     try:
         return int(args.handler(args))
     except (ConfigError, TargetError, InvalidReference) as exc:

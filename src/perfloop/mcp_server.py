@@ -29,11 +29,11 @@ from perfloop.outside import CandidateSpec, bench_outside, verify_outside
 from perfloop.outside.apply import apply_outside
 from perfloop.outside.calls import finish, get_calls, recorded_run, require_workload
 from perfloop.outside.candidate import read_target
-from perfloop.outside.documents import bench_document, verify_document
 from perfloop.outside.judge import check_tiers, verify_settings
 from perfloop.profile import profile_workload
 from perfloop.project import Project, TargetError
 from perfloop.propose import propose_rule_candidates
+from perfloop.report.json import bench_document, verify_document
 from perfloop.verification import VerifySettings
 from perfloop.workload import WorkloadError
 

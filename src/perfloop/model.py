@@ -9,7 +9,7 @@ bytes that the main process never unpickles.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import NewType
 
@@ -381,36 +381,12 @@ class Measurement:
 # --- select and report -------------------------------------------------------
 
 
-class TargetStatus(str, Enum):
-    IMPROVED = "improved"
-    NO_FASTER_CANDIDATE = "no_faster_candidate"
-    UNVERIFIABLE = "unverifiable"
-    ERROR = "error"
-
-
 @dataclass(frozen=True)
 class CandidateResult:
     candidate: Candidate
     gate: GateResult
     verdict: Verdict | None = None
     measurement: Measurement | None = None
-
-
-@dataclass(frozen=True)
-class TargetResult:
-    function: FunctionRef
-    share: float
-    status: TargetStatus
-    reason: str | None
-    calls_recorded: int
-    candidates: tuple[CandidateResult, ...] = ()
-    best: CandidateResult | None = None
-    strength: VerificationStrength | None = None  # None: the self-check did not run
-
-    @property
-    def weakly_verified(self) -> bool:
-        """Its verification's strength is below the threshold (or unknown)."""
-        return self.strength is not None and self.strength.weak
 
 
 @dataclass(frozen=True)
@@ -479,35 +455,3 @@ class LLMUsage:
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass(frozen=True)
-class WorkloadSpeedup:
-    """The whole workload, original against patched: `speedup` on CPU time (the headline),
-    `wall_speedup` on wall time, `note` when the two disagree."""
-
-    speedup: Speedup
-    output_unchanged: bool | None
-    wall_speedup: Speedup | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class RunResult:
-    run_id: RunId
-    python: str
-    workload: str
-    root: str
-    profile: Profile
-    targets: tuple[TargetResult, ...]
-    workload_speedup: WorkloadSpeedup | None
-    patch: str
-    applied: bool
-    run_dir: str
-    notes: tuple[str, ...] = field(default=())
-    llm_usage: LLMUsage | None = None
-    applied_without_tests: str | None = None  # why the tests could not run, if applied anyway
-
-    @property
-    def improved(self) -> tuple[TargetResult, ...]:
-        return tuple(t for t in self.targets if t.status is TargetStatus.IMPROVED)

@@ -28,14 +28,10 @@ from perfloop.model import (
     LineProfile,
     Profile,
     RunId,
-    RunResult,
     TargetCapture,
     TargetContext,
-    TargetResult,
-    TargetStatus,
     Verdict,
     VerdictStatus,
-    WorkloadSpeedup,
 )
 from perfloop.patch import (
     ApplyRefused,
@@ -54,6 +50,8 @@ from perfloop.project import Project, TargetError
 from perfloop.propose import combine_rules, in_combination_order, propose_rule_candidates
 from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.report import write_run_files
+from perfloop.report.json import render as render_json
+from perfloop.results import RunResult, TargetResult, TargetStatus, WorkloadSpeedup
 from perfloop.resume import (
     SETTINGS_STEP,
     SOURCES_STEP,
@@ -354,8 +352,8 @@ def _run_stages(
         llm_usage=context.store.llm_usage(context.run_id),
         applied_without_tests=gate.untested if applied else None,
     )
-    results_json = write_run_files(result, run_dir)
-    context.store.finish_run(result, results_json)
+    write_run_files(result, run_dir)
+    context.store.finish_run(result, render_json(result))
     return result
 
 

@@ -30,10 +30,9 @@ from perfloop.model import (
     ObservedType,
     Profile,
     RunId,
-    RunResult,
     TargetCapture,
-    TargetResult,
 )
+from perfloop.results import RunResult, TargetResult
 from perfloop.sandbox.decode import decode
 
 SCHEMA_VERSION = 1

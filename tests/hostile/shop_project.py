@@ -7,7 +7,7 @@ import socket
 import textwrap
 from collections.abc import Iterator
 
-from perfloop.model import RunResult
+from perfloop.results import RunResult
 
 LIB = '''
 def cheapest(prices):

@@ -17,7 +17,8 @@ import pytest
 from shop_project import BENCH, HONEST, LIB, ORIGINAL, listening_socket, module, tried
 
 from perfloop.config import load_settings
-from perfloop.model import Candidate, FunctionRef, TargetStatus, VerdictStatus
+from perfloop.model import Candidate, FunctionRef, VerdictStatus
+from perfloop.results import TargetStatus
 from perfloop.search import optimize
 
 pytestmark = pytest.mark.slow

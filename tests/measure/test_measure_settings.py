@@ -11,7 +11,7 @@ from perfloop.config import ConfigError, load_settings
 from perfloop.measure import MeasureSettings, settings_from
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
 from perfloop.model import InstructionCounts, Limits, Measurement, MemoryPeaks, Speedup
-from perfloop.report.results import measurement_extras, speedup_document
+from perfloop.report.json import measurement_extras, speedup_document
 from perfloop.report.summary import measurement_details
 
 
@@ -109,15 +109,9 @@ def test_unavailable_counters_and_unknown_floors_stay_honest() -> None:
 
 
 def test_a_memory_win_is_called_less_memory_not_faster() -> None:
-    from perfloop.model import (
-        Candidate,
-        CandidateResult,
-        FunctionRef,
-        GateResult,
-        TargetResult,
-        TargetStatus,
-    )
+    from perfloop.model import Candidate, CandidateResult, FunctionRef, GateResult
     from perfloop.report.summary import verdict_text
+    from perfloop.results import TargetResult, TargetStatus
 
     ref = FunctionRef("m", "f")
     best = CandidateResult(

@@ -14,8 +14,8 @@ from perfloop.cli import main
 from perfloop.measure import MeasureSettings, NoiseFloor
 from perfloop.model import Candidate, FunctionRef, Measurement, RunId, Speedup
 from perfloop.outside import BenchResult
-from perfloop.outside.documents import bench_document
-from perfloop.outside.render import bench_text
+from perfloop.report.json import bench_document
+from perfloop.report.terminal import bench_text
 
 
 def test_a_correct_rewrite_is_measured_with_its_noise_floor_and_the_whole_workload(
@@ -139,10 +139,10 @@ def test_on_a_noisy_machine_a_ratio_inside_the_noise_floor_is_not_called_faster(
     assert noisy_bench(noisy, ci_low=1.35).speed == "faster"
     straddling = noisy_bench(noisy, ci_low=0.95)  # [0.95, 1.05]: p=0.001 is within processes
     assert straddling.speed == "no significant difference"
-    assert straddling.speed_text == (
+    assert (
         "no significant difference: the 95% interval includes 1.00x (the pairs' p=0.001 counts "
         "the noise within each process; the interval also counts the spread between processes)"
-    )
+    ) in bench_text(straddling)
 
 
 def test_a_failed_noise_floor_leaves_the_plain_threshold_and_says_why() -> None:

@@ -16,10 +16,9 @@ from perfloop.model import (
     FunctionRef,
     GateResult,
     Limits,
-    TargetResult,
-    TargetStatus,
     VerificationStrength,
 )
+from perfloop.results import TargetResult, TargetStatus
 from perfloop.search import optimize, strongly_verified_changes
 from perfloop.verification import FuzzSettings, VerifySettings, measure_strength, prepare_target
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perfloop.model import TierRun
-from perfloop.outside.render import tier_line
+from perfloop.report.summary import tier_line
 from perfloop.report.verification import tier_run_text
 from perfloop.verification.plan import TIER_ORDER, TIERS
 from perfloop.verification.tiers import CHECKS

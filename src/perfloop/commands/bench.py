@@ -7,9 +7,7 @@ crashed or hung on the recorded calls), 3 no recorded calls to time it on, 2 usa
 from __future__ import annotations
 
 import argparse
-import json
 
-from perfloop.commands.optimize import terminal
 from perfloop.commands.verify import (
     SETTING_FLAGS,
     add_target_arguments,
@@ -18,8 +16,8 @@ from perfloop.commands.verify import (
 )
 from perfloop.config import add_setting_arguments
 from perfloop.outside import bench_outside
-from perfloop.outside.documents import bench_document
-from perfloop.outside.render import bench_text
+from perfloop.report import print_result
+from perfloop.report.terminal import console_for
 
 NAME = "bench"
 
@@ -44,15 +42,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = terminal(stderr=True)
+    console = console_for(stderr=True)
     spec = candidate_spec(args)
     settings = settings_from(args, SETTING_FLAGS)
     with console.status("starting") as status:
         result = bench_outside(
             settings, args.target, spec, args.run, args.workload_level, progress=status.update
         )
-    if args.json:
-        print(json.dumps(bench_document(result), indent=2))
-    else:
-        print(bench_text(result), end="")
+    print_result(result, args.format)
     return result.exit_code

@@ -8,15 +8,14 @@ behaviour change and no slowdown beyond the tolerance, 1 either, 2 usage.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from perfloop.commands.common import add_json_argument, add_root_argument
-from perfloop.commands.optimize import terminal
+from perfloop.commands.common import add_format_argument, add_root_argument
 from perfloop.commands.verify import add_verification_arguments, engine_from
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import check_outside
-from perfloop.outside.documents import check_document
+from perfloop.report import print_result
+from perfloop.report.terminal import console_for
 
 NAME = "check"
 SETTING_FLAGS = (
@@ -56,13 +55,13 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_setting_arguments(
         parser, ("max_calls", "min_speedup", "float_tolerance", "workload_writes")
     )
-    add_json_argument(parser)
+    add_format_argument(parser)
     add_verification_arguments(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    console = terminal(stderr=True)
+    console = console_for(stderr=True)
     settings = load_settings(args.root.resolve(), setting_overrides(args, SETTING_FLAGS))
     engine = engine_from(args, settings)
     with console.status("starting") as status:
@@ -74,8 +73,5 @@ def run(args: argparse.Namespace) -> int:
             progress=status.update,
             engine=engine,
         )
-    if args.json:
-        print(json.dumps(check_document(result), indent=2))
-    else:
-        print(result.markdown, end="")
+    print_result(result, args.format)
     return result.exit_code

@@ -26,8 +26,8 @@ from pathlib import Path
 from rich.table import Table
 
 from perfloop.commands.common import add_json_argument
-from perfloop.commands.optimize import terminal
 from perfloop.model import Limits
+from perfloop.report.terminal import console_for as terminal
 from perfloop.sandbox.runner import WorkerStatus, isolation_gaps, run_in_worker, worker_isolation
 from perfloop.workload import run_workload
 

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 
-from rich.console import Console
-
-from perfloop.commands.common import add_json_argument, add_root_argument
+from perfloop.commands.common import add_format_argument, add_root_argument, machine_output
 from perfloop.config import add_setting_arguments, load_settings, setting_overrides
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
-from perfloop.report.results import results_document
-from perfloop.report.terminal import print_summary
+from perfloop.report import print_result
+from perfloop.report.terminal import console_for
 from perfloop.search import optimize
 from perfloop.verification.flags import VERIFY_FLAGS, add_verify_arguments
 
@@ -31,7 +27,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_root_argument(parser)
     add_setting_arguments(parser, SETTING_FLAGS)
-    add_json_argument(parser, "print results.json instead of the table")
+    add_format_argument(parser)
     add_llm_arguments(parser)
     add_verify_arguments(parser)
     add_measure_arguments(parser)
@@ -58,7 +54,7 @@ SETTING_FLAGS = (
 
 
 def run(args: argparse.Namespace) -> int:
-    console = terminal(stderr=args.json)
+    console = console_for(stderr=machine_output(args))
     settings = load_settings(
         args.root.resolve(),
         setting_overrides(args, (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)),
@@ -66,14 +62,5 @@ def run(args: argparse.Namespace) -> int:
     proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
     with console.status("starting") as status:
         result = optimize(settings, progress=lambda text: status.update(text), proposers=proposers)
-    if args.json:
-        print(json.dumps(results_document(result), indent=2))
-    else:
-        print_summary(result, console)
+    print_result(result, args.format, console)
     return 0
-
-
-def terminal(stderr: bool = False) -> Console:
-    """Piped or captured output gets the whole table instead of rich's 80-column default."""
-    stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, width=None if stream.isatty() else 160)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 
-from perfloop.commands.common import add_json_argument, add_root_argument
-from perfloop.commands.optimize import terminal
+from perfloop.commands.common import add_format_argument, add_root_argument, machine_output
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import RunId
-from perfloop.report.results import results_document
-from perfloop.report.terminal import print_summary
+from perfloop.report import print_result
+from perfloop.report.terminal import console_for
 from perfloop.search import resume
 
 NAME = "resume"
@@ -26,12 +24,12 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     parser.add_argument("run_id", metavar="RUN_ID", help="as printed when the run stopped")
     add_root_argument(parser)
-    add_json_argument(parser, "print results.json instead of the table")
+    add_format_argument(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    console = terminal(stderr=args.json)
+    console = console_for(stderr=machine_output(args))
     with console.status("resuming") as status:
         result = resume(
             RunId(args.run_id),
@@ -39,8 +37,5 @@ def run(args: argparse.Namespace) -> int:
             progress=lambda text: status.update(text),
             proposers=proposers_for,
         )
-    if args.json:
-        print(json.dumps(results_document(result), indent=2))
-    else:
-        print_summary(result, console)
+    print_result(result, args.format, console)
     return 0

@@ -8,9 +8,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from perfloop.commands.common import add_json_argument, add_root_argument
-from perfloop.commands.optimize import terminal
 from perfloop.config import ConfigError
 from perfloop.patch import ApplyRefused, journal_state, revert_from_backup
+from perfloop.report.terminal import console_for as terminal
 from perfloop.runlock import project_lock
 
 NAME = "revert"

@@ -8,16 +8,14 @@ reproducible, weakly verified), 2 usage.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from perfloop.commands.common import add_json_argument, add_root_argument
-from perfloop.commands.optimize import terminal
+from perfloop.commands.common import add_format_argument, add_root_argument
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import CandidateSpec, verify_outside
-from perfloop.outside.documents import verify_document
 from perfloop.outside.judge import verify_settings
-from perfloop.outside.render import verify_text
+from perfloop.report import print_result
+from perfloop.report.terminal import console_for
 from perfloop.verification import VerifySettings
 
 NAME = "verify"
@@ -67,7 +65,7 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
             "workload_writes",
         ),
     )
-    add_json_argument(parser)
+    add_format_argument(parser)
 
 
 def add_verification_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,7 +108,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    console = terminal(stderr=True)
+    console = console_for(stderr=True)
     spec = candidate_spec(args)
     settings = settings_from(args)
     engine = engine_from(args, settings)
@@ -118,8 +116,5 @@ def run(args: argparse.Namespace) -> int:
         result = verify_outside(
             settings, args.target, spec, args.run, progress=status.update, engine=engine
         )
-    if args.json:
-        print(json.dumps(verify_document(result), indent=2))
-    else:
-        print(verify_text(result), end="")
+    print_result(result, args.format)
     return result.exit_code

@@ -9,14 +9,15 @@ answer in the run store:
     bench_outside    the A/B timing with its interval, the A/A noise floor, the whole workload
     check_outside    every function a pull request changed, against its base version
 
-Each returns a frozen result (`results`), which the CLI prints (`render`) and the
-MCP server sends as JSON (`documents`).
+Each returns a frozen result (`perfloop.results`), which the CLI prints with a renderer
+of `perfloop.report` and the MCP server sends as its JSON document.
 """
 
 from perfloop.outside.bench import bench_outside
 from perfloop.outside.candidate import CandidateError, CandidateSpec
 from perfloop.outside.check import check_outside
-from perfloop.outside.results import (
+from perfloop.outside.verify import verify_outside
+from perfloop.results import (
     BenchResult,
     CheckResult,
     CheckStatus,
@@ -25,7 +26,6 @@ from perfloop.outside.results import (
     FunctionCheck,
     VerifyResult,
 )
-from perfloop.outside.verify import verify_outside
 
 __all__ = [
     "BenchResult",

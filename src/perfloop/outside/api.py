@@ -14,8 +14,8 @@ from perfloop.outside.bench import bench_outside
 from perfloop.outside.candidate import CandidateSpec
 from perfloop.outside.check import check_outside
 from perfloop.outside.judge import verify_settings
-from perfloop.outside.results import BenchResult, CheckResult, VerifyResult
 from perfloop.outside.verify import verify_outside
+from perfloop.results import BenchResult, CheckResult, VerifyResult
 
 
 def candidate_spec(

@@ -14,10 +14,10 @@ from perfloop.config import Settings
 from perfloop.model import FunctionRef
 from perfloop.outside.calls import require_workload
 from perfloop.outside.candidate import CandidateSpec, read_target
-from perfloop.outside.results import Decision, VerifyResult
 from perfloop.outside.verify import verify_outside
 from perfloop.patch import ApplyRefused, FileChange, apply_changes, revert_changes, unified_diff
 from perfloop.project import Project
+from perfloop.results import Decision, VerifyResult
 from perfloop.verification import VerifySettings
 from perfloop.workload import WorkloadError, run_workload
 

@@ -36,9 +36,9 @@ from perfloop.outside.candidate import (
     build_candidate,
     read_target,
 )
-from perfloop.outside.documents import bench_document
-from perfloop.outside.results import BenchResult
 from perfloop.project import Project
+from perfloop.report.json import bench_document
+from perfloop.results import BenchResult
 from perfloop.store import RunStore
 
 

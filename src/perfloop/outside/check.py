@@ -14,9 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfloop.atomic import write_atomic
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.measure import measure_candidate
+from perfloop.measure.speed import BELOW_THRESHOLD, speed_word
 from perfloop.model import (
     Candidate,
     CandidateResult,
@@ -37,13 +39,14 @@ from perfloop.outside.calls import (
 )
 from perfloop.outside.candidate import function_text
 from perfloop.outside.changes import ChangedModule, changed_modules
-from perfloop.outside.documents import check_document
 from perfloop.outside.git import check_ref
-from perfloop.outside.judge import judge, new_verification, strength_text, verify_settings
-from perfloop.outside.render import check_markdown
-from perfloop.outside.results import CheckResult, CheckStatus, FunctionCheck, speed_word
+from perfloop.outside.judge import judge, new_verification, verify_settings
 from perfloop.patch import SpliceError, splice_function
-from perfloop.report.summary import BELOW_THRESHOLD, speed_text
+from perfloop.report.json import check_document
+from perfloop.report.markdown import check_markdown
+from perfloop.report.summary import speed_text
+from perfloop.report.verification import strength_text
+from perfloop.results import CheckResult, CheckStatus, FunctionCheck
 from perfloop.store import RunStore
 from perfloop.verification import RunVerification, VerifySettings
 from perfloop.workload import WorkloadError
@@ -247,8 +250,8 @@ def _speed_status(
 def _with_markdown(result: CheckResult, run_dir: Path, extra: Path | None) -> CheckResult:
     text = check_markdown(result)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "check.md").write_text(text, encoding="utf-8")
+    write_atomic(run_dir / "check.md", text)
     if extra is not None:
         extra.parent.mkdir(parents=True, exist_ok=True)
-        extra.write_text(text, encoding="utf-8")
+        write_atomic(extra, text)
     return replace(result, markdown=text)

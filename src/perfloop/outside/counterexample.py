@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.model import CallRecord, FunctionRef, Limits, RunId, Verdict
-from perfloop.outside.results import Counterexample
+from perfloop.results import Counterexample
 from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
 from perfloop.verification.pasteable import call_source

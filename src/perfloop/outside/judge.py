@@ -27,7 +27,7 @@ from perfloop.model import (
 )
 from perfloop.outside.calls import limits_for
 from perfloop.outside.counterexample import counterexample_for, smallest_first
-from perfloop.outside.results import Counterexample
+from perfloop.results import Counterexample
 from perfloop.verification import RunVerification, VerifySettings, verify_candidate
 from perfloop.verification.compare import ComparePolicy
 from perfloop.verification.plan import TIER_ORDER
@@ -167,26 +167,3 @@ def _recorded_numbering(verdict: Verdict, ordered: tuple[CallRecord, ...]) -> Ve
         return verdict
     record = ordered[difference.call_index]
     return replace(verdict, difference=replace(difference, call_index=record.index))
-
-
-def strength_text(strength: VerificationStrength | None, verdict: Verdict | None) -> str:
-    """How much an "equivalent" rests on, in one line."""
-    if verdict is None:
-        return "not verified"
-    if strength is None:
-        if verdict.status is VerdictStatus.EQUIVALENT:
-            return "unknown: the mutant self-check did not run"
-        if verdict.status is VerdictStatus.UNVERIFIABLE:
-            return "none: nothing was verified (see the verdict's reason)"
-        return "not measured: the candidate was not found equivalent"
-    if strength.score is None:
-        return f"unknown: {strength.note or 'no mutant could be made of this function'}"
-    text = (
-        f"{strength.score:.0%}: the tiers tell {strength.killed} of {strength.generated} "
-        f"mutants of the original apart from it (threshold {strength.threshold:.0%})"
-    )
-    if strength.weak:
-        text += "; WEAK: a wrong rewrite could pass like the surviving mutants"
-    if strength.survivors:
-        text += f"; surviving: {'; '.join(strength.survivors[:3])}"
-    return text

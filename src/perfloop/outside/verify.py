@@ -7,10 +7,11 @@ from perfloop.gate import gate_candidate
 from perfloop.model import CandidateResult, FunctionRef, Verdict, VerdictStatus
 from perfloop.outside.calls import Progress, describe_source, finish, get_calls, quiet, recorded_run
 from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
-from perfloop.outside.documents import verify_document
-from perfloop.outside.judge import judge, new_verification, strength_text, verify_settings
-from perfloop.outside.results import Decision, VerifyResult, decision_for
+from perfloop.outside.judge import judge, new_verification, verify_settings
 from perfloop.project import Project
+from perfloop.report.json import verify_document
+from perfloop.report.verification import strength_text
+from perfloop.results import Decision, VerifyResult, decision_for
 from perfloop.verification import VerifySettings
 
 

@@ -1,17 +1,40 @@
-"""report.md: the run explained for a person reviewing the patch."""
+"""The Markdown renderer: for a person reviewing the change, in a file or a PR comment.
+
+optimize  report.md in the run folder: the run explained beside the patch
+check     check.md: the pull request's changed functions, pasteable as a PR comment
+verify, bench  the verdict or the measurement, with its evidence
+"""
 
 from __future__ import annotations
 
-from perfloop.model import CandidateResult, RunResult, TargetResult, VerdictStatus
+from functools import singledispatch
+
+from perfloop.measure.speed import speed_word
+from perfloop.model import CandidateResult, VerdictStatus
+from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.summary import (
     format_speedup,
     headline,
     llm_cost_line,
     measurement_details,
+    noise_floor_line,
+    ratio_text,
+    reuse_line,
     speed_text,
     summary_rows,
+    tier_line,
 )
 from perfloop.report.verification import strength_text, tiers_text
+from perfloop.results import (
+    BenchResult,
+    CheckResult,
+    CheckStatus,
+    Counterexample,
+    FunctionCheck,
+    RunResult,
+    TargetResult,
+    VerifyResult,
+)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -163,3 +186,188 @@ def render_markdown(result: RunResult) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+_ICON = {
+    CheckStatus.BEHAVIOUR_CHANGED: "❌ behaviour changed",
+    CheckStatus.SLOWER: "❌ slower",
+    CheckStatus.FASTER: "✅ faster",
+    CheckStatus.SAME_SPEED: "✅ same behaviour",
+    CheckStatus.NOT_MEASURED: "⚠️ timing failed",
+    CheckStatus.UNVERIFIABLE: "⚠️ unverifiable",
+}
+
+
+def _behaviour_cell(check: FunctionCheck) -> str:
+    verdict = check.verdict
+    if verdict is None:
+        return "-"
+    if check.status is CheckStatus.BEHAVIOUR_CHANGED:
+        return "**changed**"
+    if check.status is CheckStatus.UNVERIFIABLE:
+        return "not verified"
+    return f"same on {verdict.calls_checked} recorded calls"
+
+
+def _speed_cell(check: FunctionCheck, result: CheckResult) -> str:
+    measurement = check.measurement
+    if measurement is None or measurement.speedup is None:
+        return "-"
+    word = speed_word(measurement.speedup, result.min_speedup, result.max_slowdown)
+    return f"{ratio_text(measurement.speedup)} ({word})"
+
+
+def check_markdown(result: CheckResult) -> str:
+    checked = [f for f in result.functions if f.status is not CheckStatus.NOT_EXERCISED]
+    idle = [f for f in result.functions if f.status is CheckStatus.NOT_EXERCISED]
+    failures = result.failures
+    lines = [f"## perfloop check against `{result.base}`", ""]
+    if failures:
+        lines.append(
+            f"**{len(failures)} of {len(checked)} changed functions that the workload runs "
+            "changed behaviour or got slower.**"
+        )
+    elif checked:
+        lines.append(
+            f"All {len(checked)} changed functions that the workload runs behave as before and "
+            "none got slower beyond the tolerance."
+        )
+    else:
+        lines.append("The workload runs none of the functions changed since the base.")
+    lines.append("")
+    if checked:
+        lines += [
+            "| function | behaviour | speed: base time / new time [95% CI] | result |",
+            "| --- | --- | --- | --- |",
+        ]
+        for check in checked:
+            cells = [
+                f"`{check.function}`",
+                _behaviour_cell(check),
+                _speed_cell(check, result),
+                f"{_ICON[check.status]}: {check.reason}",
+            ]
+            lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+        lines.append("")
+    for check in checked:
+        if check.counterexample is not None:
+            example = check.counterexample
+            lines += [
+                f"**`{check.function}`** differs on this call ({example.description}):",
+                "",
+                "```python",
+                example.code,
+                "```",
+                "",
+            ]
+    if idle:
+        names = ", ".join(f"`{f.function}`" for f in idle)
+        lines += [f"Changed but not run by the workload (not checked): {names}.", ""]
+    if result.notes:
+        lines += [*(f"- {note}" for note in result.notes), ""]
+    tiers = dict.fromkeys(t for f in checked if f.verdict for t in f.verdict.tiers)
+    lines += [
+        f"Workload: `{result.workload}`. Behaviour: each new version against its base version "
+        f"on the calls the workload made to it ({', '.join(tiers) or 'no tier ran'}), compared "
+        "exactly (return value, exception type, argument state, output). "
+        f"Speed: paired ABBA timing on the recorded calls; faster means the interval's lower "
+        f"bound clears {result.min_speedup:g}, slower means the base version is faster by more "
+        f"than {result.max_slowdown:g}x at the interval's best case. perfloop run "
+        f"`{result.run_id}`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _counterexample(example: Counterexample) -> list[str]:
+    how = {
+        True: "paste it to reproduce",
+        False: "not pasteable: an argument has no exact Python form, shown by its repr",
+    }[example.exact]
+    if example.tier == "tests":
+        how = "run it to reproduce"
+    return [
+        f"**Counterexample** ({example.where}; {how}): {example.description}",
+        "",
+        "```python",
+        example.code,
+        "```",
+        "",
+    ]
+
+
+def _closing(notes: tuple[str, ...], reuse: str) -> list[str]:
+    """The notes as a list, then how to reuse the run's calls."""
+    return [*(f"- note: {note}" for note in notes), *([""] if notes else []), reuse, ""]
+
+
+def verify_markdown(result: VerifyResult) -> str:
+    lines = [
+        f"## perfloop verify `{result.function}`",
+        "",
+        f"**{result.decision.value.upper()}**: {result.reason}",
+        "",
+        f"Candidate: `{result.candidate.origin}`. The workload made {result.calls_seen} calls; "
+        f"{result.calls_recorded} were recorded.",
+        "",
+    ]
+    verdict = result.verdict
+    if verdict is not None:
+        lines += [*(f"- {tier_line(run)}" for run in verdict.runs), ""]
+        lines += [strength_text(result.strength, verdict) + ".", ""]
+    if result.counterexample is not None:
+        lines += _counterexample(result.counterexample)
+    reuse = (result.run_id, result.calls_recorded, str(result.function))
+    return "\n".join([*lines, *_closing(result.notes, reuse_line(*reuse))])
+
+
+def bench_markdown(result: BenchResult) -> str:
+    lines = [f"## perfloop bench `{result.function}`", ""]
+    speedup = result.measurement.speedup
+    if speedup is None:
+        lines += [f"Not measured: {result.measurement.error}", ""]
+    else:
+        lines += [
+            f"**{ratio_text(speedup)}** (original time / candidate time, 95% interval): "
+            f"{speed_text(speedup, result.threshold)}.",
+            "",
+        ]
+        details = measurement_details(result.measurement)
+        if details:
+            lines += [details + ".", ""]
+    if result.noise_floor is not None:
+        lines += [noise_floor_line(result.noise_floor, result.min_speedup) + ".", ""]
+    workload = result.workload
+    if workload is not None and workload.speedup is not None:
+        lines += [f"Whole workload: {ratio_text(workload.speedup)}.", ""]
+    if speedup is not None:
+        lines += [
+            f"Candidate `{result.candidate.origin}`, {result.calls_recorded} recorded "
+            f"calls. Method: {speedup.method}.",
+            "",
+        ]
+    reuse = (result.run_id, result.calls_recorded, str(result.function))
+    return "\n".join([*lines, *_closing(result.notes, reuse_line(*reuse))])
+
+
+@singledispatch
+def render(result: CommandResult) -> str:
+    """The Markdown of any command's result."""
+    raise TypeError(f"no Markdown for {type(result).__name__}")
+
+
+render.register(RunResult, render_markdown)
+render.register(VerifyResult, verify_markdown)
+render.register(BenchResult, bench_markdown)
+render.register(CheckResult, check_markdown)
+
+RENDERER = Renderer(
+    name="markdown",
+    description="Markdown for a person reviewing the change (report.md of a run, a PR comment)",
+    render=render,
+    run_file="report.md",
+)

@@ -1,18 +1,15 @@
-"""The one summary table of a run, shared by the terminal and Markdown renderers."""
+"""The pieces the renderers share: a run's summary table, the speed words with their figures,
+and the one-line forms of intervals, tier runs and the noise floor."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perfloop.model import (
-    CandidateResult,
-    Measurement,
-    RunResult,
-    Speedup,
-    TargetResult,
-    TargetStatus,
-    VerdictStatus,
-)
+from perfloop.measure import NoiseFloor
+from perfloop.measure.speed import BELOW_THRESHOLD, FASTER, SLOWER, speed_word
+from perfloop.model import CandidateResult, Measurement, Speedup, TierRun, VerdictStatus
+from perfloop.results import RunResult, TargetResult, TargetStatus
+from perfloop.verification.plan import tier_named
 
 
 @dataclass(frozen=True)
@@ -28,30 +25,6 @@ class SummaryRow:
 
 def format_speedup(speedup: Speedup) -> str:
     return f"{speedup.ratio:.2f}x [{speedup.ci_low:.2f}, {speedup.ci_high:.2f}]"
-
-
-FASTER = "faster"
-SLOWER = "slower"
-BELOW_THRESHOLD = "faster, but below the threshold"
-NO_DIFFERENCE = "no significant difference"
-
-
-def speed_word(speedup: Speedup | None, min_speedup: float, max_slowdown: float = 1.0) -> str:
-    """How a ratio (baseline over candidate time) reads: decided by its interval, not its middle.
-
-    faster: the lower bound clears `min_speedup`; slower: the upper bound times
-    `max_slowdown` stays under 1; faster, but below the threshold: the interval
-    lies above 1 (significant) but its lower bound misses `min_speedup`.
-    """
-    if speedup is None:
-        return "not measured"
-    if speedup.ci_low >= min_speedup:
-        return FASTER
-    if speedup.ci_high < 1.0 and speedup.ci_high * max_slowdown <= 1.0:
-        return SLOWER
-    if speedup.ci_low > 1.0:
-        return BELOW_THRESHOLD
-    return NO_DIFFERENCE
 
 
 def speed_text(speedup: Speedup | None, threshold: float, max_slowdown: float = 1.0) -> str:
@@ -232,3 +205,55 @@ def detail_lines(result: RunResult) -> list[str]:
         if best is not None and best.measurement is not None and best.measurement.speedup:
             lines.append(f"{target.function}: {measurement_details(best.measurement)}")
     return lines
+
+
+def ratio_text(speedup: Speedup) -> str:
+    return interval_text(speedup.ratio, speedup.ci_low, speedup.ci_high)
+
+
+def interval_text(ratio: float, low: float, high: float) -> str:
+    return f"{ratio:.2f}x [{low:.2f}, {high:.2f}]"
+
+
+def seconds_text(value: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if value >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value / 1e-9:.3g} ns"
+
+
+def reuse_line(run_id: str, calls_recorded: int, function: str, calls_seen: int = 0) -> str:
+    """How a later command reuses this run's calls, or what to do when it recorded none."""
+    if calls_recorded:
+        return f"reuse these calls: --run {run_id}"
+    if calls_seen:
+        return (
+            f"the workload called {function} {calls_seen} times but none of the calls could be "
+            "recorded (the verdict says why), so there is nothing to reuse"
+        )
+    return (
+        f"no calls of {function} were recorded, so there is nothing to reuse: give a "
+        "--workload that calls it (or check that the name is the one the workload calls)"
+    )
+
+
+def tier_line(run: TierRun) -> str:
+    """`fuzz: same on 200 generated inputs (1.2 s)`, or why the tier was skipped."""
+    if run.outcome == "skipped":
+        return f"{run.tier}: skipped ({run.note})"
+    noun = tier_named(run.tier).inputs
+    text = f"{run.tier}: {run.outcome} on {run.inputs} {noun} ({run.seconds:.1f} s)"
+    return f"{text}; {run.note}" if run.note else text
+
+
+def noise_floor_line(noise: NoiseFloor, min_speedup: float) -> str:
+    """The A/A run and the rule it feeds; its figures beside the ratio come from the report's."""
+    label = "noise floor (A/A: the original against itself"
+    if noise.error is not None:
+        return f"{label}): not measured, the threshold stays {min_speedup:g}: {noise.error}"
+    interval = interval_text(noise.ratio, noise.low, noise.high)
+    return (
+        f"{label}, {noise.processes} processes): {interval}"
+        f"; faster needs the interval's lower bound to clear {min_speedup:g} or this floor, "
+        "whichever is higher"
+    )

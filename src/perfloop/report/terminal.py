@@ -1,12 +1,44 @@
-"""The table a user reads at the end of a run, drawn with rich."""
+"""The terminal renderer: what the commands print.
+
+optimize's tables are drawn with rich (colour on a terminal); verify, bench and check
+print plain lines, each number with its interval and method, so a CI log reads the same.
+"""
 
 from __future__ import annotations
+
+import io
+import sys
+from functools import singledispatch
 
 from rich.console import Console
 from rich.table import Table
 
-from perfloop.model import Profile, RunResult, TargetStatus
-from perfloop.report.summary import detail_lines, headline, llm_cost_line, summary_rows
+from perfloop.model import Profile
+from perfloop.report.base import CommandResult, Renderer
+from perfloop.report.markdown import check_markdown
+from perfloop.report.summary import (
+    detail_lines,
+    headline,
+    llm_cost_line,
+    measurement_details,
+    noise_floor_line,
+    ratio_text,
+    reuse_line,
+    seconds_text,
+    speed_text,
+    summary_rows,
+    tier_line,
+)
+from perfloop.report.verification import strength_text
+from perfloop.results import (
+    BenchResult,
+    CheckResult,
+    Counterexample,
+    RunResult,
+    TargetStatus,
+    VerifyResult,
+)
+from perfloop.verification.plan import tier_named
 
 _STYLE = {
     TargetStatus.IMPROVED: "green",
@@ -76,3 +108,131 @@ def print_summary(result: RunResult, console: Console) -> None:
     console.print(f"report: {result.run_dir}/report.md  patch: {result.run_dir}/patch.diff")
     if result.improved and not result.applied:
         console.print("apply it with: perfloop optimize ... --apply  (or: git apply <patch.diff>)")
+
+
+def counterexample_lines(example: Counterexample, indent: str = "    ") -> list[str]:
+    if example.tier == "tests":
+        how = "run it to reproduce"
+    elif example.exact:
+        how = "paste it to reproduce"
+    else:
+        how = "NOT pasteable: an argument has no exact Python form, shown by its repr"
+    return [
+        f"smallest counterexample ({example.where}; {how}):",
+        f"{indent}{example.code}",
+        f"{indent}-> {example.description}",
+    ]
+
+
+def verify_text(result: VerifyResult) -> str:
+    verdict = result.verdict
+    lines = [
+        f"perfloop verify {result.function}  candidate: {result.candidate.origin}  "
+        f"run: {result.run_id}",
+        f"verdict: {result.decision.value.upper()} (exit {result.exit_code}): {result.reason}",
+    ]
+    if verdict is not None:
+        lines.append(f"tiers run: {', '.join(verdict.tiers) or 'none'}")
+        lines += [f"  {tier_line(run)}" for run in verdict.runs]
+        lines.append(
+            f"inputs tried: {verdict.calls_checked} of {result.calls_recorded} recorded calls "
+            f"replayed (the workload made {result.calls_seen} calls)"
+            + "".join(
+                f", {run.inputs} {tier_named(run.tier).inputs}"
+                for run in verdict.runs
+                if run.tier != "replay" and run.outcome != "skipped"
+            )
+        )
+        lines.append(strength_text(result.strength, verdict))
+    if result.counterexample is not None:
+        lines += counterexample_lines(result.counterexample)
+    lines += [f"note: {note}" for note in result.notes]
+    lines.append(
+        reuse_line(result.run_id, result.calls_recorded, str(result.function), result.calls_seen)
+    )
+    return "\n".join(lines) + "\n"
+
+
+def bench_text(result: BenchResult) -> str:
+    measurement = result.measurement
+    lines = [
+        f"perfloop bench {result.function}  candidate: {result.candidate.origin}  "
+        f"run: {result.run_id}",
+    ]
+    speedup = measurement.speedup
+    if speedup is None:
+        lines.append(f"speedup: not measured (exit {result.exit_code}): {measurement.error}")
+    else:
+        lines.append(
+            f"speedup: {ratio_text(speedup)} (original time / candidate time, 95% CI): "
+            f"{speed_text(result.measurement.speedup, result.threshold)}"
+        )
+        details = measurement_details(measurement)  # noise floor, threshold, detectable
+        if details:
+            lines.append(f"  {details}")
+    if result.noise_floor is not None:
+        lines.append(noise_floor_line(result.noise_floor, result.min_speedup))
+    if speedup is not None:
+        lines.append(
+            f"one pass over {result.calls_recorded} recorded calls: "
+            f"original {seconds_text(speedup.baseline_seconds)}, "
+            f"candidate {seconds_text(speedup.candidate_seconds)}"
+        )
+    workload = result.workload
+    if workload is not None:
+        if workload.speedup is None:
+            lines.append(f"whole workload: not measured: {workload.error}")
+        else:
+            output = {True: "output unchanged", False: "OUTPUT CHANGED", None: "output varies"}[
+                workload.output_unchanged
+            ]
+            lines.append(f"whole workload: {ratio_text(workload.speedup)}, {output}")
+    if speedup is not None:
+        lines.append(f"method: {speedup.method}")
+    if result.steps:
+        total = sum(seconds for _, seconds in result.steps)
+        parts = ", ".join(f"{step} {seconds:.1f} s" for step, seconds in result.steps)
+        lines.append(f"time taken: {total:.1f} s in all: {parts}")
+    lines += [f"note: {note}" for note in result.notes]
+    lines.append(reuse_line(result.run_id, result.calls_recorded, str(result.function)))
+    return "\n".join(lines) + "\n"
+
+
+def console_for(stderr: bool = False) -> Console:
+    """Piped or captured output gets the whole table instead of rich's 80-column default."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, width=None if stream.isatty() else 160)
+
+
+def run_text(result: RunResult) -> str:
+    """The run's tables as plain text, as `show` prints them without colour."""
+    console = Console(record=True, width=160, file=io.StringIO())
+    print_summary(result, console)
+    return console.export_text()
+
+
+@singledispatch
+def render(result: CommandResult) -> str:
+    """What the command prints for `result`, as plain text."""
+    raise TypeError(f"no terminal text for {type(result).__name__}")
+
+
+render.register(RunResult, run_text)
+render.register(VerifyResult, verify_text)
+render.register(BenchResult, bench_text)
+render.register(CheckResult, check_markdown)  # a PR comment reads well in a terminal too
+
+
+def show(result: CommandResult, console: Console) -> None:
+    if isinstance(result, RunResult):
+        print_summary(result, console)
+    else:
+        sys.stdout.write(render(result))
+
+
+RENDERER = Renderer(
+    name="terminal",
+    description="tables and lines for a person at a terminal (the default)",
+    render=render,
+    show=show,
+)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfloop.model import Difference, TierRun, Verdict, VerificationStrength
+from perfloop.model import Difference, TierRun, Verdict, VerdictStatus, VerificationStrength
 from perfloop.verification.plan import tier_named
 
 
@@ -81,10 +81,20 @@ def tiers_text(verdict: Verdict) -> str:
     return "; ".join(tier_run_text(run) for run in verdict.runs)
 
 
-def strength_text(strength: VerificationStrength | None) -> str:
-    """One line: the mutation score, the threshold, and what survived."""
+def strength_text(strength: VerificationStrength | None, verdict: Verdict | None = None) -> str:
+    """One line: the mutation score, the threshold, and what survived.
+
+    Without a score, the `verdict` it would rest on says why: nothing was verified, the
+    self-check did not run, or the candidate was not found equivalent.
+    """
     if strength is None:
-        return "verification strength not measured (the self-check is off or nothing was verified)"
+        if verdict is None:
+            return "verification strength: none, nothing was verified"
+        if verdict.status is VerdictStatus.EQUIVALENT:
+            return "verification strength unknown: the mutant self-check did not run"
+        if verdict.status is VerdictStatus.UNVERIFIABLE:
+            return "verification strength: none, nothing was verified (see the verdict's reason)"
+        return "verification strength not measured: the candidate was not found equivalent"
     score = strength.score
     if score is None:
         return f"verification strength unknown: {strength.note or 'no mutant could be made'}"
@@ -95,7 +105,7 @@ def strength_text(strength: VerificationStrength | None) -> str:
     if strength.killed_by:
         text += " by " + ", ".join(f"{tier} {count}" for tier, count in strength.killed_by)
     if strength.weak:
-        text += "; WEAKLY VERIFIED: not applied without --accept-weak"
+        text += "; WEAKLY VERIFIED: a wrong rewrite could pass like the surviving mutants"
     if strength.survivors:
         text += "; surviving: " + "; ".join(strength.survivors[:3])
     return text

@@ -1,7 +1,14 @@
-"""What `perfloop verify`, `bench` and `check` hand back: one frozen result per command.
+"""What each command hands back: one frozen result per command.
 
-The CLI prints these, the Python API returns them, and the MCP server sends their
-JSON documents (see `perfloop.outside.documents`), so all three say the same thing.
+    optimize  RunResult: per target a TargetResult, the whole-workload speedup, the patch
+    verify    VerifyResult: the decision on one outside candidate, with its evidence
+    bench     BenchResult: the candidate's A/B against the original, beside the noise floor
+    check     CheckResult: every function a change touched, judged against its base
+
+The CLI prints these and the run folder keeps them through one renderer per format
+(`perfloop.report`), the Python API returns them, and the MCP server sends their JSON
+documents, so all of them say the same thing. The data the stages pass to each other
+on the way (profiles, calls, candidates, verdicts, measurements) is `perfloop.model`.
 """
 
 from __future__ import annotations
@@ -10,17 +17,82 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from perfloop.measure import NoiseFloor, WorkloadComparison
+from perfloop.measure.speed import speed_word
 from perfloop.model import (
     Candidate,
+    CandidateResult,
     FunctionRef,
     GateResult,
+    LLMUsage,
     Measurement,
+    Profile,
     RunId,
+    Speedup,
     Verdict,
     VerdictStatus,
     VerificationStrength,
 )
-from perfloop.report.summary import speed_text, speed_word
+
+# --- optimize -----------------------------------------------------------------------
+
+
+class TargetStatus(str, Enum):
+    IMPROVED = "improved"
+    NO_FASTER_CANDIDATE = "no_faster_candidate"
+    UNVERIFIABLE = "unverifiable"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    function: FunctionRef
+    share: float
+    status: TargetStatus
+    reason: str | None
+    calls_recorded: int
+    candidates: tuple[CandidateResult, ...] = ()
+    best: CandidateResult | None = None
+    strength: VerificationStrength | None = None  # None: the self-check did not run
+
+    @property
+    def weakly_verified(self) -> bool:
+        """Its verification's strength is below the threshold (or unknown)."""
+        return self.strength is not None and self.strength.weak
+
+
+@dataclass(frozen=True)
+class WorkloadSpeedup:
+    """The whole workload, original against patched: `speedup` on CPU time (the headline),
+    `wall_speedup` on wall time, `note` when the two disagree."""
+
+    speedup: Speedup
+    output_unchanged: bool | None
+    wall_speedup: Speedup | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: RunId
+    python: str
+    workload: str
+    root: str
+    profile: Profile
+    targets: tuple[TargetResult, ...]
+    workload_speedup: WorkloadSpeedup | None
+    patch: str
+    applied: bool
+    run_dir: str
+    notes: tuple[str, ...] = field(default=())
+    llm_usage: LLMUsage | None = None
+    applied_without_tests: str | None = None  # why the tests could not run, if applied anyway
+
+    @property
+    def improved(self) -> tuple[TargetResult, ...]:
+        return tuple(t for t in self.targets if t.status is TargetStatus.IMPROVED)
+
+
+# --- verify, bench, check -------------------------------------------------------------
 
 
 class Decision(str, Enum):
@@ -108,11 +180,6 @@ class BenchResult:
         """faster, slower, faster but below the threshold, no significant difference, or not
         measured."""
         return speed_word(self.measurement.speedup, self.threshold)
-
-    @property
-    def speed_text(self) -> str:
-        """`speed` with the figures that decided it."""
-        return speed_text(self.measurement.speedup, self.threshold)
 
     @property
     def exit_code(self) -> int:
