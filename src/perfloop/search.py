@@ -79,9 +79,9 @@ from perfloop.verification import (
     verify_candidate,
 )
 from perfloop.verification.compare import ComparePolicy
-from perfloop.verification.plan import TIER_ORDER
 from perfloop.verification.project_tests import apply_gate
 from perfloop.verification.replay import replay
+from perfloop.verification.tiers import TIER_ORDER
 from perfloop.workload import WorkloadError, run_workload
 
 Progress = Callable[[str], None]

@@ -1,17 +1,41 @@
-"""The tiers are named once (verification.plan.TIERS): order, checks and unit words agree."""
+"""The tiers are declared once, one module each (verification/tiers/): the registry, the
+settings and the renderers agree on them."""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from perfloop.model import TierRun
 from perfloop.report.summary import tier_line
 from perfloop.report.verification import tier_run_text
-from perfloop.verification.plan import TIER_ORDER, TIERS
-from perfloop.verification.tiers import CHECKS
+from perfloop.verification import tiers
+from perfloop.verification.fuzz import FuzzSettings
+from perfloop.verification.plan import VerifySettings
+from perfloop.verification.tiers import TIER_ORDER, TIERS, tier_named
 
 
-def test_every_tier_has_a_check_and_every_check_a_tier() -> None:
-    assert list(CHECKS) == list(TIER_ORDER)
-    assert len({tier.name for tier in TIERS}) == len(TIERS)
+def test_every_tier_module_is_registered_once_and_runs_by_default() -> None:
+    modules = [
+        info.name
+        for info in pkgutil.iter_modules(tiers.__path__)
+        if info.name != "base" and not info.name.startswith("_")
+    ]
+    declared = [importlib.import_module(f"{tiers.__name__}.{name}").TIER for name in modules]
+    assert sorted(t.name for t in declared) == sorted(TIER_ORDER)  # each module is in TIERS
+    assert len(set(TIER_ORDER)) == len(TIERS)
+    assert all(callable(tier.check) for tier in TIERS)
+    assert VerifySettings().tiers == TIER_ORDER  # the settings' default is the registry
+
+
+def test_a_tier_runs_when_chosen_and_its_settings_let_it() -> None:
+    settings = VerifySettings()
+    assert [t for t in TIER_ORDER if settings.runs(t)] == list(TIER_ORDER)
+    no_budget = VerifySettings(fuzz=FuzzSettings(0, 1.0), symbolic_seconds=0)
+    assert [t for t in TIER_ORDER if no_budget.runs(t)] == ["replay", "tests"]
+    assert not VerifySettings(tiers=("replay",)).runs("fuzz")
+    unknown = tier_named("telepathy")  # named in an older run's record, say
+    assert unknown.unit == "inputs" and not settings.runs("telepathy")
 
 
 def test_both_renderers_count_each_tier_in_its_own_words() -> None:

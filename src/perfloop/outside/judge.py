@@ -30,8 +30,8 @@ from perfloop.outside.counterexample import counterexample_for, smallest_first
 from perfloop.results import Counterexample
 from perfloop.verification import RunVerification, VerifySettings, verify_candidate
 from perfloop.verification.compare import ComparePolicy
-from perfloop.verification.plan import TIER_ORDER
 from perfloop.verification.replay import replay
+from perfloop.verification.tiers import TIER_ORDER
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from perfloop.measure import NoiseFloor
 from perfloop.measure.speed import BELOW_THRESHOLD, FASTER, SLOWER, speed_word
 from perfloop.model import CandidateResult, Measurement, Speedup, TierRun, VerdictStatus
 from perfloop.results import RunResult, TargetResult, TargetStatus
-from perfloop.verification.plan import tier_named
+from perfloop.verification.tiers import tier_named
 
 
 @dataclass(frozen=True)

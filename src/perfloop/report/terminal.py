@@ -38,7 +38,7 @@ from perfloop.results import (
     TargetStatus,
     VerifyResult,
 )
-from perfloop.verification.plan import tier_named
+from perfloop.verification.tiers import tier_named
 
 _STYLE = {
     TargetStatus.IMPROVED: "green",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from perfloop.model import Difference, TierRun, Verdict, VerdictStatus, VerificationStrength
-from perfloop.verification.plan import tier_named
+from perfloop.verification.tiers import tier_named
 
 
 def verdict_document(verdict: Verdict | None) -> dict[str, Any] | None:

@@ -29,11 +29,11 @@ from perfloop.model import (
 )
 from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
 from perfloop.verification.fuzz import FuzzSettings, FuzzTask, fuzz_worker_limits, run_fuzz
-from perfloop.verification.plan import TIER_ORDER, TargetPlan, TestSelection, VerifySettings
+from perfloop.verification.plan import TargetPlan, TestSelection, VerifySettings
 from perfloop.verification.project_tests import TestIndex, index_tests, select_tests
 from perfloop.verification.shapes import source_constants
 from perfloop.verification.strength import measure_strength
-from perfloop.verification.tiers import CHECKS
+from perfloop.verification.tiers import TIER_ORDER, tier_named
 
 _STATUS = {
     "different": VerdictStatus.DIFFERENT,
@@ -120,7 +120,7 @@ def verify_candidate(
             note = f"the candidate's verification budget ({budget:g} s) ran out"
             runs.append(TierRun(tier, "skipped", 0, 0.0, note))
             continue
-        check = CHECKS[tier](candidate.module_source, plan, root, limits, left)
+        check = tier_named(tier).check(candidate.module_source, plan, root, limits, left)
         runs.append(check.run)
         found = _STATUS.get(check.run.outcome)
         if found is not None and status is VerdictStatus.EQUIVALENT:

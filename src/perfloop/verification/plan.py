@@ -18,36 +18,11 @@ from perfloop.verification.shapes import Constants
 
 
 @dataclass(frozen=True)
-class Tier:
-    """A verification tier as the rest of perfloop names it. Its check is in tiers.CHECKS
-    (under the same name); the order of TIERS is the order the tiers run in."""
-
-    name: str
-    unit: str  # what it counts, in a short line: "200 calls"
-    inputs: str  # the same, in a sentence: "same on 200 recorded calls"
-
-
-TIERS = (
-    Tier("replay", "calls", "recorded calls"),
-    Tier("fuzz", "inputs", "generated inputs"),
-    Tier("tests", "tests", "project tests"),
-    Tier("symbolic", "paths", "symbolic paths"),
-)
-TIER_ORDER = tuple(tier.name for tier in TIERS)
-_BY_NAME = {tier.name: tier for tier in TIERS}
-
-
-def tier_named(name: str) -> Tier:
-    """The tier called `name`; one perfloop does not know counts plain "inputs"."""
-    return _BY_NAME.get(name) or Tier(name, "inputs", "inputs")
-
-
-@dataclass(frozen=True)
 class VerifySettings:
     """Which tiers run and how long they may take."""
 
     policy: ComparePolicy = DEFAULT_POLICY
-    tiers: tuple[str, ...] = TIER_ORDER
+    tiers: tuple[str, ...] = field(default_factory=lambda: _tier_order())
     fuzz: FuzzSettings = field(default_factory=FuzzSettings)
     symbolic_seconds: float = Settings.symbolic_seconds
     candidate_seconds: float = Settings.candidate_timeout  # all tiers of one candidate together
@@ -60,11 +35,17 @@ class VerifySettings:
     tests_runner: str = Settings.tests_runner  # auto, pytest or unittest
 
     def runs(self, tier: str) -> bool:
-        if tier == "fuzz" and self.fuzz.examples <= 0:
-            return False
-        if tier == "symbolic" and self.symbolic_seconds <= 0:
-            return False
-        return tier in self.tiers
+        """The tier is chosen and the settings let it run (a budget of 0 turns it off)."""
+        from perfloop.verification.tiers import tier_named
+
+        return tier in self.tiers and tier_named(tier).applies(self)
+
+
+def _tier_order() -> tuple[str, ...]:
+    # the tiers import this module (for TierCheck, TargetPlan): looked up when first used
+    from perfloop.verification.tiers import TIER_ORDER
+
+    return TIER_ORDER
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from perfloop.model import Limits, VerificationStrength
 from perfloop.verification.fuzz import FuzzTask, fuzz_worker_limits, run_fuzz
 from perfloop.verification.mutants import Mutant, generate_mutants
 from perfloop.verification.plan import TargetPlan
-from perfloop.verification.tiers import CHECKS
+from perfloop.verification.tiers import tier_named
 
 _KILLING_OUTCOMES = ("different", "failed", "unverifiable")
 _SURVIVORS_SHOWN = 5
@@ -57,7 +57,7 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
         for index, mutant in enumerate(mutants):
             if killers[index] is not None:
                 continue
-            check = CHECKS[tier](
+            check = tier_named(tier).check(
                 mutant.module_source, reduced, root, limits, settings.candidate_seconds
             )
             if check.run.outcome in _KILLING_OUTCOMES:
