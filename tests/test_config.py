@@ -58,12 +58,11 @@ def test_every_stage_takes_its_defaults_from_the_one_settings_declaration(tmp_pa
     from perfloop.capture import CaptureSettings
     from perfloop.llm.settings import LLMSettings, llm_settings
     from perfloop.measure import MeasureSettings, settings_from
-    from perfloop.search import verify_settings
     from perfloop.verification import VerifySettings
     from perfloop.verification.compare import DEFAULT_POLICY
 
     defaults = load_settings(tmp_path, {})
-    assert verify_settings(defaults, DEFAULT_POLICY) == VerifySettings()
+    assert VerifySettings.from_settings(defaults, DEFAULT_POLICY) == VerifySettings()
     assert settings_from(defaults) == MeasureSettings()
     assert CaptureSettings.of(defaults) == CaptureSettings()
     with_model = load_settings(tmp_path, {"llm": "openai:some-model"})

@@ -12,9 +12,9 @@ import pytest
 from perfloop.cli import main
 from perfloop.config import load_settings
 from perfloop.model import Candidate, FunctionRef, VerdictStatus
+from perfloop.pipeline import optimize
 from perfloop.propose import propose_rule_candidates
 from perfloop.results import TargetStatus
-from perfloop.search import optimize
 
 LIB = '''
 def cheapest(prices):

@@ -99,7 +99,7 @@ def test_candidates_perfloop_failed_to_check_are_not_called_different() -> None:
     # pycparser 2.22: the fuzz tier could not load the recorded calls, and the summary said
     # "none of 3 candidates behaved the same on the recorded calls"
     from perfloop.model import Candidate, CandidateResult, GateResult, Verdict, VerdictStatus
-    from perfloop.search import select_best
+    from perfloop.pipeline.candidates import select_best
 
     ref = FunctionRef("pycparser.ply.yacc", "LRParser.parseopt_notrack")
     failure = "Traceback (most recent call last):\n  ...\nAttributeError: no p_decl_opt"

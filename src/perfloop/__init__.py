@@ -33,7 +33,7 @@ def optimize(workload: str | None = None, root: str | Path = ".", **settings: An
     """Run the pipeline; keyword settings as in [tool.perfloop] with underscores."""
     from perfloop.config import load_settings
     from perfloop.llm.proposer import proposers_for
-    from perfloop.search import optimize as run_pipeline
+    from perfloop.pipeline import optimize as run_pipeline
 
     loaded = load_settings(Path(root).resolve(), {"workload": workload, **settings})
     return run_pipeline(loaded, proposers=proposers_for(loaded))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -165,6 +166,11 @@ class RunInfo:
     workload: str
     root: str
     error: str | None
+
+
+def new_run_id() -> RunId:
+    """A run's id: when it started, to the second, and four hex digits against collisions."""
+    return RunId(time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2))
 
 
 class RunStore:

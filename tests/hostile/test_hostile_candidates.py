@@ -18,8 +18,8 @@ from shop_project import BENCH, HONEST, LIB, ORIGINAL, listening_socket, module,
 
 from perfloop.config import load_settings
 from perfloop.model import Candidate, FunctionRef, VerdictStatus
+from perfloop.pipeline import optimize
 from perfloop.results import TargetStatus
-from perfloop.search import optimize
 
 pytestmark = pytest.mark.slow
 

@@ -20,8 +20,8 @@ from shop_project import BENCH, HONEST, LIB, ORIGINAL, module, tried
 
 from perfloop.config import load_settings
 from perfloop.model import Candidate, FunctionRef, VerdictStatus
+from perfloop.pipeline import optimize
 from perfloop.results import TargetStatus
-from perfloop.search import optimize
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from perfloop.cli import main
 from perfloop.config import load_settings
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import VerdictStatus
-from perfloop.search import optimize
+from perfloop.pipeline import optimize
 
 LIB = '''
 def count_common(a, b):

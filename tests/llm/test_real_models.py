@@ -23,7 +23,7 @@ from perfloop.config import load_settings
 from perfloop.llm.local_backend import default_model_path
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import VerdictStatus
-from perfloop.search import optimize
+from perfloop.pipeline import optimize
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 

@@ -19,9 +19,9 @@ from perfloop.model import (
     Verdict,
     VerdictStatus,
 )
+from perfloop.pipeline.candidates import combine_verified_rules
 from perfloop.propose import propose_rule_candidates
 from perfloop.propose.rules import FIRST_SET
-from perfloop.search import combine_verified_rules
 
 REF = FunctionRef("shop.graph", "shortest_route")
 MODULE = source(

@@ -11,7 +11,7 @@ import pytest
 from safety_helpers import perfloop
 
 from perfloop.config import load_settings
-from perfloop.search import optimize
+from perfloop.pipeline import optimize
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ import pytest
 
 from perfloop.config import load_settings
 from perfloop.model import FunctionRef, Limits
-from perfloop.search import optimize
+from perfloop.pipeline import optimize
 from perfloop.verification.project_tests import index_tests
 
 LIB = """

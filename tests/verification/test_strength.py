@@ -18,8 +18,9 @@ from perfloop.model import (
     Limits,
     VerificationStrength,
 )
+from perfloop.pipeline import optimize
+from perfloop.pipeline.merge import strongly_verified_changes
 from perfloop.results import TargetResult, TargetStatus
-from perfloop.search import optimize, strongly_verified_changes
 from perfloop.verification import FuzzSettings, VerifySettings, measure_strength, prepare_target
 
 LIB = '''

@@ -9,9 +9,9 @@ from perfloop.config import add_setting_arguments, load_settings, setting_overri
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
+from perfloop.pipeline import optimize
 from perfloop.report import print_result
 from perfloop.report.terminal import console_for
-from perfloop.search import optimize
 from perfloop.verification.flags import VERIFY_FLAGS, add_verify_arguments
 
 NAME = "optimize"

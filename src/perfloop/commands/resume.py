@@ -7,9 +7,9 @@ import argparse
 from perfloop.commands.common import add_format_argument, add_root_argument, machine_output
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import RunId
+from perfloop.pipeline import resume
 from perfloop.report import print_result
 from perfloop.report.terminal import console_for
-from perfloop.search import resume
 
 NAME = "resume"
 

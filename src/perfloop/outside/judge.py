@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from perfloop import search
 from perfloop.config import ConfigError, Settings
 from perfloop.model import (
     CallRecord,
@@ -49,7 +48,7 @@ def verify_settings(settings: Settings, tiers: tuple[str, ...] | None = None) ->
         float_rel_tolerance=settings.float_tolerance,
         exception_messages=settings.exception_messages,
     )
-    chosen = search.verify_settings(settings, policy)
+    chosen = VerifySettings.from_settings(settings, policy)
     return chosen if tiers is None else replace(chosen, tiers=check_tiers(tiers))
 
 

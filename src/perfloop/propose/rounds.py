@@ -7,7 +7,7 @@ rule result counts), the new best goes back with its measured speedup
 (`refine`); otherwise its most telling rejected candidate goes back with its
 counterexample or error (`repair`); with nothing rejected, the best is refined.
 Every candidate goes through the same gate, verification and
-measurement as any other (`evaluate`, given by the search).
+measurement as any other (`evaluate`, given by the pipeline).
 
 The rounds stop after `proposer.rounds` feedback rounds, when the proposer says
 its budget is spent, when a refinement does not beat the best so far, or when

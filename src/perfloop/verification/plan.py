@@ -34,6 +34,21 @@ class VerifySettings:
     min_strength: float = Settings.min_strength
     tests_runner: str = Settings.tests_runner  # auto, pytest or unittest
 
+    @classmethod
+    def from_settings(cls, settings: Settings, policy: ComparePolicy) -> VerifySettings:
+        """The verification tiers' settings from a run's settings."""
+        tiers = _tier_order()
+        return cls(
+            policy=policy,
+            tiers=tiers if settings.project_tests else tuple(t for t in tiers if t != "tests"),
+            fuzz=FuzzSettings(settings.fuzz_examples, settings.fuzz_seconds),
+            symbolic_seconds=settings.symbolic_seconds,
+            candidate_seconds=settings.candidate_timeout,
+            mutants=settings.mutants,
+            min_strength=settings.min_strength,
+            tests_runner=settings.tests_runner,
+        )
+
     def runs(self, tier: str) -> bool:
         """The tier is chosen and the settings let it run (a budget of 0 turns it off)."""
         from perfloop.verification.tiers import tier_named

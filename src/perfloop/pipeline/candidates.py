@@ -1,0 +1,243 @@
+"""One target: propose, gate, verify, measure and select its candidates (rules combined)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import partial
+
+from perfloop.config import Settings
+from perfloop.gate import gate_candidate
+from perfloop.measure import measure_candidate, settings_from
+from perfloop.model import (
+    Candidate,
+    CandidateResult,
+    FunctionRef,
+    Limits,
+    LineProfile,
+    TargetCapture,
+    TargetContext,
+    Verdict,
+    VerdictStatus,
+)
+from perfloop.pipeline.context import Context, candidate_limits
+from perfloop.propose import combine_rules, in_combination_order
+from perfloop.propose.rounds import RoundProposer, run_rounds
+from perfloop.results import TargetResult, TargetStatus
+from perfloop.verification import TargetPlan, verify_candidate
+from perfloop.verification.replay import replay
+
+
+def optimize_target(
+    context: Context,
+    ref: FunctionRef,
+    share: float,
+    source: tuple[str, str],
+    capture: TargetCapture,
+    lines: LineProfile | None = None,
+) -> TargetResult:
+    """Propose, gate, verify and measure candidates for one function; pick the best."""
+    recorded = len(capture.records)
+    if not capture.usable:
+        return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, capture.problem, recorded)
+    path, module_source = source
+    baseline = replay(
+        ref.module,
+        ref.qualname,
+        context.root / path,
+        None,
+        capture.records,
+        root=context.root,
+        limits=candidate_limits(context),
+        policy=context.policy,
+    )
+    if baseline.status is not VerdictStatus.EQUIVALENT:
+        why = baseline.difference.description if baseline.difference else baseline.reason
+        return TargetResult(
+            ref, share, TargetStatus.UNVERIFIABLE, _baseline_problem(baseline, why), recorded
+        )
+    limits = candidate_limits(context, baseline.seconds)
+    context.progress(f"Preparing the verification of {ref}")
+    plan = context.verification.plan(ref, path, module_source, capture, limits)
+    if plan.problem is not None:
+        return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, plan.problem, recorded)
+    seen: set[str] = set()
+    tried = [
+        evaluate_candidate(context, candidate, module_source, capture, limits, seen)
+        for proposer in context.proposers
+        if not isinstance(proposer, RoundProposer)
+        for candidate in proposer(ref, path, module_source)
+        if _rule_allowed(context.settings, candidate)
+    ]
+    tried += combine_verified_rules(  # then the verified rules together
+        ref,
+        path,
+        module_source,
+        tried,
+        lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
+    )
+    for round_proposer in context.round_proposers:  # they compete in the same pool
+        target = TargetContext(
+            context.run_id,
+            ref,
+            path,
+            module_source,
+            share,
+            capture.parameter_types,
+            capture.return_types,
+            tuple(record.call_repr for record in capture.records[:3]),
+            lines,
+            verified=tuple(
+                r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT
+            ),
+        )
+        tried += run_rounds(
+            round_proposer,
+            target,
+            lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
+        )
+    strength = None
+    if any(r.gate.passed for r in tried):  # how much "verified" means for this target
+        context.progress(f"Checking how strong the verification of {ref} is (mutants)")
+        strength = context.verification.strength(plan, limits)
+    return replace(select_best(ref, share, recorded, tried), strength=strength)
+
+
+def _rule_allowed(settings: Settings, candidate: Candidate) -> bool:
+    """`--rules` limits the rule proposals to those ids; other proposers are not affected."""
+    if not settings.rules or not candidate.origin.startswith("rule:"):
+        return True
+    return candidate.origin.removeprefix("rule:") in settings.rules
+
+
+def combine_verified_rules(
+    ref: FunctionRef,
+    path: str,
+    module_source: str,
+    tried: Sequence[CandidateResult],
+    evaluate: Callable[[Candidate], CandidateResult],
+) -> list[CandidateResult]:
+    """Combinations of the single rules that verified, searched greedily: start from the
+    best measured one and try adding each other one, best first; an addition stays only
+    if the combination verifies and measures better than the best so far. k verified
+    rules cost at most k - 1 more candidates (not 2^k); rules apply in registry order."""
+
+    def gain(result: CandidateResult) -> float:
+        return result.measurement.gain if result.measurement else 0.0
+
+    def verified(result: CandidateResult) -> bool:
+        return bool(result.verdict and result.verdict.status is VerdictStatus.EQUIVALENT)
+
+    singles = [r for r in tried if r.candidate.origin.startswith("rule:") and verified(r)]
+    singles.sort(key=gain, reverse=True)
+    if len(singles) < 2:
+        return []
+    best, chosen = singles[0], [singles[0].candidate.origin.removeprefix("rule:")]
+    combinations = []
+    for single in singles[1:]:
+        rule_ids = in_combination_order([*chosen, single.candidate.origin.removeprefix("rule:")])
+        combined = combine_rules(ref, path, module_source, rule_ids)
+        if combined is None:  # one of them no longer applies after the others
+            continue
+        result = evaluate(combined)
+        combinations.append(result)
+        if verified(result) and gain(result) > gain(best):
+            best, chosen = result, rule_ids
+    return combinations
+
+
+def _baseline_problem(baseline: Verdict, why: str | None) -> str:
+    """Why the original's own replay rules out judging rewrites, in the user's terms."""
+    if "RecursionError" in (why or ""):
+        return (
+            f"replaying the original hits Python's recursion limit in perfloop's worker ({why}); "
+            "the workload raised the limit itself, so replay cannot judge a rewrite"
+        )
+    if baseline.status is VerdictStatus.FAILED:
+        if why and why.startswith("Traceback"):  # the error, not perfloop's frames
+            why = why.strip().splitlines()[-1].rpartition("RecordedCallDoesNotLoad: ")[2]
+        return (
+            f"replaying the original in a sandboxed worker failed ({why}); perfloop runs "
+            "candidates the same way, so it cannot judge a rewrite of this function"
+        )
+    return (
+        f"replaying the original does not reproduce its recorded calls ({why}); it depends "
+        "on state besides its arguments, so replay cannot judge a rewrite"
+    )
+
+
+def evaluate_candidate(
+    context: Context,
+    candidate: Candidate,
+    module_source: str,
+    capture: TargetCapture,
+    limits: Limits,
+    seen: set[str],
+    plan: TargetPlan | None = None,
+) -> CandidateResult:
+    """Gate, then verify, then measure; stop at the first stage that says no."""
+    gate = gate_candidate(candidate, module_source, seen, context.project.top_level_modules())
+    result = CandidateResult(candidate, gate)
+
+    def verify_and_measure(plan: TargetPlan | None) -> CandidateResult:
+        plan = plan or context.verification.plan(
+            candidate.function, candidate.path, module_source, capture, limits
+        )
+        verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
+        checked = replace(result, verdict=verdict)
+        if verdict.status is VerdictStatus.EQUIVALENT:
+            settings = settings_from(context.settings, limits)
+            records, root = capture.records, context.root
+            noise = context.noise_floors.get(
+                candidate, module_source, records, root=root, settings=settings
+            )
+            measurement = measure_candidate(
+                candidate, module_source, records, root=root, settings=settings, noise=noise
+            )
+            checked = replace(checked, measurement=measurement)
+        return checked
+
+    if gate.passed:  # a resumed run reuses the verdict and measurement of a finished one
+        step = f"candidate:{candidate.function}:{candidate.candidate_id}"
+        result = context.checkpoints.step(step, partial(verify_and_measure, plan))
+    context.store.save_candidate_result(context.run_id, result)
+    return result
+
+
+def select_best(
+    ref: FunctionRef, share: float, recorded: int, tried: Sequence[CandidateResult]
+) -> TargetResult:
+    faster = [
+        r for r in tried if r.measurement and r.measurement.speedup and r.measurement.improved
+    ]
+    if faster:
+        best = max(faster, key=lambda r: r.measurement.gain)  # type: ignore[union-attr]
+        return TargetResult(ref, share, TargetStatus.IMPROVED, None, recorded, tuple(tried), best)
+    return TargetResult(
+        ref,
+        share,
+        TargetStatus.NO_FASTER_CANDIDATE,
+        _why_nothing_faster(tried),
+        recorded,
+        tuple(tried),
+    )
+
+
+def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
+    if not tried:
+        return "no rule applies to this function"
+    statuses = [r.verdict.status if r.verdict else None for r in tried]
+    verified = statuses.count(VerdictStatus.EQUIVALENT)
+    if not verified and statuses.count(VerdictStatus.FAILED) == len(tried):
+        # perfloop's failure, not the candidates' (pycparser 2.22: recorded calls that
+        # the fuzz tier could not load were reported as behaving differently)
+        last = tried[-1].verdict
+        reason = (last.reason if last and last.reason else "no reason given").strip()
+        which = "the candidate" if len(tried) == 1 else f"the {len(tried)} candidates"
+        return f"checking {which} failed: {reason.splitlines()[-1]}"
+    if not verified:
+        if len(tried) == 1:
+            return "the one candidate did not behave the same on the recorded calls"
+        return f"none of {len(tried)} candidates behaved the same on the recorded calls"
+    counted = "1 candidate" if verified == 1 else f"{verified} candidates"
+    return f"{counted} verified, none faster beyond the threshold"

@@ -1,0 +1,294 @@
+"""The order of the stages of one run (and of a resumed one); each step calls into its stage."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+from perfloop.capture import CaptureSettings, capture_calls
+from perfloop.config import ConfigError, Settings
+from perfloop.model import FunctionRef, LineProfile, RunId, TargetCapture
+from perfloop.patch import recover_interrupted, unified_diff
+from perfloop.pipeline.candidates import optimize_target
+from perfloop.pipeline.confirm import apply_and_confirm, compare_workloads
+from perfloop.pipeline.context import (
+    DEFAULT_PROPOSERS,
+    AnyProposer,
+    Context,
+    Progress,
+    candidate_limits,
+    index_limits,
+    quiet,
+    recorded_limits,
+)
+from perfloop.pipeline.merge import merge_improvements, strongly_verified_changes
+from perfloop.pipeline.targets import (
+    capture_failure,
+    choose_targets,
+    profile_stage,
+    read_source,
+    with_imports,
+)
+from perfloop.profile import line_profile, why_not_targetable
+from perfloop.project import Project, TargetError
+from perfloop.report import write_run_files
+from perfloop.report.json import render as render_json
+from perfloop.results import RunResult
+from perfloop.resume import (
+    SETTINGS_STEP,
+    SOURCES_STEP,
+    Checkpoints,
+    RunInterrupted,
+    interrupted_message,
+    load_resumable,
+)
+from perfloop.runlock import project_lock
+from perfloop.sandbox.runner import (
+    configure_workers,
+    isolation_gaps,
+    plan_workers,
+    worker_isolation,
+)
+from perfloop.store import RunStore, new_run_id
+from perfloop.verification import RunVerification, VerifySettings
+from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.project_tests import apply_gate
+from perfloop.workload import WorkloadError
+
+
+def optimize(
+    settings: Settings,
+    progress: Progress = quiet,
+    proposers: Sequence[AnyProposer] = DEFAULT_PROPOSERS,
+) -> RunResult:
+    """Run the whole pipeline on the workload in `settings`; see the module docstring."""
+    if not settings.workload:
+        raise ConfigError(
+            "no workload: pass --workload 'python bench.py' or set workload in [tool.perfloop]"
+        )
+    root = settings.root.resolve()
+    if not root.is_dir():
+        raise ConfigError(f"--root {settings.root} is not a directory")
+    project = Project(root)
+    explicit = [FunctionRef.parse(text) for text in settings.functions]
+    for ref in explicit:
+        problem = why_not_targetable(project.check_function(ref), ref.qualname)
+        if problem is not None:
+            raise TargetError(
+                f"{ref} is {problem}: perfloop cannot rewrite it. Name another function, or "
+                "leave out --function to let perfloop pick the hottest ones it can rewrite"
+            )
+    run_id = new_run_id()
+    with project_lock(root, run_id):
+        recovered = recover_interrupted(root)
+        store = RunStore(root / ".perfloop" / "perfloop.db")
+        python = ".".join(map(str, sys.version_info[:3]))
+        store.start_run(run_id, python, settings.workload, root)
+        checkpoints = Checkpoints(store, run_id)
+        checkpoints.step(SETTINGS_STEP, lambda: settings)
+        return _execute(settings, project, explicit, checkpoints, progress, proposers, recovered)
+
+
+def resume(
+    run_id: RunId,
+    root: Path,
+    progress: Progress = quiet,
+    proposers: Callable[[Settings], Sequence[AnyProposer]] = lambda _: DEFAULT_PROPOSERS,
+) -> RunResult:
+    """Continue a stopped run from its last completed step (see perfloop.resume)."""
+    root = root.resolve()
+    with project_lock(root, run_id, "resume"):
+        recovered = recover_interrupted(root)
+        store = RunStore(root / ".perfloop" / "perfloop.db")
+        try:
+            resumable = load_resumable(store, run_id, root)
+        except BaseException:
+            store.close()
+            raise
+        store.set_run_status(run_id, "running")
+        settings = resumable.settings
+        project = Project(root)
+        explicit = [FunctionRef.parse(text) for text in settings.functions]
+        chosen = proposers(settings)
+        checkpoints = resumable.checkpoints
+        return _execute(settings, project, explicit, checkpoints, progress, chosen, recovered)
+
+
+def _execute(
+    settings: Settings,
+    project: Project,
+    explicit: list[FunctionRef],
+    checkpoints: Checkpoints,
+    progress: Progress,
+    proposers: Sequence[AnyProposer],
+    recovered: list[str],
+) -> RunResult:
+    root, store, run_id = project.root, checkpoints.store, checkpoints.run_id
+    run_dir = root / ".perfloop" / "runs" / run_id
+    python = ".".join(map(str, sys.version_info[:3]))
+    workers = plan_workers(settings.workers, settings.memory_mb)
+    configure_workers(workers.count)
+    settings = replace(settings, memory_mb=workers.memory_mb)
+    gaps = isolation_gaps(worker_isolation(root))
+    if gaps:
+        recovered = [
+            *recovered,
+            f"candidate code runs with part of the sandbox missing on this machine "
+            f"({'; '.join(gaps)}); the tripwire still stops what it sees. `perfloop doctor` "
+            "shows each layer (see Safety in the README)",
+        ]
+    policy = ComparePolicy(
+        float_rel_tolerance=settings.float_tolerance,
+        exception_messages=settings.exception_messages,
+    )
+    verification = RunVerification(
+        root, VerifySettings.from_settings(settings, policy), index_limits(settings)
+    )
+    context = Context(
+        settings,
+        project,
+        run_id,
+        store,
+        policy,
+        progress,
+        tuple(proposers),
+        verification,
+        checkpoints,
+        (*recovered, *([workers.note] if workers.note else [])),
+    )
+    try:
+        result = run_stages(context, explicit, run_dir, python)
+    except KeyboardInterrupt as exc:
+        message = interrupted_message(run_id, root, checkpoints)
+        store.set_run_status(run_id, "interrupted", message)
+        store.close()
+        raise RunInterrupted(message) from exc
+    except BaseException as exc:
+        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+        store.close()
+        raise
+    store.close()
+    return result
+
+
+def run_stages(
+    context: Context, explicit: list[FunctionRef], run_dir: Path, python: str
+) -> RunResult:
+    settings, root = context.settings, context.root
+    assert settings.workload is not None
+    checkpoints = context.checkpoints
+    profile = checkpoints.step("profile", partial(profile_stage, context))
+    context = with_imports(context, profile)
+    workload_limits = recorded_limits(context)
+    targets = explicit or choose_targets(profile, settings.top, settings.min_share)
+    sources = checkpoints.step(
+        SOURCES_STEP, lambda: {ref: read_source(context.project, ref) for ref in targets}
+    )
+
+    # recording pickles every call's arguments, which can cost far more than the run
+    # itself (a call that carries a whole object graph): only the user's timeout bounds it
+    timeout = settings.workload_timeout
+    capture_limits = replace(
+        workload_limits,
+        wall_seconds=timeout,
+        cpu_seconds=max(workload_limits.cpu_seconds, int(timeout) + 5),
+    )
+
+    def capture() -> dict[FunctionRef, TargetCapture]:
+        context.progress(f"Capturing calls of {len(targets)} functions")
+        try:
+            return capture_calls(
+                settings.workload,  # type: ignore[arg-type]
+                root,
+                targets,
+                CaptureSettings.of(settings, capture_limits),
+            )
+        except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
+            raise WorkloadError(capture_failure(str(exc), capture_limits)) from exc
+
+    captures = checkpoints.captures(capture)
+    lines: dict[FunctionRef, LineProfile] = {}
+    if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
+        context.progress("Timing the lines of the targets")
+        paths = {ref: root / path for ref, (path, _) in sources.items()}
+        lines = checkpoints.step(
+            "lines",
+            lambda: line_profile(
+                settings.workload, root, targets, paths, timeout=settings.workload_timeout
+            ),
+        )
+    shares = {f.function: f.share for f in profile.functions}
+    results = []
+    for ref in targets:
+        context.progress(f"Optimizing {ref}")
+        result = checkpoints.step(
+            f"target:{ref}",
+            partial(
+                optimize_target,
+                context,
+                ref,
+                shares.get(ref, 0.0),
+                sources[ref],
+                captures[ref],
+                lines.get(ref),
+            ),
+        )
+        context.store.save_target_result(context.run_id, result)
+        results.append(result)
+        if result.best is not None:  # a reused target's plan, for merging and re-verifying
+            path, module_source = sources[ref]
+            context.verification.plan(
+                ref, path, module_source, captures[ref], candidate_limits(context)
+            )
+
+    changes, results = merge_improvements(context, results, sources, captures)
+    workload_speedup, notes = None, list(context.starting_notes)
+    if changes:
+        context.progress("Timing the whole workload, original against patched")
+        workload_speedup, note = checkpoints.step(
+            "workload", partial(compare_workloads, context, changes)
+        )
+        notes.extend(note)
+    tests_problem = context.verification.tests_problem()
+    notes.extend(context.verification.tests_notes())
+    if tests_problem is not None and not (changes and (settings.apply or settings.branch)):
+        notes.append(f"the project's tests did not judge the candidates: {tests_problem}")
+    applied, to_apply, gate = False, [], apply_gate(None, False)
+    if changes and (settings.apply or settings.branch):
+        to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
+        notes.extend(held_back)
+        gate = apply_gate(tests_problem, settings.apply_without_tests)
+        to_apply = [] if gate.refused else to_apply
+        notes.extend([gate.note] if gate.note else [])
+    if to_apply:
+        context.progress("Applying the patch")
+        output_is_stable = (
+            workload_speedup is not None and workload_speedup.output_unchanged is not None
+        )
+        expected = profile.workload_stdout if output_is_stable else None
+        improved = [r for r in results if r.best is not None]
+        applied, note = checkpoints.step(
+            "apply", partial(apply_and_confirm, context, to_apply, run_dir, expected, improved)
+        )
+        notes.extend(note)
+    result = RunResult(
+        run_id=context.run_id,
+        python=python,
+        workload=settings.workload,
+        root=str(root),
+        profile=profile,
+        targets=tuple(results),
+        workload_speedup=workload_speedup,
+        patch=unified_diff(changes),
+        applied=applied,
+        run_dir=str(run_dir),
+        notes=tuple(notes),
+        llm_usage=context.store.llm_usage(context.run_id),
+        applied_without_tests=gate.untested if applied else None,
+    )
+    write_run_files(result, run_dir)
+    context.store.finish_run(result, render_json(result))
+    return result
