@@ -25,10 +25,10 @@ from perfloop.model import (
     VerdictStatus,
 )
 from perfloop.results import TargetResult, TargetStatus
-from perfloop.resume import load_resumable
 from perfloop.sandbox.decode import REGISTRY, Refused, decode, registered_types
 from perfloop.sandbox.runner import run_in_worker
-from perfloop.store import RunStore
+from perfloop.store.checkpoints import load_resumable
+from perfloop.store.runs import RunStore
 from perfloop.verification.replay import ReplayReport
 
 
@@ -231,3 +231,12 @@ def test_settings_are_checkpointed_with_their_root_and_resumed(tmp_path: Path) -
     assert resumable.settings.root == tmp_path
     assert resumable.settings.workload == "python bench.py"
     store.close()
+
+
+def test_a_type_stored_under_its_earlier_module_still_decodes() -> None:
+    """A run store written before TargetResult moved to perfloop.results (a run to resume)."""
+    ref = FunctionRef("m", "f")
+    result = TargetResult(ref, 0.5, TargetStatus.NO_FASTER_CANDIDATE, "why", 3)
+    written = pickle.dumps(result, protocol=2).replace(b"perfloop.results", b"perfloop.model")
+    assert b"perfloop.model\nTargetResult" in written  # as the earlier version named it
+    assert decode(written, TargetResult) == result

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from perfloop.cli import main
+from perfloop.cli.main import main
 from perfloop.config import load_settings
 from perfloop.model import Candidate, FunctionRef, VerdictStatus
 from perfloop.pipeline import optimize

@@ -16,7 +16,7 @@ from perfloop.model import (
     Verdict,
     VerdictStatus,
 )
-from perfloop.store import SCHEMA_VERSION, RunStore
+from perfloop.store.runs import SCHEMA_VERSION, RunStore
 
 
 def test_a_run_with_its_records_candidates_and_verdicts_is_kept(tmp_path: Path) -> None:

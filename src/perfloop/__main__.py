@@ -1,5 +1,5 @@
 import sys
 
-from perfloop.cli import main
+from perfloop.cli.main import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from fake_openai_server import FakeOpenAI, answer
 
-from perfloop.cli import main
+from perfloop.cli.main import main
 from perfloop.config import load_settings
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import VerdictStatus

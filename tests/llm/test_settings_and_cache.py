@@ -12,7 +12,7 @@ from perfloop.llm.journal import Journal
 from perfloop.llm.local_backend import LocalClient, default_model_path
 from perfloop.llm.settings import Prices, llm_settings, parse_spec
 from perfloop.model import FunctionRef, RunId
-from perfloop.store import RunStore
+from perfloop.store.runs import RunStore
 
 
 def test_model_specs() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from outside_project import EDGE, HONEST
 
 import perfloop
-from perfloop.cli import main
+from perfloop.cli.main import main
 from perfloop.measure import MeasureSettings, NoiseFloor
 from perfloop.model import Candidate, FunctionRef, Measurement, RunId, Speedup
 from perfloop.outside import BenchResult

@@ -8,7 +8,7 @@ import pytest
 from outside_project import commit_all
 
 import perfloop
-from perfloop.cli import main
+from perfloop.cli.main import main
 from perfloop.outside import CheckStatus
 
 QUICK = ["--tiers", "replay,fuzz", "--fuzz-examples", "30", "--mutants", "0"]

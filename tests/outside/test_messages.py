@@ -14,7 +14,7 @@ import pytest
 from outside_project import HONEST
 from sizes_project import FILES, NAN_EDGE, OWN_IMPORT
 
-from perfloop.cli import main
+from perfloop.cli.main import main
 
 TARGET = "sizes.filesize:naturalsize"
 REPLAY_ONLY = ["--tiers", "replay", "--mutants", "0"]

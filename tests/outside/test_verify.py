@@ -12,7 +12,7 @@ import pytest
 from outside_project import EDGE, HONEST, commit_all, git
 
 import perfloop
-from perfloop.cli import main
+from perfloop.cli.main import main
 from perfloop.outside import CandidateError, Decision, VerifyResult
 
 # fewer tiers and a smaller budget where a test is not about the verification's depth

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "outside"))
 from outside_project import BENCH, EDGE, HONEST, PYPROJECT, SHOP, commit_all
 
 import perfloop
-from perfloop.cli import main
+from perfloop.cli.main import main
 from perfloop.report import RENDERERS, print_result, renderer_named
 from perfloop.results import (
     BenchResult,

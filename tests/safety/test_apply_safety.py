@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from perfloop.cli import main
+from perfloop.cli.main import main
 from perfloop.patch import (
     ApplyRefused,
     FileChange,

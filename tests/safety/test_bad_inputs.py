@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from safety_helpers import perfloop
 
-from perfloop.cli import main
-from perfloop.runlock import project_lock
+from perfloop.cli.main import main
+from perfloop.store.lock import project_lock
 
 LIB = """
 import asyncio

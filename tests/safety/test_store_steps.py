@@ -8,8 +8,8 @@ import pytest
 
 from perfloop.config import ConfigError, Settings
 from perfloop.model import CallRecord, FunctionRef, RunId, TargetCapture
-from perfloop.resume import SETTINGS_STEP, SOURCES_STEP, Checkpoints, load_resumable
-from perfloop.store import RunStore
+from perfloop.store.checkpoints import SETTINGS_STEP, SOURCES_STEP, Checkpoints, load_resumable
+from perfloop.store.runs import RunStore
 
 RUN = RunId("20260101-000000-abcd")
 REF = FunctionRef("shop", "cheapest")

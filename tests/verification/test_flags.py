@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perfloop.commands import optimize
+from perfloop.cli import optimize
 from perfloop.config import load_settings
 from perfloop.verification.flags import VERIFY_FLAGS
 

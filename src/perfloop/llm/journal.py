@@ -26,7 +26,7 @@ from perfloop.llm.client import (
 )
 from perfloop.llm.settings import Prices
 from perfloop.model import FunctionRef, LLMCall, RunId
-from perfloop.store import RunStore
+from perfloop.store.runs import RunStore
 
 CallLog = Callable[[LLMCall], None]
 

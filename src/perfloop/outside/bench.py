@@ -39,7 +39,7 @@ from perfloop.outside.candidate import (
 from perfloop.project import Project
 from perfloop.report.json import bench_document
 from perfloop.results import BenchResult
-from perfloop.store import RunStore
+from perfloop.store.runs import RunStore
 
 
 def bench_outside(

@@ -19,7 +19,7 @@ from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.measure import MeasureSettings, settings_from
 from perfloop.model import FunctionRef, Limits, RunId, TargetCapture
-from perfloop.store import RunStore, new_run_id
+from perfloop.store.runs import RunStore, new_run_id
 
 Progress = Callable[[str], None]
 

@@ -47,7 +47,7 @@ from perfloop.report.markdown import check_markdown
 from perfloop.report.summary import speed_text
 from perfloop.report.verification import strength_text
 from perfloop.results import CheckResult, CheckStatus, FunctionCheck
-from perfloop.store import RunStore
+from perfloop.store.runs import RunStore
 from perfloop.verification import RunVerification, VerifySettings
 from perfloop.workload import WorkloadError
 

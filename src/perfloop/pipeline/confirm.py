@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from perfloop.applycheck import reverify_applied
 from perfloop.measure import measure_workload, settings_from
 from perfloop.patch import (
     ApplyRefused,
@@ -20,6 +19,7 @@ from perfloop.patch import (
 )
 from perfloop.pipeline.context import Context, candidate_limits, recorded_limits
 from perfloop.results import TargetResult, WorkloadSpeedup
+from perfloop.verification.applied import reverify_applied
 from perfloop.workload import run_workload
 
 

@@ -12,8 +12,8 @@ from perfloop.model import Candidate, FunctionRef, Limits, RunId
 from perfloop.project import Project
 from perfloop.propose import propose_rule_candidates
 from perfloop.propose.rounds import RoundProposer
-from perfloop.resume import Checkpoints
-from perfloop.store import RunStore
+from perfloop.store.checkpoints import Checkpoints
+from perfloop.store.runs import RunStore
 from perfloop.verification import RunVerification
 from perfloop.verification.compare import ComparePolicy
 

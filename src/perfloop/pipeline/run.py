@@ -37,7 +37,13 @@ from perfloop.project import Project, TargetError
 from perfloop.report import write_run_files
 from perfloop.report.json import render as render_json
 from perfloop.results import RunResult
-from perfloop.resume import (
+from perfloop.sandbox.runner import (
+    configure_workers,
+    isolation_gaps,
+    plan_workers,
+    worker_isolation,
+)
+from perfloop.store.checkpoints import (
     SETTINGS_STEP,
     SOURCES_STEP,
     Checkpoints,
@@ -45,14 +51,8 @@ from perfloop.resume import (
     interrupted_message,
     load_resumable,
 )
-from perfloop.runlock import project_lock
-from perfloop.sandbox.runner import (
-    configure_workers,
-    isolation_gaps,
-    plan_workers,
-    worker_isolation,
-)
-from perfloop.store import RunStore, new_run_id
+from perfloop.store.lock import project_lock
+from perfloop.store.runs import RunStore, new_run_id
 from perfloop.verification import RunVerification, VerifySettings
 from perfloop.verification.compare import ComparePolicy
 from perfloop.verification.project_tests import apply_gate
@@ -98,7 +98,7 @@ def resume(
     progress: Progress = quiet,
     proposers: Callable[[Settings], Sequence[AnyProposer]] = lambda _: DEFAULT_PROPOSERS,
 ) -> RunResult:
-    """Continue a stopped run from its last completed step (see perfloop.resume)."""
+    """Continue a stopped run from its last completed step (see perfloop.store.checkpoints)."""
     root = root.resolve()
     with project_lock(root, run_id, "resume"):
         recovered = recover_interrupted(root)

@@ -75,20 +75,26 @@ REGISTRY: tuple[str, ...] = (
     "perfloop.model:MemoryPeaks",
     "perfloop.model:Profile",
     "perfloop.model:Speedup",
-    "perfloop.model:TargetResult",
-    "perfloop.model:TargetStatus",
     "perfloop.model:TierRun",
     "perfloop.model:Verdict",
     "perfloop.model:VerdictStatus",
     "perfloop.model:VerificationStrength",
-    "perfloop.model:WorkloadSpeedup",
     "perfloop.outside.counterexample:RenderedCall",
+    "perfloop.results:TargetResult",
+    "perfloop.results:TargetStatus",
+    "perfloop.results:WorkloadSpeedup",
     "perfloop.verification.fuzz:FuzzResult",
     "perfloop.verification.project_tests:TestIndex",
     "perfloop.verification.project_tests:_RunReport",
     "perfloop.verification.replay:ReplayReport",
     "perfloop.verification.symbolic:_SymbolicReport",
 )
+# where a registered type lived in earlier versions: a store written by one of them (a run
+# to resume, a cached step) names it there
+MOVED: dict[str, str] = {
+    f"perfloop.model:{name}": f"perfloop.results:{name}"
+    for name in ("TargetResult", "TargetStatus", "WorkloadSpeedup")
+}
 # classes pickle names for plain values; calling them with any arguments runs no user code
 _PLAIN_CLASSES: dict[tuple[str, str], type] = {
     ("builtins", "complex"): complex,
@@ -160,9 +166,10 @@ def _unfit(cls: object) -> str | None:
 
 
 def _find_registered(module: str, name: str) -> type | None:
-    if f"{module}:{name}" not in REGISTRY:
+    where = MOVED.get(f"{module}:{name}", f"{module}:{name}")
+    if where not in REGISTRY:
         return None
-    return _registered(module, name)
+    return _registered(*where.split(":"))
 
 
 class _Unpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib.util
 
-from perfloop.commands.common import add_root_argument
-from perfloop.commands.verify import add_verification_arguments, engine_from
+from perfloop.cli.common import add_root_argument
+from perfloop.cli.verify import add_verification_arguments, engine_from
 from perfloop.config import ConfigError, load_settings
 
 NAME = "mcp"

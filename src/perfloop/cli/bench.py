@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from perfloop.commands.verify import (
+from perfloop.cli.verify import (
     SETTING_FLAGS,
     add_target_arguments,
     candidate_spec,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perfloop.commands.common import add_format_argument, add_root_argument
-from perfloop.commands.verify import add_verification_arguments, engine_from
+from perfloop.cli.common import add_format_argument, add_root_argument
+from perfloop.cli.verify import add_verification_arguments, engine_from
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import check_outside
 from perfloop.report import print_result

@@ -46,7 +46,7 @@ def reverify_applied(
     """Why the files on disk fail the check (a sentence), or None when they pass."""
     modules = tuple(module_of(c.path) for c in changes)
     outcome = run_in_worker(
-        "perfloop.applycheck:import_modules",
+        "perfloop.verification.applied:import_modules",
         ImportTask(modules),
         root=root,
         limits=limits,

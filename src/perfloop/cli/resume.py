@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from perfloop.commands.common import add_format_argument, add_root_argument, machine_output
+from perfloop.cli.common import add_format_argument, add_root_argument, machine_output
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import RunId
 from perfloop.pipeline import resume

@@ -7,11 +7,11 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from perfloop.commands.common import add_json_argument, add_root_argument
+from perfloop.cli.common import add_json_argument, add_root_argument
 from perfloop.config import ConfigError
 from perfloop.patch import ApplyRefused, journal_state, revert_from_backup
 from perfloop.report.terminal import console_for as terminal
-from perfloop.runlock import project_lock
+from perfloop.store.lock import project_lock
 
 NAME = "revert"
 

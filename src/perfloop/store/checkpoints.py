@@ -19,7 +19,7 @@ from typing import TypeVar
 from perfloop.config import ConfigError, Settings
 from perfloop.model import FunctionRef, RunId, TargetCapture
 from perfloop.sandbox.decode import Refused
-from perfloop.store import RunStore
+from perfloop.store.runs import RunStore
 
 T = TypeVar("T")
 SETTINGS_STEP = "settings"

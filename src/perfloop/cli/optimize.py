@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from perfloop.commands.common import add_format_argument, add_root_argument, machine_output
+from perfloop.cli.common import add_format_argument, add_root_argument, machine_output
 from perfloop.config import add_setting_arguments, load_settings, setting_overrides
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perfloop.commands.common import add_format_argument, add_root_argument
+from perfloop.cli.common import add_format_argument, add_root_argument
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import CandidateSpec, verify_outside
 from perfloop.outside.judge import verify_settings

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from perfloop.commands.common import add_json_argument
+from perfloop.cli.common import add_json_argument
 from perfloop.model import Limits
 from perfloop.report.terminal import console_for as terminal
 from perfloop.sandbox.runner import WorkerStatus, isolation_gaps, run_in_worker, worker_isolation

@@ -11,13 +11,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from perfloop.commands import COMMANDS
-from perfloop.commands.common import machine_output
+from perfloop.cli import COMMANDS
+from perfloop.cli.common import machine_output
 from perfloop.config import ConfigError
 from perfloop.model import InvalidReference
 from perfloop.project import TargetError
 from perfloop.report.terminal import console_for
-from perfloop.resume import RunInterrupted
+from perfloop.store.checkpoints import RunInterrupted
 from perfloop.workload import WorkloadError
 
 
