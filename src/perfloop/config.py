@@ -200,6 +200,12 @@ class Settings:
     project_tests: bool = _setting(
         True, _flag, help="do not run the project's tests against candidates"
     )
+    rollout: bool = _setting(
+        True,
+        _flag,
+        help="do not run the whole workload with each verified candidate in place (the "
+        "rollout tier: the workload must print what it printed with the original)",
+    )
     tests_runner: str = _setting(
         "auto",
         _one_of("auto", "pytest", "unittest"),

@@ -11,7 +11,7 @@ from perfloop.report.summary import tier_line
 from perfloop.report.verification import tier_run_text
 from perfloop.verification import tiers
 from perfloop.verification.fuzz import FuzzSettings
-from perfloop.verification.plan import VerifySettings
+from perfloop.verification.plan import Rollout, VerifySettings
 from perfloop.verification.tiers import TIER_ORDER, TIERS, tier_named
 
 
@@ -29,13 +29,15 @@ def test_every_tier_module_is_registered_once_and_runs_by_default() -> None:
 
 
 def test_a_tier_runs_when_chosen_and_its_settings_let_it() -> None:
-    settings = VerifySettings()
+    settings = VerifySettings(rollout=Rollout("python bench.py"))
     assert [t for t in TIER_ORDER if settings.runs(t)] == list(TIER_ORDER)
+    assert not VerifySettings().runs("rollout")  # no workload to run
     no_budget = VerifySettings(fuzz=FuzzSettings(0, 1.0), symbolic_seconds=0)
     assert [t for t in TIER_ORDER if no_budget.runs(t)] == ["replay", "tests"]
     assert not VerifySettings(tiers=("replay",)).runs("fuzz")
     unknown = tier_named("telepathy")  # named in an older run's record, say
     assert unknown.unit == "inputs" and not settings.runs("telepathy")
+    assert TIER_ORDER[-1] == "rollout"  # the most expensive, for candidates all others passed
 
 
 def test_both_renderers_count_each_tier_in_its_own_words() -> None:

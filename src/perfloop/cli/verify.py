@@ -17,6 +17,7 @@ from perfloop.outside.judge import verify_settings
 from perfloop.report import print_result
 from perfloop.report.terminal import console_for
 from perfloop.verification import VerifySettings
+from perfloop.verification.tiers import TIER_ORDER
 
 NAME = "verify"
 SETTING_FLAGS = (
@@ -73,7 +74,7 @@ def add_verification_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--tiers",
         metavar="LIST",
-        help="comma-separated verification tiers to run (default: replay,fuzz,tests,symbolic)",
+        help=f"comma-separated verification tiers to run (default: {','.join(TIER_ORDER)})",
     )
     add_setting_arguments(parser, ("fuzz_examples", "mutants"))
 

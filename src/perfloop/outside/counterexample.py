@@ -94,6 +94,15 @@ def counterexample_for(
             where,
             difference.tier,
         )
+    if difference.tier == "rollout":  # the whole workload printed something else
+        return Counterexample(
+            difference.call,
+            False,
+            difference.description,
+            difference.call_index,
+            "the whole workload, run with the candidate in place",
+            difference.tier,
+        )
     if difference.tier != "replay" or record is None:  # an input fuzzing or CrossHair made up
         call = difference.call.removeprefix(f"{function.module}:")
         code = f"from {function.module} import {head}; {call}"

@@ -288,7 +288,7 @@ def _counterexample(example: Counterexample) -> list[str]:
         True: "paste it to reproduce",
         False: "not pasteable: an argument has no exact Python form, shown by its repr",
     }[example.exact]
-    if example.tier == "tests":
+    if example.tier in ("tests", "rollout"):
         how = "run it to reproduce"
     return [
         f"**Counterexample** ({example.where}; {how}): {example.description}",

@@ -111,7 +111,7 @@ def print_summary(result: RunResult, console: Console) -> None:
 
 
 def counterexample_lines(example: Counterexample, indent: str = "    ") -> list[str]:
-    if example.tier == "tests":
+    if example.tier in ("tests", "rollout"):
         how = "run it to reproduce"
     elif example.exact:
         how = "paste it to reproduce"

@@ -31,6 +31,7 @@ from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
 from perfloop.verification.fuzz import FuzzSettings, FuzzTask, fuzz_worker_limits, run_fuzz
 from perfloop.verification.plan import TargetPlan, TestSelection, VerifySettings
 from perfloop.verification.project_tests import TestIndex, index_tests, select_tests
+from perfloop.verification.rollout import WorkloadReference
 from perfloop.verification.shapes import source_constants
 from perfloop.verification.strength import measure_strength
 from perfloop.verification.tiers import TIER_ORDER, tier_named
@@ -52,6 +53,7 @@ def prepare_target(
     settings: VerifySettings,
     limits: Limits,
     tests: TestSelection | None = None,
+    reference: WorkloadReference | None = None,
 ) -> TargetPlan:
     """The target's plan; `problem` is set if the original disagrees with itself under fuzzing."""
     plan = TargetPlan(
@@ -62,6 +64,7 @@ def prepare_target(
         source_constants(module_source, function.qualname),
         settings,
         tests or TestSelection(note="the project's tests were not looked at"),
+        reference=reference,
     )
     if settings.runs("fuzz") and capture.records:
         problem = original_instability(plan, root=root, limits=limits)
@@ -147,6 +150,9 @@ class RunVerification:
         self.index_limits = index_limits
         self._index: TestIndex | None = None
         self._plans: dict[FunctionRef, TargetPlan] = {}
+        self._reference = (
+            WorkloadReference(settings.rollout, root) if settings.rollout is not None else None
+        )
         self._strengths: dict[FunctionRef, VerificationStrength] = {}
 
     def tests_for(self, function: FunctionRef, path: str, module_source: str) -> TestSelection:
@@ -185,6 +191,7 @@ class RunVerification:
                 settings=self.settings,
                 limits=limits,
                 tests=self.tests_for(function, path, module_source),
+                reference=self._reference,
             )
         return self._plans[function]
 

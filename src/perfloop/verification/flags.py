@@ -17,6 +17,7 @@ VERIFY_FLAGS = (
     "exception_messages",
     "project_tests",
     "tests_runner",
+    "rollout",
     "symbolic_seconds",
     "mutants",
     "min_strength",

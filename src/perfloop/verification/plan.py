@@ -9,12 +9,25 @@ is verified against the same plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from perfloop.config import Settings
 from perfloop.model import CallRecord, Difference, FunctionRef, TierRun
 from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
 from perfloop.verification.fuzz import FuzzSettings
 from perfloop.verification.shapes import Constants
+
+if TYPE_CHECKING:
+    from perfloop.verification.rollout import WorkloadReference
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """The workload the rollout tier runs with each candidate in place."""
+
+    command: str
+    writes: tuple[str, ...] = ()  # what the workload may write (--workload-writes)
+    timeout: float = Settings.workload_timeout
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,7 @@ class VerifySettings:
     mutant_tiers: tuple[str, ...] = ("replay", "fuzz", "tests")
     min_strength: float = Settings.min_strength
     tests_runner: str = Settings.tests_runner  # auto, pytest or unittest
+    rollout: Rollout | None = None  # None: no workload to run, or the rollout tier is off
 
     @classmethod
     def from_settings(cls, settings: Settings, policy: ComparePolicy) -> VerifySettings:
@@ -47,6 +61,13 @@ class VerifySettings:
             mutants=settings.mutants,
             min_strength=settings.min_strength,
             tests_runner=settings.tests_runner,
+            rollout=Rollout(
+                settings.workload,
+                tuple(str(path) for path in settings.workload_writes),
+                settings.workload_timeout,
+            )
+            if settings.workload and settings.rollout
+            else None,
         )
 
     def runs(self, tier: str) -> bool:
@@ -86,6 +107,8 @@ class TargetPlan:
     settings: VerifySettings
     tests: TestSelection = field(default_factory=TestSelection)
     problem: str | None = None  # set: the target cannot be verified (and why)
+    # the original workload's output, shared by every target of a run (the rollout tier)
+    reference: WorkloadReference | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
