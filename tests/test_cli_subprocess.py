@@ -48,6 +48,13 @@ def test_the_bundled_example_gets_verified_speedups_and_applies_cleanly(tmp_path
     done = perfloop("optimize", "--apply", "--json", cwd=project)
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)
+    # piped, not a terminal: the progress is a line per step on stderr, with the time taken
+    progress = [line for line in done.stderr.splitlines() if line.startswith("perfloop [")]
+    assert progress[0] == "perfloop [0:00] Profiling the workload", done.stderr
+    assert any(
+        line.endswith("] Target 1 of 5: " + results["targets"][0]["function"]) for line in progress
+    ), progress
+    assert any(": verifying rule:" in line for line in progress), progress
 
     improved = [t for t in results["targets"] if t["status"] == "improved"]
     clear_wins = [t for t in improved if t["best"]["ci"][0] >= 1.2]

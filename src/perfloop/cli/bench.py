@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from perfloop.cli.progress import progress_shown
 from perfloop.cli.verify import (
     SETTING_FLAGS,
     add_target_arguments,
@@ -45,9 +46,9 @@ def run(args: argparse.Namespace) -> int:
     console = console_for(stderr=True)
     spec = candidate_spec(args)
     settings = settings_from(args, SETTING_FLAGS)
-    with console.status("starting") as status:
+    with progress_shown(console, "starting") as progress:
         result = bench_outside(
-            settings, args.target, spec, args.run, args.workload_level, progress=status.update
+            settings, args.target, spec, args.run, args.workload_level, progress=progress
         )
     print_result(result, args.format)
     return result.exit_code

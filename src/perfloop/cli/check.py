@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from perfloop.cli.common import add_format_argument, add_root_argument
+from perfloop.cli.progress import progress_shown
 from perfloop.cli.verify import add_verification_arguments, engine_from
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import check_outside
@@ -64,13 +65,13 @@ def run(args: argparse.Namespace) -> int:
     console = console_for(stderr=True)
     settings = load_settings(args.root.resolve(), setting_overrides(args, SETTING_FLAGS))
     engine = engine_from(args, settings)
-    with console.status("starting") as status:
+    with progress_shown(console, "starting") as progress:
         result = check_outside(
             settings,
             args.base,
             settings.max_slowdown,
             args.markdown,
-            progress=status.update,
+            progress=progress,
             engine=engine,
         )
     print_result(result, args.format)

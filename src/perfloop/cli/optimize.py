@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from perfloop.cli.common import add_format_argument, add_root_argument, machine_output
+from perfloop.cli.progress import progress_shown
 from perfloop.config import add_setting_arguments, load_settings, setting_overrides
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         setting_overrides(args, (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)),
     )
     proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
-    with console.status("starting") as status:
-        result = optimize(settings, progress=lambda text: status.update(text), proposers=proposers)
+    with progress_shown(console, "starting") as progress:
+        result = optimize(settings, progress=progress, proposers=proposers)
     print_result(result, args.format, console)
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from perfloop.cli.common import add_format_argument, add_root_argument, machine_output
+from perfloop.cli.progress import progress_shown
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import RunId
 from perfloop.pipeline import resume
@@ -30,11 +31,11 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     console = console_for(stderr=machine_output(args))
-    with console.status("resuming") as status:
+    with progress_shown(console, "resuming") as progress:
         result = resume(
             RunId(args.run_id),
             args.root,
-            progress=lambda text: status.update(text),
+            progress=progress,
             proposers=proposers_for,
         )
     print_result(result, args.format, console)

@@ -11,6 +11,7 @@ import argparse
 from pathlib import Path
 
 from perfloop.cli.common import add_format_argument, add_root_argument
+from perfloop.cli.progress import progress_shown
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import CandidateSpec, verify_outside
 from perfloop.outside.judge import verify_settings
@@ -113,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
     spec = candidate_spec(args)
     settings = settings_from(args)
     engine = engine_from(args, settings)
-    with console.status("starting") as status:
+    with progress_shown(console, "starting") as progress:
         result = verify_outside(
-            settings, args.target, spec, args.run, progress=status.update, engine=engine
+            settings, args.target, spec, args.run, progress=progress, engine=engine
         )
     print_result(result, args.format)
     return result.exit_code

@@ -183,9 +183,11 @@ def evaluate_candidate(
         plan = plan or context.verification.plan(
             candidate.function, candidate.path, module_source, capture, limits
         )
+        context.progress(f"{candidate.function}: verifying {candidate.origin}")
         verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
         checked = replace(result, verdict=verdict)
         if verdict.status is VerdictStatus.EQUIVALENT:
+            context.progress(f"{candidate.function}: timing {candidate.origin}")
             settings = settings_from(context.settings, limits)
             records, root = capture.records, context.root
             noise = context.noise_floors.get(

@@ -198,7 +198,8 @@ def run_stages(
     )
 
     def capture() -> dict[FunctionRef, TargetCapture]:
-        context.progress(f"Capturing calls of {len(targets)} functions")
+        functions = "1 function" if len(targets) == 1 else f"{len(targets)} functions"
+        context.progress(f"Capturing calls of {functions}")
         try:
             return capture_calls(
                 settings.workload,  # type: ignore[arg-type]
@@ -222,8 +223,8 @@ def run_stages(
         )
     shares = {f.function: f.share for f in profile.functions}
     results = []
-    for ref in targets:
-        context.progress(f"Optimizing {ref}")
+    for number, ref in enumerate(targets, start=1):
+        context.progress(f"Target {number} of {len(targets)}: {ref}")
         result = checkpoints.step(
             f"target:{ref}",
             partial(

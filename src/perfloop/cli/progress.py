@@ -1,0 +1,53 @@
+"""What a command shows while it works: a live line on a terminal, plain lines in a log.
+
+On a terminal, rich's spinner with the step and the time taken so far, replaced as
+the work goes on and gone at the end. Anywhere else (a pipe, a CI log, a file) a line
+per step on standard error, `perfloop [1:05] Target 2 of 5: shop:cheapest`, so a long
+run shows where it is without a terminal; standard output keeps only the result.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+Report = Callable[[str], None]
+
+
+@contextmanager
+def progress_shown(console: Console, first: str = "starting") -> Iterator[Report]:
+    """A function that shows each step; live on a terminal, else as lines on stderr."""
+    if console.is_terminal:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as live:
+            task = live.add_task(first, total=None)
+            yield lambda text: live.update(task, description=text)
+    else:
+        yield plain_lines(sys.stderr)
+
+
+def plain_lines(stream: TextIO, clock: Callable[[], float] = time.monotonic) -> Report:
+    """One line per new step, with the time since the first, flushed at once."""
+    started = clock()
+    last: list[str] = []
+
+    def report(text: str) -> None:
+        if last and last[-1] == text:
+            return
+        last[:] = [text]
+        minutes, seconds = divmod(int(clock() - started), 60)
+        stream.write(f"perfloop [{minutes}:{seconds:02d}] {text}\n")
+        stream.flush()
+
+    return report

@@ -1,0 +1,34 @@
+"""What a command shows while it works: plain lines in a log, a live line on a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from perfloop.cli.progress import plain_lines, progress_shown
+
+
+def test_a_log_gets_one_line_per_new_step_with_the_time_taken() -> None:
+    now = [100.0]
+    stream = io.StringIO()
+    report = plain_lines(stream, clock=lambda: now[0])
+    report("Profiling the workload")
+    now[0] += 65.4
+    report("Target 2 of 5: shop:cheapest")
+    report("Target 2 of 5: shop:cheapest")  # the same step again: no new line
+    assert stream.getvalue().splitlines() == [
+        "perfloop [0:00] Profiling the workload",
+        "perfloop [1:05] Target 2 of 5: shop:cheapest",
+    ]
+
+
+def test_a_terminal_gets_a_live_line_that_is_gone_at_the_end() -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=80)
+    with progress_shown(console) as report:
+        report("Capturing calls of 3 functions")
+    shown = screen.getvalue()
+    assert "Capturing calls of 3 functions" in shown
+    assert "0:00:00" in shown  # the time taken so far
+    assert shown.endswith("\x1b[1A\x1b[2K")  # the line is erased when the work is done
