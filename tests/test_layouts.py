@@ -204,3 +204,37 @@ def test_optimize_with_pythonpath_src_works_end_to_end(tmp_path: Path) -> None:
     assert (root / "src" / "acme" / "text.py").read_text() != STOPWORDS
     run_dir = root / ".perfloop" / "runs" / results["run_id"]
     assert (run_dir / "patch.diff").read_text().startswith("--- a/src/acme/text.py")
+
+
+def test_a_workload_command_that_sets_pythonpath_itself_gets_told_how_to_set_it(
+    tmp_path: Path,
+) -> None:
+    """Found on humanize 4.12.3 (src layout): `--workload "PYTHONPATH=src python w.py"` replaced
+    the PYTHONPATH entry perfloop loads its hooks through; nothing was observed, and verify
+    said "the workload never imported its module"."""
+    root = write(
+        tmp_path / "project",
+        {
+            "src/acme/__init__.py": "",
+            "src/acme/maths.py": SLOW_SUM,
+            "bench.py": bench("acme.maths"),
+        },
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perfloop",
+            "optimize",
+            "--workload",
+            "PYTHONPATH=src python bench.py",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    said = " ".join(done.stdout.split())
+    assert "perfloop's hooks loaded in no Python process of it" in said
+    assert "set it outside the command instead (`PYTHONPATH=src perfloop ...`" in said

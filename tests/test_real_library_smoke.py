@@ -1,10 +1,9 @@
 """perfloop on a real library from PyPI, as a user runs it: tabulate 0.9.0 and its own tests.
 
-The pinned sdist is downloaded once with pip into ~/.cache/perfloop-bench (the cache
-benchmarks/real_libraries.py uses too); the test is skipped only when PyPI cannot be
-reached. The library is unpacked into a temporary folder and used from there (the
-sdist root is the project root, the package folder `tabulate/` sits in it), the way
-a developer runs perfloop in a checkout of the library.
+The pinned sdist comes from pypi_sdists (downloaded once; the test is skipped only
+when PyPI cannot be reached). The library is unpacked into a temporary folder and used
+from there (the sdist root is the project root, the package folder `tabulate/` sits in
+it), the way a developer runs perfloop in a checkout of the library.
 """
 
 from __future__ import annotations
@@ -12,15 +11,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tarfile
 import textwrap
 from pathlib import Path
 
 import pytest
+from pypi_sdists import cached_sdist, unpacked
 
 SPEC = "tabulate==0.9.0"
 SDIST = "tabulate-0.9.0.tar.gz"
-CACHE = Path.home() / ".cache" / "perfloop-bench"
 WORKLOAD = """
 import zlib
 
@@ -36,21 +34,6 @@ print("checksum", zlib.crc32("".join(tables).encode()))
 """
 
 
-def cached_sdist() -> Path:
-    path = CACHE / SDIST
-    if path.exists():
-        return path
-    CACHE.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         "--quiet", SPEC, "-d", str(CACHE)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    if done.returncode != 0 or not path.exists():
-        pytest.skip(f"cannot download {SPEC} from PyPI (offline?): {done.stderr[-300:]}")
-    return path
-
-
 def run(*command: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
 
@@ -63,9 +46,7 @@ def library_tests(root: Path) -> subprocess.CompletedProcess[str]:
 def test_tabulate_from_pypi_is_profiled_recorded_and_judged_and_its_tests_still_pass(
     tmp_path: Path,
 ) -> None:
-    with tarfile.open(cached_sdist()) as archive:
-        archive.extractall(tmp_path, filter="data")
-    root = tmp_path / "tabulate-0.9.0"
+    root = unpacked(cached_sdist(SPEC, SDIST), tmp_path)
     (root / "workload.py").write_text(textwrap.dedent(WORKLOAD).lstrip(), encoding="utf-8")
     reference = run(sys.executable, "workload.py", cwd=root)
     assert reference.returncode == 0, reference.stderr

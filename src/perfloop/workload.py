@@ -59,10 +59,13 @@ class WorkloadRun:
     # `seconds` already starts when the launcher handed over, and CPU measurements of the
     # run subtract this, so both sides of an A/B are timed without perfloop's own start-up
     launcher_cpu_seconds: float = 0.0
+    # perfloop's hooks were to observe the run (or serve candidate code in it) and loaded
+    # in none of its Python processes: what it reports is not what perfloop asked for
+    hooks_missing: bool = False
 
     @property
     def succeeded(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
+        return self.returncode == 0 and not self.timed_out and not self.hooks_missing
 
     def failure_message(self) -> str:
         if self.timed_out:
@@ -70,6 +73,8 @@ class WorkloadRun:
                 f"the workload {self.command!r} did not finish within {self.seconds:.0f} s; "
                 "raise --workload-timeout or give a shorter workload"
             )
+        if self.hooks_missing:
+            return hooks_missing_message(self.command)
         tail = "\n".join(self.stderr.strip().splitlines()[-8:])
         withheld = (
             f" This run had candidate code in place, so it did not get the environment "
@@ -191,6 +196,9 @@ def run_workload(
         launcher_cpu, handed_over = _launcher_times(times_file, started)
         seconds = ended - handed_over
         imports = read_imports(imports_dir) if spec is not None else None
+        hooks_missing = (
+            spec is not None and process.returncode == 0 and not timed_out and imports is None
+        )
         if imports is not None and process.returncode == 0:
             use_import_path(root, imports)
         layers = Path(f"{boundary_file}.layers")
@@ -206,6 +214,7 @@ def run_workload(
             layers.read_text() if layers.exists() else "",
             tuple(str(w) for w in writes),
             launcher_cpu,
+            hooks_missing,
         )
 
 
@@ -217,6 +226,23 @@ def _launcher_times(times_file: Path, started: float) -> tuple[float, float]:
     except (OSError, ValueError):
         return 0.0, started
     return cpu, max(started, handed_over)
+
+
+def hooks_missing_message(command: str) -> str:
+    """Why a workload ran but perfloop saw nothing of it, and what to do."""
+    cause = (
+        "perfloop loads them through PYTHONPATH, and the command sets PYTHONPATH itself, "
+        "which replaces perfloop's entry: set it outside the command instead "
+        "(`PYTHONPATH=src perfloop ...`; perfloop keeps it for the workload)"
+        if "PYTHONPATH=" in command
+        else "perfloop loads them through PYTHONPATH (a sitecustomize module), so the workload "
+        "must run Python (e.g. 'python bench.py'), without -S, -E or -I, and must not replace "
+        "PYTHONPATH; set what it needs outside the command (`PYTHONPATH=src perfloop ...`)"
+    )
+    return (
+        f"the workload {command!r} ran, but perfloop's hooks loaded in no Python process "
+        f"of it, so it could not observe the run or put code in place: {cause}"
+    )
 
 
 def workload_environment(

@@ -85,7 +85,7 @@ def test_a_right_rewrite_passes_the_rollout_and_says_so(units: Path, capsys) -> 
     )
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "  rollout: same on 1 workload runs (" in out
+    assert "  rollout: same on 1 run of the workload (" in out
 
 
 def test_a_workload_whose_output_varies_cannot_judge_and_says_why(units: Path) -> None:

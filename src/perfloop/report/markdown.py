@@ -19,6 +19,7 @@ from perfloop.report.summary import (
     measurement_details,
     noise_floor_line,
     ratio_text,
+    reproduce_hint,
     reuse_line,
     speed_text,
     summary_rows,
@@ -284,14 +285,8 @@ def check_markdown(result: CheckResult) -> str:
 
 
 def _counterexample(example: Counterexample) -> list[str]:
-    how = {
-        True: "paste it to reproduce",
-        False: "not pasteable: an argument has no exact Python form, shown by its repr",
-    }[example.exact]
-    if example.tier in ("tests", "rollout"):
-        how = "run it to reproduce"
     return [
-        f"**Counterexample** ({example.where}; {how}): {example.description}",
+        f"**Counterexample** ({example.where}; {reproduce_hint(example)}): {example.description}",
         "",
         "```python",
         example.code,

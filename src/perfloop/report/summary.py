@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from perfloop.measure import NoiseFloor
 from perfloop.measure.speed import BELOW_THRESHOLD, FASTER, SLOWER, speed_word
 from perfloop.model import CandidateResult, Measurement, Speedup, TierRun, VerdictStatus
-from perfloop.results import RunResult, TargetResult, TargetStatus
+from perfloop.results import Counterexample, RunResult, TargetResult, TargetStatus
 from perfloop.verification.tiers import tier_named
 
 
@@ -257,3 +257,14 @@ def noise_floor_line(noise: NoiseFloor, min_speedup: float) -> str:
         f"; faster needs the interval's lower bound to clear {min_speedup:g} or this floor, "
         "whichever is higher"
     )
+
+
+def reproduce_hint(example: Counterexample) -> str:
+    """How a reader reproduces a counterexample, by the tier that found it."""
+    if example.tier == "tests":
+        return "run it to reproduce"
+    if example.tier == "rollout":
+        return "run it with the candidate in place to see the difference"
+    if example.exact:
+        return "paste it to reproduce"
+    return "NOT pasteable: an argument has no exact Python form, shown by its repr"

@@ -23,6 +23,7 @@ from perfloop.report.summary import (
     measurement_details,
     noise_floor_line,
     ratio_text,
+    reproduce_hint,
     reuse_line,
     seconds_text,
     speed_text,
@@ -111,14 +112,8 @@ def print_summary(result: RunResult, console: Console) -> None:
 
 
 def counterexample_lines(example: Counterexample, indent: str = "    ") -> list[str]:
-    if example.tier in ("tests", "rollout"):
-        how = "run it to reproduce"
-    elif example.exact:
-        how = "paste it to reproduce"
-    else:
-        how = "NOT pasteable: an argument has no exact Python form, shown by its repr"
     return [
-        f"smallest counterexample ({example.where}; {how}):",
+        f"smallest counterexample ({example.where}; {reproduce_hint(example)}):",
         f"{indent}{example.code}",
         f"{indent}-> {example.description}",
     ]

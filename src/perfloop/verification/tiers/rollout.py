@@ -48,4 +48,4 @@ def has_workload(settings: VerifySettings) -> bool:
     return settings.rollout is not None
 
 
-TIER = Tier("rollout", "runs", "workload runs", check_rollout, applies=has_workload)
+TIER = Tier("rollout", "run", "run of the workload", check_rollout, applies=has_workload)

@@ -1,0 +1,41 @@
+"""Pinned sdists from PyPI for the tests that run perfloop on real libraries.
+
+Each is downloaded once with pip into ~/.cache/perfloop-bench (the cache
+benchmarks/real_libraries.py uses too); a test that needs one is skipped only when
+PyPI cannot be reached.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+CACHE = Path.home() / ".cache" / "perfloop-bench"
+
+
+def cached_sdist(spec: str, filename: str) -> Path:
+    """The sdist of `spec` ("name==version"), named `filename`, from the cache or PyPI."""
+    path = CACHE / filename
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+         "--quiet", spec, "-d", str(CACHE)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    if done.returncode != 0 or not path.exists():
+        pytest.skip(f"cannot download {spec} from PyPI (offline?): {done.stderr[-300:]}")
+    return path
+
+
+def unpacked(sdist: Path, into: Path) -> Path:
+    """The sdist unpacked under `into`; its root folder."""
+    with tarfile.open(sdist) as archive:
+        archive.extractall(into, filter="data")
+    (root,) = [path for path in into.iterdir() if path.is_dir()]
+    return root
