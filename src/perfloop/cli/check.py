@@ -12,6 +12,7 @@ from pathlib import Path
 
 from perfloop.cli.common import add_format_argument, add_root_argument
 from perfloop.cli.progress import progress_shown
+from perfloop.cli.verify import SETTING_FLAGS as VERIFY_SETTING_FLAGS
 from perfloop.cli.verify import add_verification_arguments, engine_from
 from perfloop.config import Settings, add_setting_arguments, load_settings, setting_overrides
 from perfloop.outside import check_outside
@@ -19,18 +20,7 @@ from perfloop.report import print_result
 from perfloop.report.terminal import console_for
 
 NAME = "check"
-SETTING_FLAGS = (
-    "workload",
-    "max_calls",
-    "float_tolerance",
-    "candidate_timeout",
-    "workload_timeout",
-    "workload_writes",
-    "min_speedup",
-    "fuzz_examples",
-    "mutants",
-    "max_slowdown",
-)
+SETTING_FLAGS = (*VERIFY_SETTING_FLAGS, "max_slowdown")
 
 
 def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
