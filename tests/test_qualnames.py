@@ -90,3 +90,16 @@ def test_names_that_are_not_defined_are_not_found() -> None:
     assert find_function(tree, "Box.missing") is None
     assert find_function(tree, "Nope.size") is None
     assert find_cst_function(cst.parse_module(SOURCE).body, "Box") is None
+
+
+def test_a_functions_source_is_cut_the_one_way_every_caller_uses() -> None:
+    """qualnames.function_source serves the LLM prompt, the LLM answer's parse and outside
+    candidates alike: decorators included, dedented, one newline at the end."""
+    from perfloop.qualnames import function_source
+
+    module = "import functools\n\nclass Cart:\n    @functools.cache\n    def total(self):\n        return 1"
+    assert function_source(module, "Cart.total") == (
+        "@functools.cache\ndef total(self):\n    return 1\n"
+    )
+    assert function_source(module, "Cart.missing") == ""
+    assert function_source("def broken(:\n", "broken") == ""

@@ -32,6 +32,7 @@ from perfloop.model import (
     Profile,
 )
 from perfloop.project import Project, absolute, in_project
+from perfloop.qualnames import first_line
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
 
@@ -318,7 +319,7 @@ def _definitions(filename: str) -> tuple[_Definition, ...]:
     def visit(node: ast.AST, prefix: str, enclosing: _Definition | None) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                first = first_line(child)
                 end = child.end_lineno or child.lineno
                 if enclosing is None:
                     accessor = _property_accessor(child)  # its getter is `prefix + name`

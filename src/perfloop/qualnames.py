@@ -15,6 +15,7 @@ A name mangled by Python (`Class.__m`) is written as in the source.
 from __future__ import annotations
 
 import ast
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -117,3 +118,22 @@ def _cst_text(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Attribute):
         return f"{_cst_text(node.value)}.{node.attr.value}"
     return ""
+
+
+def first_line(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> int:
+    """The line a def starts on, its decorators included."""
+    return min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+
+
+def function_source(module_source: str, qualname: str) -> str:
+    """The function's own source, decorators included, dedented and ending in a newline;
+    '' when the module does not define it or does not parse."""
+    try:
+        node = find_function(ast.parse(module_source), qualname)
+    except SyntaxError:
+        return ""
+    if node is None:
+        return ""
+    lines = module_source.splitlines(keepends=True)[first_line(node) - 1 : node.end_lineno]
+    text = textwrap.dedent("".join(lines))
+    return text if text.endswith("\n") else text + "\n"

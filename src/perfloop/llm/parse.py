@@ -20,7 +20,7 @@ import libcst as cst
 
 from perfloop.gate import normalised_hash
 from perfloop.propose.apply import locate
-from perfloop.qualnames import find_function
+from perfloop.qualnames import find_function, first_line, function_source
 
 _FENCE = re.compile(r"^\s*(```+|~~~+)\s*([\w+-]*)\s*$")
 _CODE_START = re.compile(r"^(async\s+def|def|class|import|from|@)\b")
@@ -207,8 +207,11 @@ class _Rename(cst.CSTTransformer):
         return updated.with_changes(value=self.new) if updated.value == self.old else updated
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def _segment(code: str, node: ast.stmt) -> str:
-    first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+    first = first_line(node) if isinstance(node, _DEFS) else node.lineno
     return textwrap.dedent("\n".join(code.splitlines()[first - 1 : node.end_lineno])) + "\n"
 
 
@@ -275,7 +278,7 @@ def _splice(
         module = _insert_imports(module, imports)
     new_source = module.code
     ast.parse(new_source)
-    return Parsed(new_source, _function_source(new_source, qualname), tuple(notes))
+    return Parsed(new_source, function_source(new_source, qualname), tuple(notes))
 
 
 def _statements(texts: list[str]) -> list[cst.BaseStatement]:
@@ -318,10 +321,3 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
         and isinstance(statement.body[0], cst.Expr)
         and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
-
-
-def _function_source(module_source: str, qualname: str) -> str:
-    tree = ast.parse(module_source)
-    node = find_function(tree, qualname)
-    assert node is not None
-    return _segment(module_source, node)

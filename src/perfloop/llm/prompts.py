@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ast
 import string
-import textwrap
 from dataclasses import dataclass, fields
 from importlib import resources
 from pathlib import Path
 
+from perfloop import qualnames
 from perfloop.config import ConfigError
 from perfloop.llm.client import Message
 from perfloop.llm.hints import about, hot_line_hints, rule_hints
@@ -76,16 +76,7 @@ def _fill(template: str, name: str, values: dict[str, str]) -> str:
 
 def function_source(module_source: str, qualname: str) -> str:
     """The function's own source (decorators included), dedented; empty if it is not there."""
-    try:
-        tree = ast.parse(module_source)
-    except SyntaxError:
-        return ""
-    node = find_function(tree, qualname)
-    if node is None:
-        return ""
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    lines = module_source.splitlines()[first - 1 : node.end_lineno]
-    return textwrap.dedent("\n".join(lines))
+    return qualnames.function_source(module_source, qualname).rstrip("\n")
 
 
 def _section(title: str, items: list[str]) -> str:

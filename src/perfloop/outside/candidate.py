@@ -19,7 +19,7 @@ from perfloop.model import Candidate, FunctionRef
 from perfloop.outside.git import file_at
 from perfloop.patch import SpliceError, splice_function
 from perfloop.project import Project
-from perfloop.qualnames import find_function
+from perfloop.qualnames import function_source
 
 
 class CandidateError(ConfigError):
@@ -110,20 +110,9 @@ def splice_candidate(target: Target, text: str, origin: str) -> Candidate:
         origin=origin,
         rationale=f"submitted from outside ({origin.removeprefix('outside:')})",
         module_source=module_source,
-        function_source=function_text(module_source, qualname),
+        function_source=function_source(module_source, qualname),
         path=target.path,
     )
-
-
-def function_text(module_source: str, qualname: str) -> str:
-    """The function's own source, decorators included, dedented ('' if it is not there)."""
-    tree = ast.parse(module_source)
-    node = find_function(tree, qualname)
-    if node is None:
-        return ""
-    lines = module_source.splitlines(keepends=True)
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-    return textwrap.dedent("".join(lines[first - 1 : node.end_lineno]))
 
 
 def _module_copy(target: Target, location: Path) -> str:

@@ -37,11 +37,11 @@ from perfloop.outside.calls import (
     recorded_run,
     require_workload,
 )
-from perfloop.outside.candidate import function_text
 from perfloop.outside.changes import ChangedModule, changed_modules
 from perfloop.outside.git import check_ref
 from perfloop.outside.judge import judge, new_verification, verify_settings
 from perfloop.patch import SpliceError, splice_function
+from perfloop.qualnames import function_source
 from perfloop.report.json import check_document
 from perfloop.report.markdown import check_markdown
 from perfloop.report.summary import speed_text
@@ -178,7 +178,7 @@ def _check_function(
         origin="working-tree",
         rationale="the working tree's version of a function changed since the base",
         module_source=new_source,
-        function_source=function_text(new_source, ref.qualname),
+        function_source=function_source(new_source, ref.qualname),
         path=path,
     )
     root = verification.root

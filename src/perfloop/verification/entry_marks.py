@@ -30,6 +30,8 @@ import sys
 import types
 from collections.abc import Callable, Sequence
 
+from perfloop.qualnames import first_line
+
 MARK = "__perfloop_entered__"
 
 Key = tuple[str, str, int]
@@ -41,7 +43,7 @@ class _Marker(ast.NodeTransformer):
 
     def _mark(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
         self.generic_visit(node)
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        first = first_line(node)
         at = 1 if _has_docstring(node) else 0
         anchor = node.body[min(at, len(node.body) - 1)]
         key = ast.Constant((self.path, node.name, first))

@@ -22,7 +22,7 @@ import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop.qualnames import find_function
+from perfloop.qualnames import find_function, first_line
 
 DEFAULT_MAX_MUTANTS = 30
 
@@ -405,8 +405,7 @@ def _drop_statement(node: ast.AST, parents: dict) -> str | None:  # type: ignore
 def _splice(module_source: str, function: ast.AST, new_function: ast.AST) -> str:
     """The module source with the function's lines replaced by the new function's code."""
     lines = module_source.splitlines(keepends=True)
-    decorators = getattr(function, "decorator_list", [])
-    start = min([function.lineno, *(d.lineno for d in decorators)]) - 1  # type: ignore[attr-defined]
+    start = first_line(function) - 1  # type: ignore[arg-type]
     end = function.end_lineno  # type: ignore[attr-defined]
     indent = " " * function.col_offset  # type: ignore[attr-defined]
     text = ast.unparse(new_function)

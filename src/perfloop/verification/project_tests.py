@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfloop.model import Difference, FunctionRef, Limits, TierRun
-from perfloop.qualnames import find_function
+from perfloop.qualnames import find_function, first_line
 from perfloop.sandbox.runner import Tripwire, run_in_worker
 from perfloop.verification import unittest_suite
 from perfloop.verification.entry_marks import EntryMarks
@@ -240,7 +240,7 @@ def _code_key(root: Path, function: FunctionRef, path: str, source: str) -> Code
         return None
     if node is None:
         return None
-    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    first = first_line(node)
     return (os.path.realpath(root / path), node.name, first)
 
 
