@@ -97,7 +97,10 @@ def test_a_functions_source_is_cut_the_one_way_every_caller_uses() -> None:
     candidates alike: decorators included, dedented, one newline at the end."""
     from perfloop.qualnames import function_source
 
-    module = "import functools\n\nclass Cart:\n    @functools.cache\n    def total(self):\n        return 1"
+    module = (
+        "import functools\n\nclass Cart:\n    @functools.cache\n    def total(self):\n"
+        "        return 1"
+    )
     assert function_source(module, "Cart.total") == (
         "@functools.cache\ndef total(self):\n    return 1\n"
     )
