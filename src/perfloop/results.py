@@ -238,6 +238,10 @@ class CheckResult:
         return 1 if self.failures else 0
 
 
+# what any command hands back; the renderers and the run store take each of them
+CommandResult = RunResult | VerifyResult | BenchResult | CheckResult
+
+
 def decision_for(gate: GateResult, verdict: Verdict | None, weak: bool) -> Decision:
     """The decision from the gate and the verdict; `weak` turns an equivalence into undecided."""
     if not gate.passed:

@@ -9,6 +9,18 @@ The arguments several commands share are declared once in common.py.
 
 from __future__ import annotations
 
-from perfloop.cli import bench, check, doctor, mcp, optimize, resume, revert, verify
+from perfloop.cli import (
+    bench,
+    check,
+    diff,
+    doctor,
+    mcp,
+    optimize,
+    resume,
+    revert,
+    runs,
+    show,
+    verify,
+)
 
-COMMANDS = (optimize, resume, revert, verify, bench, check, mcp, doctor)
+COMMANDS = (optimize, resume, revert, verify, bench, check, runs, show, diff, mcp, doctor)

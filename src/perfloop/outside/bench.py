@@ -23,7 +23,6 @@ from perfloop.model import (
 from perfloop.outside.calls import (
     Progress,
     describe_source,
-    finish,
     get_calls,
     measure_settings,
     quiet,
@@ -37,7 +36,7 @@ from perfloop.outside.candidate import (
     read_target,
 )
 from perfloop.project import Project
-from perfloop.report.json import bench_document
+from perfloop.report.json import render as render_json
 from perfloop.results import BenchResult
 from perfloop.store.runs import RunStore
 
@@ -103,7 +102,7 @@ def bench_outside(
             steps=steps.taken,
         )
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, None, measurement))
-        finish(store, run_id, bench_document(result))
+        store.finish_run(result, render_json(result))
     return result
 
 

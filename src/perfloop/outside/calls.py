@@ -48,6 +48,7 @@ def recorded_run(root: Path, workload: str) -> Iterator[tuple[RunStore, RunId]]:
 
 
 def finish(store: RunStore, run_id: RunId, document: dict[str, object]) -> None:
+    """Complete a run that hands back a bare document (the MCP server's capture)."""
     store.complete_run(run_id, json.dumps(document, indent=2))
 
 

@@ -31,7 +31,6 @@ from perfloop.model import (
 )
 from perfloop.outside.calls import (
     Progress,
-    finish,
     measure_settings,
     quiet,
     recorded_run,
@@ -42,7 +41,7 @@ from perfloop.outside.git import check_ref
 from perfloop.outside.judge import judge, new_verification, verify_settings
 from perfloop.patch import SpliceError, splice_function
 from perfloop.qualnames import function_source
-from perfloop.report.json import check_document
+from perfloop.report.json import render as render_json
 from perfloop.report.markdown import check_markdown
 from perfloop.report.summary import speed_text
 from perfloop.report.verification import strength_text
@@ -114,7 +113,7 @@ def check_outside(
             notes=(*notes, *verification.tests_notes()),
         )
         result = _with_markdown(result, run_dir, markdown_path)
-        finish(store, run_id, check_document(result))
+        store.finish_run(result, render_json(result))
     return result
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
 from perfloop.model import CandidateResult, FunctionRef, Verdict, VerdictStatus
-from perfloop.outside.calls import Progress, describe_source, finish, get_calls, quiet, recorded_run
+from perfloop.outside.calls import Progress, describe_source, get_calls, quiet, recorded_run
 from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
 from perfloop.outside.judge import judge, new_verification, verify_settings
 from perfloop.project import Project
-from perfloop.report.json import verify_document
+from perfloop.report.json import render as render_json
 from perfloop.report.verification import strength_text
 from perfloop.results import Decision, VerifyResult, decision_for
 from perfloop.verification import VerifySettings
@@ -66,7 +66,7 @@ def verify_outside(
             notes=(*notes, *verification.tests_notes()),
         )
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, verdict))
-        finish(store, run_id, verify_document(result))
+        store.finish_run(result, render_json(result))
     return result
 
 

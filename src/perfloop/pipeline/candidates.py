@@ -26,6 +26,7 @@ from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import TargetPlan, verify_candidate
 from perfloop.verification.replay import replay
+from perfloop.verification.tiers import tier_named
 
 
 def optimize_target(
@@ -238,8 +239,12 @@ def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
         which = "the candidate" if len(tried) == 1 else f"the {len(tried)} candidates"
         return f"checking {which} failed: {reason.splitlines()[-1]}"
     if not verified:
+        found = [r.verdict.difference for r in tried if r.verdict and r.verdict.difference]
+        places = dict.fromkeys(tier_named(d.tier).found_in for d in found if d.tier)
+        where = " and ".join(place for place in places if place)  # by the tiers that saw it
+        where = f" {where}" if where else ""
         if len(tried) == 1:
-            return "the one candidate did not behave the same on the recorded calls"
-        return f"none of {len(tried)} candidates behaved the same on the recorded calls"
+            return f"the one candidate did not behave the same{where}"
+        return f"none of {len(tried)} candidates behaved the same{where}"
     counted = "1 candidate" if verified == 1 else f"{verified} candidates"
     return f"{counted} verified, none faster beyond the threshold"

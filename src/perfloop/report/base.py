@@ -7,9 +7,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from perfloop.results import BenchResult, CheckResult, RunResult, VerifyResult
-
-CommandResult = RunResult | VerifyResult | BenchResult | CheckResult
+from perfloop.results import CommandResult
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from perfloop.model import (
     RunId,
     TargetCapture,
 )
-from perfloop.results import RunResult, TargetResult
+from perfloop.results import CommandResult, TargetResult
 from perfloop.sandbox.decode import decode
 
 SCHEMA_VERSION = 1
@@ -166,6 +166,22 @@ class RunInfo:
     workload: str
     root: str
     error: str | None
+
+
+RESULT_STEP = "result"  # the step that holds what a completed run handed back
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """One row of the runs table, as `perfloop runs` lists it."""
+
+    run_id: RunId
+    started_at: float
+    finished_at: float | None
+    status: str
+    workload: str
+    error: str | None
+    document: str | None  # the run's JSON document (results.json for optimize)
 
 
 def new_run_id() -> RunId:
@@ -412,15 +428,43 @@ class RunStore:
             return None
         return LLMUsage(*row)
 
-    def finish_run(self, result: RunResult, results_json: str) -> None:
-        self.complete_run(result.run_id, results_json)
+    def finish_run(self, result: CommandResult, document: str) -> None:
+        """Mark the run completed, with its JSON document and the result itself (the
+        `result` step), so `perfloop show` can render it again in any format."""
+        with self._transaction() as db:
+            self._complete(db, result.run_id, document)
+            self._save_step(db, result.run_id, RESULT_STEP, result)
 
     def complete_run(self, run_id: RunId, results_json: str) -> None:
         with self._transaction() as db:
-            db.execute(
-                "UPDATE runs SET status='completed', finished_at=?, results_json=? WHERE run_id=?",
-                (time.time(), results_json, run_id),
-            )
+            self._complete(db, run_id, results_json)
+
+    @staticmethod
+    def _complete(db: sqlite3.Connection, run_id: RunId, results_json: str) -> None:
+        db.execute(
+            "UPDATE runs SET status='completed', finished_at=?, results_json=? WHERE run_id=?",
+            (time.time(), results_json, run_id),
+        )
+
+    def load_result(self, run_id: RunId) -> CommandResult | None:
+        """The result a completed run handed back; None for a run that kept none (an older
+        perfloop's, or one that did not complete).
+
+        Raises `perfloop.sandbox.decode.Refused` if the payload is not perfloop data."""
+        row = self._connection.execute(
+            "SELECT payload FROM run_steps WHERE run_id=? AND step=?", (run_id, RESULT_STEP)
+        ).fetchone()
+        if row is None:
+            return None
+        return decode(row[0], CommandResult, source=f"the result of run {run_id}")  # type: ignore[return-value]
+
+    def runs(self) -> list[RunRow]:
+        """Every run in the store, oldest first."""
+        rows = self._connection.execute(
+            "SELECT run_id, started_at, finished_at, status, workload, error, results_json "
+            "FROM runs ORDER BY started_at, rowid"
+        ).fetchall()
+        return [RunRow(*row) for row in rows]
 
     def fail_run(self, run_id: RunId, error: str) -> None:
         with self._transaction() as db:

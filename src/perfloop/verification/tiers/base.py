@@ -33,13 +33,15 @@ class Tier:
     """One verification tier, declared in its own module of this package.
 
     `unit` is what it counts in a short line ("200 calls"), `inputs` the same in a
-    sentence ("same on 200 recorded calls"); `applies` says whether the settings let it
-    run at all (a budget of 0 turns a tier off), beside the user's choice of tiers.
+    sentence ("same on 200 recorded calls"), `found_in` where a difference it finds was
+    ("on generated inputs"); `applies` says whether the settings let it run at all (a
+    budget of 0 turns a tier off), beside the user's choice of tiers.
     """
 
     name: str
     unit: str
     inputs: str
+    found_in: str
     check: Check
     applies: Callable[[VerifySettings], bool] = always
 
@@ -55,4 +57,4 @@ def _unknown_check(
 
 def unknown_tier(name: str) -> Tier:
     """How a tier perfloop does not know (one named in an older run's record) is shown."""
-    return Tier(name, "inputs", "inputs", _unknown_check, applies=lambda settings: False)
+    return Tier(name, "inputs", "inputs", "", _unknown_check, applies=lambda settings: False)

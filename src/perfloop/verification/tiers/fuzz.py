@@ -59,4 +59,6 @@ def has_examples(settings: VerifySettings) -> bool:
     return settings.fuzz.examples > 0
 
 
-TIER = Tier("fuzz", "inputs", "generated inputs", check_fuzz, applies=has_examples)
+TIER = Tier(
+    "fuzz", "inputs", "generated inputs", "on generated inputs", check_fuzz, applies=has_examples
+)

@@ -31,4 +31,4 @@ def check_replay(
     return TierCheck(run, verdict.difference, verdict.reason)
 
 
-TIER = Tier("replay", "calls", "recorded calls", check_replay)
+TIER = Tier("replay", "calls", "recorded calls", "on the recorded calls", check_replay)

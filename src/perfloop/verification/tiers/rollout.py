@@ -48,4 +48,11 @@ def has_workload(settings: VerifySettings) -> bool:
     return settings.rollout is not None
 
 
-TIER = Tier("rollout", "run", "run of the workload", check_rollout, applies=has_workload)
+TIER = Tier(
+    "rollout",
+    "run",
+    "run of the workload",
+    "in the whole workload's output",
+    check_rollout,
+    applies=has_workload,
+)

@@ -11,4 +11,11 @@ def has_budget(settings: VerifySettings) -> bool:
     return settings.symbolic_seconds > 0
 
 
-TIER = Tier("symbolic", "paths", "symbolic paths", check_symbolic, applies=has_budget)
+TIER = Tier(
+    "symbolic",
+    "paths",
+    "symbolic paths",
+    "on inputs the symbolic search found",
+    check_symbolic,
+    applies=has_budget,
+)

@@ -5,4 +5,4 @@ from __future__ import annotations
 from perfloop.verification.project_tests import check_with_tests
 from perfloop.verification.tiers.base import Tier
 
-TIER = Tier("tests", "tests", "project tests", check_with_tests)
+TIER = Tier("tests", "tests", "project tests", "in the project's tests", check_with_tests)
