@@ -29,7 +29,14 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	cd examples/shop && ../../$(VENV)/bin/perfloop optimize
 
-test: $(VENV)/.installed-llm
+# The HTML report's test opens report.html in a real headless browser: Debian's chromium,
+# driven by playwright (a dev dependency; it never downloads a browser of its own).
+$(VENV)/.installed-browser: $(VENV)/.installed
+	command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "warning: could not install chromium; the HTML report's browser test will be skipped"
+	touch $@
+
+test: $(VENV)/.installed-llm $(VENV)/.installed-browser
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed

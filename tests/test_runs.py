@@ -81,3 +81,18 @@ def test_diff_says_what_changed_target_by_target(project, capsys) -> None:
 
     assert main(["diff", ids[0], ids[2], "--root", str(root)]) == 2  # a verify run
     assert "is not a completed optimize run" in capsys.readouterr().out
+
+
+def test_report_gives_the_html_report_and_makes_it_again_when_it_is_gone(project, capsys) -> None:
+    root, ids = project
+    report = root / ".perfloop" / "runs" / ids[0] / "report.html"
+    kept = report.read_text()
+    assert "vegaEmbed(" in kept  # the charts are drawn when it is viewed, offline
+    report.unlink()
+    assert main(["report", ids[0], "--root", str(root)]) == 0
+    assert capsys.readouterr().out.strip() == str(report)
+    assert report.read_text() == kept  # the same page, from the result the run kept
+
+    assert main(["report", ids[2], "--root", str(root)]) == 0  # a verify run: made on demand
+    page = (root / ".perfloop" / "runs" / ids[2] / "report.html").read_text()
+    assert '<strong id="decision">EQUIVALENT</strong>' in page

@@ -9,15 +9,11 @@ renderer (HTML, say) is covered by adding it to `RENDERERS`.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from outside_project import EDGE
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "outside"))
-from outside_project import BENCH, EDGE, HONEST, PYPROJECT, SHOP, commit_all
-
-import perfloop
 from perfloop.cli.main import main
 from perfloop.report import RENDERERS, print_result, renderer_named
 from perfloop.results import (
@@ -26,46 +22,6 @@ from perfloop.results import (
     RunResult,
     VerifyResult,
 )
-
-QUICK = {"tiers": ("replay", "fuzz"), "fuzz_examples": 20, "mutants": 0}
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("renderers") / "shop"
-    root.mkdir()
-    for name, text in (
-        ("shop.py", SHOP),
-        ("bench.py", BENCH),
-        ("pyproject.toml", PYPROJECT),
-        (".gitignore", ".perfloop/\n"),
-    ):
-        (root / name).write_text(text.lstrip("\n"))
-    commit_all(root, "base")
-    return root
-
-
-@pytest.fixture(scope="module")
-def results(shop: Path) -> dict[str, RunResult | VerifyResult | BenchResult | CheckResult]:
-    run = perfloop.optimize(
-        root=shop,
-        functions=["shop:cheapest"],
-        fuzz_examples=20,
-        mutants=0,
-        rules=["sorted-min-max"],
-    )
-    same = perfloop.verify("shop:cheapest", HONEST, root=shop, run=run.run_id, **QUICK)
-    different = perfloop.verify("shop:cheapest", EDGE, root=shop, run=run.run_id, **QUICK)
-    bench = perfloop.bench("shop:cheapest", HONEST, root=shop, run=run.run_id)
-    shop_py = shop / "shop.py"
-    original = shop_py.read_text()
-    shop_py.write_text(original.replace('{cents % 100:02d}"', '{cents % 100}"'))
-    try:
-        check = perfloop.check("HEAD", root=shop, **QUICK)
-    finally:
-        shop_py.write_text(original)
-    return {"run": run, "same": same, "different": different, "bench": bench, "check": check}
-
 
 KINDS = ("run", "same", "different", "bench", "check")
 
@@ -128,7 +84,7 @@ def test_the_check_summary_is_the_markdown_renderers(results) -> None:
 def test_print_result_prints_the_chosen_format(results, capsys) -> None:
     print_result(results["same"], "markdown")
     assert capsys.readouterr().out == RENDERERS["markdown"].render(results["same"])
-    with pytest.raises(ValueError, match="the formats are terminal, markdown, json"):
+    with pytest.raises(ValueError, match="the formats are terminal, markdown, json, html"):
         renderer_named("yaml")
 
 

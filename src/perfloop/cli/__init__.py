@@ -16,6 +16,7 @@ from perfloop.cli import (
     doctor,
     mcp,
     optimize,
+    report,
     resume,
     revert,
     runs,
@@ -23,4 +24,17 @@ from perfloop.cli import (
     verify,
 )
 
-COMMANDS = (optimize, resume, revert, verify, bench, check, runs, show, diff, mcp, doctor)
+COMMANDS = (
+    optimize,
+    resume,
+    revert,
+    verify,
+    bench,
+    check,
+    runs,
+    show,
+    diff,
+    report,
+    mcp,
+    doctor,
+)

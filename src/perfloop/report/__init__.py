@@ -3,6 +3,7 @@
     terminal  what the commands print: tables for optimize, lines for verify, bench, check
     markdown  report.md of a run, check.md for a PR comment, verify and bench as Markdown
     json      results.json of a run and the verify/bench/check documents (--json, MCP)
+    html      report.html of a run: one self-contained page with charts
 
 Each renderer is one module that defines `RENDERER` (see `base.Renderer`) and renders the
 result of every command (`perfloop.results`). Adding a format is one module and its line
@@ -16,12 +17,13 @@ from pathlib import Path
 from rich.console import Console
 
 from perfloop.atomic import write_atomic
-from perfloop.report import json, markdown, terminal
+from perfloop.report import html, json, markdown, terminal
 from perfloop.report.base import CommandResult, Renderer
 from perfloop.results import RunResult
 
 RENDERERS: dict[str, Renderer] = {
-    renderer.name: renderer for renderer in (terminal.RENDERER, markdown.RENDERER, json.RENDERER)
+    renderer.name: renderer
+    for renderer in (terminal.RENDERER, markdown.RENDERER, json.RENDERER, html.RENDERER)
 }
 
 
