@@ -12,14 +12,18 @@ bench and check get the same treatment.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable
 from functools import singledispatch
+from pathlib import Path
 from typing import Any
 
+from perfloop.atomic import write_atomic
 from perfloop.model import CandidateResult, Speedup, VerdictStatus
 from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.summary import (
@@ -60,10 +64,23 @@ pre, code { background: #f6f6f6; } pre { padding: 0.5rem; overflow-x: auto; }
 
 @functools.cache
 def _library() -> str:
-    """Vega, Vega-Lite and vega-embed as one script, from the installed vl-convert."""
+    """Vega, Vega-Lite and vega-embed as one script, from the installed vl-convert.
+
+    vl-convert builds the bundle in about 2 s; it is kept in the user's cache folder, one
+    file per vl-convert version, so a run pays that once per machine."""
+    from importlib.metadata import version
+
     import vl_convert
 
-    return vl_convert.javascript_bundle()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    cached = base / "perfloop" / f"vega-bundle-{version('vl-convert-python')}.js"
+    with contextlib.suppress(OSError):
+        return cached.read_text(encoding="utf-8")
+    bundle = vl_convert.javascript_bundle()
+    with contextlib.suppress(OSError):  # a read-only home only costs the 2 s again
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(cached, bundle, durable=False)
+    return bundle
 
 
 class _Page:
