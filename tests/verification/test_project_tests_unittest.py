@@ -218,3 +218,24 @@ def test_perfloop_verify_says_the_tests_ran_with_unittest(project: Path) -> None
     tests = next(r for r in result.verdict.runs if r.tier == "tests")
     assert (tests.outcome, tests.inputs) == ("same", 2)
     assert any("ran with unittest" in note for note in result.notes)
+
+
+def test_the_counterexample_of_a_failing_test_is_the_command_of_its_runner(tmp_path: Path) -> None:
+    """A unittest id was printed as `python -m pytest tests.test_c...`, which pytest cannot run."""
+    from perfloop.model import Difference, FunctionRef, RunId, Verdict
+    from perfloop.outside.counterexample import counterexample_for
+
+    def command(test_id: str) -> str:
+        difference = Difference(0, test_id, "fails with the candidate", "tests")
+        verdict = Verdict(VerdictStatus.DIFFERENT, ("tests",), 0, 1.0, difference)
+        example = counterexample_for(
+            verdict, (), FunctionRef("shop", "total"), tmp_path / "shop.py", "",
+            root=tmp_path, run_id=RunId("r"),
+        )  # fmt: skip
+        assert example is not None
+        return example.code
+
+    unittest_id = "tests.test_c_shipping.TestShipping.test_small_orders_pay"
+    assert command(unittest_id) == f"python -m unittest {unittest_id}"
+    pytest_id = "tests/test_shop.py::test_free_from_fifty"
+    assert command(pytest_id) == f"python -m pytest {pytest_id}"

@@ -86,8 +86,11 @@ def counterexample_for(
     record = next((r for r in records if r.index == difference.call_index), None)
     if difference.tier == "tests":  # a test of the project that fails with the candidate
         where = "a test of the project that passes with the original"
+        # a pytest node id has "::" or names a file; a unittest id is dotted
+        pytest_id = "::" in difference.call or difference.call.endswith(".py")
+        runner = "python -m pytest" if pytest_id else "python -m unittest"
         return Counterexample(
-            f"python -m pytest {difference.call}",
+            f"{runner} {difference.call}",
             False,
             difference.description,
             difference.call_index,
