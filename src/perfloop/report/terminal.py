@@ -106,7 +106,10 @@ def print_summary(result: RunResult, console: Console) -> None:
         console.print(llm, markup=False, highlight=False)
     for note in result.notes:
         console.print(f"note: {note}")
-    console.print(f"report: {result.run_dir}/report.md  patch: {result.run_dir}/patch.diff")
+    folder = result.run_dir
+    console.print(
+        f"report: {folder}/report.md (with charts: report.html)  patch: {folder}/patch.diff"
+    )
     if result.improved and not result.applied:
         console.print("apply it with: perfloop optimize ... --apply  (or: git apply <patch.diff>)")
 
