@@ -119,7 +119,14 @@ class Settings:
         metavar="ID,ID",
         help="propose only with these rewrite rules (default: all; see docs/rules.md)",
     )
-    top: int = _setting(5, _whole(1), help="how many of the hottest functions to try ({default})")
+    top: int = _setting(
+        5,
+        _whole(1),
+        help=(
+            "how many of the hottest functions to try ({default}); with rules alone, "
+            "only functions some rule applies to"
+        ),
+    )
     min_share: float = _setting(0.01, _share)
     min_speedup: float = _setting(
         1.05,

@@ -68,7 +68,7 @@ def optimize_target(
         for proposer in context.proposers
         if not isinstance(proposer, RoundProposer)
         for candidate in proposer(ref, path, module_source)
-        if _rule_allowed(context.settings, candidate)
+        if rule_allowed(context.settings, candidate)
     ]
     tried += combine_verified_rules(  # then the verified rules together
         ref,
@@ -104,7 +104,7 @@ def optimize_target(
     return replace(select_best(ref, share, recorded, tried), strength=strength)
 
 
-def _rule_allowed(settings: Settings, candidate: Candidate) -> bool:
+def rule_allowed(settings: Settings, candidate: Candidate) -> bool:
     """`--rules` limits the rule proposals to those ids; other proposers are not affected."""
     if not settings.rules or not candidate.origin.startswith("rule:"):
         return True
@@ -226,9 +226,12 @@ def select_best(
     )
 
 
+NO_RULE_APPLIES = "no rule applies to this function"
+
+
 def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
     if not tried:
-        return "no rule applies to this function"
+        return NO_RULE_APPLIES
     statuses = [r.verdict.status if r.verdict else None for r in tried]
     verified = statuses.count(VerdictStatus.EQUIVALENT)
     if not verified and statuses.count(VerdictStatus.FAILED) == len(tried):

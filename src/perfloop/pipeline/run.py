@@ -26,8 +26,10 @@ from perfloop.pipeline.context import (
 )
 from perfloop.pipeline.merge import merge_improvements, strongly_verified_changes
 from perfloop.pipeline.targets import (
+    TargetChoice,
     capture_failure,
     choose_targets,
+    nothing_to_propose,
     profile_stage,
     read_source,
     with_imports,
@@ -183,7 +185,12 @@ def run_stages(
     profile = checkpoints.step("profile", partial(profile_stage, context))
     context = with_imports(context, profile)
     workload_limits = recorded_limits(context)
-    targets = explicit or choose_targets(profile, settings.top, settings.min_share)
+    choice = (
+        TargetChoice(list(explicit))
+        if explicit
+        else choose_targets(profile, settings.top, settings.min_share, nothing_to_propose(context))
+    )
+    targets = choice.targets
     sources = checkpoints.step(
         SOURCES_STEP, lambda: {ref: read_source(context.project, ref) for ref in targets}
     )
@@ -210,7 +217,7 @@ def run_stages(
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
             raise WorkloadError(capture_failure(str(exc), capture_limits)) from exc
 
-    captures = checkpoints.captures(capture)
+    captures = checkpoints.captures(capture) if targets else {}
     lines: dict[FunctionRef, LineProfile] = {}
     if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
         context.progress("Timing the lines of the targets")
@@ -246,7 +253,11 @@ def run_stages(
             )
 
     changes, results = merge_improvements(context, results, sources, captures)
+    for passed in choice.passed_over:
+        context.store.save_target_result(context.run_id, passed)
+    results = sorted([*results, *choice.passed_over], key=lambda r: -r.share)
     workload_speedup, notes = None, list(context.starting_notes)
+    notes.extend([choice.note] if choice.note else [])
     if changes:
         context.progress("Timing the whole workload, original against patched")
         workload_speedup, note = checkpoints.step(

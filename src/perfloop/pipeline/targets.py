@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 from perfloop.model import FunctionRef, Limits, Profile
+from perfloop.pipeline.candidates import NO_RULE_APPLIES, rule_allowed
 from perfloop.pipeline.context import Context
 from perfloop.profile import profile_workload
 from perfloop.project import Project, TargetError
+from perfloop.propose import propose_rule_candidates
+from perfloop.results import TargetResult, TargetStatus
 from perfloop.sandbox.runner import ChildUsage, use_import_path, workload_limits
 
 
@@ -64,29 +69,101 @@ def capture_failure(message: str, limits: Limits) -> str:
     )
 
 
-def choose_targets(profile: Profile, top: int, min_share: float) -> list[FunctionRef]:
-    """The `top` targetable functions by own time that take at least `min_share` of it."""
-    chosen = [
-        f.function for f in profile.functions if f.not_targetable is None and f.share >= min_share
-    ]
-    if not chosen:
-        hot = [f for f in profile.functions if f.share >= min_share][:3]
-        if hot:  # time is spent in the project, in functions perfloop cannot take yet
-            named = "; ".join(
-                f"{f.function.module}:{f.function.qualname} ({f.share:.0%}): {f.not_targetable}"
-                for f in hot
-            )
-            raise TargetError(
-                "no function perfloop can optimize takes a measurable share of the workload's "
-                f"time (at least {min_share:.0%}); the hottest ones are not targetable: "
-                f"{named}. Name other targets with --function module:qualname"
-            )
-        raise TargetError(
-            "no function of the project takes a measurable share of the workload's time "
-            f"(at least {min_share:.0%}); check that --root is the project and the workload "
-            "exercises its code, or name targets with --function module:qualname"
+# Passed-over functions listed as targets of their own; more are counted in a note.
+PASSED_OVER_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class TargetChoice:
+    """The functions to try, and the hotter ones passed over because no proposer had
+    anything for them (each already a finished result: nothing was recorded for it)."""
+
+    targets: list[FunctionRef]
+    passed_over: list[TargetResult] = field(default_factory=list)
+    passed_over_more: int = 0  # passed over beyond the ones listed
+
+    @property
+    def note(self) -> str | None:
+        if not self.passed_over:
+            return None
+        count = len(self.passed_over) + self.passed_over_more
+        which = "function" if count == 1 else "functions"
+        return (
+            f"{count} hot {which} that no rule applies to did not take a target place: "
+            "perfloop looked further down the profile for functions with candidates (an "
+            "LLM proposer, --llm, proposes for every hot function)"
         )
-    return chosen[:top]
+
+
+def choose_targets(
+    profile: Profile,
+    top: int,
+    min_share: float,
+    why_nothing: Callable[[FunctionRef], str | None] | None = None,
+) -> TargetChoice:
+    """The `top` hottest targetable functions (by own time, at least `min_share` of it).
+
+    With `why_nothing` (rules are the only proposers), a function it gives a reason for
+    (no rule applies) does not take a place: perfloop looks further down the profile,
+    so the places go to functions that have candidates.
+    """
+    hot = [f for f in profile.functions if f.not_targetable is None and f.share >= min_share]
+    if not hot:
+        _no_targets(profile, min_share)
+    chosen: list[FunctionRef] = []
+    passed: list[TargetResult] = []
+    more = 0
+    for function in hot:
+        if len(chosen) == top:
+            break
+        why = why_nothing(function.function) if why_nothing is not None else None
+        if why is None:
+            chosen.append(function.function)
+        elif len(passed) < PASSED_OVER_SHOWN:
+            status = TargetStatus.NO_FASTER_CANDIDATE
+            passed.append(TargetResult(function.function, function.share, status, why, 0))
+        else:
+            more += 1
+    return TargetChoice(chosen, passed, more)
+
+
+def _no_targets(profile: Profile, min_share: float) -> NoReturn:
+    hot = [f for f in profile.functions if f.share >= min_share][:3]
+    if hot:  # time is spent in the project, in functions perfloop cannot take yet
+        named = "; ".join(
+            f"{f.function.module}:{f.function.qualname} ({f.share:.0%}): {f.not_targetable}"
+            for f in hot
+        )
+        raise TargetError(
+            "no function perfloop can optimize takes a measurable share of the workload's "
+            f"time (at least {min_share:.0%}); the hottest ones are not targetable: "
+            f"{named}. Name other targets with --function module:qualname"
+        )
+    raise TargetError(
+        "no function of the project takes a measurable share of the workload's time "
+        f"(at least {min_share:.0%}); check that --root is the project and the workload "
+        "exercises its code, or name targets with --function module:qualname"
+    )
+
+
+def nothing_to_propose(context: Context) -> Callable[[FunctionRef], str | None] | None:
+    """When rules are the only proposers, a function's reason for not taking a target
+    place (no rule applies to it); None when another proposer (an LLM, an outside
+    command) could propose for any function."""
+    if any(p is not propose_rule_candidates for p in context.proposers):
+        return None
+
+    def why_nothing(ref: FunctionRef) -> str | None:
+        try:
+            path, module_source = read_source(context.project, ref)
+        except (OSError, UnicodeDecodeError, TargetError):
+            return None  # the target's own stage says what is wrong with it
+        candidates = propose_rule_candidates(ref, path, module_source)
+        if any(rule_allowed(context.settings, c) for c in candidates):
+            return None
+        return NO_RULE_APPLIES
+
+    return why_nothing
 
 
 def read_source(project: Project, ref: FunctionRef) -> tuple[str, str]:

@@ -8,6 +8,7 @@ puts rule ids in the order that works (the registry's).
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Collection, Sequence
 
@@ -39,10 +40,9 @@ def propose_rule_candidates(
     """
     wanted = None if rule_ids is None else {rule_by_id(rule_id).id for rule_id in rule_ids}
     try:
-        module = cst.parse_module(module_source)
+        module, facts = _parsed(module_source)
     except Exception:
         return []
-    facts = ModuleFacts(module, module_source)
     candidates = []
     for rule in RULES:
         if not rule.supports(python_version) or (wanted is not None and rule.id not in wanted):
@@ -63,6 +63,14 @@ def propose_rule_candidates(
                 )
             )
     return candidates
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(module_source: str) -> tuple[cst.Module, ModuleFacts]:
+    """A module's tree and facts, parsed once for the rules of all its functions (libcst
+    trees are immutable; pyparsing's core.py takes about a second to parse)."""
+    module = cst.parse_module(module_source)
+    return module, ModuleFacts(module, module_source)
 
 
 def combine_rules(
