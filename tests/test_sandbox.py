@@ -187,6 +187,17 @@ def test_writing_a_file_is_refused_and_reported(root: Path, tmp_path: Path) -> N
     assert not target.exists()
 
 
+def test_a_long_path_in_a_refusal_keeps_its_file_name(root: Path, tmp_path: Path) -> None:
+    folder = tmp_path / ("deep-" * 20) / ("deeper-" * 20)
+    folder.mkdir(parents=True)
+    target = folder / "pwned-file-name.txt"
+    outcome = run(root, "write_file", str(target))
+    assert outcome.status is WorkerStatus.FORBIDDEN
+    assert "pwned-file-name.txt)" in outcome.message  # the end of the path is kept
+    assert str(target)[:40] in outcome.message  # and its start
+    assert not target.exists()
+
+
 def test_a_refusal_counts_even_when_the_code_swallows_it(root: Path, tmp_path: Path) -> None:
     outcome = run(root, "write_then_swallow", str(tmp_path / "pwned.txt"))
     assert outcome.status is WorkerStatus.FORBIDDEN

@@ -234,8 +234,13 @@ def _command(event: str, args: tuple[object, ...]) -> str:
     return ""
 
 
-def _shown(value: object, limit: int = 80) -> str:
+def _shown(value: object, limit: int = 200) -> str:
+    """The value in a refusal message; a long one loses its middle, so a path keeps
+    both where it starts and its file name."""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    if len(text) <= limit:
+        return text
+    head = (limit - 3) // 3
+    return text[:head] + "..." + text[len(text) - (limit - 3 - head) :]
