@@ -111,7 +111,8 @@ def test_a_clear_whole_workload_speedup_stops_early(project: Path) -> None:
         timeout=60,
     )
     assert comparison.error is None and comparison.speedup is not None
-    assert comparison.speedup.ci_low > 1.15  # interpreter start-up is most of the CPU time
+    speedup = comparison.speedup
+    assert speedup.threshold is not None and speedup.ci_low > speedup.threshold  # faster
     assert 4 <= comparison.speedup.pairs < 10
 
 
