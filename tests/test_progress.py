@@ -32,3 +32,12 @@ def test_a_terminal_gets_a_live_line_that_is_gone_at_the_end() -> None:
     assert "Capturing calls of 3 functions" in shown
     assert "0:00:00" in shown  # the time taken so far
     assert shown.endswith("\x1b[1A\x1b[2K")  # the line is erased when the work is done
+
+
+def test_the_time_left_for_the_targets_is_estimated_from_the_finished_ones() -> None:
+    from perfloop.pipeline.run import time_left_text
+
+    assert time_left_text(0.0, 0, 5) == ""  # nothing finished: nothing to go on
+    assert time_left_text(120.0, 2, 5) == " (about 3 min left for the targets)"
+    assert time_left_text(20.0, 1, 3) == " (about 40 s left for the targets)"
+    assert time_left_text(1.0, 1, 2) == " (about 10 s left for the targets)"

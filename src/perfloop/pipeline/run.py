@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
@@ -176,6 +177,16 @@ def _execute(
     return result
 
 
+def time_left_text(seconds: float, done: int, total: int) -> str:
+    """` (about 3 min left for the targets)`: the finished targets' mean time for each
+    one left; empty before the first one is done."""
+    if done == 0 or done >= total:
+        return ""
+    left = seconds / done * (total - done)
+    amount = f"{round(left / 60)} min" if left >= 90 else f"{max(10, round(left, -1)):.0f} s"
+    return f" (about {amount} left for the targets)"
+
+
 def run_stages(
     context: Context, explicit: list[FunctionRef], run_dir: Path, python: str
 ) -> RunResult:
@@ -230,8 +241,10 @@ def run_stages(
         )
     shares = {f.function: f.share for f in profile.functions}
     results = []
+    started = time.monotonic()
     for number, ref in enumerate(targets, start=1):
-        context.progress(f"Target {number} of {len(targets)}: {ref}")
+        left = time_left_text(time.monotonic() - started, number - 1, len(targets))
+        context.progress(f"Target {number} of {len(targets)}: {ref}{left}")
         result = checkpoints.step(
             f"target:{ref}",
             partial(
