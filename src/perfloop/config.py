@@ -156,6 +156,13 @@ class Settings:
         2048, _whole(1), help="address-space limit of each worker process ({default})"
     )
     workload_runs: int = _setting(5, _whole(1))
+    budget: float | None = _setting(
+        None,
+        _number(0, "a positive number of minutes", above=True),
+        metavar="MINUTES",
+        help="the run's time limit: targets and candidates past it are left out and named "
+        "(checked before each one; the final whole-workload timing is kept time for)",
+    )
     measure_processes: int = _setting(
         3, _whole(1), help="worker processes every A/B runs before it may stop ({default})"
     )

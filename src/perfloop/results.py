@@ -41,6 +41,7 @@ class TargetStatus(str, Enum):
     NO_FASTER_CANDIDATE = "no_faster_candidate"
     UNVERIFIABLE = "unverifiable"
     ERROR = "error"
+    SKIPPED = "skipped"  # not tried: the run's --budget ran out
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ SETTING_FLAGS = (
     "workload",
     "functions",
     "top",
+    "budget",
     "min_speedup",
     "max_calls",
     "workload_timeout",

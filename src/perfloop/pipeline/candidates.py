@@ -63,21 +63,32 @@ def optimize_target(
     if plan.problem is not None:
         return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, plan.problem, recorded)
     seen: set[str] = set()
-    tried = [
-        evaluate_candidate(context, candidate, module_source, capture, limits, seen)
-        for proposer in context.proposers
-        if not isinstance(proposer, RoundProposer)
-        for candidate in proposer(ref, path, module_source)
-        if rule_allowed(context.settings, candidate)
-    ]
+    budget = context.budget
+    tried = []
+    for proposer in context.proposers:
+        if isinstance(proposer, RoundProposer):
+            continue
+        for candidate in proposer(ref, path, module_source):
+            if not rule_allowed(context.settings, candidate):
+                continue
+            if budget.spent():
+                budget.skip_candidate(ref)
+                continue
+            tried.append(
+                evaluate_candidate(context, candidate, module_source, capture, limits, seen)
+            )
     tried += combine_verified_rules(  # then the verified rules together
         ref,
         path,
         module_source,
         tried,
         lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
+        more=lambda: not budget.spent(),
     )
     for round_proposer in context.round_proposers:  # they compete in the same pool
+        if budget.spent():
+            budget.skip_candidate(ref)
+            continue
         target = TargetContext(
             context.run_id,
             ref,
@@ -117,11 +128,13 @@ def combine_verified_rules(
     module_source: str,
     tried: Sequence[CandidateResult],
     evaluate: Callable[[Candidate], CandidateResult],
+    more: Callable[[], bool] = lambda: True,
 ) -> list[CandidateResult]:
     """Combinations of the single rules that verified, searched greedily: start from the
     best measured one and try adding each other one, best first; an addition stays only
     if the combination verifies and measures better than the best so far. k verified
-    rules cost at most k - 1 more candidates (not 2^k); rules apply in registry order."""
+    rules cost at most k - 1 more candidates (not 2^k); rules apply in registry order.
+    `more` says whether there is time for another (the run's --budget)."""
 
     def gain(result: CandidateResult) -> float:
         return result.measurement.gain if result.measurement else 0.0
@@ -136,6 +149,8 @@ def combine_verified_rules(
     best, chosen = singles[0], [singles[0].candidate.origin.removeprefix("rule:")]
     combinations = []
     for single in singles[1:]:
+        if not more():  # the run's budget ran out
+            break
         rule_ids = in_combination_order([*chosen, single.candidate.origin.removeprefix("rule:")])
         combined = combine_rules(ref, path, module_source, rule_ids)
         if combined is None:  # one of them no longer applies after the others

@@ -9,6 +9,7 @@ from pathlib import Path
 from perfloop.config import Settings
 from perfloop.measure import NoiseFloors
 from perfloop.model import Candidate, FunctionRef, Limits, RunId
+from perfloop.pipeline.budget import Budget
 from perfloop.project import Project
 from perfloop.propose import propose_rule_candidates
 from perfloop.propose.rounds import RoundProposer
@@ -51,6 +52,7 @@ class Context:
     checkpoints: Checkpoints  # the completed steps (a resumed run reuses them)
     starting_notes: tuple[str, ...] = ()
     noise_floors: NoiseFloors = field(default_factory=NoiseFloors)  # one A/A per target
+    budget: Budget = field(default_factory=lambda: Budget(None))  # --budget
 
     @property
     def round_proposers(self) -> list[RoundProposer]:

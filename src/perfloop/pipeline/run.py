@@ -13,6 +13,7 @@ from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.model import FunctionRef, LineProfile, RunId, TargetCapture
 from perfloop.patch import recover_interrupted, unified_diff
+from perfloop.pipeline.budget import Budget
 from perfloop.pipeline.candidates import optimize_target
 from perfloop.pipeline.confirm import apply_and_confirm, compare_workloads
 from perfloop.pipeline.context import (
@@ -39,7 +40,7 @@ from perfloop.profile import line_profile, why_not_targetable
 from perfloop.project import Project, TargetError
 from perfloop.report import write_run_files
 from perfloop.report.json import render as render_json
-from perfloop.results import RunResult
+from perfloop.results import RunResult, TargetResult, TargetStatus
 from perfloop.sandbox.runner import (
     configure_workers,
     isolation_gaps,
@@ -161,6 +162,7 @@ def _execute(
         verification,
         checkpoints,
         (*recovered, *([workers.note] if workers.note else [])),
+        budget=Budget.of_minutes(settings.budget),
     )
     try:
         result = run_stages(context, explicit, run_dir, python)
@@ -195,6 +197,7 @@ def run_stages(
     checkpoints = context.checkpoints
     profile = checkpoints.step("profile", partial(profile_stage, context))
     context = with_imports(context, profile)
+    context.budget.keep_for_the_end(profile.wall_seconds, settings.workload_runs)
     workload_limits = recorded_limits(context)
     choice = (
         TargetChoice(list(explicit))
@@ -243,6 +246,18 @@ def run_stages(
     results = []
     started = time.monotonic()
     for number, ref in enumerate(targets, start=1):
+        if context.budget.spent():
+            context.budget.skip_target(ref)
+            skipped = TargetResult(
+                ref,
+                shares.get(ref, 0.0),
+                TargetStatus.SKIPPED,
+                "not tried: the run's --budget ran out",
+                len(captures[ref].records),
+            )
+            context.store.save_target_result(context.run_id, skipped)
+            results.append(skipped)
+            continue
         left = time_left_text(time.monotonic() - started, number - 1, len(targets))
         context.progress(f"Target {number} of {len(targets)}: {ref}{left}")
         result = checkpoints.step(
@@ -271,6 +286,7 @@ def run_stages(
     results = sorted([*results, *choice.passed_over], key=lambda r: -r.share)
     workload_speedup, notes = None, list(context.starting_notes)
     notes.extend([choice.note] if choice.note else [])
+    notes.extend([context.budget.note()] if context.budget.note() else [])
     if changes:
         context.progress("Timing the whole workload, original against patched")
         workload_speedup, note = checkpoints.step(

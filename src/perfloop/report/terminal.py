@@ -46,6 +46,7 @@ _STYLE = {
     TargetStatus.NO_FASTER_CANDIDATE: "",
     TargetStatus.UNVERIFIABLE: "yellow",
     TargetStatus.ERROR: "red",
+    TargetStatus.SKIPPED: "dim",
 }
 
 
