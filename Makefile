@@ -1,11 +1,12 @@
 # The two commands of the README:
 #   make demo   set up, then run perfloop on the bundled example (no LLM, no network after set-up)
 #   make test   set up, then run the whole test suite
+# (and for developers: make test-fast, the unit tests in a few minutes)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint setup
+.PHONY: demo test test-fast lint setup
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +39,11 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 
 test: $(VENV)/.installed-llm $(VENV)/.installed-browser
 	$(PY) -m pytest
+
+# The developers' fast lane: the unit tests (no whole pipelines, no real workloads, no
+# LLM), on two processes. CI runs everything through `make test`.
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -m "not slow and not llm" -n 2 -q
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

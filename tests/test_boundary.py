@@ -84,6 +84,7 @@ def test_the_project_cannot_be_written_past_the_tripwire(root: Path, helper: str
     assert sorted(p.name for p in root.iterdir()) == before  # nothing new beside it
 
 
+@pytest.mark.slow
 def test_credentials_in_the_home_folder_cannot_be_read(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -209,6 +210,7 @@ def test_workload_writes_is_a_setting_of_the_project(tmp_path: Path) -> None:
         load_settings(tmp_path, {})
 
 
+@pytest.mark.slow
 def test_doctor_shows_every_layer_and_every_escape_refused(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "perfloop", "doctor"],
@@ -229,6 +231,7 @@ def test_doctor_shows_every_layer_and_every_escape_refused(tmp_path: Path) -> No
     assert list(tmp_path.iterdir()) == []  # it touched nothing where it was run
 
 
+@pytest.mark.slow
 def test_doctor_json_gives_the_same_findings(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "perfloop", "doctor", "--json"],

@@ -328,6 +328,7 @@ def test_a_recorded_call_that_loads_only_in_the_workload_says_so(make_project) -
     )
 
 
+@pytest.mark.slow
 def test_the_fuzz_tier_loads_calls_holding_methods_made_at_run_time(project) -> None:
     # pycparser 2.22: the fuzz tier re-pickled the recorded calls with plain pickle, which
     # reduces CParser.p_*_opt methods by name, and every candidate "failed"

@@ -23,6 +23,7 @@ def perfloop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_failing_workload_exits_1_and_says_why(make_project) -> None:
     root = make_project({"bench.py": "raise SystemExit('the data file is missing')\n"})
     done = perfloop("optimize", "--workload", "python bench.py", cwd=root)

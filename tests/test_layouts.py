@@ -179,6 +179,7 @@ print(sum(len(content_words(words)) for _ in range(300)))
 FAST = ["--top", "1", "--mutants", "5", "--fuzz-examples", "30", "--apply", "--json"]
 
 
+@pytest.mark.slow
 def test_optimize_with_pythonpath_src_works_end_to_end(tmp_path: Path) -> None:
     """The user's PYTHONPATH reaches the workload; workers import from the same folders."""
     root = write(
@@ -206,6 +207,7 @@ def test_optimize_with_pythonpath_src_works_end_to_end(tmp_path: Path) -> None:
     assert (run_dir / "patch.diff").read_text().startswith("--- a/src/acme/text.py")
 
 
+@pytest.mark.slow
 def test_a_workload_command_that_sets_pythonpath_itself_gets_told_how_to_set_it(
     tmp_path: Path,
 ) -> None:

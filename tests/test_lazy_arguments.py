@@ -105,6 +105,7 @@ def verdict(root: Path, captures, qualname: str, source: str | None):
     )
 
 
+@pytest.mark.slow
 def test_calls_with_generator_and_iterator_arguments_are_recorded(recorded) -> None:
     root, captures = recorded
     for qualname in ("Writer.write_packed", "first_three"):

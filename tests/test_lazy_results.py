@@ -104,6 +104,7 @@ def candidate(project, qualname: str, old: str, new: str):
     return replay_candidate(made, captures[qualname].records, root=root, limits=LIMITS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("qualname", "calls"),
     [("windowed", 12), ("counted", 1), ("evens", 1), ("drain", 1), ("positives", 1)],
@@ -126,6 +127,7 @@ def test_what_a_generator_prints_while_consumed_is_recorded(project) -> None:
     assert project[1]["drain"].records[0].stdout == "pop\npop\n"
 
 
+@pytest.mark.slow
 def test_a_rewrite_that_yields_an_extra_item_is_caught(project) -> None:
     verdict = candidate(
         project, "windowed", "            yield tuple(window)\n",
@@ -135,12 +137,14 @@ def test_a_rewrite_that_yields_an_extra_item_is_caught(project) -> None:
     assert "result.items" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_a_rewrite_that_returns_another_value_at_the_end_is_caught(project) -> None:
     verdict = candidate(project, "counted", "    return total", "    return total + 1")
     assert verdict.status is VerdictStatus.DIFFERENT
     assert "result.value" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_partial_consumption_compares_the_arguments_where_the_consumer_stopped(project) -> None:
     eager = "    items = stack[::-1]\n    stack.clear()\n    for item in items:\n"
     eager += '        print("pop")\n        yield item\n'
@@ -152,6 +156,7 @@ def test_partial_consumption_compares_the_arguments_where_the_consumer_stopped(p
     assert "[1, 2, 3]" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_a_faster_generator_that_yields_the_same_passes(project) -> None:
     verdict = candidate(
         project,
@@ -230,6 +235,7 @@ SENTINEL_PROJECT = {
 }
 
 
+@pytest.mark.slow
 def test_a_generator_that_tests_a_module_sentinel_with_is_replays_itself(make_project) -> None:
     """sqlparse 0.5.1's `Lexer.get_tokens` (14% of a workload) tests each regex's action
     with `action is keywords.PROCESS_AS_KEYWORD`, a module's `object()` held in the
@@ -323,6 +329,7 @@ METACLASS_PROJECT = {
 }
 
 
+@pytest.mark.slow
 def test_a_base_class_generator_reading_class_state_a_metaclass_set_in_another_module(
     make_project,
 ) -> None:
@@ -347,6 +354,7 @@ def test_a_base_class_generator_reading_class_state_a_metaclass_set_in_another_m
     assert verdict.calls_checked == 4
 
 
+@pytest.mark.slow
 def test_a_rewrite_that_raises_is_not_reported_as_yielding_nothing(project) -> None:
     """A generator that raises at its first item yields no items; the difference says it
     raised (pygments 2.17.2's lexer read as "expected (...), got ()")."""
@@ -359,6 +367,7 @@ def test_a_rewrite_that_raises_is_not_reported_as_yielding_nothing(project) -> N
     assert "where the original's yielded 3 items, then ended" in description
 
 
+@pytest.mark.slow
 def test_a_rewrite_that_ends_quietly_where_the_original_raised_is_caught(project) -> None:
     verdict = candidate(project, "positives", "raise ValueError(item)", "return")
     assert verdict.status is VerdictStatus.DIFFERENT

@@ -159,6 +159,7 @@ def test_a_candidate_that_changes_more_than_the_function_is_left_to_a_module_cop
     assert load_function_into(graphs, "Walker.walk", GRAPHS, sibling_changed) is None
 
 
+@pytest.mark.slow
 def test_verify_passes_a_rewrite_in_a_module_with_an_import_time_registry(project) -> None:
     candidate = project / "candidate.py"
     candidate.write_text(FASTER_REACH)

@@ -189,6 +189,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, T
         ("Task.run", 2),
     ],
 )
+@pytest.mark.slow
 def test_the_original_reproduces_calls_that_depend_on_module_state(
     project, qualname: str, calls: int
 ) -> None:
@@ -239,6 +240,7 @@ def test_a_rewrite_of_a_method_that_reads_class_state_passes(project) -> None:
     assert verdict.calls_checked == 4
 
 
+@pytest.mark.slow
 def test_state_the_workload_set_up_elsewhere_in_the_class_is_replayed(project) -> None:
     # the rewrite no longer goes through `_parse`, which the workload rebound to another
     # method: replayed with the class as imported, both would return "X!"

@@ -96,6 +96,7 @@ def run(root: Path, **overrides: object):
     return optimize(settings, proposers=(propose_rule_candidates, hostile_then_honest))
 
 
+@pytest.mark.slow
 def test_a_run_rejects_what_differs_survives_what_hangs_and_keeps_what_is_faster(
     shop: Path,
 ) -> None:
@@ -147,6 +148,7 @@ def test_a_run_rejects_what_differs_survives_what_hangs_and_keeps_what_is_faster
     assert statuses["test:hangs"] == "failed" and statuses["test:honest"] == "equivalent"
 
 
+@pytest.mark.slow
 def test_apply_refuses_when_a_file_changed_during_the_run(shop: Path) -> None:
     edited = "# edited while perfloop was running\n" + (shop / "shop.py").read_text()
 
@@ -171,6 +173,7 @@ def test_apply_refuses_when_a_file_changed_during_the_run(shop: Path) -> None:
     assert (shop / "shop.py").read_text() == edited
 
 
+@pytest.mark.slow
 def test_apply_writes_the_patch_and_the_workload_output_is_unchanged(shop: Path) -> None:
     import subprocess
     import sys

@@ -12,6 +12,8 @@ import graphlib
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 import perfloop
 
 SOURCE = Path(perfloop.__file__).parent
@@ -56,6 +58,7 @@ def test_no_package_imports_another_that_imports_it_back() -> None:
     assert "propose" in order and "llm" in order
 
 
+@pytest.mark.slow
 def test_the_rule_proposer_does_not_need_the_llm_packages() -> None:
     assert "llm" not in package_graph()["propose"]
     assert "config" not in package_graph()["propose"]

@@ -22,6 +22,9 @@ BENCH = "from shop import ways\nprint(sum(ways(n, (1, 2, 5, 10)) for n in range(
 QUICK = {"functions": ["shop:ways"], "mutants": 0, "fuzz_examples": 20, "symbolic_seconds": 0}
 
 
+pytestmark = pytest.mark.slow  # every test here reads one module's real runs
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """Two optimize runs (the second with a rule set that has nothing for `ways`) and a

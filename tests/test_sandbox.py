@@ -292,6 +292,7 @@ def test_a_result_forged_inside_the_worker_is_refused_and_never_run(
     assert not marker.exists()
 
 
+@pytest.mark.slow
 def test_a_function_or_a_value_of_the_wrong_type_is_refused(root: Path) -> None:
     outcome = run(root, "a_function")
     assert outcome.status is WorkerStatus.REFUSED

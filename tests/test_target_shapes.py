@@ -299,6 +299,7 @@ SHAPES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", list(SHAPES))
 def test_a_correct_rewrite_is_verified_and_a_wrong_one_rejected(
     shape: str, project: Path, captured: dict[str, TargetCapture]
@@ -318,6 +319,7 @@ def test_a_correct_rewrite_is_verified_and_a_wrong_one_rejected(
     assert verdict.difference is not None and caught_by in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_a_stateful_method_that_forgets_one_counter_update_is_rejected(
     project: Path, captured: dict[str, TargetCapture]
 ) -> None:
@@ -369,6 +371,7 @@ def test_splicing_a_property_getter_keeps_the_setter() -> None:
     assert "@ratio.setter\n    def ratio(self, value):\n        self._multi = value" in source
 
 
+@pytest.mark.slow
 def test_perfloop_verify_follows_a_method_bound_under_another_name(project: Path) -> None:
     """The whole command, as a user runs it on pyparsing's `_parse = _parseNoCache`."""
     candidate = project / "candidate.py"
@@ -420,6 +423,7 @@ def test_the_patch_keeps_every_decorator_of_the_rewritten_functions() -> None:
     assert "@functools.lru_cache(maxsize=None)\ndef fib_sum(n):\n    return n * (n - 1)\n" in merged
 
 
+@pytest.mark.slow
 def test_the_counterexample_of_a_mangled_method_names_it_as_python_stores_it(
     project: Path,
 ) -> None:

@@ -103,6 +103,7 @@ def test_a_much_faster_candidate_is_called_faster(project: Path) -> None:
     assert measurement.memory.baseline_bytes > measurement.memory.candidate_bytes
 
 
+@pytest.mark.slow
 def test_an_identical_candidate_is_never_called_faster(project: Path) -> None:
     for _ in range(3):
         measurement = measure(project, ORIGINAL)
@@ -286,6 +287,7 @@ def test_a_method_is_timed_with_the_recorded_instance(tmp_path: Path, kind: str)
     assert measurement.faster
 
 
+@pytest.mark.slow
 def test_the_noise_floor_is_the_original_against_itself(project: Path) -> None:
     floor = measure_noise_floor(
         candidate(project, slow_with("    return min(xs)\n")),  # its source is ignored
@@ -333,6 +335,7 @@ CACHING = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_candidate_that_caches_across_calls_is_timed_on_first_passes(project: Path) -> None:
     # Repeating the recorded calls, the cache answers in a dict lookup and looks several
     # times faster; on first passes it does the same sort as the original plus the cache.
@@ -344,6 +347,7 @@ def test_a_candidate_that_caches_across_calls_is_timed_on_first_passes(project: 
     assert measurement.speedup.ratio < 1.3
 
 
+@pytest.mark.slow
 def test_memory_objective_prefers_less_memory_not_slower(project: Path) -> None:
     settings = MeasureSettings(
         processes=2,

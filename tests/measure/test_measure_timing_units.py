@@ -205,6 +205,7 @@ def test_unequal_sample_counts_cannot_be_reported() -> None:
     assert ProcessTimings((1, 2), (3, 4), 1, 1).baseline_ns == (1, 2)
 
 
+@pytest.mark.slow
 def test_a_function_that_caches_across_calls_is_told_apart(clock: FakeClock) -> None:
     def plain() -> Version:
         return version(lambda x: clock.spend(1000))

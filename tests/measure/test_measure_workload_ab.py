@@ -29,6 +29,7 @@ def run(project: Path, source: str, command: str = "python bench.py 20000") -> W
     return measure_workload(command, project, overrides, settings=SETTINGS, runs=2, timeout=60)
 
 
+@pytest.mark.slow
 def test_a_correct_override_keeps_the_output(project: Path) -> None:
     comparison = run(project, FASTER)
     assert comparison.error is None
@@ -48,12 +49,14 @@ def test_a_correct_override_keeps_the_output(project: Path) -> None:
     assert (project / "wlchecks.py").read_text() == LIBRARY  # the user's file is untouched
 
 
+@pytest.mark.slow
 def test_an_override_that_changes_the_output_is_reported(project: Path) -> None:
     comparison = run(project, WRONG)
     assert comparison.error is None
     assert comparison.output_unchanged is False
 
 
+@pytest.mark.slow
 def test_an_original_whose_output_varies_cannot_be_compared(project: Path) -> None:
     (project / "noisy.py").write_text("import time\nprint(time.perf_counter_ns())\n")
     comparison = run(project, FASTER, command="python noisy.py")
@@ -62,6 +65,7 @@ def test_an_original_whose_output_varies_cannot_be_compared(project: Path) -> No
     assert comparison.note is not None and "different output" in comparison.note
 
 
+@pytest.mark.slow
 def test_a_failing_candidate_run_is_an_error(project: Path) -> None:
     comparison = run(project, "def checksum(n):\n    raise RuntimeError('broken')\n")
     assert comparison.speedup is None
@@ -97,6 +101,7 @@ def test_runs_must_be_positive(project: Path) -> None:
 SLOW_LIBRARY = "def checksum(n):\n    return sum(i * i for i in range(n * 100)) % 1000003\n"
 
 
+@pytest.mark.slow
 def test_a_clear_whole_workload_speedup_stops_early(project: Path) -> None:
     # The original computes for ~100 ms of CPU more than the candidate, which answers at once: the
     # CPU-time interval clears the threshold early (even at the interim 99.9% level), so

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from outside_project import EDGE, HONEST
 
 from perfloop.config import load_settings
@@ -12,6 +13,7 @@ from perfloop.outside.apply import apply_outside
 from perfloop.outside.judge import verify_settings
 
 
+@pytest.mark.slow
 def test_a_verified_candidate_is_written_and_a_different_one_is_not(shop: Path) -> None:
     settings = load_settings(shop, {"mutants": 0})
     engine = verify_settings(settings, ("replay",))

@@ -7,6 +7,7 @@ import math
 import sqlite3
 from pathlib import Path
 
+import pytest
 from outside_project import EDGE, HONEST
 
 import perfloop
@@ -18,6 +19,7 @@ from perfloop.report.json import bench_document
 from perfloop.report.terminal import bench_text
 
 
+@pytest.mark.slow
 def test_a_correct_rewrite_is_measured_with_its_noise_floor_and_the_whole_workload(
     shop: Path,
 ) -> None:
@@ -50,6 +52,7 @@ def test_a_correct_rewrite_is_measured_with_its_noise_floor_and_the_whole_worklo
     assert floor["interval"] == [noise.low, noise.high] and floor["error"] is None
 
 
+@pytest.mark.slow
 def test_bench_prints_the_ratio_interval_and_noise_floor_and_reuses_a_run(
     shop: Path, capsys
 ) -> None:
@@ -71,6 +74,7 @@ def test_bench_prints_the_ratio_interval_and_noise_floor_and_reuses_a_run(
     assert "not verified here" in out
 
 
+@pytest.mark.slow
 def test_a_candidate_that_crashes_on_the_recorded_calls_is_not_measured(shop: Path) -> None:
     broken = "def cheapest(prices):\n    return prices.lowest()\n"
     result = perfloop.bench("shop:cheapest", broken, root=shop)

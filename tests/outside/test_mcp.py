@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from outside_project import EDGE, HONEST
@@ -45,6 +46,7 @@ async def agent_session(root: Path) -> dict[str, Any]:
     return seen
 
 
+@pytest.mark.slow
 def test_an_agent_verifies_and_measures_rewrites_over_stdio(shop: Path) -> None:
     seen = anyio.run(agent_session, shop)
 

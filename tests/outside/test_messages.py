@@ -33,6 +33,7 @@ def verify(root: Path, target: str, candidate: str, capsys, *extra: str) -> tupl
     return code, captured.out + captured.err
 
 
+@pytest.mark.slow
 def test_a_candidate_may_import_the_projects_own_modules(sizes: Path, capsys) -> None:
     imports = (
         "from sizes.units import base_of\nfrom tools import magnitude",  # absolute, own modules
@@ -106,6 +107,7 @@ def counterexample(out: str) -> tuple[str, str]:
     return lines[at], lines[at + 1].strip()
 
 
+@pytest.mark.slow
 def test_a_fuzzed_nan_counterexample_pastes_as_float_nan(sizes: Path, capsys) -> None:
     code, out = verify(sizes, TARGET, NAN_EDGE, capsys, "--tiers", "replay,fuzz", "--mutants", "0")
     assert code == 1, out
@@ -116,6 +118,7 @@ def test_a_fuzzed_nan_counterexample_pastes_as_float_nan(sizes: Path, capsys) ->
     assert f"where the original returned {pasted(sizes, call)}" in out
 
 
+@pytest.mark.slow
 def test_a_recorded_nan_and_infinity_paste_as_python(sizes: Path, capsys) -> None:
     calls = 'n(2.5e3); n(float("-inf"), binary=float("nan"))'
     workload = f"python -c 'from sizes.filesize import naturalsize as n; {calls}'"
@@ -131,6 +134,7 @@ def test_a_recorded_nan_and_infinity_paste_as_python(sizes: Path, capsys) -> Non
     assert pasted(sizes, call) == "'-inf TiB'"
 
 
+@pytest.mark.slow
 def test_an_argument_without_a_python_form_is_said_not_pasteable(sizes: Path, capsys) -> None:
     workload = "python -c 'from sizes.filesize import unused; unused(object())'"
     candidate = "def unused(value):\n    return None\n"
@@ -152,6 +156,7 @@ def bench(root: Path, candidate: str, capsys, *extra: str) -> tuple[int, str]:
     return code, captured.out + captured.err
 
 
+@pytest.mark.slow
 def test_a_significant_speedup_below_the_threshold_is_not_called_no_difference(
     shop: Path, capsys
 ) -> None:
@@ -173,6 +178,7 @@ def test_a_significant_speedup_below_the_threshold_is_not_called_no_difference(
     assert "(original time / candidate time, 95% CI): faster by " in speed
 
 
+@pytest.mark.slow
 def test_bench_reports_the_time_it_took_and_why_it_overran_its_budget(shop: Path, capsys) -> None:
     pyproject = shop / "pyproject.toml"
     text = pyproject.read_text().replace("measure-processes = 1", "measure-processes = 2")

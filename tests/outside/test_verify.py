@@ -40,6 +40,7 @@ def test_a_correct_rewrite_is_equivalent_with_its_evidence(shop: Path, capsys) -
     assert "verification strength 100%: " in out and "mutants of the original told apart" in out
 
 
+@pytest.mark.slow
 def test_a_faster_rewrite_that_differs_on_an_edge_case_is_rejected_with_a_pasteable_call(
     shop: Path, capsys
 ) -> None:
@@ -61,6 +62,7 @@ def test_a_faster_rewrite_that_differs_on_an_edge_case_is_rejected_with_a_pastea
     assert "IndexError" in ran.stderr
 
 
+@pytest.mark.slow
 def test_a_method_given_as_an_indented_def_on_stdin(shop: Path, capsys, monkeypatch) -> None:
     import io
 
@@ -75,6 +77,7 @@ def test_a_method_given_as_an_indented_def_on_stdin(shop: Path, capsys, monkeypa
     assert "self.seen" in out
 
 
+@pytest.mark.slow
 def test_candidate_ref_takes_the_function_as_it_is_at_another_commit(shop: Path) -> None:
     commit_all(shop, "base")
     shop_file = shop / "shop.py"
@@ -98,6 +101,7 @@ def test_candidate_ref_takes_the_function_as_it_is_at_another_commit(shop: Path)
     assert "cents // 100" in result.candidate.module_source  # only the function was taken
 
 
+@pytest.mark.slow
 def test_a_later_command_reuses_the_recorded_calls_with_run(shop: Path) -> None:
     first = perfloop.verify("shop:cheapest", HONEST, root=shop, **QUICK_API)
     # the workload is not run again: this one would fail

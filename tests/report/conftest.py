@@ -55,3 +55,12 @@ def results(shop: Path) -> dict[str, RunResult | VerifyResult | BenchResult | Ch
     finally:
         shop_py.write_text(original)
     return {"run": run, "same": same, "different": different, "bench": bench, "check": check}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test of the real results of every command (a session's worth of real runs) is
+    slow: `make test-fast` leaves it out."""
+    here = Path(__file__).parent
+    for item in items:
+        if "results" in getattr(item, "fixturenames", ()) and item.path.is_relative_to(here):
+            item.add_marker(pytest.mark.slow)

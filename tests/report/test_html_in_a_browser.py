@@ -18,9 +18,13 @@ from perfloop.report import RENDERERS
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None, reason="no chromium on PATH (`apt-get install chromium`; make test does it)"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        CHROMIUM is None,
+        reason="no chromium on PATH (`apt-get install chromium`; make test does it)",
+    ),
+    pytest.mark.slow,  # real runs and a real browser
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +59,7 @@ def opened(browser, path: Path, screenshot: Path):
     return page, errors
 
 
+@pytest.mark.slow
 def test_a_runs_report_draws_its_charts_with_the_figures_of_results_json(
     browser, results, tmp_path: Path
 ) -> None:

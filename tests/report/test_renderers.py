@@ -88,6 +88,7 @@ def test_print_result_prints_the_chosen_format(results, capsys) -> None:
         renderer_named("yaml")
 
 
+@pytest.mark.slow
 def test_format_on_the_command_line(shop: Path, results, capsys) -> None:
     candidate = shop / "candidate_edge.py"
     candidate.write_text(EDGE.lstrip("\n"))

@@ -132,6 +132,7 @@ def test_a_syntax_error_in_a_target_names_the_line(
     assert snapshot(shop) == before
 
 
+@pytest.mark.slow
 def test_a_syntax_error_elsewhere_in_the_project_fails_the_workload_with_its_line(
     shop: Path,
 ) -> None:
@@ -145,6 +146,7 @@ def test_a_syntax_error_elsewhere_in_the_project_fails_the_workload_with_its_lin
     assert snapshot(shop) == before
 
 
+@pytest.mark.slow
 def test_a_failing_workload_exits_1_with_its_error(shop: Path) -> None:
     (shop / "bench.py").write_text("import sys\nsys.exit('no data in data.csv')\n")
     before = snapshot(shop)
@@ -154,6 +156,7 @@ def test_a_failing_workload_exits_1_with_its_error(shop: Path) -> None:
     assert snapshot(shop) == before
 
 
+@pytest.mark.slow
 def test_a_workload_that_never_finishes_is_stopped_at_the_timeout(shop: Path) -> None:
     (shop / "bench.py").write_text("import time\nwhile True:\n    time.sleep(1)\n")
     before = snapshot(shop)
@@ -166,6 +169,7 @@ def test_a_workload_that_never_finishes_is_stopped_at_the_timeout(shop: Path) ->
     assert snapshot(shop) == before
 
 
+@pytest.mark.slow
 def test_recursion_too_deep_for_the_recorder_says_what_to_do(shop: Path) -> None:
     (shop / "deep.py").write_text(
         "def depth(count):\n    return 0 if count == 0 else 1 + depth(count - 1)\n"
@@ -184,6 +188,7 @@ def test_recursion_too_deep_for_the_recorder_says_what_to_do(shop: Path) -> None
     assert snapshot(shop) == before
 
 
+@pytest.mark.slow
 def test_the_capture_run_gets_limits_from_what_the_profiled_run_needed(shop: Path) -> None:
     greedy = (
         "import json, os\n"

@@ -76,6 +76,7 @@ def run(root: Path, **flags: object):
     return optimize(settings)
 
 
+@pytest.mark.slow
 def test_the_index_says_the_tests_could_not_run_and_what_to_do(broken_tests: Path) -> None:
     index = index_tests(broken_tests, LIMITS)
     assert index.could_not_run is not None
@@ -83,12 +84,14 @@ def test_the_index_says_the_tests_could_not_run_and_what_to_do(broken_tests: Pat
     assert "run `python -m pytest` in" in index.could_not_run
 
 
+@pytest.mark.slow
 def test_a_project_without_tests_is_not_held_back(make_project) -> None:
     root = make_project({"shop.py": LIB, "bench.py": BENCH})
     index = index_tests(root, LIMITS)
     assert index.problem is not None and index.could_not_run is None
 
 
+@pytest.mark.slow
 def test_apply_refuses_when_the_tests_could_not_run(broken_tests: Path) -> None:
     result = run(broken_tests)
     assert [t.function for t in result.improved] == [FunctionRef("shop", "ways")]
@@ -101,6 +104,7 @@ def test_apply_refuses_when_the_tests_could_not_run(broken_tests: Path) -> None:
     assert note in document["notes"]
 
 
+@pytest.mark.slow
 def test_apply_without_tests_writes_and_marks_the_change(broken_tests: Path) -> None:
     result = run(broken_tests, apply_without_tests=True)
     assert result.applied
@@ -111,6 +115,7 @@ def test_apply_without_tests_writes_and_marks_the_change(broken_tests: Path) -> 
     assert "**Applied without the project's tests**: pytest could not run" in report
 
 
+@pytest.mark.slow
 def test_a_run_without_apply_still_says_the_tests_could_not_judge(broken_tests: Path) -> None:
     result = run(broken_tests, apply=False)
     note = next(n for n in result.notes if "did not judge the candidates" in n)

@@ -75,6 +75,7 @@ def verify(project, qualname: str, old: str, new: str, settings: VerifySettings 
     return verify_candidate(candidate, plan, root=root, limits=LIMITS)
 
 
+@pytest.mark.slow
 def test_a_difference_replay_cannot_see_is_found_and_shrunk_to_a_minimal_call(project) -> None:
     verdict = verify(project, "total", "return sum(xs)", "return sum(min(x, 100) for x in xs)")
     assert verdict.status is VerdictStatus.DIFFERENT
@@ -87,6 +88,7 @@ def test_a_difference_replay_cannot_see_is_found_and_shrunk_to_a_minimal_call(pr
     assert "expected 101, got 100" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_an_edge_case_the_workload_never_made_rejects_the_candidate(project) -> None:
     verdict = verify(project, "largest", "return max(xs)", "return sorted(xs)[-1]")
     assert verdict.status is VerdictStatus.DIFFERENT
@@ -96,6 +98,7 @@ def test_an_edge_case_the_workload_never_made_rejects_the_candidate(project) -> 
     )
 
 
+@pytest.mark.slow
 def test_an_equivalent_rewrite_passes_every_generated_input(project) -> None:
     rewrite = (
         "if not xs:\n        raise ValueError('empty')\n    best = xs[0]\n"
@@ -107,6 +110,7 @@ def test_an_equivalent_rewrite_passes_every_generated_input(project) -> None:
     assert fuzz.outcome == "same" and fuzz.inputs >= 200
 
 
+@pytest.mark.slow
 def test_inputs_on_which_the_original_raises_are_kept_and_messages_are_optional(project) -> None:
     new = 'raise ValueError("bad")'
     old = 'raise ValueError(f"not a number: {s!r}")'
@@ -120,6 +124,7 @@ def test_inputs_on_which_the_original_raises_are_kept_and_messages_are_optional(
     assert "TypeError" in wrong_type.difference.description
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("qualname", ["pick", "stamp"])
 def test_an_original_that_depends_on_randomness_or_time_is_unverifiable(project, qualname) -> None:
     root, captures = project
@@ -153,6 +158,7 @@ ENDLESS = {
 }
 
 
+@pytest.mark.slow
 def test_an_endless_generator_is_fuzzed_a_bounded_number_of_items(make_project) -> None:
     root = make_project(ENDLESS)
     ref = FunctionRef("digits", "gen_digits")

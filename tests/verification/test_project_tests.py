@@ -68,6 +68,7 @@ def plan_for(root: Path, qualname: str):
     return ref, plan
 
 
+@pytest.mark.slow
 def test_only_the_tests_that_execute_the_target_are_selected(project: Path) -> None:
     index = index_tests(project, LIMITS)
     assert index.problem is None and index.collected == 3
@@ -82,6 +83,7 @@ def test_only_the_tests_that_execute_the_target_are_selected(project: Path) -> N
     )
 
 
+@pytest.mark.slow
 def test_a_candidate_that_breaks_a_test_is_rejected_and_the_test_is_named(project: Path) -> None:
     ref, plan = plan_for(project, "shipping")
     source = LIB.replace("total >= 50", "total > 50")  # the workload never ships exactly 50
@@ -98,6 +100,7 @@ def test_a_candidate_that_breaks_a_test_is_rejected_and_the_test_is_named(projec
     assert "assert 5 == 0" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_a_candidate_that_keeps_the_tests_green_passes_the_tier(project: Path) -> None:
     ref, plan = plan_for(project, "shipping")
     source = LIB.replace("return 0 if total >= 50 else 5", "return 5 if total < 50 else 0")
@@ -109,6 +112,7 @@ def test_a_candidate_that_keeps_the_tests_green_passes_the_tier(project: Path) -
     assert tests.outcome == "same" and tests.inputs == 2
 
 
+@pytest.mark.slow
 def test_a_project_without_tests_skips_the_tier_and_says_so(make_project) -> None:
     root = make_project({"shop.py": LIB, "bench.py": BENCH})
     index = index_tests(root, LIMITS)
@@ -167,6 +171,7 @@ def test_slow_big_order():
 """
 
 
+@pytest.mark.slow
 def test_a_function_the_whole_suite_runs_is_judged_by_its_fastest_tests_within_budget(
     make_project,
 ) -> None:
@@ -207,6 +212,7 @@ def test_c_leaves_state_behind():
 """
 
 
+@pytest.mark.slow
 def test_the_tests_run_in_the_suites_order_so_a_correct_candidate_is_not_blamed(
     make_project,
 ) -> None:
@@ -242,6 +248,7 @@ def test_b_needs_it():
 """
 
 
+@pytest.mark.slow
 def test_a_test_that_fails_with_the_original_too_cannot_judge_and_says_why(make_project) -> None:
     root = make_project(
         {"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": NEEDS_AN_UNSELECTED_TEST}

@@ -86,6 +86,7 @@ def selected(index: TestIndex, root: Path, name: str) -> list[str]:
         pytest.param("-p no:cacheprovider -q", id="no-cacheprovider"),
     ],
 )
+@pytest.mark.slow
 def test_a_project_with_these_addopts_is_still_indexed(make_project, addopts: str) -> None:
     root, index = index_of(make_project, {"pytest.ini": f"[pytest]\naddopts = {addopts}\n"})
     assert index.problem is None and index.collected == 3 and index.failing == 0
@@ -93,12 +94,14 @@ def test_a_project_with_these_addopts_is_still_indexed(make_project, addopts: st
     assert selected(index, root, "label") == ["tests/test_shop.py::test_label_in_a_thread"]
 
 
+@pytest.mark.slow
 def test_xdist_from_pyproject_is_kept_in_process(make_project) -> None:
     config = {"pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-n 2"\n'}
     root, index = index_of(make_project, config)
     assert index.problem is None and selected(index, root, "shipping") == SHIPPING_TESTS
 
 
+@pytest.mark.slow
 def test_stop_at_first_failure_in_addopts_does_not_cut_the_index_short(make_project) -> None:
     config = {"pytest.ini": "[pytest]\naddopts = -x\n", "tests/test_a_broken.py": BROKEN_FIRST}
     root, index = index_of(make_project, config)
@@ -106,6 +109,7 @@ def test_stop_at_first_failure_in_addopts_does_not_cut_the_index_short(make_proj
     assert selected(index, root, "shipping") == SHIPPING_TESTS
 
 
+@pytest.mark.slow
 def test_a_conftest_fixture_counts_for_every_test_that_uses_it(make_project) -> None:
     conftest = """
     import pytest
@@ -123,6 +127,7 @@ def test_a_conftest_fixture_counts_for_every_test_that_uses_it(make_project) -> 
     assert selected(index, root, "shipping") == SHIPPING_TESTS
 
 
+@pytest.mark.slow
 def test_a_test_that_fails_with_the_original_covers_nothing(make_project) -> None:
     broken = "from shop import shipping\n\n\ndef test_wrong():\n    assert shipping(1) == 0\n"
     root, index = index_of(make_project, {"tests/test_wrong.py": broken})
@@ -130,6 +135,7 @@ def test_a_test_that_fails_with_the_original_covers_nothing(make_project) -> Non
     assert "tests/test_wrong.py::test_wrong" not in selected(index, root, "shipping")
 
 
+@pytest.mark.slow
 def test_with_xdist_in_addopts_a_candidate_that_breaks_a_test_is_still_rejected(
     make_project,
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from perfloop.model import FunctionRef, Limits
 from perfloop.verification.project_tests import TestIndex, index_tests, select_tests
 
@@ -101,6 +103,7 @@ def selected(index: TestIndex, root: Path, qualname: str) -> list[str]:
     return [node.split("::")[1] for node in sorted(selection.node_ids)]
 
 
+@pytest.mark.slow
 def test_each_shape_of_function_is_mapped_to_the_tests_that_run_it(make_project) -> None:
     root = make_project({"shop.py": LIB, "tests/test_shop.py": TESTS})
     index = index_tests(root, LIMITS)

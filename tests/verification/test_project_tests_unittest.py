@@ -129,6 +129,7 @@ def verify(root: Path, source: str):
     return verify_candidate(candidate, plan_for(root), root=root, limits=LIMITS)
 
 
+@pytest.mark.slow
 def test_the_fixture_is_what_it_claims(project: Path) -> None:
     def run(*command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, cwd=project, capture_output=True, text=True, timeout=120)
@@ -144,6 +145,7 @@ def test_the_fixture_is_what_it_claims(project: Path) -> None:
     assert alone.returncode == 1 and "has no attribute 'extras'" in alone.stderr
 
 
+@pytest.mark.slow
 def test_a_suite_pytest_cannot_collect_is_indexed_with_unittest_and_the_run_says_so(
     project: Path,
 ) -> None:
@@ -159,6 +161,7 @@ def test_a_suite_pytest_cannot_collect_is_indexed_with_unittest_and_the_run_says
     ]  # the skipped test executes nothing and judged nothing
 
 
+@pytest.mark.slow
 def test_a_candidate_that_breaks_a_unittest_test_is_rejected_and_the_test_is_named(
     project: Path,
 ) -> None:
@@ -174,6 +177,7 @@ def test_a_candidate_that_breaks_a_unittest_test_is_rejected_and_the_test_is_nam
     assert "AssertionError: 5 != 0" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_a_failing_subtest_fails_its_test(project: Path) -> None:
     verdict = verify(project, PRICING.replace("else 5", "else (0 if total == 1 else 5)"))
     assert verdict.status is VerdictStatus.DIFFERENT
@@ -181,6 +185,7 @@ def test_a_failing_subtest_fails_its_test(project: Path) -> None:
     assert "total=1" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_a_candidate_that_keeps_the_tests_green_passes_with_the_order_dependent_tests(
     project: Path,
 ) -> None:
@@ -192,6 +197,7 @@ def test_a_candidate_that_keeps_the_tests_green_passes_with_the_order_dependent_
     assert (tests.outcome, tests.inputs) == ("same", 2)  # not "fails with the original too"
 
 
+@pytest.mark.slow
 def test_the_runner_setting_is_honoured_and_checked(project: Path) -> None:
     by_pytest = index_tests(project, LIMITS, "pytest")
     assert by_pytest.runner == "pytest" and "exit code 2" in (by_pytest.problem or "")
@@ -202,6 +208,7 @@ def test_the_runner_setting_is_honoured_and_checked(project: Path) -> None:
         load_settings(project, {"tests_runner": "nose"})
 
 
+@pytest.mark.slow
 def test_perfloop_verify_says_the_tests_ran_with_unittest(project: Path) -> None:
     import perfloop
 

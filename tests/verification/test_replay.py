@@ -123,6 +123,7 @@ def test_a_rewrite_that_prints_differently_is_rejected(project) -> None:
     assert "printed" in verdict.difference.description
 
 
+@pytest.mark.slow
 def test_a_method_is_compared_on_the_instance_state_too(project) -> None:
     verdict = check(
         project,
@@ -142,6 +143,7 @@ def test_a_candidate_that_never_returns_is_killed_and_reported(project) -> None:
     assert "did not finish within 2 s" in verdict.reason
 
 
+@pytest.mark.slow
 def test_a_candidate_that_allocates_without_bound_is_stopped(project) -> None:
     verdict = check(
         project,

@@ -53,6 +53,7 @@ def units(make_project) -> Path:
     return make_project({"units.py": UNITS, "bench.py": BENCH, "pyproject.toml": PYPROJECT})
 
 
+@pytest.mark.slow
 def test_a_difference_on_a_call_no_recorded_call_covers_is_caught_by_the_workload(
     units: Path,
 ) -> None:
@@ -76,6 +77,7 @@ def test_a_difference_on_a_call_no_recorded_call_covers_is_caught_by_the_workloa
     )
 
 
+@pytest.mark.slow
 def test_a_right_rewrite_passes_the_rollout_and_says_so(units: Path, capsys) -> None:
     candidate = units / "candidate.py"
     candidate.write_text(RIGHT.lstrip("\n"))
@@ -88,6 +90,7 @@ def test_a_right_rewrite_passes_the_rollout_and_says_so(units: Path, capsys) -> 
     assert "  rollout: same on 1 run of the workload (" in out
 
 
+@pytest.mark.slow
 def test_a_workload_whose_output_varies_cannot_judge_and_says_why(units: Path) -> None:
     (units / "bench.py").write_text(BENCH.lstrip("\n") + "import time\nprint(time.time())\n")
     result = perfloop.verify("units:scale", WRONG_LATE, root=units, **QUICK)
@@ -98,6 +101,7 @@ def test_a_workload_whose_output_varies_cannot_judge_and_says_why(units: Path) -
     assert result.decision is Decision.EQUIVALENT  # nothing else saw the late call
 
 
+@pytest.mark.slow
 def test_the_rollout_tier_is_a_setting(units: Path) -> None:
     result = perfloop.verify("units:scale", WRONG_LATE, root=units, rollout=False, **QUICK)
     assert result.verdict is not None
@@ -105,6 +109,7 @@ def test_the_rollout_tier_is_a_setting(units: Path) -> None:
     assert result.decision is Decision.EQUIVALENT
 
 
+@pytest.mark.slow
 def test_optimize_runs_the_rollout_tier_on_its_own_candidates(make_project) -> None:
     root = make_project(
         {

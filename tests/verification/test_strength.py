@@ -56,6 +56,7 @@ def strength_with(captured, settings: VerifySettings) -> VerificationStrength:
     return measure_strength(plan, root=root, limits=LIMITS)
 
 
+@pytest.mark.slow
 def test_replay_alone_is_weak_where_the_workload_never_reaches_a_boundary(captured) -> None:
     strength = strength_with(captured, VerifySettings(tiers=("replay",)))
     assert strength.generated >= 8
@@ -66,6 +67,7 @@ def test_replay_alone_is_weak_where_the_workload_never_reaches_a_boundary(captur
     assert any("`>=` to `>`" in survivor for survivor in strength.survivors)
 
 
+@pytest.mark.slow
 def test_fuzzing_makes_the_same_target_strongly_verified(captured) -> None:
     weak = strength_with(captured, VerifySettings(tiers=("replay",)))
     strong = strength_with(
