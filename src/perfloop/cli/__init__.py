@@ -14,6 +14,7 @@ from perfloop.cli import (
     check,
     diff,
     doctor,
+    export,
     mcp,
     optimize,
     report,
@@ -35,6 +36,7 @@ COMMANDS = (
     show,
     diff,
     report,
+    export,
     mcp,
     doctor,
 )
