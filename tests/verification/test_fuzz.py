@@ -178,3 +178,20 @@ def test_an_endless_generator_is_fuzzed_a_bounded_number_of_items(make_project) 
         Candidate(ref, "test", "", wrong, "", "digits.py"), plan, root=root, limits=LIMITS
     )
     assert caught.status is VerdictStatus.DIFFERENT, caught.reason
+
+
+def test_fuzzing_cut_short_by_the_candidates_budget_is_skipped_not_failed(project) -> None:
+    """On a loaded machine the earlier tiers can leave fuzzing too little time to start its
+    worker; that says nothing about the candidate, which must not be called failed."""
+    from perfloop.verification.tiers.fuzz import check_fuzz
+
+    root, captures = project
+    ref = FunctionRef("lib", "total")
+    plan = prepare_target(
+        ref, "lib.py", LIB, captures[ref], root=root, settings=FAST, limits=LIMITS
+    )
+    check = check_fuzz(LIB, plan, root, LIMITS, seconds_left=0.3)  # no worker starts in 0.3 s
+    assert check.run.outcome == "skipped"
+    assert "verification budget ran out while fuzzing" in (check.run.note or "")
+    assert "--candidate-timeout" in (check.run.note or "")
+    assert check.difference is None and check.reason is None

@@ -32,7 +32,8 @@ def check_fuzz(
 ) -> TierCheck:
     settings = plan.settings.fuzz
     worker = fuzz_worker_limits(settings, 1, limits)
-    if worker.wall_seconds > seconds_left:  # shrink the budget to what is left
+    shrunk = worker.wall_seconds > seconds_left
+    if shrunk:  # shrink the budget to what is left
         seconds = max(0.5, (seconds_left - 5.0) / 1.5)
         settings = type(settings)(settings.examples, min(settings.seconds, seconds))
         worker = capped(worker, seconds_left)
@@ -51,6 +52,15 @@ def check_fuzz(
     results = run_fuzz(task, root=root, limits=worker)
     seconds = time.perf_counter() - started
     if isinstance(results, str):
+        if shrunk and results.startswith("did not finish within"):
+            # killed at a deadline cut down to the candidate's last seconds: on a busy
+            # machine starting the worker alone can take that long, which says nothing
+            # about the candidate (replay, which ran first, finished its calls)
+            note = (
+                f"the candidate's verification budget ran out while fuzzing (the worker {results} "
+                "after the earlier tiers); raise --candidate-timeout to fuzz it"
+            )
+            return TierCheck(TierRun("fuzz", "skipped", 0, seconds, note), None, None)
         return TierCheck(TierRun("fuzz", "failed", 0, seconds, results), None, results)
     return fuzz_check_from_result(results[0], seconds)
 
