@@ -52,6 +52,8 @@ SETTING_FLAGS = (
     "memory_mb",
     "workers",
     "rules",
+    "cache",
+    "remeasure",
 )
 
 
