@@ -8,6 +8,7 @@ it), the way a developer runs perfloop in a checkout of the library.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from pypi_sdists import cached_sdist, unpacked
+
+from perfloop.qualnames import find_function
 
 SPEC = "tabulate==0.9.0"
 SDIST = "tabulate-0.9.0.tar.gz"
@@ -76,3 +79,53 @@ def test_tabulate_from_pypi_is_profiled_recorded_and_judged_and_its_tests_still_
     assert after.stdout == reference.stdout
     tests = library_tests(root)
     assert tests.returncode == 0, tests.stdout[-3000:]
+
+
+def optimize_json(root: Path, *extra: str) -> dict:
+    done = run(
+        sys.executable, "-m", "perfloop", "optimize", "--workload",
+        f"{sys.executable} workload.py", "--json", "--top", "2", "--mutants", "5",
+        "--fuzz-seconds", "2", "--symbolic-seconds", "0", "--measure-budget", "3", *extra,
+        cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def decided(results: dict) -> list[tuple]:
+    return [
+        (t["function"], t["status"], t["reason"], t["best"], t["candidates_tried"], t["strength"])
+        for t in results["targets"]
+    ]
+
+
+@pytest.mark.slow
+def test_a_rerun_on_tabulate_reuses_every_target_and_an_edit_recomputes_its_function(
+    tmp_path: Path,
+) -> None:
+    root = unpacked(cached_sdist(SPEC, SDIST), tmp_path)
+    (root / "workload.py").write_text(textwrap.dedent(WORKLOAD).lstrip(), encoding="utf-8")
+    first = optimize_json(root)
+    assert {t["cache"]["state"] for t in first["targets"]} == {"computed"}
+    rerun = optimize_json(root)
+    assert {t["cache"]["state"] for t in rerun["targets"]} == {"reused"}
+    assert decided(rerun) == decided(first)
+    assert {t["cache"]["run_id"] for t in rerun["targets"]} == {first["run_id"]}
+
+    edited = first["targets"][0]["function"]
+    module, _, qualname = edited.partition(":")
+    assert module == "tabulate"
+    path = root / "tabulate" / "__init__.py"
+    source = path.read_text(encoding="utf-8")
+    first_statement = find_function(ast.parse(source), qualname).body[0]  # type: ignore[union-attr]
+    lines = source.splitlines(keepends=True)
+    comment = " " * first_statement.col_offset + "# edited\n"
+    lines.insert(first_statement.lineno - 1, comment)
+    path.write_text("".join(lines), encoding="utf-8")
+    after = optimize_json(root)
+    by_function = {t["function"]: t["cache"] for t in after["targets"]}
+    assert by_function[edited]["state"] == "computed"
+    assert by_function[edited]["why"] == "its source changed"
+    for function, cache in by_function.items():  # the others: reused, unless they reach it
+        if function != edited:
+            assert cache["state"] == "reused" or "project code it calls" in cache["why"]

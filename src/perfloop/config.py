@@ -315,8 +315,16 @@ class Settings:
         help="do not reuse verdicts and measurements of earlier runs on the same code "
         "(compute everything; the fresh results replace the cached ones)",
     )
+    trust_capture: bool = _setting(
+        False,
+        _flag,
+        help="reuse the profile and recorded calls of the last run of the same workload "
+        "command when no source file of the project changed (the workload does not run; "
+        "assumes its data and environment did not change either)",
+    )
     remeasure: bool = _setting(
         False,
+        _flag,
         help="reuse the cached verdicts but measure the verified candidates again",
     )
     # safety (perfloop.sandbox, perfloop.patch): workers at once, and how to apply

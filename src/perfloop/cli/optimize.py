@@ -54,6 +54,7 @@ SETTING_FLAGS = (
     "rules",
     "cache",
     "remeasure",
+    "trust_capture",
 )
 
 

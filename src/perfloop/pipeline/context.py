@@ -59,6 +59,8 @@ class Context:
     cache_keys: dict[FunctionRef, CacheKey] = field(default_factory=dict)
     # what the project's tests tier said in the runs whose targets were reused
     reused_test_notes: list[str] = field(default_factory=list)
+    # the runs whose profile and recorded calls this one took (--trust-capture)
+    trusted: list[str] = field(default_factory=list)
 
     @property
     def round_proposers(self) -> list[RoundProposer]:

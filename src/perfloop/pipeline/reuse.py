@@ -18,8 +18,10 @@ from perfloop.measure import measure_candidate, settings_from
 from perfloop.model import (
     CandidateResult,
     FunctionRef,
+    Limits,
     LineProfile,
     Profile,
+    RunId,
     TargetCapture,
     VerdictStatus,
 )
@@ -32,10 +34,12 @@ from perfloop.store.cache import CacheKey
 from perfloop.store.cache_keys import (
     LLM_CODE,
     PROPOSER_CODE,
+    capture_key,
     code_version,
     files_digest,
     function_dependencies,
     measure_key,
+    profile_key,
     target_key,
     tests_digest,
     text_digest,
@@ -244,6 +248,74 @@ def _remeasured(
         return result
     chosen = select_best(result.function, result.share, result.calls_recorded, tried)
     return replace(chosen, strength=result.strength)
+
+
+# --- the profile and the recorded calls, with --trust-capture --------------------------------
+
+
+def profile(context: Context, compute: Callable[[], Profile]) -> Profile:
+    """The workload's profile: with --trust-capture, the one of the last run of the same
+    command on the same sources (the workload does not run); else profiled, and kept for
+    a later --trust-capture."""
+    cache, settings = context.cache, context.settings
+    if cache is None:
+        return compute()
+    key = profile_key(settings, context.root)
+    if settings.trust_capture and settings.cache:
+        entry = cache.get("profile", key, tuple)
+        payload = entry.payload if entry is not None else None
+        if (
+            entry is not None
+            and isinstance(payload, tuple)
+            and len(payload) == 2
+            and isinstance(payload[0], Profile)
+            and isinstance(payload[1], Limits)
+        ):
+            found, limits = payload
+            context.store.save_profile(context.run_id, found)
+            context.checkpoints.step("workload-limits", lambda: limits)
+            context.trusted.append(entry.run_id)
+            return found
+    found = compute()
+    limits = context.checkpoints.done.get("workload-limits")
+    if isinstance(limits, Limits):
+        cache.put("profile", key, context.run_id, (found, limits))
+    return found
+
+
+def captures(
+    context: Context,
+    targets: Sequence[FunctionRef],
+    compute: Callable[[], dict[FunctionRef, TargetCapture]],
+) -> dict[FunctionRef, TargetCapture]:
+    """The targets' recorded calls: with --trust-capture (and a trusted profile), those an
+    earlier run recorded for the same targets on the same sources; else recorded."""
+    cache, settings = context.cache, context.settings
+    if cache is None:
+        return compute()
+    key = capture_key(profile_key(settings, context.root), settings, targets)
+    if settings.trust_capture and settings.cache and context.trusted:
+        entry = cache.get("capture", key, str)
+        if entry is not None:
+            found = context.store.load_captures(RunId(str(entry.payload)))
+            if all(target in found for target in targets):
+                context.trusted.append(str(entry.payload))
+                return {target: found[target] for target in targets}
+    recorded = compute()
+    cache.put("capture", key, context.run_id, str(context.run_id))
+    return recorded
+
+
+def trusted_note(context: Context) -> str | None:
+    if not context.trusted:
+        return None
+    runs = ", ".join(dict.fromkeys(context.trusted))
+    what = "profile and recorded calls" if len(context.trusted) > 1 else "profile"
+    return (
+        f"--trust-capture: the workload's {what} were reused from run {runs} (the same "
+        "command and project sources); the workload did not run, so a change of its data "
+        "or environment is not seen"
+    )
 
 
 # --- the whole workload, and merged files -------------------------------------------------

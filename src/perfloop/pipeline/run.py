@@ -13,6 +13,7 @@ from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.model import FunctionRef, LineProfile, RunId, TargetCapture
 from perfloop.patch import recover_interrupted, unified_diff
+from perfloop.pipeline import reuse
 from perfloop.pipeline.budget import Budget
 from perfloop.pipeline.confirm import apply_and_confirm, compare_workloads
 from perfloop.pipeline.context import (
@@ -205,7 +206,9 @@ def run_stages(
     settings, root = context.settings, context.root
     assert settings.workload is not None
     checkpoints = context.checkpoints
-    profile = checkpoints.step("profile", partial(profile_stage, context))
+    profile = checkpoints.step(
+        "profile", partial(reuse.profile, context, partial(profile_stage, context))
+    )
     context = with_imports(context, profile)
     context.budget.keep_for_the_end(profile.wall_seconds, settings.workload_runs)
     workload_limits = recorded_limits(context)
@@ -241,7 +244,8 @@ def run_stages(
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
             raise WorkloadError(capture_failure(str(exc), capture_limits)) from exc
 
-    captures = checkpoints.captures(capture) if targets else {}
+    reused_or_captured = partial(reuse.captures, context, targets, capture)
+    captures = checkpoints.captures(reused_or_captured) if targets else {}
     lines: dict[FunctionRef, LineProfile] = {}
     if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
         context.progress("Timing the lines of the targets")
@@ -297,6 +301,8 @@ def run_stages(
     workload_speedup, notes = None, list(context.starting_notes)
     notes.extend([choice.note] if choice.note else [])
     notes.extend([context.budget.note()] if context.budget.note() else [])
+    trusted = reuse.trusted_note(context)
+    notes.extend([trusted] if trusted else [])
     if changes:
 
         def compare() -> tuple[WorkloadSpeedup | None, list[str]]:

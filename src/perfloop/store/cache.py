@@ -124,10 +124,10 @@ class ResultCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(path, timeout=30)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
             version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, CACHE_SCHEMA):
+            if version not in (0, CACHE_SCHEMA):  # before anything writes to the file
                 raise _OtherVersion(version)
+            connection.execute("PRAGMA journal_mode=WAL")
             check = connection.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise sqlite3.DatabaseError(f"damaged: {check}")

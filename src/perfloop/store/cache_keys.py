@@ -241,8 +241,9 @@ class _Walker:
             if owner is None:
                 break
             parts.append(_class_context(module.source, owner))
-            for statement in owner.body:
+            for statement in owner.body:  # in `function` already (its class context)
                 if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    self.seen.add((module.name, statement.lineno))
                     self.pending.append((module, statement, owner))
             self.pending += [(module, base, None) for base in owner.bases]
             body = owner.body
@@ -390,6 +391,62 @@ def _class_context(source: str, owner: ast.ClassDef) -> str:
         if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
     ]
     return "\n".join([header, *rest])
+
+
+# --- the workload's inputs, as far as perfloop can see them -------------------------------
+
+PROFILER_CODE = ("profile.py", "workload.py", "runtime", "sandbox", "capture", "project.py")
+_PROJECT_FILES = ("pyproject.toml", "setup.cfg", "setup.py")
+
+
+def project_sources_digest(root: Path) -> str:
+    """Every Python file of the project (hidden folders, virtual environments and build
+    output left out) and its packaging files."""
+    contents = hashlib.sha256()
+    for path in sorted(_python_files(root)):
+        contents.update(str(path.relative_to(root)).encode() + b"\0")
+        try:
+            contents.update(path.read_bytes())
+        except OSError:
+            contents.update(b"unreadable")
+    return contents.hexdigest()[:16]
+
+
+def _python_files(root: Path) -> Iterable[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [
+            d
+            for d in dirs
+            if not d.startswith(".")
+            and d not in _SKIPPED_DIRS
+            and not (Path(folder) / d / "pyvenv.cfg").exists()
+        ]
+        for name in files:
+            if name.endswith(".py") or (Path(folder) == root and name in _PROJECT_FILES):
+                yield Path(folder) / name
+
+
+def profile_key(settings: Settings, root: Path) -> CacheKey:
+    """What a trusted profile is reused under (--trust-capture): the workload command, the
+    project's sources, the Python, the platform and perfloop's profiler and recorder."""
+    return CacheKey(
+        (
+            ("workload", settings.workload or ""),
+            ("sources", project_sources_digest(root)),
+            *environment(),
+            ("profiler", code_version(*PROFILER_CODE)),
+        )
+    )
+
+
+def capture_key(profile: CacheKey, settings: Settings, targets: Sequence[FunctionRef]) -> CacheKey:
+    return CacheKey(
+        (
+            *profile.parts,
+            ("targets", digest(sorted(str(t) for t in targets))),
+            ("settings", settings_digest(settings, ("max_calls", "capture_mb"))),
+        )
+    )
 
 
 # --- the project's tests -----------------------------------------------------------------
