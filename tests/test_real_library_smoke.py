@@ -84,7 +84,8 @@ def test_tabulate_from_pypi_is_profiled_recorded_and_judged_and_its_tests_still_
 def optimize_json(root: Path, *extra: str) -> dict:
     done = run(
         sys.executable, "-m", "perfloop", "optimize", "--workload",
-        f"{sys.executable} workload.py", "--json", "--top", "2", "--mutants", "5",
+        f"{sys.executable} workload.py", "--json", "--function", "tabulate:_type",
+        "--function", "tabulate:_more_generic", "--mutants", "5",
         "--fuzz-seconds", "2", "--symbolic-seconds", "0", "--measure-budget", "3", *extra,
         cwd=root,
     )  # fmt: skip
@@ -99,6 +100,11 @@ def decided(results: dict) -> list[tuple]:
     ]
 
 
+def tried(results: dict) -> list[dict]:
+    """The targets perfloop tried (a hot function no rule applies to is passed over)."""
+    return [t for t in results["targets"] if t["cache"] is not None]
+
+
 @pytest.mark.slow
 def test_a_rerun_on_tabulate_reuses_every_target_and_an_edit_recomputes_its_function(
     tmp_path: Path,
@@ -106,13 +112,14 @@ def test_a_rerun_on_tabulate_reuses_every_target_and_an_edit_recomputes_its_func
     root = unpacked(cached_sdist(SPEC, SDIST), tmp_path)
     (root / "workload.py").write_text(textwrap.dedent(WORKLOAD).lstrip(), encoding="utf-8")
     first = optimize_json(root)
-    assert {t["cache"]["state"] for t in first["targets"]} == {"computed"}
+    assert tried(first) and {t["cache"]["state"] for t in tried(first)} == {"computed"}
     rerun = optimize_json(root)
-    assert {t["cache"]["state"] for t in rerun["targets"]} == {"reused"}
+    assert {t["cache"]["state"] for t in tried(rerun)} == {"reused"}
     assert decided(rerun) == decided(first)
-    assert {t["cache"]["run_id"] for t in rerun["targets"]} == {first["run_id"]}
+    assert {t["cache"]["run_id"] for t in tried(rerun)} == {first["run_id"]}
 
-    edited = first["targets"][0]["function"]
+    # named targets: with --top the choice follows the profile, whose shares vary run to run
+    edited = "tabulate:_more_generic"
     module, _, qualname = edited.partition(":")
     assert module == "tabulate"
     path = root / "tabulate" / "__init__.py"
@@ -123,7 +130,7 @@ def test_a_rerun_on_tabulate_reuses_every_target_and_an_edit_recomputes_its_func
     lines.insert(first_statement.lineno - 1, comment)
     path.write_text("".join(lines), encoding="utf-8")
     after = optimize_json(root)
-    by_function = {t["function"]: t["cache"] for t in after["targets"]}
+    by_function = {t["function"]: t["cache"] for t in tried(after)}
     assert by_function[edited]["state"] == "computed"
     assert by_function[edited]["why"] == "its source changed"
     for function, cache in by_function.items():  # the others: reused, unless they reach it
