@@ -94,10 +94,12 @@ def optimize_json(root: Path, *extra: str) -> dict:
 
 
 def decided(results: dict) -> list[tuple]:
-    return [
+    """What a run decided per target, by function (targets are listed by their share, which
+    is profiled again every run)."""
+    return sorted(
         (t["function"], t["status"], t["reason"], t["best"], t["candidates_tried"], t["strength"])
         for t in results["targets"]
-    ]
+    )
 
 
 def tried(results: dict) -> list[dict]:
