@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 
 from perfloop.config import load_settings
+from perfloop.export import export_lines
 from perfloop.pipeline import optimize
 from perfloop.results import RunResult
+from perfloop.store.runs import RunStore
 
 LIB = """
 STOP = ["a", "an", "the", "of", "and", "or", "to", "in", "is", "it"]
@@ -109,6 +111,11 @@ def test_a_rerun_reuses_everything_and_an_edit_recomputes_only_its_function(
         "why": "nothing that decides it changed",
         "run_id": first.run_id,
     }
+    # a dataset export over both runs has each judged candidate once, from the first run
+    store = RunStore(root / ".perfloop" / "perfloop.db")
+    rewards = list(export_lines(store, "reward"))
+    store.close()
+    assert rewards and {line["run_id"] for line in rewards} == {first.run_id}
     report = (Path(rerun.run_dir) / "report.md").read_text()
     assert f"verdicts and measurements reused from run {first.run_id}" in report
     assert "result cache: 2 of 2 targets reused" in report
