@@ -8,6 +8,7 @@ it), the way a developer runs perfloop in a checkout of the library.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from pypi_sdists import cached_sdist, unpacked
+
+from perfloop.qualnames import find_function
 
 SPEC = "tabulate==0.9.0"
 SDIST = "tabulate-0.9.0.tar.gz"
@@ -76,3 +79,62 @@ def test_tabulate_from_pypi_is_profiled_recorded_and_judged_and_its_tests_still_
     assert after.stdout == reference.stdout
     tests = library_tests(root)
     assert tests.returncode == 0, tests.stdout[-3000:]
+
+
+def optimize_json(root: Path, *extra: str) -> dict:
+    done = run(
+        sys.executable, "-m", "perfloop", "optimize", "--workload",
+        f"{sys.executable} workload.py", "--json", "--function", "tabulate:_type",
+        "--function", "tabulate:_more_generic", "--mutants", "5",
+        "--fuzz-seconds", "2", "--symbolic-seconds", "0", "--measure-budget", "3", *extra,
+        cwd=root,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def decided(results: dict) -> list[tuple]:
+    """What a run decided per target, by function (targets are listed by their share, which
+    is profiled again every run)."""
+    return sorted(
+        (t["function"], t["status"], t["reason"], t["best"], t["candidates_tried"], t["strength"])
+        for t in results["targets"]
+    )
+
+
+def tried(results: dict) -> list[dict]:
+    """The targets perfloop tried (a hot function no rule applies to is passed over)."""
+    return [t for t in results["targets"] if t["cache"] is not None]
+
+
+@pytest.mark.slow
+def test_a_rerun_on_tabulate_reuses_every_target_and_an_edit_recomputes_its_function(
+    tmp_path: Path,
+) -> None:
+    root = unpacked(cached_sdist(SPEC, SDIST), tmp_path)
+    (root / "workload.py").write_text(textwrap.dedent(WORKLOAD).lstrip(), encoding="utf-8")
+    first = optimize_json(root)
+    assert tried(first) and {t["cache"]["state"] for t in tried(first)} == {"computed"}
+    rerun = optimize_json(root)
+    assert {t["cache"]["state"] for t in tried(rerun)} == {"reused"}
+    assert decided(rerun) == decided(first)
+    assert {t["cache"]["run_id"] for t in tried(rerun)} == {first["run_id"]}
+
+    # named targets: with --top the choice follows the profile, whose shares vary run to run
+    edited = "tabulate:_more_generic"
+    module, _, qualname = edited.partition(":")
+    assert module == "tabulate"
+    path = root / "tabulate" / "__init__.py"
+    source = path.read_text(encoding="utf-8")
+    first_statement = find_function(ast.parse(source), qualname).body[0]  # type: ignore[union-attr]
+    lines = source.splitlines(keepends=True)
+    comment = " " * first_statement.col_offset + "# edited\n"
+    lines.insert(first_statement.lineno - 1, comment)
+    path.write_text("".join(lines), encoding="utf-8")
+    after = optimize_json(root)
+    by_function = {t["function"]: t["cache"] for t in tried(after)}
+    assert by_function[edited]["state"] == "computed"
+    assert by_function[edited]["why"] == "its source changed"
+    for function, cache in by_function.items():  # the others: reused, unless they reach it
+        if function != edited:
+            assert cache["state"] == "reused" or "project code it calls" in cache["why"]

@@ -308,6 +308,25 @@ class Settings:
         metavar="JSON",
         help="extra request fields for the server, e.g. '{\"repeat_penalty\": 1.0}'",
     )
+    # the result cache (perfloop.store.cache): reuse what an earlier run on the same code decided
+    cache: bool = _setting(
+        True,
+        _flag,
+        help="do not reuse verdicts and measurements of earlier runs on the same code "
+        "(compute everything; the fresh results replace the cached ones)",
+    )
+    trust_capture: bool = _setting(
+        False,
+        _flag,
+        help="reuse the profile and recorded calls of the last run of the same workload "
+        "command when no source file of the project changed (the workload does not run; "
+        "assumes its data and environment did not change either)",
+    )
+    remeasure: bool = _setting(
+        False,
+        _flag,
+        help="reuse the cached verdicts but measure the verified candidates again",
+    )
     # safety (perfloop.sandbox, perfloop.patch): workers at once, and how to apply
     workers: int | None = _setting(
         None,
@@ -385,11 +404,12 @@ def _prices(text: str) -> tuple[float, float]:
     return prompt, completion
 
 
-# keys a user may set in [tool.perfloop]; `root`, `apply`, `force` and `branch` are flags only
+# keys a user may set in [tool.perfloop]; `root`, `apply`, `force`, `branch` and `remeasure`
+# are flags only
 FILE_KEYS = tuple(
     f.name.replace("_", "-")
     for f in dataclasses.fields(Settings)
-    if f.name not in {"root", "apply", "force", "branch"}
+    if f.name not in {"root", "apply", "force", "branch", "remeasure"}
 )
 
 

@@ -27,7 +27,7 @@ from typing import Any
 from perfloop.model import CandidateResult, FunctionRef, RunId, VerdictStatus
 from perfloop.propose import combine_rules, in_combination_order
 from perfloop.qualnames import function_source
-from perfloop.results import RunResult, TargetResult
+from perfloop.results import CacheState, RunResult, TargetResult
 from perfloop.store.checkpoints import SOURCES_STEP
 from perfloop.store.runs import RunStore
 
@@ -139,11 +139,15 @@ def export_lines(store: RunStore, format: str, run_ids: Sequence[str] = ()) -> I
     """The records of `format` for `run_ids` (default: every completed optimize run)."""
     if format not in FORMATS:
         raise ExportError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-    for run in _runs(store, run_ids):
+    runs = list(_runs(store, run_ids))
+    exported = {run.run_id for run in runs}
+    for run in runs:
         for target in run.targets:
             source = run.sources.get(target.function)
             if source is None:
                 continue  # passed over or skipped: the run never read its source
+            if _reused_from(target) in exported:
+                continue  # the run that computed it gives its records, once
             path, module_source = source
             original = function_source(module_source, target.function.qualname)
             if format == "pie":
@@ -152,6 +156,14 @@ def export_lines(store: RunStore, format: str, run_ids: Sequence[str] = ()) -> I
                 yield from _reward(run, target, path, original)
             else:
                 yield from _diffs(run, target, path, module_source, original)
+
+
+def _reused_from(target: TargetResult) -> str | None:
+    """The run whose verdicts and measurements a target reused from the result cache."""
+    cache = target.cache
+    if cache is None or cache.state is not CacheState.REUSED:
+        return None
+    return cache.run_id
 
 
 def _runs(store: RunStore, run_ids: Sequence[str]) -> Iterator[_Run]:

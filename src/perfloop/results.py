@@ -44,6 +44,25 @@ class TargetStatus(str, Enum):
     SKIPPED = "skipped"  # not tried: the run's --budget ran out
 
 
+class CacheState(str, Enum):
+    """What the result cache did for a target (perfloop.pipeline.reuse)."""
+
+    REUSED = "reused"  # verdicts and measurements from an earlier run
+    REMEASURED = "remeasured"  # verdicts from an earlier run, measured again
+    COMPUTED = "computed"  # computed in this run (and kept for the next)
+    OFF = "off"  # the cache was not used (--no-cache, or it could not be opened)
+
+
+@dataclass(frozen=True)
+class CacheUse:
+    """Where a target's result came from: `run_id` is the run that computed what was
+    reused; `why` says why it was reused, re-measured or computed."""
+
+    state: CacheState
+    why: str
+    run_id: str | None = None
+
+
 @dataclass(frozen=True)
 class TargetResult:
     function: FunctionRef
@@ -54,6 +73,7 @@ class TargetResult:
     candidates: tuple[CandidateResult, ...] = ()
     best: CandidateResult | None = None
     strength: VerificationStrength | None = None  # None: the self-check did not run
+    cache: CacheUse | None = None  # None: a run without the result cache (an older one)
 
     @property
     def weakly_verified(self) -> bool:

@@ -52,6 +52,9 @@ SETTING_FLAGS = (
     "memory_mb",
     "workers",
     "rules",
+    "cache",
+    "remeasure",
+    "trust_capture",
 )
 
 

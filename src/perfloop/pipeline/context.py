@@ -13,6 +13,7 @@ from perfloop.pipeline.budget import Budget
 from perfloop.project import Project
 from perfloop.propose import propose_rule_candidates
 from perfloop.propose.rounds import RoundProposer
+from perfloop.store.cache import CacheKey, ResultCache
 from perfloop.store.checkpoints import Checkpoints
 from perfloop.store.runs import RunStore
 from perfloop.verification import RunVerification
@@ -53,6 +54,13 @@ class Context:
     starting_notes: tuple[str, ...] = ()
     noise_floors: NoiseFloors = field(default_factory=NoiseFloors)  # one A/A per target
     budget: Budget = field(default_factory=lambda: Budget(None))  # --budget
+    cache: ResultCache | None = None  # None: --no-cache, or the cache could not be opened
+    # each target's cache key, as computed this run (merging re-verifies under it)
+    cache_keys: dict[FunctionRef, CacheKey] = field(default_factory=dict)
+    # what the project's tests tier said in the runs whose targets were reused
+    reused_test_notes: list[str] = field(default_factory=list)
+    # the runs whose profile and recorded calls this one took (--trust-capture)
+    trusted: list[str] = field(default_factory=list)
 
     @property
     def round_proposers(self) -> list[RoundProposer]:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from perfloop.model import FunctionRef, TargetCapture, VerdictStatus
 from perfloop.patch import FileChange, merge_candidates
 from perfloop.pipeline.context import Context, candidate_limits
+from perfloop.pipeline.reuse import merged_verifies
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import verify_candidate
 
@@ -63,12 +64,16 @@ def _keep_verified_together(
 
 
 def _verifies(context: Context, result: TargetResult, merged: str, capture: TargetCapture) -> bool:
-    candidate = replace(result.best.candidate, module_source=merged)  # type: ignore[union-attr]
-    plan = context.verification.plan_of(result.function)
-    if plan is None:  # every improved target has a plan; this only guards the invariant
-        return False
-    verdict = verify_candidate(candidate, plan, root=context.root, limits=candidate_limits(context))
-    return verdict.status is VerdictStatus.EQUIVALENT
+    def check() -> bool:
+        candidate = replace(result.best.candidate, module_source=merged)  # type: ignore[union-attr]
+        plan = context.verification.plan_of(result.function)
+        if plan is None:  # every improved target has a plan; this only guards the invariant
+            return False
+        limits = candidate_limits(context)
+        verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
+        return verdict.status is VerdictStatus.EQUIVALENT
+
+    return merged_verifies(context, result.function, merged, check)
 
 
 def strongly_verified_changes(

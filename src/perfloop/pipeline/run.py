@@ -13,8 +13,8 @@ from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
 from perfloop.model import FunctionRef, LineProfile, RunId, TargetCapture
 from perfloop.patch import recover_interrupted, unified_diff
+from perfloop.pipeline import reuse
 from perfloop.pipeline.budget import Budget
-from perfloop.pipeline.candidates import optimize_target
 from perfloop.pipeline.confirm import apply_and_confirm, compare_workloads
 from perfloop.pipeline.context import (
     DEFAULT_PROPOSERS,
@@ -27,6 +27,7 @@ from perfloop.pipeline.context import (
     recorded_limits,
 )
 from perfloop.pipeline.merge import merge_improvements, strongly_verified_changes
+from perfloop.pipeline.reuse import target_result, workload_comparison
 from perfloop.pipeline.targets import (
     TargetChoice,
     capture_failure,
@@ -40,13 +41,14 @@ from perfloop.profile import line_profile, why_not_targetable
 from perfloop.project import Project, TargetError
 from perfloop.report import write_run_files
 from perfloop.report.json import render as render_json
-from perfloop.results import RunResult, TargetResult, TargetStatus
+from perfloop.results import RunResult, TargetResult, TargetStatus, WorkloadSpeedup
 from perfloop.sandbox.runner import (
     configure_workers,
     isolation_gaps,
     plan_workers,
     worker_isolation,
 )
+from perfloop.store.cache import ResultCache
 from perfloop.store.checkpoints import (
     SETTINGS_STEP,
     SOURCES_STEP,
@@ -151,6 +153,8 @@ def _execute(
     verification = RunVerification(
         root, VerifySettings.from_settings(settings, policy), index_limits(settings)
     )
+    cache, cache_note = ResultCache.open(root / ".perfloop")
+    recovered = [*recovered, *([cache_note] if cache_note else [])]
     context = Context(
         settings,
         project,
@@ -163,18 +167,25 @@ def _execute(
         checkpoints,
         (*recovered, *([workers.note] if workers.note else [])),
         budget=Budget.of_minutes(settings.budget),
+        cache=cache,
     )
     try:
         result = run_stages(context, explicit, run_dir, python)
     except KeyboardInterrupt as exc:
+        if cache is not None:
+            cache.close()
         message = interrupted_message(run_id, root, checkpoints)
         store.set_run_status(run_id, "interrupted", message)
         store.close()
         raise RunInterrupted(message) from exc
     except BaseException as exc:
+        if cache is not None:
+            cache.close()
         store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
         store.close()
         raise
+    if cache is not None:
+        cache.close()
     store.close()
     return result
 
@@ -195,7 +206,9 @@ def run_stages(
     settings, root = context.settings, context.root
     assert settings.workload is not None
     checkpoints = context.checkpoints
-    profile = checkpoints.step("profile", partial(profile_stage, context))
+    profile = checkpoints.step(
+        "profile", partial(reuse.profile, context, partial(profile_stage, context))
+    )
     context = with_imports(context, profile)
     context.budget.keep_for_the_end(profile.wall_seconds, settings.workload_runs)
     workload_limits = recorded_limits(context)
@@ -231,7 +244,8 @@ def run_stages(
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
             raise WorkloadError(capture_failure(str(exc), capture_limits)) from exc
 
-    captures = checkpoints.captures(capture) if targets else {}
+    reused_or_captured = partial(reuse.captures, context, targets, capture)
+    captures = checkpoints.captures(reused_or_captured) if targets else {}
     lines: dict[FunctionRef, LineProfile] = {}
     if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
         context.progress("Timing the lines of the targets")
@@ -263,7 +277,7 @@ def run_stages(
         result = checkpoints.step(
             f"target:{ref}",
             partial(
-                optimize_target,
+                target_result,
                 context,
                 ref,
                 shares.get(ref, 0.0),
@@ -274,9 +288,9 @@ def run_stages(
         )
         context.store.save_target_result(context.run_id, result)
         results.append(result)
-        if result.best is not None:  # a reused target's plan, for merging and re-verifying
+        if result.best is not None:  # its plan, prepared if merging or applying needs it
             path, module_source = sources[ref]
-            context.verification.plan(
+            context.verification.expect(
                 ref, path, module_source, captures[ref], candidate_limits(context)
             )
 
@@ -287,16 +301,33 @@ def run_stages(
     workload_speedup, notes = None, list(context.starting_notes)
     notes.extend([choice.note] if choice.note else [])
     notes.extend([context.budget.note()] if context.budget.note() else [])
+    trusted = reuse.trusted_note(context)
+    notes.extend([trusted] if trusted else [])
     if changes:
-        context.progress("Timing the whole workload, original against patched")
-        workload_speedup, note = checkpoints.step(
-            "workload", partial(compare_workloads, context, changes)
+
+        def compare() -> tuple[WorkloadSpeedup | None, list[str]]:
+            context.progress("Timing the whole workload, original against patched")
+            return compare_workloads(context, changes)
+
+        (workload_speedup, note), reused_from = checkpoints.step(
+            "workload",
+            partial(workload_comparison, context, changes, profile, compare),
         )
         notes.extend(note)
+        if reused_from is not None:
+            notes.append(
+                f"the whole-workload A/B of this patch was reused from run {reused_from} "
+                "(the same patch, project sources and workload output; --remeasure times it again)"
+            )
+    if changes and (settings.apply or settings.branch):
+        context.verification.index_tests()  # the apply gate must know whether they could run
     tests_problem = context.verification.tests_problem()
     notes.extend(context.verification.tests_notes())
     if tests_problem is not None and not (changes and (settings.apply or settings.branch)):
         notes.append(f"the project's tests did not judge the candidates: {tests_problem}")
+    notes.extend(n for n in context.reused_test_notes if n not in notes)
+    if context.cache is not None:
+        notes.extend(context.cache.notes)
     applied, to_apply, gate = False, [], apply_gate(None, False)
     if changes and (settings.apply or settings.branch):
         to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)

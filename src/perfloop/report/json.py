@@ -91,6 +91,15 @@ def _target(target: TargetResult) -> dict[str, Any]:
         "calls_recorded": target.calls_recorded,
         "strength": strength_document(target.strength),
         "weakly_verified": target.weakly_verified,
+        "cache": (
+            None
+            if target.cache is None
+            else {
+                "state": target.cache.state.value,
+                "why": target.cache.why,
+                "run_id": target.cache.run_id,
+            }
+        ),
     }
 
 

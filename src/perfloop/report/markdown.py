@@ -13,6 +13,8 @@ from perfloop.measure.speed import speed_word
 from perfloop.model import CandidateResult, VerdictStatus
 from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.summary import (
+    cache_lines,
+    cache_text,
     format_speedup,
     headline,
     llm_cost_line,
@@ -90,6 +92,9 @@ def _target_section(target: TargetResult) -> list[str]:
     if target.strength is not None:
         text = strength_text(target.strength)
         lines += [text[:1].upper() + text[1:] + ".", ""]
+    cached = cache_text(target)
+    if cached is not None:
+        lines += [f"Result cache: {cached}.", ""]
     lines += [_candidate_line(c) for c in target.candidates]
     if target.best is not None:
         best = target.best
@@ -118,10 +123,17 @@ def render_markdown(result: RunResult) -> str:
             else []
         ),
         *_table(
-            ["function", "share of time", "rule", "calls replayed", "speedup [95% CI]", "verdict"],
-            [[r.function, r.share, r.rule, r.calls, r.speedup, r.verdict] for r in rows],
+            ["function", "share of time", "rule", "calls replayed", "speedup [95% CI]", "verdict"]
+            + (["cache"] if any(r.cache for r in rows) else []),
+            [
+                [r.function, r.share, r.rule, r.calls, r.speedup, r.verdict]
+                + ([r.cache] if any(r.cache for r in rows) else [])
+                for r in rows
+            ],
         ),
         "",
+        *[f"{line}  " for line in cache_lines(result)],
+        *([""] if cache_lines(result) else []),
     ]
     if result.workload_speedup is not None:
         speedup = result.workload_speedup.speedup

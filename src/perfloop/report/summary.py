@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from perfloop.measure import NoiseFloor
 from perfloop.measure.speed import BELOW_THRESHOLD, FASTER, SLOWER, speed_word
 from perfloop.model import CandidateResult, Measurement, Speedup, TierRun, VerdictStatus
-from perfloop.results import Counterexample, RunResult, TargetResult, TargetStatus
+from perfloop.results import CacheState, Counterexample, RunResult, TargetResult, TargetStatus
 from perfloop.verification.tiers import tier_named
 
 
@@ -21,6 +21,7 @@ class SummaryRow:
     speedup: str
     verdict: str
     status: TargetStatus
+    cache: str = ""
 
 
 def format_speedup(speedup: Speedup) -> str:
@@ -112,9 +113,53 @@ def summary_rows(result: RunResult) -> list[SummaryRow]:
                 speedup=format_speedup(speedup) if speedup else "-",
                 verdict=verdict_text(target),
                 status=target.status,
+                cache=cache_word(target),
             )
         )
     return rows
+
+
+def cache_word(target: TargetResult) -> str:
+    """Where the target's result came from, in a word or two: `reused`, `re-measured`,
+    `computed`, `off`; empty for a run without the cache."""
+    use = target.cache
+    if use is None:
+        return ""
+    return {
+        CacheState.REUSED: "reused",
+        CacheState.REMEASURED: "re-measured",
+        CacheState.COMPUTED: "computed",
+        CacheState.OFF: "off",
+    }[use.state]
+
+
+def cache_text(target: TargetResult) -> str | None:
+    """The target's cache use in a sentence, or None for a run without the cache."""
+    use = target.cache
+    if use is None:
+        return None
+    if use.state is CacheState.REUSED:
+        return f"verdicts and measurements reused from run {use.run_id} ({use.why})"
+    if use.state is CacheState.REMEASURED:
+        return f"re-measured: {use.why} (verdicts from run {use.run_id})"
+    if use.state is CacheState.COMPUTED:
+        return f"computed: {use.why}"
+    return f"result cache not used: {use.why}"
+
+
+def cache_lines(result: RunResult) -> list[str]:
+    """A summary of the cache's part in the run, then why each target not reused was not."""
+    used = [t for t in result.targets if t.cache is not None]
+    if not used:
+        return []
+    reused = sum(1 for t in used if t.cache and t.cache.state is CacheState.REUSED)
+    lines = [f"result cache: {reused} of {len(result.targets)} targets reused"]
+    lines += [
+        f"{t.function}: {cache_text(t)}"
+        for t in used
+        if t.cache is not None and t.cache.state is not CacheState.REUSED
+    ]
+    return lines
 
 
 def headline(result: RunResult) -> str:

@@ -17,6 +17,7 @@ from perfloop.model import Profile
 from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.markdown import check_markdown
 from perfloop.report.summary import (
+    cache_lines,
     detail_lines,
     headline,
     llm_cost_line,
@@ -88,7 +89,11 @@ def print_summary(result: RunResult, console: Console) -> None:
         ("verdict", "left"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for row in summary_rows(result):
+    rows = summary_rows(result)
+    cached = any(row.cache for row in rows)
+    if cached:
+        table.add_column("cache", justify="left")
+    for row in rows:
         table.add_row(
             row.function,
             row.share,
@@ -96,10 +101,11 @@ def print_summary(result: RunResult, console: Console) -> None:
             row.calls,
             row.speedup,
             row.verdict,
+            *([row.cache] if cached else []),
             style=_STYLE[row.status],
         )
     console.print(table)
-    for line in detail_lines(result):
+    for line in [*detail_lines(result), *cache_lines(result)]:
         console.print(line, style="dim", markup=False, highlight=False)
     console.print(f"[bold]{headline(result)}[/bold]")
     llm = llm_cost_line(result)

@@ -84,6 +84,8 @@ REGISTRY: tuple[str, ...] = (
     "perfloop.model:VerificationStrength",
     "perfloop.outside.counterexample:RenderedCall",
     "perfloop.results:BenchResult",
+    "perfloop.results:CacheState",
+    "perfloop.results:CacheUse",
     "perfloop.results:CheckResult",
     "perfloop.results:CheckStatus",
     "perfloop.results:Counterexample",

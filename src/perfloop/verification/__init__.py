@@ -154,6 +154,7 @@ class RunVerification:
             WorkloadReference(settings.rollout, root) if settings.rollout is not None else None
         )
         self._strengths: dict[FunctionRef, VerificationStrength] = {}
+        self._expected: dict[FunctionRef, tuple[str, str, TargetCapture, Limits]] = {}
 
     def tests_for(self, function: FunctionRef, path: str, module_source: str) -> TestSelection:
         if not self.settings.runs("tests"):
@@ -161,6 +162,12 @@ class RunVerification:
         if self._index is None:
             self._index = index_tests(self.root, self.index_limits, self.settings.tests_runner)
         return select_tests(self._index, self.root, function, path, module_source)
+
+    def index_tests(self) -> None:
+        """Run the project's tests once now if the tier is on and they have not run yet (a
+        run whose verdicts all came from the cache still needs to know before --apply)."""
+        if self.settings.runs("tests") and self._index is None:
+            self._index = index_tests(self.root, self.index_limits, self.settings.tests_runner)
 
     def tests_problem(self) -> str | None:
         """Why the project's tests could not judge this run's candidates although it has
@@ -195,7 +202,25 @@ class RunVerification:
             )
         return self._plans[function]
 
+    def expect(
+        self,
+        function: FunctionRef,
+        path: str,
+        module_source: str,
+        capture: TargetCapture,
+        limits: Limits,
+    ) -> None:
+        """Note what `plan_of` needs to prepare the target's plan when it is first asked
+        for (merging or applying may not need it: preparing runs the original's fuzzing and
+        the project's tests)."""
+        self._expected.setdefault(function, (path, module_source, capture, limits))
+
     def plan_of(self, function: FunctionRef) -> TargetPlan | None:
+        """The target's plan: prepared already, or now from what `expect` noted; None if
+        neither."""
+        if function not in self._plans and function in self._expected:
+            path, module_source, capture, limits = self._expected[function]
+            return self.plan(function, path, module_source, capture, limits)
         return self._plans.get(function)
 
     def strength(self, plan: TargetPlan, limits: Limits) -> VerificationStrength | None:
