@@ -27,6 +27,7 @@ from perfloop.pipeline.context import (
     recorded_limits,
 )
 from perfloop.pipeline.merge import merge_improvements, strongly_verified_changes
+from perfloop.pipeline.review import Reviewer, review_targets
 from perfloop.pipeline.targets import (
     TargetChoice,
     capture_failure,
@@ -67,8 +68,11 @@ def optimize(
     settings: Settings,
     progress: Progress = quiet,
     proposers: Sequence[AnyProposer] = DEFAULT_PROPOSERS,
+    reviewer: Reviewer | None = None,
 ) -> RunResult:
-    """Run the whole pipeline on the workload in `settings`; see the module docstring."""
+    """Run the whole pipeline on the workload in `settings`; see the module docstring.
+
+    With a `reviewer` (`--interactive`), a person decides which candidates to apply."""
     if not settings.workload:
         raise ConfigError(
             "no workload: pass --workload 'python bench.py' or set workload in [tool.perfloop]"
@@ -93,7 +97,9 @@ def optimize(
         store.start_run(run_id, python, settings.workload, root)
         checkpoints = Checkpoints(store, run_id)
         checkpoints.step(SETTINGS_STEP, lambda: settings)
-        return _execute(settings, project, explicit, checkpoints, progress, proposers, recovered)
+        return _execute(
+            settings, project, explicit, checkpoints, progress, proposers, recovered, reviewer
+        )
 
 
 def resume(
@@ -101,6 +107,7 @@ def resume(
     root: Path,
     progress: Progress = quiet,
     proposers: Callable[[Settings], Sequence[AnyProposer]] = lambda _: DEFAULT_PROPOSERS,
+    reviewer: Callable[[Settings], Reviewer | None] = lambda _: None,
 ) -> RunResult:
     """Continue a stopped run from its last completed step (see perfloop.store.checkpoints)."""
     root = root.resolve()
@@ -118,7 +125,16 @@ def resume(
         explicit = [FunctionRef.parse(text) for text in settings.functions]
         chosen = proposers(settings)
         checkpoints = resumable.checkpoints
-        return _execute(settings, project, explicit, checkpoints, progress, chosen, recovered)
+        return _execute(
+            settings,
+            project,
+            explicit,
+            checkpoints,
+            progress,
+            chosen,
+            recovered,
+            reviewer(settings),
+        )
 
 
 def _execute(
@@ -129,6 +145,7 @@ def _execute(
     progress: Progress,
     proposers: Sequence[AnyProposer],
     recovered: list[str],
+    reviewer: Reviewer | None = None,
 ) -> RunResult:
     root, store, run_id = project.root, checkpoints.store, checkpoints.run_id
     run_dir = root / ".perfloop" / "runs" / run_id
@@ -165,7 +182,7 @@ def _execute(
         budget=Budget.of_minutes(settings.budget),
     )
     try:
-        result = run_stages(context, explicit, run_dir, python)
+        result = run_stages(context, explicit, run_dir, python, reviewer)
     except KeyboardInterrupt as exc:
         message = interrupted_message(run_id, root, checkpoints)
         store.set_run_status(run_id, "interrupted", message)
@@ -190,7 +207,11 @@ def time_left_text(seconds: float, done: int, total: int) -> str:
 
 
 def run_stages(
-    context: Context, explicit: list[FunctionRef], run_dir: Path, python: str
+    context: Context,
+    explicit: list[FunctionRef],
+    run_dir: Path,
+    python: str,
+    reviewer: Reviewer | None = None,
 ) -> RunResult:
     settings, root = context.settings, context.root
     assert settings.workload is not None
@@ -274,10 +295,17 @@ def run_stages(
         )
         context.store.save_target_result(context.run_id, result)
         results.append(result)
+    if reviewer is not None:  # a person picks what to apply (--interactive)
+        results = review_targets(context, results, sources, captures, lines, reviewer)
+    for result in results:
         if result.best is not None:  # a reused target's plan, for merging and re-verifying
-            path, module_source = sources[ref]
+            path, module_source = sources[result.function]
             context.verification.plan(
-                ref, path, module_source, captures[ref], candidate_limits(context)
+                result.function,
+                path,
+                module_source,
+                captures[result.function],
+                candidate_limits(context),
             )
 
     changes, results = merge_improvements(context, results, sources, captures)
@@ -295,10 +323,11 @@ def run_stages(
         notes.extend(note)
     tests_problem = context.verification.tests_problem()
     notes.extend(context.verification.tests_notes())
-    if tests_problem is not None and not (changes and (settings.apply or settings.branch)):
+    applying = settings.apply or settings.branch or settings.interactive
+    if tests_problem is not None and not (changes and applying):
         notes.append(f"the project's tests did not judge the candidates: {tests_problem}")
     applied, to_apply, gate = False, [], apply_gate(None, False)
-    if changes and (settings.apply or settings.branch):
+    if changes and applying:
         to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
         notes.extend(held_back)
         gate = apply_gate(tests_problem, settings.apply_without_tests)
@@ -329,6 +358,7 @@ def run_stages(
         notes=tuple(notes),
         llm_usage=context.store.llm_usage(context.run_id),
         applied_without_tests=gate.untested if applied else None,
+        decisions=tuple(context.store.decisions(context.run_id)),
     )
     write_run_files(result, run_dir)
     context.store.finish_run(result, render_json(result))

@@ -13,6 +13,7 @@ from perfloop.measure.speed import speed_word
 from perfloop.model import CandidateResult, VerdictStatus
 from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.summary import (
+    decision_lines,
     format_speedup,
     headline,
     llm_cost_line,
@@ -168,6 +169,15 @@ def render_markdown(result: RunResult) -> str:
     ]
     for target in result.targets:
         lines += _target_section(target)
+    if result.decisions:
+        lines += [
+            "## Decisions of the person reviewing",
+            "",
+            "Made with `--interactive`, in this order; only accepted changes are applied.",
+            "",
+            *(f"- {_cell(line)}" for line in decision_lines(result)),
+            "",
+        ]
     llm = llm_cost_line(result)
     if llm is not None:
         lines += ["## LLM cost", "", llm + ".", ""]

@@ -17,6 +17,7 @@ from perfloop.model import Profile
 from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.markdown import check_markdown
 from perfloop.report.summary import (
+    decision_lines,
     detail_lines,
     headline,
     llm_cost_line,
@@ -101,6 +102,10 @@ def print_summary(result: RunResult, console: Console) -> None:
     console.print(table)
     for line in detail_lines(result):
         console.print(line, style="dim", markup=False, highlight=False)
+    if result.decisions:
+        console.print("decisions of the person reviewing (--interactive):")
+        for line in decision_lines(result):
+            console.print(f"  {line}", markup=False, highlight=False)
     console.print(f"[bold]{headline(result)}[/bold]")
     llm = llm_cost_line(result)
     if llm is not None:
