@@ -324,6 +324,7 @@ class Settings:
     )
     interactive: bool = _setting(
         False,
+        _flag,
         help="after measuring, show each target's verified candidates and let a person "
         "accept, reject, edit or ask for more; the accepted ones are applied as with --apply",
     )
