@@ -151,7 +151,7 @@ def test_reject_edit_wrong_then_right_accept_and_apply(shop: Path) -> None:
     best = {t["function"]: t["best"]["origin"] for t in results["targets"]}
     assert best == {"shop:known": "edit:rule:set-membership", "shop:ways": "rule:memoize-recursive"}
     report = (run_dir / "report.md").read_text()
-    assert "## Decisions of the person reviewing" in report
+    assert "## Review decisions" in report
     assert f"shop:known: rejected {others[0]} (" in report
     assert "shop:known: accepted edit:rule:set-membership" in report
 
@@ -162,7 +162,7 @@ def test_reject_edit_wrong_then_right_accept_and_apply(shop: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    assert "decisions of the person reviewing (--interactive):" in shown_later
+    assert "review decisions (optimize --interactive" in shown_later
     assert "shop:ways: accepted rule:memoize-recursive" in shown_later
 
 

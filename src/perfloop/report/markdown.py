@@ -171,9 +171,10 @@ def render_markdown(result: RunResult) -> str:
         lines += _target_section(target)
     if result.decisions:
         lines += [
-            "## Decisions of the person reviewing",
+            "## Review decisions",
             "",
-            "Made with `--interactive`, in this order; only accepted changes are applied.",
+            "Made with `optimize --interactive` (a person) or the MCP tool `decide` (an agent), "
+            "in this order; only accepted changes are applied.",
             "",
             *(f"- {_cell(line)}" for line in decision_lines(result)),
             "",

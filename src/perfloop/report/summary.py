@@ -292,5 +292,6 @@ def decision_text(decision: ReviewDecision) -> str:
 
 
 def decision_lines(result: RunResult) -> list[str]:
-    """What the person reviewing the run decided (optimize --interactive), in order."""
+    """What the person (optimize --interactive) or agent (MCP decide) reviewing the run
+    decided, in order."""
     return [f"{d.function}: {decision_text(d)}" for d in result.decisions]

@@ -103,7 +103,7 @@ def print_summary(result: RunResult, console: Console) -> None:
     for line in detail_lines(result):
         console.print(line, style="dim", markup=False, highlight=False)
     if result.decisions:
-        console.print("decisions of the person reviewing (--interactive):")
+        console.print("review decisions (optimize --interactive, or an agent's MCP decide):")
         for line in decision_lines(result):
             console.print(f"  {line}", markup=False, highlight=False)
     console.print(f"[bold]{headline(result)}[/bold]")

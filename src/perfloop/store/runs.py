@@ -33,7 +33,13 @@ from perfloop.model import (
     RunId,
     TargetCapture,
 )
-from perfloop.results import CommandResult, ReviewAction, ReviewDecision, TargetResult
+from perfloop.results import (
+    CommandResult,
+    ReviewAction,
+    ReviewDecision,
+    RunResult,
+    TargetResult,
+)
 from perfloop.sandbox.decode import decode
 
 SCHEMA_VERSION = 1
@@ -502,7 +508,10 @@ class RunStore:
         ).fetchone()
         if row is None:
             return None
-        return decode(row[0], CommandResult, source=f"the result of run {run_id}")  # type: ignore[return-value]
+        result = decode(row[0], CommandResult, source=f"the result of run {run_id}")
+        if isinstance(result, RunResult):  # decisions an agent made after the run finished
+            result = replace(result, decisions=tuple(self.decisions(run_id)))
+        return result  # type: ignore[return-value]
 
     def runs(self) -> list[RunRow]:
         """Every run in the store, oldest first."""
