@@ -341,6 +341,12 @@ class Settings:
         metavar="NAME",
         help="commit the patch to this new git branch instead of the working tree",
     )
+    interactive: bool = _setting(
+        False,
+        _flag,
+        help="after measuring, show each target's verified candidates and let a person "
+        "accept, reject, edit or ask for more; the accepted ones are applied as with --apply",
+    )
 
 
 _FIELDS = {setting.name: setting for setting in dataclasses.fields(Settings)}
@@ -404,12 +410,12 @@ def _prices(text: str) -> tuple[float, float]:
     return prompt, completion
 
 
-# keys a user may set in [tool.perfloop]; `root`, `apply`, `force`, `branch` and `remeasure`
-# are flags only
+# keys a user may set in [tool.perfloop]; `root`, `apply`, `force`, `branch`, `remeasure`
+# and `interactive` are flags only
 FILE_KEYS = tuple(
     f.name.replace("_", "-")
     for f in dataclasses.fields(Settings)
-    if f.name not in {"root", "apply", "force", "branch", "remeasure"}
+    if f.name not in {"root", "apply", "force", "branch", "remeasure", "interactive"}
 )
 
 

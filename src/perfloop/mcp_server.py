@@ -9,6 +9,9 @@ project in its root folder:
     measure   how much faster is it (A/B with interval, A/A noise floor)?
     propose   perfloop's own rule-based rewrites of a function
     apply     write a verified new source into the project, with the --apply checks
+    optimize  the whole pipeline, nothing applied: the run's verified candidates to review
+    review    a finished optimize run's targets, candidates and decisions so far
+    decide    accept, reject, edit (verified and timed) or keep the original, on that run
 
 Each answers with the same JSON document as the matching CLI command's --json.
 Usage errors (a missing function, no workload, a bad run id) come back as tool
@@ -30,6 +33,9 @@ from perfloop.outside.apply import apply_outside
 from perfloop.outside.calls import finish, get_calls, recorded_run, require_workload
 from perfloop.outside.candidate import read_target
 from perfloop.outside.judge import check_tiers, verify_settings
+from perfloop.outside.review import decide as decide_on_run
+from perfloop.outside.review import review_document, run_review
+from perfloop.pipeline import optimize as optimize_run
 from perfloop.profile import profile_workload
 from perfloop.project import Project, TargetError
 from perfloop.propose import propose_rule_candidates
@@ -212,6 +218,48 @@ def build_server(root: Path, engine: VerifySettings | None = None) -> Any:
             "backup": result.backup,
             "verify": verify_document(result.verification),
         }
+
+    @server.tool()
+    @answers
+    def optimize(
+        workload: str | None = None, functions: list[str] | None = None, top: int = 5
+    ) -> Answer:
+        """Profile, propose, verify and measure (as `perfloop optimize`), applying nothing.
+
+        Returns the run_id and each target's verified candidates (candidate_id, diff,
+        speedup with its 95% interval, the tiers' evidence) for `decide`, the way
+        `optimize --interactive` shows them to a person. Takes minutes on a real workload.
+        """
+        overrides: dict[str, Any] = {"workload": workload, "top": top}
+        if functions:
+            overrides["functions"] = tuple(functions)
+        result = optimize_run(load_settings(root, overrides))
+        return review_document(result, [])
+
+    @server.tool()
+    @answers
+    def review(run_id: str) -> Answer:
+        """A finished optimize run's targets with their verified candidates, and every
+        decision made on it so far (by a person with --interactive, or by `decide`)."""
+        return run_review(settings(None), run_id)
+
+    @server.tool()
+    @answers
+    def decide(
+        run_id: str,
+        target: str,
+        action: str,
+        candidate_id: str | None = None,
+        candidate_source: str | None = None,
+    ) -> Answer:
+        """One decision on `target` (module:qualname) of the optimize run `run_id`, recorded
+        in the run store. action: `reject` (candidate_id), `keep` (the original), `edit`
+        (candidate_source: your version, verified and timed on the run's recorded calls;
+        candidate_id: the candidate it started from, optional), or `accept` (candidate_id of
+        a verified, faster candidate, or candidate_source of a verified edit): written into
+        the project with `apply`'s checks. To get more candidates, write them: submit an edit.
+        """
+        return decide_on_run(settings(None), run_id, target, action, candidate_id, candidate_source)
 
     return server
 

@@ -394,7 +394,8 @@ class TargetContext:
     """What a proposer that works in rounds (an LLM) may know about one target.
 
     Built by the search after profiling and capture; `verified` are the candidates
-    already verified for this target (e.g. by rules), which can seed the proposer.
+    already verified for this target (e.g. by rules), which can seed the proposer;
+    `request` is a person's free-text hint, sent with every prompt for this target.
     """
 
     run_id: RunId
@@ -407,6 +408,7 @@ class TargetContext:
     sample_calls: tuple[str, ...] = ()
     line_profile: LineProfile | None = None
     verified: tuple[CandidateResult, ...] = ()
+    request: str = ""  # what a person reviewing the candidates asked for (--interactive)
 
 
 # --- LLM calls ---------------------------------------------------------------

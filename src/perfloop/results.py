@@ -74,11 +74,40 @@ class TargetResult:
     best: CandidateResult | None = None
     strength: VerificationStrength | None = None  # None: the self-check did not run
     cache: CacheUse | None = None  # None: a run without the result cache (an older one)
+    original_source: str | None = None  # the function as the workload ran it, for diffs
 
     @property
     def weakly_verified(self) -> bool:
         """Its verification's strength is below the threshold (or unknown)."""
         return self.strength is not None and self.strength.weak
+
+
+class ReviewAction(str, Enum):
+    """What a person did with a candidate in `optimize --interactive`."""
+
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EDITED = "edited"
+    HINTED = "asked for more"
+    KEPT_ORIGINAL = "kept the original"
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """One decision of the person reviewing a run's candidates, recorded as it is made.
+
+    `candidate_id` and `origin` name the candidate decided on (for an edit, the one that
+    was edited); `outcome_id` is the edited version's id; `outcome` what came of an edit
+    or a hint, in words; `text` the hint as the person typed it.
+    """
+
+    function: FunctionRef
+    action: ReviewAction
+    candidate_id: str | None = None
+    origin: str | None = None
+    outcome_id: str | None = None
+    outcome: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,6 +136,7 @@ class RunResult:
     notes: tuple[str, ...] = field(default=())
     llm_usage: LLMUsage | None = None
     applied_without_tests: str | None = None  # why the tests could not run, if applied anyway
+    decisions: tuple[ReviewDecision, ...] = ()  # a person's, with --interactive, in order
 
     @property
     def improved(self) -> tuple[TargetResult, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,23 @@ def test_template_mistakes_are_reported_with_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "propsoe.txt").write_text("typo in the file name")
     with pytest.raises(ConfigError, match=r"propsoe.*propose\.txt"):
         load_templates(tmp_path)
+
+
+def test_a_persons_hint_reaches_every_prompt_and_the_cache_key(tmp_path: Path) -> None:
+    """optimize --interactive: `m HINT` is sent as typed, also with a template that leaves
+    $request out (it goes at the end), and a hinted request is not answered from the cache
+    of the plain one."""
+    hint = "the lists are sorted: try bisect"
+    hinted = replace(context(), request=hint)
+    plain = propose_prompt(load_templates(), context())
+    asked = propose_prompt(load_templates(), hinted)
+    ending = f"The engineer reviewing your rewrites asks for this:\n{hint}\n"
+    assert asked.messages[1].content.endswith(ending)
+    assert "reviewing your rewrites" not in plain.messages[1].content
+    assert asked.cache_text != plain.cache_text
+    repair = repair_prompt(load_templates(), hinted, rejected("different"))
+    assert repair.messages[1].content.endswith(ending)
+
+    (tmp_path / "propose.txt").write_text("Speed up $name.$request\n\n$source\n")
+    placed = propose_prompt(load_templates(tmp_path), hinted).messages[1].content
+    assert placed.startswith(f"Speed up common.\n\n{ending}\ndef common(a, b):")

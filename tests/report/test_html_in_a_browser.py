@@ -87,6 +87,28 @@ def test_a_runs_report_draws_its_charts_with_the_figures_of_results_json(
     points = page.locator(".chart[data-chart='speedups'] g.mark-symbol.role-mark path").count()
     assert measured > 0 and points == measured  # one point per measured candidate
     assert (tmp_path / "run.png").stat().st_size > 10_000
+    assert_side_by_side_diffs(page, run)
+
+
+def assert_side_by_side_diffs(page, run) -> None:
+    """Each improved target's function, before and after, in two columns next to each other."""
+    improved = [t for t in run.targets if t.best is not None]
+    assert improved and page.locator("div.diff-pair").count() == len(improved)
+    for target in improved:
+        old = target.original_source.splitlines()
+        new = target.best.candidate.function_source.splitlines()
+        only_old = next(line.strip() for line in old if line.strip() and line not in new)
+        only_new = next(line.strip() for line in new if line.strip() and line not in old)
+        pair = page.locator(f"div.diff-pair[data-function='{target.function}']")
+        changed = pair.locator("tr", has=page.locator(".diff_sub, .diff_chg, .diff_add"))
+        assert changed.count() > 0
+        cells = changed.first.locator("td")  # next, number, text | next, number, text
+        left, right = cells.nth(2), cells.nth(5)
+        text = pair.inner_text().replace("\xa0", " ")
+        assert only_old in text and only_new in text
+        assert left.bounding_box()["x"] + left.bounding_box()["width"] <= right.bounding_box()["x"]
+        headers = pair.locator("thead th.diff_header").all_inner_texts()
+        assert headers == ["original", target.best.candidate.origin]
 
 
 @pytest.mark.parametrize("kind", ["same", "different", "bench", "check"])

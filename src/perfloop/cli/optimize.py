@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from perfloop.cli.common import add_format_argument, add_root_argument, machine_output
+from perfloop.cli.interactive import TerminalReviewer, require_terminal
 from perfloop.cli.progress import progress_shown
 from perfloop.config import add_setting_arguments, load_settings, setting_overrides
 from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
@@ -55,6 +56,7 @@ SETTING_FLAGS = (
     "cache",
     "remeasure",
     "trust_capture",
+    "interactive",
 )
 
 
@@ -64,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
         args.root.resolve(),
         setting_overrides(args, (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)),
     )
+    if settings.interactive:
+        require_terminal()
     proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
     with progress_shown(console, "starting") as progress:
-        result = optimize(settings, progress=progress, proposers=proposers)
+        reviewer = TerminalReviewer(console, progress.paused) if settings.interactive else None
+        result = optimize(settings, progress=progress, proposers=proposers, reviewer=reviewer)
     print_result(result, args.format, console)
     return 0

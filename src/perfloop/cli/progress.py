@@ -20,8 +20,30 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 Report = Callable[[str], None]
 
 
+class Shown:
+    """Shows each step (call it with the step's text); `paused()` hides the live line
+    while a person is asked something (optimize --interactive)."""
+
+    def __init__(self, report: Report, live: Progress | None = None) -> None:
+        self._report, self._live = report, live
+
+    def __call__(self, text: str) -> None:
+        self._report(text)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        if self._live is None:
+            yield
+            return
+        self._live.stop()
+        try:
+            yield
+        finally:
+            self._live.start()
+
+
 @contextmanager
-def progress_shown(console: Console, first: str = "starting") -> Iterator[Report]:
+def progress_shown(console: Console, first: str = "starting") -> Iterator[Shown]:
     """A function that shows each step; live on a terminal, else as lines on stderr."""
     if console.is_terminal:
         with Progress(
@@ -32,9 +54,9 @@ def progress_shown(console: Console, first: str = "starting") -> Iterator[Report
             transient=True,
         ) as live:
             task = live.add_task(first, total=None)
-            yield lambda text: live.update(task, description=text)
+            yield Shown(lambda text: live.update(task, description=text), live)
     else:
-        yield plain_lines(sys.stderr)
+        yield Shown(plain_lines(sys.stderr))
 
 
 def plain_lines(stream: TextIO, clock: Callable[[], float] = time.monotonic) -> Report:

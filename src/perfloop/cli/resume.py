@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 
 from perfloop.cli.common import add_format_argument, add_root_argument, machine_output
+from perfloop.cli.interactive import TerminalReviewer, require_terminal
 from perfloop.cli.progress import progress_shown
+from perfloop.config import Settings
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import RunId
 from perfloop.pipeline import resume
@@ -32,11 +34,19 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     console = console_for(stderr=machine_output(args))
     with progress_shown(console, "resuming") as progress:
+
+        def reviewer(settings: Settings) -> TerminalReviewer | None:
+            if not settings.interactive:  # a run started with --interactive goes on with it
+                return None
+            require_terminal()
+            return TerminalReviewer(console, progress.paused)
+
         result = resume(
             RunId(args.run_id),
             args.root,
             progress=progress,
             proposers=proposers_for,
+            reviewer=reviewer,
         )
     print_result(result, args.format, console)
     return 0

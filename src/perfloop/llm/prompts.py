@@ -168,7 +168,15 @@ def _common(templates: Templates, context: TargetContext) -> dict[str, str]:
         "helpers": _helpers(context),
         "seed": _seed(context),
         "contract": _fill(templates.contract, "contract", {"name": name}).strip(),
+        "request": _request(context.request),
     }
+
+
+def _request(hint: str) -> str:
+    """A person's hint (optimize --interactive), in their own words."""
+    if not hint.strip():
+        return ""
+    return f"\n\nThe engineer reviewing your rewrites asks for this:\n{hint.strip()}"
 
 
 # measured figures: they vary from run to run, so the cache key leaves them out. The seed
@@ -189,11 +197,21 @@ class Prompt:
 
 def _prompt(templates: Templates, name: str, template: str, values: dict[str, str]) -> Prompt:
     system = Message("system", templates.system.strip())
+    if "request" not in _placeholders(template):  # a person's hint reaches every template
+        template = template.rstrip() + "$request"
     stable = {k: (f"<{k}>" if k in _MEASURED else v) for k, v in values.items()}
     return Prompt(
         (system, Message("user", _fill(template, name, values))),
         f"{system.content}\n{_fill(template, name, stable)}",
     )
+
+
+def _placeholders(template: str) -> set[str]:
+    return {
+        match.group("named") or match.group("braced")
+        for match in string.Template.pattern.finditer(template)
+        if match.group("named") or match.group("braced")
+    }
 
 
 def propose_prompt(templates: Templates, context: TargetContext) -> Prompt:

@@ -77,7 +77,8 @@ class LLMProposer:
             prompt, answer, problem = previous
             follow_up = unusable_prompt(self.templates, context, prompt, answer, problem)
             return self._ask(context, "propose", follow_up)
-        return self._ask(context, "propose", propose_prompt(self.templates, context))
+        purpose = "hint" if context.request else "propose"  # a person asked for more
+        return self._ask(context, purpose, propose_prompt(self.templates, context))
 
     def repair(self, context: TargetContext, rejected: CandidateResult) -> list[Candidate]:
         return self._ask(context, "repair", repair_prompt(self.templates, context, rejected))

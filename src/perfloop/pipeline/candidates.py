@@ -23,6 +23,7 @@ from perfloop.model import (
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.propose import combine_rules, in_combination_order
 from perfloop.propose.rounds import RoundProposer, run_rounds
+from perfloop.qualnames import function_source
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import TargetPlan, verify_candidate
 from perfloop.verification.replay import replay
@@ -89,20 +90,7 @@ def optimize_target(
         if budget.spent():
             budget.skip_candidate(ref)
             continue
-        target = TargetContext(
-            context.run_id,
-            ref,
-            path,
-            module_source,
-            share,
-            capture.parameter_types,
-            capture.return_types,
-            tuple(record.call_repr for record in capture.records[:3]),
-            lines,
-            verified=tuple(
-                r for r in tried if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT
-            ),
-        )
+        target = target_context(context, ref, share, source, capture, lines, tried)
         tried += run_rounds(
             round_proposer,
             target,
@@ -112,7 +100,41 @@ def optimize_target(
     if any(r.gate.passed for r in tried):  # how much "verified" means for this target
         context.progress(f"Checking how strong the verification of {ref} is (mutants)")
         strength = context.verification.strength(plan, limits)
-    return replace(select_best(ref, share, recorded, tried), strength=strength)
+    original = function_source(module_source, ref.qualname)
+    return replace(
+        select_best(ref, share, recorded, tried), strength=strength, original_source=original
+    )
+
+
+def target_context(
+    context: Context,
+    ref: FunctionRef,
+    share: float,
+    source: tuple[str, str],
+    capture: TargetCapture,
+    lines: LineProfile | None,
+    tried: Sequence[CandidateResult],
+    request: str = "",
+) -> TargetContext:
+    """What a round proposer (an LLM) is told about the target; `request` is a person's hint."""
+    path, module_source = source
+    return TargetContext(
+        context.run_id,
+        ref,
+        path,
+        module_source,
+        share,
+        capture.parameter_types,
+        capture.return_types,
+        tuple(record.call_repr for record in capture.records[:3]),
+        lines,
+        verified=tuple(r for r in tried if verified(r)),
+        request=request,
+    )
+
+
+def verified(result: CandidateResult) -> bool:
+    return bool(result.verdict and result.verdict.status is VerdictStatus.EQUIVALENT)
 
 
 def rule_allowed(settings: Settings, candidate: Candidate) -> bool:
@@ -138,9 +160,6 @@ def combine_verified_rules(
 
     def gain(result: CandidateResult) -> float:
         return result.measurement.gain if result.measurement else 0.0
-
-    def verified(result: CandidateResult) -> bool:
-        return bool(result.verdict and result.verdict.status is VerdictStatus.EQUIVALENT)
 
     singles = [r for r in tried if r.candidate.origin.startswith("rule:") and verified(r)]
     singles.sort(key=gain, reverse=True)

@@ -28,6 +28,7 @@ from perfloop.pipeline.context import (
 )
 from perfloop.pipeline.merge import merge_improvements, strongly_verified_changes
 from perfloop.pipeline.reuse import target_result, workload_comparison
+from perfloop.pipeline.review import Reviewer, review_targets
 from perfloop.pipeline.targets import (
     TargetChoice,
     capture_failure,
@@ -69,8 +70,11 @@ def optimize(
     settings: Settings,
     progress: Progress = quiet,
     proposers: Sequence[AnyProposer] = DEFAULT_PROPOSERS,
+    reviewer: Reviewer | None = None,
 ) -> RunResult:
-    """Run the whole pipeline on the workload in `settings`; see the module docstring."""
+    """Run the whole pipeline on the workload in `settings`; see the module docstring.
+
+    With a `reviewer` (`--interactive`), a person decides which candidates to apply."""
     if not settings.workload:
         raise ConfigError(
             "no workload: pass --workload 'python bench.py' or set workload in [tool.perfloop]"
@@ -95,7 +99,9 @@ def optimize(
         store.start_run(run_id, python, settings.workload, root)
         checkpoints = Checkpoints(store, run_id)
         checkpoints.step(SETTINGS_STEP, lambda: settings)
-        return _execute(settings, project, explicit, checkpoints, progress, proposers, recovered)
+        return _execute(
+            settings, project, explicit, checkpoints, progress, proposers, recovered, reviewer
+        )
 
 
 def resume(
@@ -103,6 +109,7 @@ def resume(
     root: Path,
     progress: Progress = quiet,
     proposers: Callable[[Settings], Sequence[AnyProposer]] = lambda _: DEFAULT_PROPOSERS,
+    reviewer: Callable[[Settings], Reviewer | None] = lambda _: None,
 ) -> RunResult:
     """Continue a stopped run from its last completed step (see perfloop.store.checkpoints)."""
     root = root.resolve()
@@ -120,7 +127,16 @@ def resume(
         explicit = [FunctionRef.parse(text) for text in settings.functions]
         chosen = proposers(settings)
         checkpoints = resumable.checkpoints
-        return _execute(settings, project, explicit, checkpoints, progress, chosen, recovered)
+        return _execute(
+            settings,
+            project,
+            explicit,
+            checkpoints,
+            progress,
+            chosen,
+            recovered,
+            reviewer(settings),
+        )
 
 
 def _execute(
@@ -131,6 +147,7 @@ def _execute(
     progress: Progress,
     proposers: Sequence[AnyProposer],
     recovered: list[str],
+    reviewer: Reviewer | None = None,
 ) -> RunResult:
     root, store, run_id = project.root, checkpoints.store, checkpoints.run_id
     run_dir = root / ".perfloop" / "runs" / run_id
@@ -170,7 +187,7 @@ def _execute(
         cache=cache,
     )
     try:
-        result = run_stages(context, explicit, run_dir, python)
+        result = run_stages(context, explicit, run_dir, python, reviewer)
     except KeyboardInterrupt as exc:
         if cache is not None:
             cache.close()
@@ -201,7 +218,11 @@ def time_left_text(seconds: float, done: int, total: int) -> str:
 
 
 def run_stages(
-    context: Context, explicit: list[FunctionRef], run_dir: Path, python: str
+    context: Context,
+    explicit: list[FunctionRef],
+    run_dir: Path,
+    python: str,
+    reviewer: Reviewer | None = None,
 ) -> RunResult:
     settings, root = context.settings, context.root
     assert settings.workload is not None
@@ -288,10 +309,17 @@ def run_stages(
         )
         context.store.save_target_result(context.run_id, result)
         results.append(result)
+    if reviewer is not None:  # a person picks what to apply (--interactive)
+        results = review_targets(context, results, sources, captures, lines, reviewer)
+    for result in results:
         if result.best is not None:  # its plan, prepared if merging or applying needs it
-            path, module_source = sources[ref]
+            path, module_source = sources[result.function]
             context.verification.expect(
-                ref, path, module_source, captures[ref], candidate_limits(context)
+                result.function,
+                path,
+                module_source,
+                captures[result.function],
+                candidate_limits(context),
             )
 
     changes, results = merge_improvements(context, results, sources, captures)
@@ -323,13 +351,14 @@ def run_stages(
         context.verification.index_tests()  # the apply gate must know whether they could run
     tests_problem = context.verification.tests_problem()
     notes.extend(context.verification.tests_notes())
-    if tests_problem is not None and not (changes and (settings.apply or settings.branch)):
+    applying = settings.apply or settings.branch or settings.interactive
+    if tests_problem is not None and not (changes and applying):
         notes.append(f"the project's tests did not judge the candidates: {tests_problem}")
     notes.extend(n for n in context.reused_test_notes if n not in notes)
     if context.cache is not None:
         notes.extend(context.cache.notes)
     applied, to_apply, gate = False, [], apply_gate(None, False)
-    if changes and (settings.apply or settings.branch):
+    if changes and applying:
         to_apply, held_back = strongly_verified_changes(results, sources, settings.accept_weak)
         notes.extend(held_back)
         gate = apply_gate(tests_problem, settings.apply_without_tests)
@@ -360,6 +389,7 @@ def run_stages(
         notes=tuple(notes),
         llm_usage=context.store.llm_usage(context.run_id),
         applied_without_tests=gate.untested if applied else None,
+        decisions=tuple(context.store.decisions(context.run_id)),
     )
     write_run_files(result, run_dir)
     context.store.finish_run(result, render_json(result))

@@ -13,10 +13,12 @@ bench and check get the same treatment.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import html
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable
 from functools import singledispatch
@@ -59,6 +61,11 @@ pre, code { background: #f6f6f6; } pre { padding: 0.5rem; overflow-x: auto; }
 .improved { background: #e8f5e9; } .unverifiable, .error { background: #fff8e1; }
 .added { color: #1b5e20; } .removed { color: #b71c1c; } .note { color: #555; }
 .chart { margin: 0.5rem 0 1.5rem; }
+table.side-by-side { font-family: monospace; font-size: 0.85rem; width: 100%; }
+table.side-by-side td { border: none; padding: 0 0.4rem; white-space: pre-wrap; }
+table.side-by-side th { border: none; background: #eee; }
+.diff_add { background: #d7f5d9; } .diff_chg { background: #fff3b0; }
+.diff_sub { background: #fbd5d5; } .diff_next { display: none; }
 """
 
 
@@ -280,6 +287,25 @@ def _patch(page: _Page, patch: str) -> None:
     page.add(f"<pre><code>{chr(10).join(lines)}</code></pre>")
 
 
+def _side_by_side(page: _Page, original: str, best: CandidateResult, number: int) -> None:
+    """The function before and after, in two columns (difflib's table, whole functions)."""
+    table = difflib.HtmlDiff(tabsize=4, wrapcolumn=72).make_table(
+        original.splitlines(),
+        best.candidate.function_source.splitlines(),
+        "original",
+        best.candidate.origin,
+    )
+    table = table.replace('class="diff"', 'class="side-by-side"', 1)
+    # difflib numbers its anchors with a process-wide counter: make the page reproducible
+    table = re.sub(
+        r'((?:id|href)="#?(?:difflib_chg_)?(?:to|from))\d+_',
+        lambda match: f"{match.group(1)}{number}_",
+        table,
+    )
+    function = html.escape(str(best.candidate.function))
+    page.add(f'<div class="diff-pair" data-function="{function}">{table}</div>')
+
+
 def run_html(result: RunResult) -> str:
     page = _Page(f"perfloop run {result.run_id}")
     page.heading(1, f"perfloop run {result.run_id}")
@@ -331,7 +357,7 @@ def run_html(result: RunResult) -> str:
     if rejected:
         page.table(["rejected by", "candidates"], [[k, str(v)] for k, v in rejected.items()])
     page.heading(2, "Targets")
-    for target in result.targets:
+    for number, target in enumerate(result.targets):
         page.heading(3, f"{target.function} ({target.share:.1%} of the time)")
         if target.reason:
             page.paragraph(f"{target.status.value}: {target.reason}")
@@ -342,6 +368,8 @@ def run_html(result: RunResult) -> str:
             page.add(f"<li>{html.escape(_candidate_line(candidate))}</li>")
         page.add("</ul>")
         best = target.best
+        if best is not None and target.original_source is not None:
+            _side_by_side(page, target.original_source, best, number)
         if best is not None and best.measurement is not None:
             details = measurement_details(best.measurement)
             if details:

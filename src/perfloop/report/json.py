@@ -147,6 +147,18 @@ def results_document(result: RunResult) -> dict[str, Any]:
         "applied_without_tests": result.applied_without_tests,
         "notes": list(result.notes),
         "llm": _llm(result),
+        "decisions": [
+            {
+                "function": str(d.function),
+                "action": d.action.value,
+                "candidate_id": d.candidate_id,
+                "origin": d.origin,
+                "outcome_id": d.outcome_id,
+                "outcome": d.outcome,
+                "hint": d.text or None,
+            }
+            for d in result.decisions
+        ],
     }
 
 

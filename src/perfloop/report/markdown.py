@@ -15,6 +15,7 @@ from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.summary import (
     cache_lines,
     cache_text,
+    decision_lines,
     format_speedup,
     headline,
     llm_cost_line,
@@ -180,6 +181,16 @@ def render_markdown(result: RunResult) -> str:
     ]
     for target in result.targets:
         lines += _target_section(target)
+    if result.decisions:
+        lines += [
+            "## Review decisions",
+            "",
+            "Made with `optimize --interactive` (a person) or the MCP tool `decide` (an agent), "
+            "in this order; only accepted changes are applied.",
+            "",
+            *(f"- {_cell(line)}" for line in decision_lines(result)),
+            "",
+        ]
     llm = llm_cost_line(result)
     if llm is not None:
         lines += ["## LLM cost", "", llm + ".", ""]

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from perfloop.measure import NoiseFloor
 from perfloop.measure.speed import BELOW_THRESHOLD, FASTER, SLOWER, speed_word
 from perfloop.model import CandidateResult, Measurement, Speedup, TierRun, VerdictStatus
-from perfloop.results import CacheState, Counterexample, RunResult, TargetResult, TargetStatus
+from perfloop.results import (
+    CacheState,
+    Counterexample,
+    ReviewAction,
+    ReviewDecision,
+    RunResult,
+    TargetResult,
+    TargetStatus,
+)
 from perfloop.verification.tiers import tier_named
 
 
@@ -313,3 +321,23 @@ def reproduce_hint(example: Counterexample) -> str:
     if example.exact:
         return "paste it to reproduce"
     return "NOT pasteable: an argument has no exact Python form, shown by its repr"
+
+
+def decision_text(decision: ReviewDecision) -> str:
+    """A person's decision in one line: `accepted edit:rule:str-join (3f9a1c2b7d10)`."""
+    action = decision.action
+    if action is ReviewAction.HINTED:
+        text = f'asked the LLM for more: "{decision.text}"'
+    elif action is ReviewAction.KEPT_ORIGINAL:
+        text = "kept the original"
+    else:
+        text = f"{action.value} {decision.origin} ({decision.candidate_id})"
+    if action is ReviewAction.EDITED and decision.outcome_id:
+        text += f", giving {decision.outcome_id}"
+    return f"{text}: {decision.outcome}" if decision.outcome else text
+
+
+def decision_lines(result: RunResult) -> list[str]:
+    """What the person (optimize --interactive) or agent (MCP decide) reviewing the run
+    decided, in order."""
+    return [f"{d.function}: {decision_text(d)}" for d in result.decisions]

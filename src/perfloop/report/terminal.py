@@ -18,6 +18,7 @@ from perfloop.report.base import CommandResult, Renderer
 from perfloop.report.markdown import check_markdown
 from perfloop.report.summary import (
     cache_lines,
+    decision_lines,
     detail_lines,
     headline,
     llm_cost_line,
@@ -107,6 +108,10 @@ def print_summary(result: RunResult, console: Console) -> None:
     console.print(table)
     for line in [*detail_lines(result), *cache_lines(result)]:
         console.print(line, style="dim", markup=False, highlight=False)
+    if result.decisions:
+        console.print("review decisions (optimize --interactive, or an agent's MCP decide):")
+        for line in decision_lines(result):
+            console.print(f"  {line}", markup=False, highlight=False)
     console.print(f"[bold]{headline(result)}[/bold]")
     llm = llm_cost_line(result)
     if llm is not None:

@@ -91,6 +91,8 @@ REGISTRY: tuple[str, ...] = (
     "perfloop.results:Counterexample",
     "perfloop.results:Decision",
     "perfloop.results:FunctionCheck",
+    "perfloop.results:ReviewAction",
+    "perfloop.results:ReviewDecision",
     "perfloop.results:RunResult",
     "perfloop.results:TargetResult",
     "perfloop.results:TargetStatus",

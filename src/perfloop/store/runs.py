@@ -33,7 +33,13 @@ from perfloop.model import (
     RunId,
     TargetCapture,
 )
-from perfloop.results import CommandResult, TargetResult
+from perfloop.results import (
+    CommandResult,
+    ReviewAction,
+    ReviewDecision,
+    RunResult,
+    TargetResult,
+)
 from perfloop.sandbox.decode import decode
 
 SCHEMA_VERSION = 1
@@ -122,7 +128,7 @@ CREATE TABLE IF NOT EXISTS llm_calls (
     run_id TEXT NOT NULL,
     created_at REAL NOT NULL,
     function TEXT NOT NULL,
-    purpose TEXT NOT NULL,           -- propose | repair | refine
+    purpose TEXT NOT NULL,           -- propose | repair | refine | hint
     model TEXT NOT NULL,
     prompt TEXT NOT NULL,
     response TEXT NOT NULL,
@@ -154,6 +160,19 @@ CREATE TABLE IF NOT EXISTS targets (
     reason TEXT,
     best_candidate_id TEXT,
     PRIMARY KEY (run_id, function)
+);
+CREATE TABLE IF NOT EXISTS review_decisions (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,            -- the order they were made in
+    decided_at REAL NOT NULL,
+    function TEXT NOT NULL,
+    action TEXT NOT NULL,            -- accepted | rejected | edited | asked for more | kept ...
+    candidate_id TEXT,
+    origin TEXT,
+    outcome_id TEXT,                 -- an edit's new candidate
+    outcome TEXT NOT NULL,
+    text TEXT NOT NULL,              -- a hint for the LLM
+    PRIMARY KEY (run_id, seq)
 );
 """
 
@@ -359,6 +378,39 @@ class RunStore:
                 ),
             )
 
+    def save_decision(self, run_id: RunId, decision: ReviewDecision) -> None:
+        """A person's decision (optimize --interactive), kept the moment it is made."""
+        with self._transaction() as db:
+            (seq,) = db.execute(
+                "SELECT COUNT(*) FROM review_decisions WHERE run_id=?", (run_id,)
+            ).fetchone()
+            db.execute(
+                "INSERT INTO review_decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    seq,
+                    time.time(),
+                    str(decision.function),
+                    decision.action.value,
+                    decision.candidate_id,
+                    decision.origin,
+                    decision.outcome_id,
+                    decision.outcome,
+                    decision.text,
+                ),
+            )
+
+    def decisions(self, run_id: RunId) -> list[ReviewDecision]:
+        rows = self._connection.execute(
+            "SELECT function, action, candidate_id, origin, outcome_id, outcome, text "
+            "FROM review_decisions WHERE run_id=? ORDER BY seq",
+            (run_id,),
+        ).fetchall()
+        return [
+            ReviewDecision(FunctionRef.parse(row[0]), ReviewAction(row[1]), *row[2:])
+            for row in rows
+        ]
+
     def save_llm_call(self, run_id: RunId, call: LLMCall) -> None:
         with self._transaction() as db:
             db.execute(
@@ -456,7 +508,10 @@ class RunStore:
         ).fetchone()
         if row is None:
             return None
-        return decode(row[0], CommandResult, source=f"the result of run {run_id}")  # type: ignore[return-value]
+        result = decode(row[0], CommandResult, source=f"the result of run {run_id}")
+        if isinstance(result, RunResult):  # decisions an agent made after the run finished
+            result = replace(result, decisions=tuple(self.decisions(run_id)))
+        return result  # type: ignore[return-value]
 
     def runs(self) -> list[RunRow]:
         """Every run in the store, oldest first."""
