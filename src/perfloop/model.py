@@ -143,10 +143,22 @@ class TargetCapture:
     return_types: tuple[str, ...] = ()
     calls_not_recorded: int = 0
     problem: str | None = None
+    probe: ProbeCounts | None = None
+    """Python 3.12+: what the target's counting event did (None: every call was wrapped)."""
 
     @property
     def usable(self) -> bool:
         return bool(self.records) and self.problem is None
+
+
+@dataclass(frozen=True)
+class ProbeCounts:
+    """A capture probe's work (see perfloop.runtime.probes): `events` the counting event
+    delivered (calls counted between recorded calls), `switches` from the recording
+    wrapper to the event. The workload's other code raised no event."""
+
+    events: int
+    switches: int
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.config import Settings
-from perfloop.model import CallRecord, FunctionRef, Limits, ObservedType, TargetCapture
+from perfloop.model import (
+    CallRecord,
+    FunctionRef,
+    Limits,
+    ObservedType,
+    ProbeCounts,
+    TargetCapture,
+)
 from perfloop.sandbox.decode import Refused, decode
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
@@ -90,6 +97,15 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         problem = failures[0] if failures else "the workload never imported its module"
         return TargetCapture(target, 0, (), problem=problem)
     summary = summaries[0]
+    counts = [r["probes"][key] for r in reports if key in r.get("probes", {})]
+    probe = (
+        ProbeCounts(
+            events=sum(int(c["events"]) for c in counts),  # type: ignore[call-overload]
+            switches=sum(int(c["switches"]) for c in counts),  # type: ignore[call-overload]
+        )
+        if counts
+        else None
+    )
     calls_seen = sum(int(s["calls_seen"]) for s in summaries)  # type: ignore[call-overload]
     records = tuple(
         CallRecord(
@@ -126,4 +142,5 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         return_types=tuple(summary["return_types"]),  # type: ignore[arg-type]
         calls_not_recorded=calls_seen - len(records),
         problem=problem,
+        probe=probe,
     )

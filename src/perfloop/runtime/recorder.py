@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from perfloop.runtime import lazy, lazy_arguments, pickling, state
+from perfloop.runtime import lazy, lazy_arguments, pickling, probes, state
 
 APPEND = -1  # a call's slot: a new one at the end of the kept calls
 _repr = reprlib.Repr()
@@ -109,6 +109,12 @@ class Recorder:
         self._globals = state.Tracker(function, receiver)
         self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
+        # Python 3.12+: the probe that swaps the wrapper for a counting event between the
+        # calls the sampler picks (perfloop.runtime.probes); None: every call is wrapped
+        self.probe: probes.Probe | None = None
+        self.next_pick: int | None = None  # with a probe: the index of the next call kept
+        self._sampling = False  # with a probe: the reservoir was full once
+        self._switch_pending = False
         try:
             self._signature: inspect.Signature | None = inspect.signature(function)
         except (TypeError, ValueError):
@@ -125,8 +131,20 @@ class Recorder:
         """
         if len(self.kept) + self.reserved < self.capacity:
             return APPEND
-        choice = self._random.randrange(self.calls_seen)
-        return choice if choice < min(self.capacity, len(self.kept)) else None
+        kept = min(self.capacity, len(self.kept))
+        if self.probe is None:
+            choice = self._random.randrange(self.calls_seen)
+            return choice if choice < kept else None
+        # the same rule (call m kept with probability kept/m), drawn as the next pick
+        if not self._sampling:
+            self._sampling = True
+            self.next_pick = probes.next_pick(self.calls_seen - 1, kept, self._random)
+        picked = self.next_pick is not None and self.calls_seen >= self.next_pick
+        if picked:
+            self.next_pick = probes.next_pick(self.calls_seen, kept, self._random)
+        if self.next_pick is None or self.next_pick > self.calls_seen + 1:
+            self._switch_pending = True  # count the calls up to the next pick with the event
+        return self._random.randrange(kept) if picked and kept else None
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -170,7 +188,7 @@ class Recorder:
         tee = _Tee(sys.stdout)
         sys.stdout = tee
         try:
-            result = function(*args, **kwargs)
+            result = self._invoke(function, args, kwargs)
         except BaseException as exc:
             sys.stdout = tee.original
             kind = type(exc)
@@ -313,7 +331,22 @@ class Recorder:
     def _run_unrecorded(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        return function(*args, **kwargs)
+        return self._invoke(function, args, kwargs)
+
+    def _invoke(
+        self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Call the target; with a switch to counting pending, switch first, so the calls
+        it makes (a recursion's inner calls) are counted by the event."""
+        probe = self.probe
+        if probe is None or not self._switch_pending:
+            return function(*args, **kwargs)
+        self._switch_pending = False
+        probe.count_from_here(recorder_calls_next=True)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            probe.recorder_call_done()
 
     def _call_repr(self, args: tuple[object, ...], kwargs: dict[str, object]) -> str:
         parts = [_safe_repr(a) for a in args] + [f"{k}={_safe_repr(v)}" for k, v in kwargs.items()]
