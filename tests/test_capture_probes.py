@@ -195,3 +195,72 @@ def test_the_next_pick_keeps_each_call_with_probability_k_over_m() -> None:
         assert abs(kept_at[m] - expected) < 5 * (expected**0.5), (m, kept_at[m], expected)
     assert next_pick(3, 5, random.Random(0)) == 4  # the reservoir is not full yet
     assert next_pick(10, 0, random.Random(0)) is None  # nothing can be kept
+
+
+COUNTED = {
+    "counted.py": """
+        PICKLED = [0]
+
+        class Token:
+            def __init__(self, n):
+                self.n = n
+
+            def __reduce__(self):  # counts how often the recorder pickles one
+                PICKLED[0] += 1
+                return (Token, (self.n,))
+
+        def weigh(token):
+            return token.n % 7
+    """,
+    "bench.py": """
+        import counted
+
+        total = sum(counted.weigh(counted.Token(i)) for i in range(30000))
+        with open("pickled.txt", "w") as out:
+            out.write(str(counted.PICKLED[0]))
+    """,
+}
+
+
+@needs_monitoring
+def test_with_the_profiles_count_only_the_kept_calls_are_recorded(
+    make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(COUNTED)
+    monkeypatch.syspath_prepend(str(root))
+    target = FunctionRef("counted", "weigh")
+    settings = CaptureSettings(max_calls=30)
+    planned = capture_calls(
+        "python bench.py", root, [target], settings, expected_calls={target: 30000}
+    )[target]
+    pickled_planned = int((root / "pickled.txt").read_text())
+    sampled = capture_calls("python bench.py", root, [target], settings)[target]
+    pickled_sampled = int((root / "pickled.txt").read_text())
+    assert planned.calls_seen == sampled.calls_seen == 30000
+    assert len(planned.records) == len(sampled.records) == 30
+    # each recorded call pickles its argument a few times (inputs, outcome, load checks);
+    # the plan records 30 calls, reservoir sampling about 30 * (1 + ln(1000)) = 237
+    assert pickled_planned * 4 < pickled_sampled
+    # the trampoline goes away after the first call, then after each kept call
+    assert planned.probe is not None and planned.probe.switches <= 31
+    seen = sorted(pickle.loads(r.args)[0][0].n for r in planned.records)
+    assert seen[0] < 10000 and seen[-1] > 20000  # spread over the run
+
+
+@needs_monitoring
+def test_more_calls_than_the_profile_counted_are_sampled_on(
+    make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(COUNTED)
+    monkeypatch.syspath_prepend(str(root))
+    target = FunctionRef("counted", "weigh")
+    capture = capture_calls(
+        "python bench.py",
+        root,
+        [target],
+        CaptureSettings(max_calls=30),
+        expected_calls={target: 3000},  # the workload makes ten times as many
+    )[target]
+    assert capture.calls_seen == 30000
+    assert len(capture.records) == 30
+    assert max(pickle.loads(r.args)[0][0].n for r in capture.records) >= 3000

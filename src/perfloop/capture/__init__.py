@@ -47,8 +47,12 @@ def capture_calls(
     targets: Sequence[FunctionRef],
     settings: CaptureSettings = CaptureSettings(),
     overrides: dict[str, tuple[str, str]] | None = None,
+    expected_calls: dict[FunctionRef, int] | None = None,
 ) -> dict[FunctionRef, TargetCapture]:
     """Run the workload with recorders on `targets`; one TargetCapture per target.
+
+    `expected_calls` (the profile's count of each target's calls) lets Python 3.12+
+    draw the calls to keep up front and record only those (perfloop.runtime.probes).
 
     `overrides` ({module: (path, source)}) runs the workload with other versions of
     modules in place, e.g. the base version of a pull request's changed functions.
@@ -65,6 +69,9 @@ def capture_calls(
                 "targets": [str(t) for t in targets],
                 "max_calls": settings.max_calls,
                 "max_bytes": settings.max_bytes,
+                "expected_calls": {
+                    str(ref): calls for ref, calls in (expected_calls or {}).items() if calls
+                },
             },
             overrides=served or None,
         )

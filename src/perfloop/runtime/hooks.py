@@ -114,7 +114,8 @@ def _install_capture(settings: dict[str, object]) -> None:
             )
             try:
                 if probes.eligible(target):  # 3.12+: the code is swapped, not the bindings
-                    recorder.probe = probes.Probe(target, recorder)
+                    expected = settings.get("expected_calls", {}).get(ref)  # type: ignore[attr-defined]
+                    recorder.use_probe(probes.Probe(target, recorder), expected)
                     recorder.names = bound_names(module, target)
                 else:
                     recorder.names = wrap_everywhere(
@@ -156,7 +157,8 @@ def _install_line_timer(settings: dict[str, object]) -> None:
     from perfloop.runtime.lines import LineTimer
 
     directory = Path(str(settings["directory"]))
-    timer = LineTimer()
+    budget = settings.get("budget")
+    timer = LineTimer(budget=None if budget is None else int(budget))  # type: ignore[call-overload]
 
     def add_targets(module: types.ModuleType, qualnames: list[str]) -> None:
         for qualname in qualnames:

@@ -110,10 +110,21 @@ class _Tool:
             monitoring.register_callback(self.id, monitoring.events.PY_START, self._on_start)
 
     def _on_start(self, code: types.CodeType, offset: int) -> object:
+        # every call of a target between recorded calls runs this: kept short
         probe = self.probes.get(code)
         if probe is None:
             return sys.monitoring.DISABLE  # type: ignore[attr-defined]
-        probe.counted()
+        probe.events_seen += 1
+        if probe.skip is not None and probe.skip == threading.get_ident():
+            probe.skip = None  # the recorder's own call: the recorder counted it
+            return None
+        recorder = probe.recorder
+        if recorder.pulling_now:
+            return None  # inside an item of a lazy result being recorded: not a call
+        recorder.calls_seen += 1
+        pick = recorder.next_pick
+        if pick is not None and recorder.calls_seen + 1 >= pick:
+            probe.record_from_here()
         return None
 
 
@@ -188,7 +199,8 @@ class Probe:
         self.counting = False
         self.events_seen = 0  # PY_START events this probe's callback received
         self.switches = 0  # times the trampoline was taken away again
-        self._skip: int | None = None  # the thread whose next start is the recorder's own call
+        # the thread whose next start of the code is the recorder's own call of the clone
+        self.skip: int | None = None
         tool.probes[self.code] = self
         self.record_from_here()
 
@@ -206,7 +218,7 @@ class Probe:
         self.bound = False
         self.switches += 1
         if recorder_calls_next:
-            self._skip = threading.get_ident()
+            self.skip = threading.get_ident()
         self._set_events(sys.monitoring.events.PY_START)  # type: ignore[attr-defined]
 
     def record_from_here(self) -> None:
@@ -219,7 +231,7 @@ class Probe:
 
     def recorder_call_done(self) -> None:
         """The recorder's call of the clone has started or failed to; stop skipping."""
-        self._skip = None
+        self.skip = None
 
     def stop(self) -> None:
         """Switch the event off for good (at exit); the code stays as it is."""
@@ -229,21 +241,6 @@ class Probe:
     def _set_events(self, events: int) -> None:
         sys.monitoring.set_local_events(self.tool, self.code, events)  # type: ignore[attr-defined]
         self.counting = bool(events)
-
-    # --- the callback -------------------------------------------------------------
-
-    def counted(self) -> None:
-        self.events_seen += 1
-        if self._skip is not None and self._skip == threading.get_ident():
-            self._skip = None  # the recorder's own call: the recorder counted it
-            return
-        recorder = self.recorder
-        if recorder.pending and getattr(recorder._local, "pulling", False):
-            return  # inside an item of a lazy result being recorded: not a call of its own
-        recorder.calls_seen += 1
-        pick = recorder.next_pick
-        if pick is not None and recorder.calls_seen + 1 >= pick:
-            self.record_from_here()
 
 
 def counts() -> dict[str, dict[str, int]]:

@@ -115,10 +115,29 @@ class Recorder:
         self.next_pick: int | None = None  # with a probe: the index of the next call kept
         self._sampling = False  # with a probe: the reservoir was full once
         self._switch_pending = False
+        # with a probe and the profile's count of the calls: the calls to keep, drawn up front
+        # (latest first), so only those are recorded (None: reservoir sampling as they come)
+        self._plan: list[int] | None = None
+        self.expected_calls = 0
+        self.pulling_now = 0  # lazy results being pulled for their recording, in any thread
         try:
             self._signature: inspect.Signature | None = inspect.signature(function)
         except (TypeError, ValueError):
             self._signature = None
+
+    def use_probe(self, probe: probes.Probe, expected_calls: int | None) -> None:
+        """Count with `probe` between recorded calls (3.12+). With `expected_calls` (the
+        profile's count), keep a uniform sample of max_calls of them drawn up front:
+        the same sample reservoir sampling ends with, but only those calls are recorded
+        (reservoir sampling records k(1 + ln(n/k)) calls to keep k)."""
+        self.probe = probe
+        if expected_calls:
+            self.expected_calls = expected_calls
+            picks = self._random.sample(
+                range(1, expected_calls + 1), min(self.max_calls, expected_calls)
+            )
+            self._plan = sorted(picks, reverse=True)
+            self.next_pick = self._plan.pop()
 
     def watch_changes_since(self, snapshot: state.ModuleSnapshot) -> None:
         """Record, with each call, what the workload changed in the module since then."""
@@ -129,6 +148,8 @@ class Recorder:
 
         Lazy results still being consumed hold a reserved new slot each.
         """
+        if self._plan is not None:
+            return self._planned_slot()
         if len(self.kept) + self.reserved < self.capacity:
             return APPEND
         kept = min(self.capacity, len(self.kept))
@@ -145,6 +166,35 @@ class Recorder:
         if self.next_pick is None or self.next_pick > self.calls_seen + 1:
             self._switch_pending = True  # count the calls up to the next pick with the event
         return self._random.randrange(kept) if picked and kept else None
+
+    def _planned_slot(self) -> int | None:
+        """The slot of the current call if the plan picked it; past the profile's count,
+        later calls are kept with reservoir odds."""
+        picked = self.next_pick is not None and self.calls_seen >= self.next_pick
+        if picked:
+            if self._plan:
+                self.next_pick = self._plan.pop()
+            else:
+                kept = min(self.capacity, len(self.kept) + self.reserved + 1)
+                after = max(self.expected_calls, self.calls_seen)
+                self.next_pick = probes.next_pick(after, kept, self._random)
+        if self.next_pick is None or self.next_pick > self.calls_seen + 1:
+            self._switch_pending = True
+        if not picked:
+            return None
+        if len(self.kept) + self.reserved < self.capacity:
+            return APPEND
+        kept = min(self.capacity, len(self.kept))
+        return self._random.randrange(kept) if kept else None
+
+    def _pick_the_next_call_instead(self) -> None:
+        """A planned call whose inputs could not be recorded: take the next call instead."""
+        if self._plan is None or self._failures_in_a_row >= GIVE_UP_AFTER:
+            return
+        if self.next_pick is not None:
+            self._plan.append(self.next_pick)  # still the earliest of the plan
+        self.next_pick = self.calls_seen + 1
+        self._switch_pending = False
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -174,6 +224,7 @@ class Recorder:
         inputs = self._inputs(wrapped.plain_args, wrapped.plain_kwargs)
         if inputs is None:
             self._failures_in_a_row += 1
+            self._pick_the_next_call_instead()
             return self._run_unrecorded(function, args, kwargs)
         self._failures_in_a_row = 0
         before, (copied_args, copied_kwargs) = inputs
@@ -304,11 +355,13 @@ class Recorder:
         sys.stdout = tee
         pulling = getattr(self._local, "pulling", False)
         self._local.pulling = True
+        self.pulling_now += 1
         try:
             return pull(), tee.buffer_text.getvalue()
         finally:
             sys.stdout = tee.original
             self._local.pulling = pulling
+            self.pulling_now -= 1
 
     def _inputs(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
