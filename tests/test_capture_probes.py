@@ -19,7 +19,7 @@ needs_monitoring = pytest.mark.skipif(
 )
 
 PROJECT = {
-    "lib.py": """
+    "probed.py": """
         def fib(n):
             return n if n < 2 else fib(n - 1) + fib(n - 2)
 
@@ -52,8 +52,8 @@ PROJECT = {
         import json
         import sys
 
-        import lib
-        from lib import fib as copied  # a copy of the binding, taken after import
+        import probed as lib
+        from probed import fib as copied  # a copy of the binding, taken after import
 
         table = {"fib": lib.fib}  # and one in a dispatch table
         total = lib.fib(18) + copied(10) + table["fib"](5)
@@ -98,7 +98,7 @@ CALLS = {
 
 
 def ref(qualname: str) -> FunctionRef:
-    return FunctionRef("lib", qualname)
+    return FunctionRef("probed", qualname)
 
 
 @pytest.fixture

@@ -130,6 +130,9 @@ class CallRecord:
 
 @dataclass(frozen=True)
 class ObservedType:
+    """The runtime types a parameter's values had in the recorded calls; for a method,
+    also each instance attribute its code names, as `self.name`, before the calls."""
+
     parameter: str
     types: tuple[str, ...]
 

@@ -145,6 +145,10 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         parameter_types=tuple(
             ObservedType(name, tuple(types))
             for name, types in summary["parameter_types"].items()  # type: ignore[attr-defined]
+        )
+        + tuple(
+            ObservedType(f"self.{name}", tuple(types))
+            for name, types in summary.get("attribute_types", {}).items()  # type: ignore[attr-defined]
         ),
         return_types=tuple(summary["return_types"]),  # type: ignore[arg-type]
         calls_not_recorded=calls_seen - len(records),

@@ -96,6 +96,7 @@ class Recorder:
         self.bytes_kept = 0
         self.parameter_types: dict[str, set[str]] = {}
         self.return_types: set[str] = set()
+        self.attribute_types: dict[str, set[str]] = {}  # of the receiver, before each call
         self._random = random.Random(0)
         self.reserved = 0
         # how many calls the reservoir holds: max_calls, or fewer once the byte budget is
@@ -208,6 +209,13 @@ class Recorder:
             return
         for name, value in bound.arguments.items():
             self.parameter_types.setdefault(name, set()).add(describe_type(value))
+        if self._globals.receiver != "self" or not args:
+            return
+        held = getattr(args[0], "__dict__", None)
+        if isinstance(held, dict):  # the instance attributes the code names (self.total)
+            for name in self._globals.attributes & held.keys():
+                kind = describe_type(held[name])
+                self.attribute_types.setdefault(name, set()).add(kind)
 
     def call(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -466,6 +474,7 @@ class Recorder:
             "records": ordered,
             "parameter_types": {k: sorted(v) for k, v in self.parameter_types.items()},
             "return_types": sorted(self.return_types),
+            "attribute_types": {k: sorted(v) for k, v in sorted(self.attribute_types.items())},
             "returned_an_address": self.returned_an_address,
         }
 
