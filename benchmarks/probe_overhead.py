@@ -54,7 +54,8 @@ import importlib, runpy, sys
 from line_profiler import LineProfiler
 
 profiler = LineProfiler()
-for ref in sys.argv[2:]:
+output, script, refs = sys.argv[1], sys.argv[2], sys.argv[3:]
+for ref in refs:
     module, qualname = ref.split(":")
     owner = importlib.import_module(module)
     for part in qualname.split("."):
@@ -64,13 +65,13 @@ for ref in sys.argv[2:]:
         owner = vars(owner)[name] if isinstance(owner, type) else getattr(owner, name)
     owner = getattr(owner, "__func__", owner)
     profiler.add_function(getattr(owner, "fget", owner))
-sys.argv = [sys.argv[1]]
+sys.argv = [script]
 profiler.enable_by_count()
 try:
-    runpy.run_path(sys.argv[0], run_name="__main__")
+    runpy.run_path(script, run_name="__main__")
 finally:
     profiler.disable_by_count()
-    profiler.dump_stats("line_profiler.lprof")
+    profiler.dump_stats(output)  # outside the project
 """
 
 
@@ -160,7 +161,8 @@ def measure(name: str, root: Path, command: str, repeats: int, missing: set[str]
             runner = scratch / "run_line_profiler.py"
             runner.write_text(LINE_PROFILER_RUNNER)
             env = {**os.environ, "PYTHONPATH": str(root)}  # the runner imports the targets
-            run([sys.executable, str(runner), script, *map(str, targets)], root, env)
+            output = str(scratch / "line_profiler.lprof")
+            run([sys.executable, str(runner), output, script, *map(str, targets)], root, env)
         elif mode == "py-spy":
             out = scratch / "spy.txt"
             run([str(bin_dir / "py-spy"), "record", "--rate", "100", "--format", "raw",
