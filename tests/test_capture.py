@@ -7,7 +7,8 @@ import pickle
 import pytest
 
 from perfloop.capture import CaptureSettings, capture_calls
-from perfloop.model import FunctionRef
+from perfloop.llm.prompts import load_templates, propose_prompt
+from perfloop.model import FunctionRef, RunId, TargetContext
 
 PROJECT = {
     "lib.py": """
@@ -149,6 +150,19 @@ def test_a_method_records_the_instance_state_before_and_after(captures) -> None:
     last = capture.records[-1]
     kind, value, ((meter_after, amount), _) = pickle.loads(last.outcome)
     assert (kind, value, amount, meter_after.total) == ("return", 12, 5, 12)
+
+
+def test_the_types_of_the_instance_attributes_a_method_uses_are_recorded(captures) -> None:
+    # shown to an LLM beside the parameters' types: "self.total: int"
+    observed = {t.parameter: t.types for t in captures[ref("Meter.feed")].parameter_types}
+    assert observed == {"self": ("lib.Meter",), "amount": ("int",), "self.total": ("int",)}
+    capture = captures[ref("Meter.feed")]
+    context = TargetContext(
+        RunId("r"), ref("Meter.feed"), "lib.py", PROJECT["lib.py"], 0.5,
+        capture.parameter_types, capture.return_types,
+    )  # fmt: skip
+    _, user = propose_prompt(load_templates(), context).messages
+    assert "- self.total: int" in user.content and "- amount: int" in user.content
 
 
 def test_a_missing_function_is_reported(captures) -> None:

@@ -130,6 +130,9 @@ class CallRecord:
 
 @dataclass(frozen=True)
 class ObservedType:
+    """The runtime types a parameter's values had in the recorded calls; for a method,
+    also each instance attribute its code names, as `self.name`, before the calls."""
+
     parameter: str
     types: tuple[str, ...]
 
@@ -143,10 +146,22 @@ class TargetCapture:
     return_types: tuple[str, ...] = ()
     calls_not_recorded: int = 0
     problem: str | None = None
+    probe: ProbeCounts | None = None
+    """Python 3.12+: what the target's counting event did (None: every call was wrapped)."""
 
     @property
     def usable(self) -> bool:
         return bool(self.records) and self.problem is None
+
+
+@dataclass(frozen=True)
+class ProbeCounts:
+    """A capture probe's work (see perfloop.runtime.probes): `events` the counting event
+    delivered (calls counted between recorded calls), `switches` from the recording
+    wrapper to the event. The workload's other code raised no event."""
+
+    events: int
+    switches: int
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,10 @@ def profile_workload(command: str, root: Path, *, timeout: float = 600.0) -> Pro
     )
 
 
+LINE_BUDGET = 1000
+"""Calls of each target whose lines are timed; later calls run unobserved."""
+
+
 def line_profile(
     command: str,
     root: Path,
@@ -72,15 +76,19 @@ def line_profile(
     paths: dict[FunctionRef, Path],
     *,
     timeout: float = 600.0,
+    budget: int | None = LINE_BUDGET,
 ) -> dict[FunctionRef, LineProfile]:
     """Run the workload once timing the lines of `targets` (files in `paths`).
 
-    Only the targets' code is instrumented (see perfloop.runtime.lines). A line
+    Only the targets' code is instrumented (see perfloop.runtime.lines), for the first
+    `budget` calls of each target (None: all); then it runs at full speed. A line
     profile is context for proposers, not a result: a workload that fails here, or
     a target it never runs, just has no line profile.
     """
     with tempfile.TemporaryDirectory(prefix="perfloop-lines-") as tmp:
-        spec = RuntimeSpec(lines={"directory": tmp, "targets": [str(t) for t in targets]})
+        spec = RuntimeSpec(
+            lines={"directory": tmp, "targets": [str(t) for t in targets], "budget": budget}
+        )
         run = run_workload(command, root, spec=spec, timeout=timeout)
         if not run.succeeded:
             return {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import textwrap
 from pathlib import Path
 
@@ -90,3 +91,47 @@ def test_a_failing_workload_just_has_no_line_profile(make_project) -> None:
     root = make_project({"lib.py": SOURCE, "bench.py": "raise SystemExit(3)\n"})
     target = FunctionRef("lib", "fact")
     assert line_profile("python bench.py", root, [target], {target: root / "lib.py"}) == {}
+
+
+def test_a_target_is_timed_for_its_budget_of_calls_then_switched_off() -> None:
+    namespace = _load()
+    timer = LineTimer(budget=10)
+    timer.add("lib:slow_common", namespace["slow_common"].__code__)  # type: ignore[attr-defined]
+    timer.add("lib:fact", namespace["fact"].__code__)  # type: ignore[attr-defined]
+    timer.start()
+    try:
+        for _ in range(50):
+            namespace["slow_common"]([1, 2, 3, 4], [2, 4])  # type: ignore[operator]
+        namespace["fact"](30)  # type: ignore[operator]  # its inner calls are calls
+        switched_off = [
+            sys.monitoring.get_local_events(timer._tool, code)  # type: ignore[attr-defined]
+            for code in timer.codes
+        ] if timer._tool is not None else []  # fmt: skip
+    finally:
+        timer.stop()
+    summary = timer.summary()
+    assert summary["lib:slow_common"][3][0] == 10  # the first line ran once per timed call
+    assert summary["lib:slow_common"][4][0] == 50
+    assert summary["lib:fact"][11][0] == 10
+    assert timer.calls == {"lib:slow_common": 11, "lib:fact": 11}  # the 11th switched it off
+    if sys.version_info >= (3, 12):
+        assert switched_off == [0, 0]  # no event left on either target's code
+
+
+def test_a_workloads_line_profile_keeps_to_the_budget(make_project) -> None:
+    root: Path = make_project(
+        {
+            "lib.py": SOURCE,
+            "bench.py": """
+                from lib import slow_common
+                print(sum(slow_common([1, 2, 3], [2]) for _ in range(5000)))
+            """,
+        }
+    )
+    target = FunctionRef("lib", "slow_common")
+    paths = {target: root / "lib.py"}
+    limited = line_profile("python bench.py", root, [target], paths, timeout=120, budget=100)
+    every = line_profile("python bench.py", root, [target], paths, timeout=120, budget=None)
+    # the file starts at `def`: line 2 is `n = 0`, run once per call
+    assert {line.lineno: line.hits for line in limited[target].lines}[2] == 100
+    assert {line.lineno: line.hits for line in every[target].lines}[2] == 5000

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.config import Settings
-from perfloop.model import CallRecord, FunctionRef, Limits, ObservedType, TargetCapture
+from perfloop.model import (
+    CallRecord,
+    FunctionRef,
+    Limits,
+    ObservedType,
+    ProbeCounts,
+    TargetCapture,
+)
 from perfloop.sandbox.decode import Refused, decode
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
@@ -40,8 +47,12 @@ def capture_calls(
     targets: Sequence[FunctionRef],
     settings: CaptureSettings = CaptureSettings(),
     overrides: dict[str, tuple[str, str]] | None = None,
+    expected_calls: dict[FunctionRef, int] | None = None,
 ) -> dict[FunctionRef, TargetCapture]:
     """Run the workload with recorders on `targets`; one TargetCapture per target.
+
+    `expected_calls` (the profile's count of each target's calls) lets Python 3.12+
+    draw the calls to keep up front and record only those (perfloop.runtime.probes).
 
     `overrides` ({module: (path, source)}) runs the workload with other versions of
     modules in place, e.g. the base version of a pull request's changed functions.
@@ -58,6 +69,9 @@ def capture_calls(
                 "targets": [str(t) for t in targets],
                 "max_calls": settings.max_calls,
                 "max_bytes": settings.max_bytes,
+                "expected_calls": {
+                    str(ref): calls for ref, calls in (expected_calls or {}).items() if calls
+                },
             },
             overrides=served or None,
         )
@@ -90,6 +104,15 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         problem = failures[0] if failures else "the workload never imported its module"
         return TargetCapture(target, 0, (), problem=problem)
     summary = summaries[0]
+    counts = [r["probes"][key] for r in reports if key in r.get("probes", {})]
+    probe = (
+        ProbeCounts(
+            events=sum(int(c["events"]) for c in counts),  # type: ignore[call-overload]
+            switches=sum(int(c["switches"]) for c in counts),  # type: ignore[call-overload]
+        )
+        if counts
+        else None
+    )
     calls_seen = sum(int(s["calls_seen"]) for s in summaries)  # type: ignore[call-overload]
     records = tuple(
         CallRecord(
@@ -122,8 +145,13 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         parameter_types=tuple(
             ObservedType(name, tuple(types))
             for name, types in summary["parameter_types"].items()  # type: ignore[attr-defined]
+        )
+        + tuple(
+            ObservedType(f"self.{name}", tuple(types))
+            for name, types in summary.get("attribute_types", {}).items()  # type: ignore[attr-defined]
         ),
         return_types=tuple(summary["return_types"]),  # type: ignore[arg-type]
         calls_not_recorded=calls_seen - len(records),
         problem=problem,
+        probe=probe,
     )

@@ -261,6 +261,9 @@ def run_stages(
                 root,
                 targets,
                 CaptureSettings.of(settings, capture_limits),
+                expected_calls={
+                    f.function: f.calls for f in profile.functions if f.function in targets
+                },
             )
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
             raise WorkloadError(capture_failure(str(exc), capture_limits)) from exc

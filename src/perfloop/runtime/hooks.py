@@ -18,7 +18,8 @@ import types
 from pathlib import Path
 
 from perfloop.atomic import write_atomic
-from perfloop.runtime.loader import import_hook, resolve_target, wrap_everywhere
+from perfloop.runtime import probes
+from perfloop.runtime.loader import bound_names, import_hook, resolve_target, wrap_everywhere
 from perfloop.runtime.recorder import Recorder, make_wrapper
 from perfloop.runtime.state import ModuleSnapshot
 
@@ -112,9 +113,14 @@ def _install_capture(settings: dict[str, object]) -> None:
                 receiver=target.receiver,
             )
             try:
-                recorder.names = wrap_everywhere(
-                    module, target, lambda inner, r=recorder: make_wrapper(inner, r)
-                )
+                if probes.eligible(target):  # 3.12+: the code is swapped, not the bindings
+                    expected = settings.get("expected_calls", {}).get(ref)  # type: ignore[attr-defined]
+                    recorder.use_probe(probes.Probe(target, recorder), expected)
+                    recorder.names = bound_names(module, target)
+                else:
+                    recorder.names = wrap_everywhere(
+                        module, target, lambda inner, r=recorder: make_wrapper(inner, r)
+                    )
             except TypeError as exc:
                 failures[ref] = f"cannot record its calls: {exc}"
                 continue
@@ -132,7 +138,11 @@ def _install_capture(settings: dict[str, object]) -> None:
         import_hook().on_import(module, lambda m, q=qualnames: wrap_targets(m, q))
 
     def dump() -> None:
+        for recorder in recorders.values():
+            if recorder.probe is not None:
+                recorder.probe.stop()
         report = {
+            "probes": probes.counts(),
             "recorders": {ref: rec.summary() for ref, rec in recorders.items()},
             "failures": failures,
         }
@@ -147,7 +157,8 @@ def _install_line_timer(settings: dict[str, object]) -> None:
     from perfloop.runtime.lines import LineTimer
 
     directory = Path(str(settings["directory"]))
-    timer = LineTimer()
+    budget = settings.get("budget")
+    timer = LineTimer(budget=None if budget is None else int(budget))  # type: ignore[call-overload]
 
     def add_targets(module: types.ModuleType, qualnames: list[str]) -> None:
         for qualname in qualnames:

@@ -6,6 +6,12 @@ workload runs at full speed on Python 3.12+ (`sys.monitoring` local events).
 Before 3.12 a `sys.settrace` function sees every call but returns at once for
 code it does not time.
 
+With a `budget`, each target is timed for its first `budget` calls only; then its
+probes are switched off (3.12+: `set_local_events(tool, code, 0)`; before: the trace
+function returns at once for it too), and it runs at full speed for the rest of
+the workload. The lines' shares of a hot function settle long before its
+hundred-thousandth call.
+
 A line's time runs from its line event to the next event of the same frame, so
 it includes the callees it runs (a `sorted(x)` on the line is the line's time).
 A nested timed frame (a recursive call, a generator expression) pauses its
@@ -44,7 +50,11 @@ class _Frame:
 class LineTimer:
     """Per code object and line: [hits, seconds]. Start once; `summary()` at exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: int | None = None) -> None:
+        self.budget = budget
+        self.roots: dict[types.CodeType, str] = {}  # each target's own code
+        self.calls: dict[str, int] = {}  # calls timed per target
+        self.retired: set[types.CodeType] = set()  # codes of targets past their budget
         self.codes: dict[types.CodeType, str] = {}
         self.timings: dict[tuple[str, int], list[float]] = {}
         self._stacks = threading.local()
@@ -95,6 +105,7 @@ class LineTimer:
 
     def add(self, ref: str, code: types.CodeType) -> None:
         """Time the lines of `code` (and the code nested in it) as lines of `ref`."""
+        self.roots[code] = ref
         for inner in code_objects(code):
             self.codes[inner] = ref
             if self._tool is not None:
@@ -119,6 +130,31 @@ class LineTimer:
             sys.settrace(None)
             threading.settrace(None)  # type: ignore[arg-type]
 
+    def _within_budget(self, code: types.CodeType) -> bool:
+        """Count a call of a target's own code; past the budget, switch the target off."""
+        ref = self.roots.get(code)
+        if ref is None or self.budget is None:
+            return True
+        calls = self.calls[ref] = self.calls.get(ref, 0) + 1
+        if calls <= self.budget:
+            return True
+        self._retire(ref)
+        return False
+
+    def _retire(self, ref: str) -> None:
+        codes = [code for code, owner in self.codes.items() if owner == ref]
+        self.retired.update(codes)
+        if self._tool is not None:
+            for code in codes:
+                sys.monitoring.set_local_events(self._tool, code, 0)  # type: ignore[attr-defined]
+        # frames of it still running (a recursion) will not report leaving: forget them
+        stack = self._stack()
+        kept = [frame for frame in stack if frame.code not in self.retired]
+        if len(kept) != len(stack):
+            stack[:] = kept
+            if stack:
+                stack[-1].since = _clock()
+
     def summary(self) -> dict[str, dict[int, tuple[int, float]]]:
         """{ref: {line: (hits, seconds)}}: plain data for the main process."""
         result: dict[str, dict[int, tuple[int, float]]] = {}
@@ -129,9 +165,10 @@ class LineTimer:
     # sys.settrace (before 3.12)
 
     def _trace_call(self, frame: types.FrameType, event: str, arg: object) -> object:
-        if frame.f_code not in self.codes:
+        code = frame.f_code
+        if code not in self.codes or code in self.retired or not self._within_budget(code):
             return None
-        self.enter(frame.f_code)
+        self.enter(code)
         return self._trace_local
 
     def _trace_local(self, frame: types.FrameType, event: str, arg: object) -> object:
@@ -153,7 +190,7 @@ class LineTimer:
         else:
             return  # every tool id is taken (another profiler); no line profile
         events = monitoring.events
-        monitoring.register_callback(tool, events.PY_START, self._on_enter)
+        monitoring.register_callback(tool, events.PY_START, self._on_start)
         monitoring.register_callback(tool, events.PY_RESUME, self._on_enter)
         monitoring.register_callback(tool, events.LINE, self.line)
         monitoring.register_callback(tool, events.PY_RETURN, self._on_leave)
@@ -170,6 +207,10 @@ class LineTimer:
         )
         sys.monitoring.set_local_events(self._tool, code, wanted)  # type: ignore[attr-defined]
 
+    def _on_start(self, code: types.CodeType, offset: int) -> None:
+        if self._within_budget(code):
+            self.enter(code)
+
     def _on_enter(self, code: types.CodeType, offset: int) -> None:
         self.enter(code)
 
@@ -177,5 +218,5 @@ class LineTimer:
         self.leave(code)
 
     def _on_unwind(self, code: types.CodeType, offset: int, exception: BaseException) -> None:
-        if code in self.codes:
+        if code in self.codes and code not in self.retired:
             self.leave(code)

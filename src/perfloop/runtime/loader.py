@@ -345,7 +345,7 @@ def wrap_everywhere(
     replacement = _rebind(target, wrap(inner))  # type: ignore[arg-type]
     names = []
     for owner, name in bindings(module, target):
-        shown = f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name
+        shown = _shown(owner, name)
         try:
             setattr(owner, name, replacement)
         except (AttributeError, TypeError) as exc:  # a class that refuses new attributes
@@ -355,6 +355,15 @@ def wrap_everywhere(
             continue
         names.append(shown)
     return tuple(names)
+
+
+def _shown(owner: object, name: str) -> str:
+    return f"{owner.__qualname__}.{name}" if isinstance(owner, type) else name  # type: ignore[attr-defined]
+
+
+def bound_names(module: types.ModuleType, target: Target) -> tuple[str, ...]:
+    """The names the target has in its module and its classes (as wrap_everywhere says)."""
+    return tuple(_shown(owner, name) for owner, name in bindings(module, target))
 
 
 def _rebind(target: Target, wrapper: Callable[..., object]) -> object:

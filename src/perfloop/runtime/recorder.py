@@ -27,7 +27,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from perfloop.runtime import lazy, lazy_arguments, pickling, state
+from perfloop.runtime import lazy, lazy_arguments, pickling, probes, state
 
 APPEND = -1  # a call's slot: a new one at the end of the kept calls
 _repr = reprlib.Repr()
@@ -96,6 +96,7 @@ class Recorder:
         self.bytes_kept = 0
         self.parameter_types: dict[str, set[str]] = {}
         self.return_types: set[str] = set()
+        self.attribute_types: dict[str, set[str]] = {}  # of the receiver, before each call
         self._random = random.Random(0)
         self.reserved = 0
         # how many calls the reservoir holds: max_calls, or fewer once the byte budget is
@@ -109,10 +110,35 @@ class Recorder:
         self._globals = state.Tracker(function, receiver)
         self.pending: weakref.WeakSet[lazy.RecordingIterator] = weakref.WeakSet()
         self._local = threading.local()
+        # Python 3.12+: the probe that swaps the wrapper for a counting event between the
+        # calls the sampler picks (perfloop.runtime.probes); None: every call is wrapped
+        self.probe: probes.Probe | None = None
+        self.next_pick: int | None = None  # with a probe: the index of the next call kept
+        self._sampling = False  # with a probe: the reservoir was full once
+        self._switch_pending = False
+        # with a probe and the profile's count of the calls: the calls to keep, drawn up front
+        # (latest first), so only those are recorded (None: reservoir sampling as they come)
+        self._plan: list[int] | None = None
+        self.expected_calls = 0
+        self.pulling_now = 0  # lazy results being pulled for their recording, in any thread
         try:
             self._signature: inspect.Signature | None = inspect.signature(function)
         except (TypeError, ValueError):
             self._signature = None
+
+    def use_probe(self, probe: probes.Probe, expected_calls: int | None) -> None:
+        """Count with `probe` between recorded calls (3.12+). With `expected_calls` (the
+        profile's count), keep a uniform sample of max_calls of them drawn up front:
+        the same sample reservoir sampling ends with, but only those calls are recorded
+        (reservoir sampling records k(1 + ln(n/k)) calls to keep k)."""
+        self.probe = probe
+        if expected_calls:
+            self.expected_calls = expected_calls
+            picks = self._random.sample(
+                range(1, expected_calls + 1), min(self.max_calls, expected_calls)
+            )
+            self._plan = sorted(picks, reverse=True)
+            self.next_pick = self._plan.pop()
 
     def watch_changes_since(self, snapshot: state.ModuleSnapshot) -> None:
         """Record, with each call, what the workload changed in the module since then."""
@@ -123,10 +149,53 @@ class Recorder:
 
         Lazy results still being consumed hold a reserved new slot each.
         """
+        if self._plan is not None:
+            return self._planned_slot()
         if len(self.kept) + self.reserved < self.capacity:
             return APPEND
-        choice = self._random.randrange(self.calls_seen)
-        return choice if choice < min(self.capacity, len(self.kept)) else None
+        kept = min(self.capacity, len(self.kept))
+        if self.probe is None:
+            choice = self._random.randrange(self.calls_seen)
+            return choice if choice < kept else None
+        # the same rule (call m kept with probability kept/m), drawn as the next pick
+        if not self._sampling:
+            self._sampling = True
+            self.next_pick = probes.next_pick(self.calls_seen - 1, kept, self._random)
+        picked = self.next_pick is not None and self.calls_seen >= self.next_pick
+        if picked:
+            self.next_pick = probes.next_pick(self.calls_seen, kept, self._random)
+        if self.next_pick is None or self.next_pick > self.calls_seen + 1:
+            self._switch_pending = True  # count the calls up to the next pick with the event
+        return self._random.randrange(kept) if picked and kept else None
+
+    def _planned_slot(self) -> int | None:
+        """The slot of the current call if the plan picked it; past the profile's count,
+        later calls are kept with reservoir odds."""
+        picked = self.next_pick is not None and self.calls_seen >= self.next_pick
+        if picked:
+            if self._plan:
+                self.next_pick = self._plan.pop()
+            else:
+                kept = min(self.capacity, len(self.kept) + self.reserved + 1)
+                after = max(self.expected_calls, self.calls_seen)
+                self.next_pick = probes.next_pick(after, kept, self._random)
+        if self.next_pick is None or self.next_pick > self.calls_seen + 1:
+            self._switch_pending = True
+        if not picked:
+            return None
+        if len(self.kept) + self.reserved < self.capacity:
+            return APPEND
+        kept = min(self.capacity, len(self.kept))
+        return self._random.randrange(kept) if kept else None
+
+    def _pick_the_next_call_instead(self) -> None:
+        """A planned call whose inputs could not be recorded: take the next call instead."""
+        if self._plan is None or self._failures_in_a_row >= GIVE_UP_AFTER:
+            return
+        if self.next_pick is not None:
+            self._plan.append(self.next_pick)  # still the earliest of the plan
+        self.next_pick = self.calls_seen + 1
+        self._switch_pending = False
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -140,6 +209,13 @@ class Recorder:
             return
         for name, value in bound.arguments.items():
             self.parameter_types.setdefault(name, set()).add(describe_type(value))
+        if self._globals.receiver != "self" or not args:
+            return
+        held = getattr(args[0], "__dict__", None)
+        if isinstance(held, dict):  # the instance attributes the code names (self.total)
+            for name in self._globals.attributes & held.keys():
+                kind = describe_type(held[name])
+                self.attribute_types.setdefault(name, set()).add(kind)
 
     def call(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -156,6 +232,7 @@ class Recorder:
         inputs = self._inputs(wrapped.plain_args, wrapped.plain_kwargs)
         if inputs is None:
             self._failures_in_a_row += 1
+            self._pick_the_next_call_instead()
             return self._run_unrecorded(function, args, kwargs)
         self._failures_in_a_row = 0
         before, (copied_args, copied_kwargs) = inputs
@@ -170,7 +247,7 @@ class Recorder:
         tee = _Tee(sys.stdout)
         sys.stdout = tee
         try:
-            result = function(*args, **kwargs)
+            result = self._invoke(function, args, kwargs)
         except BaseException as exc:
             sys.stdout = tee.original
             kind = type(exc)
@@ -286,11 +363,13 @@ class Recorder:
         sys.stdout = tee
         pulling = getattr(self._local, "pulling", False)
         self._local.pulling = True
+        self.pulling_now += 1
         try:
             return pull(), tee.buffer_text.getvalue()
         finally:
             sys.stdout = tee.original
             self._local.pulling = pulling
+            self.pulling_now -= 1
 
     def _inputs(
         self, args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -313,7 +392,22 @@ class Recorder:
     def _run_unrecorded(
         self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
-        return function(*args, **kwargs)
+        return self._invoke(function, args, kwargs)
+
+    def _invoke(
+        self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """Call the target; with a switch to counting pending, switch first, so the calls
+        it makes (a recursion's inner calls) are counted by the event."""
+        probe = self.probe
+        if probe is None or not self._switch_pending:
+            return function(*args, **kwargs)
+        self._switch_pending = False
+        probe.count_from_here(recorder_calls_next=True)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            probe.recorder_call_done()
 
     def _call_repr(self, args: tuple[object, ...], kwargs: dict[str, object]) -> str:
         parts = [_safe_repr(a) for a in args] + [f"{k}={_safe_repr(v)}" for k, v in kwargs.items()]
@@ -380,6 +474,7 @@ class Recorder:
             "records": ordered,
             "parameter_types": {k: sorted(v) for k, v in self.parameter_types.items()},
             "return_types": sorted(self.return_types),
+            "attribute_types": {k: sorted(v) for k, v in sorted(self.attribute_types.items())},
             "returned_an_address": self.returned_an_address,
         }
 
