@@ -394,7 +394,8 @@ class TargetContext:
     """What a proposer that works in rounds (an LLM) may know about one target.
 
     Built by the search after profiling and capture; `verified` are the candidates
-    already verified for this target (e.g. by rules), which can seed the proposer.
+    already verified for this target (e.g. by rules), which can seed the proposer;
+    `tried` every candidate judged before the proposer's turn, with its outcome.
     """
 
     run_id: RunId
@@ -407,6 +408,7 @@ class TargetContext:
     sample_calls: tuple[str, ...] = ()
     line_profile: LineProfile | None = None
     verified: tuple[CandidateResult, ...] = ()
+    tried: tuple[CandidateResult, ...] = ()  # every candidate judged so far (the rules')
 
 
 # --- LLM calls ---------------------------------------------------------------
@@ -451,6 +453,7 @@ class LLMUsage:
     cost: float | None
     failed_calls: int = 0
     first_error: str | None = None
+    command_runs: int = 0  # of the calls, runs of a proposer command (`cmd:<name>`)
 
     @property
     def tokens(self) -> int:

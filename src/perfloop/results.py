@@ -54,6 +54,9 @@ class TargetResult:
     candidates: tuple[CandidateResult, ...] = ()
     best: CandidateResult | None = None
     strength: VerificationStrength | None = None  # None: the self-check did not run
+    # what went wrong with a proposer for this target (a command that failed, an answer
+    # with no usable code), one line each
+    notes: tuple[str, ...] = ()
 
     @property
     def weakly_verified(self) -> bool:

@@ -7,7 +7,7 @@ import argparse
 from perfloop.cli.common import add_format_argument, add_root_argument, machine_output
 from perfloop.cli.progress import progress_shown
 from perfloop.config import add_setting_arguments, load_settings, setting_overrides
-from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
+from perfloop.llm.cli import LLM_FLAGS, PROPOSER_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
 from perfloop.pipeline import optimize
@@ -59,7 +59,9 @@ def run(args: argparse.Namespace) -> int:
     console = console_for(stderr=machine_output(args))
     settings = load_settings(
         args.root.resolve(),
-        setting_overrides(args, (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)),
+        setting_overrides(
+            args, (*SETTING_FLAGS, *LLM_FLAGS, *PROPOSER_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)
+        ),
     )
     proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
     with progress_shown(console, "starting") as progress:

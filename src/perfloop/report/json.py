@@ -91,6 +91,7 @@ def _target(target: TargetResult) -> dict[str, Any]:
         "calls_recorded": target.calls_recorded,
         "strength": strength_document(target.strength),
         "weakly_verified": target.weakly_verified,
+        "notes": list(target.notes),
     }
 
 
@@ -103,6 +104,7 @@ def _llm(result: RunResult) -> dict[str, Any] | None:
         "calls": usage.calls,
         "cached_calls": usage.cached_calls,
         "failed_calls": usage.failed_calls,
+        "command_runs": usage.command_runs,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "seconds": rounded(usage.seconds),

@@ -91,6 +91,7 @@ def _target_section(target: TargetResult) -> list[str]:
         text = strength_text(target.strength)
         lines += [text[:1].upper() + text[1:] + ".", ""]
     lines += [_candidate_line(c) for c in target.candidates]
+    lines += [f"- note: {note}" for note in target.notes]
     if target.best is not None:
         best = target.best
         lines += ["", f"Chosen: `{best.candidate.origin}`: {best.candidate.rationale}", ""]
@@ -170,7 +171,7 @@ def render_markdown(result: RunResult) -> str:
         lines += _target_section(target)
     llm = llm_cost_line(result)
     if llm is not None:
-        lines += ["## LLM cost", "", llm + ".", ""]
+        lines += ["## Model cost", "", llm + ".", ""]
     if result.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in result.notes), ""]
     lines += [
