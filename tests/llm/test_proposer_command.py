@@ -266,3 +266,31 @@ def test_a_cost_report_is_read_and_a_bad_one_is_named(tmp_path: Path) -> None:
         cost, problem = read_cost(path)
         assert cost.prompt_tokens == 0 and "cost report ($PERFLOOP_COST) was not used" in problem
     assert read_cost(tmp_path / "absent.json")[1] is None
+
+
+@pytest.mark.slow
+def test_the_command_line_prints_a_failed_command_as_a_note_on_its_target(
+    make_project, capsys
+) -> None:
+    root = make_project({"lib.py": LIB, "bench.py": BENCH})
+    code = main(
+        [
+            "optimize",
+            "--root",
+            str(root),
+            "--workload",
+            "python bench.py",
+            "--function",
+            "lib:total",
+            "--rules",
+            "str-join",
+            "--proposer-cmd",
+            "echo 'no credits left' >&2; exit 3",
+            "--proposer-name",
+            "broken",
+        ]
+    )
+    assert code == 0  # the run completes
+    out = capsys.readouterr().out
+    assert "lib:total: cmd:broken propose: exited with status 3" in " ".join(out.split())
+    assert "no credits left" in out

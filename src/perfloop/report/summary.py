@@ -155,18 +155,20 @@ def llm_cost_line(result: RunResult) -> str | None:
         counted = f"LLM and proposer command: {usage.calls} calls ({usage.command_runs} runs)"
     else:
         counted = f"LLM: {usage.calls} calls"
-    text = (
-        f"{counted} ({usage.cached_calls} from the cache), "
-        f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, {usage.seconds:.1f} s"
+    # a command that reports no tokens has no token figures, rather than zero of them
+    unreported = usage.tokens == 0 and usage.command_runs == usage.calls
+    tokens = (
+        "tokens not reported"
+        if unreported
+        else f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens"
     )
+    text = f"{counted} ({usage.cached_calls} from the cache), {tokens}, {usage.seconds:.1f} s"
     if usage.cost is not None:
         text += f", ${usage.cost:.4f}"
     wins = llm_speedups(result)
     if wins:
-        text += (
-            f"; per verified speedup: {usage.tokens / wins:,.0f} tokens, "
-            f"{usage.seconds / wins:.1f} s"
-        )
+        per_win = "" if unreported else f"{usage.tokens / wins:,.0f} tokens, "
+        text += f"; per verified speedup: {per_win}{usage.seconds / wins:.1f} s"
         if usage.cost is not None:
             text += f", ${usage.cost / wins:.4f}"
     else:
