@@ -239,7 +239,7 @@ class CommandProposer:
             function=context.function,
             purpose=purpose,
             model=self.settings.origin,
-            prompt=prompt.messages[0].content + "\n\n" + prompt.messages[1].content,
+            prompt=prompt_text,
             response=outcome.summary(folder, [c.candidate_id for c in candidates]),
             prompt_tokens=cost.prompt_tokens,
             completion_tokens=cost.completion_tokens,
