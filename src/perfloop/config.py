@@ -327,6 +327,32 @@ class Settings:
         _flag,
         help="reuse the cached verdicts but measure the verified candidates again",
     )
+    # a proposer the user already has (perfloop.llm.command): a command run per target
+    proposer_cmd: str | None = _setting(
+        None,
+        metavar="CMD",
+        help="also run this shell command once per target (and per repair or refinement "
+        "round) with perfloop's prompt, and take the functions it writes into $PERFLOOP_OUT "
+        "(or prints) as candidates; see the README",
+    )
+    proposer_name: str | None = _setting(
+        None,
+        metavar="NAME",
+        help="the name the command's candidates carry as origin cmd:NAME (default: its "
+        "program's name)",
+    )
+    proposer_timeout: float = _setting(
+        600.0,
+        _POSITIVE_SECONDS,
+        metavar="S",
+        help="seconds one run of the proposer command may take before it is killed ({default})",
+    )
+    proposer_rounds: int = _setting(
+        1,
+        _whole(0, " (0: no repair or refinement runs)"),
+        metavar="N",
+        help="repair/refinement runs of the proposer command after the first ({default})",
+    )
     # safety (perfloop.sandbox, perfloop.patch): workers at once, and how to apply
     workers: int | None = _setting(
         None,

@@ -411,6 +411,7 @@ class TargetContext:
     Built by the search after profiling and capture; `verified` are the candidates
     already verified for this target (e.g. by rules), which can seed the proposer;
     `request` is a person's free-text hint, sent with every prompt for this target.
+    `tried` every candidate judged before the proposer's turn, with its outcome.
     """
 
     run_id: RunId
@@ -424,6 +425,7 @@ class TargetContext:
     line_profile: LineProfile | None = None
     verified: tuple[CandidateResult, ...] = ()
     request: str = ""  # what a person reviewing the candidates asked for (--interactive)
+    tried: tuple[CandidateResult, ...] = ()  # every candidate judged so far (the rules')
 
 
 # --- LLM calls ---------------------------------------------------------------
@@ -468,6 +470,7 @@ class LLMUsage:
     cost: float | None
     failed_calls: int = 0
     first_error: str | None = None
+    command_runs: int = 0  # of the calls, runs of a proposer command (`cmd:<name>`)
 
     @property
     def tokens(self) -> int:

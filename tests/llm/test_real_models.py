@@ -9,18 +9,15 @@ smollm2_prompts/ (the llm-prompts setting); the other templates are perfloop's o
 
 from __future__ import annotations
 
-import socket
-import subprocess
+import json
+import shlex
 import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from perfloop.cli.main import main
 from perfloop.config import load_settings
-from perfloop.llm.local_backend import default_model_path
 from perfloop.llm.proposer import proposers_for
 from perfloop.model import VerdictStatus
 from perfloop.pipeline import optimize
@@ -28,6 +25,7 @@ from perfloop.pipeline import optimize
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 
 PROMPTS = Path(__file__).parent / "smollm2_prompts"
+OPENAI_CHAT = Path(__file__).parents[2] / "examples" / "proposers" / "openai_chat.py"
 LIB = """
 def total(xs):
     t = 0
@@ -43,65 +41,6 @@ rng = random.Random(7)
 data = [[rng.randrange(-1000, 1000) for _ in range(rng.randrange(0, 3000))] for _ in range(40)]
 print(sum(total(xs) for xs in data))
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m llama_cpp.server` serving the SmolLM2 GGUF on a free loopback port."""
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w+")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(default_model_path()),
-            "--model_alias",
-            "smollm2",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_threads",
-            "1",
-            "--n_threads_batch",
-            "1",
-            "--n_ctx",
-            "4096",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"llama_cpp.server exited: {log.read()[-2000:]}")
-            try:
-                urllib.request.urlopen(f"{base_url}/models", timeout=2).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def run(root: Path, **llm: object):
@@ -120,8 +59,8 @@ def run(root: Path, **llm: object):
     return optimize(settings, proposers=proposers_for(settings))
 
 
-def assert_sum_verified_and_measured(result) -> None:
-    llm = [c for c in result.targets[0].candidates if c.candidate.origin.startswith("llm:")]
+def assert_sum_verified_and_measured(result, origin: str = "llm:") -> None:
+    llm = [c for c in result.targets[0].candidates if c.candidate.origin.startswith(origin)]
     assert llm, "the model's answer gave no candidate"
     candidate = llm[0]
     assert "sum(" in candidate.candidate.function_source, candidate.candidate.function_source
@@ -148,3 +87,39 @@ def test_the_same_model_in_process_through_the_local_backend(make_project) -> No
     root = make_project({"lib.py": LIB, "bench.py": BENCH})
     result = run(root, llm="local")
     assert_sum_verified_and_measured(result)
+
+
+def test_a_proposer_command_around_the_llama_cpp_server(make_project, llama_server: str) -> None:
+    """The README's script for any OpenAI-compatible endpoint, as --proposer-cmd: the model's
+    answer comes back as a file, its tokens as the command's cost report."""
+    root = make_project({"lib.py": LIB, "bench.py": BENCH})
+    command = (
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(OPENAI_CHAT))} --base-url "
+        f"{llama_server} --model smollm2 --max-tokens 256 "
+        """--extra-body '{"repeat_penalty": 1.0}'"""
+    )
+    result = run(root, proposer_cmd=command, proposer_rounds=0)
+    assert_sum_verified_and_measured(result, origin="cmd:openai_chat")
+    assert result.llm_usage.command_runs == 1 and result.llm_usage.prompt_tokens > 0
+
+
+def test_the_documented_llama_cpp_server_configuration(
+    make_project, llama_server: str, capsys
+) -> None:
+    """[tool.perfloop] as the README shows it for llama.cpp's server, through the command."""
+    root = make_project({"lib.py": LIB, "bench.py": BENCH})
+    (root / "pyproject.toml").write_text(
+        "[tool.perfloop]\n"
+        'workload = "python bench.py"\n'
+        'llm = "openai:smollm2"\n'
+        f'llm-base-url = "{llama_server}"\n'
+        "llm-extra-body = { repeat_penalty = 1.0 }\n"
+        "llm-max-tokens = 256\n"
+        f'llm-prompts = "{PROMPTS}"\n'
+    )
+    flags = ["--function", "lib:total", "--measure-processes", "2", "--llm-rounds", "0"]
+    assert main(["optimize", "--root", str(root), *flags, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    (target,) = document["targets"]
+    assert target["best"]["origin"] == "llm:propose", target
+    assert document["llm"]["calls"] == 1 and document["llm"]["completion_tokens"] > 0

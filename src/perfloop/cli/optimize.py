@@ -8,7 +8,7 @@ from perfloop.cli.common import add_format_argument, add_root_argument, machine_
 from perfloop.cli.interactive import TerminalReviewer, require_terminal
 from perfloop.cli.progress import progress_shown
 from perfloop.config import add_setting_arguments, load_settings, setting_overrides
-from perfloop.llm.cli import LLM_FLAGS, add_llm_arguments, llm_log_printer
+from perfloop.llm.cli import LLM_FLAGS, PROPOSER_FLAGS, add_llm_arguments, llm_log_printer
 from perfloop.llm.proposer import proposers_for
 from perfloop.measure.flags import MEASURE_FLAGS, add_measure_arguments
 from perfloop.pipeline import optimize
@@ -64,7 +64,9 @@ def run(args: argparse.Namespace) -> int:
     console = console_for(stderr=machine_output(args))
     settings = load_settings(
         args.root.resolve(),
-        setting_overrides(args, (*SETTING_FLAGS, *LLM_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)),
+        setting_overrides(
+            args, (*SETTING_FLAGS, *LLM_FLAGS, *PROPOSER_FLAGS, *VERIFY_FLAGS, *MEASURE_FLAGS)
+        ),
     )
     if settings.interactive:
         require_terminal()

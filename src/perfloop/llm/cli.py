@@ -1,5 +1,5 @@
-"""The `--llm...` flags of `perfloop optimize` (settings declared in `perfloop.config`), and
-`--llm-log`'s printing of each call."""
+"""The `--llm...` and `--proposer-...` flags of `perfloop optimize` (settings declared in
+`perfloop.config`), and `--llm-log`'s printing of each call."""
 
 from __future__ import annotations
 
@@ -29,11 +29,20 @@ LLM_FLAGS = (
 )
 
 
+PROPOSER_FLAGS = ("proposer_cmd", "proposer_name", "proposer_timeout", "proposer_rounds")
+
+
 def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group(
         "LLM proposals", "also ask a model for faster versions (off unless --llm is given)"
     )
     add_setting_arguments(group, LLM_FLAGS)
+    command = parser.add_argument_group(
+        "a proposer command",
+        "also run a command you already use (a coding agent, a model CLI, a script) with "
+        "perfloop's prompt, per target (off unless --proposer-cmd is given)",
+    )
+    add_setting_arguments(command, PROPOSER_FLAGS)
 
 
 def llm_log_printer(console: Console) -> Callable[[LLMCall], None]:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from perfloop.config import ConfigError, Settings
 from perfloop.llm.client import ChatClient, ChatRequest, LLMUnavailable
+from perfloop.llm.command import CommandProposer, check_command, command_settings
 from perfloop.llm.journal import Answer, CallLog, Journal
 from perfloop.llm.parse import Parsed, parse_response
 from perfloop.llm.prompts import (
@@ -159,21 +160,27 @@ class LLMProposer:
 
 
 def proposers_for(settings: Settings, log: CallLog | None = None) -> tuple[object, ...]:
-    """The rules, and an LLMProposer when `settings.llm` names a model.
+    """The rules, an LLMProposer when `settings.llm` names a model, and a CommandProposer
+    when `settings.proposer_cmd` names a command: each competes in the same pool.
 
-    Raises ConfigError for bad LLM settings and for a model that cannot be used at all
-    (a missing package or model file, a wrong key, an unreachable server), before the run
-    spends time on profiling.
+    Raises ConfigError for bad settings and for a model or command that cannot be used at
+    all (a missing package, model file or program, a wrong key, an unreachable server),
+    before the run spends time on profiling.
     """
-    llm = llm_settings(settings)
-    if llm is None:
-        return (propose_rule_candidates,)
-    try:
-        client = make_client(llm)
-        check = getattr(client, "check", None)
-        if check is not None:
-            check()
-    except LLMUnavailable as exc:
-        raise ConfigError(str(exc)) from exc
+    proposers: list[object] = [propose_rule_candidates]
     store_path = settings.root.resolve() / ".perfloop" / "perfloop.db"
-    return (propose_rule_candidates, LLMProposer(llm, client, store_path, log=log))
+    llm = llm_settings(settings)
+    if llm is not None:
+        try:
+            client = make_client(llm)
+            check = getattr(client, "check", None)
+            if check is not None:
+                check()
+        except LLMUnavailable as exc:
+            raise ConfigError(str(exc)) from exc
+        proposers.append(LLMProposer(llm, client, store_path, log=log))
+    command = command_settings(settings)
+    if command is not None:
+        check_command(command, settings.root.resolve())
+        proposers.append(CommandProposer(command, settings.root.resolve(), store_path, log=log))
+    return tuple(proposers)

@@ -96,13 +96,16 @@ def optimize_target(
             target,
             lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
         )
+    notes = tuple(context.store.proposer_problems(context.run_id, ref))
     strength = None
     if any(r.gate.passed for r in tried):  # how much "verified" means for this target
         context.progress(f"Checking how strong the verification of {ref} is (mutants)")
         strength = context.verification.strength(plan, limits)
     original = function_source(module_source, ref.qualname)
     return replace(
-        select_best(ref, share, recorded, tried), strength=strength, original_source=original
+        select_best(ref, share, recorded, tried, notes),
+        strength=strength,
+        original_source=original,
     )
 
 
@@ -130,6 +133,7 @@ def target_context(
         lines,
         verified=tuple(r for r in tried if verified(r)),
         request=request,
+        tried=tuple(tried),
     )
 
 
@@ -242,28 +246,39 @@ def evaluate_candidate(
 
 
 def select_best(
-    ref: FunctionRef, share: float, recorded: int, tried: Sequence[CandidateResult]
+    ref: FunctionRef,
+    share: float,
+    recorded: int,
+    tried: Sequence[CandidateResult],
+    notes: tuple[str, ...] = (),
 ) -> TargetResult:
+    """The fastest improved candidate; `notes` say what went wrong with a proposer."""
     faster = [
         r for r in tried if r.measurement and r.measurement.speedup and r.measurement.improved
     ]
     if faster:
         best = max(faster, key=lambda r: r.measurement.gain)  # type: ignore[union-attr]
-        return TargetResult(ref, share, TargetStatus.IMPROVED, None, recorded, tuple(tried), best)
+        return TargetResult(
+            ref, share, TargetStatus.IMPROVED, None, recorded, tuple(tried), best, notes=notes
+        )
     return TargetResult(
         ref,
         share,
         TargetStatus.NO_FASTER_CANDIDATE,
-        _why_nothing_faster(tried),
+        _why_nothing_faster(tried, notes),
         recorded,
         tuple(tried),
+        notes=notes,
     )
 
 
 NO_RULE_APPLIES = "no rule applies to this function"
 
 
-def _why_nothing_faster(tried: Sequence[CandidateResult]) -> str:
+def _why_nothing_faster(tried: Sequence[CandidateResult], notes: Sequence[str] = ()) -> str:
+    if not tried and notes:  # the proposers beside the rules said why they gave nothing
+        more = f" (and {len(notes) - 1} more notes)" if len(notes) > 1 else ""
+        return f"{NO_RULE_APPLIES}, and no other proposer gave one: {notes[0]}{more}"
     if not tried:
         return NO_RULE_APPLIES
     statuses = [r.verdict.status if r.verdict else None for r in tried]

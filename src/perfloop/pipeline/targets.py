@@ -91,7 +91,7 @@ class TargetChoice:
         return (
             f"{count} hot {which} that no rule applies to did not take a target place: "
             "perfloop looked further down the profile for functions with candidates (an "
-            "LLM proposer, --llm, proposes for every hot function)"
+            "LLM, --llm, or your own command, --proposer-cmd, proposes for every hot function)"
         )
 
 

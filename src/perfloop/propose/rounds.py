@@ -1,11 +1,12 @@
 """Proposers that learn from feedback, and the bounded rounds that drive them.
 
 A plain proposer (a rule) is a function called once. A `RoundProposer` (an
-LLM) first proposes from the target's context, then gets feedback round by
-round: when its last round beat the best verified candidate so far (a verified
-rule result counts), the new best goes back with its measured speedup
-(`refine`); otherwise its most telling rejected candidate goes back with its
-counterexample or error (`repair`); with nothing rejected, the best is refined.
+LLM, or a user's command given as `--proposer-cmd`) first proposes from the
+target's context, then gets feedback round by round: when its last round beat
+the best verified candidate so far (a verified rule result counts), the new
+best goes back with its measured speedup (`refine`); otherwise its most telling
+rejected candidate goes back with its counterexample or error (`repair`); with
+nothing rejected, the best is refined.
 Every candidate goes through the same gate, verification and
 measurement as any other (`evaluate`, given by the pipeline).
 

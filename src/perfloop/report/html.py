@@ -363,6 +363,8 @@ def run_html(result: RunResult) -> str:
             page.paragraph(f"{target.status.value}: {target.reason}")
         if target.strength is not None:
             page.paragraph(strength_text(target.strength))
+        for note in target.notes:
+            page.paragraph(f"note: {note}", "note")
         page.add("<ul>")
         for candidate in target.candidates:
             page.add(f"<li>{html.escape(_candidate_line(candidate))}</li>")

@@ -100,6 +100,7 @@ def _target(target: TargetResult) -> dict[str, Any]:
                 "run_id": target.cache.run_id,
             }
         ),
+        "notes": list(target.notes),
     }
 
 
@@ -112,6 +113,7 @@ def _llm(result: RunResult) -> dict[str, Any] | None:
         "calls": usage.calls,
         "cached_calls": usage.cached_calls,
         "failed_calls": usage.failed_calls,
+        "command_runs": usage.command_runs,
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "seconds": rounded(usage.seconds),

@@ -97,6 +97,7 @@ def _target_section(target: TargetResult) -> list[str]:
     if cached is not None:
         lines += [f"Result cache: {cached}.", ""]
     lines += [_candidate_line(c) for c in target.candidates]
+    lines += [f"- note: {note}" for note in target.notes]
     if target.best is not None:
         best = target.best
         lines += ["", f"Chosen: `{best.candidate.origin}`: {best.candidate.rationale}", ""]
@@ -193,7 +194,7 @@ def render_markdown(result: RunResult) -> str:
         ]
     llm = llm_cost_line(result)
     if llm is not None:
-        lines += ["## LLM cost", "", llm + ".", ""]
+        lines += ["## Model cost", "", llm + ".", ""]
     if result.notes:
         lines += ["## Notes", "", *(f"- {n}" for n in result.notes), ""]
     lines += [

@@ -183,37 +183,51 @@ def headline(result: RunResult) -> str:
     return text
 
 
+MODEL_ORIGINS = ("llm:", "cmd:")  # candidates a model wrote, directly or through a command
+
+
 def llm_speedups(result: RunResult) -> int:
-    """LLM candidates that were verified and measurably faster."""
+    """Candidates from an LLM or a proposer command that were verified and measurably faster."""
     return sum(
         1
         for target in result.targets
         for c in target.candidates
-        if c.candidate.origin.startswith("llm:") and c.measurement and c.measurement.faster
+        if c.candidate.origin.startswith(MODEL_ORIGINS) and c.measurement and c.measurement.faster
     )
 
 
 def llm_cost_line(result: RunResult) -> str | None:
-    """What the run's LLM calls cost, in total and per verified speedup; None without calls."""
+    """What the run's LLM calls and proposer command runs cost, in total and per verified
+    speedup (tokens and money as the command reported them); None without any."""
     usage = result.llm_usage
     if usage is None:
         return None
-    text = (
-        f"LLM: {usage.calls} calls ({usage.cached_calls} from the cache), "
-        f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens, {usage.seconds:.1f} s"
+    if usage.command_runs == usage.calls:
+        counted = f"proposer command: {usage.calls} runs"
+    elif usage.command_runs:
+        counted = f"LLM and proposer command: {usage.calls} calls ({usage.command_runs} runs)"
+    else:
+        counted = f"LLM: {usage.calls} calls"
+    # a command that reports no tokens has no token figures, rather than zero of them
+    unreported = usage.tokens == 0 and usage.command_runs == usage.calls
+    tokens = (
+        "tokens not reported"
+        if unreported
+        else f"{usage.prompt_tokens:,}+{usage.completion_tokens:,} tokens"
     )
+    text = f"{counted} ({usage.cached_calls} from the cache), {tokens}, {usage.seconds:.1f} s"
     if usage.cost is not None:
         text += f", ${usage.cost:.4f}"
     wins = llm_speedups(result)
     if wins:
-        text += (
-            f"; per verified speedup: {usage.tokens / wins:,.0f} tokens, "
-            f"{usage.seconds / wins:.1f} s"
-        )
+        per_win = "" if unreported else f"{usage.tokens / wins:,.0f} tokens, "
+        text += f"; per verified speedup: {per_win}{usage.seconds / wins:.1f} s"
         if usage.cost is not None:
             text += f", ${usage.cost / wins:.4f}"
     else:
-        text += "; no verified speedup came from the LLM"
+        text += "; no verified speedup came from " + (
+            "the command" if usage.command_runs == usage.calls else "the LLM"
+        )
     if usage.failed_calls:
         text += f"; {usage.failed_calls} calls failed, first: {usage.first_error}"
     return text

@@ -112,6 +112,9 @@ def print_summary(result: RunResult, console: Console) -> None:
         console.print("review decisions (optimize --interactive, or an agent's MCP decide):")
         for line in decision_lines(result):
             console.print(f"  {line}", markup=False, highlight=False)
+    for target in result.targets:
+        for note in target.notes:
+            console.print(f"{target.function}: {note}", style="dim", markup=False, highlight=False)
     console.print(f"[bold]{headline(result)}[/bold]")
     llm = llm_cost_line(result)
     if llm is not None:

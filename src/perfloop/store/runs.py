@@ -463,6 +463,17 @@ class RunStore:
         ).fetchall()
         return [self._llm_call(row) for row in rows]
 
+    def proposer_problems(self, run_id: RunId, function: FunctionRef) -> list[str]:
+        """Why the run's model calls and proposer commands for `function` gave no candidate,
+        one line each (`cmd:fast repair: exited with status 1: ...`), repeats left out."""
+        rows = self._connection.execute(
+            "SELECT model, purpose, COALESCE(error, problem) FROM llm_calls"
+            " WHERE run_id=? AND function=? AND (error IS NOT NULL OR problem IS NOT NULL)"
+            " ORDER BY rowid",
+            (run_id, str(function)),
+        ).fetchall()
+        return list(dict.fromkeys(f"{model} {purpose}: {why}" for model, purpose, why in rows))
+
     def llm_usage(self, run_id: RunId) -> LLMUsage | None:
         """Totals over the run's LLM calls; None when it made none. Cached calls cost nothing."""
         row = self._connection.execute(
@@ -472,7 +483,8 @@ class RunStore:
             " COALESCE(SUM(CASE WHEN cached=0 THEN seconds END), 0.0),"
             " SUM(CASE WHEN cached=0 THEN cost END),"
             " COALESCE(SUM(error IS NOT NULL), 0),"
-            " (SELECT error FROM llm_calls WHERE run_id=?1 AND error IS NOT NULL ORDER BY rowid)"
+            " (SELECT error FROM llm_calls WHERE run_id=?1 AND error IS NOT NULL ORDER BY rowid),"
+            " COALESCE(SUM(model LIKE 'cmd:%'), 0)"
             " FROM llm_calls WHERE run_id=?1",
             (run_id,),
         ).fetchone()
