@@ -94,6 +94,32 @@ def test_a_project_with_these_addopts_is_still_indexed(make_project, addopts: st
     assert selected(index, root, "label") == ["tests/test_shop.py::test_label_in_a_thread"]
 
 
+# The plugins blocked by name, as in an environment without them: wcwidth 0.2.14's tox.ini
+# has `addopts = ... --cov-append --cov-report=html --cov=wcwidth` and pytest stopped with
+# "unrecognized arguments" where pytest-cov was not installed, so no test judged anything.
+WITHOUT_PLUGINS = "-p no:pytest_cov -p no:xdist -p no:xdist.looponfail"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "addopts",
+    [
+        pytest.param("--cov-append --cov-report=html --cov=shop", id="cov"),
+        pytest.param("--cov shop --cov-branch -q", id="cov-with-value-after"),
+        pytest.param("--cov -q --no-cov-on-fail", id="cov-without-value"),
+        pytest.param("-n 2 --dist loadfile", id="xdist"),
+        pytest.param("-nauto --maxprocesses=2", id="xdist-joined"),
+    ],
+)
+def test_addopts_of_plugins_that_are_not_installed_do_not_stop_the_index(
+    make_project, addopts: str
+) -> None:
+    ini = f"[pytest]\naddopts = {WITHOUT_PLUGINS} {addopts}\n"
+    root, index = index_of(make_project, {"pytest.ini": ini})
+    assert index.problem is None and index.collected == 3 and index.failing == 0
+    assert selected(index, root, "shipping") == SHIPPING_TESTS
+
+
 @pytest.mark.slow
 def test_xdist_from_pyproject_is_kept_in_process(make_project) -> None:
     config = {"pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-n 2"\n'}

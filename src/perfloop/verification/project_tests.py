@@ -402,11 +402,63 @@ def _override_user_options(early_config: object, args: list[str], index: bool) -
     known = early_config.known_args_namespace  # type: ignore[attr-defined]
     if hasattr(known, "numprocesses"):
         args += ["-n", "0"]
+    else:
+        _drop_options(args, _XDIST_OPTIONS)
     if hasattr(known, "no_cov"):
         args.append("--no-cov")
         known.no_cov = True  # pytest-cov decides from the early namespace, before the parse
+    else:
+        _drop_options(args, _COV_OPTIONS)
     if index:
         args.append("--maxfail=0")
+
+
+# Options of the plugins the tests tier turns off anyway: {option: takes a value}; None
+# for pytest-cov's `--cov`, whose value is optional. Where the plugin is not installed,
+# the user's addopts naming them would make pytest stop with a usage error (wcwidth
+# 0.2.14's tox.ini: `addopts = ... --cov-append --cov-report=html --cov=wcwidth`).
+_COV_OPTIONS: dict[str, bool | None] = {
+    "--cov": None,
+    "--cov-report": True,
+    "--cov-config": True,
+    "--cov-fail-under": True,
+    "--cov-context": True,
+    "--cov-precision": True,
+    "--cov-append": False,
+    "--cov-branch": False,
+    "--cov-reset": False,
+    "--no-cov": False,
+    "--no-cov-on-fail": False,
+}
+_XDIST_OPTIONS: dict[str, bool | None] = {
+    "-n": True,
+    "--numprocesses": True,
+    "--maxprocesses": True,
+    "--max-worker-restart": True,
+    "--dist": True,
+    "--tx": True,
+}
+
+
+def _drop_options(args: list[str], options: dict[str, bool | None]) -> None:
+    """Remove `options` (and their values) from `args` in place."""
+    kept: list[str] = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        position += 1
+        name = arg.split("=", 1)[0]
+        short = name[:2] if not name.startswith("--") and len(name) > 2 else None
+        if name in options and "=" not in arg:
+            takes = options[name]
+            value_next = position < len(args) and not args[position].startswith("-")
+            if takes or (takes is None and value_next):  # as argparse reads `--cov src`
+                position += 1
+            continue
+        if name in options or (short is not None and options.get(short)):  # --cov=x, -n4
+            continue
+        kept.append(arg)
+    args[:] = kept
 
 
 class _Tracer:
