@@ -134,9 +134,11 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     if not function.decorators:  # a bare def given for a decorated one keeps its decorators
         function = function.with_changes(decorators=original.decorators)
     merged = module.visit(_ReplaceFunction(original, function))
-    constants = _new_constants(proposed, merged, function)
-    if constants:  # e.g. a compiled pattern the new function uses, defined just above it
-        merged = merged.with_changes(body=_insert_before(merged, parts[0], constants))
+    added, replaced = _helpers(proposed, merged, function, parts[0])
+    if replaced:  # a helper the new function calls, changed with it (its new signature)
+        merged = merged.with_changes(body=[_replacing(s, replaced) for s in merged.body])
+    if added:  # e.g. a compiled pattern the new function uses, defined just above it
+        merged = merged.with_changes(body=_insert_before(merged, parts[0], added))
     present = {merged.code_for_node(line) for line in _import_lines(merged)}
     new_imports = [
         line for line in _import_lines(proposed) if proposed.code_for_node(line) not in present
@@ -146,26 +148,65 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     return merged.code
 
 
-def _new_constants(
-    proposed: cst.Module, module: cst.Module, function: cst.FunctionDef
-) -> list[cst.SimpleStatementLine]:
-    """Top-level `NAME = ...` lines of the new source that the new function reads and the
-    module does not bind yet."""
+def _helpers(
+    proposed: cst.Module, module: cst.Module, function: cst.FunctionDef, target_top: str
+) -> tuple[list[cst.BaseStatement], dict[str, cst.BaseStatement]]:
+    """What the new source defines at its top level and the new function needs, followed
+    through what those read in turn: `NAME = ...` lines and defs the module lacks (to add,
+    in the new source's order), and top-level defs it has in another form (to replace).
+
+    wcwidth's "Optimize wcwidth()" (69dc30c) adds `ZERO_WIDTH_CF` and `UBOUND_*` constants
+    and gives `_bisearch` a third parameter: without them the maintainer's `wcwidth` failed
+    with "_bisearch() takes 2 positional arguments but 3 were given". A constant the module
+    already binds stays the module's."""
     bound = _top_level_names(module)
-    used = {node.value for node in _names(function)}
-    constants = []
+    defined = {
+        s.name.value: s for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+    }
+    offered: dict[str, cst.BaseStatement] = {}
     for statement in proposed.body:
-        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            offered[statement.name.value] = statement
+        elif isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            small = statement.body[0]
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
+                offered[small.targets[0].target.value] = statement
+    taken: dict[str, cst.BaseStatement] = {}
+    replaced: dict[str, cst.BaseStatement] = {}
+    pending = [name.value for name in _names(function)]
+    while pending:
+        name = pending.pop()
+        statement = offered.get(name)
+        if statement is None or name == target_top or name in taken or name in replaced:
             continue
-        small = statement.body[0]
-        if (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-            and small.targets[0].target.value in used - bound
-        ):
-            constants.append(statement)
-    return constants
+        if name not in bound:
+            taken[name] = statement
+        elif name in defined and type(defined[name]) is type(statement):
+            if defined[name].deep_equals(statement):
+                continue
+            replaced[name] = statement
+        else:
+            continue
+        pending.extend(found.value for found in _names(statement))
+    added = [s for s in proposed.body if any(s is t for t in taken.values())]
+    if added and not added[0].leading_lines:  # type: ignore[attr-defined]
+        # the first statement of the new source: set apart from the code above it
+        added[0] = added[0].with_changes(leading_lines=[cst.EmptyLine()] * 2)
+    return added, replaced
+
+
+def _replacing(
+    statement: cst.BaseStatement, replaced: dict[str, cst.BaseStatement]
+) -> cst.BaseStatement:
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        new = replaced.get(statement.name.value)
+        if new is not None:
+            return new.with_changes(leading_lines=statement.leading_lines)  # type: ignore[attr-defined]
+    return statement
 
 
 def _top_level_names(module: cst.Module) -> set[str]:
@@ -205,7 +246,7 @@ def _names(node: cst.CSTNode) -> list[cst.Name]:
 
 
 def _insert_before(
-    module: cst.Module, top_level_name: str, lines: list[cst.SimpleStatementLine]
+    module: cst.Module, top_level_name: str, lines: list[cst.BaseStatement]
 ) -> list[cst.BaseStatement]:
     """`lines` just before the top-level def or class named `top_level_name`."""
     body = list(module.body)
