@@ -186,3 +186,26 @@ def test_with_xdist_in_addopts_a_candidate_that_breaks_a_test_is_still_rejected(
     )
     assert verdict.status is VerdictStatus.DIFFERENT
     assert verdict.difference.call == "tests/test_shop.py::test_free_from_fifty"
+
+
+def test_a_test_file_that_cannot_be_imported_leaves_the_others_to_judge(make_project) -> None:
+    # packaging 26.2: tests/test_manylinux.py imports `pretend`; where it is not installed,
+    # pytest stopped at collection and none of the 8381 other tests judged anything
+    needs = "import pretend\n\n\ndef test_mocked():\n    assert pretend\n"
+    root, index = index_of(make_project, {"tests/test_needs_pretend.py": needs})
+    assert index.problem is None and index.collected == 3
+    assert selected(index, root, "shipping") == SHIPPING_TESTS
+    assert index.note is not None
+    assert "tests/test_needs_pretend.py (ModuleNotFoundError: No module named 'pretend')" in (
+        index.note
+    )
+    assert "those tests judged nothing and the others did" in index.note
+
+
+def test_when_no_test_file_can_be_imported_the_problem_says_why(make_project) -> None:
+    broken = "import pretend\n\n\ndef test_mocked():\n    assert pretend\n"
+    root = make_project({"shop.py": LIB, "tests/test_shop.py": broken})
+    index = index_tests(root, LIMITS)
+    assert index.could_not_run is not None
+    assert index.could_not_run.startswith("pytest could not collect any test: tests/test_shop.py")
+    assert "No module named 'pretend'" in index.could_not_run
