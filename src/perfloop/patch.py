@@ -131,10 +131,11 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     original = find_cst_function(module.body, qualname)
     if original is None:
         raise SpliceError(f"the module defines no function {qualname!r} to replace")
+    given = function
     if not function.decorators:  # a bare def given for a decorated one keeps its decorators
         function = function.with_changes(decorators=original.decorators)
     merged = module.visit(_ReplaceFunction(original, function))
-    added, replaced = _helpers(proposed, merged, function, parts[0])
+    added, replaced = _helpers(proposed, merged, given, parts[0])
     if replaced:  # a helper the new function calls, changed with it (its new signature)
         merged = merged.with_changes(body=[_replacing(s, replaced) for s in merged.body])
     if added:  # e.g. a compiled pattern the new function uses, defined just above it
@@ -181,7 +182,9 @@ def _helpers(
     while pending:
         name = pending.pop()
         statement = offered.get(name)
-        if statement is None or name == target_top or name in taken or name in replaced:
+        if statement is None or statement is function or name == target_top:
+            continue  # the function itself (a method given as a bare def) is in place already
+        if name in taken or name in replaced:
             continue
         if name not in bound:
             taken[name] = statement

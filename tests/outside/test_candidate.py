@@ -165,3 +165,14 @@ def test_module_names_come_from_paths_that_python_can_import(tmp_path: Path) -> 
     assert module_name("README.md", project) is None
     (tmp_path / "src" / "pkg").mkdir(parents=True)
     assert module_name("src/pkg/mod.py", project) == "pkg.mod"
+
+
+def test_a_method_given_as_a_bare_def_is_not_also_added_at_the_top_level() -> None:
+    # packaging 26.2's Tag.__init__ sent unindented: the note said "new: __init__" and a
+    # copy of the method landed before the class
+    target = Target(FunctionRef("shop", "Cart.total"), "shop.py", MODULE)
+    text = "def total(self, prices):\n    return sum(prices)\n"
+    candidate = splice_candidate(target, text, "outside:test")
+    assert candidate.module_source.count("def total(") == 1
+    assert "\n        return sum(prices)\n" in candidate.module_source
+    assert _extra_code_notes(text, target, candidate.module_source) == ()
