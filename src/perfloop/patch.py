@@ -238,11 +238,44 @@ def _top_level_names(module: cst.Module) -> set[str]:
 
 
 def _names(node: cst.CSTNode) -> list[cst.Name]:
+    """The names `node` reads: not the attribute in `x.attr`, nor the names it defines
+    (a def's or class's own name, parameters, keyword arguments, import aliases). A
+    method reading `self._resolve` does not need a top-level `_resolve`."""
     found: list[cst.Name] = []
 
     class _Collect(cst.CSTVisitor):
         def visit_Name(self, name: cst.Name) -> None:
             found.append(name)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_FunctionDef(self, definition: cst.FunctionDef) -> bool:
+            for part in (*definition.decorators, definition.params, definition.body):
+                part.visit(self)
+            if definition.returns is not None:
+                definition.returns.visit(self)
+            return False
+
+        def visit_ClassDef(self, definition: cst.ClassDef) -> bool:
+            for part in (*definition.decorators, *definition.bases, *definition.keywords):
+                part.visit(self)
+            definition.body.visit(self)
+            return False
+
+        def visit_Param(self, param: cst.Param) -> bool:
+            for part in (param.annotation, param.default):
+                if part is not None:
+                    part.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+        def visit_ImportAlias(self, alias: cst.ImportAlias) -> bool:
+            return False
 
     node.visit(_Collect())
     return found

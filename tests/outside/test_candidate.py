@@ -176,3 +176,17 @@ def test_a_method_given_as_a_bare_def_is_not_also_added_at_the_top_level() -> No
     assert candidate.module_source.count("def total(") == 1
     assert "\n        return sum(prices)\n" in candidate.module_source
     assert _extra_code_notes(text, target, candidate.module_source) == ()
+
+
+def test_a_name_read_as_an_attribute_does_not_bring_a_top_level_def() -> None:
+    # python-dateutil 16561fc changes _ymd.resolve_ymd and the method it calls as
+    # self._resolve_from_stridxs: a bare def of that method is not a module-level helper
+    target = Target(FunctionRef("shop", "Cart.total"), "shop.py", MODULE)
+    text = (
+        "def total(self, prices):\n    return self.count() + sum(prices)\n\n\n"
+        "def count(self):\n    return 1\n"
+    )
+    candidate = splice_candidate(target, text, "outside:test")
+    assert candidate.module_source.count("def count(") == 1  # the class's own, unchanged
+    notes = _extra_code_notes(text, target, candidate.module_source)
+    assert len(notes) == 1 and "1 other top-level statement(s)" in notes[0]
