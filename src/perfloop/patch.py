@@ -38,7 +38,7 @@ import libcst as cst
 
 from perfloop.atomic import commit, stage, write_atomic
 from perfloop.model import Candidate
-from perfloop.qualnames import find_cst_function
+from perfloop.qualnames import find_cst_function, find_cst_path
 
 
 @dataclass(frozen=True)
@@ -134,6 +134,10 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     given = function
     if not function.decorators:  # a bare def given for a decorated one keeps its decorators
         function = function.with_changes(decorators=original.decorators)
+    if len(parts) > 1:  # a method: the methods of its class it calls, changed with it
+        module = _with_sibling_methods(proposed, module, given, qualname)
+        original = find_cst_function(module.body, qualname)
+        assert original is not None
     merged = module.visit(_ReplaceFunction(original, function))
     added, replaced = _helpers(proposed, merged, given, parts[0])
     if replaced:  # a helper the new function calls, changed with it (its new signature)
@@ -200,6 +204,82 @@ def _helpers(
         # the first statement of the new source: set apart from the code above it
         added[0] = added[0].with_changes(leading_lines=[cst.EmptyLine()] * 2)
     return added, replaced
+
+
+def _with_sibling_methods(
+    proposed: cst.Module, module: cst.Module, function: cst.FunctionDef, qualname: str
+) -> cst.Module:
+    """The module with the methods of the target's class that the new method calls
+    through `self`, `cls` or the class (followed through what those call in turn) in the
+    form the new source gives them: in its copy of the class, or as bare defs beside the
+    method. One the class has in another form is replaced; one it lacks is added after
+    the target. python-dateutil 16561fc gives `_ymd._resolve_from_stridxs` a `strids`
+    parameter and passes it from `_ymd.resolve_ymd`: the one without the other fails."""
+    found = find_cst_path(module.body, qualname)
+    if found is None or not isinstance(found[1][-1].body, cst.IndentedBlock):
+        return module
+    target, classes = found
+    owner = classes[-1]
+    given = find_cst_path(proposed.body, qualname)
+    offered_body = given[1][-1].body.body if given is not None else proposed.body
+    offered = {s.name.value: s for s in offered_body if isinstance(s, cst.FunctionDef)}
+    existing: dict[str, list[cst.FunctionDef]] = {}
+    for statement in owner.body.body:
+        if isinstance(statement, cst.FunctionDef):
+            existing.setdefault(statement.name.value, []).append(statement)
+    replaced: dict[str, cst.FunctionDef] = {}
+    added: list[cst.FunctionDef] = []
+    pending = _called_on_class(function, owner.name.value)
+    while pending:
+        name = pending.pop()
+        new = offered.get(name)
+        if new is None or new is function or name == target.name.value:
+            continue
+        if name in replaced or any(a.name.value == name for a in added):
+            continue
+        old = existing.get(name)
+        if old is None:
+            added.append(new)
+        elif len(old) == 1 and not old[0].deep_equals(new):
+            if not new.decorators:
+                new = new.with_changes(decorators=old[0].decorators)
+            replaced[name] = new
+        else:
+            continue  # the same, or several defs of that name (a property's setter)
+        pending.extend(_called_on_class(new, owner.name.value))
+    if not replaced and not added:
+        return module
+    body: list[cst.BaseStatement] = []
+    for statement in owner.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value in replaced:
+            new = replaced[statement.name.value]
+            statement = new.with_changes(leading_lines=statement.leading_lines)
+        body.append(statement)
+        if statement is target:
+            body.extend(a.with_changes(leading_lines=[cst.EmptyLine(indent=False)]) for a in added)
+    new_owner = owner.with_changes(body=owner.body.with_changes(body=body))
+
+    class _ReplaceClass(cst.CSTTransformer):
+        def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+            return new_owner if original is owner else updated
+
+    return module.visit(_ReplaceClass())
+
+
+def _called_on_class(function: cst.FunctionDef, class_name: str) -> list[str]:
+    """The attributes `function` reads on its first parameter (self, cls) or its class."""
+    receivers = {class_name}
+    if function.params.params:
+        receivers.add(function.params.params[0].name.value)
+    found: list[str] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            if isinstance(attribute.value, cst.Name) and attribute.value.value in receivers:
+                found.append(attribute.attr.value)
+
+    function.body.visit(_Collect())
+    return found
 
 
 def _replacing(

@@ -178,15 +178,36 @@ def test_a_method_given_as_a_bare_def_is_not_also_added_at_the_top_level() -> No
     assert _extra_code_notes(text, target, candidate.module_source) == ()
 
 
-def test_a_name_read_as_an_attribute_does_not_bring_a_top_level_def() -> None:
+def test_a_method_the_new_method_calls_on_self_comes_with_it() -> None:
     # python-dateutil 16561fc changes _ymd.resolve_ymd and the method it calls as
-    # self._resolve_from_stridxs: a bare def of that method is not a module-level helper
+    # self._resolve_from_stridxs (a new parameter): a bare def of that method replaces the
+    # class's, and is not added as a module-level function
     target = Target(FunctionRef("shop", "Cart.total"), "shop.py", MODULE)
     text = (
-        "def total(self, prices):\n    return self.count() + sum(prices)\n\n\n"
-        "def count(self):\n    return 1\n"
+        "def total(self, prices):\n    return self.count(prices) + sum(prices)\n\n\n"
+        "def count(self, prices):\n    return len(prices)\n\n\n"
+        "def unused(self):\n    return 2\n"
     )
     candidate = splice_candidate(target, text, "outside:test")
-    assert candidate.module_source.count("def count(") == 1  # the class's own, unchanged
-    notes = _extra_code_notes(text, target, candidate.module_source)
-    assert len(notes) == 1 and "1 other top-level statement(s)" in notes[0]
+    new = candidate.module_source
+    assert new.count("def count(") == 1 and "    def count(self, prices):\n" in new
+    assert "def unused(" not in new
+    assert new.index("class Cart:") < new.index("def count(")
+    compile(new, "shop.py", "exec")
+    taken, ignored = _extra_code_notes(text, target, new)
+    assert "replaced: Cart.count" in taken
+    assert "1 other top-level statement(s)" in ignored
+
+
+def test_the_methods_of_a_class_sent_whole_come_with_the_target() -> None:
+    target = Target(FunctionRef("shop", "Cart.total"), "shop.py", MODULE)
+    text = (
+        "class Cart:\n    rate = 2\n\n"
+        "    def total(self, prices):\n        return self._sum(prices)\n\n"
+        "    def _sum(self, prices):\n        return sum(prices)\n\n"
+        "    def count(self):\n        return 0\n"
+    )
+    new = splice_candidate(target, text, "outside:test").module_source
+    assert "        return self._sum(prices)\n\n    def _sum(self, prices):\n" in new
+    assert new.count("def count(self):") == 1
+    compile(new, "shop.py", "exec")

@@ -127,11 +127,16 @@ def _module_copy(target: Target, location: Path) -> str:
 
 
 def _top_level(source: str) -> dict[str, str]:
-    """Top-level defs, classes and single-name assignments: name -> their source."""
+    """Top-level defs, classes (and their methods) and single-name assignments: name ->
+    their source."""
     found: dict[str, str] = {}
     for statement in ast.parse(source).body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             found[statement.name] = ast.dump(statement)
+        if isinstance(statement, ast.ClassDef):  # and its methods, as Class.method
+            for inner in statement.body:
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found.setdefault(f"{statement.name}.{inner.name}", ast.dump(inner))
         elif (
             isinstance(statement, ast.Assign)
             and len(statement.targets) == 1
@@ -153,7 +158,7 @@ def _extra_code_notes(text: str, target: Target, module_source: str) -> tuple[st
     top = function.qualname.split(".")[0]
     added = [name for name in after if name not in before]
     replaced = [name for name in after if name in before and after[name] != before[name]]
-    replaced = [name for name in replaced if name != top]
+    replaced = [name for name in replaced if name not in (top, function.qualname)]
     notes = []
     if added or replaced:
         parts = [f"new: {', '.join(added)}"] if added else []
@@ -169,7 +174,7 @@ def _extra_code_notes(text: str, target: Target, module_source: str) -> tuple[st
                 f"`{name}` is also called by {', '.join(callers)}: only the tests and rollout "
                 f"tiers judge those with the new `{name}`"
             )
-    kept_names = {function.name, top, *added, *replaced}
+    kept_names = {function.name, top, *(n.split(".")[-1] for n in (*added, *replaced))}
     ignored = [
         statement
         for statement in body
