@@ -146,3 +146,68 @@ def test_a_wrong_init_of_that_class_is_caught(project: Path) -> None:
     wrong = LIB.replace("self._platform = platform.lower()", "self._platform = platform")
     verdict = verdict_for(project, "Tag.__init__", wrong)
     assert verdict.status is VerdictStatus.DIFFERENT, verdict.reason
+
+
+# python-dateutil 16561fc: `_ymd.resolve_ymd` builds the dict of string indexes once and
+# passes it to `_resolve_from_stridxs`, which gets a `strids` parameter for it
+YMD = """
+class _ymd(list):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ystridx = self.mstridx = self.dstridx = None
+
+    def _resolve_from_stridxs(self):
+        strids = {"y": self.ystridx, "m": self.mstridx, "d": self.dstridx}
+        strids = {key: strids[key] for key in strids if strids[key] is not None}
+        out = {"y": None, "m": None, "d": None}
+        out.update({key: self[strids[key]] for key in strids})
+        return (out["y"], out["m"], out["d"])
+
+    def resolve_ymd(self):
+        strids = {"y": self.ystridx, "m": self.mstridx, "d": self.dstridx}
+        strids = {key: strids[key] for key in strids if strids[key] is not None}
+        if len(self) == len(strids) > 0:
+            return self._resolve_from_stridxs()
+        return tuple(self) + (None,) * (3 - len(self))
+"""
+
+YMD_BENCH = """
+from ymd import _ymd
+
+for values, m in [([2003, 9, 25], 1), ([25, 9], None), ([7], 0)]:
+    ymd = _ymd(values)
+    ymd.mstridx = m
+    if m is not None and len(values) == 1:
+        print(ymd.resolve_ymd())
+    ymd.ystridx, ymd.dstridx = (0, 2) if len(values) == 3 else (None, None)
+    print(ymd.resolve_ymd())
+"""
+
+YMD_COMMIT = """
+    def _resolve_from_stridxs(self, strids):
+        out = {key: self[strids[key]] for key in strids}
+        return (out.get("y"), out.get("m"), out.get("d"))
+
+    def resolve_ymd(self):
+        strids = (("y", self.ystridx), ("m", self.mstridx), ("d", self.dstridx))
+        strids = {key: val for key, val in strids if val is not None}
+        if len(self) == len(strids) > 0:
+            return self._resolve_from_stridxs(strids)
+        return tuple(self) + (None,) * (3 - len(self))
+"""
+
+
+def test_a_method_and_the_method_it_calls_changed_together_verify(make_project) -> None:
+    import perfloop
+
+    root = make_project({"ymd.py": YMD, "bench.py": YMD_BENCH})
+    result = perfloop.verify(
+        "ymd:_ymd.resolve_ymd",
+        YMD_COMMIT,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay", "fuzz"),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason
+    assert any("replaced: _ymd._resolve_from_stridxs" in note for note in result.notes)
