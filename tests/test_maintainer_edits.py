@@ -93,6 +93,7 @@ FAST_JOIN = LIB.replace(
             yield (left_default, item)""",
 )
 LIMITS = Limits(wall_seconds=60, memory_mb=1024)
+pytestmark = pytest.mark.slow  # each records a real workload and runs the tiers on it
 TIERS = VerifySettings(tiers=("replay", "fuzz"), fuzz=FuzzSettings(60, 15.0))
 
 

@@ -188,6 +188,7 @@ def test_with_xdist_in_addopts_a_candidate_that_breaks_a_test_is_still_rejected(
     assert verdict.difference.call == "tests/test_shop.py::test_free_from_fifty"
 
 
+@pytest.mark.slow
 def test_a_test_file_that_cannot_be_imported_leaves_the_others_to_judge(make_project) -> None:
     # packaging 26.2: tests/test_manylinux.py imports `pretend`; where it is not installed,
     # pytest stopped at collection and none of the 8381 other tests judged anything
@@ -202,6 +203,7 @@ def test_a_test_file_that_cannot_be_imported_leaves_the_others_to_judge(make_pro
     assert "those tests judged nothing and the others did" in index.note
 
 
+@pytest.mark.slow
 def test_when_no_test_file_can_be_imported_the_problem_says_why(make_project) -> None:
     broken = "import pretend\n\n\ndef test_mocked():\n    assert pretend\n"
     root = make_project({"shop.py": LIB, "tests/test_shop.py": broken})
