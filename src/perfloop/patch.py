@@ -38,7 +38,7 @@ import libcst as cst
 
 from perfloop.atomic import commit, stage, write_atomic
 from perfloop.model import Candidate
-from perfloop.qualnames import find_cst_function
+from perfloop.qualnames import find_cst_function, find_cst_path
 
 
 @dataclass(frozen=True)
@@ -131,12 +131,19 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     original = find_cst_function(module.body, qualname)
     if original is None:
         raise SpliceError(f"the module defines no function {qualname!r} to replace")
+    given = function
     if not function.decorators:  # a bare def given for a decorated one keeps its decorators
         function = function.with_changes(decorators=original.decorators)
+    if len(parts) > 1:  # a method: the methods of its class it calls, changed with it
+        module = _with_sibling_methods(proposed, module, given, qualname)
+        original = find_cst_function(module.body, qualname)
+        assert original is not None
     merged = module.visit(_ReplaceFunction(original, function))
-    constants = _new_constants(proposed, merged, function)
-    if constants:  # e.g. a compiled pattern the new function uses, defined just above it
-        merged = merged.with_changes(body=_insert_before(merged, parts[0], constants))
+    added, replaced = _helpers(proposed, merged, given, parts[0])
+    if replaced:  # a helper the new function calls, changed with it (its new signature)
+        merged = merged.with_changes(body=[_replacing(s, replaced) for s in merged.body])
+    if added:  # e.g. a compiled pattern the new function uses, defined just above it
+        merged = merged.with_changes(body=_insert_before(merged, parts[0], added))
     present = {merged.code_for_node(line) for line in _import_lines(merged)}
     new_imports = [
         line for line in _import_lines(proposed) if proposed.code_for_node(line) not in present
@@ -146,26 +153,143 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     return merged.code
 
 
-def _new_constants(
-    proposed: cst.Module, module: cst.Module, function: cst.FunctionDef
-) -> list[cst.SimpleStatementLine]:
-    """Top-level `NAME = ...` lines of the new source that the new function reads and the
-    module does not bind yet."""
+def _helpers(
+    proposed: cst.Module, module: cst.Module, function: cst.FunctionDef, target_top: str
+) -> tuple[list[cst.BaseStatement], dict[str, cst.BaseStatement]]:
+    """What the new source defines at its top level and the new function needs, followed
+    through what those read in turn: `NAME = ...` lines and defs the module lacks (to add,
+    in the new source's order), and top-level defs it has in another form (to replace).
+
+    wcwidth's "Optimize wcwidth()" (69dc30c) adds `ZERO_WIDTH_CF` and `UBOUND_*` constants
+    and gives `_bisearch` a third parameter: without them the maintainer's `wcwidth` failed
+    with "_bisearch() takes 2 positional arguments but 3 were given". A constant the module
+    already binds stays the module's."""
     bound = _top_level_names(module)
-    used = {node.value for node in _names(function)}
-    constants = []
+    defined = {
+        s.name.value: s for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))
+    }
+    offered: dict[str, cst.BaseStatement] = {}
     for statement in proposed.body:
-        if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            offered[statement.name.value] = statement
+        elif isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            small = statement.body[0]
+            if (
+                isinstance(small, cst.Assign)
+                and len(small.targets) == 1
+                and isinstance(small.targets[0].target, cst.Name)
+            ):
+                offered[small.targets[0].target.value] = statement
+    taken: dict[str, cst.BaseStatement] = {}
+    replaced: dict[str, cst.BaseStatement] = {}
+    pending = [name.value for name in _names(function)]
+    while pending:
+        name = pending.pop()
+        statement = offered.get(name)
+        if statement is None or statement is function or name == target_top:
+            continue  # the function itself (a method given as a bare def) is in place already
+        if name in taken or name in replaced:
             continue
-        small = statement.body[0]
-        if (
-            isinstance(small, cst.Assign)
-            and len(small.targets) == 1
-            and isinstance(small.targets[0].target, cst.Name)
-            and small.targets[0].target.value in used - bound
-        ):
-            constants.append(statement)
-    return constants
+        if name not in bound:
+            taken[name] = statement
+        elif name in defined and type(defined[name]) is type(statement):
+            if defined[name].deep_equals(statement):
+                continue
+            replaced[name] = statement
+        else:
+            continue
+        pending.extend(found.value for found in _names(statement))
+    added = [s for s in proposed.body if any(s is t for t in taken.values())]
+    if added and not added[0].leading_lines:  # type: ignore[attr-defined]
+        # the first statement of the new source: set apart from the code above it
+        added[0] = added[0].with_changes(leading_lines=[cst.EmptyLine()] * 2)
+    return added, replaced
+
+
+def _with_sibling_methods(
+    proposed: cst.Module, module: cst.Module, function: cst.FunctionDef, qualname: str
+) -> cst.Module:
+    """The module with the methods of the target's class that the new method calls
+    through `self`, `cls` or the class (followed through what those call in turn) in the
+    form the new source gives them: in its copy of the class, or as bare defs beside the
+    method. One the class has in another form is replaced; one it lacks is added after
+    the target. python-dateutil 16561fc gives `_ymd._resolve_from_stridxs` a `strids`
+    parameter and passes it from `_ymd.resolve_ymd`: the one without the other fails."""
+    found = find_cst_path(module.body, qualname)
+    if found is None or not isinstance(found[1][-1].body, cst.IndentedBlock):
+        return module
+    target, classes = found
+    owner = classes[-1]
+    given = find_cst_path(proposed.body, qualname)
+    offered_body = given[1][-1].body.body if given is not None else proposed.body
+    offered = {s.name.value: s for s in offered_body if isinstance(s, cst.FunctionDef)}
+    existing: dict[str, list[cst.FunctionDef]] = {}
+    for statement in owner.body.body:
+        if isinstance(statement, cst.FunctionDef):
+            existing.setdefault(statement.name.value, []).append(statement)
+    replaced: dict[str, cst.FunctionDef] = {}
+    added: list[cst.FunctionDef] = []
+    pending = _called_on_class(function, owner.name.value)
+    while pending:
+        name = pending.pop()
+        new = offered.get(name)
+        if new is None or new is function or name == target.name.value:
+            continue
+        if name in replaced or any(a.name.value == name for a in added):
+            continue
+        old = existing.get(name)
+        if old is None:
+            added.append(new)
+        elif len(old) == 1 and not old[0].deep_equals(new):
+            if not new.decorators:
+                new = new.with_changes(decorators=old[0].decorators)
+            replaced[name] = new
+        else:
+            continue  # the same, or several defs of that name (a property's setter)
+        pending.extend(_called_on_class(new, owner.name.value))
+    if not replaced and not added:
+        return module
+    body: list[cst.BaseStatement] = []
+    for statement in owner.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value in replaced:
+            new = replaced[statement.name.value]
+            statement = new.with_changes(leading_lines=statement.leading_lines)
+        body.append(statement)
+        if statement is target:
+            body.extend(a.with_changes(leading_lines=[cst.EmptyLine(indent=False)]) for a in added)
+    new_owner = owner.with_changes(body=owner.body.with_changes(body=body))
+
+    class _ReplaceClass(cst.CSTTransformer):
+        def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
+            return new_owner if original is owner else updated
+
+    return module.visit(_ReplaceClass())
+
+
+def _called_on_class(function: cst.FunctionDef, class_name: str) -> list[str]:
+    """The attributes `function` reads on its first parameter (self, cls) or its class."""
+    receivers = {class_name}
+    if function.params.params:
+        receivers.add(function.params.params[0].name.value)
+    found: list[str] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Attribute(self, attribute: cst.Attribute) -> None:
+            if isinstance(attribute.value, cst.Name) and attribute.value.value in receivers:
+                found.append(attribute.attr.value)
+
+    function.body.visit(_Collect())
+    return found
+
+
+def _replacing(
+    statement: cst.BaseStatement, replaced: dict[str, cst.BaseStatement]
+) -> cst.BaseStatement:
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        new = replaced.get(statement.name.value)
+        if new is not None:
+            return new.with_changes(leading_lines=statement.leading_lines)  # type: ignore[attr-defined]
+    return statement
 
 
 def _top_level_names(module: cst.Module) -> set[str]:
@@ -194,18 +318,51 @@ def _top_level_names(module: cst.Module) -> set[str]:
 
 
 def _names(node: cst.CSTNode) -> list[cst.Name]:
+    """The names `node` reads: not the attribute in `x.attr`, nor the names it defines
+    (a def's or class's own name, parameters, keyword arguments, import aliases). A
+    method reading `self._resolve` does not need a top-level `_resolve`."""
     found: list[cst.Name] = []
 
     class _Collect(cst.CSTVisitor):
         def visit_Name(self, name: cst.Name) -> None:
             found.append(name)
 
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+        def visit_FunctionDef(self, definition: cst.FunctionDef) -> bool:
+            for part in (*definition.decorators, definition.params, definition.body):
+                part.visit(self)
+            if definition.returns is not None:
+                definition.returns.visit(self)
+            return False
+
+        def visit_ClassDef(self, definition: cst.ClassDef) -> bool:
+            for part in (*definition.decorators, *definition.bases, *definition.keywords):
+                part.visit(self)
+            definition.body.visit(self)
+            return False
+
+        def visit_Param(self, param: cst.Param) -> bool:
+            for part in (param.annotation, param.default):
+                if part is not None:
+                    part.visit(self)
+            return False
+
+        def visit_Arg(self, arg: cst.Arg) -> bool:
+            arg.value.visit(self)
+            return False
+
+        def visit_ImportAlias(self, alias: cst.ImportAlias) -> bool:
+            return False
+
     node.visit(_Collect())
     return found
 
 
 def _insert_before(
-    module: cst.Module, top_level_name: str, lines: list[cst.SimpleStatementLine]
+    module: cst.Module, top_level_name: str, lines: list[cst.BaseStatement]
 ) -> list[cst.BaseStatement]:
     """`lines` just before the top-level def or class named `top_level_name`."""
     body = list(module.body)

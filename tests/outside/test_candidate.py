@@ -83,12 +83,78 @@ def test_a_candidate_that_cannot_be_used_is_a_usage_error_with_the_expected_form
 
 
 def test_extra_code_beside_the_function_is_named_as_ignored() -> None:
-    ref = FunctionRef("shop", "cheapest")
-    assert _extra_code_notes("import heapq\ndef cheapest(p):\n    return 1\n", ref) == ()
-    (note,) = _extra_code_notes(
-        "LIMIT = 3\ndef helper():\n    pass\ndef cheapest(p):\n    return 1\n", ref
-    )
-    assert "the other 2 top-level statement(s) in it were ignored" in note
+    target = Target(FunctionRef("shop", "cheapest"), "shop.py", MODULE)
+
+    def notes(text: str) -> tuple[str, ...]:
+        return _extra_code_notes(text, target, splice_candidate(target, text, "o").module_source)
+
+    assert notes("import heapq\ndef cheapest(p):\n    return 1\n") == ()
+    (note,) = notes("LIMIT = 3\ndef helper():\n    pass\ndef cheapest(p):\n    return 1\n")
+    assert "2 other top-level statement(s) of the candidate source were ignored" in note
+
+
+# wcwidth 0.1.8 -> 69dc30c "Optimize wcwidth()": new module constants and a helper given a
+# new parameter, sent with the function; taking the function alone made the maintainer's
+# edit "DIFFERENT: _bisearch() takes 2 positional arguments but 3 were given".
+WIDTHS = """from .tables import ZERO
+
+
+def _bisearch(ucs, table):
+    ubound = len(table) - 1
+    return int(any(low <= ucs <= high for low, high in table[: ubound + 1]))
+
+
+def wcwidth(wc):
+    ucs = ord(wc)
+    if ucs == 0 or 0x200B <= ucs <= 0x200F:
+        return 0
+    return 1 - _bisearch(ucs, ZERO)
+
+
+def wcswidth(text):
+    return sum(wcwidth(c) for c in text)
+"""
+
+FASTER_WIDTH = """# made by hand
+ZERO_WIDTH_CF = set([0, 0x200B, 0x200C, 0x200D, 0x200E, 0x200F])
+
+UBOUND_ZERO = len(ZERO) - 1
+UNUSED = 3
+
+
+def _bisearch(ucs, table, ubound):
+    return int(any(low <= ucs <= high for low, high in table[: ubound + 1]))
+
+
+def wcwidth(wc):
+    ucs = ord(wc)
+    if ucs in ZERO_WIDTH_CF:
+        return 0
+    return 1 - _bisearch(ucs, ZERO, UBOUND_ZERO)
+"""
+
+
+def test_the_helpers_and_constants_a_candidate_function_uses_come_with_it() -> None:
+    target = Target(FunctionRef("widths", "wcwidth"), "widths.py", WIDTHS)
+    candidate = splice_candidate(target, FASTER_WIDTH, "outside:test")
+    new = candidate.module_source
+    assert "def _bisearch(ucs, table, ubound):" in new and "def _bisearch(ucs, table):" not in new
+    assert new.index("ZERO_WIDTH_CF = set(") < new.index("def wcwidth(")
+    assert new.index("UBOUND_ZERO = len(ZERO) - 1") < new.index("def wcwidth(")
+    assert "UNUSED" not in new  # not used by the function: not taken
+    assert new.endswith(WIDTHS[WIDTHS.index("def wcswidth(") :])  # the rest byte for byte
+    compile(new, "widths.py", "exec")
+    taken, ignored = _extra_code_notes(FASTER_WIDTH, target, new)  # no other caller
+    assert "new: ZERO_WIDTH_CF, UBOUND_ZERO" in taken and "replaced: _bisearch" in taken
+    assert "1 other top-level statement(s)" in ignored
+
+
+def test_a_replaced_helper_that_other_functions_call_is_named() -> None:
+    module = WIDTHS + "\n\ndef in_table(c):\n    return _bisearch(ord(c), ZERO)\n"
+    target = Target(FunctionRef("widths", "wcwidth"), "widths.py", module)
+    new = splice_candidate(target, FASTER_WIDTH, "outside:test").module_source
+    notes = _extra_code_notes(FASTER_WIDTH, target, new)
+    assert "`_bisearch` is also called by in_table: only the tests and rollout tiers" in notes[1]
 
 
 def test_module_names_come_from_paths_that_python_can_import(tmp_path: Path) -> None:
@@ -99,3 +165,49 @@ def test_module_names_come_from_paths_that_python_can_import(tmp_path: Path) -> 
     assert module_name("README.md", project) is None
     (tmp_path / "src" / "pkg").mkdir(parents=True)
     assert module_name("src/pkg/mod.py", project) == "pkg.mod"
+
+
+def test_a_method_given_as_a_bare_def_is_not_also_added_at_the_top_level() -> None:
+    # packaging 26.2's Tag.__init__ sent unindented: the note said "new: __init__" and a
+    # copy of the method landed before the class
+    target = Target(FunctionRef("shop", "Cart.total"), "shop.py", MODULE)
+    text = "def total(self, prices):\n    return sum(prices)\n"
+    candidate = splice_candidate(target, text, "outside:test")
+    assert candidate.module_source.count("def total(") == 1
+    assert "\n        return sum(prices)\n" in candidate.module_source
+    assert _extra_code_notes(text, target, candidate.module_source) == ()
+
+
+def test_a_method_the_new_method_calls_on_self_comes_with_it() -> None:
+    # python-dateutil 16561fc changes _ymd.resolve_ymd and the method it calls as
+    # self._resolve_from_stridxs (a new parameter): a bare def of that method replaces the
+    # class's, and is not added as a module-level function
+    target = Target(FunctionRef("shop", "Cart.total"), "shop.py", MODULE)
+    text = (
+        "def total(self, prices):\n    return self.count(prices) + sum(prices)\n\n\n"
+        "def count(self, prices):\n    return len(prices)\n\n\n"
+        "def unused(self):\n    return 2\n"
+    )
+    candidate = splice_candidate(target, text, "outside:test")
+    new = candidate.module_source
+    assert new.count("def count(") == 1 and "    def count(self, prices):\n" in new
+    assert "def unused(" not in new
+    assert new.index("class Cart:") < new.index("def count(")
+    compile(new, "shop.py", "exec")
+    taken, ignored = _extra_code_notes(text, target, new)
+    assert "replaced: Cart.count" in taken
+    assert "1 other top-level statement(s)" in ignored
+
+
+def test_the_methods_of_a_class_sent_whole_come_with_the_target() -> None:
+    target = Target(FunctionRef("shop", "Cart.total"), "shop.py", MODULE)
+    text = (
+        "class Cart:\n    rate = 2\n\n"
+        "    def total(self, prices):\n        return self._sum(prices)\n\n"
+        "    def _sum(self, prices):\n        return sum(prices)\n\n"
+        "    def count(self):\n        return 0\n"
+    )
+    new = splice_candidate(target, text, "outside:test").module_source
+    assert "        return self._sum(prices)\n\n    def _sum(self, prices):\n" in new
+    assert new.count("def count(self):") == 1
+    compile(new, "shop.py", "exec")

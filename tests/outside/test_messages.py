@@ -291,3 +291,19 @@ def test_the_speed_words_say_what_the_interval_says() -> None:
     assert speed_text(speedup(0.98, 1.01, 1.03), 1.05).startswith(
         "no significant difference: the 95% interval includes 1.00x (the pairs' p=1.9e-06"
     )
+
+
+def test_a_weakly_verified_verdict_says_its_score_once() -> None:
+    # python-dateutil's _ymd.resolve_ymd: "weakly verified: strength verification strength
+    # 73%: 22 of 30 mutants ...; surviving: ..." repeated the strength line printed below it
+    from perfloop.model import Verdict, VerdictStatus, VerificationStrength
+    from perfloop.outside.verify import _reason
+    from perfloop.results import Decision
+
+    verdict = Verdict(VerdictStatus.EQUIVALENT, ("replay", "tests"), 200, 1.0)
+    strength = VerificationStrength(22, 30, 0, 0.8, 5.0, survivors=("line 489: `or` to `and`",))
+    reason = _reason(Decision.UNDECIDED, None, verdict, strength)
+    assert reason == (
+        "the same on everything tried (replay, tests), but weakly verified: 22 of 30 mutants "
+        "of the original told apart (73%, threshold 80%)"
+    )

@@ -94,6 +94,32 @@ def test_a_project_with_these_addopts_is_still_indexed(make_project, addopts: st
     assert selected(index, root, "label") == ["tests/test_shop.py::test_label_in_a_thread"]
 
 
+# The plugins blocked by name, as in an environment without them: wcwidth 0.2.14's tox.ini
+# has `addopts = ... --cov-append --cov-report=html --cov=wcwidth` and pytest stopped with
+# "unrecognized arguments" where pytest-cov was not installed, so no test judged anything.
+WITHOUT_PLUGINS = "-p no:pytest_cov -p no:xdist -p no:xdist.looponfail"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "addopts",
+    [
+        pytest.param("--cov-append --cov-report=html --cov=shop", id="cov"),
+        pytest.param("--cov shop --cov-branch -q", id="cov-with-value-after"),
+        pytest.param("--cov -q --no-cov-on-fail", id="cov-without-value"),
+        pytest.param("-n 2 --dist loadfile", id="xdist"),
+        pytest.param("-nauto --maxprocesses=2", id="xdist-joined"),
+    ],
+)
+def test_addopts_of_plugins_that_are_not_installed_do_not_stop_the_index(
+    make_project, addopts: str
+) -> None:
+    ini = f"[pytest]\naddopts = {WITHOUT_PLUGINS} {addopts}\n"
+    root, index = index_of(make_project, {"pytest.ini": ini})
+    assert index.problem is None and index.collected == 3 and index.failing == 0
+    assert selected(index, root, "shipping") == SHIPPING_TESTS
+
+
 @pytest.mark.slow
 def test_xdist_from_pyproject_is_kept_in_process(make_project) -> None:
     config = {"pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-n 2"\n'}
@@ -160,3 +186,28 @@ def test_with_xdist_in_addopts_a_candidate_that_breaks_a_test_is_still_rejected(
     )
     assert verdict.status is VerdictStatus.DIFFERENT
     assert verdict.difference.call == "tests/test_shop.py::test_free_from_fifty"
+
+
+@pytest.mark.slow
+def test_a_test_file_that_cannot_be_imported_leaves_the_others_to_judge(make_project) -> None:
+    # packaging 26.2: tests/test_manylinux.py imports `pretend`; where it is not installed,
+    # pytest stopped at collection and none of the 8381 other tests judged anything
+    needs = "import pretend\n\n\ndef test_mocked():\n    assert pretend\n"
+    root, index = index_of(make_project, {"tests/test_needs_pretend.py": needs})
+    assert index.problem is None and index.collected == 3
+    assert selected(index, root, "shipping") == SHIPPING_TESTS
+    assert index.note is not None
+    assert "tests/test_needs_pretend.py (ModuleNotFoundError: No module named 'pretend')" in (
+        index.note
+    )
+    assert "those tests judged nothing and the others did" in index.note
+
+
+@pytest.mark.slow
+def test_when_no_test_file_can_be_imported_the_problem_says_why(make_project) -> None:
+    broken = "import pretend\n\n\ndef test_mocked():\n    assert pretend\n"
+    root = make_project({"shop.py": LIB, "tests/test_shop.py": broken})
+    index = index_tests(root, LIMITS)
+    assert index.could_not_run is not None
+    assert index.could_not_run.startswith("pytest could not collect any test: tests/test_shop.py")
+    assert "No module named 'pretend'" in index.could_not_run

@@ -81,7 +81,8 @@ def build_candidate(
     spec.check()
     if spec.text is not None:
         candidate = splice_candidate(target, spec.text, f"outside:{spec.label}")
-        return candidate, _extra_code_notes(spec.text, target.function)
+        notes = _extra_code_notes(spec.text, target, candidate.module_source)
+        return candidate, notes
     if spec.git_ref is not None:
         origin = f"outside:git:{spec.git_ref}"
         found = file_at(project.root, spec.git_ref, target.path)
@@ -125,13 +126,55 @@ def _module_copy(target: Target, location: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _extra_code_notes(text: str, function: FunctionRef) -> tuple[str, ...]:
-    """Say so when the given source held more than the function and imports: that was ignored."""
+def _top_level(source: str) -> dict[str, str]:
+    """Top-level defs, classes (and their methods) and single-name assignments: name ->
+    their source."""
+    found: dict[str, str] = {}
+    for statement in ast.parse(source).body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found[statement.name] = ast.dump(statement)
+        if isinstance(statement, ast.ClassDef):  # and its methods, as Class.method
+            for inner in statement.body:
+                if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    found.setdefault(f"{statement.name}.{inner.name}", ast.dump(inner))
+        elif (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            found[statement.targets[0].id] = ast.dump(statement)
+    return found
+
+
+def _extra_code_notes(text: str, target: Target, module_source: str) -> tuple[str, ...]:
+    """Say what was taken from the given source besides the function (the helpers and
+    constants it needs), what else calls a helper it replaced, and what was ignored."""
+    function = target.function
     try:
         body = ast.parse(textwrap.dedent(text)).body
+        before, after = _top_level(target.source), _top_level(module_source)
     except SyntaxError:
         return ()
-    kept_names = {function.name, function.qualname.split(".")[0]}
+    top = function.qualname.split(".")[0]
+    added = [name for name in after if name not in before]
+    replaced = [name for name in after if name in before and after[name] != before[name]]
+    replaced = [name for name in replaced if name not in (top, function.qualname)]
+    notes = []
+    if added or replaced:
+        parts = [f"new: {', '.join(added)}"] if added else []
+        parts += [f"replaced: {', '.join(replaced)}"] if replaced else []
+        notes.append(
+            f"besides `{function.name}`, taken from the candidate source because it uses them "
+            f"({'; '.join(parts)})"
+        )
+    for name in replaced:
+        callers = _callers(module_source, name, top)
+        if callers:
+            notes.append(
+                f"`{name}` is also called by {', '.join(callers)}: only the tests and rollout "
+                f"tiers judge those with the new `{name}`"
+            )
+    kept_names = {function.name, top, *(n.split(".")[-1] for n in (*added, *replaced))}
     ignored = [
         statement
         for statement in body
@@ -140,12 +183,30 @@ def _extra_code_notes(text: str, function: FunctionRef) -> tuple[str, ...]:
             isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
             and statement.name in kept_names
         )
+        and not (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and statement.targets[0].id in kept_names
+        )
         and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
     ]
-    if not ignored:
-        return ()
-    return (
-        f"only `{function.name}` and the imports were taken from the candidate source; the other "
-        f"{len(ignored)} top-level statement(s) in it were ignored (helpers belong inside the "
-        "function, or already in the module)",
-    )
+    if ignored:
+        notes.append(
+            f"{len(ignored)} other top-level statement(s) of the candidate source were ignored: "
+            f"the function does not use them, or the module already defines them"
+        )
+    return tuple(notes)
+
+
+def _callers(module_source: str, name: str, top: str) -> list[str]:
+    """Top-level functions and classes of the module, besides `top`, that mention `name`."""
+    callers = []
+    for statement in ast.parse(module_source).body:
+        if (
+            isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            and statement.name not in (name, top)
+            and any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(statement))
+        ):
+            callers.append(statement.name)
+    return callers

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
-from perfloop.model import CandidateResult, FunctionRef, Verdict, VerdictStatus
+from perfloop.model import (
+    CandidateResult,
+    FunctionRef,
+    Verdict,
+    VerdictStatus,
+    VerificationStrength,
+)
 from perfloop.outside.calls import Progress, describe_source, get_calls, quiet, recorded_run
 from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
 from perfloop.outside.judge import judge, new_verification, verify_settings
@@ -58,7 +64,7 @@ def verify_outside(
             gate=gate,
             verdict=verdict,
             decision=decision,
-            reason=_reason(decision, gate.reason, verdict, strength_text(strength, verdict)),
+            reason=_reason(decision, gate.reason, verdict, strength),
             calls_seen=capture.calls_seen,
             calls_recorded=len(capture.records),
             strength=strength,
@@ -71,7 +77,10 @@ def verify_outside(
 
 
 def _reason(
-    decision: Decision, gate_reason: str | None, verdict: Verdict | None, strength: str
+    decision: Decision,
+    gate_reason: str | None,
+    verdict: Verdict | None,
+    strength: VerificationStrength | None,
 ) -> str:
     """One sentence a user reads first."""
     if gate_reason is not None:
@@ -81,7 +90,15 @@ def _reason(
         return f"the same behaviour on everything tried ({', '.join(verdict.tiers)})"
     if decision is Decision.UNDECIDED:
         if verdict.status is VerdictStatus.EQUIVALENT:
-            return f"the same on everything tried, but weakly verified: strength {strength}"
+            if strength is None or strength.score is None:
+                why = strength_text(strength, verdict)
+                return f"the same on everything tried, but weakly verified: {why}"
+            # the strength line below gives the survivors; said once here, briefly
+            return (
+                f"the same on everything tried ({', '.join(verdict.tiers)}), but weakly "
+                f"verified: {strength.killed} of {strength.generated} mutants of the original "
+                f"told apart ({strength.score:.0%}, threshold {strength.threshold:.0%})"
+            )
         return verdict.reason or "could not decide"
     if verdict.difference is not None:
         return f"behaves differently: {verdict.difference.description}"

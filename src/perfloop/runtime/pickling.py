@@ -105,6 +105,55 @@ def _invents_setstate(cls: type) -> bool:
     )
 
 
+def _own_pickling(cls: type) -> bool:
+    """The class (or a base below `object`) defines how its instances pickle."""
+    names = ("__getstate__", "__reduce__", "__reduce_ex__")
+    return any(name in klass.__dict__ for klass in cls.__mro__[:-1] for name in names)
+
+
+def _slot_values(obj: object) -> dict[str, object]:
+    """The slots of `obj` that hold a value (private names as Python mangles them)."""
+    values: dict[str, object] = {}
+    for klass in type(obj).__mro__[:-1]:
+        declared = klass.__dict__.get("__slots__", ())
+        for name in (declared,) if isinstance(declared, str) else declared:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            if name.startswith("__") and not name.endswith("__"):
+                name = f"_{klass.__name__.lstrip('_')}{name}"
+            try:
+                values[name] = object.__getattribute__(obj, name)
+            except AttributeError:
+                continue
+    return values
+
+
+def _reduce_raw_state(obj: object) -> tuple[object, ...]:
+    """`obj` as the instance it is (`cls.__new__(cls)` plus its `__dict__` and set slots),
+    past its class's own pickling, which may read attributes `obj` does not have yet."""
+    try:
+        attributes = object.__getattribute__(obj, "__dict__")
+    except AttributeError:
+        attributes = None
+    state = (dict(attributes) if attributes else None, _slot_values(obj) or None)
+    return copyreg.__newobj__, (type(obj),), state, None, None, _set_state  # type: ignore[attr-defined]
+
+
+class _RawStateIfRefused:
+    """The class's own pickling, or, where that raises, the raw state. packaging 26.2's
+    `Tag.__getstate__` returns `(self._interpreter, ...)`: the `self` that `Tag.__init__`
+    receives has none of them yet, so its calls could not be recorded."""
+
+    def __init__(self, otherwise: Callable[[Any], Any]) -> None:
+        self.otherwise = otherwise
+
+    def __call__(self, obj: object) -> Any:
+        try:
+            return self.otherwise(obj)
+        except Exception:
+            return _reduce_raw_state(obj)
+
+
 _VALUE_TYPES = (tuple, str, bytes, int, float, frozenset)
 
 
@@ -306,6 +355,8 @@ class _Reducers(dict):  # type: ignore[type-arg]
         _SENTINELS.refresh()
         if cls in _SENTINELS.classes:
             reducer = _SentinelByName(reducer or _default_reduce)
+        if _own_pickling(cls):
+            reducer = _RawStateIfRefused(reducer or _default_reduce)
         if reducer is None:
             self._plain.add(cls)
             raise KeyError(cls)

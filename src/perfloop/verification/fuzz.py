@@ -168,7 +168,13 @@ class _Fuzzer:
             if replayed is not None:
                 return replayed
         if self.strategy is None or self.task.settings.examples <= 0:
-            return FuzzResult("skipped", 0, 0.0, note="no captured calls to derive inputs from")
+            if self.task.settings.examples <= 0:
+                note = "no inputs asked for (--fuzz-examples 0)"
+            elif self.task.records:
+                note = "the captured arguments could not be serialised to draw new inputs from"
+            else:
+                note = "no captured calls to derive inputs from"
+            return FuzzResult("skipped", 0, 0.0, note=note)
         return self._fuzz(version, started)
 
     def _unstable(
@@ -279,7 +285,7 @@ class _Fuzzer:
             return self._unstable(unstable, progress, started)
         except Exception as exc:  # _Different, Hypothesis' own errors (flaky, unsatisfiable)
             if progress.best is None and not isinstance(exc, _Different):
-                note = f"fuzzing stopped early: {type(exc).__name__}"
+                note = f"fuzzing stopped early: {type(exc).__name__}: {exc}"
         seconds = time.monotonic() - started
         if progress.best is not None:
             _, text, description, pasteable = progress.best

@@ -84,6 +84,7 @@ class TestIndex:
     has_tests: bool = True  # False only when the project has no tests at all
     runner: str = "pytest"  # or "unittest"
     note: str | None = None  # for the run's notes: how the suite was run, when not by pytest
+    uncollected: int = 0  # test files pytest could not import (their tests judge nothing)
 
     @property
     def could_not_run(self) -> str | None:
@@ -154,11 +155,22 @@ def index_tests(root: Path, limits: Limits, runner: str = "auto") -> TestIndex:
     if runner != "auto":
         return _index_with(runner, root, limits)
     by_pytest = _index_with("pytest", root, limits)
-    if by_pytest.problem is None or by_pytest.failing or "did not finish" in by_pytest.problem:
+    partial = by_pytest.problem is None and by_pytest.uncollected > 0
+    if not partial and (
+        by_pytest.problem is None or by_pytest.failing or "did not finish" in by_pytest.problem
+    ):
         return by_pytest
     by_unittest = _index_with("unittest", root, limits)
-    if by_unittest.problem is not None:
+    if by_unittest.problem is not None or (
+        partial and by_unittest.collected <= by_pytest.collected
+    ):
         return by_pytest
+    why = (
+        f"only {by_pytest.collected} tests could be collected ({by_pytest.uncollected} "
+        "test files or classes could not)"
+        if partial
+        else _first_lower(by_pytest.problem or "")
+    )
     failing = (
         f", {by_unittest.failing} of which fail with the original code and judge nothing"
         if by_unittest.failing
@@ -166,8 +178,7 @@ def index_tests(root: Path, limits: Limits, runner: str = "auto") -> TestIndex:
     )
     note = (
         f"the project's tests ran with unittest, as `python -m unittest discover` runs them "
-        f"({by_unittest.collected} tests{failing}): with pytest, "
-        f"{_first_lower(by_pytest.problem)}"
+        f"({by_unittest.collected} tests{failing}): with pytest, {why}"
     )
     return replace(by_unittest, note=note, seconds=by_pytest.seconds + by_unittest.seconds)
 
@@ -333,9 +344,14 @@ class _Recorder:
         self.durations: dict[str, float] = {}
         self.entered: dict[str, set[CodeKey]] = {}  # test -> project functions it entered
         self.collected = 0
+        self.uncollected: dict[str, str] = {}  # test file -> why it could not be collected
 
     def pytest_collection_modifyitems(self, items: list[object]) -> None:
         self.collected = len(items)
+
+    def pytest_collectreport(self, report: object) -> None:
+        if report.failed:  # type: ignore[attr-defined]
+            self.uncollected[report.nodeid] = _short_failure(report)  # type: ignore[attr-defined]
 
     def pytest_runtest_logreport(self, report: object) -> None:
         node_id = report.nodeid  # type: ignore[attr-defined]
@@ -387,6 +403,9 @@ def _make_plugin(recorder: _Recorder, tracer: _Tracer | None = None, index: bool
         def pytest_collection_modifyitems(self, items: list[object]) -> None:
             recorder.pytest_collection_modifyitems(items)
 
+        def pytest_collectreport(self, report: object) -> None:
+            recorder.pytest_collectreport(report)
+
         def pytest_runtest_logreport(self, report: object) -> None:
             recorder.pytest_runtest_logreport(report)
 
@@ -402,11 +421,63 @@ def _override_user_options(early_config: object, args: list[str], index: bool) -
     known = early_config.known_args_namespace  # type: ignore[attr-defined]
     if hasattr(known, "numprocesses"):
         args += ["-n", "0"]
+    else:
+        _drop_options(args, _XDIST_OPTIONS)
     if hasattr(known, "no_cov"):
         args.append("--no-cov")
         known.no_cov = True  # pytest-cov decides from the early namespace, before the parse
+    else:
+        _drop_options(args, _COV_OPTIONS)
     if index:
         args.append("--maxfail=0")
+
+
+# Options of the plugins the tests tier turns off anyway: {option: takes a value}; None
+# for pytest-cov's `--cov`, whose value is optional. Where the plugin is not installed,
+# the user's addopts naming them would make pytest stop with a usage error (wcwidth
+# 0.2.14's tox.ini: `addopts = ... --cov-append --cov-report=html --cov=wcwidth`).
+_COV_OPTIONS: dict[str, bool | None] = {
+    "--cov": None,
+    "--cov-report": True,
+    "--cov-config": True,
+    "--cov-fail-under": True,
+    "--cov-context": True,
+    "--cov-precision": True,
+    "--cov-append": False,
+    "--cov-branch": False,
+    "--cov-reset": False,
+    "--no-cov": False,
+    "--no-cov-on-fail": False,
+}
+_XDIST_OPTIONS: dict[str, bool | None] = {
+    "-n": True,
+    "--numprocesses": True,
+    "--maxprocesses": True,
+    "--max-worker-restart": True,
+    "--dist": True,
+    "--tx": True,
+}
+
+
+def _drop_options(args: list[str], options: dict[str, bool | None]) -> None:
+    """Remove `options` (and their values) from `args` in place."""
+    kept: list[str] = []
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        position += 1
+        name = arg.split("=", 1)[0]
+        short = name[:2] if not name.startswith("--") and len(name) > 2 else None
+        if name in options and "=" not in arg:
+            takes = options[name]
+            value_next = position < len(args) and not args[position].startswith("-")
+            if takes or (takes is None and value_next):  # as argparse reads `--cov src`
+                position += 1
+            continue
+        if name in options or (short is not None and options.get(short)):  # --cov=x, -n4
+            continue
+        kept.append(arg)
+    args[:] = kept
 
 
 class _Tracer:
@@ -522,8 +593,11 @@ def index_worker(task: _IndexTask) -> TestIndex:
     root = os.path.realpath(task.root)
     os.chdir(root)
     recorder = _Recorder()
+    # a test file that cannot be imported (packaging 26.2's test_manylinux.py needs
+    # `pretend`) covers nothing, and the others still judge: the note names it
     code = pytest.main(
-        list(PYTEST_ARGS), plugins=[_make_plugin(recorder, _tracer(root), index=True)]
+        [*PYTEST_ARGS, "--continue-on-collection-errors"],
+        plugins=[_make_plugin(recorder, _tracer(root), index=True)],
     )
     seconds = time.perf_counter() - started
     if int(code) in _EXIT_CODES:
@@ -532,6 +606,8 @@ def index_worker(task: _IndexTask) -> TestIndex:
             f"{_EXIT_CODES[int(code)]}); run `python -m pytest` in {root} to see why"
         )
         return TestIndex(seconds=seconds, problem=problem)
+    if recorder.collected == 0 and recorder.uncollected:
+        return TestIndex(seconds=seconds, problem=_uncollected(recorder, none_collected=True))
     if int(code) == 5 or recorder.collected == 0:
         return TestIndex(
             seconds=seconds, problem="the project has no tests (pytest found none)", has_tests=False
@@ -580,7 +656,27 @@ def _index_from(recorder: _Recorder, seconds: float, runner: str) -> TestIndex:
         failing=len(recorder.failed),
         seconds=seconds,
         runner=runner,
+        note=_uncollected(recorder) or None,
+        uncollected=len(recorder.uncollected),
     )
+
+
+def _uncollected(recorder: _Recorder, none_collected: bool = False) -> str:
+    """'' when pytest collected everything; else what it could not collect, and why."""
+    if not recorder.uncollected:
+        return ""
+    what = _uncollected_names(recorder.uncollected)
+    if none_collected:
+        return f"pytest could not collect any test: {what}"
+    return (
+        f"pytest could not collect {what}, so those tests judged nothing and the others did "
+        "(install what they need to let them judge too)"
+    )
+
+
+def _uncollected_names(uncollected: dict[str, str]) -> str:
+    (first, why), *others = uncollected.items()
+    return f"{first} ({why})" + (f" and {len(others)} more" if others else "")
 
 
 def _has_test_files(root: Path) -> bool:

@@ -17,11 +17,11 @@ from __future__ import annotations
 import ast
 import contextlib
 import math
-import pickle
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from perfloop.qualnames import find_function
+from perfloop.runtime import pickling
 
 MAX_SAMPLES = 20  # captured values kept per shape for sampling
 MAX_SAMPLE_BYTES = 20_000  # a captured value bigger than this, pickled, is not sampled
@@ -232,7 +232,9 @@ def _pickled_samples(values: list[object]) -> tuple[bytes, ...]:
     samples: list[bytes] = []
     for value in values:
         try:
-            data = pickle.dumps(value, protocol=4)
+            # perfloop's serialiser, as capture used: callbacks (lambdas, local functions)
+            # are arguments too (toolz 0.9.0's join(leftkey, ...)); plain pickle refuses them
+            data = pickling.dumps(value)
         except Exception:
             continue
         if len(data) <= MAX_SAMPLE_BYTES and data not in samples:
@@ -242,7 +244,7 @@ def _pickled_samples(values: list[object]) -> tuple[bytes, ...]:
     if not samples:  # keep at least one, however big
         for value in values[:1]:
             with contextlib.suppress(Exception):
-                samples.append(pickle.dumps(value, protocol=4))
+                samples.append(pickling.dumps(value))
     return tuple(samples)
 
 

@@ -139,10 +139,13 @@ class StrategyBuilder:
         return st.one_of(*(self.strategy(option) for option in shape.options))
 
     def _Opaque(self, shape: Opaque) -> Strategy:
+        if not shape.samples:  # no captured value could be serialised: nothing to draw from
+            return st.nothing()
         return st.sampled_from(shape.samples).map(pickle.loads)
 
-    def call_strategy(self, forms: list[CallForm]) -> Strategy:
-        """(args, kwargs) in any of the captured call forms."""
+    def call_strategy(self, forms: list[CallForm]) -> Strategy | None:
+        """(args, kwargs) in any of the captured call forms; None when no form can be
+        generated (an argument whose captured values could not be serialised)."""
 
         def form_strategy(form: CallForm) -> Strategy:
             args = st.tuples(*(self.strategy(shape) for shape in form.args))
@@ -151,7 +154,9 @@ class StrategyBuilder:
             )
             return st.tuples(args, kwargs)
 
-        return st.one_of(*(form_strategy(form) for form in forms))
+        strategies = [form_strategy(form) for form in forms]
+        drawable = [strategy for strategy in strategies if not strategy.is_empty]
+        return st.one_of(*drawable) if drawable else None
 
     # --- edge cases
 

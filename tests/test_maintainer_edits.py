@@ -1,0 +1,214 @@
+"""Real maintainers' performance edits, in the shapes their libraries have, through verify.
+
+Each case is written like the library code that showed the problem (see
+docs/real_libraries.md, "Real maintainers' edits through verify and bench"):
+- toolz 0.9.0's `join(leftkey, leftseq, rightkey, rightseq)`: a generator whose key
+  arguments are callbacks (lambdas). Fuzzing drew them from samples pickled with plain
+  pickle, which refuses lambdas, and stopped after 2 inputs with "InvalidArgument".
+- packaging 26.2's `Tag`: `__slots__` and a `__getstate__` that reads the slots. The
+  `self` that `Tag.__init__` receives has none of them yet, so none of its 220000 calls
+  could be recorded ("its arguments cannot be pickled").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
+from perfloop.verification import FuzzSettings, VerifySettings, prepare_target, verify_candidate
+
+LIB = """
+def groupby(key, seq):
+    d = {}
+    for item in seq:
+        d.setdefault(key(item), []).append(item)
+    return d
+
+
+def join(leftkey, leftseq, rightkey, rightseq, left_default="__no__default__"):
+    d = groupby(leftkey, leftseq)
+    left_default_is_no_default = left_default == "__no__default__"
+    for item in rightseq:
+        key = rightkey(item)
+        try:
+            left_matches = d[key]
+            for match in left_matches:
+                yield (match, item)
+        except KeyError:
+            if not left_default_is_no_default:
+                yield (left_default, item)
+
+
+class Tag:
+    __slots__ = ["_interpreter", "_abi", "_platform", "_hash"]
+
+    def __init__(self, interpreter, abi, platform):
+        self._interpreter = interpreter.lower()
+        self._abi = abi.lower()
+        self._platform = platform.lower()
+        self._hash = hash((self._interpreter, self._abi, self._platform))
+
+    def __eq__(self, other):
+        if not isinstance(other, Tag):
+            return NotImplemented
+        return (self._hash == other._hash and self._platform == other._platform
+                and self._abi == other._abi and self._interpreter == other._interpreter)
+
+    def __hash__(self):
+        return self._hash
+
+    def __getstate__(self):
+        return (self._interpreter, self._abi, self._platform)
+
+    def __setstate__(self, state):
+        self._interpreter, self._abi, self._platform = state
+        self._hash = hash(state)
+"""
+
+BENCH = """
+from lib import Tag, join
+
+people = [(i, "p%d" % i, i % 7) for i in range(40)]
+cities = [(k, "c%d" % k) for k in range(0, 9, 2)]
+print(list(join(lambda p: p[2], people, lambda c: c[0], cities)))
+print(list(join(lambda p: p[2], people, lambda c: c[0], cities, left_default=None)))
+print([str(Tag("CP311", "abi3", p).__hash__() > 0) for p in ("linux", "win32", "macos")])
+"""
+
+FAST_JOIN = LIB.replace(
+    """        try:
+            left_matches = d[key]
+            for match in left_matches:
+                yield (match, item)
+        except KeyError:
+            if not left_default_is_no_default:
+                yield (left_default, item)""",
+    """        if key in d:
+            for left_match in d[key]:
+                yield (left_match, item)
+        elif not left_default_is_no_default:
+            yield (left_default, item)""",
+)
+LIMITS = Limits(wall_seconds=60, memory_mb=1024)
+pytestmark = pytest.mark.slow  # each records a real workload and runs the tiers on it
+TIERS = VerifySettings(tiers=("replay", "fuzz"), fuzz=FuzzSettings(60, 15.0))
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("edits")
+    (root / "lib.py").write_text(LIB)
+    (root / "bench.py").write_text(BENCH)
+    return root
+
+
+def verdict_for(root: Path, qualname: str, source: str):  # type: ignore[no-untyped-def]
+    ref = FunctionRef("lib", qualname)
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    assert capture.problem is None, capture.problem
+    assert capture.records
+    plan = prepare_target(ref, "lib.py", LIB, capture, root=root, settings=TIERS, limits=LIMITS)
+    candidate = Candidate(ref, "test", "test", source, "", "lib.py")
+    return verify_candidate(candidate, plan, root=root, limits=LIMITS)
+
+
+def test_a_generator_taking_lambdas_is_fuzzed_with_them(project: Path) -> None:
+    verdict = verdict_for(project, "join", FAST_JOIN)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason
+    fuzz = next(run for run in verdict.runs if run.tier == "fuzz")
+    assert fuzz.outcome == "same" and fuzz.inputs >= 30, fuzz
+    assert fuzz.note is None or "stopped early" not in fuzz.note
+
+
+def test_fuzzing_with_the_recorded_callbacks_finds_what_replay_cannot(project: Path) -> None:
+    # wrong only where the right sequence repeats an item: the workload's never does
+    wrong = FAST_JOIN.replace("for item in rightseq:", "for item in dict.fromkeys(rightseq):")
+    verdict = verdict_for(project, "join", wrong)
+    assert verdict.status is VerdictStatus.DIFFERENT, verdict.reason
+    assert verdict.difference is not None and verdict.difference.tier == "fuzz"
+
+
+def test_init_of_a_class_whose_getstate_reads_what_init_sets_is_recorded(
+    project: Path,
+) -> None:
+    faster = LIB.replace(
+        "self._hash = hash((self._interpreter, self._abi, self._platform))",
+        "self._hash = hash((self._interpreter, self._abi, self._platform))  # same",
+    )
+    verdict = verdict_for(project, "Tag.__init__", faster)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason
+    assert verdict.calls_checked == 3
+
+
+def test_a_wrong_init_of_that_class_is_caught(project: Path) -> None:
+    wrong = LIB.replace("self._platform = platform.lower()", "self._platform = platform")
+    verdict = verdict_for(project, "Tag.__init__", wrong)
+    assert verdict.status is VerdictStatus.DIFFERENT, verdict.reason
+
+
+# python-dateutil 16561fc: `_ymd.resolve_ymd` builds the dict of string indexes once and
+# passes it to `_resolve_from_stridxs`, which gets a `strids` parameter for it
+YMD = """
+class _ymd(list):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ystridx = self.mstridx = self.dstridx = None
+
+    def _resolve_from_stridxs(self):
+        strids = {"y": self.ystridx, "m": self.mstridx, "d": self.dstridx}
+        strids = {key: strids[key] for key in strids if strids[key] is not None}
+        out = {"y": None, "m": None, "d": None}
+        out.update({key: self[strids[key]] for key in strids})
+        return (out["y"], out["m"], out["d"])
+
+    def resolve_ymd(self):
+        strids = {"y": self.ystridx, "m": self.mstridx, "d": self.dstridx}
+        strids = {key: strids[key] for key in strids if strids[key] is not None}
+        if len(self) == len(strids) > 0:
+            return self._resolve_from_stridxs()
+        return tuple(self) + (None,) * (3 - len(self))
+"""
+
+YMD_BENCH = """
+from ymd import _ymd
+
+for values, m in [([2003, 9, 25], 1), ([25, 9], None), ([7], 0)]:
+    ymd = _ymd(values)
+    ymd.mstridx = m
+    if m is not None and len(values) == 1:
+        print(ymd.resolve_ymd())
+    ymd.ystridx, ymd.dstridx = (0, 2) if len(values) == 3 else (None, None)
+    print(ymd.resolve_ymd())
+"""
+
+YMD_COMMIT = """
+    def _resolve_from_stridxs(self, strids):
+        out = {key: self[strids[key]] for key in strids}
+        return (out.get("y"), out.get("m"), out.get("d"))
+
+    def resolve_ymd(self):
+        strids = (("y", self.ystridx), ("m", self.mstridx), ("d", self.dstridx))
+        strids = {key: val for key, val in strids if val is not None}
+        if len(self) == len(strids) > 0:
+            return self._resolve_from_stridxs(strids)
+        return tuple(self) + (None,) * (3 - len(self))
+"""
+
+
+def test_a_method_and_the_method_it_calls_changed_together_verify(make_project) -> None:
+    import perfloop
+
+    root = make_project({"ymd.py": YMD, "bench.py": YMD_BENCH})
+    result = perfloop.verify(
+        "ymd:_ymd.resolve_ymd",
+        YMD_COMMIT,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay", "fuzz"),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason
+    assert any("replaced: _ymd._resolve_from_stridxs" in note for note in result.notes)
