@@ -34,9 +34,10 @@ Local models run with one thread, temperature 0 and repeat_penalty 1.0 (reproduc
 
 Per backend: median TTFT (where the backend streams; perfloop's in-process backend does
 not, and llama.cpp's server sends no usage in streams, so perfloop streams only its first
-call), tokens per second of generation, prompt and completion tokens and wall seconds per
-candidate, the share of answers that parse, pass the gate, verify and are faster, and
-wall time, tokens and money per verified speedup. The last line is one JSON object:
+call), completion tokens per second of call (prompt processing included), prompt and
+completion tokens and wall seconds per answer, the share of answers that parse, pass
+the gate, verify and are faster, and wall time, tokens and money per verified speedup.
+The last line is one JSON object:
 {"functions": N, "backends": {name: {"answers", "parsed", "gated", "verified",
 "faster", "ttft_s", "tokens_per_s", "seconds_per_speedup", "tokens_per_speedup",
 "usd_per_speedup", ...}}}; the *_per_speedup figures are null when none was found.
@@ -332,9 +333,7 @@ def backends(args: argparse.Namespace, work: Path) -> Iterator[list[Backend]]:
             print(f"skipped local and server: {exc}")
     if "local" in wanted and smollm2 is not None:
         settings = llm_settings("local", "", args)
-        found.append(
-            Backend("local", "SmolLM2-135M in process", settings, lambda: LocalClient(smollm2))
-        )
+        found.append(Backend("local", "SmolLM2 in process", settings, lambda: LocalClient(smollm2)))
     if "gemma" in wanted:
         gemma = gemma_model_path()
         if gemma is None:
@@ -342,7 +341,7 @@ def backends(args: argparse.Namespace, work: Path) -> Iterator[list[Backend]]:
         else:
             settings = llm_settings("local", str(gemma), args)
             found.append(
-                Backend("gemma", "Gemma 3 270M in process", settings, lambda: gemma_client(gemma))
+                Backend("gemma", "Gemma 3 in process", settings, lambda: gemma_client(gemma))
             )
     if "endpoint" in wanted:
         if not (args.endpoint and args.model):
@@ -377,7 +376,7 @@ def backends(args: argparse.Namespace, work: Path) -> Iterator[list[Backend]]:
             found.append(
                 Backend(
                     "server",
-                    "SmolLM2-135M via llama.cpp server",
+                    "SmolLM2 via server",
                     settings,
                     lambda: make_client(settings),
                 )
@@ -436,11 +435,9 @@ def figures(tally: Tally) -> dict[str, object]:
     prompt = sum(c.prompt_tokens for c in answered)
     completion = sum(c.completion_tokens for c in answered)
     ttfts = [c.ttft for c in answered if c.ttft is not None]
-    generation = [
-        c.completion_tokens / (c.seconds - (c.ttft or 0.0))
-        for c in answered
-        if c.seconds > (c.ttft or 0.0) and c.completion_tokens
-    ]
+    # end to end (prompt processing included), the same for every backend: perfloop's
+    # in-process backend does not stream, so it has no TTFT to split the call at
+    rates = [c.completion_tokens / c.seconds for c in answered if c.seconds > 0]
     costs = [c.cost for c in answered if c.cost is not None]
     cost = sum(costs) if costs else None
     n = len(answered)
@@ -455,9 +452,9 @@ def figures(tally: Tally) -> dict[str, object]:
         "functions_improved": tally.functions_improved,
         "ttft_s": _round(_median(ttfts)),
         "ttft_measured_calls": len(ttfts),
-        "tokens_per_s": _round(_median(generation), 1),
-        "prompt_tokens_per_answer": _round(prompt / n if n else None, 0),
-        "completion_tokens_per_answer": _round(completion / n if n else None, 0),
+        "tokens_per_s": _round(_median(rates), 1),
+        "prompt_tokens_per_answer": round(prompt / n) if n else None,
+        "completion_tokens_per_answer": round(completion / n) if n else None,
         "seconds_per_answer": _round(_median([c.seconds for c in answered])),
         "wall_s": _round(tally.wall, 1),
         "model_s": _round(sum(c.seconds for c in answered), 1),
@@ -493,7 +490,7 @@ def table(results: dict[str, tuple[Backend, dict[str, object]]]) -> None:
             "TTFT, median",
             lambda b, f: show(f["ttft_s"], " s") + f" ({f['ttft_measured_calls']} streamed)",
         ),
-        ("tokens/s (generation)", lambda b, f: show(f["tokens_per_s"])),
+        ("completion tokens/s", lambda b, f: show(f["tokens_per_s"])),
         ("prompt tokens/answer", lambda b, f: show(f["prompt_tokens_per_answer"])),
         ("completion tokens/answer", lambda b, f: show(f["completion_tokens_per_answer"])),
         ("seconds/answer, median", lambda b, f: show(f["seconds_per_answer"], " s")),
