@@ -1,0 +1,58 @@
+"""benchmarks/llm_backends.py stands on at least 20 functions whose known faster version
+passes perfloop's own verification, and asks about each with perfloop's own prompt.
+
+Each case is a real project in a temporary folder: the workload records the function's
+calls, `perfloop.verify` judges the rule's rewrite in the sandbox (replay, fuzz,
+symbolic), and the propose prompt is built from the recorded calls as the pipeline
+builds it. A case left out must say why. About 20 s a case: 17 minutes on two loaded
+cores beside a benchmark run, hence its own timeout.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfloop.llm.prompts import load_templates, propose_prompt
+from perfloop.model import RunId
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+
+BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "llm_backends.py"
+WANTED = 20
+
+
+def _benchmark():
+    spec = importlib.util.spec_from_file_location("llm_backends", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["llm_backends"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_at_least_20_cases_have_a_verified_faster_version_and_a_real_prompt(
+    tmp_path: Path,
+) -> None:
+    bench = _benchmark()
+    ready, left_out = [], []
+    for case in bench.CASES:
+        if len(ready) == WANTED:
+            break
+        prepared = bench.prepare(case, tmp_path / case.rule, measure=False)
+        if isinstance(prepared, str):
+            assert prepared.startswith("its known version is not verified ("), prepared
+            left_out.append(case.rule)
+        else:
+            ready.append(prepared)
+    assert len(ready) == WANTED, f"only {len(ready)} usable cases; left out: {left_out}"
+    templates = load_templates()
+    for prepared in ready:
+        context = bench.target_context(prepared, RunId("test"))
+        assert len(context.sample_calls) == bench.INPUTS
+        text = propose_prompt(templates, context).messages[-1].content
+        assert f"def {prepared.case.function.rsplit('.', 1)[-1]}(" in text
+        assert context.sample_calls[0][:40] in text
