@@ -64,7 +64,12 @@ def test_unpicklable_arguments_are_not_pickled_again_on_every_call(make_project)
     root = make_project(
         {
             "lexer.py": """
-                class Match:  # stands for re.Match: refuses to be pickled, and says so
+                import threading
+
+                class Match:  # refuses to be pickled, and says so; its state cannot be either
+                    def __init__(self):
+                        self.lock = threading.Lock()
+
                     def __reduce__(self):
                         with open("pickle-attempts.txt", "a") as log:
                             log.write("x")
