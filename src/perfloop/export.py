@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perfloop.model import CandidateResult, FunctionRef, RunId, VerdictStatus
+from perfloop.pipeline.candidates import verified
 from perfloop.propose import combine_rules, in_combination_order
 from perfloop.qualnames import function_source
 from perfloop.results import CacheState, RunResult, TargetResult
@@ -205,10 +206,6 @@ def _header(name: str, run: _Run, target: TargetResult, path: str, origin: str) 
     }
 
 
-def _verified(result: CandidateResult) -> bool:
-    return bool(result.verdict and result.verdict.status is VerdictStatus.EQUIVALENT)
-
-
 def _interval(result: CandidateResult) -> list[float] | None:
     speedup = result.measurement.speedup if result.measurement else None
     return None if speedup is None else [speedup.ci_low, speedup.ci_high]
@@ -221,7 +218,7 @@ def _ratio(result: CandidateResult) -> float | None:
 
 def _pie(store: RunStore, run: _Run, target: TargetResult, path: str, original: str):
     faster = [
-        c for c in target.candidates if _verified(c) and c.measurement and c.measurement.faster
+        c for c in target.candidates if verified(c) and c.measurement and c.measurement.faster
     ]
     if not faster:
         return
