@@ -379,6 +379,9 @@ class Measurement:
     better: bool | None = None
     objective: str = "time"
     notes: tuple[str, ...] = ()
+    learns: bool = False
+    """The candidate got much faster on calls it had already seen: it keeps answers
+    between calls (a cache), so replayed calls cannot show what it is worth."""
 
     @property
     def improved(self) -> bool:

@@ -35,7 +35,11 @@ if TYPE_CHECKING:
         measure_noise_floor,
     )
     from perfloop.measure.settings import MeasureSettings, settings_from
-    from perfloop.measure.whole_workload import WorkloadComparison, measure_workload
+    from perfloop.measure.whole_workload import (
+        WorkloadComparison,
+        judged_on_workload,
+        measure_workload,
+    )
 
 _EXPORTS = {
     "MeasureSettings": "perfloop.measure.settings",
@@ -46,6 +50,7 @@ _EXPORTS = {
     "measure_candidate": "perfloop.measure.micro",
     "measure_noise_floor": "perfloop.measure.micro",
     "measure_workload": "perfloop.measure.whole_workload",
+    "judged_on_workload": "perfloop.measure.whole_workload",
 }
 
 __all__ = [
@@ -53,6 +58,7 @@ __all__ = [
     "NoiseFloor",
     "NoiseFloors",
     "WorkloadComparison",
+    "judged_on_workload",
     "measure_candidate",
     "measure_noise_floor",
     "measure_workload",

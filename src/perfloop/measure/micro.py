@@ -136,6 +136,7 @@ def _measure_candidate(
         better=better,
         objective=settings.objective,
         notes=notes,
+        learns=bool(run.timings[0].learning and run.timings[0].learning.learns),
     )
 
 

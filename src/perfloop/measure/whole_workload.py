@@ -29,7 +29,7 @@ import statistics
 import tempfile
 import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfloop.measure.settings import MeasureSettings
@@ -42,7 +42,7 @@ from perfloop.measure.stats import (
     minimum_detectable,
     signed_rank_p_value,
 )
-from perfloop.model import Speedup
+from perfloop.model import Measurement, Speedup
 from perfloop.workload import RuntimeSpec, WorkloadRun, run_workload
 
 WARMUP_RUNS_PER_SIDE = 1
@@ -284,4 +284,48 @@ def workload_speedup(
         if math.isfinite(estimate.log_se)
         else None,
         processes=estimate.pairs * 2,
+    )
+
+
+CACHE_THRESHOLD = 1.0
+"""A candidate that keeps answers between calls is faster when the whole workload is
+significantly faster (its interval lies above 1): its gain is spread over the workload,
+so the per-function threshold does not apply to it."""
+
+
+def judged_on_workload(measurement: Measurement, comparison: WorkloadComparison) -> Measurement:
+    """`measurement` (of replayed calls) replaced by the whole workload's verdict, for a
+    candidate that keeps answers between calls: repeating recorded calls would time its
+    cache, and a first pass over them times none of the reuse the real workload has."""
+    replayed = measurement.speedup
+    said = ""
+    if replayed is not None:
+        said = f"; the replayed calls alone, each block a first pass: {replayed.ratio:.2f}x"
+    if comparison.speedup is None:
+        return replace(
+            measurement,
+            faster=False,
+            error=f"it keeps answers between calls, and timing it on the whole workload failed: "
+            f"{comparison.error}",
+        )
+    if comparison.output_unchanged is False:
+        return replace(
+            measurement,
+            faster=False,
+            error="it keeps answers between calls, and the workload printed something "
+            "different with it in place",
+        )
+    speedup = comparison.speedup
+    note = (
+        "it keeps answers between calls (a cache), so it was judged on the whole workload "
+        f"with only it in place: {speedup.ratio:.3f}x [{speedup.ci_low:.3f}, "
+        f"{speedup.ci_high:.3f}] over {speedup.pairs} pairs of runs, faster when the interval "
+        f"lies above {CACHE_THRESHOLD:g}{said}"
+    )
+    return replace(
+        measurement,
+        speedup=speedup,
+        faster=speedup.ci_low > CACHE_THRESHOLD,
+        better=None,
+        notes=(*measurement.notes, note),
     )

@@ -8,13 +8,21 @@ from functools import partial
 
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
-from perfloop.measure import measure_candidate, settings_from
+from perfloop.measure import (
+    MeasureSettings,
+    judged_on_workload,
+    measure_candidate,
+    measure_workload,
+    settings_from,
+)
 from perfloop.model import (
+    CallRecord,
     Candidate,
     CandidateResult,
     FunctionRef,
     Limits,
     LineProfile,
+    Measurement,
     TargetCapture,
     TargetContext,
     Verdict,
@@ -228,12 +236,8 @@ def evaluate_candidate(
         if verdict.status is VerdictStatus.EQUIVALENT:
             context.progress(f"{candidate.function}: timing {candidate.origin}")
             settings = settings_from(context.settings, limits)
-            records, root = capture.records, context.root
-            noise = context.noise_floors.get(
-                candidate, module_source, records, root=root, settings=settings
-            )
-            measurement = measure_candidate(
-                candidate, module_source, records, root=root, settings=settings, noise=noise
+            measurement = time_candidate(
+                context, candidate, module_source, capture.records, settings
             )
             checked = replace(checked, measurement=measurement)
         return checked
@@ -243,6 +247,41 @@ def evaluate_candidate(
         result = context.checkpoints.step(step, partial(verify_and_measure, plan))
     context.store.save_candidate_result(context.run_id, result)
     return result
+
+
+def time_candidate(
+    context: Context,
+    candidate: Candidate,
+    module_source: str,
+    records: Sequence[CallRecord],
+    settings: MeasureSettings,
+) -> Measurement:
+    """The micro A/B on the recorded calls; for a candidate that keeps answers between
+    calls (it learns), the whole workload with only it in place decides instead."""
+    root = context.root
+    noise = context.noise_floors.get(
+        candidate, module_source, records, root=root, settings=settings
+    )
+    measurement = measure_candidate(
+        candidate, module_source, records, root=root, settings=settings, noise=noise
+    )
+    workload = context.settings.workload
+    if not measurement.learns or measurement.speedup is None or workload is None:
+        return measurement
+    context.progress(
+        f"{candidate.function}: {candidate.origin} keeps answers between calls; timing it "
+        "on the whole workload"
+    )
+    comparison = measure_workload(
+        workload,
+        root,
+        {candidate.function.module: (str(root / candidate.path), candidate.module_source)},
+        settings=replace(settings, min_speedup=1.0),
+        runs=context.settings.workload_runs,
+        timeout=context.settings.workload_timeout,
+        writes=context.settings.workload_writes,
+    )
+    return judged_on_workload(measurement, comparison)
 
 
 def select_best(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from perfloop.measure import measure_candidate, settings_from
+from perfloop.measure import settings_from
 from perfloop.model import (
     CandidateResult,
     FunctionRef,
@@ -26,7 +26,7 @@ from perfloop.model import (
     VerdictStatus,
 )
 from perfloop.patch import FileChange, SpliceError, splice_function
-from perfloop.pipeline.candidates import optimize_target, select_best
+from perfloop.pipeline.candidates import optimize_target, select_best, time_candidate
 from perfloop.pipeline.context import DEFAULT_PROPOSERS, Context, candidate_limits
 from perfloop.propose import propose_rule_candidates
 from perfloop.results import CacheState, CacheUse, TargetResult, WorkloadSpeedup
@@ -232,17 +232,7 @@ def _remeasured(
             continue
         candidate = candidate_result.candidate
         context.progress(f"{candidate.function}: timing {candidate.origin} again")
-        noise = context.noise_floors.get(
-            candidate, module_source, capture.records, root=context.root, settings=settings
-        )
-        measurement = measure_candidate(
-            candidate,
-            module_source,
-            capture.records,
-            root=context.root,
-            settings=settings,
-            noise=noise,
-        )
+        measurement = time_candidate(context, candidate, module_source, capture.records, settings)
         tried.append(replace(candidate_result, measurement=measurement))
     if result.status.value in ("unverifiable", "error"):
         return result

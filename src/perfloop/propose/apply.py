@@ -84,7 +84,11 @@ def apply_rule(
     ast.parse(source)  # a rule bug that breaks syntax surfaces here, as SyntaxError
     function_source = new_module.code_for_node(new_func.with_changes(leading_lines=()))
     if constants:  # shown with the function: it does not work without them
-        bare = [c.with_changes(leading_lines=()) for c in constants]
+        spaced = (cst.EmptyLine(),)  # a helper function gets a blank line above it
+        bare = [
+            c.with_changes(leading_lines=spaced if isinstance(c, cst.FunctionDef) else ())
+            for c in constants
+        ]
         above = "".join(new_module.code_for_node(c) for c in bare)
         function_source = f"{above}\n\n{function_source}"
     return Rewritten(source, function_source)
@@ -190,7 +194,7 @@ def _insert_above(
     new_module: cst.Module,
     old_module: cst.Module,
     located: Located,
-    constants: tuple[cst.SimpleStatementLine, ...],
+    constants: tuple[cst.SimpleStatementLine | cst.FunctionDef, ...],
 ) -> cst.Module:
     """`constants` just above the function's top-level statement, after its blank lines."""
     index = next(i for i, s in enumerate(old_module.body) if s is located.top_level)

@@ -400,7 +400,8 @@ def load_function_into(
     already-imported `module`: its globals are the module's, a method's name mangling
     and `super()` cell are its class's. Nothing else of the module runs again, so an
     import-time registry (networkx 3.2's `_dispatch`: "Algorithm already exists")
-    is not asked twice. Top-level imports and constants the candidate adds are run in
+    is not asked twice. Top-level imports, constants and undecorated helper functions the
+    candidate adds are run in
     the module when their names are free. None when `source` changes more than that
     (the caller then executes the whole module as a copy).
     """
@@ -461,8 +462,11 @@ def _node_named(node: ast.stmt, name: str) -> bool:
 
 
 def _is_import_or_constant(node: ast.stmt) -> bool:
+    """An import, a constant, or a helper function (undecorated: defining it runs nothing)."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return True
+    if isinstance(node, ast.FunctionDef):
+        return not node.decorator_list
     targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
     return isinstance(node, (ast.Assign, ast.AnnAssign)) and all(
         isinstance(target, ast.Name) for target in targets
@@ -523,6 +527,8 @@ def _names_free(module: types.ModuleType, added: list[ast.stmt]) -> bool:
     for node in added:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.FunctionDef):
+            names = [node.name]
         else:
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
             names = [target.id for target in targets]

@@ -103,6 +103,12 @@ def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
     return _version(loaded, qualname)
 
 
+def load_fresh(module: str, qualname: str, path: str, source: str) -> Version:
+    """`source` executed as a separate module object: none of the state that earlier calls
+    left in the imported module (a cache, a counter) is in it."""
+    return _version(load_module_copy(module, path, source), qualname)
+
+
 def _version(module: types.ModuleType, qualname: str) -> Version:
     target = resolve_target(module, qualname)
     return Version(module, target.call, target.receiver is not None)

@@ -198,6 +198,16 @@ def symbolic_worker(task: _SymbolicTask) -> _SymbolicReport:
     paths = int(options.stats.get("num_paths", 0))
     if isinstance(diffs, str):
         return _SymbolicReport("skipped", paths, note=f"CrossHair could not analyse it: {diffs}")
+    if diffs:  # confirmed on fresh copies: the search may have left symbolic values in a
+        # module-level cache of either version, which a concrete call would then return
+        try:
+            fresh = (
+                calling.load_fresh(task.module, task.qualname, task.path, task.original_source),
+                calling.load_fresh(task.module, task.qualname, task.path, task.source),
+            )
+        except Exception:  # a module that cannot run twice: confirm on the loaded ones
+            fresh = (original, candidate)
+        original, candidate = fresh
     for diff in diffs:
         confirmed = _confirm(task, original, candidate, names, diff.args)
         if confirmed is not None:

@@ -10,6 +10,7 @@ from perfloop.propose.rules.any_all_loop import AnyAllLoop
 from perfloop.propose.rules.any_generator_to_loop import AnyGeneratorToLoop
 from perfloop.propose.rules.base import Rule, RuleContext, Safety
 from perfloop.propose.rules.bisect_sorted_search import BisectSortedSearch
+from perfloop.propose.rules.cache_pure_function import CachePureFunction
 from perfloop.propose.rules.count_loop import CountLoop
 from perfloop.propose.rules.counter_loop import CounterLoop
 from perfloop.propose.rules.counting_dict_get import CountingDictGet
@@ -63,7 +64,8 @@ from perfloop.propose.rules.zip_parallel_index import ZipParallelIndex
 # 4. lookups hoisted into locals, last among the loop rules, so that the loops the
 #    earlier rules keep or create are the ones that get them (instance attributes
 #    first: `self.a.m()` becomes `a.m()`, whose method the next rule can bind);
-# 5. memoize-recursive, which moves the whole body into an inner function.
+# 5. memoize-recursive, which moves the whole body into an inner function, and
+#    cache-pure-function, which moves it into a module-level one.
 RULES: tuple[Rule, ...] = (
     NumpyConvolve(),
     TranslateTable(),
@@ -110,6 +112,7 @@ RULES: tuple[Rule, ...] = (
     HoistConstantAttribute(),
     HoistGlobalLookup(),
     MemoizeRecursive(),
+    CachePureFunction(),
 )
 
 FIRST_SET = (
@@ -137,7 +140,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "or-chain-membership", "translate-table", "dispatch-dict", "hoist-constant-container",
     ),
     "calls": (
-        "memoize-recursive", "memoize-repeated-calls", "inline-pure-function",
+        "memoize-recursive", "memoize-repeated-calls", "cache-pure-function",
+        "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
         "match-group-subscript", "precomputed-table",
         "square-multiply", "regex-literal-str", "bisect-sorted-search", "int-from-bytes",

@@ -64,14 +64,14 @@ _WORD = re.compile(r"\w+")
 
 @dataclass(frozen=True)
 class FunctionRewrite:
-    """A rewritten function and the module-level statements it needs, placed just above it.
-
-    Only for constants that hold no state between calls (a compiled pattern): a
-    module-level cache would make every measured call after the first a cache hit.
+    """A rewritten function and the module-level statements it needs, placed just above it:
+    constants (a compiled pattern, a table), undecorated helper functions, and, for
+    cache-pure-function only, the dict its answers are kept in (the measure stage sees
+    such a candidate learn and judges it on the whole workload).
     """
 
     func: cst.FunctionDef
-    module_statements: tuple[cst.SimpleStatementLine, ...] = ()
+    module_statements: tuple[cst.SimpleStatementLine | cst.FunctionDef, ...] = ()
 
 
 @dataclass(frozen=True)

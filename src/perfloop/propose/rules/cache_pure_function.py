@@ -1,0 +1,427 @@
+"""cache-pure-function: a pure module function keeps its answers between calls, for
+arguments that are plain ints, strings, bytes or None.
+
+    def exp_basecase(x, prec):          _EXP_BASECASE_RESULTS = {}
+        ...loop...                      _EXP_BASECASE_KEY_TYPES = frozenset({int, str, bytes, ...})
+        return s >> u              →
+                                        def _exp_basecase_computed(x, prec):
+                                            ...loop...
+                                            return s >> u
+
+                                        def exp_basecase(x, prec):
+                                            if type(x) in _EXP_BASECASE_KEY_TYPES and ...:
+                                                key = (x, prec)
+                                                try:
+                                                    return _EXP_BASECASE_RESULTS[key]
+                                                except KeyError:
+                                                    pass
+                                                result = _exp_basecase_computed(x, prec)
+                                                if <result is an immutable value>:
+                                                    ...remember it (at most 4096 answers)...
+                                                return result
+                                            return _exp_basecase_computed(x, prec)
+
+What maintainers do when a pure function is asked the same question again and again
+(`functools.lru_cache` on `packaging.utils.canonicalize_name`, mpmath's own
+`cos_sin_cache`): the answer is kept. Unlike `memoize-repeated-calls` (a cache for
+one call of the caller), the answers live as long as the module, so the repeated
+recorded calls that the micro A/B replays would time the cache, not the workload:
+the measure stage sees that the candidate learns and judges it on the whole workload
+(pipeline.candidates).
+
+Exact where it fires: the key is the argument values of exact types int, str, bytes
+and NoneType, which no two unequal values share (bool and float are left out: `True ==
+1`, `0.0 == -0.0`), and only immutable answers (those types, float, bool, complex, and
+tuples of them) are kept. The function must show no effect and depend on nothing but
+its arguments and module constants (`pure_across_calls`): no global/nonlocal/yield,
+no stores except into containers it made itself, no calls but to builtins without
+effects, to module functions that pass the same test, and to names imported from
+modules other than clocks, randomness, the OS and I/O; module names it reads are bound
+once, never declared `global` anywhere, and hold constants.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from perfloop.propose.rules import _edits, _tools
+from perfloop.propose.rules.base import FunctionRewrite, Rule, RuleContext, Safety
+from perfloop.propose.rules.memoize_recursive import _docstring_and_rest
+
+EXAMPLE_FIRES = '''
+CUTOFF = 600
+
+
+def series(x, prec):
+    """exp(x) as a fixed-point number."""
+    s = a = 1 << prec
+    k = 1
+    while a and k < CUTOFF:
+        a = (a * x >> prec) // k
+        s += a
+        k += 1
+    return s
+'''
+
+EXAMPLE_SILENT = """
+SEEN = []
+
+
+def series(x, prec):
+    SEEN.append(x)
+    s = a = 1 << prec
+    k = 1
+    while a:
+        a = (a * x >> prec) // k
+        s += a
+        k += 1
+    return s
+"""
+
+MAX_RESULTS = 4096
+"""Answers kept per function; the dict is emptied when full (bounded memory, no LRU cost)."""
+
+EFFECT_FREE_BUILTINS = frozenset(
+    {"abs", "all", "any", "ascii", "bin", "bool", "bytes", "chr", "complex", "dict",
+     "divmod", "enumerate", "filter", "float", "format", "frozenset", "hex", "int",
+     "isinstance", "issubclass", "len", "list", "map", "max", "min", "oct", "ord", "pow",
+     "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple",
+     "type", "zip", "ValueError", "TypeError", "ZeroDivisionError", "ArithmeticError",
+     "OverflowError", "IndexError", "KeyError"}
+)  # fmt: skip
+"""Builtins whose result depends only on their arguments and that change nothing
+(a `map` or `filter` only calls what it is given, which the test checks separately)."""
+
+FRESH_CONTAINERS = frozenset({"list", "dict", "set", "bytearray", "sorted"})
+"""Calls that return a new container the function may then change."""
+
+IMPURE_MODULES = frozenset(
+    {"random", "time", "datetime", "os", "sys", "uuid", "secrets", "threading", "socket",
+     "subprocess", "logging", "io", "shutil", "tempfile", "pathlib", "warnings", "signal",
+     "asyncio", "multiprocessing", "builtins", "gc", "inspect", "ctypes"}
+)  # fmt: skip
+
+_DISALLOWED = (
+    cst.Global, cst.Nonlocal, cst.Yield, cst.Await, cst.With, cst.Del, cst.ClassDef,
+    cst.FunctionDef, cst.Import, cst.ImportFrom,
+)  # fmt: skip
+SCALAR_ATTRIBUTES = frozenset(dir(int)) | frozenset(dir(str)) | frozenset(dir(bytes))
+"""What an int, str or bytes argument answers to: a parameter used otherwise (`tlist.tokens`)
+takes objects, which the guard sends past the cache every time."""
+
+
+class _ModuleView:
+    """What the purity test needs to know about the module, computed once per rewrite."""
+
+    def __init__(self, context: RuleContext) -> None:
+        self.bindings = context.module_bindings
+        self.declared_global = {
+            name.value
+            for node in _tools.walk(context.module)
+            if isinstance(node, cst.Global)
+            for name in (item.name for item in node.names)
+        }
+        self.functions = {
+            statement.name.value: statement
+            for statement in context.module.body
+            if isinstance(statement, cst.FunctionDef)
+        }
+        self.verdicts: dict[str, bool] = {}
+
+    def constant(self, name: str) -> bool:
+        """`name` is bound only by the module's top-level statements (they run once, at
+        import), each an import, a pure function or a constant, and nothing declares it
+        global."""
+        if name in self.declared_global:
+            return False
+        statements = self.bindings.get(name, ())
+        return bool(statements) and all(self._constant_binding(s) for s in statements)
+
+    def _constant_binding(self, statement: cst.CSTNode) -> bool:
+        if isinstance(statement, (cst.Import, cst.ImportFrom)):
+            return not _imports_impure(statement)
+        if isinstance(statement, cst.FunctionDef):
+            return self.pure(statement)
+        if isinstance(statement, cst.Assign):
+            return all(isinstance(t.target, cst.Name) for t in statement.targets) and (
+                _constant_expression(statement.value)
+            )
+        if isinstance(statement, cst.AnnAssign) and statement.value is not None:
+            return _constant_expression(statement.value)
+        return False
+
+    def pure(self, func: cst.FunctionDef) -> bool:
+        name = func.name.value
+        if name not in self.verdicts:
+            self.verdicts[name] = True  # recursion: assumed pure while being checked
+            self.verdicts[name] = _pure_body(func, self)
+        return self.verdicts[name]
+
+
+def _imports_impure(statement: cst.Import | cst.ImportFrom) -> bool:
+    if isinstance(statement, cst.ImportFrom):
+        if statement.relative:
+            return False
+        module = statement.module
+        dotted = _edits._dotted(module) if module is not None else ""
+        return dotted.split(".")[0] in IMPURE_MODULES
+    names = statement.names
+    return any(_edits._dotted(alias.name).split(".")[0] in IMPURE_MODULES for alias in names)
+
+
+def _constant_expression(node: cst.BaseExpression) -> bool:
+    """Literals, operators on them, tuples and frozensets of them, other constants."""
+    for inner in _tools.walk(node):
+        if isinstance(inner, cst.Call):
+            if not (isinstance(inner.func, cst.Name) and inner.func.value in {"frozenset", "int"}):
+                return False
+        elif isinstance(inner, (cst.List, cst.Dict, cst.Set, *_tools.COMPREHENSIONS, cst.Lambda)):
+            return False
+    return True
+
+
+def _fresh_locals(func: cst.FunctionDef, analysis: _tools.Analysis) -> set[str]:
+    """Locals every binding of which makes a new container (a literal, a comprehension,
+    `[x] * n`, `list(...)`): the function may change them."""
+    fresh = set()
+    for name in _tools.bound_names(func.body):
+        bindings = analysis.bindings_of(name)
+        if bindings and all(_makes_container(b) for b in bindings):
+            fresh.add(name)
+    return fresh
+
+
+def _makes_container(binding: _tools.Occurrence) -> bool:
+    """True if `binding` is `NAME = <a new container>`."""
+    assign = binding.ancestors[-2] if len(binding.ancestors) >= 2 else None
+    if not (
+        isinstance(assign, cst.Assign)
+        and len(assign.targets) == 1
+        and assign.targets[0].target is binding.node
+    ):
+        return False
+    value = assign.value
+    if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.SetComp, cst.DictComp)):
+        return True
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply):
+        return isinstance(value.left, cst.List)
+    return (
+        isinstance(value, cst.Call)
+        and isinstance(value.func, cst.Name)
+        and value.func.value in FRESH_CONTAINERS
+    )
+
+
+def _root_name(node: cst.BaseExpression) -> str | None:
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _pure_body(func: cst.FunctionDef, view: _ModuleView) -> bool:
+    if func.decorators or func.asynchronous is not None:
+        return False
+    body = func.body
+    if _tools.contains(body, _DISALLOWED):
+        return False
+    analysis = _tools.Analysis.of(func)
+    params = {p.name.value for p in _edits.params_of(func)}
+    local = _tools.bound_names(func.body) | params
+    fresh = _fresh_locals(func, analysis) - params
+    for node in _tools.walk(body):
+        if isinstance(node, cst.Name) and not analysis.is_store(node):
+            if not _readable(node, analysis, local, view):
+                return False
+        elif isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)):
+            target = node.target
+            if not isinstance(target, cst.Name) and not _changes_fresh(target, fresh):
+                return False
+        elif isinstance(node, cst.Call) and not _call_allowed(node, local, fresh, view):
+            return False
+    return True
+
+
+def _readable(
+    node: cst.Name, analysis: _tools.Analysis, local: set[str], view: _ModuleView
+) -> bool:
+    parent = analysis.ancestors(node)[-1] if analysis.ancestors(node) else None
+    if isinstance(parent, cst.Attribute) and parent.attr is node:
+        return True  # an attribute's name, not a variable
+    if isinstance(parent, (cst.Arg,)) and parent.keyword is node:
+        return True
+    name = node.value
+    if name in local or name in {"True", "False", "None"}:
+        return True
+    if name in view.bindings:
+        return view.constant(name)
+    return name in _tools.BUILTIN_NAMES and name in EFFECT_FREE_BUILTINS
+
+
+def _changes_fresh(target: cst.BaseExpression, fresh: set[str]) -> bool:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return all(
+            isinstance(e.value, cst.Name) or _changes_fresh(e.value, fresh) for e in target.elements
+        )
+    return isinstance(target, cst.Subscript) and _root_name(target) in fresh
+
+
+def _call_allowed(call: cst.Call, local: set[str], fresh: set[str], view: _ModuleView) -> bool:
+    func = call.func
+    if isinstance(func, cst.Name):
+        name = func.value
+        if name in local:
+            return False  # a callable passed in or made here: its effects are unknown
+        if name in view.bindings:
+            return view.constant(name)
+        return name in EFFECT_FREE_BUILTINS
+    if isinstance(func, cst.Attribute):
+        root = _root_name(func.value)
+        if root is not None and root in fresh:
+            return True
+        if func.attr.value in _edits.MUTATING_METHODS:
+            return False
+        if root is None:  # a method of a literal or of a call's result: "".join(...)
+            return isinstance(func.value, (cst.SimpleString, cst.ConcatenatedString, cst.Call))
+        if root in local:
+            return True  # under the guard, arguments are ints, strings or bytes: no effects
+        return root in view.bindings and view.constant(root)
+    return False
+
+
+def _scalar_parameters(func: cst.FunctionDef, params: set[str]) -> bool:
+    """Every attribute read of a parameter is one an int, str or bytes has."""
+    analysis = _tools.Analysis.of(func)
+    for name in params:
+        for occurrence in analysis.of_name(name):
+            parent = occurrence.parent
+            if (
+                isinstance(parent, cst.Attribute)
+                and parent.value is occurrence.node
+                and parent.attr.value not in SCALAR_ATTRIBUTES
+            ):
+                return False
+    return True
+
+
+def _returns_container(func: cst.FunctionDef) -> bool:
+    """A `return [...]` (or dict, set, comprehension): a new mutable answer every call,
+    which the cache would not keep."""
+    containers = (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.SetComp, cst.DictComp)
+    return any(
+        isinstance(node, cst.Return) and isinstance(node.value, containers)
+        for node in _tools.walk(func.body)
+    )
+
+
+def _key_parameters(func: cst.FunctionDef) -> list[str] | None:
+    params = func.params
+    if params.star_kwarg is not None or params.posonly_params:
+        return None
+    if isinstance(params.star_arg, cst.Param):
+        return None
+    names = [p.name.value for p in (*params.params, *params.kwonly_params)]
+    return names or None
+
+
+def _call_arguments(func: cst.FunctionDef) -> str:
+    positional = [p.name.value for p in func.params.params]
+    keywords = [f"{p.name.value}={p.name.value}" for p in func.params.kwonly_params]
+    return ", ".join(positional + keywords)
+
+
+class CachePureFunction(Rule):
+    id = "cache-pure-function"
+    rationale = (
+        "A pure function asked the same question again answers from a dict kept between "
+        "calls instead of computing it again."
+    )
+    safety = Safety.NEEDS_VERIFICATION
+    description = (
+        "A module-level function without decorators, *args or **kwargs, whose body has a "
+        "loop or a comprehension (cheaper functions cost no more than the lookup), shows no "
+        "effect and reads nothing but its arguments and module constants (see the module "
+        "docstring): its body moves to `_F_computed`, and F answers from a module-level "
+        f"dict of at most {MAX_RESULTS} answers (emptied when full) when every argument is "
+        "exactly an int, str, bytes or None and the answer is immutable (those, float, bool, "
+        "complex, tuples of them). Judged on the whole workload, since the answers outlive "
+        "the call. Differs when the function depends on state the syntax does not show (a "
+        "module constant rebound from outside, an imported function with effects), when a "
+        "caller relies on getting a new object (`is`), and in the extra traceback line "
+        "`_F_computed` adds."
+    )
+
+    def rewrite(
+        self, func: cst.FunctionDef, context: RuleContext | None = None
+    ) -> FunctionRewrite | None:
+        context = context or RuleContext.standalone(func)
+        if context.is_method:
+            return None
+        if not _tools.contains(func.body, (cst.For, cst.While, *_tools.COMPREHENSIONS)):
+            return None
+        key = _key_parameters(func)
+        if key is None or not _scalar_parameters(func, set(key)) or _returns_container(func):
+            return None
+        view = _ModuleView(context)
+        if not view.pure(func):
+            return None
+        name = func.name.value
+        reserved = context.reserved_names(func)
+        stem = name.strip("_")
+        results = _tools.fresh_name(f"_{stem.upper()}_RESULTS", reserved)
+        key_types = _tools.fresh_name(f"_{stem.upper()}_KEY_TYPES", reserved)
+        computed = _tools.fresh_name(f"_{stem}_computed", reserved)
+        answer_types = _tools.fresh_name(f"_{stem.upper()}_ANSWER_TYPES", reserved)
+        guard = " and ".join(f"type({p}) in {key_types}" for p in key)
+        key_expression = f"({key[0]},)" if len(key) == 1 else f"({', '.join(key)})"
+        arguments = _call_arguments(func)
+        docstring, rest = _docstring_and_rest(func.body)
+        wrapper_body = f"""
+    if {guard}:
+        key = {key_expression}
+        try:
+            return {results}[key]
+        except KeyError:
+            pass
+        result = {computed}({arguments})
+        if type(result) in {answer_types} or (
+            type(result) is tuple
+            and all(type(item) in {answer_types} for item in result)
+        ):
+            if len({results}) >= {MAX_RESULTS}:
+                {results}.clear()
+            {results}[key] = result
+        return result
+    return {computed}({arguments})
+"""
+        if {"key", "result"} & set(key):
+            return None  # the wrapper's own locals would shadow a parameter
+        wrapper_block = cst.parse_module(f"def _w():{wrapper_body}").body[0]
+        assert isinstance(wrapper_block, cst.FunctionDef)
+        assert isinstance(wrapper_block.body, cst.IndentedBlock)
+        new_body = list(docstring) + list(wrapper_block.body.body)
+        if not isinstance(func.body, cst.IndentedBlock):
+            return None
+        wrapper = func.with_changes(body=func.body.with_changes(body=new_body))
+        if not rest:
+            return None
+        inner = func.with_changes(
+            name=cst.Name(computed),
+            body=func.body.with_changes(body=rest),
+            leading_lines=(cst.EmptyLine(), cst.EmptyLine()),
+        )
+        statements = (
+            _statement(f"{results} = {{}}\n"),
+            _statement(f"{key_types} = frozenset({{int, str, bytes, type(None)}})\n"),
+            _statement(
+                f"{answer_types} = frozenset({{int, str, bytes, type(None), float, bool, "
+                "complex})\n"
+            ),
+            inner,
+        )
+        return FunctionRewrite(wrapper, statements)
+
+
+def _statement(text: str) -> cst.SimpleStatementLine:
+    statement = cst.parse_statement(text)
+    assert isinstance(statement, cst.SimpleStatementLine)
+    return statement
