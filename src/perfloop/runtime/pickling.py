@@ -31,8 +31,9 @@ import pickle
 import re
 import sys
 import types
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 PROTOCOL = 4
 
@@ -340,28 +341,46 @@ class _Reducers(dict):  # type: ignore[type-arg]
         super().__init__()
         for table in tables:
             self.update(table)
-        self._plain: set[type] = set()
+        self._sentinels_refreshed = False
 
     def __missing__(self, cls: type) -> Callable[[Any], tuple[object, ...]]:
-        if cls in self._plain or not isinstance(cls, type) or issubclass(cls, type):
+        if not isinstance(cls, type) or issubclass(cls, type):
             # a metaclass (3.11's EnumType has a __getattr__): its instances are classes,
             # which pickle by name; the C pickler asks this table before it knows that
             raise KeyError(cls)
+        if not self._sentinels_refreshed:  # once per dump: new modules, new sentinels
+            _SENTINELS.refresh()
+            self._sentinels_refreshed = True
+        traits = _TRAITS.get(cls)
+        if traits is None:
+            traits = _TRAITS[cls] = _Traits(
+                _invents_setstate(cls), _keeps_identity(cls), _own_pickling(cls)
+            )
         reducer: Callable[[Any], Any] | None = (
-            _reduce_with_state_setter if _invents_setstate(cls) else None
+            _reduce_with_state_setter if traits.invents_setstate else None
         )
-        if _keeps_identity(cls):
+        if traits.keeps_identity:  # a new one per dump: it caches the instances' names
             reducer = _ByName(cls, reducer or _default_reduce)
-        _SENTINELS.refresh()
         if cls in _SENTINELS.classes:
             reducer = _SentinelByName(reducer or _default_reduce)
-        if _own_pickling(cls):
+        if traits.own_pickling:
             reducer = _RawStateIfRefused(reducer or _default_reduce)
         if reducer is None:
-            self._plain.add(cls)
             raise KeyError(cls)
         self[cls] = reducer
         return reducer
+
+
+class _Traits(NamedTuple):
+    """What a class's definition says about pickling it (looked at once per class: the
+    recorder pickles the same classes at every recorded call)."""
+
+    invents_setstate: bool
+    keeps_identity: bool
+    own_pickling: bool
+
+
+_TRAITS: weakref.WeakKeyDictionary[type, _Traits] = weakref.WeakKeyDictionary()
 
 
 _REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {
