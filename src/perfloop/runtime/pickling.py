@@ -212,16 +212,48 @@ class _ByName:
     def __init__(self, cls: type, otherwise: Callable[[Any], Any]) -> None:
         self.cls = cls
         self.otherwise = otherwise
-        self.paths: dict[int, str] = {}
+        self.looked = False  # the module was looked through during this dump
 
     def __call__(self, obj: object) -> Any:
-        path = self.paths.get(id(obj))
-        if path is None:
-            self.paths = _named_instances(self.cls)
-            path = self.paths.get(id(obj))
+        path = self._known_path(obj)
+        if path is None and not self.looked:
+            # once per dump: tabulate 0.9.0's TableFormat holds unnamed Line instances,
+            # and looking again for each of them made 200 recorded calls look 34,000 times
+            self.looked = True
+            named = _named_instances(self.cls)
+            module = sys.modules.get(self.cls.__module__)
+            _NAMED[self.cls] = {
+                key: (value, found)
+                for key, found in named.items()
+                if (value := _at(module, found)) is not None
+            }
+            path = self._known_path(obj)
         if path is None:
             return self.otherwise(obj)
         return _resolve, (self.cls.__module__, path)
+
+    def _known_path(self, obj: object) -> str | None:
+        """The name `obj` was found under, if its module still keeps it there."""
+        found = _NAMED.get(self.cls, {}).get(id(obj))
+        if found is None or found[0] is not obj:
+            return None
+        module = sys.modules.get(self.cls.__module__)
+        return found[1] if _at(module, found[1]) is obj else None
+
+
+# class -> id -> (instance, dotted path): the named instances found by earlier dumps (held,
+# so an id stays theirs); each use checks the module still keeps the instance there
+_NAMED: weakref.WeakKeyDictionary[type, dict[int, tuple[object, str]]] = weakref.WeakKeyDictionary()
+
+
+def _at(module: types.ModuleType | None, path: str) -> object:
+    """What `module` keeps under the dotted `path` (None if nothing)."""
+    value: object = module
+    for name in path.split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return None
+    return value
 
 
 def _default_reduce(obj: object) -> Any:
