@@ -11,10 +11,12 @@ bundled example examples/shop, and the real libraries chardet 5.2.0 and tabulate
 it first profiles once and takes the five hottest functions perfloop can target,
 then times, in alternating order, `--repeats` rounds of:
 
-- plain: the workload alone (`python workload.py`);
-- runner: perfloop's way of running it with no probe (its import report on, and a
-  fresh bytecode cache, so no stale .pyc can run): the floor under profile, capture
-  and lines;
+- plain: the workload alone (`python workload.py`), its bytecode cached as on a
+  user's second run (in a cache of the benchmark's own, PYTHONDONTWRITEBYTECODE
+  unset; so are cProfile, line_profiler and py-spy);
+- runner: perfloop's way of running it with no probe (its import report on, and
+  its shared bytecode cache, see perfloop.bytecode): the floor under profile,
+  capture and lines;
 - profile: perfloop's function profile (cProfile in every process of the workload);
 - capture: perfloop's capture of the five targets (max_calls 200, the default; given
   the profile's call counts, as `perfloop optimize` does);
@@ -138,7 +140,7 @@ def measure(name: str, root: Path, command: str, repeats: int, missing: set[str]
 
     def run(argv: list[str], where: Path, env: dict[str, str] | None = None) -> None:
         done = subprocess.run(
-            argv, cwd=where, capture_output=True, text=True, timeout=1800, env=env
+            argv, cwd=where, capture_output=True, text=True, timeout=1800, env=env or warm
         )
         if done.returncode != 0:
             raise RuntimeError(f"{argv} failed: {done.stderr[-500:]}")
@@ -160,7 +162,7 @@ def measure(name: str, root: Path, command: str, repeats: int, missing: set[str]
         elif mode == "line_profiler":
             runner = scratch / "run_line_profiler.py"
             runner.write_text(LINE_PROFILER_RUNNER)
-            env = {**os.environ, "PYTHONPATH": str(root)}  # the runner imports the targets
+            env = {**warm, "PYTHONPATH": str(root)}  # the runner imports the targets
             output = str(scratch / "line_profiler.lprof")
             run([sys.executable, str(runner), output, script, *map(str, targets)], root, env)
         elif mode == "py-spy":
@@ -172,6 +174,11 @@ def measure(name: str, root: Path, command: str, repeats: int, missing: set[str]
     modes = [m for m in MODES if m not in missing]
     times: dict[str, list[float]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory(prefix="probe-overhead-") as tmp:
+        # the tools other than perfloop run the workload with its bytecode cached, as a
+        # user's second run has it (not in the project: a cache of the benchmark's own)
+        warm = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
+        warm.pop("PYTHONDONTWRITEBYTECODE", None)
+        run([sys.executable, script], root)  # fills that cache; not timed
         for round_number in range(repeats):
             shift = round_number % len(modes)  # alternate the order round by round
             for mode in modes[shift:] + modes[:shift]:

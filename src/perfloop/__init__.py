@@ -21,10 +21,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perfloop.results import RunResult
-
 if TYPE_CHECKING:
-    from perfloop.results import BenchResult, CheckResult, VerifyResult
+    from perfloop.results import BenchResult, CheckResult, RunResult, VerifyResult
 
 __version__ = "0.1.0"
 
@@ -60,6 +58,17 @@ def verify(target: str, candidate: str | None = None, **arguments: Any) -> Verif
     from perfloop.outside.api import verify as run_verify
 
     return run_verify(target, candidate, **arguments)
+
+
+def __getattr__(name: str) -> Any:
+    # RunResult on first use: every Python process of a watched workload imports this
+    # package (its hooks live in perfloop.runtime), and perfloop.results pulls in most
+    # of perfloop (0.2 s per process, plus compiling it all where no bytecode is cached)
+    if name == "RunResult":
+        from perfloop.results import RunResult
+
+        return RunResult
+    raise AttributeError(f"module 'perfloop' has no attribute {name!r}")
 
 
 __all__ = ["RunResult", "__version__", "bench", "check", "optimize", "verify"]

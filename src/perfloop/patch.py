@@ -36,6 +36,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from perfloop import bytecode
 from perfloop.atomic import commit, stage, write_atomic
 from perfloop.model import Candidate
 from perfloop.qualnames import find_cst_function, find_cst_path
@@ -467,9 +468,11 @@ def revert_changes(root: Path, changes: Sequence[FileChange]) -> None:
 
 
 def _drop_bytecode(source: Path) -> None:
-    """A .pyc with the same mtime second and size would be trusted over the new source."""
+    """A .pyc with the same mtime second and size would be trusted over the new source
+    (the shared cache's hash-based pycs would not be, but another interpreter's may be)."""
     with contextlib.suppress(NotImplementedError, ValueError):
         Path(importlib.util.cache_from_source(str(source))).unlink(missing_ok=True)
+    bytecode.forget(source)
 
 
 # --- the journal of an apply, and undoing it -----------------------------------------

@@ -4,7 +4,9 @@ The command runs through the shell in the project root, in the user's own enviro
 (PYTHONPATH included). perfloop adds only: its interpreter's folder at the head of PATH
 (so `python` in the command is the interpreter perfloop runs under, and captured values
 unpickle in perfloop's workers), its boot folder at the head of PYTHONPATH and the
-project root and perfloop's package at its end, and a bytecode cache of the run's own.
+project root and perfloop's package at its end, and a bytecode cache outside the project
+(perfloop.bytecode; with it, PYTHONDONTWRITEBYTECODE is dropped, as nothing is written
+into the project anyway).
 Runs with candidate code in place (`candidate_code`: the whole-workload A/B, the check
 after --apply) also lose the variables whose names look like secrets, as workers do (a
 failure message names them), and run inside the kernel's boundary (perfloop.sandbox.boundary,
@@ -32,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfloop import bytecode
 from perfloop.model import ImportedModules, Limits
 from perfloop.project import default_import_roots
 from perfloop.runtime.hooks import SPEC_VARIABLE
@@ -268,7 +271,16 @@ def workload_environment(
     environment["PATH"] = os.pathsep.join(
         [str(Path(sys.executable).parent), environment.get("PATH", "")]
     )
-    environment["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    shared = bytecode.shared_prefix()
+    if shared is None:
+        environment["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    else:
+        bytecode.prepare_project(root, shared)
+        environment["PYTHONPYCACHEPREFIX"] = str(shared)
+        if candidate_code:  # read the cache, never write what a candidate run compiled
+            environment["PYTHONDONTWRITEBYTECODE"] = "1"
+        else:  # the prefix keeps the user's tree free of bytecode all the same
+            environment.pop("PYTHONDONTWRITEBYTECODE", None)
     environment["PYTHONIOENCODING"] = "utf-8"
     return environment, withheld
 

@@ -56,6 +56,10 @@ class LineTimer:
         self.calls: dict[str, int] = {}  # calls timed per target
         self.retired: set[types.CodeType] = set()  # codes of targets past their budget
         self.codes: dict[types.CodeType, str] = {}
+        # the same by id(), for the callbacks: hashing a code object hashes its bytecode,
+        # constants and names every time (about 2 µs); `codes` keeps each one alive
+        self._ref_of: dict[int, str] = {}
+        self._root_of: dict[int, str] = {}
         self.timings: dict[tuple[str, int], list[float]] = {}
         self._stacks = threading.local()
         self._tool: int | None = None
@@ -70,7 +74,7 @@ class LineTimer:
 
     def _charge(self, frame: _Frame, now: float) -> None:
         if frame.line > 0:
-            entry = self.timings[(self.codes[frame.code], frame.line)]
+            entry = self.timings[(self._ref_of[id(frame.code)], frame.line)]
             entry[1] += now - frame.since
         frame.since = now
 
@@ -89,7 +93,7 @@ class LineTimer:
         frame = stack[-1]
         self._charge(frame, now)
         frame.line = lineno
-        entry = self.timings.setdefault((self.codes[code], lineno), [0, 0.0])
+        entry = self.timings.setdefault((self._ref_of[id(code)], lineno), [0, 0.0])
         entry[0] += 1
 
     def leave(self, code: types.CodeType) -> None:
@@ -106,8 +110,10 @@ class LineTimer:
     def add(self, ref: str, code: types.CodeType) -> None:
         """Time the lines of `code` (and the code nested in it) as lines of `ref`."""
         self.roots[code] = ref
+        self._root_of[id(code)] = ref
         for inner in code_objects(code):
             self.codes[inner] = ref
+            self._ref_of[id(inner)] = ref
             if self._tool is not None:
                 self._monitor(inner)
 
@@ -132,7 +138,7 @@ class LineTimer:
 
     def _within_budget(self, code: types.CodeType) -> bool:
         """Count a call of a target's own code; past the budget, switch the target off."""
-        ref = self.roots.get(code)
+        ref = self._root_of.get(id(code))
         if ref is None or self.budget is None:
             return True
         calls = self.calls[ref] = self.calls.get(ref, 0) + 1

@@ -31,8 +31,9 @@ import pickle
 import re
 import sys
 import types
+import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 PROTOCOL = 4
 
@@ -211,16 +212,48 @@ class _ByName:
     def __init__(self, cls: type, otherwise: Callable[[Any], Any]) -> None:
         self.cls = cls
         self.otherwise = otherwise
-        self.paths: dict[int, str] = {}
+        self.looked = False  # the module was looked through during this dump
 
     def __call__(self, obj: object) -> Any:
-        path = self.paths.get(id(obj))
-        if path is None:
-            self.paths = _named_instances(self.cls)
-            path = self.paths.get(id(obj))
+        path = self._known_path(obj)
+        if path is None and not self.looked:
+            # once per dump: tabulate 0.9.0's TableFormat holds unnamed Line instances,
+            # and looking again for each of them made 200 recorded calls look 34,000 times
+            self.looked = True
+            named = _named_instances(self.cls)
+            module = sys.modules.get(self.cls.__module__)
+            _NAMED[self.cls] = {
+                key: (value, found)
+                for key, found in named.items()
+                if (value := _at(module, found)) is not None
+            }
+            path = self._known_path(obj)
         if path is None:
             return self.otherwise(obj)
         return _resolve, (self.cls.__module__, path)
+
+    def _known_path(self, obj: object) -> str | None:
+        """The name `obj` was found under, if its module still keeps it there."""
+        found = _NAMED.get(self.cls, {}).get(id(obj))
+        if found is None or found[0] is not obj:
+            return None
+        module = sys.modules.get(self.cls.__module__)
+        return found[1] if _at(module, found[1]) is obj else None
+
+
+# class -> id -> (instance, dotted path): the named instances found by earlier dumps (held,
+# so an id stays theirs); each use checks the module still keeps the instance there
+_NAMED: weakref.WeakKeyDictionary[type, dict[int, tuple[object, str]]] = weakref.WeakKeyDictionary()
+
+
+def _at(module: types.ModuleType | None, path: str) -> object:
+    """What `module` keeps under the dotted `path` (None if nothing)."""
+    value: object = module
+    for name in path.split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return None
+    return value
 
 
 def _default_reduce(obj: object) -> Any:
@@ -340,28 +373,46 @@ class _Reducers(dict):  # type: ignore[type-arg]
         super().__init__()
         for table in tables:
             self.update(table)
-        self._plain: set[type] = set()
+        self._sentinels_refreshed = False
 
     def __missing__(self, cls: type) -> Callable[[Any], tuple[object, ...]]:
-        if cls in self._plain or not isinstance(cls, type) or issubclass(cls, type):
+        if not isinstance(cls, type) or issubclass(cls, type):
             # a metaclass (3.11's EnumType has a __getattr__): its instances are classes,
             # which pickle by name; the C pickler asks this table before it knows that
             raise KeyError(cls)
+        if not self._sentinels_refreshed:  # once per dump: new modules, new sentinels
+            _SENTINELS.refresh()
+            self._sentinels_refreshed = True
+        traits = _TRAITS.get(cls)
+        if traits is None:
+            traits = _TRAITS[cls] = _Traits(
+                _invents_setstate(cls), _keeps_identity(cls), _own_pickling(cls)
+            )
         reducer: Callable[[Any], Any] | None = (
-            _reduce_with_state_setter if _invents_setstate(cls) else None
+            _reduce_with_state_setter if traits.invents_setstate else None
         )
-        if _keeps_identity(cls):
+        if traits.keeps_identity:  # a new one per dump: it caches the instances' names
             reducer = _ByName(cls, reducer or _default_reduce)
-        _SENTINELS.refresh()
         if cls in _SENTINELS.classes:
             reducer = _SentinelByName(reducer or _default_reduce)
-        if _own_pickling(cls):
+        if traits.own_pickling:
             reducer = _RawStateIfRefused(reducer or _default_reduce)
         if reducer is None:
-            self._plain.add(cls)
             raise KeyError(cls)
         self[cls] = reducer
         return reducer
+
+
+class _Traits(NamedTuple):
+    """What a class's definition says about pickling it (looked at once per class: the
+    recorder pickles the same classes at every recorded call)."""
+
+    invents_setstate: bool
+    keeps_identity: bool
+    own_pickling: bool
+
+
+_TRAITS: weakref.WeakKeyDictionary[type, _Traits] = weakref.WeakKeyDictionary()
 
 
 _REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {

@@ -229,7 +229,16 @@ class Recorder:
         if self._failures_in_a_row >= GIVE_UP_AFTER and self.calls_seen % RETRY_EVERY:
             return self._run_unrecorded(function, args, kwargs)
         wrapped = lazy_arguments.wrap_iterators(args, kwargs)
-        inputs = self._inputs(wrapped.plain_args, wrapped.plain_kwargs)
+        state_before = self._globals.before(args)
+        # with state, the inputs and the state pickled as one (what they share stays
+        # shared) are also the inputs' only pickle: one dump and one load per call
+        inputs = self._with_state(state_before, wrapped) if state_before else None
+        if not isinstance(inputs, tuple):
+            together = inputs
+            inputs = self._inputs(wrapped.plain_args, wrapped.plain_kwargs)
+            if inputs is not None and state_before:  # each part alone serialises
+                self._problem(f"its inputs and module state cannot be pickled together: {together}")
+                state_before.clear()
         if inputs is None:
             self._failures_in_a_row += 1
             self._pick_the_next_call_instead()
@@ -239,9 +248,6 @@ class Recorder:
         # repr of the copy: a repr that caches (pyparsing's default names) must not change
         # the live arguments, or the recording holds state replay never sees
         call_repr = self._call_repr(copied_args, copied_kwargs)
-        state_before = self._globals.before(args)
-        if state_before:
-            before = self._with_state(before, state_before, wrapped)
         self._observe_types(args, kwargs)
         args, kwargs, iterators = wrapped.args, wrapped.kwargs, wrapped.iterators
         tee = _Tee(sys.stdout)
@@ -289,17 +295,21 @@ class Recorder:
         return result
 
     def _with_state(
-        self, before: bytes, values: dict[str, object], wrapped: lazy_arguments.WrappedCall
-    ) -> bytes:
+        self, values: dict[str, object], wrapped: lazy_arguments.WrappedCall
+    ) -> tuple[bytes, tuple[tuple[Any, ...], dict[str, Any]]] | str:
         """The inputs and the state the call runs with, pickled as one (what they share,
-        such as a cache keyed by the very objects passed, stays shared)."""
+        such as a cache keyed by the very objects passed, stays shared), and the copy of
+        the inputs they load back as (the state is loaded, not put in place); or why
+        they do not serialise together."""
         inputs = (wrapped.plain_args, wrapped.plain_kwargs)
         try:
-            return pickling.dumps(state.StatefulInputs(self._globals.module, values, inputs))
-        except pickling.SerialiseError as exc:  # each part alone serialises; together not
-            self._problem(f"its inputs and module state cannot be pickled together: {exc}")
-            values.clear()
-            return before
+            data = pickling.dumps(state.StatefulInputs(self._globals.module, values, inputs))
+            copy = state.load_inputs_only(data)
+        except pickling.SerialiseError as exc:
+            return str(exc)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return data, copy  # type: ignore[return-value]
 
     def _global_state(self, before: dict[str, object]) -> tuple[state.GlobalState, ...]:
         """The outcome's state part: none, or the same names' values after the call."""

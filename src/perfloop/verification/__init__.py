@@ -65,6 +65,7 @@ def prepare_target(
         settings,
         tests or TestSelection(note="the project's tests were not looked at"),
         reference=reference,
+        observed=capture.parameter_types,
     )
     if settings.runs("fuzz") and capture.records:
         problem = original_instability(plan, root=root, limits=limits)
@@ -85,6 +86,7 @@ def original_instability(plan: TargetPlan, *, root: Path, limits: Limits) -> str
         plan.constants,
         plan.settings.fuzz,
         plan.settings.policy,
+        observed=plan.observed,
     )
     results = run_fuzz(task, root=root, limits=fuzz_worker_limits(task.settings, 1, limits))
     if isinstance(results, str) or results[0].outcome not in ("unverifiable", "different"):

@@ -23,6 +23,7 @@ share one worker; it can replay the captured calls first (`replay_first`).
 from __future__ import annotations
 
 import contextlib
+import inspect
 import itertools
 import pickle
 import time
@@ -30,13 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.config import Settings
-from perfloop.model import CallRecord, Limits
+from perfloop.model import CallRecord, Limits, ObservedType
 from perfloop.runtime import pickling
 from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import calls as calling
 from perfloop.verification.compare import ComparePolicy
 from perfloop.verification.pasteable import CallSource
-from perfloop.verification.shapes import Constants, call_forms
+from perfloop.verification.shapes import Constants, call_forms, forms_with_observed
 
 TIER = "fuzz"
 _WORKER_OVERHEAD = 15.0  # seconds to start a worker and import Hypothesis, generously
@@ -60,6 +61,8 @@ class FuzzTask:
     settings: FuzzSettings
     policy: ComparePolicy
     replay_first: bool = False
+    # the parameters' runtime types as the recorder observed them (capture's parameter_types)
+    observed: tuple[ObservedType, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,11 @@ class _Fuzzer:
         self.original = original
         builder = StrategyBuilder(task.constants)
         forms = call_forms([(tuple(args), dict(kwargs)) for args, kwargs in captured])  # type: ignore[misc]
+        forms = forms_with_observed(
+            forms,
+            _parameter_names(original.function),
+            {t.parameter: t.types for t in task.observed if not t.parameter.startswith("self.")},
+        )
         self.strategy = builder.call_strategy(forms) if forms else None
         self.explicit: list[object] = []
         if forms:
@@ -305,6 +313,14 @@ class _Fuzzer:
                 note="the original did not finish in time on any generated input",
             )
         return FuzzResult("same", progress.examples, seconds, note=note)
+
+
+def _parameter_names(function: object) -> list[str]:
+    """The function's parameters in order (positional arguments line up with them)."""
+    try:
+        return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return []
 
 
 def _unstable_result(unstable: _NotDeterministic, examples: int, started: float) -> FuzzResult:

@@ -294,3 +294,128 @@ def source_constants(module_source: str, qualname: str) -> Constants:
         elif isinstance(value, str) and value != docstring and len(value) <= 40:
             strs.add(value)
     return Constants(tuple(sorted(ints)), tuple(sorted(floats)), tuple(sorted(strs))[:30])
+
+
+# --- observed runtime types ------------------------------------------------------------
+# The recorder notes each parameter's runtime types (perfloop.runtime.recorder.describe_type:
+# `int`, `list[str]`, `dict[str, int | float]`, `NoneType`) for every call it records, also
+# calls whose values it could not keep (an outcome that does not pickle, a byte budget used
+# up, a call the reservoir later replaced). Fuzzing draws from those types too: a parameter
+# the kept calls show only as empty lists gets items of the observed item type, and a type
+# the kept calls lack (None for an optional argument) becomes one more option.
+
+_DEFAULT_SIZE = 4
+_SCALARS: dict[str, Shape] = {
+    "int": IntShape(-8, 8),
+    "float": FloatShape(-8.0, 8.0, False),
+    "str": StrShape("abcdefgh", 8, ()),
+    "bytes": BytesShape(8, ()),
+    "bool": AtomShape("bool"),
+    "NoneType": AtomShape("none"),
+}
+_CONTAINERS = ("list", "tuple", "set", "frozenset")
+
+
+def described_shape(description: str) -> Shape | None:
+    """The shape of a runtime type description (`list[int | str]`); None for a type
+    fuzzing cannot make (a class of the user's, a nested type it cannot read)."""
+    name, _, inner = description.strip().partition("[")
+    if not inner:
+        return _SCALARS.get(name)
+    if not inner.endswith("]"):
+        return None
+    parts = _split_top(inner[:-1], ",")
+    if name in _CONTAINERS and len(parts) == 1:
+        item = _union_shape(parts[0])
+        return SeqShape(name, item, _DEFAULT_SIZE) if item is not None else None
+    if name == "dict" and len(parts) == 2:
+        key, value = _union_shape(parts[0]), _union_shape(parts[1])
+        return DictShape(key, value, _DEFAULT_SIZE) if key is not None and value else None
+    return None
+
+
+def _union_shape(text: str) -> Shape | None:
+    """`int | str`: the shapes of the options fuzzing can make (None if none)."""
+    options = [described_shape(part) for part in _split_top(text, "|")]
+    made = [option for option in options if option is not None]
+    if not made:
+        return None
+    return made[0] if len(made) == 1 else OneOf(tuple(made))
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    """`text` split at `separator` outside brackets."""
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        depth += {"[": 1, "]": -1}.get(char, 0)
+        if char == separator and depth == 0:
+            parts.append(text[start:index])
+            start = index + 1
+    parts.append(text[start:])
+    return [part.strip() for part in parts]
+
+
+def _kind_names(shape: Shape) -> set[str]:
+    """The outer runtime type names a shape stands for."""
+    if isinstance(shape, OneOf):
+        return {name for option in shape.options for name in _kind_names(option)}
+    if isinstance(shape, AtomShape):
+        return {"bool" if shape.kind == "bool" else "NoneType"}
+    if isinstance(shape, SeqShape):
+        return {shape.kind}
+    if isinstance(shape, (DictShape, RecordShape)):
+        return {"dict"}
+    if isinstance(shape, TupleShape):
+        return {"tuple"}
+    if isinstance(shape, Opaque):
+        return {part.strip() for part in shape.type_name.split("|")}
+    names = {IntShape: "int", FloatShape: "float", StrShape: "str", BytesShape: "bytes"}
+    return {names[type(shape)]}
+
+
+def _fill_empty(shape: Shape, observed: Sequence[Shape]) -> Shape:
+    """Items for containers seen only empty, from the observed containers of that kind."""
+    if isinstance(shape, OneOf):
+        return OneOf(tuple(_fill_empty(option, observed) for option in shape.options))
+    for seen in observed:
+        empty_seq = isinstance(shape, SeqShape) and shape.item is None
+        if empty_seq and isinstance(seen, SeqShape) and seen.kind == shape.kind:
+            return SeqShape(shape.kind, seen.item, max(shape.max_len, seen.max_len))
+        empty_dict = isinstance(shape, DictShape) and shape.key is None
+        if empty_dict and isinstance(seen, DictShape):
+            return DictShape(seen.key, seen.value, max(shape.max_len, seen.max_len))  # type: ignore[union-attr]
+    return shape
+
+
+def with_observed(shape: Shape | None, descriptions: Sequence[str]) -> Shape | None:
+    """`shape` (inferred from the kept values) widened by the observed types: containers
+    seen only empty get the observed items, and observed types it lacks become options
+    (after its own, so shrinking still heads for values like the kept ones)."""
+    if shape is None:
+        return None
+    observed = [s for s in map(described_shape, descriptions) if s is not None]
+    shape = _fill_empty(shape, observed)
+    known = _kind_names(shape)
+    extra = [s for s in observed if not _kind_names(s) & known]
+    if not extra:
+        return shape
+    options = shape.options if isinstance(shape, OneOf) else (shape,)
+    return OneOf((*options, *extra))
+
+
+def forms_with_observed(
+    forms: Sequence[CallForm], parameters: Sequence[str], observed: dict[str, Sequence[str]]
+) -> list[CallForm]:
+    """Each form's shapes widened by the observed types of their parameters (positional
+    arguments named in the order of `parameters`, the function's signature)."""
+    if not observed:
+        return list(forms)
+    widened = []
+    for form in forms:
+        args = tuple(
+            with_observed(shape, observed.get(parameters[i], ()) if i < len(parameters) else ())
+            for i, shape in enumerate(form.args)
+        )
+        kwargs = tuple((name, with_observed(s, observed.get(name, ()))) for name, s in form.kwargs)
+        widened.append(CallForm(args, kwargs, form.calls))  # type: ignore[arg-type]
+    return widened

@@ -106,6 +106,7 @@ def _batch(
         fuzz,
         settings.policy,
         replay_first=True,
+        observed=plan.observed,
     )
     worker = fuzz_worker_limits(fuzz, len(mutants), limits)
     wall = worker.wall_seconds + len(mutants) * max(2.0, limits.wall_seconds / 4)

@@ -47,6 +47,7 @@ def check_fuzz(
         plan.constants,
         settings,
         plan.settings.policy,
+        observed=plan.observed,
     )
     started = time.perf_counter()
     results = run_fuzz(task, root=root, limits=worker)
