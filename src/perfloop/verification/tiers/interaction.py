@@ -36,7 +36,7 @@ def check_interaction(
     sequences = result.histories + result.generated
     note = result.note
     if result.private:
-        shown = ", ".join(result.private[:8]) + (", ..." if len(result.private) > 8 else "")
+        shown = ", ".join(result.private[:12]) + (", ..." if len(result.private) > 12 else "")
         private = f"attributes treated as private (compared only through later calls): {shown}"
         note = f"{note}; {private}" if note else private
     run = TierRun("interaction", result.outcome, sequences, result.seconds, note)
