@@ -174,6 +174,7 @@ class TargetCapture:
     histories: tuple[ObjectHistory, ...] = ()
     """For a method: a few instances of its class, followed through the workload."""
     instances_seen: int = 0  # of the method's class, made while the workload ran
+    repeats: int = 0  # calls not kept because an identical call was (not kept in the store)
 
     @property
     def usable(self) -> bool:

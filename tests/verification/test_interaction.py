@@ -224,3 +224,59 @@ def test_a_plain_function_target_has_no_interaction_tier(make_project) -> None:
 
 
 BENCH_SCALE = "from units import scale\nprint(sum(scale(i) for i in range(100)))\n"
+
+
+SLOW = """
+import time
+
+
+class Prober:
+    def __init__(self, name, limit=3):
+        self.name = name
+        self.limit = limit
+        self.reset()
+
+    def reset(self):
+        self._seen = 0
+        self.state = "detecting"
+
+    def feed(self, chunk):
+        time.sleep(0.05)
+        self._seen += len(chunk)
+        return self.state
+
+    def confidence(self):
+        return self._seen / (self.limit + 1)
+"""
+
+
+@pytest.mark.slow
+def test_histories_stop_at_their_time_and_say_how_many_were_left(make_project) -> None:
+    from perfloop.capture import capture_calls
+    from perfloop.model import FunctionRef, Limits
+    from perfloop.verification.fuzz import FuzzSettings
+    from perfloop.verification.interaction import InteractionTask, run_interactions
+    from perfloop.verification.shapes import source_constants
+
+    root = make_project({"prober.py": SLOW, "bench.py": BENCH})
+    ref = FunctionRef("prober", "Prober.feed")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    assert len(capture.histories) == 20
+    task = InteractionTask(
+        "prober",
+        "Prober.feed",
+        str(root / "prober.py"),
+        SLOW,
+        SLOW.replace("self._seen += len(chunk)", "self._seen = self._seen + len(chunk)"),
+        capture.histories,
+        source_constants(SLOW, "Prober.feed"),
+        FuzzSettings(0, 1.0),
+        perfloop.verification.DEFAULT_POLICY,
+        history_seconds=1.0,  # each history takes 4 x 3 x 0.05 s
+    )
+    result = run_interactions(task, root=root, limits=Limits(wall_seconds=60))
+    assert result.outcome == "same"
+    assert 0 < result.histories < 20
+    assert result.note == (
+        f"{20 - result.histories} recorded histories not replayed: their 1 s were up"
+    )

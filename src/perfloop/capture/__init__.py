@@ -159,6 +159,7 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         probe=probe,
         histories=histories,
         instances_seen=instances_seen,
+        repeats=int(summary.get("repeats", 0)),  # type: ignore[call-overload]
     )
 
 

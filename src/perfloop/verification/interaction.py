@@ -58,6 +58,7 @@ class InteractionTask:
     constants: Constants
     settings: FuzzSettings  # the budget of generated sequences
     policy: ComparePolicy
+    history_seconds: float = 60.0  # for the recorded histories; those left are not replayed
 
 
 @dataclass(frozen=True)
@@ -296,8 +297,14 @@ def check_interactions(task: InteractionTask) -> InteractionResult:
     except Exception as exc:
         note = f"the versions could not be loaded: {type(exc).__name__}: {exc}"
         return InteractionResult("failed", 0, 0, 0.0, note=note)
-    replayed = 0
+    replayed, stopped = 0, None
+    history_ends = started + task.history_seconds
     for history in task.histories:
+        if time.monotonic() > history_ends:
+            left = len(task.histories) - replayed - len(checker.seen.unstable)
+            budget = f"{task.history_seconds:.0f} s"
+            stopped = f"{left} recorded histories not replayed: their {budget} were up"
+            break
         steps = tuple((step.method, step.args) for step in history.steps)
         where = f"recorded history {replayed + 1} (instance #{history.number} the workload made)"
         try:
@@ -317,7 +324,7 @@ def check_interactions(task: InteractionTask) -> InteractionResult:
         return InteractionResult(
             "skipped", 0, 0, time.monotonic() - started, note=f"no history could be used: {why}"
         )
-    notes = [note] if note else []
+    notes = [n for n in (stopped, note) if n]
     if checker.seen.unstable:
         notes.append(
             f"{len(checker.seen.unstable)} recorded histories left out: {checker.seen.unstable[0]}"
@@ -477,10 +484,19 @@ def _dumps_or_none(call: object) -> bytes:
         return b""
 
 
+WORKER_OVERHEAD = 15.0  # seconds to start a worker, load both versions and Hypothesis
+
+
+def history_seconds(settings: FuzzSettings, base: Limits, seconds_left: float) -> float:
+    """What the recorded histories may take: what is left after generation and shrinking."""
+    left = min(base.wall_seconds, seconds_left) - settings.seconds * 1.5 - WORKER_OVERHEAD
+    return max(1.0, left)
+
+
 def worker_limits(settings: FuzzSettings, base: Limits, seconds_left: float) -> Limits:
     """Wall time for the tier's worker: the histories, then generation and shrinking."""
-    wall = min(seconds_left, base.wall_seconds + settings.seconds * 1.5)
-    wall = max(1.0, wall)
+    wall = history_seconds(settings, base, seconds_left) + settings.seconds * 1.5
+    wall = max(1.0, min(seconds_left, wall + WORKER_OVERHEAD))
     return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=base.memory_mb)
 
 

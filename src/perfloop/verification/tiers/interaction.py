@@ -6,7 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from perfloop.model import Difference, Limits, TierRun
-from perfloop.verification.interaction import InteractionTask, run_interactions, worker_limits
+from perfloop.verification.interaction import (
+    InteractionTask,
+    history_seconds,
+    run_interactions,
+    worker_limits,
+)
 from perfloop.verification.plan import TargetPlan, TierCheck
 from perfloop.verification.tiers.base import Tier
 
@@ -31,6 +36,7 @@ def check_interaction(
         plan.constants,
         settings,
         plan.settings.policy,
+        history_seconds(settings, limits, seconds_left),
     )
     result = run_interactions(task, root=root, limits=worker_limits(settings, limits, seconds_left))
     sequences = result.histories + result.generated
