@@ -4,12 +4,13 @@ each outermost method call on the instance, in order."""
 from __future__ import annotations
 
 import pickle
+from typing import NamedTuple
 
 import pytest
 
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.model import FunctionRef
-from perfloop.runtime.histories import MAX_HISTORIES
+from perfloop.runtime.histories import MAX_HISTORIES, HistoryRecorder, recorded_methods
 
 PROJECT = {
     "prober.py": """
@@ -95,3 +96,38 @@ def test_instances_without_weak_references_are_not_followed(captures) -> None:
     capture = captures[FunctionRef("prober", "Slotted.bump")]
     assert capture.histories == ()
     assert capture.records  # its calls are still recorded one by one
+
+
+class Point(NamedTuple):
+    x: int
+    y: int
+
+    def norm(self) -> int:
+        return self.x + self.y
+
+
+class Made:
+    def __new__(cls, n: int) -> Made:  # constructed by __new__ alone, like many value types
+        made = super().__new__(cls)
+        made.n = n
+        return made
+
+    def get(self) -> int:
+        return self.n
+
+
+def test_following_a_class_never_changes_how_it_is_constructed() -> None:
+    # object.__init__ refuses arguments once a class defines __init__: the wrapper must not
+    # pass it the arguments only __new__ takes
+    for cls, make, method in ((Point, lambda: Point(1, 2), "norm"), (Made, lambda: Made(3), "get")):
+        recorder = HistoryRecorder(f"t:{cls.__name__}", cls, recorded_methods(cls, ()))
+        recorder.install()
+        made = make()
+        assert getattr(made, method)() == 3
+        summary = recorder.summary()
+        if cls is Made:
+            (history,) = summary["histories"]
+            assert pickle.loads(history["constructor"]) == ((3,), {})
+            assert [step["method"] for step in history["steps"]] == ["get"]
+        else:  # a tuple takes no weak references: not followed, and said why
+            assert summary["problems"] == {"Point instances take no weak references": 1}

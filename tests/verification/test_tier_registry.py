@@ -50,3 +50,19 @@ def test_both_renderers_count_each_tier_in_its_own_words() -> None:
     assert (
         tier_line(TierRun("fuzz", "same", 200, 2.0)) == "fuzz: same on 200 generated inputs (2.0 s)"
     )
+
+
+def test_the_interaction_tier_is_listed_for_methods_only() -> None:
+    from perfloop.model import FunctionRef
+    from perfloop.verification.plan import TargetPlan
+    from perfloop.verification.shapes import Constants
+
+    def plan(qualname: str) -> TargetPlan:
+        ref = FunctionRef("m", qualname)
+        return TargetPlan(ref, "m.py", "", (), Constants(), VerifySettings())
+
+    interaction = tier_named("interaction")
+    assert interaction.fits(plan("Prober.feed"))
+    assert not interaction.fits(plan("scale"))
+    assert not interaction.fits(plan("outer.<locals>.inner"))
+    assert all(tier.fits(plan("scale")) for tier in TIERS if tier.name != "interaction")

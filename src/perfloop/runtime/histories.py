@@ -256,9 +256,17 @@ def _arguments_repr(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 
 
 def _inherited_init(cls: type) -> Callable[..., Any]:
+    """The `__init__` the class inherits, as a function of its own class can hold.
+
+    `object.__init__` takes the instance alone once a class defines `__init__` (a
+    NamedTuple, a class with only `__new__`, are constructed with arguments that only
+    `__new__` takes), so it is called so."""
     init = inspect.getattr_static(cls, "__init__")
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
+        if init is object.__init__:
+            init(self)
+        else:
+            init(self, *args, **kwargs)
 
     return __init__
