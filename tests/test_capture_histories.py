@@ -131,3 +131,41 @@ def test_following_a_class_never_changes_how_it_is_constructed() -> None:
             assert [step["method"] for step in history["steps"]] == ["get"]
         else:  # a tuple takes no weak references: not followed, and said why
             assert summary["problems"] == {"Point instances take no weak references": 1}
+
+
+LEXER = {
+    "lexer.py": """
+        class Lexer:
+            def __init__(self):
+                self.words = {"select", "from"}
+
+            def is_keyword(self, word):
+                return word in self.words
+
+            def tokens(self, text):
+                for word in text.split():
+                    yield word, self.is_keyword(word)  # while the consumer pulls
+    """,
+    "bench.py": """
+        from lexer import Lexer
+
+        lexer = Lexer()
+        for text in ("select a from t", "select b", "x y"):
+            print(list(lexer.tokens(text)))
+    """,
+}
+
+
+@pytest.mark.parametrize("targets", [["Lexer.tokens"], ["Lexer.tokens", "Lexer.is_keyword"]])
+def test_what_a_returned_generator_calls_while_pulled_is_part_of_its_call(
+    make_project, monkeypatch: pytest.MonkeyPatch, targets: list[str]
+) -> None:
+    # sqlparse 0.5.1's Lexer.get_tokens calls self.is_keyword as its consumer pulls it:
+    # replayed as steps of their own they would run twice
+    root = make_project(LEXER)
+    monkeypatch.syspath_prepend(str(root))
+    refs = [FunctionRef("lexer", target) for target in targets]
+    capture = capture_calls("python bench.py", root, refs)[refs[0]]
+    (history,) = capture.histories
+    assert [step.method for step in history.steps] == ["tokens", "tokens", "tokens"]
+    assert capture.records  # the generator's calls are still recorded one by one

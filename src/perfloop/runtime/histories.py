@@ -10,7 +10,8 @@ gives the same sample), the constructor's arguments and the sequence of
 outermost method calls on the instance: which method, its arguments as they
 were before the call. Calls the instance's own methods make on it (`feed`
 calling `self.reset()`) are part of the outer call and are not steps of their
-own, so replaying a history does not apply them twice.
+own, so replaying a history does not apply them twice; a generator a method returns
+counts as inside the method while its consumer pulls it.
 
 Nothing of the outcomes is kept: the interaction tier replays each history on
 the original and on the candidate side by side in one worker and compares
@@ -34,7 +35,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from perfloop.runtime import pickling
+from perfloop.runtime import lazy, pickling
 from perfloop.runtime.recorder import _safe_repr
 
 MAX_HISTORIES = 20
@@ -144,9 +145,13 @@ class HistoryRecorder:
             recorder._step(history, name, args, kwargs)
             history.depth += 1
             try:
-                return method(self, *args, **kwargs)
+                result = method(self, *args, **kwargs)
             finally:
                 history.depth -= 1
+            # (the target's own recorder wraps a lazy result it records)
+            if isinstance(result, (types.GeneratorType, lazy.RecordingIterator)):
+                return _pulled_inside(history, result)
+            return result
 
         return recorded
 
@@ -248,6 +253,39 @@ class HistoryRecorder:
                 if history.steps
             ],
         }
+
+
+def _pulled_inside(history: _History, generator: Any) -> Any:
+    """The generator a method returned, counted as inside the method while it runs: the
+    calls it makes on the instance as its consumer pulls it (sqlparse 0.5.1's
+    `Lexer.get_tokens` calls `self.is_keyword`) are part of that call, not steps."""
+    send = getattr(generator, "send", None)
+    if send is None:  # an iterator: pulled, never sent to
+        iterator = iter(generator)
+
+        def send(value: object) -> object:
+            return next(iterator)
+
+    resume, value = send, None
+    while True:
+        history.depth += 1
+        try:
+            item = resume(value)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            history.depth -= 1
+        try:
+            value, resume = (yield item), send
+        except GeneratorExit:
+            close = getattr(generator, "close", None)
+            if close is not None:
+                close()
+            raise
+        except BaseException as exc:  # thrown in by the consumer: on to the method's generator
+            if not hasattr(generator, "throw"):
+                raise
+            value, resume = exc, generator.throw
 
 
 def _arguments_repr(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

@@ -473,8 +473,18 @@ def _generate(checker: _Checker, started: float) -> tuple[int, _Found | None, st
         note = f"generation stopped after {budget.seconds:g} s"
     except Exception as exc:  # _Different (shrunk), or Hypothesis' own errors
         if not best and not isinstance(exc, _Different):
-            note = f"generation stopped early: {type(exc).__name__}: {exc}"
+            note = f"generation stopped early: {_first_line(exc)}"
     return count[0], (best[0] if best else None), note
+
+
+def _first_line(exc: Exception) -> str:
+    if "Flaky" in type(exc).__name__:  # Hypothesis: a sequence ran differently the second time
+        return (
+            "the same generated calls ran differently when repeated (state shared between "
+            "instances: class attributes, module globals?)"
+        )
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 def _dumps_or_none(call: object) -> bytes:
