@@ -191,7 +191,9 @@ class HistoryRecorder:
 
     def _drop(self, slot: int) -> None:
         """Make room: forget one of the histories kept so far (a finished or a live one)."""
-        kept = [*self._done, *self._following.values()]
+        # in the order the instances were made, not the order they died in (the garbage
+        # collector frees cycles at times that vary from run to run)
+        kept = sorted([*self._done, *self._following.values()], key=lambda h: h.number)
         victim = kept[slot]
         self.bytes_kept -= victim.size
         if victim in self._done:

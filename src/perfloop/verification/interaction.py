@@ -297,7 +297,7 @@ def check_interactions(task: InteractionTask) -> InteractionResult:
     except Exception as exc:
         note = f"the versions could not be loaded: {type(exc).__name__}: {exc}"
         return InteractionResult("failed", 0, 0, 0.0, note=note)
-    replayed, stopped = 0, None
+    replayed, stopped, differing = 0, None, []
     history_ends = started + task.history_seconds
     for history in task.histories:
         if time.monotonic() > history_ends:
@@ -313,11 +313,13 @@ def check_interactions(task: InteractionTask) -> InteractionResult:
             checker.seen.unstable.append(str(exc))
             continue
         replayed += 1
-        if found is not None:
-            return _different(checker, found, replayed, 0, started)
+        if found is not None:  # go on: another history may give a shorter, pasteable program
+            differing.append(found)
+    if differing:
+        return _different(checker, differing, replayed, 0, started)
     generated, found, note = _generate(checker, started)
     if found is not None:
-        return _different(checker, found, replayed, generated, started)
+        return _different(checker, [found], replayed, generated, started)
     private = tuple(sorted(checker.seen.private))
     if replayed == 0 and generated == 0:
         why = checker.seen.unstable[0] if checker.seen.unstable else "no sequence could run"
@@ -354,9 +356,13 @@ def _run(
 
 
 def _different(
-    checker: _Checker, found: _Found, replayed: int, generated: int, started: float
+    checker: _Checker, differing: list[_Found], replayed: int, generated: int, started: float
 ) -> InteractionResult:
-    program, exact = checker.program(found)
+    """The best of the differing sequences: one that pastes exactly, then the shortest."""
+    programs = [(checker.program(found), found) for found in differing]
+    (program, exact), found = min(
+        programs, key=lambda item: (not item[0][1], len(item[1].steps), len(item[0][0]))
+    )
     count = len(found.steps)
     step = f"call {count}" if count else "the constructor"
     return InteractionResult(
