@@ -53,3 +53,22 @@ def test_reopening_the_store_keeps_earlier_runs(tmp_path: Path) -> None:
     second.start_run(RunId("b"), "3.11", "w", tmp_path)
     assert second.run_status(RunId("a")) == "running"
     assert second.run_status(RunId("b")) == "running"
+
+
+def test_the_histories_of_a_methods_instances_are_kept_with_its_capture(tmp_path: Path) -> None:
+    from perfloop.model import HistoryStep, ObjectHistory
+
+    store = RunStore(tmp_path / "perfloop.db")
+    run, ref = RunId("r1"), FunctionRef("m", "Prober.feed")
+    steps = (HistoryStep("feed", b"one", ".feed(b'a')"), HistoryStep("reset", b"two", ".reset()"))
+    histories = (
+        ObjectHistory("Prober", 3, b"ctor", "Prober('x')", steps),
+        ObjectHistory("Prober", 9, b"ctor2", "Prober('y')", steps[:1]),
+    )
+    capture = TargetCapture(ref, 5, (CallRecord(0, b"a", b"o", "", "f(1)"),), histories=histories)
+    store.start_run(run, "3.11.7", "python bench.py", tmp_path)
+    store.save_captures(run, {ref: capture})
+    store.close()
+
+    loaded = RunStore(tmp_path / "perfloop.db").load_capture(run, str(ref))
+    assert loaded is not None and loaded.histories == histories

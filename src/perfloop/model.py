@@ -129,6 +129,29 @@ class CallRecord:
 
 
 @dataclass(frozen=True)
+class HistoryStep:
+    """One outermost method call on a followed instance: `args` pickles `(args, kwargs)`
+    (without the instance) as they were before the call."""
+
+    method: str
+    args: bytes
+    call_repr: str  # `.feed(b'...')`
+
+
+@dataclass(frozen=True)
+class ObjectHistory:
+    """What happened to one instance of a class whose methods are targets, in the workload:
+    its constructor's arguments (pickled `(args, kwargs)`) and its method calls in order
+    (see perfloop.runtime.histories)."""
+
+    cls: str  # the class's qualname in the target's module
+    number: int  # the how-manieth instance of the class the workload made
+    constructor: bytes
+    constructor_repr: str
+    steps: tuple[HistoryStep, ...]
+
+
+@dataclass(frozen=True)
 class ObservedType:
     """The runtime types a parameter's values had in the recorded calls; for a method,
     also each instance attribute its code names, as `self.name`, before the calls."""
@@ -148,6 +171,10 @@ class TargetCapture:
     problem: str | None = None
     probe: ProbeCounts | None = None
     """Python 3.12+: what the target's counting event did (None: every call was wrapped)."""
+    histories: tuple[ObjectHistory, ...] = ()
+    """For a method: a few instances of its class, followed through the workload."""
+    instances_seen: int = 0  # of the method's class, made while the workload ran
+    repeats: int = 0  # calls not kept because an identical call was (not kept in the store)
 
     @property
     def usable(self) -> bool:

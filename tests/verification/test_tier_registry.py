@@ -33,7 +33,8 @@ def test_a_tier_runs_when_chosen_and_its_settings_let_it() -> None:
     assert [t for t in TIER_ORDER if settings.runs(t)] == list(TIER_ORDER)
     assert not VerifySettings().runs("rollout")  # no workload to run
     no_budget = VerifySettings(fuzz=FuzzSettings(0, 1.0), symbolic_seconds=0)
-    assert [t for t in TIER_ORDER if no_budget.runs(t)] == ["replay", "tests"]
+    # the recorded calls and histories still replay with no budget for generated inputs
+    assert [t for t in TIER_ORDER if no_budget.runs(t)] == ["replay", "interaction", "tests"]
     assert not VerifySettings(tiers=("replay",)).runs("fuzz")
     unknown = tier_named("telepathy")  # named in an older run's record, say
     assert unknown.unit == "inputs" and not settings.runs("telepathy")
@@ -49,3 +50,19 @@ def test_both_renderers_count_each_tier_in_its_own_words() -> None:
     assert (
         tier_line(TierRun("fuzz", "same", 200, 2.0)) == "fuzz: same on 200 generated inputs (2.0 s)"
     )
+
+
+def test_the_interaction_tier_is_listed_for_methods_only() -> None:
+    from perfloop.model import FunctionRef
+    from perfloop.verification.plan import TargetPlan
+    from perfloop.verification.shapes import Constants
+
+    def plan(qualname: str) -> TargetPlan:
+        ref = FunctionRef("m", qualname)
+        return TargetPlan(ref, "m.py", "", (), Constants(), VerifySettings())
+
+    interaction = tier_named("interaction")
+    assert interaction.fits(plan("Prober.feed"))
+    assert not interaction.fits(plan("scale"))
+    assert not interaction.fits(plan("outer.<locals>.inner"))
+    assert all(tier.fits(plan("scale")) for tier in TIERS if tier.name != "interaction")

@@ -16,7 +16,9 @@ from perfloop.config import Settings
 from perfloop.model import (
     CallRecord,
     FunctionRef,
+    HistoryStep,
     Limits,
+    ObjectHistory,
     ObservedType,
     ProbeCounts,
     TargetCapture,
@@ -138,6 +140,7 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
             "it returns the address of an argument (its id()), which no other process "
             "reproduces, so replay cannot judge a rewrite"
         )
+    histories, instances_seen = _histories(target, reports)
     return TargetCapture(
         function=target,
         calls_seen=calls_seen,
@@ -154,4 +157,33 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         calls_not_recorded=calls_seen - len(records),
         problem=problem,
         probe=probe,
+        histories=histories,
+        instances_seen=instances_seen,
+        repeats=int(summary.get("repeats", 0)),  # type: ignore[call-overload]
     )
+
+
+def _histories(
+    target: FunctionRef, reports: list[dict[str, dict[str, object]]]
+) -> tuple[tuple[ObjectHistory, ...], int]:
+    """The recorded histories of instances of a method's class, from the process that kept
+    the most, and how many instances of the class the workload made in all."""
+    owner = target.qualname.rpartition(".")[0]
+    if not owner:
+        return (), 0
+    key = f"{target.module}:{owner}"
+    summaries = [r["histories"][key] for r in reports if key in r.get("histories", {})]
+    if not summaries:
+        return (), 0
+    best = max(summaries, key=lambda s: len(s["histories"]))  # type: ignore[arg-type]
+    histories = tuple(
+        ObjectHistory(
+            cls=owner,
+            number=int(h["number"]),
+            constructor=h["constructor"],
+            constructor_repr=h["constructor_repr"],
+            steps=tuple(HistoryStep(s["method"], s["args"], s["call_repr"]) for s in h["steps"]),
+        )
+        for h in best["histories"]  # type: ignore[attr-defined]
+    )
+    return histories, sum(int(s["instances_seen"]) for s in summaries)  # type: ignore[call-overload]

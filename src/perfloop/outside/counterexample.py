@@ -106,6 +106,15 @@ def counterexample_for(
             "the whole workload, run with the candidate in place",
             difference.tier,
         )
+    if difference.tier == "interaction":  # a program: the import, the constructor, the calls
+        return Counterexample(
+            difference.call,
+            difference.pasteable,
+            difference.description,
+            difference.call_index,
+            "a sequence of calls on one object",
+            difference.tier,
+        )
     if difference.tier != "replay" or record is None:  # an input fuzzing or CrossHair made up
         call = difference.call.removeprefix(f"{function.module}:")
         code = f"from {function.module} import {head}; {call}"

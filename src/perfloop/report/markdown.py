@@ -56,6 +56,13 @@ def _candidate_line(result: CandidateResult) -> str:
     if verdict is None:
         return f"- {origin}: not verified"
     if verdict.status is VerdictStatus.DIFFERENT and verdict.difference:
+        if "\n" in verdict.difference.call:  # a program (the interaction tier): a code block
+            program = "\n".join(f"  {line}" for line in verdict.difference.call.splitlines())
+            return (
+                f"- {origin}: **behaves differently** ({verdict.difference.tier}): "
+                f"{verdict.difference.description} [{tiers_text(verdict)}]\n\n"
+                f"  ```python\n{program}\n  ```\n"
+            )
         if verdict.difference.tier != "replay":
             return (
                 f"- {origin}: **behaves differently** ({verdict.difference.tier}) on "

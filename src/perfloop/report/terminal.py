@@ -132,7 +132,7 @@ def print_summary(result: RunResult, console: Console) -> None:
 def counterexample_lines(example: Counterexample, indent: str = "    ") -> list[str]:
     return [
         f"smallest counterexample ({example.where}; {reproduce_hint(example)}):",
-        f"{indent}{example.code}",
+        *(f"{indent}{line}" for line in example.code.splitlines()),
         f"{indent}-> {example.description}",
     ]
 

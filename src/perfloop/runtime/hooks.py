@@ -19,6 +19,7 @@ from pathlib import Path
 
 from perfloop.atomic import write_atomic
 from perfloop.runtime import probes
+from perfloop.runtime.histories import HistoryRecorder, recorded_methods
 from perfloop.runtime.loader import bound_names, import_hook, resolve_target, wrap_everywhere
 from perfloop.runtime.recorder import Recorder, make_wrapper
 from perfloop.runtime.state import ModuleSnapshot
@@ -92,9 +93,11 @@ def _install_capture(settings: dict[str, object]) -> None:
     directory = Path(str(settings["directory"]))
     recorders: dict[str, Recorder] = {}
     failures: dict[str, str] = {}
+    histories: dict[str, HistoryRecorder] = {}
 
     def wrap_targets(module: types.ModuleType, qualnames: list[str]) -> None:
         wrapped: list[Recorder] = []
+        classes: dict[type, list[str]] = {}  # the classes whose methods are targets
         for qualname in qualnames:
             ref = f"{module.__name__}:{qualname}"
             try:
@@ -126,6 +129,10 @@ def _install_capture(settings: dict[str, object]) -> None:
                 continue
             recorders[ref] = recorder
             wrapped.append(recorder)
+            if target.receiver == "self" and isinstance(target.owner, type):
+                classes.setdefault(target.owner, []).append(target.attribute)
+        for cls, methods in classes.items():
+            _follow_instances(cls, tuple(methods), settings, histories, failures)
         snapshot = ModuleSnapshot(module)  # after wrapping: the wrappers are as imported
         for recorder in wrapped:
             recorder.watch_changes_since(snapshot)
@@ -144,12 +151,38 @@ def _install_capture(settings: dict[str, object]) -> None:
         report = {
             "probes": probes.counts(),
             "recorders": {ref: rec.summary() for ref, rec in recorders.items()},
+            "histories": {ref: rec.summary() for ref, rec in histories.items()},
             "failures": failures,
         }
         final = directory / f"capture-{os.getpid()}.pkl"
         write_atomic(final, pickle.dumps(report, protocol=4), durable=False)
 
     atexit.register(dump)
+
+
+def _follow_instances(
+    cls: type,
+    targets: tuple[str, ...],
+    settings: dict[str, object],
+    histories: dict[str, HistoryRecorder],
+    failures: dict[str, str],
+) -> None:
+    """Record the histories of a few instances of `cls`, whose methods `targets` are hot."""
+    ref = f"{cls.__module__}:{cls.__qualname__}"
+    if ref in histories or "<locals>" in cls.__qualname__:
+        return
+    recorder = HistoryRecorder(
+        ref,
+        cls,
+        recorded_methods(cls, targets),
+        max_bytes=int(settings["max_bytes"]),  # type: ignore[call-overload]
+    )
+    try:
+        recorder.install()
+    except (TypeError, AttributeError) as exc:  # a class that refuses new attributes
+        failures[ref] = f"cannot record the histories of its instances: {exc}"
+        return
+    histories[ref] = recorder
 
 
 def _install_line_timer(settings: dict[str, object]) -> None:

@@ -6,7 +6,13 @@ called thousands of times inside one outer call, and recording only the outermos
 left replay and timing one giant input. Calls made while a lazy result is being
 pulled for its recording are not recorded (they are part of that item). Up to
 `max_calls` calls are kept by reservoir sampling with a fixed seed, so the sample
-is spread over the whole workload and the same workload gives the same sample. Each kept call is
+is spread over the whole workload and the same workload gives the same sample. A call the
+same as one kept already (the same inputs, module state included, the same outcome and
+output) is not kept twice: its slot stays free for a distinct call. Finding a repeat
+costs pickling its inputs; once the repeats met while slots are free have cost
+REPEAT_BYTES of pickles, a free slot takes a call only with reservoir odds (slots over
+calls seen), so a loop that makes one large call a million times is not pickled a
+million times. Each kept call is
 pickled before the call (its inputs), and after it (return value or exception,
 and the arguments' state, so mutation is part of the record), by
 perfloop.runtime.pickling (pickle, else cloudpickle), and loaded back once to
@@ -17,6 +23,7 @@ user's process.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
 import io
 import random
@@ -75,6 +82,9 @@ class _Tee(io.TextIOBase):
 # capture run of a 0.5 s workload pass the 600 s limit.
 GIVE_UP_AFTER = 10
 RETRY_EVERY = 1000
+# bytes of pickled inputs of repeated calls (met while slots are free) before free slots
+# take calls with reservoir odds only: about 0.1 s of pickling
+REPEAT_BYTES = 32 * 1024 * 1024
 
 
 class Recorder:
@@ -99,6 +109,10 @@ class Recorder:
         self.attribute_types: dict[str, set[str]] = {}  # of the receiver, before each call
         self._random = random.Random(0)
         self.reserved = 0
+        self.repeats = 0  # calls not kept because an identical one was
+        self._kept_digests: set[bytes] = set()
+        self._repeat_bytes = 0  # of the repeats' pickles met while slots were free
+        self._thinning = False  # free slots take a call with reservoir odds only
         # how many calls the reservoir holds: max_calls, or fewer once the byte budget is
         # used up (pycparser 2.22's lexer: 350 kB per call; counting on max_calls, every
         # later call took a "free" slot, pickled its inputs and was refused: 60 ms each, 16,000
@@ -152,6 +166,8 @@ class Recorder:
         if self._plan is not None:
             return self._planned_slot()
         if len(self.kept) + self.reserved < self.capacity:
+            if self._thinning and self._random.randrange(self.calls_seen) >= self.capacity:
+                return None
             return APPEND
         kept = min(self.capacity, len(self.kept))
         if self.probe is None:
@@ -445,6 +461,13 @@ class Recorder:
                 f"{type(exc).__name__}: {exc}"
             )
             return
+        digest = hashlib.blake2b(before + b"\0" + after + stdout.encode(), digest_size=16).digest()
+        if digest in self._kept_digests:
+            self.repeats += 1
+            if slot == APPEND:
+                self._repeat_bytes += len(before)
+                self._thinning = self._repeat_bytes > REPEAT_BYTES
+            return
         if slot == APPEND and len(self.kept) >= self.capacity:
             # an outer call that took a new slot before its inner calls filled the rest
             if not self.kept:
@@ -464,7 +487,11 @@ class Recorder:
             "stdout": stdout,
             "call_repr": call_repr,
             "size": size,
+            "digest": digest,
         }
+        if replaced is not None:
+            self._kept_digests.discard(replaced["digest"])  # type: ignore[arg-type]
+        self._kept_digests.add(digest)
         self.bytes_kept += size - freed  # type: ignore[operator]
         entry = (self.calls_seen, record)
         if slot != APPEND:
@@ -480,6 +507,7 @@ class Recorder:
         return {
             "calls_seen": self.calls_seen,
             "calls_not_recorded": self.calls_seen - len(ordered),
+            "repeats": self.repeats,
             "problems": dict(self.problems),
             "records": ordered,
             "parameter_types": {k: sorted(v) for k, v in self.parameter_types.items()},

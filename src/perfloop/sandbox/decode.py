@@ -99,6 +99,7 @@ REGISTRY: tuple[str, ...] = (
     "perfloop.results:VerifyResult",
     "perfloop.results:WorkloadSpeedup",
     "perfloop.verification.fuzz:FuzzResult",
+    "perfloop.verification.interaction:InteractionResult",
     "perfloop.verification.project_tests:TestIndex",
     "perfloop.verification.project_tests:_RunReport",
     "perfloop.verification.replay:ReplayReport",

@@ -133,7 +133,8 @@ def settings_digest(settings: Settings, names: Iterable[str]) -> str:
 
 
 def capture_fingerprint(capture: TargetCapture) -> str:
-    """The recorded calls, their outcomes and output, and the types seen."""
+    """The recorded calls, their outcomes and output, the types seen, and the histories of
+    a method's instances."""
     contents = hashlib.sha256()
     head = (
         capture.calls_seen,
@@ -145,6 +146,11 @@ def capture_fingerprint(capture: TargetCapture) -> str:
     contents.update(json.dumps(head).encode())
     for record in capture.records:
         for part in (record.args, record.outcome, record.stdout.encode()):
+            contents.update(len(part).to_bytes(8, "little"))
+            contents.update(part)
+    for history in capture.histories:  # what the interaction tier replays
+        steps = [history.constructor, *(f"{s.method}:".encode() + s.args for s in history.steps)]
+        for part in steps:
             contents.update(len(part).to_bytes(8, "little"))
             contents.update(part)
     return contents.hexdigest()[:16]

@@ -26,8 +26,10 @@ from perfloop.model import (
     CallRecord,
     CandidateResult,
     FunctionRef,
+    HistoryStep,
     LLMCall,
     LLMUsage,
+    ObjectHistory,
     ObservedType,
     Profile,
     RunId,
@@ -76,6 +78,19 @@ CREATE TABLE IF NOT EXISTS call_records (
     stdout TEXT NOT NULL,
     call_repr TEXT NOT NULL,
     PRIMARY KEY (run_id, function, idx)
+);
+-- the histories of a method's class's instances (perfloop.runtime.histories); step -1 is
+-- the constructor call, method "__init__"
+CREATE TABLE IF NOT EXISTS history_steps (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    function TEXT NOT NULL,
+    history INTEGER NOT NULL,
+    cls TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    args BLOB NOT NULL,
+    call_repr TEXT NOT NULL,
+    PRIMARY KEY (run_id, function, history, step)
 );
 CREATE TABLE IF NOT EXISTS captures (
     run_id TEXT NOT NULL REFERENCES runs(run_id),
@@ -285,6 +300,16 @@ class RunStore:
             [
                 (run_id, function, r.index, r.args, r.outcome, r.stdout, r.call_repr)
                 for r in capture.records
+            ],
+        )
+        db.executemany(
+            "INSERT INTO history_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, function, h.number, h.cls, number, s.method, s.args, s.call_repr)
+                for h in capture.histories
+                for number, s in enumerate(
+                    (HistoryStep("__init__", h.constructor, h.constructor_repr), *h.steps), -1
+                )
             ],
         )
 
@@ -562,12 +587,26 @@ class RunStore:
             function=FunctionRef.parse(function),
             calls_seen=calls_seen,
             records=records,
+            histories=self._load_histories(run_id, function),
             parameter_types=tuple(
                 ObservedType(t["parameter"], tuple(t["types"])) for t in json.loads(parameter_types)
             ),
             return_types=tuple(json.loads(return_types)),
             calls_not_recorded=not_recorded,
             problem=problem,
+        )
+
+    def _load_histories(self, run_id: RunId, function: str) -> tuple[ObjectHistory, ...]:
+        steps: dict[tuple[int, str], list[HistoryStep]] = {}
+        for number, cls, method, args, call_repr in self._connection.execute(
+            "SELECT history, cls, method, args, call_repr FROM history_steps"
+            " WHERE run_id=? AND function=? ORDER BY history, step",
+            (run_id, function),
+        ):
+            steps.setdefault((number, cls), []).append(HistoryStep(method, args, call_repr))
+        return tuple(
+            ObjectHistory(cls, number, first.args, first.call_repr, tuple(rest))
+            for (number, cls), (first, *rest) in steps.items()
         )
 
     def captured_functions(self, run_id: RunId) -> list[str]:
@@ -631,6 +670,7 @@ class RunStore:
         with self._transaction() as db:
             db.execute("DELETE FROM captures WHERE run_id=?", (run_id,))
             db.execute("DELETE FROM call_records WHERE run_id=?", (run_id,))
+            db.execute("DELETE FROM history_steps WHERE run_id=?", (run_id,))
             for capture in captures.values():
                 self._insert_capture(db, run_id, capture)
             self._save_step(db, run_id, "capture", sorted(captures))

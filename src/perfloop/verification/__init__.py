@@ -66,6 +66,7 @@ def prepare_target(
         tests or TestSelection(note="the project's tests were not looked at"),
         reference=reference,
         observed=capture.parameter_types,
+        histories=capture.histories,
     )
     if settings.runs("fuzz") and capture.records:
         problem = original_instability(plan, root=root, limits=limits)
@@ -115,7 +116,7 @@ def verify_candidate(
     runs: list[TierRun] = []
     status, difference, reason = VerdictStatus.EQUIVALENT, None, None
     for tier in TIER_ORDER:
-        if not plan.settings.runs(tier):
+        if not plan.settings.runs(tier) or not tier_named(tier).fits(plan):
             continue
         left = deadline - time.monotonic()
         if status is not VerdictStatus.EQUIVALENT and stop_at_first_difference:

@@ -160,16 +160,29 @@ def call(
         args, kwargs = pickle.loads(call_bytes)
     if seed is not None:
         random.seed(seed)
+    return run_call(version.function, args, kwargs, time_limit, installed(version), expected)
+
+
+def run_call(
+    function: Callable[..., object],
+    args: tuple[object, ...],
+    kwargs: dict[str, object],
+    time_limit: float,
+    context: contextlib.AbstractContextManager[object] | None = None,
+    expected: Outcome | None = None,
+) -> CallResult:
+    """Call `function` inside `context` (an in-place candidate put where the original is)
+    under a wall-clock alarm, with its output captured; the outcome as the recorder keeps it."""
     printed = CappedOutput()  # a flood of prints trips perfloop.sandbox.tripwire
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.perf_counter()
     outcome: Outcome | None = None
     exhausted = None
     try:
-        with contextlib.redirect_stdout(printed), installed(version):
+        with contextlib.redirect_stdout(printed), context or contextlib.nullcontext():
             signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
             try:
-                result = version.function(*args, **kwargs)
+                result = function(*args, **kwargs)
                 if expected is not None:
                     result = settle(result, expected)
                 else:  # within the time limit, and never to the end of an endless one

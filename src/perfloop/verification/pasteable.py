@@ -39,6 +39,12 @@ def call_source(
     return CallSource(text, _rebuilds(parts, args, kwargs, policy))
 
 
+def argument_source(value: object, policy: ComparePolicy = DEFAULT_POLICY) -> CallSource:
+    """One value as source, and whether evaluating it gives back an equal value."""
+    text = value_source(value)
+    return CallSource(text, _rebuilds([text], (value,), {}, policy))
+
+
 def value_source(value: object) -> str:
     """An expression for `value`: its repr, except where the repr is not Python."""
     try:

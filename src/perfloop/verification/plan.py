@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from perfloop.config import Settings
-from perfloop.model import CallRecord, Difference, FunctionRef, ObservedType, TierRun
+from perfloop.model import (
+    CallRecord,
+    Difference,
+    FunctionRef,
+    ObjectHistory,
+    ObservedType,
+    TierRun,
+)
 from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
 from perfloop.verification.fuzz import FuzzSettings
 from perfloop.verification.shapes import Constants
@@ -107,6 +114,8 @@ class TargetPlan:
     settings: VerifySettings
     tests: TestSelection = field(default_factory=TestSelection)
     problem: str | None = None  # set: the target cannot be verified (and why)
+    # a method's: a few instances of its class followed through the workload
+    histories: tuple[ObjectHistory, ...] = ()
     # the original workload's output, shared by every target of a run (the rollout tier)
     reference: WorkloadReference | None = field(default=None, compare=False)
     # the parameters' runtime types the recorder observed (drawn from by the fuzz tier)

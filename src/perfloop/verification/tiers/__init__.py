@@ -8,10 +8,17 @@ the tier from this tuple.
 
 from __future__ import annotations
 
-from perfloop.verification.tiers import fuzz, replay, rollout, symbolic, tests
+from perfloop.verification.tiers import fuzz, interaction, replay, rollout, symbolic, tests
 from perfloop.verification.tiers.base import Check, Tier, unknown_tier
 
-TIERS: tuple[Tier, ...] = (replay.TIER, fuzz.TIER, tests.TIER, symbolic.TIER, rollout.TIER)
+TIERS: tuple[Tier, ...] = (
+    replay.TIER,
+    fuzz.TIER,
+    interaction.TIER,
+    tests.TIER,
+    symbolic.TIER,
+    rollout.TIER,
+)
 TIER_ORDER: tuple[str, ...] = tuple(tier.name for tier in TIERS)
 _BY_NAME = {tier.name: tier for tier in TIERS}
 

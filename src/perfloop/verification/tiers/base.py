@@ -28,6 +28,10 @@ def always(settings: VerifySettings) -> bool:
     return True
 
 
+def any_target(plan: TargetPlan) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Tier:
     """One verification tier, declared in its own module of this package.
@@ -35,7 +39,9 @@ class Tier:
     `unit` is what it counts in a short line ("200 calls"), `inputs` the same in a
     sentence ("same on 200 recorded calls"), `found_in` where a difference it finds was
     ("on generated inputs"); `applies` says whether the settings let it run at all (a
-    budget of 0 turns a tier off), beside the user's choice of tiers.
+    budget of 0 turns a tier off), beside the user's choice of tiers; `fits` whether it
+    means anything for a target at all (the interaction tier: only for a method), so a
+    verdict does not list a tier that could never run on it.
     """
 
     name: str
@@ -44,6 +50,7 @@ class Tier:
     found_in: str
     check: Check
     applies: Callable[[VerifySettings], bool] = always
+    fits: Callable[[TargetPlan], bool] = any_target
 
 
 def _unknown_check(

@@ -1,0 +1,282 @@
+"""The interaction tier drives one object through sequences of calls, original against
+candidate: it catches state a candidate keeps wrong across calls, which per-call replay
+(each call from the instance as the workload had it) cannot see."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import perfloop
+from perfloop.results import Decision
+
+PROBER = """
+class Prober:
+    def __init__(self, name, limit=3):
+        self.name = name
+        self.limit = limit
+        self.reset()
+
+    def reset(self):
+        self._seen = 0
+        self.state = "detecting"
+
+    def feed(self, chunk):
+        for byte in chunk:
+            self._seen += 1
+        if self._seen > self.limit:
+            self.reset()
+            self.state = "found"
+        return self.state
+
+    def confidence(self):
+        return self._seen / (self.limit + 1)
+"""
+
+BENCH = """
+from prober import Prober
+
+for number in range(30):
+    p = Prober(f"p{number}", limit=2 + number % 4)
+    for chunk in (b"ab", b"c", b"defg", b"h"):
+        p.feed(chunk)
+    print(p.name, p.state, p.confidence())
+"""
+
+# keeps the running count beside the instance, and misses that feed's own reset() clears it:
+# right on every call that starts from a fresh copy of the instance, wrong on the next chunk
+STALE_COUNT = """
+import weakref
+
+_counts = weakref.WeakKeyDictionary()
+
+
+class Prober:
+    def __init__(self, name, limit=3):
+        self.name = name
+        self.limit = limit
+        self.reset()
+
+    def reset(self):
+        self._seen = 0
+        self.state = "detecting"
+
+    def feed(self, chunk):
+        seen = _counts.get(self, self._seen) + len(chunk)
+        _counts[self] = seen
+        self._seen = seen
+        if self._seen > self.limit:
+            self.reset()
+            self.state = "found"
+        return self.state
+
+    def confidence(self):
+        return self._seen / (self.limit + 1)
+"""
+
+# the same behaviour, the count in a local
+RIGHT = PROBER.replace(
+    """        for byte in chunk:
+            self._seen += 1
+""",
+    """        self._seen += len(chunk)
+""",
+)
+
+PYPROJECT = """
+[tool.perfloop]
+workload = "python bench.py"
+max-calls = 40
+"""
+QUICK = {"mutants": 0, "symbolic_seconds": 0, "project_tests": False, "rollout": False}
+
+
+@pytest.fixture
+def project(make_project) -> Path:
+    return make_project({"prober.py": PROBER, "bench.py": BENCH, "pyproject.toml": PYPROJECT})
+
+
+@pytest.mark.slow
+def test_state_kept_wrong_across_calls_is_caught_by_sequences_not_by_replay(
+    project: Path,
+) -> None:
+    replay_only = perfloop.verify(
+        "prober:Prober.feed", STALE_COUNT, root=project, tiers=("replay",), **QUICK
+    )
+    assert replay_only.decision is Decision.EQUIVALENT  # every recorded call alone is right
+
+    result = perfloop.verify(
+        "prober:Prober.feed", STALE_COUNT, root=project, fuzz_examples=0, **QUICK
+    )
+    assert result.decision is Decision.DIFFERENT, result.reason
+    assert result.verdict is not None
+    assert [(run.tier, run.outcome) for run in result.verdict.runs] == [
+        ("replay", "same"),
+        ("interaction", "different"),
+    ]
+    example = result.counterexample
+    assert example is not None and example.tier == "interaction" and example.exact
+    lines = example.code.splitlines()
+    assert lines[0] == "from prober import Prober"
+    assert lines[1] == "obj = Prober('p0', limit=2)"
+    assert lines[-1].endswith("  # differs here")
+    assert lines[2:] == [
+        "obj.feed(b'ab')",
+        "obj.feed(b'c')",
+        "obj.feed(b'defg')",
+        "obj.feed(b'h')",
+        "obj.confidence()  # differs here",
+    ]
+    assert example.description == (
+        "recorded history 1 (instance #1 the workload made), call 5: "
+        "result: expected 0.3333333333333333, got 0.0 (values differ)"
+    )
+
+
+@pytest.mark.slow
+def test_the_pasted_program_shows_the_difference(project: Path, tmp_path: Path) -> None:
+    result = perfloop.verify(
+        "prober:Prober.feed", STALE_COUNT, root=project, fuzz_examples=0, **QUICK
+    )
+    example = result.counterexample
+    assert example is not None
+    program = example.code.replace("obj.confidence()", "print(obj.confidence())")
+    candidate = tmp_path / "candidate"
+    candidate.mkdir()
+    (candidate / "prober.py").write_text(STALE_COUNT)
+    printed = [
+        subprocess.run(
+            [sys.executable, "-c", program],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for folder in (project, candidate)
+    ]
+    assert printed == ["0.3333333333333333\n", "0.0\n"]
+
+
+ONCE = """
+from prober import Prober
+
+for number in range(30):
+    p = Prober(f"p{number}", limit=2 + number % 4)
+    p.feed(b"abc"[: 1 + number % 3])
+    print(p.name, p.state, p.confidence())
+"""
+
+
+@pytest.mark.slow
+def test_generated_sequences_find_what_no_recorded_one_shows_and_shrink_it(
+    make_project,
+) -> None:
+    root = make_project({"prober.py": PROBER, "bench.py": ONCE, "pyproject.toml": PYPROJECT})
+    recorded_only = perfloop.verify(
+        "prober:Prober.feed", STALE_COUNT, root=root, fuzz_examples=0, **QUICK
+    )
+    assert recorded_only.decision is Decision.EQUIVALENT  # each prober got one chunk
+
+    result = perfloop.verify(
+        "prober:Prober.feed",
+        STALE_COUNT,
+        root=root,
+        tiers=("interaction",),
+        fuzz_examples=200,
+        **QUICK,
+    )
+    assert result.decision is Decision.DIFFERENT, result.reason
+    example = result.counterexample
+    assert example is not None
+    assert example.description.startswith("a generated sequence, call ")
+    calls = example.code.splitlines()[2:]
+    assert calls[-1] == "obj.confidence()  # differs here"
+    assert len(calls) <= 4  # shrunk: feed past the limit, feed again, ask
+
+
+@pytest.mark.slow
+def test_a_right_rewrite_passes_and_names_the_private_attributes(project: Path) -> None:
+    result = perfloop.verify("prober:Prober.feed", RIGHT, root=project, **QUICK)
+    assert result.decision is Decision.EQUIVALENT, result.reason
+    assert result.verdict is not None
+    run = next(run for run in result.verdict.runs if run.tier == "interaction")
+    assert run.outcome == "same" and run.inputs > 30  # 20 recorded, the rest generated
+    assert "attributes treated as private (compared only through later calls): _seen" in (
+        run.note or ""
+    )
+
+
+@pytest.mark.slow
+def test_a_plain_function_target_has_no_interaction_tier(make_project) -> None:
+    root = make_project(
+        {
+            "units.py": "def scale(n):\n    return n * 2\n",
+            "bench.py": BENCH_SCALE,
+            "pyproject.toml": PYPROJECT,
+        }
+    )
+    result = perfloop.verify("units:scale", "def scale(n):\n    return n + n\n", root=root, **QUICK)
+    assert result.verdict is not None
+    assert "interaction" not in [run.tier for run in result.verdict.runs]
+
+
+BENCH_SCALE = "from units import scale\nprint(sum(scale(i) for i in range(100)))\n"
+
+
+SLOW = """
+import time
+
+
+class Prober:
+    def __init__(self, name, limit=3):
+        self.name = name
+        self.limit = limit
+        self.reset()
+
+    def reset(self):
+        self._seen = 0
+        self.state = "detecting"
+
+    def feed(self, chunk):
+        time.sleep(0.05)
+        self._seen += len(chunk)
+        return self.state
+
+    def confidence(self):
+        return self._seen / (self.limit + 1)
+"""
+
+
+@pytest.mark.slow
+def test_histories_stop_at_their_time_and_say_how_many_were_left(make_project) -> None:
+    from perfloop.capture import capture_calls
+    from perfloop.model import FunctionRef, Limits
+    from perfloop.verification.fuzz import FuzzSettings
+    from perfloop.verification.interaction import InteractionTask, run_interactions
+    from perfloop.verification.shapes import source_constants
+
+    root = make_project({"prober.py": SLOW, "bench.py": BENCH})
+    ref = FunctionRef("prober", "Prober.feed")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    assert len(capture.histories) == 20
+    task = InteractionTask(
+        "prober",
+        "Prober.feed",
+        str(root / "prober.py"),
+        SLOW,
+        SLOW.replace("self._seen += len(chunk)", "self._seen = self._seen + len(chunk)"),
+        capture.histories,
+        source_constants(SLOW, "Prober.feed"),
+        FuzzSettings(0, 1.0),
+        perfloop.verification.DEFAULT_POLICY,
+        history_seconds=1.0,  # each history takes 4 x 3 x 0.05 s
+    )
+    result = run_interactions(task, root=root, limits=Limits(wall_seconds=60))
+    assert result.outcome == "same"
+    assert 0 < result.histories < 20
+    assert result.note == (
+        f"{20 - result.histories} recorded histories not replayed: their 1 s were up"
+    )
