@@ -50,7 +50,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     root = args.root.resolve()
-    own = [str(root)] if (root / ".perfloop" / "perfloop.db").exists() or not args.recipes else []
+    own = [str(root)] if (root / ".perfloop" / "perfloop.db").exists() else []
     library = load_library([*own, *args.recipes], root)
     console = console_for(stderr=args.json or (args.action == "export" and not args.output))
     if args.action == "show":

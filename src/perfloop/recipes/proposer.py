@@ -76,14 +76,20 @@ def similar_recipes(
     library: Library, source: str, count: int = EXAMPLES, minimum: float = MIN_SIMILARITY
 ) -> list[Recipe]:
     """The recipes whose `before` is most like `source` (cosine similarity of their syntax
-    node kinds, attribute names and called names), best first; marked ones left out."""
+    node kinds, attribute names and called names), best first: the fastest one per
+    function learned on, marked ones left out."""
     target = _features(source)
     if not target:
         return []
-    scored = []
+    fastest: dict[str, Recipe] = {}
     for recipe in library.recipes:
         if library.failures_of(recipe.recipe_id) or recipe.before.strip() == source.strip():
             continue
+        known = fastest.get(recipe.before)
+        if known is None or recipe.speedup > known.speedup:
+            fastest[recipe.before] = recipe
+    scored = []
+    for recipe in fastest.values():
         score = _cosine(target, _features(recipe.before))
         if score >= minimum:
             scored.append((score, recipe.speedup, recipe))

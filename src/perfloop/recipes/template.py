@@ -72,11 +72,11 @@ def generalise(before: str, after: str) -> Template | str:
         return f"its source does not parse as one function ({exc})"
     if _header(old) != _header(new):
         return "the edit changes the function's signature or decorators"
-    start, old_end, new_end = _changed_span(old.body, new.body)
-    removed, added = old.body[start:old_end], new.body[start:new_end]
+    removed, added = _changed_statements(old.body, new.body)
     if not removed:
         return "the edit only adds statements: there is nothing to recognise elsewhere"
-    if sum(1 for stmt in removed for _ in ast.walk(stmt)) < MIN_PATTERN_NODES:
+    nodes = [n for s in removed for n in ast.walk(s) if not isinstance(n, ast.expr_context)]
+    if len(nodes) < MIN_PATTERN_NODES:
         return "the changed statements are too small to recognise elsewhere"
     mapping, constant_types, locals_ = _abstraction(old, new, removed, added)
     fresh = sorted(_stored(added) - _stored([old]) - _arguments(old))
@@ -143,6 +143,37 @@ def _header(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
 
 def _body_dump(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return ast.dump(ast.Module(function.body, []))
+
+
+def _changed_statements(
+    old: list[ast.stmt], new: list[ast.stmt]
+) -> tuple[list[ast.stmt], list[ast.stmt]]:
+    """The smallest statement sequences that changed: the common leading and trailing
+    statements left out, and into a compound statement (a loop, an if) whose header and
+    other blocks stayed the same, so `for x in xs: for y in x: out.append(y)` changed
+    into `for x in xs: out.extend(x)` gives the inner loop and the `extend` alone."""
+    start, old_end, new_end = _changed_span(old, new)
+    removed, added = old[start:old_end], new[start:new_end]
+    if len(removed) != 1 or len(added) != 1 or type(removed[0]) is not type(added[0]):
+        return removed, added
+    before, after = removed[0], added[0]
+    changed = []
+    for name in before._fields:
+        one, other = getattr(before, name), getattr(after, name)
+        dumped = [ast.dump(n) if isinstance(n, ast.AST) else repr(n) for n in _listed(one)]
+        again = [ast.dump(n) if isinstance(n, ast.AST) else repr(n) for n in _listed(other)]
+        if dumped != again:
+            changed.append(name)
+    if len(changed) != 1 or changed[0] not in ("body", "orelse", "finalbody"):
+        return removed, added
+    inner_old, inner_new = getattr(before, changed[0]), getattr(after, changed[0])
+    if not inner_old or not inner_new:
+        return removed, added  # an else added or dropped: the whole statement changed
+    return _changed_statements(inner_old, inner_new)
+
+
+def _listed(value: object) -> list[object]:
+    return value if isinstance(value, list) else [value]
 
 
 def _changed_span(old: list[ast.stmt], new: list[ast.stmt]) -> tuple[int, int, int]:
