@@ -190,6 +190,15 @@ def test_the_template_proposes_on_other_functions_and_verifies_where_it_is_right
     assert "return [self.title]" in newest.best.candidate.function_source  # the rest stays
 
 
+def test_the_most_similar_recipe_is_a_worked_example_in_the_prompt(
+    journal: tuple[Path, RunResult],
+) -> None:
+    root, _result = journal
+    prompt = (root / "prompts" / "journal.Journal.newest_first.propose.txt").read_text()
+    assert "Rewrites of other functions that were verified and measured faster" in prompt
+    assert "out = posts[::-1]" in prompt and "feed:reverse" in prompt
+
+
 def test_a_recipe_that_fails_elsewhere_is_marked_and_not_tried_again(
     journal: tuple[Path, RunResult], feed: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -208,12 +217,3 @@ def test_a_recipe_that_fails_elsewhere_is_marked_and_not_tried_again(
     again = run_journal(root, feed, cache=False)
     origins = [c.candidate.origin for t in again.targets for c in t.candidates]
     assert not [o for o in origins if o.startswith("recipe:")], origins
-
-
-def test_the_most_similar_recipe_is_a_worked_example_in_the_prompt(
-    journal: tuple[Path, RunResult],
-) -> None:
-    root, _result = journal
-    prompt = (root / "prompts" / "journal.Journal.newest_first.propose.txt").read_text()
-    assert "Rewrites of other functions that were verified and measured faster" in prompt
-    assert "out = posts[::-1]" in prompt and "feed:reverse" in prompt

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         recipe = library.find(args.recipe_id)
         if args.json:
-            document = to_json(Library((recipe,), library.failures_of(recipe.recipe_id)))
+            document = to_json(Library((recipe,), library.failures_of(recipe)))
             print(json.dumps(document, indent=2))
         else:
             _show(console, library, recipe)
@@ -95,7 +95,7 @@ def _list(console: Console, library: Library, root: Path) -> None:
     for column in ("id", "speedup [95% CI]", "learned on", "from", "template", "status"):
         table.add_column(column)
     for recipe in sorted(library.recipes, key=lambda r: -r.speedup):
-        failures = library.failures_of(recipe.recipe_id)
+        failures = library.failures_of(recipe)
         status = f"[red]failed {len(failures)}x, not used[/red]" if failures else "usable"
         table.add_row(
             recipe.recipe_id,
@@ -141,7 +141,7 @@ def _show(console: Console, library: Library, recipe: Recipe) -> None:
         line("verified by", f"{evidence.tier}: {evidence.outcome}, {evidence.inputs} inputs{note}")
     if recipe.strength is not None:
         line("strength", f"{recipe.strength:.0%} of mutants caught by that verification")
-    failures = library.failures_of(recipe.recipe_id)
+    failures = library.failures_of(recipe)
     for failure in failures:
         line("FAILED", f"on {failure.function} in run {failure.run_id}: {failure.why}")
     if failures:

@@ -6,8 +6,11 @@ source, where it came from (rule ids, the LLM's model, a proposer command), its 
 interval, the Python it was measured under, each verification tier's verdict and the
 verification's strength, and its rewrite template when its shape generalises
 (perfloop.recipes.template). A candidate made from a recipe carries the origin
-`recipe:<id>`; when one fails verification in a later run, that run's store says where and
-why, and the recipe is marked: listed with the failure and not proposed again.
+`recipe:<id>`; when one behaves differently from the function it was applied to, in a
+later run, that run's store says where and why, and the recipe is marked: listed with the
+failure, not proposed again and not shown to an LLM (nor are recipes made from it or with
+its template). A check that failed (a timeout, a crash of perfloop's worker) or could not
+decide marks nothing.
 
 `perfloop recipes export` writes a library as versioned JSON (`perfloop.recipes/1`) that
 another project reads with `perfloop optimize --recipes FILE`, failures included.
@@ -94,15 +97,22 @@ class Library:
             raise ConfigError(f"no recipe {recipe_id!r}; `perfloop recipes` lists them ({known})")
         raise ConfigError(f"{recipe_id!r} names several recipes ({known}); give more of its id")
 
-    def failures_of(self, recipe_id: str) -> tuple[Failure, ...]:
-        return tuple(f for f in self.failures if f.recipe_id == recipe_id)
+    def failures_of(self, recipe: Recipe) -> tuple[Failure, ...]:
+        """Where the recipe failed: itself, the recipe it was made from (origin
+        `recipe:<id>`), or another recipe with the same template."""
+        ids = {recipe.recipe_id}
+        if recipe.origin.startswith(ORIGIN):
+            ids.add(recipe.origin.removeprefix(ORIGIN))
+        if recipe.template is not None:
+            ids |= {r.recipe_id for r in self.recipes if r.template == recipe.template}
+        return tuple(f for f in self.failures if f.recipe_id in ids)
 
     def proposable(self) -> tuple[Recipe, ...]:
         """Recipes whose template may be tried on other functions: one per template, not
         marked as failed, not a rule's (the rule itself proposes its edit everywhere)."""
         chosen: dict[Template, Recipe] = {}
         for recipe in self.recipes:
-            if recipe.template is None or recipe.from_rules or self.failures_of(recipe.recipe_id):
+            if recipe.template is None or recipe.from_rules or self.failures_of(recipe):
                 continue
             known = chosen.get(recipe.template)
             if known is None or recipe.speedup > known.speedup:
@@ -110,7 +120,7 @@ class Library:
         return tuple(chosen.values())
 
     def marked(self) -> tuple[Recipe, ...]:
-        return tuple(r for r in self.recipes if self.failures_of(r.recipe_id))
+        return tuple(r for r in self.recipes if self.failures_of(r))
 
     def digest(self) -> str:
         """What decides the candidates the library proposes (for the result cache key)."""
@@ -218,15 +228,14 @@ def _failures(run_id: str, results: Iterable[CandidateResult]) -> list[Failure]:
         origin, verdict = result.candidate.origin, result.verdict
         if not origin.startswith(ORIGIN) or verdict is None:
             continue
-        if verdict.status not in (VerdictStatus.DIFFERENT, VerdictStatus.FAILED):
-            continue
+        if verdict.status is not VerdictStatus.DIFFERENT:
+            continue  # a check that failed (a timeout) or could not decide blames no recipe
         difference = verdict.difference
         if difference is not None:
             tier = f" ({difference.tier})" if difference.tier else ""
             why = f"behaved differently{tier} on {difference.call}: {difference.description}"
         else:
-            reason = (verdict.reason or verdict.status.value).strip().splitlines()
-            why = f"verification failed: {reason[-1] if reason else verdict.status.value}"
+            why = f"behaved differently: {verdict.reason or 'no detail recorded'}"
         found.append(
             Failure(origin.removeprefix(ORIGIN), run_id, str(result.candidate.function), why)
         )

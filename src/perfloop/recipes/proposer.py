@@ -83,7 +83,7 @@ def similar_recipes(
         return []
     fastest: dict[str, Recipe] = {}
     for recipe in library.recipes:
-        if library.failures_of(recipe.recipe_id) or recipe.before.strip() == source.strip():
+        if library.failures_of(recipe) or recipe.before.strip() == source.strip():
             continue
         known = fastest.get(recipe.before)
         if known is None or recipe.speedup > known.speedup:
