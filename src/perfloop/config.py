@@ -327,6 +327,16 @@ class Settings:
         _flag,
         help="reuse the cached verdicts but measure the verified candidates again",
     )
+    # the recipe library (perfloop.recipes): verified edits of earlier runs, as a proposer
+    recipes: tuple[str, ...] = _setting(
+        (),
+        action="append",
+        metavar="SOURCE",
+        help="also propose with the recipes of SOURCE (repeatable): a file written by "
+        "`perfloop recipes export`, or a project folder perfloop optimized ('.' for this "
+        "one); their templates are tried on every target and, with --llm, the most similar "
+        "recipes are the model's worked examples",
+    )
     # a proposer the user already has (perfloop.llm.command): a command run per target
     proposer_cmd: str | None = _setting(
         None,
@@ -474,6 +484,8 @@ def load_settings(root: Path, overrides: dict[str, Any]) -> Settings:
         values["workload_writes"] = _paths("workload-writes", values["workload_writes"])
     if "rules" in values:
         values["rules"] = _rule_ids(values["rules"])
+    if "recipes" in values:
+        values["recipes"] = _paths("recipes", values["recipes"])
     checks = {f.name: f.metadata.get("check") for f in dataclasses.fields(Settings)}
     for key, value in values.items():
         assert key in checks, key

@@ -129,7 +129,9 @@ class ExportError(Exception):
 
 
 @dataclass(frozen=True)
-class _Run:
+class OptimizeRun:
+    """One optimize run as the store keeps it: its targets and the sources it read."""
+
     run_id: str
     python: str
     targets: tuple[TargetResult, ...]
@@ -140,14 +142,14 @@ def export_lines(store: RunStore, format: str, run_ids: Sequence[str] = ()) -> I
     """The records of `format` for `run_ids` (default: every completed optimize run)."""
     if format not in FORMATS:
         raise ExportError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
-    runs = list(_runs(store, run_ids))
+    runs = list(optimize_runs(store, run_ids))
     exported = {run.run_id for run in runs}
     for run in runs:
         for target in run.targets:
             source = run.sources.get(target.function)
             if source is None:
                 continue  # passed over or skipped: the run never read its source
-            if _reused_from(target) in exported:
+            if reused_from(target) in exported:
                 continue  # the run that computed it gives its records, once
             path, module_source = source
             original = function_source(module_source, target.function.qualname)
@@ -159,7 +161,12 @@ def export_lines(store: RunStore, format: str, run_ids: Sequence[str] = ()) -> I
                 yield from _diffs(run, target, path, module_source, original)
 
 
-def _reused_from(target: TargetResult) -> str | None:
+def verified_faster(target: TargetResult) -> list[CandidateResult]:
+    """The target's candidates that verified and measured faster: the slow/fast pairs."""
+    return [c for c in target.candidates if verified(c) and c.measurement and c.measurement.faster]
+
+
+def reused_from(target: TargetResult) -> str | None:
     """The run whose verdicts and measurements a target reused from the result cache."""
     cache = target.cache
     if cache is None or cache.state is not CacheState.REUSED:
@@ -167,7 +174,7 @@ def _reused_from(target: TargetResult) -> str | None:
     return cache.run_id
 
 
-def _runs(store: RunStore, run_ids: Sequence[str]) -> Iterator[_Run]:
+def optimize_runs(store: RunStore, run_ids: Sequence[str]) -> Iterator[OptimizeRun]:
     known = {row.run_id: row for row in store.runs()}
     for run_id in run_ids:
         if run_id not in known:
@@ -190,12 +197,12 @@ def _runs(store: RunStore, run_ids: Sequence[str]) -> Iterator[_Run]:
             targets = tuple(v for k, v in steps.items() if k.startswith("target:"))
             info = store.run_info(RunId(run_id))
             python = info.python if info else ""
-        yield _Run(
+        yield OptimizeRun(
             run_id, python, tuple(t for t in targets if isinstance(t, TargetResult)), sources
         )
 
 
-def _header(name: str, run: _Run, target: TargetResult, path: str, origin: str) -> dict:
+def _header(name: str, run: OptimizeRun, target: TargetResult, path: str, origin: str) -> dict:
     return {
         "schema": f"perfloop.export.{name}/1",
         "run_id": run.run_id,
@@ -216,10 +223,8 @@ def _ratio(result: CandidateResult) -> float | None:
     return None if speedup is None else speedup.ratio
 
 
-def _pie(store: RunStore, run: _Run, target: TargetResult, path: str, original: str):
-    faster = [
-        c for c in target.candidates if verified(c) and c.measurement and c.measurement.faster
-    ]
+def _pie(store: RunStore, run: OptimizeRun, target: TargetResult, path: str, original: str):
+    faster = verified_faster(target)
     if not faster:
         return
     capture = store.load_capture(RunId(run.run_id), str(target.function))
@@ -258,7 +263,7 @@ def reward_of(result: CandidateResult) -> tuple[str, float]:
     return "equivalent", 0.5 + 0.5 * max(-1.0, min(1.0, math.log2(ratio)))
 
 
-def _reward(run: _Run, target: TargetResult, path: str, original: str):
+def _reward(run: OptimizeRun, target: TargetResult, path: str, original: str):
     for result in target.candidates:
         if result.verdict is None:
             continue  # stopped at the gate: never judged
@@ -278,7 +283,7 @@ def _reward(run: _Run, target: TargetResult, path: str, original: str):
         }
 
 
-def _diffs(run: _Run, target: TargetResult, path: str, module_source: str, original: str):
+def _diffs(run: OptimizeRun, target: TargetResult, path: str, module_source: str, original: str):
     best = target.best
     if best is None:
         return

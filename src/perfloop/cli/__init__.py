@@ -17,6 +17,7 @@ from perfloop.cli import (
     export,
     mcp,
     optimize,
+    recipes,
     report,
     resume,
     revert,
@@ -37,6 +38,7 @@ COMMANDS = (
     diff,
     report,
     export,
+    recipes,
     mcp,
     doctor,
 )

@@ -53,6 +53,7 @@ SETTING_FLAGS = (
     "memory_mb",
     "workers",
     "rules",
+    "recipes",
     "cache",
     "remeasure",
     "trust_capture",
@@ -71,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
     if settings.interactive:
         require_terminal()
     proposers = proposers_for(settings, log=llm_log_printer(console) if settings.llm_log else None)
+    for proposer in proposers:
+        summary = getattr(proposer, "summary", None)
+        if summary is not None:  # what the recipe library brings, before the run starts
+            console.print(summary(), highlight=False, soft_wrap=True)
     with progress_shown(console, "starting") as progress:
         reviewer = TerminalReviewer(console, progress.paused) if settings.interactive else None
         result = optimize(settings, progress=progress, proposers=proposers, reviewer=reviewer)

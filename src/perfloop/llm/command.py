@@ -50,6 +50,8 @@ from perfloop.llm.prompts import (
 from perfloop.model import Candidate, CandidateResult, FunctionRef, LLMCall, TargetContext
 from perfloop.patch import FileChange, revert_changes
 from perfloop.qualnames import function_source
+from perfloop.recipes.library import Library
+from perfloop.recipes.proposer import recipe_examples
 from perfloop.store.runs import RunStore
 
 SCHEMA = "perfloop.proposer/1"
@@ -171,8 +173,10 @@ class CommandProposer:
         root: Path,
         store_path: Path,
         log: CallLog | None = None,
+        recipes: Library | None = None,
     ) -> None:
         self.settings = settings
+        self.recipes = recipes  # worked examples for the first prompt, chosen per target
         self.rounds = settings.rounds
         self.root = root
         self.templates = load_templates(settings.prompts)
@@ -189,7 +193,10 @@ class CommandProposer:
     def propose(self, context: TargetContext) -> list[Candidate]:
         if context.function in self._gave_nothing:
             return []  # the same command on the same prompt: no second try
-        return self._run(context, "propose", propose_prompt(self.templates, context), None)
+        examples = recipe_examples(self.recipes, context)
+        return self._run(
+            context, "propose", propose_prompt(self.templates, context, examples), None
+        )
 
     def repair(self, context: TargetContext, rejected: CandidateResult) -> list[Candidate]:
         prompt = repair_prompt(self.templates, context, rejected)

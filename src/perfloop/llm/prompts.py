@@ -4,7 +4,8 @@ The templates are text files in `perfloop/llm/prompts/` (system, propose,
 repair, refine, contract, unusable) with `$name` placeholders (string.Template; write
 `$$` for a dollar sign). A folder named by `llm-prompts` may hold any of them
 under the same file names; those win. Optional sections (hot lines, types,
-calls, hints, helpers, a seed) are filled in as whole paragraphs, or empty.
+calls, hints, helpers, a seed, worked examples from the recipe library) are filled
+in as whole paragraphs, or empty.
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ def _common(templates: Templates, context: TargetContext) -> dict[str, str]:
         "seed": _seed(context),
         "contract": _fill(templates.contract, "contract", {"name": name}).strip(),
         "request": _request(context.request),
+        "examples": "",
     }
 
 
@@ -214,8 +216,11 @@ def _placeholders(template: str) -> set[str]:
     }
 
 
-def propose_prompt(templates: Templates, context: TargetContext) -> Prompt:
-    return _prompt(templates, "propose", templates.propose, _common(templates, context))
+def propose_prompt(templates: Templates, context: TargetContext, examples: str = "") -> Prompt:
+    """`examples`: verified rewrites of similar functions (perfloop.recipes), or empty."""
+    values = _common(templates, context)
+    values["examples"] = examples
+    return _prompt(templates, "propose", templates.propose, values)
 
 
 def problem_text(result: CandidateResult) -> str:

@@ -34,6 +34,8 @@ from perfloop.llm.prompts import (
 from perfloop.llm.settings import LLMSettings, llm_settings, make_client
 from perfloop.model import Candidate, CandidateResult, FunctionRef, TargetContext
 from perfloop.propose import propose_rule_candidates
+from perfloop.recipes.library import Library, load_library
+from perfloop.recipes.proposer import RecipeProposer, recipe_examples
 
 _RATIONALE_LIMIT = 240
 
@@ -45,8 +47,10 @@ class LLMProposer:
         client: ChatClient,
         store_path: Path,
         log: CallLog | None = None,
+        recipes: Library | None = None,
     ) -> None:
         self.settings = settings
+        self.recipes = recipes  # worked examples for the first prompt, chosen per target
         self.rounds = settings.rounds
         self.templates = load_templates(settings.prompts)
         self.journal = Journal(
@@ -79,7 +83,8 @@ class LLMProposer:
             follow_up = unusable_prompt(self.templates, context, prompt, answer, problem)
             return self._ask(context, "propose", follow_up)
         purpose = "hint" if context.request else "propose"  # a person asked for more
-        return self._ask(context, purpose, propose_prompt(self.templates, context))
+        prompt = propose_prompt(self.templates, context, recipe_examples(self.recipes, context))
+        return self._ask(context, purpose, prompt)
 
     def repair(self, context: TargetContext, rejected: CandidateResult) -> list[Candidate]:
         return self._ask(context, "repair", repair_prompt(self.templates, context, rejected))
@@ -160,8 +165,10 @@ class LLMProposer:
 
 
 def proposers_for(settings: Settings, log: CallLog | None = None) -> tuple[object, ...]:
-    """The rules, an LLMProposer when `settings.llm` names a model, and a CommandProposer
-    when `settings.proposer_cmd` names a command: each competes in the same pool.
+    """The rules, a RecipeProposer when `settings.recipes` names recipe libraries (whose
+    recipes are then also the LLM's worked examples), an LLMProposer when `settings.llm`
+    names a model, and a CommandProposer when `settings.proposer_cmd` names a command: each
+    competes in the same pool.
 
     Raises ConfigError for bad settings and for a model or command that cannot be used at
     all (a missing package, model file or program, a wrong key, an unreachable server),
@@ -169,6 +176,10 @@ def proposers_for(settings: Settings, log: CallLog | None = None) -> tuple[objec
     """
     proposers: list[object] = [propose_rule_candidates]
     store_path = settings.root.resolve() / ".perfloop" / "perfloop.db"
+    library = None
+    if settings.recipes:
+        library = load_library(settings.recipes, settings.root.resolve())
+        proposers.append(RecipeProposer(library))
     llm = llm_settings(settings)
     if llm is not None:
         try:
@@ -178,9 +189,10 @@ def proposers_for(settings: Settings, log: CallLog | None = None) -> tuple[objec
                 check()
         except LLMUnavailable as exc:
             raise ConfigError(str(exc)) from exc
-        proposers.append(LLMProposer(llm, client, store_path, log=log))
+        proposers.append(LLMProposer(llm, client, store_path, log=log, recipes=library))
     command = command_settings(settings)
     if command is not None:
         check_command(command, settings.root.resolve())
-        proposers.append(CommandProposer(command, settings.root.resolve(), store_path, log=log))
+        root = settings.root.resolve()
+        proposers.append(CommandProposer(command, root, store_path, log=log, recipes=library))
     return tuple(proposers)

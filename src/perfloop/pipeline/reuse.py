@@ -34,6 +34,7 @@ from perfloop.store.cache import CacheKey
 from perfloop.store.cache_keys import (
     LLM_CODE,
     PROPOSER_CODE,
+    RECIPES_CODE,
     capture_key,
     code_version,
     files_digest,
@@ -134,6 +135,9 @@ def _proposer_identity(context: Context) -> str | None:
             names.append(f"rules {code_version(*PROPOSER_CODE)}")
         elif type(proposer).__module__.startswith("perfloop.llm"):
             names.append(f"llm {code_version(*LLM_CODE)}")
+        elif type(proposer).__module__.startswith("perfloop.recipes"):
+            identity = proposer.cache_identity  # type: ignore[union-attr]
+            names.append(f"{identity} {code_version(*RECIPES_CODE)}")
         else:
             return None
     return " + ".join(names)

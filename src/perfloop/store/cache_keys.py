@@ -125,6 +125,7 @@ def code_version(*names: str) -> str:
 VERIFIER_CODE = ("verification", "sandbox", "runtime", "gate.py", "pipeline/candidates.py")
 PROPOSER_CODE = ("propose",)
 LLM_CODE = ("llm",)
+RECIPES_CODE = ("recipes",)
 MEASURER_CODE = ("measure", "sandbox", "runtime")
 
 
