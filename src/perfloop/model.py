@@ -407,8 +407,9 @@ class Measurement:
     objective: str = "time"
     notes: tuple[str, ...] = ()
     learns: bool = False
-    """The candidate got much faster on calls it had already seen: it keeps answers
-    between calls (a cache), so replayed calls cannot show what it is worth."""
+    """The candidate got far faster on calls it had already seen (measure.micro.CACHE_FACTOR):
+    it keeps answers between calls (a cache), so replayed calls cannot show what it is
+    worth and the whole workload judges it."""
 
     @property
     def improved(self) -> bool:

@@ -31,7 +31,7 @@ from perfloop.measure.stats import (
     minimum_detectable,
     signed_rank_p_value,
 )
-from perfloop.measure.timing import LEARNING_FACTOR, ProcessTimings, TimingTask
+from perfloop.measure.timing import LEARNING_FACTOR, LearningCheck, ProcessTimings, TimingTask
 from perfloop.model import CallRecord, Candidate, Measurement, MemoryPeaks, Speedup
 from perfloop.sandbox.runner import WorkerOutcome, WorkerStatus, run_in_worker
 
@@ -136,8 +136,23 @@ def _measure_candidate(
         better=better,
         objective=settings.objective,
         notes=notes,
-        learns=bool(run.timings[0].learning and run.timings[0].learning.learns),
+        learns=keeps_answers(run.timings[0].learning),
     )
+
+
+CACHE_FACTOR = 3.0
+"""How much more the candidate's first pass must cost than its second, against the
+original's own ratio, before the whole workload judges it instead of replayed calls.
+LEARNING_FACTOR (1.2) only switches the micro A/B to first passes, which costs little
+when it is wrong; a whole-workload A/B costs minutes, and a real cache is far beyond
+this (mpmath's exp_basecase: 22x)."""
+
+
+def keeps_answers(learning: LearningCheck | None) -> bool:
+    """The candidate keeps answers between calls: it learns, and by a wide margin."""
+    if learning is None or not learning.learns:
+        return False
+    return learning.candidate_first_over_later >= CACHE_FACTOR * learning.baseline_first_over_later
 
 
 def measure_noise_floor(
