@@ -63,6 +63,8 @@ def settings(root: Path, url: str, **extra: object):
             "workload": "python bench.py",
             "functions": ["lib:count_common"],
             "measure_processes": 2,
+            "mutants": 5,
+            "rules": ["math-sqrt"],  # fires on nothing here: the model's answers alone
             "candidate_timeout": 20.0,
             "llm": "openai:fake-model",
             "llm_base_url": url,
@@ -183,6 +185,12 @@ def test_the_command_prints_prompts_and_answers_with_llm_log(
                 "--llm-log",
                 "--llm-prices",
                 "1.0,2.0",
+                "--rules",
+                "math-sqrt",  # fires on nothing here: the model's answer alone
+                "--mutants",
+                "5",
+                "--measure-processes",
+                "2",
             ]
         )
     assert code == 0
