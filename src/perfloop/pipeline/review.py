@@ -26,6 +26,7 @@ from perfloop.outside.counterexample import counterexample_for
 from perfloop.pipeline.candidates import evaluate_candidate, target_context, verified
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.propose.rounds import run_rounds
+from perfloop.report.summary import decision_text
 from perfloop.results import (
     Counterexample,
     ReviewAction,
@@ -130,8 +131,23 @@ def review_targets(
 
 
 def _review_target(context: Context, target: _Target, reviewer: Reviewer) -> TargetResult:
-    tried = list(target.result.candidates)
-    rejected: set[str] = set()
+    tried = [*target.result.candidates, *added_in_review(context, target.result)]
+    earlier = [
+        d for d in context.store.decisions(context.run_id) if d.function == target.result.function
+    ]
+    rejected = {d.candidate_id for d in earlier if d.action is ReviewAction.REJECTED}
+    if earlier:  # the run stopped inside this target's review: what was decided holds
+        reviewer.tell(
+            f"{target.result.function}: decided before the run stopped, kept: "
+            + "; ".join(decision_text(d) for d in earlier)
+        )
+    final = next((d for d in earlier if d.action in _FINAL), None)
+    if final is not None and final.action is ReviewAction.KEPT_ORIGINAL:
+        return _kept_original(target.result, tried)  # stopped before its checkpoint
+    if final is not None:
+        ids = {r.candidate.candidate_id: r for r in tried}
+        if final.candidate_id in ids:
+            return _accepted(context, target, ids[final.candidate_id], tried)
     while True:
         listed = tuple(r for r in _listed(tried) if r.candidate.candidate_id not in rejected)
         view = TargetView(
@@ -169,6 +185,24 @@ def _review_target(context: Context, target: _Target, reviewer: Reviewer) -> Tar
         elif request.action is ReviewAction.EDITED:
             edited = _edit(context, target, reviewer, chosen, tried)
             tried += [edited] if edited is not None else []
+
+
+_FINAL = (ReviewAction.ACCEPTED, ReviewAction.KEPT_ORIGINAL)
+
+
+def added_in_review(context: Context, target: TargetResult) -> list[CandidateResult]:
+    """The candidates a review added to `target` (a person's edits, a hint's proposals),
+    verified and measured, from the run's completed steps: everything evaluate_candidate
+    checkpointed for the function that the target stage did not try."""
+    known = {r.candidate.candidate_id for r in target.candidates}
+    prefix = f"candidate:{target.function}:"
+    return [
+        value
+        for step, value in context.checkpoints.done.items()
+        if step.startswith(prefix)
+        and isinstance(value, CandidateResult)
+        and value.candidate.candidate_id not in known
+    ]
 
 
 def _listed(tried: Sequence[CandidateResult]) -> list[CandidateResult]:
