@@ -14,7 +14,7 @@ the run applies them afterwards as `--apply` does.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
@@ -131,7 +131,7 @@ def review_targets(
 
 
 def _review_target(context: Context, target: _Target, reviewer: Reviewer) -> TargetResult:
-    tried = [*target.result.candidates, *added_in_review(context, target.result)]
+    tried = [*target.result.candidates, *added_in_review(context.checkpoints.done, target.result)]
     earlier = [
         d for d in context.store.decisions(context.run_id) if d.function == target.result.function
     ]
@@ -190,15 +190,15 @@ def _review_target(context: Context, target: _Target, reviewer: Reviewer) -> Tar
 _FINAL = (ReviewAction.ACCEPTED, ReviewAction.KEPT_ORIGINAL)
 
 
-def added_in_review(context: Context, target: TargetResult) -> list[CandidateResult]:
+def added_in_review(done: Mapping[str, object], target: TargetResult) -> list[CandidateResult]:
     """The candidates a review added to `target` (a person's edits, a hint's proposals),
-    verified and measured, from the run's completed steps: everything evaluate_candidate
-    checkpointed for the function that the target stage did not try."""
+    verified and measured, from the run's completed steps `done`: everything
+    evaluate_candidate checkpointed for the function that the target stage did not try."""
     known = {r.candidate.candidate_id for r in target.candidates}
     prefix = f"candidate:{target.function}:"
     return [
         value
-        for step, value in context.checkpoints.done.items()
+        for step, value in done.items()
         if step.startswith(prefix)
         and isinstance(value, CandidateResult)
         and value.candidate.candidate_id not in known
@@ -315,25 +315,46 @@ def _ask_for_more(
         reviewer.tell(NO_LLM)
         _record(context, target, ReviewAction.HINTED, text=hint, outcome="no LLM configured")
         return []
-    result = target.result
-    ref, (_, module_source) = result.function, target.source
-    about = target_context(
-        context, ref, result.share, target.source, target.capture, target.lines, tried, hint
+    new = propose_with_hint(
+        context, target.result, target.source, target.capture, target.lines, tried, hint
     )
+    for found in new:
+        reviewer.show(found, None)
+    outcome = hint_outcome(new)
+    reviewer.tell(outcome)
+    _record(context, target, ReviewAction.HINTED, text=hint, outcome=outcome)
+    return new
+
+
+def propose_with_hint(
+    context: Context,
+    target: TargetResult,
+    source: tuple[str, str],
+    capture: TargetCapture,
+    lines: LineProfile | None,
+    tried: Sequence[CandidateResult],
+    hint: str,
+) -> list[CandidateResult]:
+    """The round proposers' (an LLM's) rounds again for `target`, with `hint` in every
+    prompt; each new candidate gated, verified and measured like any other (and kept as a
+    step of the run, so a resumed or later review finds it: added_in_review)."""
+    ref, (_, module_source) = target.function, source
+    about = target_context(context, ref, target.share, source, capture, lines, tried, hint)
     seen = {_fingerprint(r.candidate.module_source) for r in tried}
     limits = candidate_limits(context)
 
     def evaluate(candidate):  # type: ignore[no-untyped-def]
-        return evaluate_candidate(context, candidate, module_source, target.capture, limits, seen)
+        return evaluate_candidate(context, candidate, module_source, capture, limits, seen)
 
-    new = [r for proposer in context.round_proposers for r in run_rounds(proposer, about, evaluate)]
-    for found in new:
-        reviewer.show(found, None)
+    return [
+        r for proposer in context.round_proposers for r in run_rounds(proposer, about, evaluate)
+    ]
+
+
+def hint_outcome(new: Sequence[CandidateResult]) -> str:
+    """`2 new candidates, 1 verified`: what came of a hint, for the person and the store."""
     good = sum(1 for r in new if verified(r))
-    outcome = f"{len(new)} new candidate{'s' if len(new) != 1 else ''}, {good} verified"
-    reviewer.tell(outcome)
-    _record(context, target, ReviewAction.HINTED, text=hint, outcome=outcome)
-    return new
+    return f"{len(new)} new candidate{'s' if len(new) != 1 else ''}, {good} verified"
 
 
 def _outcome(result: CandidateResult, threshold: float) -> str:
