@@ -122,6 +122,8 @@ def review_targets(
             len(reviewed) + 1,
             len(results),
         )
+        # the stage under an edit's or a hint's verification, not the last target computed
+        context.progress(f"Reviewing target {target.number} of {target.total}: {ref}")
         done = context.checkpoints.step(
             f"review:{ref}", partial(_review_target, context, target, reviewer)
         )
