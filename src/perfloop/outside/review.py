@@ -29,7 +29,12 @@ from perfloop.outside.bench import bench_outside
 from perfloop.outside.candidate import CandidateSpec, read_target
 from perfloop.outside.verify import verify_outside
 from perfloop.patch import FileChange, unified_diff
-from perfloop.pipeline.review import added_in_review, hint_outcome, propose_with_hint
+from perfloop.pipeline.review import (
+    added_in_review,
+    candidate_outcome,
+    hint_outcome,
+    propose_with_hint,
+)
 from perfloop.pipeline.run import run_context
 from perfloop.pipeline.targets import with_imports
 from perfloop.project import Project
@@ -121,7 +126,8 @@ def _candidate(project: Project, target: TargetResult, result: CandidateResult) 
         "candidate_id": candidate.candidate_id,
         "origin": candidate.origin,
         "verified": _verified(result),
-        "problem": None if _verified(result) else _problem(result),
+        # why it is not offered (refused, different, not verified), as the store says it
+        "problem": None if _verified(result) else candidate_outcome(result, 1.0),
         "faster": bool(result.measurement and result.measurement.improved),
         "speedup": speedup.ratio if speedup else None,
         "ci": [speedup.ci_low, speedup.ci_high] if speedup else None,
@@ -131,18 +137,6 @@ def _candidate(project: Project, target: TargetResult, result: CandidateResult) 
         if original is not None
         else None,
     }
-
-
-def _problem(result: CandidateResult) -> str:
-    """Why a candidate is not offered: refused by the gate, different, or not verified."""
-    if not result.gate.passed:
-        return f"refused before running: {result.gate.reason}"
-    verdict = result.verdict
-    if verdict is not None and verdict.difference is not None:
-        return f"different ({verdict.difference.tier}): {verdict.difference.call}: " + (
-            verdict.difference.description
-        )
-    return f"not verified: {verdict.reason if verdict else 'not checked'}"
 
 
 def _original_module(project: Project, path: str) -> str | None:

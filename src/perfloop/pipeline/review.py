@@ -300,7 +300,7 @@ def _edit(
             policy=context.policy,
         )
     reviewer.show(result, counterexample)
-    outcome = _outcome(result, context.settings.min_speedup)
+    outcome = candidate_outcome(result, context.settings.min_speedup)
     _record(context, target, ReviewAction.EDITED, base, candidate.candidate_id, outcome)
     return result
 
@@ -359,7 +359,7 @@ def hint_outcome(new: Sequence[CandidateResult]) -> str:
     return f"{len(new)} new candidate{'s' if len(new) != 1 else ''}, {good} verified"
 
 
-def _outcome(result: CandidateResult, threshold: float) -> str:
+def candidate_outcome(result: CandidateResult, threshold: float) -> str:
     """What came of an edit, in a few words, for the store and the report."""
     if not result.gate.passed:
         return f"refused before running: {result.gate.reason}"
