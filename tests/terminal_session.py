@@ -9,13 +9,14 @@ from pathlib import Path
 import pexpect
 
 
-def spawn(root: Path, *args: str, editor: Path | None = None) -> pexpect.spawn:
+def spawn(root: Path, *args: str, editor: Path | None = None, term: str = "dumb") -> pexpect.spawn:
     """`perfloop ARGS` in a pseudo-terminal in `root`, with `editor` (a Python script) as
-    $EDITOR; what it shows is also kept in screen.log beside the project."""
+    $EDITOR; what it shows is also kept in screen.log beside the project. TERM=dumb
+    unless `term` names a terminal that draws rich's live display."""
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(root.parent),
-        "TERM": "dumb",
+        "TERM": term,
         "COLUMNS": "200",
     }
     if editor is not None:

@@ -177,3 +177,43 @@ def test_interactive_without_a_terminal_is_a_clear_error(shop: Path) -> None:
     assert done.returncode == 2
     assert "--interactive asks a person at a terminal" in done.stdout
     assert not (shop / ".perfloop").exists()  # refused before anything ran
+
+
+@pytest.mark.slow
+def test_ctrl_c_inside_a_target_then_resume_keeps_what_was_decided(shop: Path) -> None:
+    child = spawn(shop, "optimize", "--interactive", "--function", "shop:known")
+    child.expect_exact("Target 1 of 1: shop:known")
+    shown = listed(child)
+    others = [origin for origin in shown if origin != "rule:set-membership"]
+    assert others, f"only one candidate for known: {shown}"
+    child.sendline(f"r {shown[others[0]][0]}")
+    listed(child)
+    child.sendintr()  # Ctrl-C at the prompt, half-way through the target's review
+    child.expect(r"perfloop resume (\S+) --root")
+    run_id = child.match.group(1)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, child.before
+    assert decisions(shop) == [("shop:known", "rejected", others[0], None, "")]
+
+    child = spawn(shop, "resume", run_id)
+    child.expect_exact("shop:known: decided before the run stopped, kept: rejected " + others[0])
+    child.expect_exact("Target 1 of 1: shop:known")
+    shown = listed(child)
+    assert others[0] not in shown, child.before  # the rejected candidate is not offered again
+    assert "rule:set-membership" in shown
+    child.sendline(f"a {shown['rule:set-membership'][0]}")  # only the remaining choice
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert child.before.count("perfloop> ") == 0  # nothing asked after the accept
+
+    assert "in_catalog" not in (source := (shop / "shop.py").read_text())
+    assert "set(catalog)" in source  # the accepted rule, applied at the end
+    assert [(f, a, o) for f, a, o, *_ in decisions(shop)] == [
+        ("shop:known", "rejected", others[0]),
+        ("shop:known", "accepted", "rule:set-membership"),
+    ]
+    results = json.loads((shop / ".perfloop" / "runs" / run_id / "results.json").read_text())
+    assert results["applied"] is True
+    assert [d["action"] for d in results["decisions"]] == ["rejected", "accepted"]

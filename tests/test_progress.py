@@ -41,3 +41,33 @@ def test_the_time_left_for_the_targets_is_estimated_from_the_finished_ones() -> 
     assert time_left_text(120.0, 2, 5) == " (about 3 min left for the targets)"
     assert time_left_text(20.0, 1, 3) == " (about 40 s left for the targets)"
     assert time_left_text(1.0, 1, 2) == " (about 10 s left for the targets)"
+
+
+def test_a_detail_shows_under_its_stage_and_goes_with_the_next_stage() -> None:
+    from perfloop.pipeline.context import Detail
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    with progress_shown(console) as report:
+        report("Target 1 of 2: shop:known")
+        report(Detail("shop:known: verifying rule:set-membership: fuzz tier"))
+        console.file.write("<mark>")  # what was on screen before the next stage
+        report("Target 2 of 2: shop:ways")
+    before, _, after = screen.getvalue().partition("<mark>")
+    last = before.rpartition("\x1b[1A")[2]  # the last refresh before the mark: two lines
+    assert "Target 1 of 2: shop:known" in before
+    assert "verifying rule:set-membership: fuzz tier" in last
+    assert "Target 2 of 2: shop:ways" in after
+    assert "fuzz tier" not in after  # the next stage's display has no stale step under it
+
+
+def test_a_log_gets_a_line_for_each_detail_too() -> None:
+    from perfloop.pipeline.context import Detail
+
+    stream = io.StringIO()
+    report = plain_lines(stream, clock=lambda: 0.0)
+    report("Target 1 of 1: shop:known")
+    report(Detail("shop:known: verifying rule:x: replay tier"))
+    assert stream.getvalue().splitlines()[-1] == (
+        "perfloop [0:00] shop:known: verifying rule:x: replay tier"
+    )

@@ -11,7 +11,8 @@ project in its root folder:
     apply     write a verified new source into the project, with the --apply checks
     optimize  the whole pipeline, nothing applied: the run's verified candidates to review
     review    a finished optimize run's targets, candidates and decisions so far
-    decide    accept, reject, edit (verified and timed) or keep the original, on that run
+    decide    accept, reject, edit (verified and timed), keep the original, or hint: ask
+              the LLM proposer for more with a free-text hint (when a model is configured)
 
 Each answers with the same JSON document as the matching CLI command's --json.
 Usage errors (a missing function, no workload, a bad run id) come back as tool
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from perfloop.config import ConfigError, Settings, load_settings
+from perfloop.llm.proposer import proposers_for
 from perfloop.model import FunctionRef, InvalidReference
 from perfloop.outside import CandidateSpec, bench_outside, verify_outside
 from perfloop.outside.apply import apply_outside
@@ -48,9 +50,13 @@ _Tool = TypeVar("_Tool", bound=Callable[..., Answer])
 _USAGE_ERRORS = (ConfigError, TargetError, InvalidReference, WorkloadError)
 
 
-def build_server(root: Path, engine: VerifySettings | None = None) -> Any:
+def build_server(
+    root: Path, engine: VerifySettings | None = None, llm: dict[str, Any] | None = None
+) -> Any:
     """The MCP server for the project at `root` (tools as in the module docstring);
-    `engine` sets the verification tiers and budgets (default: all tiers, as configured)."""
+    `engine` sets the verification tiers and budgets (default: all tiers, as configured);
+    `llm` the model settings (`perfloop mcp --llm ...`) for optimize and hints."""
+    llm = {name: value for name, value in (llm or {}).items() if value is not None}
     from mcp.server import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
 
@@ -230,10 +236,11 @@ def build_server(root: Path, engine: VerifySettings | None = None) -> Any:
         speedup with its 95% interval, the tiers' evidence) for `decide`, the way
         `optimize --interactive` shows them to a person. Takes minutes on a real workload.
         """
-        overrides: dict[str, Any] = {"workload": workload, "top": top}
+        overrides: dict[str, Any] = {**llm, "workload": workload, "top": top}
         if functions:
             overrides["functions"] = tuple(functions)
-        result = optimize_run(load_settings(root, overrides))
+        loaded = load_settings(root, overrides)
+        result = optimize_run(loaded, proposers=proposers_for(loaded))
         return review_document(result, [])
 
     @server.tool()
@@ -251,19 +258,27 @@ def build_server(root: Path, engine: VerifySettings | None = None) -> Any:
         action: str,
         candidate_id: str | None = None,
         candidate_source: str | None = None,
+        text: str | None = None,
     ) -> Answer:
         """One decision on `target` (module:qualname) of the optimize run `run_id`, recorded
         in the run store. action: `reject` (candidate_id), `keep` (the original), `edit`
         (candidate_source: your version, verified and timed on the run's recorded calls;
-        candidate_id: the candidate it started from, optional), or `accept` (candidate_id of
+        candidate_id: the candidate it started from, optional), `accept` (candidate_id of
         a verified, faster candidate, or candidate_source of a verified edit): written into
-        the project with `apply`'s checks. To get more candidates, write them: submit an edit.
+        the project with `apply`'s checks, or `hint` (text: what you would like tried, sent
+        to perfloop's LLM proposer in its prompt; an error says so when no model is
+        configured): its new candidates come back verified and measured, and `review`
+        lists the verified ones beside the others, to accept by candidate_id.
         """
-        return decide_on_run(settings(None), run_id, target, action, candidate_id, candidate_source)
+        return decide_on_run(
+            settings(None), run_id, target, action, candidate_id, candidate_source, text, llm
+        )
 
     return server
 
 
-def serve(root: Path, engine: VerifySettings | None = None) -> None:
+def serve(
+    root: Path, engine: VerifySettings | None = None, llm: dict[str, Any] | None = None
+) -> None:
     """Serve the tools over stdio until the client closes the connection."""
-    build_server(root.resolve(), engine).run("stdio")
+    build_server(root.resolve(), engine, llm).run("stdio")

@@ -42,6 +42,7 @@ async def agent_review(root: Path) -> dict[str, Any]:
         first = total["candidates"][0]["candidate_id"]
         seen["reject"] = await decide(target="shop:Cart.total", action="reject", candidate_id=first)
         seen["keep"] = await decide(target="shop:Cart.total", action="keep")
+        seen["hint"] = await decide(target="shop:Cart.total", action="hint", text="use sum()")
         seen["wrong"] = await decide(target="shop:cheapest", action="edit", candidate_source=EDGE)
         seen["right"] = await decide(target="shop:cheapest", action="edit", candidate_source=HONEST)
         seen["bad id"] = await decide(target="shop:cheapest", action="accept", candidate_id="f00")
@@ -72,6 +73,9 @@ def test_an_agent_reviews_a_run_edits_and_accepts_over_stdio(shop: Path) -> None
     assert "measure" not in wrong  # a different edit is not timed
     right = seen["right"].structured_content
     assert right["verify"]["decision"] == "equivalent" and "measure" in right
+    hint = seen["hint"]  # no model for this server or run: said so, nothing recorded
+    assert hint.is_error and "no LLM proposer is configured" in hint.content[0].text
+    assert "perfloop mcp --llm" in hint.content[0].text
     assert seen["bad id"].is_error and "has no candidate f00" in seen["bad id"].content[0].text
 
     accepted = seen["accept"].structured_content

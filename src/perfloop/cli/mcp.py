@@ -7,7 +7,8 @@ import importlib.util
 
 from perfloop.cli.common import add_root_argument
 from perfloop.cli.verify import add_verification_arguments, engine_from
-from perfloop.config import ConfigError, load_settings
+from perfloop.config import ConfigError, load_settings, setting_overrides
+from perfloop.llm.cli import LLM_FLAGS, PROPOSER_FLAGS, add_llm_arguments
 
 NAME = "mcp"
 
@@ -21,6 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_root_argument(parser)
     add_verification_arguments(parser)
+    add_llm_arguments(parser)  # the model for optimize and for decide's hints
     return parser
 
 
@@ -34,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--root {args.root} is not a directory")
     from perfloop.mcp_server import serve
 
-    settings = load_settings(root, {"fuzz_examples": args.fuzz_examples, "mutants": args.mutants})
-    serve(root, engine_from(args, settings))
+    llm = setting_overrides(args, (*LLM_FLAGS, *PROPOSER_FLAGS))
+    settings = load_settings(
+        root, {"fuzz_examples": args.fuzz_examples, "mutants": args.mutants, **llm}
+    )
+    serve(root, engine_from(args, settings), llm)
     return 0

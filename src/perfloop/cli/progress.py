@@ -1,9 +1,13 @@
-"""What a command shows while it works: a live line on a terminal, plain lines in a log.
+"""What a command shows while it works: a live display on a terminal, plain lines in a log.
 
-On a terminal, rich's spinner with the step and the time taken so far, replaced as
-the work goes on and gone at the end. Anywhere else (a pipe, a CI log, a file) a line
-per step on standard error, `perfloop [1:05] Target 2 of 5: shop:cheapest`, so a long
-run shows where it is without a terminal; standard output keeps only the result.
+On a terminal, rich's live display of two lines, replaced as the work goes on and gone
+at the end: the stage or target (`Target 2 of 5: shop:cheapest (about 3 min left for
+the targets)`) with the time since the command started, and under it the step inside
+it (a `Detail`: the candidate and the verification tier it is in, or its timing) with
+the time that step has taken so far. Anywhere else (a pipe, a CI log, a file) a line
+per step on standard error, `perfloop [1:05] shop:cheapest: verifying rule:x: fuzz
+tier`, so a long run shows where it is without a terminal; standard output keeps only
+the result.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from perfloop.pipeline.context import Detail
 
 Report = Callable[[str], None]
 
@@ -53,8 +59,17 @@ def progress_shown(console: Console, first: str = "starting") -> Iterator[Shown]
             console=console,
             transient=True,
         ) as live:
-            task = live.add_task(first, total=None)
-            yield Shown(lambda text: live.update(task, description=text), live)
+            stage = live.add_task(first, total=None)
+            step = live.add_task("", total=None, visible=False)
+
+            def report(text: str) -> None:
+                if isinstance(text, Detail):  # under the stage; its clock starts again
+                    live.reset(step, description=text, visible=True)
+                else:
+                    live.update(stage, description=text)
+                    live.update(step, visible=False, refresh=True)
+
+            yield Shown(report, live)
     else:
         yield Shown(plain_lines(sys.stderr))
 

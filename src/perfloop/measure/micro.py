@@ -32,7 +32,7 @@ from perfloop.measure.stats import (
     signed_rank_p_value,
 )
 from perfloop.measure.timing import LEARNING_FACTOR, LearningCheck, ProcessTimings, TimingTask
-from perfloop.model import CallRecord, Candidate, Measurement, MemoryPeaks, Speedup
+from perfloop.model import CallRecord, Candidate, FunctionRef, Measurement, MemoryPeaks, Speedup
 from perfloop.sandbox.runner import WorkerOutcome, WorkerStatus, run_in_worker
 
 TIMING_ENTRY = "perfloop.measure.timing:run_timing_task"
@@ -226,11 +226,15 @@ class NoiseFloors:
         settings: MeasureSettings,
     ) -> NoiseFloor:
         key = (str(candidate.function), original_source)
-        if key not in self._floors:
+        if key not in self._floors:  # see has()
             self._floors[key] = measure_noise_floor(
                 candidate, original_source, records, root=root, settings=settings
             )
         return self._floors[key]
+
+    def has(self, function: FunctionRef, original_source: str) -> bool:
+        """Whether `get` for this target takes the A/A already measured (no new timing)."""
+        return (str(function), original_source) in self._floors
 
 
 def noise_threshold(noise: NoiseFloor | None) -> float:

@@ -11,6 +11,7 @@ difference replay stops at is the smallest recorded counterexample.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,8 +81,10 @@ def judge(
     verification: RunVerification,
     settings: Settings,
     run_id: RunId,
+    on_tier: Callable[[str], None] | None = None,
 ) -> Judgement:
-    """The verdict on `candidate` against `original_source` on `capture`'s calls."""
+    """The verdict on `candidate` against `original_source` on `capture`'s calls;
+    `on_tier` is told each verification tier as it starts (the progress display)."""
     root = verification.root
     policy = verification.settings.policy
     function = candidate.function
@@ -114,7 +117,7 @@ def judge(
         function, candidate.path, original_source, replace(capture, records=records), limits
     )
     verdict = _recorded_numbering(
-        verify_candidate(candidate, plan, root=root, limits=limits), ordered
+        verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier), ordered
     )
     strength = None
     if verdict.status is VerdictStatus.EQUIVALENT:  # how much "the same" is worth here

@@ -8,23 +8,37 @@ timed on the run's recorded calls, as `verify` and `bench` do), or accept a cand
 or a verified edit, which is then written with `apply`'s checks (verified again, atomic,
 confirmed with the workload, undone if the workload fails or its output changes). Every
 decision goes into the run store beside the person's (`review_decisions`), where
-`perfloop show RUN_ID` lists them. A hint for an LLM has no use here: the agent is the
-one writing code, and submits it as an edit.
+`perfloop show RUN_ID` lists them. An agent can also ask perfloop's LLM proposer for
+more with a free-text hint (`m HINT` at the terminal), when the server or the run has a
+model configured: the new candidates are verified and measured on the run's recorded
+calls and then offered by `review` and accepted like the others.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from perfloop.config import ConfigError, Settings
-from perfloop.model import Candidate, CandidateResult, FunctionRef, RunId, VerdictStatus
+from perfloop.llm.proposer import proposers_for
+from perfloop.model import Candidate, CandidateResult, FunctionRef, Profile, RunId, VerdictStatus
 from perfloop.outside.apply import apply_outside
 from perfloop.outside.bench import bench_outside
 from perfloop.outside.candidate import CandidateSpec, read_target
 from perfloop.outside.verify import verify_outside
 from perfloop.patch import FileChange, unified_diff
+from perfloop.pipeline.review import (
+    added_in_review,
+    candidate_outcome,
+    hint_outcome,
+    propose_with_hint,
+)
+from perfloop.pipeline.run import run_context
+from perfloop.pipeline.targets import with_imports
 from perfloop.project import Project
+from perfloop.propose.rounds import RoundProposer
 from perfloop.report.json import bench_document, verify_document
 from perfloop.report.summary import decision_text
 from perfloop.report.verification import tiers_text
@@ -35,10 +49,11 @@ from perfloop.results import (
     RunResult,
     TargetResult,
 )
+from perfloop.store.checkpoints import SETTINGS_STEP, SOURCES_STEP, Checkpoints
 from perfloop.store.runs import RunStore
 
 Document = dict[str, Any]
-ACTIONS = ("accept", "reject", "edit", "keep")
+ACTIONS = ("accept", "reject", "edit", "keep", "hint")
 
 
 def _store(settings: Settings) -> RunStore:
@@ -60,12 +75,16 @@ def load_run(settings: Settings, run_id: str) -> RunResult:
     return result
 
 
-def review_document(result: RunResult, decisions: list[ReviewDecision]) -> Document:
-    """Each target's verified candidates, with what an agent needs to decide."""
+def review_document(
+    result: RunResult, decisions: list[ReviewDecision], done: Mapping[str, object] | None = None
+) -> Document:
+    """Each target's verified candidates, with what an agent needs to decide; with the
+    run's completed steps `done`, also those its review added (edits, hints)."""
     root = Project(Path(result.root))
+    targets = [_with_review(target, done or {}) for target in result.targets]
     return {
         "run_id": result.run_id,
-        "targets": [_target(root, target) for target in result.targets],
+        "targets": [_target(root, target) for target in targets],
         "decisions": [
             {"function": str(d.function), "action": d.action.value, "text": decision_text(d)}
             for d in decisions
@@ -77,9 +96,13 @@ def run_review(settings: Settings, run_id: str) -> Document:
     result = load_run(settings, run_id)
     store = _store(settings)
     try:
-        return review_document(result, store.decisions(RunId(run_id)))
+        return review_document(result, store.decisions(RunId(run_id)), store.steps(RunId(run_id)))
     finally:
         store.close()
+
+
+def _with_review(target: TargetResult, done: Mapping[str, object]) -> TargetResult:
+    return replace(target, candidates=(*target.candidates, *added_in_review(done, target)))
 
 
 def _target(project: Project, target: TargetResult) -> Document:
@@ -102,6 +125,9 @@ def _candidate(project: Project, target: TargetResult, result: CandidateResult) 
     return {
         "candidate_id": candidate.candidate_id,
         "origin": candidate.origin,
+        "verified": _verified(result),
+        # why it is not offered (refused, different, not verified), as the store says it
+        "problem": None if _verified(result) else candidate_outcome(result, 1.0),
         "faster": bool(result.measurement and result.measurement.improved),
         "speedup": speedup.ratio if speedup else None,
         "ci": [speedup.ci_low, speedup.ci_high] if speedup else None,
@@ -131,8 +157,11 @@ def decide(
     action: str,
     candidate_id: str | None = None,
     candidate_source: str | None = None,
+    text: str | None = None,
+    llm: Mapping[str, Any] | None = None,
 ) -> Document:
-    """One decision on run `run_id`'s target, recorded; what came of it as a document."""
+    """One decision on run `run_id`'s target, recorded; what came of it as a document.
+    `llm`: settings (--llm and the like) that override the run's for a hint."""
     if action not in ACTIONS:
         raise ConfigError(f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
     result = load_run(settings, run_id)
@@ -141,6 +170,14 @@ def decide(
     if found is None:
         names = ", ".join(str(t.function) for t in result.targets)
         raise ConfigError(f"run {run_id} has no target {target}; its targets: {names}")
+    store = _store(settings)
+    try:
+        done = store.steps(RunId(run_id))
+    finally:
+        store.close()
+    found = _with_review(found, done)
+    if action == "hint":
+        return _hint(settings, run_id, found, done, text or "", llm or {})
     chosen = _chosen(found, candidate_id) if candidate_id is not None else None
     if action == "keep":
         return _recorded(settings, run_id, ReviewDecision(function, ReviewAction.KEPT_ORIGINAL))
@@ -154,6 +191,78 @@ def decide(
     if action == "edit":
         return _edit(settings, run_id, function, chosen, candidate_source)
     return _accept(settings, run_id, function, found, chosen, candidate_source)
+
+
+NO_LLM = (
+    "no LLM proposer is configured for this run or this server, so there is no model to send "
+    "a hint to: start the server with one (perfloop mcp --llm openai:MODEL --llm-base-url URL, "
+    "or --llm local), or set llm in [tool.perfloop]; or write the version you have in mind "
+    "and submit it with action edit"
+)
+
+
+def _hint(
+    settings: Settings,
+    run_id: str,
+    target: TargetResult,
+    done: Mapping[str, object],
+    text: str,
+    llm: Mapping[str, Any],
+) -> Document:
+    """The LLM proposer's rounds again on `target` with the agent's hint in its prompt."""
+    if not text.strip():
+        raise ConfigError(
+            "hint needs text: what you would like the model to try, e.g. "
+            "'use a set for the lookups'"
+        )
+    ran = done.get(SETTINGS_STEP)
+    if not isinstance(ran, Settings):
+        raise ConfigError(f"run {run_id} has no recorded settings; start a new optimize run")
+    root = settings.root.resolve()
+    given = {name: value for name, value in llm.items() if value is not None}
+    run_settings = replace(ran, root=root, **given)
+    proposers = proposers_for(run_settings)  # ConfigError for a model that cannot be used
+    if not any(isinstance(p, RoundProposer) for p in proposers):
+        raise ConfigError(NO_LLM)
+    function = target.function
+    store = _store(settings)
+    try:
+        capture = store.load_capture(RunId(run_id), str(function))
+        sources = done.get(SOURCES_STEP)
+        profile = done.get("profile")
+        if capture is None or not isinstance(sources, dict) or not isinstance(profile, Profile):
+            raise ConfigError(
+                f"run {run_id} no longer has the recorded calls of {function}; start a new "
+                "optimize run"
+            )
+        checkpoints = Checkpoints(store, RunId(run_id), dict(done))
+        context = run_context(run_settings, Project(root), checkpoints, proposers=proposers)
+        context = with_imports(context, profile)
+        lines = done.get("lines")
+        try:
+            new = propose_with_hint(
+                context,
+                target,
+                sources[function],
+                capture,
+                lines.get(function) if isinstance(lines, dict) else None,
+                target.candidates,
+                text.strip(),
+            )
+        finally:
+            if context.cache is not None:
+                context.cache.close()
+        outcome = hint_outcome(new)
+        decision = ReviewDecision(function, ReviewAction.HINTED, text=text.strip(), outcome=outcome)
+        store.save_decision(RunId(run_id), decision)
+    finally:
+        store.close()
+    project = Project(root)
+    return {
+        "outcome": outcome,
+        "candidates": [_candidate(project, target, r) for r in new],
+        "decision": decision_text(decision),
+    }
 
 
 def _chosen(target: TargetResult, candidate_id: str) -> Candidate:

@@ -14,6 +14,7 @@ from perfloop.model import (
 from perfloop.outside.calls import Progress, describe_source, get_calls, quiet, recorded_run
 from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
 from perfloop.outside.judge import judge, new_verification, verify_settings
+from perfloop.pipeline.context import tier_progress
 from perfloop.project import Project
 from perfloop.report.json import render as render_json
 from perfloop.report.verification import strength_text
@@ -45,7 +46,8 @@ def verify_outside(
         verdict = counterexample = strength = None
         weak = False
         if gate.passed:
-            progress(f"Verifying on {len(capture.records)} recorded calls and beyond")
+            doing = f"Verifying on {len(capture.records)} recorded calls and beyond"
+            progress(doing)
             judgement = judge(
                 candidate,
                 found.source,
@@ -53,6 +55,7 @@ def verify_outside(
                 verification=verification,
                 settings=settings,
                 run_id=run_id,
+                on_tier=tier_progress(progress, doing),
             )
             verdict, counterexample = judgement.verdict, judgement.counterexample
             strength, weak = judgement.strength, judgement.weak

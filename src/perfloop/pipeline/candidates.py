@@ -28,7 +28,7 @@ from perfloop.model import (
     Verdict,
     VerdictStatus,
 )
-from perfloop.pipeline.context import Context, candidate_limits
+from perfloop.pipeline.context import Context, Detail, candidate_limits, tier_progress
 from perfloop.propose import combine_rules, in_combination_order
 from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.qualnames import function_source
@@ -67,7 +67,8 @@ def optimize_target(
             ref, share, TargetStatus.UNVERIFIABLE, _baseline_problem(baseline, why), recorded
         )
     limits = candidate_limits(context, baseline.seconds)
-    context.progress(f"Preparing the verification of {ref}")
+    indexing = " (running the project's tests once)" if context.verification.indexes_tests() else ""
+    context.progress(Detail(f"{ref}: preparing its verification{indexing}"))
     plan = context.verification.plan(ref, path, module_source, capture, limits)
     if plan.problem is not None:
         return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, plan.problem, recorded)
@@ -107,7 +108,7 @@ def optimize_target(
     notes = tuple(context.store.proposer_problems(context.run_id, ref))
     strength = None
     if any(r.gate.passed for r in tried):  # how much "verified" means for this target
-        context.progress(f"Checking how strong the verification of {ref} is (mutants)")
+        context.progress(Detail(f"{ref}: checking how strong its verification is (mutants)"))
         strength = context.verification.strength(plan, limits)
     original = function_source(module_source, ref.qualname)
     return replace(
@@ -230,11 +231,17 @@ def evaluate_candidate(
         plan = plan or context.verification.plan(
             candidate.function, candidate.path, module_source, capture, limits
         )
-        context.progress(f"{candidate.function}: verifying {candidate.origin}")
-        verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
+        doing = f"{candidate.function}: verifying {candidate.origin}"
+        context.progress(Detail(doing))
+        verdict = verify_candidate(
+            candidate,
+            plan,
+            root=context.root,
+            limits=limits,
+            on_tier=tier_progress(context.progress, doing),
+        )
         checked = replace(result, verdict=verdict)
         if verdict.status is VerdictStatus.EQUIVALENT:
-            context.progress(f"{candidate.function}: timing {candidate.origin}")
             settings = settings_from(context.settings, limits)
             measurement = time_candidate(
                 context, candidate, module_source, capture.records, settings
@@ -255,13 +262,21 @@ def time_candidate(
     module_source: str,
     records: Sequence[CallRecord],
     settings: MeasureSettings,
+    again: bool = False,
 ) -> Measurement:
     """The micro A/B on the recorded calls; for a candidate that keeps answers between
-    calls (it learns), the whole workload with only it in place decides instead."""
+    calls (it learns), the whole workload with only it in place decides instead. `again`:
+    a cached verified candidate timed again (the progress says so)."""
     root = context.root
+    if not context.noise_floors.has(candidate.function, module_source):
+        context.progress(
+            Detail(f"{candidate.function}: timing the original against itself (noise)")
+        )
     noise = context.noise_floors.get(
         candidate, module_source, records, root=root, settings=settings
     )
+    timing = f"{candidate.function}: timing {candidate.origin}{' again' if again else ''}"
+    context.progress(Detail(timing))
     measurement = measure_candidate(
         candidate, module_source, records, root=root, settings=settings, noise=noise
     )
@@ -269,8 +284,10 @@ def time_candidate(
     if not measurement.learns or measurement.speedup is None or workload is None:
         return measurement
     context.progress(
-        f"{candidate.function}: {candidate.origin} keeps answers between calls; timing it "
-        "on the whole workload"
+        Detail(
+            f"{candidate.function}: {candidate.origin} keeps answers between calls; timing it "
+            "on the whole workload"
+        )
     )
     comparison = measure_workload(
         workload,

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from perfloop.model import FunctionRef, TargetCapture, VerdictStatus
 from perfloop.patch import FileChange, merge_candidates
-from perfloop.pipeline.context import Context, candidate_limits
+from perfloop.pipeline.context import Context, Detail, candidate_limits, tier_progress
 from perfloop.pipeline.reuse import merged_verifies
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import verify_candidate
@@ -70,7 +70,15 @@ def _verifies(context: Context, result: TargetResult, merged: str, capture: Targ
         if plan is None:  # every improved target has a plan; this only guards the invariant
             return False
         limits = candidate_limits(context)
-        verdict = verify_candidate(candidate, plan, root=context.root, limits=limits)
+        doing = f"{result.function}: verifying it together with the other changes to its file"
+        context.progress(Detail(doing))
+        verdict = verify_candidate(
+            candidate,
+            plan,
+            root=context.root,
+            limits=limits,
+            on_tier=tier_progress(context.progress, doing),
+        )
         return verdict.status is VerdictStatus.EQUIVALENT
 
     return merged_verifies(context, result.function, merged, check)

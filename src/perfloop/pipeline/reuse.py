@@ -27,7 +27,7 @@ from perfloop.model import (
 )
 from perfloop.patch import FileChange, SpliceError, splice_function
 from perfloop.pipeline.candidates import optimize_target, select_best, time_candidate
-from perfloop.pipeline.context import DEFAULT_PROPOSERS, Context, candidate_limits
+from perfloop.pipeline.context import DEFAULT_PROPOSERS, Context, Detail, candidate_limits
 from perfloop.propose import propose_rule_candidates
 from perfloop.results import CacheState, CacheUse, TargetResult, WorkloadSpeedup
 from perfloop.store.cache import CacheKey
@@ -110,7 +110,7 @@ def target_result(
                     if settings.remeasure
                     else "measurement settings or perfloop's timing code changed"
                 )
-                context.progress(f"{ref}: measuring the cached verified candidates again")
+                context.progress(Detail(f"{ref}: measuring the cached verified candidates again"))
                 result = _remeasured(context, result, module_source, capture)
                 use = CacheUse(CacheState.REMEASURED, f"verdicts reused; {why}", entry.run_id)
                 result = replace(result, cache=use)
@@ -235,8 +235,9 @@ def _remeasured(
             tried.append(replace(candidate_result, measurement=None))
             continue
         candidate = candidate_result.candidate
-        context.progress(f"{candidate.function}: timing {candidate.origin} again")
-        measurement = time_candidate(context, candidate, module_source, capture.records, settings)
+        measurement = time_candidate(
+            context, candidate, module_source, capture.records, settings, again=True
+        )
         tried.append(replace(candidate_result, measurement=measurement))
     if result.status.value in ("unverifiable", "error"):
         return result

@@ -14,7 +14,7 @@ the run applies them afterwards as `--apply` does.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Protocol
@@ -26,6 +26,7 @@ from perfloop.outside.counterexample import counterexample_for
 from perfloop.pipeline.candidates import evaluate_candidate, target_context, verified
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.propose.rounds import run_rounds
+from perfloop.report.summary import decision_text
 from perfloop.results import (
     Counterexample,
     ReviewAction,
@@ -121,6 +122,8 @@ def review_targets(
             len(reviewed) + 1,
             len(results),
         )
+        # the stage under an edit's or a hint's verification, not the last target computed
+        context.progress(f"Reviewing target {target.number} of {target.total}: {ref}")
         done = context.checkpoints.step(
             f"review:{ref}", partial(_review_target, context, target, reviewer)
         )
@@ -130,8 +133,23 @@ def review_targets(
 
 
 def _review_target(context: Context, target: _Target, reviewer: Reviewer) -> TargetResult:
-    tried = list(target.result.candidates)
-    rejected: set[str] = set()
+    tried = [*target.result.candidates, *added_in_review(context.checkpoints.done, target.result)]
+    earlier = [
+        d for d in context.store.decisions(context.run_id) if d.function == target.result.function
+    ]
+    rejected = {d.candidate_id for d in earlier if d.action is ReviewAction.REJECTED}
+    if earlier:  # the run stopped inside this target's review: what was decided holds
+        reviewer.tell(
+            f"{target.result.function}: decided before the run stopped, kept: "
+            + "; ".join(decision_text(d) for d in earlier)
+        )
+    final = next((d for d in earlier if d.action in _FINAL), None)
+    if final is not None and final.action is ReviewAction.KEPT_ORIGINAL:
+        return _kept_original(target.result, tried)  # stopped before its checkpoint
+    if final is not None:
+        ids = {r.candidate.candidate_id: r for r in tried}
+        if final.candidate_id in ids:
+            return _accepted(context, target, ids[final.candidate_id], tried)
     while True:
         listed = tuple(r for r in _listed(tried) if r.candidate.candidate_id not in rejected)
         view = TargetView(
@@ -169,6 +187,24 @@ def _review_target(context: Context, target: _Target, reviewer: Reviewer) -> Tar
         elif request.action is ReviewAction.EDITED:
             edited = _edit(context, target, reviewer, chosen, tried)
             tried += [edited] if edited is not None else []
+
+
+_FINAL = (ReviewAction.ACCEPTED, ReviewAction.KEPT_ORIGINAL)
+
+
+def added_in_review(done: Mapping[str, object], target: TargetResult) -> list[CandidateResult]:
+    """The candidates a review added to `target` (a person's edits, a hint's proposals),
+    verified and measured, from the run's completed steps `done`: everything
+    evaluate_candidate checkpointed for the function that the target stage did not try."""
+    known = {r.candidate.candidate_id for r in target.candidates}
+    prefix = f"candidate:{target.function}:"
+    return [
+        value
+        for step, value in done.items()
+        if step.startswith(prefix)
+        and isinstance(value, CandidateResult)
+        and value.candidate.candidate_id not in known
+    ]
 
 
 def _listed(tried: Sequence[CandidateResult]) -> list[CandidateResult]:
@@ -264,7 +300,7 @@ def _edit(
             policy=context.policy,
         )
     reviewer.show(result, counterexample)
-    outcome = _outcome(result, context.settings.min_speedup)
+    outcome = candidate_outcome(result, context.settings.min_speedup)
     _record(context, target, ReviewAction.EDITED, base, candidate.candidate_id, outcome)
     return result
 
@@ -281,28 +317,49 @@ def _ask_for_more(
         reviewer.tell(NO_LLM)
         _record(context, target, ReviewAction.HINTED, text=hint, outcome="no LLM configured")
         return []
-    result = target.result
-    ref, (_, module_source) = result.function, target.source
-    about = target_context(
-        context, ref, result.share, target.source, target.capture, target.lines, tried, hint
+    new = propose_with_hint(
+        context, target.result, target.source, target.capture, target.lines, tried, hint
     )
-    seen = {_fingerprint(r.candidate.module_source) for r in tried}
-    limits = candidate_limits(context)
-
-    def evaluate(candidate):  # type: ignore[no-untyped-def]
-        return evaluate_candidate(context, candidate, module_source, target.capture, limits, seen)
-
-    new = [r for proposer in context.round_proposers for r in run_rounds(proposer, about, evaluate)]
     for found in new:
         reviewer.show(found, None)
-    good = sum(1 for r in new if verified(r))
-    outcome = f"{len(new)} new candidate{'s' if len(new) != 1 else ''}, {good} verified"
+    outcome = hint_outcome(new)
     reviewer.tell(outcome)
     _record(context, target, ReviewAction.HINTED, text=hint, outcome=outcome)
     return new
 
 
-def _outcome(result: CandidateResult, threshold: float) -> str:
+def propose_with_hint(
+    context: Context,
+    target: TargetResult,
+    source: tuple[str, str],
+    capture: TargetCapture,
+    lines: LineProfile | None,
+    tried: Sequence[CandidateResult],
+    hint: str,
+) -> list[CandidateResult]:
+    """The round proposers' (an LLM's) rounds again for `target`, with `hint` in every
+    prompt; each new candidate gated, verified and measured like any other (and kept as a
+    step of the run, so a resumed or later review finds it: added_in_review)."""
+    ref, (_, module_source) = target.function, source
+    about = target_context(context, ref, target.share, source, capture, lines, tried, hint)
+    seen = {_fingerprint(r.candidate.module_source) for r in tried}
+    limits = candidate_limits(context)
+
+    def evaluate(candidate):  # type: ignore[no-untyped-def]
+        return evaluate_candidate(context, candidate, module_source, capture, limits, seen)
+
+    return [
+        r for proposer in context.round_proposers for r in run_rounds(proposer, about, evaluate)
+    ]
+
+
+def hint_outcome(new: Sequence[CandidateResult]) -> str:
+    """`2 new candidates, 1 verified`: what came of a hint, for the person and the store."""
+    good = sum(1 for r in new if verified(r))
+    return f"{len(new)} new candidate{'s' if len(new) != 1 else ''}, {good} verified"
+
+
+def candidate_outcome(result: CandidateResult, threshold: float) -> str:
     """What came of an edit, in a few words, for the store and the report."""
     if not result.gate.passed:
         return f"refused before running: {result.gate.reason}"

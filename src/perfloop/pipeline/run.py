@@ -152,40 +152,8 @@ def _execute(
     root, store, run_id = project.root, checkpoints.store, checkpoints.run_id
     run_dir = root / ".perfloop" / "runs" / run_id
     python = ".".join(map(str, sys.version_info[:3]))
-    workers = plan_workers(settings.workers, settings.memory_mb)
-    configure_workers(workers.count)
-    settings = replace(settings, memory_mb=workers.memory_mb)
-    gaps = isolation_gaps(worker_isolation(root))
-    if gaps:
-        recovered = [
-            *recovered,
-            f"candidate code runs with part of the sandbox missing on this machine "
-            f"({'; '.join(gaps)}); the tripwire still stops what it sees. `perfloop doctor` "
-            "shows each layer (see Safety in the README)",
-        ]
-    policy = ComparePolicy(
-        float_rel_tolerance=settings.float_tolerance,
-        exception_messages=settings.exception_messages,
-    )
-    verification = RunVerification(
-        root, VerifySettings.from_settings(settings, policy), index_limits(settings)
-    )
-    cache, cache_note = ResultCache.open(root / ".perfloop")
-    recovered = [*recovered, *([cache_note] if cache_note else [])]
-    context = Context(
-        settings,
-        project,
-        run_id,
-        store,
-        policy,
-        progress,
-        tuple(proposers),
-        verification,
-        checkpoints,
-        (*recovered, *([workers.note] if workers.note else [])),
-        budget=Budget.of_minutes(settings.budget),
-        cache=cache,
-    )
+    context = run_context(settings, project, checkpoints, progress, proposers, recovered)
+    cache = context.cache
     try:
         result = run_stages(context, explicit, run_dir, python, reviewer)
     except KeyboardInterrupt as exc:
@@ -205,6 +173,55 @@ def _execute(
         cache.close()
     store.close()
     return result
+
+
+def run_context(
+    settings: Settings,
+    project: Project,
+    checkpoints: Checkpoints,
+    progress: Progress = quiet,
+    proposers: Sequence[AnyProposer] = DEFAULT_PROPOSERS,
+    notes: Sequence[str] = (),
+) -> Context:
+    """What the stages of run `checkpoints.run_id` are handed: the workers planned, the
+    comparison policy, the run's verification and the result cache opened (the caller
+    closes `context.cache`). A later step on a stopped or finished run (a review's hint
+    from an agent) builds the same from the run's settings and checkpoints."""
+    root = project.root
+    workers = plan_workers(settings.workers, settings.memory_mb)
+    configure_workers(workers.count)
+    settings = replace(settings, memory_mb=workers.memory_mb)
+    gaps = isolation_gaps(worker_isolation(root))
+    if gaps:
+        notes = [
+            *notes,
+            f"candidate code runs with part of the sandbox missing on this machine "
+            f"({'; '.join(gaps)}); the tripwire still stops what it sees. `perfloop doctor` "
+            "shows each layer (see Safety in the README)",
+        ]
+    policy = ComparePolicy(
+        float_rel_tolerance=settings.float_tolerance,
+        exception_messages=settings.exception_messages,
+    )
+    verification = RunVerification(
+        root, VerifySettings.from_settings(settings, policy), index_limits(settings)
+    )
+    cache, cache_note = ResultCache.open(root / ".perfloop")
+    notes = [*notes, *([cache_note] if cache_note else [])]
+    return Context(
+        settings,
+        project,
+        checkpoints.run_id,
+        checkpoints.store,
+        policy,
+        progress,
+        tuple(proposers),
+        verification,
+        checkpoints,
+        (*notes, *([workers.note] if workers.note else [])),
+        budget=Budget.of_minutes(settings.budget),
+        cache=cache,
+    )
 
 
 def time_left_text(seconds: float, done: int, total: int) -> str:

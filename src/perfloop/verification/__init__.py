@@ -14,6 +14,7 @@ equivalence relation every tier uses is in `compare`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -107,8 +108,10 @@ def verify_candidate(
     root: Path,
     limits: Limits,
     stop_at_first_difference: bool = True,
+    on_tier: Callable[[str], None] | None = None,
 ) -> Verdict:
-    """Run the enabled tiers in order within the candidate's budget; the verdict lists each."""
+    """Run the enabled tiers in order within the candidate's budget; the verdict lists each.
+    `on_tier` is told each tier's name as it starts (the progress display)."""
     started = time.perf_counter()
     if plan.problem is not None:
         return Verdict(VerdictStatus.UNVERIFIABLE, (), 0, 0.0, reason=plan.problem)
@@ -126,6 +129,8 @@ def verify_candidate(
             note = f"the candidate's verification budget ({budget:g} s) ran out"
             runs.append(TierRun(tier, "skipped", 0, 0.0, note))
             continue
+        if on_tier is not None:
+            on_tier(tier)
         check = tier_named(tier).check(candidate.module_source, plan, root, limits, left)
         runs.append(check.run)
         found = _STATUS.get(check.run.outcome)
@@ -165,6 +170,11 @@ class RunVerification:
         if self._index is None:
             self._index = index_tests(self.root, self.index_limits, self.settings.tests_runner)
         return select_tests(self._index, self.root, function, path, module_source)
+
+    def indexes_tests(self) -> bool:
+        """Whether the next plan first runs the project's tests (once per run) to index
+        which tests call which function: the progress display says so, it takes a while."""
+        return self.settings.runs("tests") and self._index is None
 
     def index_tests(self) -> None:
         """Run the project's tests once now if the tier is on and they have not run yet (a
