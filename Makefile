@@ -37,19 +37,19 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 		|| echo "warning: could not install chromium; the HTML report's browser test will be skipped"
 	touch $@
 
-# The whole suite, on two processes: tests that read one module's or session's real run go
-# to the same process, which builds it once (tests/conftest.py groups them); the few tests
-# marked `serial` (a timing verdict with a thin margin) run alone afterwards. Each pass
-# fails on any non-zero pytest exit, 5 (nothing collected) included. The slowest tests
-# are listed at the end of each pass.
+# The whole suite, on two processes: each test module runs whole on one of them, so a real
+# run that several of its tests read is built once (tests/conftest.py puts the modules with
+# long tests first). The few tests marked `serial` (a timing verdict with a thin margin) run
+# alone afterwards. Each pass fails on any non-zero pytest exit, 5 (nothing collected)
+# included; each lists its slowest tests at the end.
 test: $(VENV)/.installed-llm $(VENV)/.installed-browser
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not serial" --durations=25
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not serial" --durations=25
 	$(PY) -m pytest -m serial --durations=5
 
 # The developers' fast lane: the unit tests (no whole pipelines, no real workloads, no
 # LLM), on two processes. CI runs everything through `make test`.
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest -m "not slow and not llm" -n 2 --dist loadgroup -q
+	$(PY) -m pytest -m "not slow and not llm" -n 2 --dist loadscope --no-loadscope-reorder -q
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

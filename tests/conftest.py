@@ -32,50 +32,25 @@ def make_project(tmp_path: Path) -> ProjectFactory:
     return make
 
 
-# `make test` runs the suite on two xdist processes with `--dist loadgroup` (and the tests
-# marked `serial` alone afterwards). A module- or session-scoped fixture of these tests is
-# usually a whole real run of perfloop that several tests read; were its tests spread over
-# both processes, each would build it. So every test that uses such a fixture joins one
-# xdist group with the other tests that use it (and with theirs, transitively): the group
-# runs on one process, which builds the fixture once. Pytest's own fixtures
-# (tmp_path_factory and the like) share nothing costly and group nothing.
+# `make test` runs the suite on two xdist processes with `--dist loadscope`: each test module
+# goes to one process as a whole, so a module-scoped fixture (usually a real run of perfloop
+# that several tests read) is built once. The modules with long tests come first, the quick
+# ones last, so whichever process finishes early takes the next quick module and neither
+# waits long for the other at the end (with `--no-loadscope-reorder`, xdist hands modules
+# out in this order). A stable sort: the order within each kind is kept.
+# (`--dist loadgroup` would group by fixture across modules, but on pytest 9.2 it silently
+# groups nothing: pytest-xdist issue 1386.)
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    groups = _groups_of_shared_fixtures(items)
-    for item, group in zip(items, groups, strict=True):
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-    # The long tests first, the quick ones last: whichever process finishes early takes the
-    # next quick test, so neither waits long for the other at the end. (xdist starts with
-    # the groups, the largest first.) A stable sort: the order within each kind is kept.
-    heavy = {id(item) for item, group in zip(items, groups, strict=True) if group is not None}
-    heavy |= {id(item) for item in items if item.get_closest_marker("slow")}
-    heavy |= {id(item) for item in items if item.get_closest_marker("llm")}
-    items.sort(key=lambda item: id(item) not in heavy)
+    long = {item.path for item in items if _is_long(item)}
+    items.sort(key=lambda item: item.path not in long)
 
 
-def _groups_of_shared_fixtures(items: list[pytest.Item]) -> list[str | None]:
-    """Per item, the name of its group of tests that share a module- or session-scoped
-    fixture defined by these tests, or None."""
-    parent: dict[str, str] = {}
-
-    def root(key: str) -> str:
-        while parent[key] != key:
-            parent[key] = parent[parent[key]]
-            key = parent[key]
-        return key
-
-    shared: list[list[str]] = []
-    for item in items:
-        keys = []
-        info = getattr(item, "_fixtureinfo", None)  # pytest's per-item fixture closure
-        for name, definitions in info.name2fixturedefs.items() if info else ():
-            definition = definitions[-1]  # the one this item gets (the closest override)
-            if definition.scope in ("module", "session", "package", "class") and definition.baseid:
-                key = f"{definition.baseid}::{name}"
-                parent.setdefault(key, key)
-                keys.append(key)
-        for key in keys[1:]:
-            parent[root(key)] = root(keys[0])
-        shared.append(keys)
-    return [root(keys[0]) if keys else None for keys in shared]
+def _is_long(item: pytest.Item) -> bool:
+    if item.get_closest_marker("slow") or item.get_closest_marker("llm"):
+        return True
+    info = getattr(item, "_fixtureinfo", None)  # pytest's per-item fixture closure
+    return any(
+        definitions[-1].scope != "function" and definitions[-1].baseid  # one of ours
+        for definitions in (info.name2fixturedefs.values() if info else ())
+    )
