@@ -39,9 +39,9 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 
 # The whole suite, on two processes: each test module runs whole on one of them, so a real
 # run that several of its tests read is built once (tests/conftest.py puts the modules with
-# long tests first). The few tests marked `serial` (a timing verdict with a thin margin) run
-# alone afterwards. Each pass fails on any non-zero pytest exit, 5 (nothing collected)
-# included; each lists its slowest tests at the end.
+# long tests first). The tests marked `serial` (the hostile candidates, and timing verdicts
+# with a thin margin) run alone afterwards. Each pass fails on any non-zero pytest exit,
+# 5 (nothing collected) included; each lists its slowest tests at the end.
 test: $(VENV)/.installed-llm $(VENV)/.installed-browser
 	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not serial" --durations=25
 	$(PY) -m pytest -m serial --durations=5
