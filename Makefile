@@ -37,19 +37,18 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 		|| echo "warning: could not install chromium; the HTML report's browser test will be skipped"
 	touch $@
 
-# The whole suite, on two processes: each test module runs whole on one of them, so a real
-# run that several of its tests read is built once (tests/conftest.py puts the modules with
-# long tests first). The tests marked `serial` (the hostile candidates, and timing verdicts
-# with a thin margin) run alone afterwards. Each pass fails on any non-zero pytest exit,
-# 5 (nothing collected) included; each lists its slowest tests at the end.
+# The whole suite, serially. On two processes it would be (and the tests are marked for it):
+#   $(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not serial"
+#   $(PY) -m pytest -m serial
+# but its only full try, at load 7-9, had 3 unidentified failures in its first 73 tests, so
+# CI keeps the serial run until that command is green.
 test: $(VENV)/.installed-llm $(VENV)/.installed-browser
-	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not serial" --durations=25
-	$(PY) -m pytest -m serial --durations=5
+	$(PY) -m pytest --durations=25
 
 # The developers' fast lane: the unit tests (no whole pipelines, no real workloads, no
 # LLM), on two processes. CI runs everything through `make test`.
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest -m "not slow and not llm" -n 2 --dist loadscope --no-loadscope-reorder -q
+	$(PY) -m pytest -m "not slow and not llm" -n 2 -q
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -32,8 +32,8 @@ def make_project(tmp_path: Path) -> ProjectFactory:
     return make
 
 
-# `make test` runs the suite on two xdist processes with `--dist loadscope`: each test module
-# goes to one process as a whole, so a module-scoped fixture (usually a real run of perfloop
+# On two xdist processes with `--dist loadscope` (see the Makefile), each test module goes
+# to one process as a whole, so a module-scoped fixture (usually a real run of perfloop
 # that several tests read) is built once. The modules with long tests come first, the quick
 # ones last, so whichever process finishes early takes the next quick module and neither
 # waits long for the other at the end (with `--no-loadscope-reorder`, xdist hands modules
@@ -42,6 +42,8 @@ def make_project(tmp_path: Path) -> ProjectFactory:
 # groups nothing: pytest-xdist issue 1386.)
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not getattr(config.option, "numprocesses", None):
+        return  # one process: the order stays pytest's own
     long = {item.path for item in items if _is_long(item)}
     items.sort(key=lambda item: item.path not in long)
 
