@@ -37,8 +37,13 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 		|| echo "warning: could not install chromium; the HTML report's browser test will be skipped"
 	touch $@
 
+# The whole suite, serially. On two processes it would be (and the tests are marked for it):
+#   $(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not serial"
+#   $(PY) -m pytest -m serial
+# but its only full try, at load 7-9, had 3 unidentified failures in its first 73 tests, so
+# CI keeps the serial run until that command is green.
 test: $(VENV)/.installed-llm $(VENV)/.installed-browser
-	$(PY) -m pytest
+	$(PY) -m pytest --durations=25
 
 # The developers' fast lane: the unit tests (no whole pipelines, no real workloads, no
 # LLM), on two processes. CI runs everything through `make test`.

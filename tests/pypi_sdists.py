@@ -7,9 +7,11 @@ PyPI cannot be reached.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,13 +25,18 @@ def cached_sdist(spec: str, filename: str) -> Path:
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-         "--quiet", spec, "-d", str(CACHE)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    if done.returncode != 0 or not path.exists():
-        pytest.skip(f"cannot download {spec} from PyPI (offline?): {done.stderr[-300:]}")
+    # Into a folder of its own, then renamed into place: the tests run on two processes,
+    # and one must never read an sdist the other is still writing.
+    with tempfile.TemporaryDirectory(dir=CACHE) as downloading:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             "--quiet", spec, "-d", downloading],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        fetched = Path(downloading) / filename
+        if done.returncode != 0 or not fetched.exists():
+            pytest.skip(f"cannot download {spec} from PyPI (offline?): {done.stderr[-300:]}")
+        os.replace(fetched, path)
     return path
 
 

@@ -26,7 +26,10 @@ from perfloop.pipeline import optimize
 from perfloop.results import TargetStatus
 from perfloop.sandbox.runner import isolation_gaps, worker_isolation
 
-pytestmark = pytest.mark.slow
+# serial: the escapes spin, fill memory and flood pipes, and the honest candidate must still
+# be timed faster: alone, after the parallel pass (with a neighbour, a 5 s limit and a
+# 2-process noise floor flipped verdicts: eats_memory timed out, honest was not faster)
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 # every hostile body switches the tripwire off, tries its escape (raising if the kernel
 # refused it), then answers exactly like the original

@@ -104,6 +104,7 @@ def test_a_much_faster_candidate_is_called_faster(project: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # "not faster" at 1.05x for a true 1.00x: no margin for load
 def test_an_identical_candidate_is_never_called_faster(project: Path) -> None:
     for _ in range(3):
         measurement = measure(project, ORIGINAL)

@@ -157,6 +157,7 @@ def bench(root: Path, candidate: str, capsys, *extra: str) -> tuple[int, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # "significant" needs a narrow interval
 def test_a_significant_speedup_below_the_threshold_is_not_called_no_difference(
     shop: Path, capsys
 ) -> None:
