@@ -136,3 +136,30 @@ def test_candidates_perfloop_failed_to_check_are_not_called_different() -> None:
     assert select_best(ref, 0.2, 1, [found]).reason == (
         "the one candidate did not behave the same on generated inputs"
     )
+
+
+def test_loading_a_recorded_call_back_leaves_the_workloads_own_classes_alone() -> None:
+    """mpmath 1.3.0: each context makes its `constant` class at run time, with the context
+    as a class attribute. Recording `PythonMPContext.fdot` pickles the context, so the
+    class goes by value (cloudpickle); the check that the call loads back, run in the
+    workload, let cloudpickle find the live class by its tracker id and set the loaded
+    class attributes on it: `constant.context` became a half-loaded context and the
+    workload failed ("'MPContext' object has no attribute '_prec_rounding'")."""
+    from perfloop.runtime import pickling
+
+    class Context:  # local: plain pickle refuses it, cloudpickle writes it by value
+        def __init__(self) -> None:
+            self.precision = 53
+
+            class Constant:  # made at run time, like mpmath's
+                context = self
+
+            self.Constant = Constant
+            self.pi = Constant()
+
+    context = Context()
+    live = context.Constant
+    data = pickling.dumps(((context.pi, [1, 2]), {}))
+    copy = pickling.check_loads(data)
+    assert live.context is context  # the workload's class still holds its own context
+    assert type(copy[0][0]) is not live  # the copy has a class of its own

@@ -461,8 +461,24 @@ def dumps(value: object) -> bytes:
 
 
 def check_loads(data: bytes) -> Any:
-    """The loaded copy; raises what `pickle.loads` raises when the bytes do not load back."""
-    return pickle.loads(data)
+    """The loaded copy; raises what `pickle.loads` raises when the bytes do not load back.
+
+    Run inside the workload: a class cloudpickle wrote by value (one made at run time)
+    loads as a new class here, never into the live one. cloudpickle would find the live
+    class by its tracker id and set the pickled class attributes on it: mpmath 1.3.0's
+    `constant` class, made per context, got a half-loaded copy of the context as its
+    `context`, and the workload failed with "'MPContext' object has no attribute
+    '_prec_rounding'" as soon as perfloop recorded `PythonMPContext.fdot`.
+    """
+    tracking = sys.modules.get("cloudpickle.cloudpickle")
+    if tracking is None:  # nothing was written by value: nothing live to reach
+        return pickle.loads(data)
+    live = tracking._DYNAMIC_CLASS_TRACKER_BY_ID
+    tracking._DYNAMIC_CLASS_TRACKER_BY_ID = weakref.WeakValueDictionary()
+    try:
+        return pickle.loads(data)
+    finally:
+        tracking._DYNAMIC_CLASS_TRACKER_BY_ID = live
 
 
 def _error(exc: BaseException) -> str:
