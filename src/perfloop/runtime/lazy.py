@@ -14,7 +14,6 @@ Standard library and cloudpickle only: this runs inside the user's process.
 from __future__ import annotations
 
 import itertools
-import pickle
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -89,7 +88,7 @@ def _message(exc: BaseException) -> str:
 
 def snapshot(item: object) -> object:
     """A copy of an item as it is now (the producer may change it after yielding it)."""
-    return pickle.loads(pickling.dumps(item))
+    return pickling.check_loads(pickling.dumps(item))  # leaves the live classes alone
 
 
 class RecordingIterator:

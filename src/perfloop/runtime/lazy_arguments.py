@@ -20,10 +20,10 @@ Standard library only: this runs inside the user's process.
 from __future__ import annotations
 
 import itertools
-import pickle
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
+from perfloop.runtime import pickling
 from perfloop.runtime.lazy import is_lazy
 
 MAX_ITEMS = 100_000  # a longer stream is not recorded (the record would be too large)
@@ -129,7 +129,7 @@ class Slot:
 
 def rebuild_inputs(inputs: bytes, tapes: tuple[tuple[tuple[Any, ...], bool], ...]) -> object:
     """Load inputs pickled before the call, each Slot replaced by its iterator's items."""
-    args, kwargs = pickle.loads(inputs)
+    args, kwargs = pickling.check_loads(inputs)  # in the workload: live classes left alone
 
     def fill(value: object) -> object:
         if isinstance(value, Slot):
