@@ -8,6 +8,8 @@ then drop the mark.
 
 from __future__ import annotations
 
+import pytest
+
 from perfloop.capture import capture_calls
 from perfloop.model import FunctionRef
 from perfloop.profile import profile_workload
@@ -163,3 +165,72 @@ def test_loading_a_recorded_call_back_leaves_the_workloads_own_classes_alone() -
     copy = pickling.check_loads(data)
     assert live.context is context  # the workload's class still holds its own context
     assert type(copy[0][0]) is not live  # the copy has a class of its own
+
+
+BREAKS_WHEN_RECORDED = """
+PICKLED = []
+
+
+class Token:
+    def __init__(self, text):
+        self.text = text
+
+    def __getstate__(self):  # only perfloop pickles a Token: the workload notices
+        PICKLED.append(self.text)
+        return {"text": self.text}
+
+
+def weigh(token, n):
+    total = 0
+    for i in range(n):
+        total += len(token.text) * i % 7
+    return total
+
+
+def spin(n):
+    out = []
+    for i in range(n):
+        out.append(i * i % 11)
+    return out
+"""
+
+BREAKS_BENCH = """
+import lib
+
+print(sum(lib.weigh(lib.Token("ab"), 3000) for _ in range(40)))
+print(sum(sum(lib.spin(3000)) for _ in range(40)))
+if lib.PICKLED:
+    raise SystemExit("a Token was pickled")
+"""
+
+
+@pytest.mark.slow
+def test_a_target_whose_recording_breaks_the_workload_is_left_out_not_the_run(
+    make_project,
+) -> None:
+    """mpmath 1.3.0: recording `PythonMPContext.fdot` broke the workload, and perfloop
+    failed for all five targets. Now each is recorded alone after the joint recording
+    fails, and only the one that breaks the workload is left out, with the reason."""
+    from perfloop.config import load_settings
+    from perfloop.pipeline import optimize
+    from perfloop.results import TargetStatus
+
+    root = make_project({"lib.py": BREAKS_WHEN_RECORDED, "bench.py": BREAKS_BENCH})
+    settings = load_settings(
+        root,
+        {
+            "workload": "python bench.py",
+            "functions": ["lib:weigh", "lib:spin"],
+            "rules": ["list-comprehension"],
+            "measure_processes": 2,
+            "mutants": 5,
+        },
+    )
+    result = optimize(settings)
+    by_name = {t.function.qualname: t for t in result.targets}
+    weigh, spin = by_name["weigh"], by_name["spin"]
+    assert weigh.status is TargetStatus.UNVERIFIABLE
+    assert "recording its calls made the workload fail" in (weigh.reason or "")
+    assert "a Token was pickled" in (weigh.reason or "")
+    assert spin.calls_recorded > 0
+    assert {c.candidate.origin for c in spin.candidates} == {"rule:list-comprehension"}

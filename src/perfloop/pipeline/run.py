@@ -269,21 +269,50 @@ def run_stages(
         cpu_seconds=max(workload_limits.cpu_seconds, int(timeout) + 5),
     )
 
+    def capture_of(refs: list[FunctionRef]) -> dict[FunctionRef, TargetCapture]:
+        return capture_calls(
+            settings.workload,  # type: ignore[arg-type]
+            root,
+            refs,
+            CaptureSettings.of(settings, capture_limits),
+            expected_calls={f.function: f.calls for f in profile.functions if f.function in refs},
+        )
+
     def capture() -> dict[FunctionRef, TargetCapture]:
         functions = "1 function" if len(targets) == 1 else f"{len(targets)} functions"
         context.progress(f"Capturing calls of {functions}")
         try:
-            return capture_calls(
-                settings.workload,  # type: ignore[arg-type]
-                root,
-                targets,
-                CaptureSettings.of(settings, capture_limits),
-                expected_calls={
-                    f.function: f.calls for f in profile.functions if f.function in targets
-                },
-            )
+            return capture_of(list(targets))
         except WorkloadError as exc:  # it ran fine while profiled: the recorder is the cause
-            raise WorkloadError(capture_failure(str(exc), capture_limits)) from exc
+            failure = WorkloadError(capture_failure(str(exc), capture_limits))
+            if len(targets) == 1:
+                raise failure from exc
+            return capture_one_by_one(failure)
+
+    def capture_one_by_one(failure: WorkloadError) -> dict[FunctionRef, TargetCapture]:
+        """Recording them together made the workload fail: each is recorded alone, and
+        only the ones whose recording breaks the workload are left out (mpmath 1.3.0:
+        recording `fdot`, given generators of values, broke the run for every target)."""
+        captured: dict[FunctionRef, TargetCapture] = {}
+        for number, ref in enumerate(targets, 1):
+            context.progress(
+                f"Recording all {len(targets)} at once made the workload fail; recording "
+                f"each alone ({number} of {len(targets)}: {ref})"
+            )
+            try:
+                captured.update(capture_of([ref]))
+            except WorkloadError as exc:
+                last_line = str(exc).strip().splitlines()[-1].strip()
+                captured[ref] = TargetCapture(
+                    ref,
+                    0,
+                    (),
+                    problem=f"recording its calls made the workload fail ({last_line}); "
+                    "the other targets were recorded without it",
+                )
+        if not any(c.records for c in captured.values()):
+            raise failure
+        return captured
 
     reused_or_captured = partial(reuse.captures, context, targets, capture)
     captures = checkpoints.captures(reused_or_captured) if targets else {}
