@@ -56,7 +56,9 @@ def test_at_least_20_cases_have_a_verified_faster_version_and_a_real_prompt(
     templates = load_templates()
     for prepared in ready:
         context = bench.target_context(prepared, RunId("test"))
-        assert len(context.sample_calls) == bench.INPUTS
+        # the workload draws INPUTS inputs; identical ones are recorded once (a case with
+        # fixed arguments, such as sqlparse's imt, has one distinct call)
+        assert 1 <= len(context.sample_calls) <= bench.INPUTS
         text = propose_prompt(templates, context).messages[-1].content
         assert f"def {prepared.case.function.rsplit('.', 1)[-1]}(" in text
         assert context.sample_calls[0][:40] in text
