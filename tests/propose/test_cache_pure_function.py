@@ -181,6 +181,16 @@ def test_a_mutable_answer_is_not_kept() -> None:
         ),
         pytest.param(
             """
+            def total(customers, customer_id):
+                for customer in customers:
+                    if customer.customer_id == customer_id:
+                        return customer
+                return None
+            """,
+            id="a parameter whose items are objects (the bundled example's find_customer)",
+        ),
+        pytest.param(
+            """
             def total(n, key):
                 return sum(key(i) for i in range(n))
             """,

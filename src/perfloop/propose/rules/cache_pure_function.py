@@ -289,8 +289,14 @@ def _call_allowed(call: cst.Call, local: set[str], fresh: set[str], view: _Modul
 
 
 def _scalar_parameters(func: cst.FunctionDef, params: set[str]) -> bool:
-    """Every attribute read of a parameter is one an int, str or bytes has."""
+    """Every attribute read of a parameter, and of an item taken from one by a loop
+    (`for customer in customers: customer.customer_id`), is one an int, str or bytes
+    has: a list of objects never gets past the guard, and the rewrite would only cost."""
     analysis = _tools.Analysis.of(func)
+    for node in _tools.walk(func.body):
+        header = (node.target, node.iter) if isinstance(node, (cst.For, cst.CompFor)) else None
+        if header is not None and isinstance(header[1], cst.Name) and header[1].value in params:
+            params = params | (_tools.target_names(header[0]) or set())
     for name in params:
         for occurrence in analysis.of_name(name):
             parent = occurrence.parent
