@@ -3,6 +3,7 @@ measured kept (search.combine_verified_rules), and choosing which rules run (--r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,19 @@ def test_an_addition_that_does_not_help_is_dropped() -> None:
 def test_only_rules_that_verified_are_combined() -> None:
     singles = _singles({"membership-list-to-set": 9.0, "deque-queue": 1.3})
     singles[1] = _result(singles[1].candidate, None, same=False)
+    calls: list[Candidate] = []
+    assert combine_verified_rules(REF, "p.py", MODULE, singles, calls.append) == []  # type: ignore[arg-type]
+    assert calls == []
+
+
+def test_a_rule_judged_on_the_whole_workload_is_not_combined() -> None:
+    """A candidate that keeps answers between calls has a whole-workload ratio (1.2x
+    here): set against the others' function ratios, it would be combined by a ratio
+    that means something else, at the price of another whole-workload A/B."""
+    singles = _singles({"membership-list-to-set": 9.0, "deque-queue": 1.3})
+    learner = singles[1]
+    assert learner.measurement is not None
+    singles[1] = replace(learner, measurement=replace(learner.measurement, learns=True))
     calls: list[Candidate] = []
     assert combine_verified_rules(REF, "p.py", MODULE, singles, calls.append) == []  # type: ignore[arg-type]
     assert calls == []

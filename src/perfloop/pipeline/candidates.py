@@ -169,12 +169,20 @@ def combine_verified_rules(
     best measured one and try adding each other one, best first; an addition stays only
     if the combination verifies and measures better than the best so far. k verified
     rules cost at most k - 1 more candidates (not 2^k); rules apply in registry order.
+    A rule judged on the whole workload (it keeps answers between calls) is left out:
+    its ratio is the workload's, not comparable with the others' function ratios.
     `more` says whether there is time for another (the run's --budget)."""
 
     def gain(result: CandidateResult) -> float:
         return result.measurement.gain if result.measurement else 0.0
 
-    singles = [r for r in tried if r.candidate.origin.startswith("rule:") and verified(r)]
+    singles = [
+        r
+        for r in tried
+        if r.candidate.origin.startswith("rule:")
+        and verified(r)
+        and not (r.measurement and r.measurement.learns)  # its ratio is the whole workload's
+    ]
     singles.sort(key=gain, reverse=True)
     if len(singles) < 2:
         return []
