@@ -111,7 +111,8 @@ def test_calls_with_generator_and_iterator_arguments_are_recorded(recorded) -> N
     for qualname in ("Writer.write_packed", "first_three"):
         capture = captures[FunctionRef("png", qualname)]
         assert capture.problem is None, capture.problem
-        assert len(capture.records) == 20
+        # identical calls are kept once: the 20 places go to distinct calls
+        assert len(capture.records) == min(20, capture.calls_seen - capture.repeats) > 0
         assert verdict(root, captures, qualname, None).status is VerdictStatus.EQUIVALENT
 
 
