@@ -44,7 +44,7 @@ def test_the_time_left_for_the_targets_is_estimated_from_the_finished_ones() -> 
 
 
 def test_a_detail_shows_under_its_stage_and_goes_with_the_next_stage() -> None:
-    from perfloop.pipeline.context import Detail
+    from perfloop.progress import Detail
 
     screen = io.StringIO()
     console = Console(file=screen, force_terminal=True, width=100)
@@ -62,7 +62,7 @@ def test_a_detail_shows_under_its_stage_and_goes_with_the_next_stage() -> None:
 
 
 def test_a_log_gets_a_line_for_each_detail_too() -> None:
-    from perfloop.pipeline.context import Detail
+    from perfloop.progress import Detail
 
     stream = io.StringIO()
     report = plain_lines(stream, clock=lambda: 0.0)

@@ -24,8 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from perfloop.model import CandidateResult, FunctionRef, RunId, VerdictStatus
-from perfloop.pipeline.candidates import verified
+from perfloop.model import CandidateResult, FunctionRef, RunId, VerdictStatus, verified
 from perfloop.propose import combine_rules, in_combination_order
 from perfloop.qualnames import function_source
 from perfloop.results import CacheState, RunResult, TargetResult

@@ -35,9 +35,9 @@ from perfloop.outside.apply import apply_outside
 from perfloop.outside.calls import finish, get_calls, recorded_run, require_workload
 from perfloop.outside.candidate import read_target
 from perfloop.outside.judge import check_tiers, verify_settings
-from perfloop.outside.review import decide as decide_on_run
-from perfloop.outside.review import review_document, run_review
 from perfloop.pipeline import optimize as optimize_run
+from perfloop.pipeline.mcp_review import decide as decide_on_run
+from perfloop.pipeline.mcp_review import review_document, run_review
 from perfloop.profile import profile_workload
 from perfloop.project import Project, TargetError
 from perfloop.propose import propose_rule_candidates

@@ -435,6 +435,11 @@ class CandidateResult:
     measurement: Measurement | None = None
 
 
+def verified(result: CandidateResult) -> bool:
+    """The candidate behaved like the original under every tier that judged it."""
+    return bool(result.verdict and result.verdict.status is VerdictStatus.EQUIVALENT)
+
+
 @dataclass(frozen=True)
 class TargetContext:
     """What a proposer that works in rounds (an LLM) may know about one target.

@@ -21,7 +21,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from perfloop.pipeline.context import Detail
+from perfloop.progress import Detail
 
 Report = Callable[[str], None]
 

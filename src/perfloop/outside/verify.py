@@ -14,7 +14,7 @@ from perfloop.model import (
 from perfloop.outside.calls import Progress, describe_source, get_calls, quiet, recorded_run
 from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
 from perfloop.outside.judge import judge, new_verification, verify_settings
-from perfloop.pipeline.context import tier_progress
+from perfloop.progress import tier_progress
 from perfloop.project import Project
 from perfloop.report.json import render as render_json
 from perfloop.report.verification import strength_text

@@ -27,8 +27,10 @@ from perfloop.model import (
     TargetContext,
     Verdict,
     VerdictStatus,
+    verified,
 )
-from perfloop.pipeline.context import Context, Detail, candidate_limits, tier_progress
+from perfloop.pipeline.context import Context, candidate_limits
+from perfloop.progress import Detail, tier_progress
 from perfloop.propose import combine_rules, in_combination_order
 from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.qualnames import function_source
@@ -144,10 +146,6 @@ def target_context(
         request=request,
         tried=tuple(tried),
     )
-
-
-def verified(result: CandidateResult) -> bool:
-    return bool(result.verdict and result.verdict.status is VerdictStatus.EQUIVALENT)
 
 
 def rule_allowed(settings: Settings, candidate: Candidate) -> bool:

@@ -10,6 +10,7 @@ from perfloop.config import Settings
 from perfloop.measure import NoiseFloors
 from perfloop.model import Candidate, FunctionRef, Limits, RunId
 from perfloop.pipeline.budget import Budget
+from perfloop.progress import Progress
 from perfloop.project import Project
 from perfloop.propose import propose_rule_candidates
 from perfloop.propose.rounds import RoundProposer
@@ -18,21 +19,6 @@ from perfloop.store.checkpoints import Checkpoints
 from perfloop.store.runs import RunStore
 from perfloop.verification import RunVerification
 from perfloop.verification.compare import ComparePolicy
-
-Progress = Callable[[str], None]
-
-
-class Detail(str):
-    """A progress step inside the current one (the candidate being verified, its tier):
-    a terminal shows it on a second live line under the stage or target it belongs to,
-    which stays; a log gets a line for it like for any step. Still a plain str, so any
-    Progress (a list's append) takes it."""
-
-
-def tier_progress(progress: Progress, doing: str) -> Callable[[str], None]:
-    """What verify_candidate calls as each tier starts: `doing: replay tier`."""
-    return lambda tier: progress(Detail(f"{doing}: {tier} tier"))
-
 
 # a proposer gets (function, its file relative to the root, the file's source) and
 # returns candidates; rules are the default, an LLM or an outside agent are others

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from perfloop.model import FunctionRef, TargetCapture, VerdictStatus
 from perfloop.patch import FileChange, merge_candidates
-from perfloop.pipeline.context import Context, Detail, candidate_limits, tier_progress
+from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.pipeline.reuse import merged_verifies
+from perfloop.progress import Detail, tier_progress
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import verify_candidate
 

@@ -27,7 +27,8 @@ from perfloop.model import (
 )
 from perfloop.patch import FileChange, SpliceError, splice_function
 from perfloop.pipeline.candidates import optimize_target, select_best, time_candidate
-from perfloop.pipeline.context import DEFAULT_PROPOSERS, Context, Detail, candidate_limits
+from perfloop.pipeline.context import DEFAULT_PROPOSERS, Context, candidate_limits
+from perfloop.progress import Detail
 from perfloop.propose import propose_rule_candidates
 from perfloop.results import CacheState, CacheUse, TargetResult, WorkloadSpeedup
 from perfloop.store.cache import CacheKey
