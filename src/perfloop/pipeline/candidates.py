@@ -15,6 +15,7 @@ from perfloop.measure import (
     measure_workload,
     settings_from,
 )
+from perfloop.measure.whole_workload import CACHE_THRESHOLD
 from perfloop.model import (
     CallRecord,
     Candidate,
@@ -299,7 +300,7 @@ def time_candidate(
         workload,
         root,
         {candidate.function.module: (str(root / candidate.path), candidate.module_source)},
-        settings=replace(settings, min_speedup=1.0),
+        settings=replace(settings, min_speedup=CACHE_THRESHOLD),  # decided about it, early
         runs=context.settings.workload_runs,
         timeout=context.settings.workload_timeout,
         writes=context.settings.workload_writes,
