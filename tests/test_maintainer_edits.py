@@ -212,3 +212,108 @@ def test_a_method_and_the_method_it_calls_changed_together_verify(make_project) 
     )
     assert result.decision.value == "equivalent", result.reason
     assert any("replaced: _ymd._resolve_from_stridxs" in note for note in result.notes)
+
+
+# pyparsing 3.1.4's `ParseResults`: `__slots__`, a `__getstate__` that leaves `_modal` out,
+# `__getnewargs__`, and a `__getattr__` that answers "" for a name it does not hold. A copy
+# loaded from its own pickling had no `_modal`, so a method reading it read "" where the
+# workload's object held True: replaying the original did not reproduce its calls, and
+# timing ran every read of `_modal` through `__getattr__` (the maintainer's 1.8x faster
+# `copy()`, pyparsing 9c01808, timed 0.66x).
+RESULTS = """
+class Results:
+    __slots__ = ("_toklist", "_name", "_modal")
+
+    def __new__(cls, toklist=None, name=None, **kwargs):
+        self = object.__new__(cls)
+        self._toklist = list(toklist or [])
+        self._name = name
+        return self
+
+    def __init__(self, toklist=None, name=None, modal=True):
+        self._modal = modal
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return ""
+
+    def __getstate__(self):
+        return (self._toklist, self._name)
+
+    def __setstate__(self, state):
+        self._toklist, self._name = state
+
+    def __getnewargs__(self):
+        return self._toklist, self._name
+
+    def copy(self):
+        ret = Results(self._toklist)
+        ret._name = self._name
+        return ret
+
+    def describe(self):
+        return (self._name, self._modal, len(self._toklist))
+"""
+
+RESULTS_BENCH = """
+from results import Results
+
+found = [Results(["a", str(i)], name="n%d" % i, modal=i % 2 == 0) for i in range(6)]
+print([r.describe() for r in found], [r.copy().describe() for r in found])
+"""
+
+RESULTS_COPY_9C01808 = """
+    def copy(self):
+        ret = object.__new__(Results)
+        ret._toklist = self._toklist[:]
+        ret._name = self._name
+        ret._modal = self._modal
+        return ret
+"""
+
+
+def test_an_attribute_its_getstate_leaves_out_is_replayed_as_the_workload_had_it(
+    make_project,
+) -> None:
+    import perfloop
+
+    root = make_project({"results.py": RESULTS, "bench.py": RESULTS_BENCH})
+    faster = RESULTS.replace(
+        "return (self._name, self._modal, len(self._toklist))",
+        "toklist = self._toklist\n        return (self._name, self._modal, len(toklist))",
+    )
+    result = perfloop.verify(
+        "results:Results.describe",
+        faster,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay",),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason
+    wrong = RESULTS.replace("self._modal, len", "True, len")
+    result = perfloop.verify(
+        "results:Results.describe",
+        wrong,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay",),
+        mutants=0,
+    )
+    assert result.decision.value == "different", result.reason
+
+
+def test_the_maintainers_copy_that_skips_the_constructor_verifies(make_project) -> None:
+    import perfloop
+
+    root = make_project({"results.py": RESULTS, "bench.py": RESULTS_BENCH})
+    result = perfloop.verify(
+        "results:Results.copy",
+        RESULTS_COPY_9C01808,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay",),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason

@@ -173,7 +173,7 @@ class HistoryRecorder:
                 self._problem(f"{self.cls.__qualname__} instances take no weak references")
                 return
             try:
-                constructor = pickling.dumps((args, kwargs))
+                constructor = pickling.dumps((args, kwargs), faithful=True)
                 pickling.check_loads(constructor)
             except Exception as exc:
                 self._problem(f"its constructor's arguments cannot be recorded: {exc}")
@@ -220,7 +220,7 @@ class HistoryRecorder:
                 history.closed = True
                 return
             try:
-                inputs = pickling.dumps((args, kwargs))
+                inputs = pickling.dumps((args, kwargs), faithful=True)
                 pickling.check_loads(inputs)
             except Exception as exc:
                 # a history with a gap cannot be replayed: it ends before this call

@@ -88,7 +88,8 @@ def _message(exc: BaseException) -> str:
 
 def snapshot(item: object) -> object:
     """A copy of an item as it is now (the producer may change it after yielding it)."""
-    return pickling.check_loads(pickling.dumps(item))  # leaves the live classes alone
+    # check_loads leaves the live classes alone
+    return pickling.check_loads(pickling.dumps(item, faithful=True))
 
 
 class RecordingIterator:

@@ -319,7 +319,9 @@ class Recorder:
         they do not serialise together."""
         inputs = (wrapped.plain_args, wrapped.plain_kwargs)
         try:
-            data = pickling.dumps(state.StatefulInputs(self._globals.module, values, inputs))
+            data = pickling.dumps(
+                state.StatefulInputs(self._globals.module, values, inputs), faithful=True
+            )
             copy = state.load_inputs_only(data)
         except pickling.SerialiseError as exc:
             return str(exc)
@@ -344,7 +346,7 @@ class Recorder:
             self._problem(f"an iterator argument gave more than {lazy_arguments.MAX_ITEMS} items")
             return None
         try:
-            return pickling.dumps(lazy_arguments.LazyInputs(before, iterators))
+            return pickling.dumps(lazy_arguments.LazyInputs(before, iterators), faithful=True)
         except pickling.SerialiseError as exc:
             self._problem(f"the items of an iterator argument cannot be pickled: {exc}")
             return None
@@ -402,7 +404,7 @@ class Recorder:
     ) -> tuple[bytes, tuple[tuple[Any, ...], dict[str, Any]]] | None:
         """The inputs as bytes and the copy they load back as, or None with the problem noted."""
         try:
-            before = pickling.dumps((args, kwargs))
+            before = pickling.dumps((args, kwargs), faithful=True)
         except pickling.SerialiseError:
             where = pickling.culprit(args, kwargs, self._signature, loading=False)
             self._problem(f"its arguments cannot be pickled: {where}")

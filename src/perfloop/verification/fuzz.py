@@ -228,7 +228,7 @@ class _Fuzzer:
                 # perfloop's serialiser, as capture used: plain pickle reduces a bound
                 # method of a function made at run time by name, which does not load
                 # (pycparser 2.22's CParser.p_*_opt)
-                data = pickling.dumps(call)
+                data = pickling.dumps(call, faithful=True)
             except Exception:
                 raise _Rejected from None
             expected = calling.call(original, data, self.call_limit, seed=next(seeds))

@@ -495,7 +495,7 @@ def _first_line(exc: Exception) -> str:
 
 def _dumps_or_none(call: object) -> bytes:
     try:
-        return pickling.dumps(call)
+        return pickling.dumps(call, faithful=True)
     except Exception:
         return b""
 

@@ -234,7 +234,7 @@ def _pickled_samples(values: list[object]) -> tuple[bytes, ...]:
         try:
             # perfloop's serialiser, as capture used: callbacks (lambdas, local functions)
             # are arguments too (toolz 0.9.0's join(leftkey, ...)); plain pickle refuses them
-            data = pickling.dumps(value)
+            data = pickling.dumps(value, faithful=True)
         except Exception:
             continue
         if len(data) <= MAX_SAMPLE_BYTES and data not in samples:
@@ -244,7 +244,7 @@ def _pickled_samples(values: list[object]) -> tuple[bytes, ...]:
     if not samples:  # keep at least one, however big
         for value in values[:1]:
             with contextlib.suppress(Exception):
-                samples.append(pickling.dumps(value))
+                samples.append(pickling.dumps(value, faithful=True))
     return tuple(samples)
 
 
