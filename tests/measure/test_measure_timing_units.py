@@ -27,6 +27,7 @@ from perfloop.measure.timing import (
     time_abba_blocks,
     time_block,
 )
+from perfloop.runtime import pickling
 
 
 def version(function: Callable[..., object]) -> Version:
@@ -282,3 +283,69 @@ def test_each_side_unpickles_instances_from_its_own_module(monkeypatch: pytest.M
     assert type(from_original) is original.Thing and from_original.n == 3
     assert type(from_candidate) is candidate.Thing and from_candidate.n == 3
     assert sys.modules["perfloop_side_demo"] is original  # put back
+
+
+def test_inputs_neither_version_changes_are_copied_once_per_module() -> None:
+    def total(xs: list[int]) -> int:
+        return sum(xs)
+
+    def total_faster(xs: list[int]) -> int:
+        return sum(xs, 0)
+
+    inputs = RecordedInputs([call_bytes([3, 1, 2]), call_bytes([4])])
+    original, candidate = version(total), version(total_faster)
+    check_same_exceptions(original, candidate, inputs, ["a", "b"])
+    assert inputs.kept == {0, 1}
+    first, second = inputs.prepare(2, original.module), inputs.prepare(2, original.module)
+    assert len({id(args[0]) for args, _ in first + second}) == 2  # one copy per call
+    theirs = inputs.prepare(1, candidate.module)
+    assert not {id(args[0]) for args, _ in theirs} & {id(args[0]) for args, _ in first}
+    assert inputs.max_loops(max_copies=10) == inputs.max_loops(max_copies=10**9)
+
+
+def test_inputs_a_version_changes_stay_fresh_copies_for_every_call() -> None:
+    def first_item(xs: list[int]) -> int:
+        return xs[0]
+
+    def first_item_popping(xs: list[int]) -> int:  # wrong: empties what the caller passed
+        return xs.pop(0)
+
+    inputs = RecordedInputs([call_bytes([3, 1, 2])])
+    check_same_exceptions(version(first_item), version(first_item_popping), inputs, ["a"])
+    assert inputs.kept == set()
+    calls = inputs.prepare(3)
+    assert len({id(args[0]) for args, _ in calls}) == 3
+    assert all(args[0] == [3, 1, 2] for args, _ in calls)
+
+
+def test_a_change_to_an_attribute_its_getstate_leaves_out_counts_as_a_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    module = types.ModuleType("perfloop_kept_demo")
+    exec(
+        "class Counter:\n"
+        "    def __init__(self):\n        self.seen = 0\n        self.name = 'c'\n"
+        "    def __getstate__(self):\n        return {'name': self.name}\n"
+        "def look(c):\n    return c.name\n"
+        "def look_and_count(c):\n    c.seen += 1\n    return c.name\n",
+        module.__dict__,
+    )
+    monkeypatch.setitem(sys.modules, "perfloop_kept_demo", module)
+    recorded = pickling.dumps(((module.Counter(),), {}), faithful=True)  # as capture keeps it
+    inputs = RecordedInputs([recorded])
+    looking = Version(module, module.look)
+    check_same_exceptions(looking, looking, inputs, ["look(c)"])
+    assert inputs.kept == {0}
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(looking, Version(module, module.look_and_count), inputs, ["look(c)"])
+    assert inputs.kept == set()
+
+
+def test_a_generator_is_pulled_when_its_inputs_are_checked() -> None:
+    def drain(xs: list[int]) -> Iterator[int]:
+        while xs:
+            yield xs.pop()
+
+    inputs = RecordedInputs([call_bytes([1, 2])])
+    check_same_exceptions(version(drain), version(drain), inputs, ["drain([1, 2])"])
+    assert inputs.kept == set()  # pulled, it empties its argument

@@ -387,6 +387,13 @@ def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloo
     else:
         loops = "/".join(str(n) for n in sorted({t.loops for t in timings}))
         block = f"{loops} pass(es) over {first.calls_per_pass} recorded call(s)"
+    kept = min(t.kept_calls for t in timings)
+    copies = (
+        f"fresh input copies ({kept} call(s) whose inputs neither version changed reuse one "
+        "copy per process)"
+        if kept
+        else "fresh input copies"
+    )
     noise_text = (
         f"; noise floor {noise.floor:.3f}x from an A/A run of {noise.processes} processes"
         if noise is not None and noise.error is None
@@ -397,7 +404,7 @@ def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloo
         f"processes run one after another, in {run.seconds:.1f} s (adaptive: at least "
         f"{settings.processes}, then more while undecided, up to {settings.max_processes} "
         f"processes or a {settings.budget_seconds:g} s budget{over_budget(run, settings)}); "
-        f"a block is {block} on fresh input copies, GC off; "
+        f"a block is {block} on {copies}, GC off; "
         f"clock: {first.clock}; per process the Hodges-Lehmann estimate of the log ratios, "
         f"{settings.confidence:.0%} CI by Student's t across processes (df {estimate.df}); "
         f"an early 'faster' needs the {INTERIM_CONFIDENCE:.1%} interval; p-value: Wilcoxon "
