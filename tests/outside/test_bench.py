@@ -124,7 +124,7 @@ def test_on_a_noisy_machine_a_ratio_inside_the_noise_floor_is_not_called_faster(
     text = bench_text(result)
     assert (
         "(original time / candidate time, 95% CI): faster by 25% [20%, 30%], significant, but "
-        "below the 30% threshold (the A/A noise floor): not called faster\n"
+        "the interval does not clear the 30% threshold (the A/A noise floor): not called faster\n"
     ) in text
     assert "noise floor (A/A: the original against itself, 4 processes): 1.00x [0.77, 1.30]" in text
     assert "noise floor 1.300x; threshold 1.300x, detectable from 1.450x" in text
