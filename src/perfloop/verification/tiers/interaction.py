@@ -47,7 +47,8 @@ def check_interaction(
     sequences = result.histories + result.generated
     note = result.note
     if result.private:
-        shown = ", ".join(result.private[:12]) + (", ..." if len(result.private) > 12 else "")
+        cap = len(result.private) if plan.whole_class else 12  # a class: the report lists all
+        shown = ", ".join(result.private[:cap]) + (", ..." if len(result.private) > cap else "")
         private = f"attributes treated as private (compared only through later calls): {shown}"
         note = f"{note}; {private}" if note else private
     run = TierRun("interaction", result.outcome, sequences, result.seconds, note)
