@@ -233,3 +233,27 @@ def test_a_whole_class_rewrite_wrong_from_the_second_chunk_is_rejected_with_its_
 
     assert len(set(printed(whole))) == 2
     assert len(set(printed(cut))) == 1
+
+
+# the rewrite with a pointless scan of the chunk added to every feed: far slower, beyond noise
+SLOWER = RIGHT.replace(
+    "        for char in byte_str:\n",
+    "        for _ in range(20):\n            sorted(byte_str)\n        for char in byte_str:\n",
+    1,
+)
+
+
+@pytest.mark.slow
+def test_bench_times_the_recorded_histories_on_the_original_and_the_candidate_class(
+    chardet: Path,
+) -> None:
+    result = perfloop.bench(
+        TARGET, SLOWER, root=chardet, workload="python workload.py", measure_processes=2
+    )
+    speedup = result.measurement.speedup
+    assert speedup is not None, result.measurement.error
+    assert result.calls_recorded == 20  # one timed call per recorded history
+    assert "over 20 recorded instance histories" in speedup.method
+    assert any("each timed call replays one of 20 recorded instance" in n for n in result.notes)
+    # the candidate class is what was timed: its extra work shows far beyond noise
+    assert speedup.ci_high < 0.8 and result.speed != "faster"

@@ -20,11 +20,13 @@ per-call tiers are listed as skipped, with the reason.
 from __future__ import annotations
 
 import ast
+import pickle
 from collections.abc import Callable
 
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
 from perfloop.model import (
+    CallRecord,
     Candidate,
     FunctionRef,
     GateResult,
@@ -154,3 +156,28 @@ def history_notes(capture: TargetCapture, verdict: Verdict | None) -> tuple[str,
         if run.tier == "interaction" and run.note and "treated as private" in run.note:
             notes.append(run.note[run.note.index("attributes treated as private") :])
     return tuple(notes)
+
+
+def history_records(capture: TargetCapture) -> tuple[CallRecord, ...]:
+    """A whole class's histories as the calls its A/B times: one record per history, whose
+    inputs pickle `((constructor, steps), {})` with the recorded pickles inside as bytes
+    (the main process never unpickles what the workload recorded; the timing worker does,
+    see `perfloop.measure.timing.history_calls`)."""
+    records = []
+    for index, history in enumerate(capture.histories):
+        steps = tuple((step.method, step.args) for step in history.steps)
+        inputs = pickle.dumps(((history.constructor, steps), {}), protocol=4)
+        shown = f"{history.constructor_repr} and {len(steps)} method calls"
+        records.append(CallRecord(index, inputs, b"", "", shown))
+    return tuple(records)
+
+
+def history_timing_notes(capture: TargetCapture) -> tuple[str, ...]:
+    """What the A/B of a whole class times."""
+    steps = sum(len(h.steps) for h in capture.histories)
+    return (
+        f"whole class {capture.function.qualname}: each timed call replays one of "
+        f"{len(capture.histories)} recorded instance histories (the constructor, then its "
+        f"{steps} method calls in all, in order) on the original class and on the candidate "
+        "class put in its place",
+    )
