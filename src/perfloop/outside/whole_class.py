@@ -147,10 +147,15 @@ def judge_class(
 def history_notes(capture: TargetCapture, verdict: Verdict | None) -> tuple[str, ...]:
     """What the verdict on a whole class rests on, and what it treated as private."""
     steps = sum(len(h.steps) for h in capture.histories)
+    made = (  # not known for calls loaded from an earlier run
+        f"of the {capture.instances_seen} instances the workload made"
+        if capture.instances_seen >= len(capture.histories)
+        else "instances the workload made"
+    )
     notes = [
         f"whole class {capture.function.qualname}: judged on the histories of "
-        f"{len(capture.histories)} of the {capture.instances_seen} instances the workload "
-        f"made ({steps} method calls), and sequences generated from them"
+        f"{len(capture.histories)} {made} ({steps} method calls), and sequences generated "
+        "from them"
     ]
     for run in verdict.runs if verdict is not None else ():
         if run.tier == "interaction" and run.note and "treated as private" in run.note:
