@@ -20,7 +20,7 @@ import pytest
 from pypi_sdists import cached_sdist, unpacked
 
 import perfloop
-from perfloop.results import Decision
+from perfloop.results import Decision, VerifyResult
 
 TARGET = "chardet.sbcharsetprober:SingleByteCharSetProber"
 
@@ -170,11 +170,18 @@ def chardet(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.mark.slow
-def test_a_whole_class_rewrite_with_slots_and_new_counters_is_verified(chardet: Path) -> None:
-    result = perfloop.verify(
+@pytest.fixture(scope="module")
+def right(chardet: Path) -> VerifyResult:
+    return perfloop.verify(
         TARGET, RIGHT, root=chardet, tiers=("replay", "interaction", "rollout"), **QUICK
     )
+
+
+@pytest.mark.slow
+def test_a_whole_class_rewrite_with_slots_and_new_counters_is_verified(
+    chardet: Path, right: VerifyResult
+) -> None:
+    result = right
     assert result.decision is Decision.EQUIVALENT, result.reason
     assert result.verdict is not None
     runs = {run.tier: run for run in result.verdict.runs}
@@ -195,9 +202,12 @@ def test_a_whole_class_rewrite_with_slots_and_new_counters_is_verified(chardet: 
 
 @pytest.mark.slow
 def test_a_whole_class_rewrite_wrong_from_the_second_chunk_is_rejected_with_its_sequence(
-    chardet: Path, tmp_path: Path
+    chardet: Path, right: VerifyResult, tmp_path: Path
 ) -> None:
-    result = perfloop.verify(TARGET, WRONG, root=chardet, tiers=("interaction",), **QUICK)
+    # the histories recorded for the right rewrite, loaded back from the run store
+    result = perfloop.verify(
+        TARGET, WRONG, root=chardet, tiers=("interaction",), run=right.run_id, **QUICK
+    )
     assert result.decision is Decision.DIFFERENT, result.reason
     example = result.counterexample
     assert example is not None and example.tier == "interaction" and example.exact
