@@ -107,3 +107,92 @@ def test_verify_says_what_to_give_when_the_candidate_holds_no_such_class(
         perfloop.verify(
             "counters:Counter", "def add(self, v):\n    return v\n", root=root, workload="x"
         )
+
+
+PROBER = """
+class Prober:
+    def __init__(self, name, limit=3):
+        self.name = name
+        self.limit = limit
+        self.reset()
+
+    def reset(self):
+        self._seen = 0
+        self.state = "detecting"
+
+    def feed(self, chunk):
+        for byte in chunk:
+            self._seen += 1
+        if self._seen > self.limit:
+            self.reset()
+            self.state = "found"
+        return self.state
+
+    def confidence(self):
+        return self._seen / (self.limit + 1)
+"""
+
+BENCH = """
+from prober import Prober
+
+for number in range(30):
+    p = Prober(f"p{number}", limit=2 + number % 4)
+    for chunk in (b"ab", b"c", b"defg", b"h"):
+        p.feed(chunk)
+    print(p.name, p.state, p.confidence())
+"""
+
+# slots, the count under another name, and `state` made a property: what callers read of it
+# is the same, except that `reset()` no longer clears the count: `feed` past the limit,
+# then `confidence()`, differs
+PROPERTY_STATE = """
+class Prober:
+    __slots__ = ("name", "limit", "_count", "_found", "__weakref__")
+
+    def __init__(self, name, limit=3):
+        self.name = name
+        self.limit = limit
+        self._count = 0
+        self._found = False
+
+    @property
+    def state(self):
+        return "found" if self._found else "detecting"
+
+    def reset(self):
+        self._found = False
+
+    def feed(self, chunk):
+        self._count += len(chunk)
+        if self._count > self.limit:
+            self._found = True
+        return self.state
+
+    def confidence(self):
+        return self._count / (self.limit + 1)
+"""
+
+
+@pytest.mark.slow
+def test_the_command_lists_the_per_call_tiers_as_not_applying_and_prints_the_sequence(
+    make_project, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    root: Path = make_project({"prober.py": PROBER, "bench.py": BENCH})
+    candidate = tmp_path / "prober_class.py"
+    candidate.write_text(PROPERTY_STATE)
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", "verify", "prober:Prober", "--candidate",
+         str(candidate), "--workload", "python bench.py", "--mutants", "0", "--root", str(root)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    out = done.stdout
+    assert "verdict: DIFFERENT (exit 1)" in out
+    assert "replay: skipped (per-call replay of single methods does not apply" in out
+    assert "fuzz: skipped (fuzzing one method's calls does not apply" in out
+    assert "from prober import Prober\nobj = Prober('p0', limit=2)\n" in out.replace("    ", "")
+    assert "# differs here" in out
+    assert "attributes treated as private (compared only through later calls): _count" in out
