@@ -196,3 +196,20 @@ def test_the_command_lists_the_per_call_tiers_as_not_applying_and_prints_the_seq
     assert "from prober import Prober\nobj = Prober('p0', limit=2)\n" in out.replace("    ", "")
     assert "# differs here" in out
     assert "attributes treated as private (compared only through later calls): _count" in out
+
+
+@pytest.mark.slow
+def test_a_class_no_chosen_tier_can_judge_is_undecided_not_equivalent(make_project) -> None:
+    from perfloop.results import Decision
+
+    root: Path = make_project({"prober.py": PROBER, "bench.py": BENCH})
+    result = perfloop.verify(
+        "prober:Prober",
+        PROPERTY_STATE,
+        root=root,
+        workload="python bench.py",
+        tiers=("replay", "fuzz"),
+        mutants=0,
+    )
+    assert result.decision is Decision.UNDECIDED and result.exit_code == 3
+    assert result.reason.startswith("no verification tier could judge the candidate (replay: ")
