@@ -20,6 +20,7 @@ import pytest
 from pypi_sdists import cached_sdist, unpacked
 
 import perfloop
+from perfloop.report.terminal import bench_text
 from perfloop.results import Decision, VerifyResult
 
 TARGET = "chardet.sbcharsetprober:SingleByteCharSetProber"
@@ -264,6 +265,7 @@ def test_bench_times_the_recorded_histories_on_the_original_and_the_candidate_cl
     assert speedup is not None, result.measurement.error
     assert result.calls_recorded == 20  # one timed call per recorded history
     assert "over 20 recorded instance histories" in speedup.method
+    assert "one pass over 20 recorded instance histories: original" in bench_text(result)
     assert any("each timed call replays one of 20 recorded instance" in n for n in result.notes)
     # the candidate class is what was timed: its extra work shows far beyond noise
     assert speedup.ci_high < 0.8 and result.speed != "faster"

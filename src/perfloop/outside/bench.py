@@ -126,6 +126,7 @@ def bench_outside(
             workload=comparison,
             notes=(*notes, "not verified here: check the behaviour with `perfloop verify`"),
             steps=steps.taken,
+            timed="recorded instance histories" if whole_class else "recorded calls",
         )
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, None, measurement))
         store.finish_run(result, render_json(result))

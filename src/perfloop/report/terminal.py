@@ -191,7 +191,7 @@ def bench_text(result: BenchResult) -> str:
         lines.append(noise_floor_line(result.noise_floor, result.min_speedup))
     if speedup is not None:
         lines.append(
-            f"one pass over {result.calls_recorded} recorded calls: "
+            f"one pass over {result.calls_recorded} {result.timed}: "
             f"original {seconds_text(speedup.baseline_seconds)}, "
             f"candidate {seconds_text(speedup.candidate_seconds)}"
         )
