@@ -41,8 +41,12 @@ def gate_candidate(
     original_module_source: str,
     seen: set[str],
     own_modules: frozenset[str] = frozenset(),
+    whole_class: bool = False,
 ) -> GateResult:
     """Pass or fail `candidate` with a reason; adds its normalised hash to `seen` once checked.
+
+    `whole_class`: the candidate's target is a class, whose methods callers reach must keep
+    their signatures (see `_class_change`); the rest of the class may change.
 
     `own_modules` are top-level modules of the user's project besides the target's
     own package (always counted): importing them adds no dependency.
@@ -68,21 +72,13 @@ def gate_candidate(
             "was it changed since the workload ran?"
         )
 
-    new_function = find_function(tree, qualname)
-    if new_function is None:
-        return _fail(
-            f"the candidate has no function {qualname}; a candidate must keep the function it "
-            "rewrites under the same name (and in the same class)"
-        )
-    old_function = find_function(original, qualname)
-    if old_function is None:
-        return _fail(f"the original module has no function {qualname} to compare against")
-    changed = _signature_change(old_function, new_function)
+    changed = (
+        _class_change(original, tree, qualname)
+        if whole_class
+        else _function_change(original, tree, qualname)
+    )
     if changed is not None:
-        return _fail(
-            f"the candidate changes the signature of {qualname}: {changed}; callers depend on it, "
-            "so keep it exactly as it was"
-        )
+        return _fail(changed)
 
     fingerprint = normalised_hash(tree)
     if fingerprint in seen:
@@ -99,6 +95,74 @@ def gate_candidate(
     if new_import is not None:
         return _fail(new_import)
     return GateResult(passed=True)
+
+
+def _function_change(original: ast.Module, tree: ast.Module, qualname: str) -> str | None:
+    """Why a candidate of the function `qualname` changes what callers reach, or None."""
+    new_function = find_function(tree, qualname)
+    if new_function is None:
+        return (
+            f"the candidate has no function {qualname}; a candidate must keep the function it "
+            "rewrites under the same name (and in the same class)"
+        )
+    old_function = find_function(original, qualname)
+    if old_function is None:
+        return f"the original module has no function {qualname} to compare against"
+    changed = _signature_change(old_function, new_function)
+    if changed is not None:
+        return (
+            f"the candidate changes the signature of {qualname}: {changed}; callers depend on "
+            "it, so keep it exactly as it was"
+        )
+    return None
+
+
+def _class_change(original: ast.Module, tree: ast.Module, qualname: str) -> str | None:
+    """Why a whole-class candidate changes what callers reach, or None: the class must be
+    there, and keep every method callers call (public ones, `__init__` and the other
+    dunders) with its signature. Private methods and attributes, class attributes and
+    `__slots__` may change; the interaction tier judges what that does."""
+    old_class, new_class = _top_class(original, qualname), _top_class(tree, qualname)
+    if old_class is None:
+        return f"the original module has no class {qualname} to compare against"
+    if new_class is None:
+        return (
+            f"the candidate has no class {qualname}; a candidate must keep the class it "
+            "rewrites under the same name"
+        )
+    new_methods = _methods(new_class)
+    for name, old_method in _methods(old_class).items():
+        if name.startswith("_") and not (name.startswith("__") and name.endswith("__")):
+            continue  # private: the candidate may drop or change it
+        new_method = new_methods.get(name)
+        if new_method is None:
+            return (
+                f"the candidate's {qualname} has no method {name}, which callers reach; "
+                "keep every public method and dunder of the class"
+            )
+        changed = _signature_change(old_method, new_method)
+        if changed is not None:
+            return (
+                f"the candidate changes the signature of {qualname}.{name}: {changed}; "
+                "callers depend on it, so keep it exactly as it was"
+            )
+    return None
+
+
+def _top_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
+    found = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
+    return found[-1] if found else None
+
+
+def _methods(node: ast.ClassDef) -> dict[str, _FunctionNode]:
+    """The methods a class body defines (a property's getter, not its setter)."""
+    methods: dict[str, _FunctionNode] = {}
+    for item in node.body:
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            decorators = [ast.unparse(d) for d in item.decorator_list]
+            if not any(d.endswith((".setter", ".deleter")) for d in decorators):
+                methods[item.name] = item
+    return methods
 
 
 def normalised_hash(tree: ast.AST) -> str:

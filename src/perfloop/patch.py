@@ -154,6 +154,57 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     return merged.code
 
 
+def splice_class(module_source: str, qualname: str, class_source: str) -> str:
+    """`module_source` with the top-level class `qualname` replaced by the one in
+    `class_source` (the whole new class, at any indentation, optionally after the import
+    lines and the helpers and constants it needs, or a whole module that defines it).
+    Like `splice_function`: the helpers the new class reads that the module lacks are added
+    just above it, changed ones replaced, new imports added after the module's own, and
+    everything else in the module stays byte for byte."""
+    if "." in qualname:
+        raise SpliceError(
+            f"{qualname} is a nested class; only a module's own classes can be targets"
+        )
+    text = class_source
+    if text.lstrip("\n")[:1].isspace():
+        text = textwrap.dedent(text)
+    try:
+        proposed = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise SpliceError(f"the new source does not parse: {exc}") from exc
+    given = _last_class(proposed, qualname)
+    if given is None:
+        raise SpliceError(f"the new source defines no class {qualname!r}")
+    module = cst.parse_module(module_source)
+    original = _last_class(module, qualname)
+    if original is None:
+        raise SpliceError(f"the module defines no class {qualname!r} to replace")
+    body = [
+        given.with_changes(leading_lines=original.leading_lines)
+        if statement is original
+        else statement
+        for statement in module.body
+    ]
+    merged = module.with_changes(body=body)
+    added, replaced = _helpers(proposed, merged, given, qualname)  # type: ignore[arg-type]
+    if replaced:
+        merged = merged.with_changes(body=[_replacing(s, replaced) for s in merged.body])
+    if added:
+        merged = merged.with_changes(body=_insert_before(merged, qualname, added))
+    present = {merged.code_for_node(line) for line in _import_lines(merged)}
+    new_imports = [
+        line for line in _import_lines(proposed) if proposed.code_for_node(line) not in present
+    ]
+    if new_imports:
+        merged = merged.with_changes(body=_insert_imports(merged, new_imports))
+    return merged.code
+
+
+def _last_class(module: cst.Module, name: str) -> cst.ClassDef | None:
+    found = [s for s in module.body if isinstance(s, cst.ClassDef) and s.name.value == name]
+    return found[-1] if found else None
+
+
 def _helpers(
     proposed: cst.Module, module: cst.Module, function: cst.FunctionDef, target_top: str
 ) -> tuple[list[cst.BaseStatement], dict[str, cst.BaseStatement]]:

@@ -110,6 +110,16 @@ class Project:
     def relative(self, path: Path) -> str:
         return str(path.resolve().relative_to(self.root.resolve()))
 
+    def defines_class(self, ref: FunctionRef) -> bool:
+        """Whether `ref` names a class at the top level of its module (a whole class as the
+        target); False when the module cannot be found or read, so the function path reports."""
+        try:
+            path = self.module_path(ref.module)
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        except (TargetError, OSError, SyntaxError):
+            return False
+        return any(isinstance(n, ast.ClassDef) and n.name == ref.qualname for n in tree.body)
+
     def check_function(self, ref: FunctionRef) -> Path:
         """The file defining `ref`; TargetError with close matches if it is not there."""
         path = self.module_path(ref.module)

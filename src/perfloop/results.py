@@ -220,6 +220,8 @@ class BenchResult:
     workload: WorkloadComparison | None = None
     notes: tuple[str, ...] = field(default=())
     steps: tuple[tuple[str, float], ...] = field(default=())  # (what, wall-clock seconds)
+    # what one timed call is: a recorded call, or for a whole class one instance's history
+    timed: str = "recorded calls"
 
     @property
     def threshold(self) -> float:

@@ -102,6 +102,8 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
     failures = [r["failures"][key] for r in reports if key in r["failures"]]
     summaries = [r["recorders"][key] for r in reports if key in r["recorders"]]
     summaries.sort(key=lambda s: len(s["records"]), reverse=True)  # type: ignore[arg-type]
+    if not summaries and any(key in r.get("histories", {}) for r in reports):
+        return _class_capture(target, reports)
     if not summaries:
         problem = failures[0] if failures else "the workload never imported its module"
         return TargetCapture(target, 0, (), problem=problem)
@@ -163,12 +165,37 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
     )
 
 
-def _histories(
+def _class_capture(
     target: FunctionRef, reports: list[dict[str, dict[str, object]]]
+) -> TargetCapture:
+    """A whole class as the target: no per-call records, the histories of a few of its
+    instances (each step one outermost method call on one of them)."""
+    histories, instances_seen = _histories(target, reports, target.qualname)
+    steps = sum(len(h.steps) for h in histories)
+    problem = None
+    if not histories:
+        problems = [
+            p
+            for r in reports
+            for p in r["histories"].get(str(target), {}).get("problems", {})  # type: ignore[attr-defined]
+        ]
+        why = f": {problems[0]}" if problems else ""
+        problem = (
+            f"none of the {instances_seen} instances of {target.qualname} the workload made "
+            f"could be followed through a method call{why}"
+        )
+    return TargetCapture(
+        target, steps, (), problem=problem, histories=histories, instances_seen=instances_seen
+    )
+
+
+def _histories(
+    target: FunctionRef, reports: list[dict[str, dict[str, object]]], owner: str | None = None
 ) -> tuple[tuple[ObjectHistory, ...], int]:
-    """The recorded histories of instances of a method's class, from the process that kept
-    the most, and how many instances of the class the workload made in all."""
-    owner = target.qualname.rpartition(".")[0]
+    """The recorded histories of instances of a method's class (or of `owner`, a class
+    that is itself the target), from the process that kept the most, and how many
+    instances of the class the workload made in all."""
+    owner = target.qualname.rpartition(".")[0] if owner is None else owner
     if not owner:
         return (), 0
     key = f"{target.module}:{owner}"

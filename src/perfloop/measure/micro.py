@@ -81,8 +81,12 @@ def measure_candidate(
     root: Path,
     settings: MeasureSettings = DEFAULT_SETTINGS,
     noise: NoiseFloor | None = None,
+    whole_class: bool = False,
 ) -> Measurement:
     """Time `candidate` against the original on `records`; faster if ci_low >= the threshold.
+
+    `whole_class`: the target is a class and each record one history of an instance
+    (see `perfloop.outside.whole_class.history_records`).
 
     The threshold is `settings.min_speedup`, raised to the noise floor when
     `noise` (an A/A run, see `measure_noise_floor`) says identical code strays
@@ -90,7 +94,9 @@ def measure_candidate(
     worker or perfloop itself becomes a Measurement with `error` set.
     """
     try:
-        return _measure_candidate(candidate, original_source, records, root, settings, noise)
+        return _measure_candidate(
+            candidate, original_source, records, root, settings, noise, whole_class
+        )
     except Exception:  # a bug of ours must not stop the run: report it with the traceback
         return Measurement(
             None, False, f"perfloop failed while measuring:\n{traceback.format_exc(limit=-6)}"
@@ -104,15 +110,19 @@ def _measure_candidate(
     root: Path,
     settings: MeasureSettings,
     noise: NoiseFloor | None,
+    whole_class: bool = False,
 ) -> Measurement:
     if not records:
         return Measurement(None, False, "no recorded calls to time the candidate on")
     threshold = time_threshold(settings, noise)
-    task = timing_task(candidate, original_source, records, settings)
+    task = timing_task(candidate, original_source, records, settings, whole_class)
     run = run_micro_ab(task, root, settings, threshold)
     if run.error is not None or run.estimate is None:
         return Measurement(None, False, run.error or "no timings", objective=settings.objective)
     speedup = summarise_run(run, settings, noise)
+    if whole_class:  # what one timed "call" is
+        method = speedup.method.replace("recorded call(s)", "recorded instance histories")
+        speedup = replace(speedup, method=method)
     faster = speedup.clears(max(settings.min_speedup, noise_threshold(noise)))
     memory = run.timings[0].memory
     better = None
@@ -162,6 +172,7 @@ def measure_noise_floor(
     *,
     root: Path,
     settings: MeasureSettings = DEFAULT_SETTINGS,
+    whole_class: bool = False,
 ) -> NoiseFloor:
     """An A/A run: the original against a second copy of itself, `noise_processes` processes.
 
@@ -178,7 +189,7 @@ def measure_noise_floor(
     try:
         if not records:
             raise _NoNoise("no recorded calls to time")
-        task = timing_task(same, original_source, records, fixed)
+        task = timing_task(same, original_source, records, fixed, whole_class)
         run = run_micro_ab(task, root, fixed, threshold=None)
         if run.error is not None or run.estimate is None:
             raise _NoNoise(run.error or "no timings")
@@ -304,6 +315,7 @@ def timing_task(
     original_source: str,
     records: Sequence[CallRecord],
     settings: MeasureSettings,
+    whole_class: bool = False,
 ) -> TimingTask:
     return TimingTask(
         module=candidate.function.module,
@@ -315,6 +327,7 @@ def timing_task(
         call_reprs=tuple(record.call_repr for record in records),
         pairs=settings.pairs_per_process,
         min_block_ns=round(settings.min_block_seconds * 1e9),
+        whole_class=whole_class,
     )
 
 

@@ -46,6 +46,7 @@ from perfloop.model import MemoryPeaks
 from perfloop.runtime import pickling
 from perfloop.runtime.loader import (
     import_hook,
+    load_class_into,
     load_function_into,
     load_module_copy,
     resolve_function,
@@ -85,6 +86,9 @@ class TimingTask:
     loops: int = 0  # passes per block; 0: calibrate in this process
     probe: bool = True  # run the first-pass (cache) check and the memory peaks here
     cold: bool = False  # time cold blocks (a first pass on a fresh module copy each)
+    # `qualname` is a whole class: each call pickles `((constructor, steps), {})`, one
+    # recorded history of an instance as bytes (`steps`: (method, pickled call) pairs)
+    whole_class: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,12 +155,14 @@ class Version:
     module: types.ModuleType
     function: Function
     in_place: str | None = None  # compiled into the original module: swapped in to run
+    installs: object = None  # what is swapped in, if not `function` (a candidate class)
 
 
 def _installed(version: Version) -> contextlib.AbstractContextManager[None]:
     if version.in_place is None:
         return contextlib.nullcontext()
-    return swapped_in(version.module, version.in_place, version.function)
+    installs = version.function if version.installs is None else version.installs
+    return swapped_in(version.module, version.in_place, installs)  # type: ignore[arg-type]
 
 
 def time_version(version: Version, calls: Sequence[Call]) -> BlockTime:
@@ -518,6 +524,14 @@ def load_versions(task: TimingTask) -> tuple[Version, Version]:
     import_hook().override(task.module, task.path, task.original_source)
     with tripwire.paused():  # the original and its imports ran in the workload anyway
         original_module = importlib.import_module(task.module)
+    if task.whole_class:
+        original_class = getattr(original_module, task.qualname)
+        original = Version(original_module, history_runner(original_class))
+        try:
+            candidate = _class_beside(task, original_module, task.candidate_source)
+        except Exception as exc:
+            raise CandidateLoadError(_exception_text(exc)) from exc
+        return original, candidate
     original = Version(original_module, resolve_function(original_module, task.qualname))
     try:
         candidate = _load_beside(task, original_module, task.candidate_source)
@@ -539,10 +553,54 @@ def _load_beside(task: TimingTask, original_module: types.ModuleType, source: st
     return Version(module, resolve_function(module, task.qualname))
 
 
+def history_runner(cls: type) -> Function:
+    """What a whole class's A/B times per recorded history: construct an instance, then
+    make its method calls in order (a call that raises is caught, as in the workload's
+    history it raised too, and the next one follows)."""
+
+    def run(constructor: Call, steps: tuple[tuple[str, Call], ...]) -> None:
+        instance = cls(*constructor[0], **constructor[1])
+        for method, (args, kwargs) in steps:
+            with contextlib.suppress(Exception):
+                getattr(instance, method)(*args, **kwargs)
+
+    return run
+
+
+def _class_beside(
+    task: TimingTask, module: types.ModuleType, source: str, again: bool = False
+) -> Version:
+    """A whole class as `source` defines it, compiled in the imported module (nothing else
+    of the module runs again) and put in place of the original class while it is timed."""
+    cls = load_class_into(module, task.qualname, task.original_source, source, again=again)
+    if cls is None:
+        raise CandidateLoadError(
+            f"the candidate changes more of {task.module} than the class {task.qualname} and "
+            "the imports, constants and helpers it adds"
+        )
+    return Version(module, history_runner(cls), in_place=task.qualname, installs=cls)
+
+
+def history_calls(task: TimingTask, module: types.ModuleType) -> tuple[bytes, ...]:
+    """A whole class's histories as calls of `history_runner`: each history's pickled
+    constructor and steps, unpickled here (in the worker) with the original module in place
+    and pickled again as one call."""
+    calls = []
+    with _serving(module):
+        for data in task.call_args:
+            (constructor, steps), _ = pickle.loads(data)
+            call = (pickle.loads(constructor), tuple((m, pickle.loads(s)) for m, s in steps))
+            calls.append(pickle.dumps((call, {}), protocol=4))
+    return tuple(calls)
+
+
 def fresh_loader(task: TimingTask, source: str) -> Callable[[], Version]:
-    """A function that loads `source` as a new module copy and returns its version."""
+    """A function that loads `source` as a new module copy and returns its version (for a
+    whole class: the class compiled anew in the imported module)."""
 
     def fresh() -> Version:
+        if task.whole_class:
+            return _class_beside(task, importlib.import_module(task.module), source, again=True)
         return _load_beside(task, importlib.import_module(task.module), source)
 
     return fresh
@@ -565,7 +623,8 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
             f"{_exception_text(exc)}",
         )
     try:
-        inputs = RecordedInputs(task.call_args)
+        calls = history_calls(task, original.module) if task.whole_class else task.call_args
+        inputs = RecordedInputs(calls)
     except Exception as exc:
         return _failed(task, f"the recorded inputs could not be unpickled: {_exception_text(exc)}")
     fresh_original = fresh_loader(task, task.original_source)

@@ -35,6 +35,13 @@ from perfloop.outside.candidate import (
     build_candidate,
     read_target,
 )
+from perfloop.outside.whole_class import (
+    build_class_candidate,
+    gate_class,
+    history_records,
+    history_timing_notes,
+    read_class_target,
+)
 from perfloop.project import Project
 from perfloop.report.json import render as render_json
 from perfloop.results import BenchResult
@@ -52,18 +59,31 @@ def bench_outside(
     """Micro A/B on the recorded calls, the A/A noise floor, and optionally the whole workload."""
     steps = _Steps()
     project = Project(settings.root.resolve())
-    found = read_target(project, FunctionRef.parse(target))
-    candidate, notes = build_candidate(project, found, spec)
+    ref = FunctionRef.parse(target)
+    whole_class = project.defines_class(ref)
+    if whole_class:
+        found = read_class_target(project, ref)
+        candidate, notes = build_class_candidate(project, found, spec), ()
+    else:
+        found = read_target(project, ref)
+        candidate, notes = build_candidate(project, found, spec)
     if workload_level:
         require_workload(settings, "for --workload-level")
-    gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
+    if whole_class:
+        gate = gate_class(candidate, found, project)
+    else:
+        gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
     timing = measure_settings(settings)
     with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
         capture = get_calls(settings, store, found.function, run)
         store.save_capture(run_id, capture)
         steps.done("recording the calls" if run is None else "loading the calls")
-        refused = _refusal(gate, capture.usable, capture.problem)
+        records = capture.records
+        if whole_class:  # one timed call: one recorded history, constructor and calls
+            records = history_records(capture)
+            notes = (*notes, *history_timing_notes(capture))
+        refused = _refusal(gate, bool(records) and capture.problem is None, capture.problem)
         noise = comparison = None
         if refused is not None:
             measurement = Measurement(None, False, refused)
@@ -72,17 +92,23 @@ def bench_outside(
             # is --min-speedup raised to the noise floor on a noisy machine.
             progress("Timing the original against itself (noise floor)")
             noise = measure_noise_floor(
-                candidate, found.source, capture.records, root=project.root, settings=timing
+                candidate,
+                found.source,
+                records,
+                root=project.root,
+                settings=timing,
+                whole_class=whole_class,
             )
             steps.done("the A/A noise floor")
             progress("Timing the candidate against the original")
             measurement = measure_candidate(
                 candidate,
                 found.source,
-                capture.records,
+                records,
                 root=project.root,
                 settings=timing,
                 noise=noise,
+                whole_class=whole_class,
             )
             steps.done(f"the A/B (budget {timing.budget_seconds:g} s)")
         if measurement.speedup is not None and workload_level:
@@ -93,13 +119,14 @@ def bench_outside(
             run_id=run_id,
             function=found.function,
             candidate=candidate,
-            calls_recorded=len(capture.records),
+            calls_recorded=len(records),
             measurement=measurement,
             noise_floor=noise,
             min_speedup=settings.min_speedup,
             workload=comparison,
             notes=(*notes, "not verified here: check the behaviour with `perfloop verify`"),
             steps=steps.taken,
+            timed="recorded instance histories" if whole_class else "recorded calls",
         )
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, None, measurement))
         store.finish_run(result, render_json(result))

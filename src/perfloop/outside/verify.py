@@ -14,6 +14,14 @@ from perfloop.model import (
 from perfloop.outside.calls import Progress, describe_source, get_calls, quiet, recorded_run
 from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
 from perfloop.outside.judge import judge, new_verification, verify_settings
+from perfloop.outside.whole_class import (
+    NO_STRENGTH,
+    build_class_candidate,
+    gate_class,
+    history_notes,
+    judge_class,
+    read_class_target,
+)
 from perfloop.progress import tier_progress
 from perfloop.project import Project
 from perfloop.report.json import render as render_json
@@ -35,9 +43,16 @@ def verify_outside(
     `engine` chooses the verification tiers and budgets (default: all, as configured).
     """
     project = Project(settings.root.resolve())
-    found = read_target(project, FunctionRef.parse(target))
-    candidate, notes = build_candidate(project, found, spec)
-    gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
+    ref = FunctionRef.parse(target)
+    whole_class = project.defines_class(ref)
+    if whole_class:
+        found = read_class_target(project, ref)
+        candidate, notes = build_class_candidate(project, found, spec), ()
+        gate = gate_class(candidate, found, project)
+    else:
+        found = read_target(project, ref)
+        candidate, notes = build_candidate(project, found, spec)
+        gate = gate_candidate(candidate, found.source, set(), project.top_level_modules())
     verification = new_verification(project.root, settings, engine or verify_settings(settings))
     with recorded_run(project.root, describe_source(settings, run)) as (store, run_id):
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
@@ -46,9 +61,14 @@ def verify_outside(
         verdict = counterexample = strength = None
         weak = False
         if gate.passed:
-            doing = f"Verifying on {len(capture.records)} recorded calls and beyond"
+            recorded = (
+                f"{len(capture.histories)} recorded instance histories"
+                if whole_class
+                else f"{len(capture.records)} recorded calls"
+            )
+            doing = f"Verifying on {recorded} and beyond"
             progress(doing)
-            judgement = judge(
+            judgement = (judge_class if whole_class else judge)(
                 candidate,
                 found.source,
                 capture,
@@ -59,6 +79,8 @@ def verify_outside(
             )
             verdict, counterexample = judgement.verdict, judgement.counterexample
             strength, weak = judgement.strength, judgement.weak
+        if whole_class:
+            notes = (*history_notes(capture, verdict), NO_STRENGTH)
         decision = decision_for(gate, verdict, weak)
         result = VerifyResult(
             run_id=run_id,
@@ -69,7 +91,7 @@ def verify_outside(
             decision=decision,
             reason=_reason(decision, gate.reason, verdict, strength),
             calls_seen=capture.calls_seen,
-            calls_recorded=len(capture.records),
+            calls_recorded=capture.calls_seen if whole_class else len(capture.records),
             strength=strength,
             counterexample=counterexample,
             notes=(*notes, *verification.tests_notes()),

@@ -85,6 +85,13 @@ def optimize(
     project = Project(root)
     explicit = [FunctionRef.parse(text) for text in settings.functions]
     for ref in explicit:
+        if project.defines_class(ref):
+            raise TargetError(
+                f"{ref} is a class: optimize proposes rewrites of functions and methods only. "
+                f"Name its hot methods ({ref}.method), or check a whole new class of your own "
+                f"with `perfloop verify {ref} --candidate FILE` and time it with "
+                f"`perfloop bench {ref} --candidate FILE`"
+            )
         problem = why_not_targetable(project.check_function(ref), ref.qualname)
         if problem is not None:
             raise TargetError(

@@ -258,6 +258,7 @@ def bench_document(result: BenchResult) -> Document:
         "min_speedup": result.min_speedup,
         "threshold": result.threshold,
         "calls_recorded": result.calls_recorded,
+        "timed": result.timed,
         "measurement": measurement_document(result.measurement),
         "noise_floor": noise_floor_document(result.noise_floor),
         "workload": workload_document(result.workload),

@@ -147,15 +147,19 @@ def verify_text(result: VerifyResult) -> str:
     if verdict is not None:
         lines.append(f"tiers run: {', '.join(verdict.tiers) or 'none'}")
         lines += [f"  {tier_line(run)}" for run in verdict.runs]
-        lines.append(
-            f"inputs tried: {verdict.calls_checked} of {result.calls_recorded} recorded calls "
-            f"replayed (the workload made {result.calls_seen} calls)"
-            + "".join(
-                f", {run.inputs} {tier_named(run.tier).inputs}"
-                for run in verdict.runs
-                if run.tier != "replay" and run.outcome != "skipped"
+        others = [
+            f"{run.inputs} {tier_named(run.tier).inputs}"
+            for run in verdict.runs
+            if run.tier != "replay" and run.outcome != "skipped"
+        ]
+        replay_skipped = any(r.tier == "replay" and r.outcome == "skipped" for r in verdict.runs)
+        if not (replay_skipped and others):  # a whole class: no per-call replay to count
+            others.insert(
+                0,
+                f"{verdict.calls_checked} of {result.calls_recorded} recorded calls "
+                f"replayed (the workload made {result.calls_seen} calls)",
             )
-        )
+        lines.append("inputs tried: " + ", ".join(others))
         lines.append(strength_text(result.strength, verdict))
     if result.counterexample is not None:
         lines += counterexample_lines(result.counterexample)
@@ -187,7 +191,7 @@ def bench_text(result: BenchResult) -> str:
         lines.append(noise_floor_line(result.noise_floor, result.min_speedup))
     if speedup is not None:
         lines.append(
-            f"one pass over {result.calls_recorded} recorded calls: "
+            f"one pass over {result.calls_recorded} {result.timed}: "
             f"original {seconds_text(speedup.baseline_seconds)}, "
             f"candidate {seconds_text(speedup.candidate_seconds)}"
         )

@@ -100,6 +100,10 @@ def _install_capture(settings: dict[str, object]) -> None:
         classes: dict[type, list[str]] = {}  # the classes whose methods are targets
         for qualname in qualnames:
             ref = f"{module.__name__}:{qualname}"
+            whole = _class_named(module, qualname)
+            if whole is not None:  # a whole class as the target: its instances' histories
+                _follow_instances(whole, (), settings, histories, failures)
+                continue
             try:
                 target = resolve_target(module, qualname)
             except (AttributeError, KeyError):
@@ -158,6 +162,14 @@ def _install_capture(settings: dict[str, object]) -> None:
         write_atomic(final, pickle.dumps(report, protocol=4), durable=False)
 
     atexit.register(dump)
+
+
+def _class_named(module: types.ModuleType, qualname: str) -> type | None:
+    """The class `qualname` of `module` when that target is a whole class, else None."""
+    found: object = module
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found if isinstance(found, type) else None
 
 
 def _follow_instances(

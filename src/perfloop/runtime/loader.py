@@ -435,6 +435,46 @@ def load_function_into(
     return function
 
 
+def load_class_into(
+    module: types.ModuleType,
+    qualname: str,
+    original_source: str,
+    source: str,
+    again: bool = False,
+) -> type | None:
+    """The class `qualname` (top level) as `source` (a whole module) defines it, compiled
+    in the already-imported `module` as `load_function_into` compiles a function: its
+    globals are the module's, nothing else of the module runs again, and the imports,
+    constants and helpers the candidate adds are run in the module when their names are
+    free. Every method, class attribute and `__slots__` may differ from the original's.
+    None when `source` changes more than the class and such additions. `again`: the same
+    source was loaded so before, its additions are in the module; only the class is
+    compiled anew (a fresh class, for timing first passes)."""
+    try:
+        old_tree, new_tree = ast.parse(original_source), ast.parse(source)
+    except SyntaxError:
+        return None
+    if "." in qualname:
+        return None
+    added = _added_statements(old_tree, new_tree, qualname)
+    definition = _last_named(new_tree.body, qualname)
+    if added is None or not isinstance(definition, ast.ClassDef):
+        return None
+    if not again and not _names_free(module, added):
+        return None
+    filename = getattr(module, "__file__", None) or "<candidate>"
+    if added and not again:
+        exec(compile(ast.Module(body=added, type_ignores=[]), filename, "exec"), module.__dict__)
+    holder: dict[str, object] = {}
+    exec(
+        compile(ast.Module(body=[definition], type_ignores=[]), filename, "exec"),
+        module.__dict__,
+        holder,
+    )
+    found = holder.get(qualname)
+    return found if isinstance(found, type) else None
+
+
 _Definition = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 

@@ -55,6 +55,7 @@ def prepare_target(
     limits: Limits,
     tests: TestSelection | None = None,
     reference: WorkloadReference | None = None,
+    whole_class: bool = False,
 ) -> TargetPlan:
     """The target's plan; `problem` is set if the original disagrees with itself under fuzzing."""
     plan = TargetPlan(
@@ -68,8 +69,9 @@ def prepare_target(
         reference=reference,
         observed=capture.parameter_types,
         histories=capture.histories,
+        whole_class=whole_class,
     )
-    if settings.runs("fuzz") and capture.records:
+    if settings.runs("fuzz") and capture.records and not whole_class:
         problem = original_instability(plan, root=root, limits=limits)
         if problem is not None:
             plan = replace(plan, problem=problem)
@@ -120,6 +122,10 @@ def verify_candidate(
     status, difference, reason = VerdictStatus.EQUIVALENT, None, None
     for tier in TIER_ORDER:
         if not plan.settings.runs(tier) or not tier_named(tier).fits(plan):
+            continue
+        refused = tier_named(tier).not_for_classes if plan.whole_class else None
+        if refused is not None:  # listed, so the verdict says it did not judge the class
+            runs.append(TierRun(tier, "skipped", 0, 0.0, refused))
             continue
         left = deadline - time.monotonic()
         if status is not VerdictStatus.EQUIVALENT and stop_at_first_difference:
@@ -200,7 +206,9 @@ class RunVerification:
         module_source: str,
         capture: TargetCapture,
         limits: Limits,
+        whole_class: bool = False,
     ) -> TargetPlan:
+        """The target's plan, prepared once; `whole_class`: `function` names a class."""
         if function not in self._plans:
             self._plans[function] = prepare_target(
                 function,
@@ -212,6 +220,7 @@ class RunVerification:
                 limits=limits,
                 tests=self.tests_for(function, path, module_source),
                 reference=self._reference,
+                whole_class=whole_class,
             )
         return self._plans[function]
 

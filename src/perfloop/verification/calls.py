@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from perfloop.runtime.lazy import pull_at_most, settle
 from perfloop.runtime.loader import (
     import_hook,
+    load_class_into,
     load_function_into,
     load_module_copy,
     resolve_target,
@@ -107,6 +108,40 @@ def load_fresh(module: str, qualname: str, path: str, source: str) -> Version:
     """`source` executed as a separate module object: none of the state that earlier calls
     left in the imported module (a cache, a counter) is in it."""
     return _version(load_module_copy(module, path, source), qualname)
+
+
+def load_original_class(module: str, qualname: str, path: str, source: str) -> Version:
+    """A whole class as the target: the original class, its module imported under its own
+    name from the captured source. `function` holds the class."""
+    import_hook().override(module, path, source)
+    with tripwire.paused():
+        loaded = importlib.import_module(module)
+    return Version(loaded, class_in(loaded, qualname), False)
+
+
+def load_class_copy(module: str, qualname: str, path: str, source: str) -> Version:
+    """A candidate class: compiled into the imported original module (nothing else of the
+    module runs again) and put where the original class is while it runs; where the
+    candidate changes more of the module than the class and additions, the whole source
+    executed as a separate module object."""
+    imported = sys.modules.get(module)
+    served = import_hook().sources.get(module)
+    if imported is not None and served is not None:
+        cls = load_class_into(imported, qualname, served[1], source)
+        if cls is not None:
+            return Version(imported, cls, False, in_place=qualname)
+    loaded = load_module_copy(module, path, source)
+    return Version(loaded, class_in(loaded, qualname), False)
+
+
+def class_in(module: types.ModuleType, qualname: str) -> type:
+    """The class `qualname` of `module`; TypeError if it is something else."""
+    found: object = module
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    if not isinstance(found, type):
+        raise TypeError(f"{qualname} is a {type(found).__name__}, not a class")
+    return found
 
 
 def _version(module: types.ModuleType, qualname: str) -> Version:

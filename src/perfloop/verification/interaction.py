@@ -33,6 +33,7 @@ from pathlib import Path
 
 from perfloop.model import Limits, ObjectHistory
 from perfloop.runtime import pickling
+from perfloop.runtime.loader import attribute_name
 from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import calls as calling
 from perfloop.verification.compare import ComparePolicy, compare_values
@@ -59,6 +60,9 @@ class InteractionTask:
     settings: FuzzSettings  # the budget of generated sequences
     policy: ComparePolicy
     history_seconds: float = 60.0  # for the recorded histories; those left are not replayed
+    # the target is a whole class (`qualname` names it): the candidate module's class is
+    # put in place of the original, and public properties are compared after each step too
+    whole_class: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,15 +161,27 @@ class _Episode:
 class _Checker:
     def __init__(self, task: InteractionTask) -> None:
         self.task = task
-        self.original = calling.load_original(
-            task.module, task.qualname, task.path, task.original_source
-        )
-        self.candidate = calling.load_copy(task.module, task.qualname, task.path, task.source)
-        self.owner = task.qualname.rpartition(".")[0]
+        if task.whole_class:
+            self.original = calling.load_original_class(
+                task.module, task.qualname, task.path, task.original_source
+            )
+            self.candidate = calling.load_class_copy(
+                task.module, task.qualname, task.path, task.source
+            )
+            self.owner = task.qualname
+        else:
+            self.original = calling.load_original(
+                task.module, task.qualname, task.path, task.original_source
+            )
+            self.candidate = calling.load_copy(task.module, task.qualname, task.path, task.source)
+            self.owner = task.qualname.rpartition(".")[0]
         self.seen = _Seen()
         self.calls = 0
 
     def _class(self, version: calling.Version) -> type:
+        if self.task.whole_class:  # the version is the class itself
+            assert isinstance(version.function, type)
+            return version.function
         found: object = version.module
         for part in self.owner.split("."):
             found = getattr(found, part)
@@ -212,8 +228,9 @@ class _Checker:
         self, a: object, side_a: calling.Version, b: object, side_b: calling.Version
     ) -> str | None:
         """How the instances' public attributes differ, or None."""
-        public_a, private_a = _attributes(a)
-        public_b, private_b = _attributes(b)
+        properties = self.task.whole_class
+        public_a, private_a = _attributes(a, side_a, properties)
+        public_b, private_b = _attributes(b, side_b, properties)
         self.seen.private |= private_a | private_b
         if side_b is not side_a:
             rebuilt = calling.as_original(("return", public_b, ((), {})), side_b, side_a)
@@ -262,13 +279,53 @@ class _Checker:
         return "\n".join([*dict.fromkeys(imports), *lines]), exact
 
 
-def _attributes(instance: object) -> tuple[dict[str, object], set[str]]:
-    """(public attributes, names of private ones) of an instance's __dict__."""
+def _attributes(
+    instance: object, version: calling.Version, properties: bool = False
+) -> tuple[dict[str, object], set[str]]:
+    """(public attributes, names of private ones) of an instance: its __dict__ and the
+    slots it has set (a rewrite may move attributes into `__slots__`), and with
+    `properties` the values of the public properties of its class, read with its version
+    in place (what such a property raises counts as its value)."""
     held = getattr(instance, "__dict__", None)
-    if not isinstance(held, dict):
-        return {}, set()
-    public = {k: v for k, v in held.items() if not str(k).startswith("_")}
-    return public, {str(k) for k in held if str(k).startswith("_")}
+    values: dict[str, object] = dict(held) if isinstance(held, dict) else {}
+    for name in _slots(type(instance)):
+        with contextlib.suppress(AttributeError):  # a slot never set
+            values[name] = getattr(instance, name)
+    public = {str(k): v for k, v in values.items() if not str(k).startswith("_")}
+    private = {str(k) for k in values if str(k).startswith("_")}
+    if properties:
+        with calling.installed(version):
+            for name in _public_properties(type(instance)):
+                if name in public:
+                    continue
+                try:
+                    public[name] = getattr(instance, name)
+                except Exception as exc:
+                    kind = type(exc)
+                    public[name] = ("raises", f"{kind.__module__}.{kind.__qualname__}")
+    return public, private
+
+
+def _slots(cls: type) -> list[str]:
+    """The slot names of `cls` and its bases, as the instance stores them (mangled)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        declared = klass.__dict__.get("__slots__", ())
+        for name in (declared,) if isinstance(declared, str) else declared:
+            if name in ("__dict__", "__weakref__"):
+                continue
+            names.append(attribute_name(klass, name))
+    return names
+
+
+def _public_properties(cls: type) -> list[str]:
+    """The public properties of `cls` and its bases: what callers read as attributes."""
+    found: list[str] = []
+    for klass in cls.__mro__[:-1]:
+        for name, value in vars(klass).items():
+            if isinstance(value, property) and not name.startswith("_") and name not in found:
+                found.append(name)
+    return sorted(found)
 
 
 def _named_global(value: object, module: str, policy: ComparePolicy) -> tuple[str, str] | None:

@@ -120,6 +120,9 @@ class TargetPlan:
     reference: WorkloadReference | None = field(default=None, compare=False)
     # the parameters' runtime types the recorder observed (drawn from by the fuzz tier)
     observed: tuple[ObservedType, ...] = ()
+    # `function` names a whole class: a candidate replaces the class (any of its methods,
+    # attributes, `__slots__`); tiers that judge one call of one function do not apply
+    whole_class: bool = False
 
 
 @dataclass(frozen=True)

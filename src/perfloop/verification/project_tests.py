@@ -212,11 +212,11 @@ def select_tests(
     """The tests in the index that execute `function` and pass with the original."""
     if index.problem is not None:
         return TestSelection(note=index.problem)
-    key = _code_key(root, function, path, module_source)
-    if key is None:
+    keys = _code_keys(root, function, path, module_source)
+    if not keys:
         return TestSelection(note=f"{function} was not found in {path}")
     covering = dict(index.covering)
-    node_ids = covering.get(key, ())
+    node_ids = tuple(dict.fromkeys(n for key in keys for n in covering.get(key, ())))
     if not node_ids:
         return TestSelection(
             note=f"none of the project's {index.collected} tests executes {function}"
@@ -242,6 +242,27 @@ def _within_budget(selection: TestSelection, seconds_left: float) -> tuple[tuple
         chosen.add(i)
         spent += durations[i]
     return tuple(selection.node_ids[i] for i in sorted(chosen)), spent
+
+
+def _code_keys(root: Path, function: FunctionRef, path: str, source: str) -> list[CodeKey]:
+    """The code the target is: the function, or for a whole class each of its methods."""
+    key = _code_key(root, function, path, source)
+    if key is not None:
+        return [key]
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    classes = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == function.qualname]
+    if not classes:
+        return []
+    methods = [
+        FunctionRef(function.module, f"{function.qualname}.{node.name}")
+        for node in classes[-1].body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    ]
+    found = (_code_key(root, method, path, source) for method in methods)
+    return [key for key in found if key is not None]
 
 
 def _code_key(root: Path, function: FunctionRef, path: str, source: str) -> CodeKey | None:

@@ -41,7 +41,8 @@ class Tier:
     ("on generated inputs"); `applies` says whether the settings let it run at all (a
     budget of 0 turns a tier off), beside the user's choice of tiers; `fits` whether it
     means anything for a target at all (the interaction tier: only for a method), so a
-    verdict does not list a tier that could never run on it.
+    verdict does not list a tier that could never run on it. `not_for_classes` says why
+    a tier does not judge a whole class as the target (a per-call tier).
     """
 
     name: str
@@ -51,6 +52,9 @@ class Tier:
     check: Check
     applies: Callable[[VerifySettings], bool] = always
     fits: Callable[[TargetPlan], bool] = any_target
+    # why the tier cannot judge a whole class as the target (None: it can); the verdict
+    # lists the tier as skipped with this note, so a reader sees it did not run
+    not_for_classes: str | None = None
 
 
 def _unknown_check(

@@ -71,5 +71,12 @@ def has_examples(settings: VerifySettings) -> bool:
 
 
 TIER = Tier(
-    "fuzz", "inputs", "generated inputs", "on generated inputs", check_fuzz, applies=has_examples
+    "fuzz",
+    "inputs",
+    "generated inputs",
+    "on generated inputs",
+    check_fuzz,
+    applies=has_examples,
+    not_for_classes="fuzzing one method's calls does not apply to a whole-class candidate; "
+    "the interaction tier generates call sequences on one object instead",
 )

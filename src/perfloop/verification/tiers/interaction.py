@@ -20,7 +20,11 @@ def check_interaction(
     source: str, plan: TargetPlan, root: Path, limits: Limits, seconds_left: float
 ) -> TierCheck:
     if not plan.histories:
-        why = "no instance of its class that the workload called it on could be followed"
+        why = (
+            "no instance of the class that the workload called a method on could be followed"
+            if plan.whole_class
+            else "no instance of its class that the workload called it on could be followed"
+        )
         return TierCheck(TierRun("interaction", "skipped", 0, 0.0, why))
     settings = plan.settings.fuzz
     if settings.seconds * 1.5 + 5.0 > seconds_left:  # shrink generation to what is left
@@ -37,12 +41,14 @@ def check_interaction(
         settings,
         plan.settings.policy,
         history_seconds(settings, limits, seconds_left),
+        whole_class=plan.whole_class,
     )
     result = run_interactions(task, root=root, limits=worker_limits(settings, limits, seconds_left))
     sequences = result.histories + result.generated
     note = result.note
     if result.private:
-        shown = ", ".join(result.private[:12]) + (", ..." if len(result.private) > 12 else "")
+        cap = len(result.private) if plan.whole_class else 12  # a class: the report lists all
+        shown = ", ".join(result.private[:cap]) + (", ..." if len(result.private) > cap else "")
         private = f"attributes treated as private (compared only through later calls): {shown}"
         note = f"{note}; {private}" if note else private
     run = TierRun("interaction", result.outcome, sequences, result.seconds, note)
@@ -61,7 +67,7 @@ def check_interaction(
 def is_method(plan: TargetPlan) -> bool:
     """A method of a class (histories are recorded for those only), not a nested function."""
     owner = plan.function.qualname.rpartition(".")[0]
-    return bool(plan.histories) or (bool(owner) and "<locals>" not in owner)
+    return plan.whole_class or bool(plan.histories) or (bool(owner) and "<locals>" not in owner)
 
 
 TIER = Tier(

@@ -31,4 +31,12 @@ def check_replay(
     return TierCheck(run, verdict.difference, verdict.reason)
 
 
-TIER = Tier("replay", "calls", "recorded calls", "on the recorded calls", check_replay)
+TIER = Tier(
+    "replay",
+    "calls",
+    "recorded calls",
+    "on the recorded calls",
+    check_replay,
+    not_for_classes="per-call replay of single methods does not apply to a whole-class "
+    "candidate (its methods and attributes change together); the interaction tier judges it",
+)

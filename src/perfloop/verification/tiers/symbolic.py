@@ -18,4 +18,6 @@ TIER = Tier(
     "on inputs the symbolic search found",
     check_symbolic,
     applies=has_budget,
+    not_for_classes="the symbolic search compares one function's calls; it does not apply to "
+    "a whole-class candidate",
 )
