@@ -8,6 +8,13 @@ generator's return value, `StopIteration.value`), raised, or stopped early
 (closed or dropped). That becomes a `LazyOutcome`, the call's recorded result.
 Replay pulls a version's lazy result exactly as far (`consume`), so partial
 consumption is compared too, and the arguments' state is taken after it.
+
+An item that is itself lazy (more-itertools' `ichunked` yields chunks that read the
+same source iterator, so what a chunk holds depends on when it is read) is handed to
+the workload as a recording iterator too, all of them writing one log of pulls in the
+order the workload made them: (iterator number, "item" and the item, or how it ended),
+the result being number 0 and each lazy item the next number. The call is kept once
+every iterator of the tree is done; replay makes the same pulls in the same order.
 Standard library and cloudpickle only: this runs inside the user's process.
 """
 
@@ -36,12 +43,13 @@ class LazyOutcome:
     a call that raises, the type is what counts).
     """
 
-    kind: str
+    kind: str = field(compare=False)  # a generator or a zip: a consumer sees the same items
     items: tuple[object, ...]
     end: str
     value: object = None
     error: str | None = None
     message: str | None = field(default=None, compare=False)
+    pulls: tuple[tuple[int, str, object], ...] = ()  # with lazy items: every pull, in order
 
     def describe(self) -> str:
         """How it went for its consumer: "raised builtins.KeyError('x') after 2 items"."""
@@ -53,6 +61,15 @@ class LazyOutcome:
             return f"yielded {count}, then ended"
         return f"yielded {count} before its consumer stopped"
 
+
+@dataclass(frozen=True)
+class LazyItem:
+    """An item that is itself lazy: the `number`-th iterator of its result's tree."""
+
+    number: int
+
+
+ITEM = "item"
 
 _LAZY_MODULES = frozenset({"builtins", "itertools"})
 
@@ -92,11 +109,56 @@ def snapshot(item: object) -> object:
     return pickling.check_loads(pickling.dumps(item, faithful=True))
 
 
+class _Tree:
+    """The iterators a lazy result and its lazy items form, and the log of their pulls."""
+
+    def __init__(
+        self,
+        finish: Callable[[LazyOutcome | str, str], None],
+        register: Callable[[RecordingIterator], None],
+    ) -> None:
+        self.finish = finish
+        self.register = register
+        self.pulls: list[tuple[int, str, object]] = []
+        self.nested = False
+        self.count = 0
+        self.open = 0
+        self.outcome: LazyOutcome | None = None  # the result's own, once it ended
+        self.printed: list[str] = []
+        self.failed = False
+
+    def fail(self, problem: str) -> None:
+        if not self.failed:
+            self.failed = True
+            self.finish(problem, "")
+
+    def ended(self) -> None:
+        self.open -= 1
+        if self.open or self.failed or self.outcome is None:
+            return
+        pulls = tuple(self.pulls) if self.nested else ()
+        outcome = self.outcome
+        self.finish(
+            LazyOutcome(
+                outcome.kind,
+                outcome.items,
+                outcome.end,
+                outcome.value,
+                outcome.error,
+                outcome.message,
+                pulls,
+            ),
+            "".join(self.printed),
+        )
+
+
 class RecordingIterator:
     """Stands in for a lazy result in the workload and reports what it produced once.
 
     `finish(outcome_or_problem, stdout)` is called once: with a LazyOutcome, or with
-    a problem text when an item could not be copied.
+    a problem text when an item could not be copied. A lazy item is handed out as a
+    RecordingIterator of the same tree (`register` is told about it, so the process's
+    end can stop it); the result is finished when all of them are done.
     """
 
     def __init__(
@@ -104,13 +166,17 @@ class RecordingIterator:
         inner: Iterator[Any],
         finish: Callable[[LazyOutcome | str, str], None],
         capture_stdout: Callable[[Callable[[], Any]], tuple[Any, str]],
+        register: Callable[[RecordingIterator], None] = lambda node: None,
+        tree: _Tree | None = None,
     ) -> None:
         self._inner = inner
         self._kind = _kind(inner)
-        self._finish = finish
         self._capture = capture_stdout
+        self._tree = tree if tree is not None else _Tree(finish, register)
+        self._number = self._tree.count
+        self._tree.count += 1
+        self._tree.open += 1
         self._items: list[object] = []
-        self._printed: list[str] = []
         self._done = False
 
     def __iter__(self) -> RecordingIterator:
@@ -140,6 +206,7 @@ class RecordingIterator:
         self._end(STOPPED)
 
     def _step(self, pull: Callable[[], Any]) -> Any:
+        tree = self._tree
         try:
             item, printed = self._capture(pull)
         except StopIteration as stop:
@@ -148,16 +215,24 @@ class RecordingIterator:
         except BaseException as exc:
             self._end(RAISED, error=_error_name(exc), message=_message(exc))
             raise
-        self._printed.append(printed)
-        if not self._done:
-            try:
-                self._items.append(snapshot(item))
-            except Exception as exc:
-                self._done = True
-                self._finish(
-                    f"an item it produced cannot be pickled: {type(exc).__name__}: {exc}", ""
-                )
+        tree.printed.append(printed)
+        if self._done or tree.failed:
+            return item
+        if is_lazy(item):
+            tree.nested = True
+            child = RecordingIterator(item, tree.finish, self._capture, tree.register, tree)
+            tree.register(child)
+            self._keep(LazyItem(child._number))
+            return child
+        try:
+            self._keep(snapshot(item))
+        except Exception as exc:
+            tree.fail(f"an item it produced cannot be pickled: {type(exc).__name__}: {exc}")
         return item
+
+    def _keep(self, copy: object) -> None:
+        self._items.append(copy)
+        self._tree.pulls.append((self._number, ITEM, copy))
 
     def _end(
         self, end: str, value: object = None, error: str | None = None, message: str | None = None
@@ -165,8 +240,15 @@ class RecordingIterator:
         if self._done:
             return
         self._done = True
-        outcome = LazyOutcome(self._kind, tuple(self._items), end, value, error, message)
-        self._finish(outcome, "".join(self._printed))
+        tree = self._tree
+        if end == EXHAUSTED:
+            tree.pulls.append((self._number, end, value))
+        elif end == RAISED:
+            tree.pulls.append((self._number, end, error))
+        # where a consumer stops is not logged: a dropped item stops when it is collected
+        if self._number == 0:
+            tree.outcome = LazyOutcome(self._kind, tuple(self._items), end, value, error, message)
+        tree.ended()
 
 
 def consume(result: object, expected: LazyOutcome) -> object:
@@ -174,7 +256,52 @@ def consume(result: object, expected: LazyOutcome) -> object:
 
     A result that is not lazy comes back as it is (the comparison then shows the type).
     """
+    if expected.pulls:
+        return _replay_pulls(result, expected)
     return _pull(result, len(expected.items), stop=expected.end == STOPPED)
+
+
+def _replay_pulls(result: object, expected: LazyOutcome) -> object:
+    """The recorded pulls made again, in order, on `result` and the lazy items it gives."""
+    if not isinstance(result, Iterator):
+        return result
+    iterators: list[Iterator[Any]] = [result]
+    pulls: list[tuple[int, str, object]] = []
+    items: list[object] = []
+    ending: _End | None = None
+    for number, _, _ in expected.pulls:
+        if number >= len(iterators):
+            break  # it gave fewer lazy items: the pulls differ already
+        item = next(_pulled(iterators[number]))
+        if isinstance(item, _End):
+            pulls.append((number, item.end, item.value if item.end == EXHAUSTED else item.error))
+            if number == 0:
+                ending = item
+            continue
+        if is_lazy(item):
+            copy: object = LazyItem(len(iterators))
+            iterators.append(item)
+        else:
+            copy = snapshot(item)
+        pulls.append((number, ITEM, copy))
+        if number == 0:
+            items.append(copy)
+    for iterator in reversed(iterators):
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+    if ending is None:
+        return LazyOutcome(_kind(result), tuple(items), STOPPED, pulls=tuple(pulls))
+    outcome = ending.outcome(_kind(result), items)
+    return LazyOutcome(
+        outcome.kind,
+        outcome.items,
+        outcome.end,
+        outcome.value,
+        outcome.error,
+        outcome.message,
+        tuple(pulls),
+    )
 
 
 def pull_at_most(result: object, limit: int) -> object:
@@ -196,7 +323,7 @@ def _pull(result: object, count: int, stop: bool) -> object:
     for item in itertools.islice(_pulled(result), count):
         if isinstance(item, _End):
             return item.outcome(_kind(result), items)
-        items.append(snapshot(item))
+        items.append(_pull(item, count, stop=True) if is_lazy(item) else snapshot(item))
     if stop:
         close = getattr(result, "close", None)
         if close is not None:
@@ -205,7 +332,8 @@ def _pull(result: object, count: int, stop: bool) -> object:
     last = next(_pulled(result))
     if isinstance(last, _End):
         return last.outcome(_kind(result), items)
-    return LazyOutcome(_kind(result), (*items, snapshot(last)), STOPPED)
+    copy = _pull(last, count, stop=True) if is_lazy(last) else snapshot(last)
+    return LazyOutcome(_kind(result), (*items, copy), STOPPED)
 
 
 @dataclass(frozen=True)

@@ -381,7 +381,7 @@ class Recorder:
                     call_repr,
                 )
 
-        proxy = lazy.RecordingIterator(result, finish, self._pull)
+        proxy = lazy.RecordingIterator(result, finish, self._pull, self.pending.add)
         self.pending.add(proxy)
         return proxy
 
