@@ -349,3 +349,33 @@ def test_a_generator_is_pulled_when_its_inputs_are_checked() -> None:
     inputs = RecordedInputs([call_bytes([1, 2])])
     check_same_exceptions(version(drain), version(drain), inputs, ["drain([1, 2])"])
     assert inputs.kept == set()  # pulled, it empties its argument
+
+
+def test_a_lazy_result_a_rewrite_returns_is_pulled_like_the_generator_it_replaces() -> None:
+    # more-itertools 7ddf9d2: triplewise, a generator, became a function returning a zip;
+    # timing pulled the generator's items but timed only the making of the zip
+    pulled: list[int] = []
+
+    def triples(xs: list[int]) -> Iterator[tuple[int, int, int]]:
+        for a, b, c in zip(xs, xs[1:], xs[2:]):
+            pulled.append(a)
+            yield a, b, c
+
+    def triples_zip(xs: list[int]) -> Iterator[tuple[int, ...]]:
+        return map(lambda a, b, c: (pulled.append(a), (a, b, c))[1], xs, xs[1:], xs[2:])
+
+    inputs = RecordedInputs([call_bytes([1, 2, 3, 4, 5]), call_bytes([7])])
+    check_same_exceptions(version(triples), version(triples_zip), inputs, ["a", "b"])
+    assert inputs.pulled == [True, True]
+    pulled.clear()
+    time_block(triples_zip, inputs.prepare(2), inputs.pulls(2))
+    assert len(pulled) == 6  # 3 triples of the first call, twice
+    pulled.clear()
+    time_block(triples, inputs.prepare(2))  # a generator function is pulled anyway
+    assert len(pulled) == 6
+
+
+def test_calls_whose_results_are_not_lazy_are_not_pulled() -> None:
+    inputs = RecordedInputs([call_bytes([3, 1]), call_bytes([2])])
+    check_same_exceptions(version(sorted), version(sorted), inputs, ["a", "b"])
+    assert inputs.pulled == [False, False] and inputs.pulls(3) == []

@@ -44,6 +44,7 @@ from typing import Any
 from perfloop.measure.stats import Side, abba_schedule
 from perfloop.model import MemoryPeaks
 from perfloop.runtime import pickling
+from perfloop.runtime.lazy import is_lazy
 from perfloop.runtime.loader import (
     import_hook,
     load_class_into,
@@ -165,10 +166,10 @@ def _installed(version: Version) -> contextlib.AbstractContextManager[None]:
     return swapped_in(version.module, version.in_place, installs)  # type: ignore[arg-type]
 
 
-def time_version(version: Version, calls: Sequence[Call]) -> BlockTime:
+def time_version(version: Version, calls: Sequence[Call], pulled: Sequence[bool] = ()) -> BlockTime:
     """`time_block` of the version's function, an in-place candidate swapped in."""
     with _installed(version):
-        return time_block(version.function, calls)
+        return time_block(version.function, calls, pulled)
 
 
 class BehaviourMismatch(Exception):
@@ -209,6 +210,8 @@ class RecordedInputs:
             )
             self.shared.append((tuple(args), dict(kwargs)) if immutable else None)
         self.kept: set[int] = set()
+        # calls whose result is lazy (a generator, a zip): pulled when timed, its work
+        self.pulled: list[bool] = [False] * len(self.call_args)
         self._kept_copies: weakref.WeakKeyDictionary[types.ModuleType, dict[int, Call]] = (
             weakref.WeakKeyDictionary()
         )
@@ -217,6 +220,10 @@ class RecordedInputs:
     @property
     def calls_per_pass(self) -> int:
         return len(self.call_args)
+
+    def pulls(self, loops: int) -> list[bool]:
+        """Which of `prepare(loops)`'s calls have their lazy result pulled."""
+        return self.pulled * loops if any(self.pulled) else []
 
     def keep(self, index: int) -> None:
         """Call `index`'s inputs are left unchanged by both versions: reuse one copy."""
@@ -306,31 +313,40 @@ _DRAIN = collections.deque
 MAX_DRAINED = 100_000  # items pulled from a generator per call (an endless one stops here)
 
 
-def time_block(function: Function, calls: Sequence[Call]) -> BlockTime:
+def time_block(function: Function, calls: Sequence[Call], pulled: Sequence[bool] = ()) -> BlockTime:
     """Time `function` over the prepared calls, GC collected before and off during.
 
     An exception a call raises is caught (and counted) inside the timed loop,
-    the same way for both sides, so recorded calls that raise are timed too. A
-    generator function's generator is pulled to its end (at most MAX_DRAINED items):
-    its work happens then. The measurement clock is the wall clock less the run-queue
-    wait in between.
+    the same way for both sides, so recorded calls that raise are timed too. A call
+    marked in `pulled` (its result is lazy: a generator, or a zip a rewrite returns
+    instead) has its result pulled to the end (at most MAX_DRAINED items): its work
+    happens then. A generator function's calls are all pulled. The measurement clock
+    is the wall clock less the run-queue wait in between.
     """
     raised = 0
     clock = time.perf_counter_ns
-    drain = inspect.isgeneratorfunction(function)  # its work happens as items are pulled
+    if not pulled and inspect.isgeneratorfunction(function):
+        pulled = [True] * len(calls)
     gc.collect()
     gc.disable()
     try:
         waited_before = run_queue_wait_ns()
         start = clock()
-        for args, kwargs in calls:
-            try:
-                if drain:
-                    _DRAIN(itertools.islice(function(*args, **kwargs), MAX_DRAINED), maxlen=0)
-                else:
+        if pulled:
+            for (args, kwargs), pull in zip(calls, pulled):
+                try:
+                    if pull:
+                        _DRAIN(itertools.islice(function(*args, **kwargs), MAX_DRAINED), maxlen=0)
+                    else:
+                        function(*args, **kwargs)
+                except Exception:
+                    raised += 1
+        else:
+            for args, kwargs in calls:
+                try:
                     function(*args, **kwargs)
-            except Exception:
-                raised += 1
+                except Exception:
+                    raised += 1
         stop = clock()
         waited_after = run_queue_wait_ns()
     finally:
@@ -351,7 +367,7 @@ def calibrate_loops(
     loops = 1
     while True:
         calls = inputs.prepare(loops, version.module)
-        elapsed = time_version(version, calls).nanoseconds
+        elapsed = time_version(version, calls, inputs.pulls(loops)).nanoseconds
         if elapsed >= min_block_ns or loops >= max_loops:
             return loops
         wanted = math.ceil(loops * 1.1 * min_block_ns / max(elapsed, 1))
@@ -377,9 +393,11 @@ def check_same_exceptions(
     for index, (first, second) in enumerate(zip(original_calls, candidate_calls)):
         shared = inputs.shared[index] is not None
         before = None if shared else (_fingerprint(first), _fingerprint(second))
-        original_error = _raised(original.function, first)
+        original_error, original_lazy = _raised(original.function, first)
         with _installed(candidate):
-            candidate_error = _raised(candidate.function, second)
+            candidate_error, candidate_lazy = _raised(candidate.function, second)
+        if original_lazy or candidate_lazy:
+            inputs.pulled[index] = True
         unchanged = before is not None and None not in before
         if unchanged and before == (_fingerprint(first), _fingerprint(second)):
             inputs.keep(index)
@@ -392,17 +410,19 @@ def check_same_exceptions(
             )
 
 
-def _raised(function: Function, call: Call) -> str | None:
-    """The exception's type name, or None; a generator is pulled as `time_block` pulls it."""
+def _raised(function: Function, call: Call) -> tuple[str | None, bool]:
+    """The exception's type name (or None), and whether the result was lazy; a lazy
+    result is pulled as `time_block` pulls it."""
     args, kwargs = call
+    lazy = False
     try:
-        if inspect.isgeneratorfunction(function):
-            _DRAIN(itertools.islice(function(*args, **kwargs), MAX_DRAINED), maxlen=0)
-        else:
-            function(*args, **kwargs)
+        result = function(*args, **kwargs)
+        if is_lazy(result):
+            lazy = True
+            _DRAIN(itertools.islice(result, MAX_DRAINED), maxlen=0)  # type: ignore[call-overload]
     except Exception as exc:
-        return type(exc).__name__
-    return None
+        return type(exc).__name__, lazy or inspect.isgeneratorfunction(function)
+    return None, lazy
 
 
 def _fingerprint(call: Call) -> bytes | None:
@@ -440,7 +460,7 @@ def time_abba_blocks(
         given = sides[side]
         version = given if isinstance(given, Version) else given()
         calls = inputs.prepare(loops, version.module)
-        blocks[side].append(time_version(version, calls))
+        blocks[side].append(time_version(version, calls, inputs.pulls(loops)))
     check_same_raise_counts(blocks[Side.BASELINE], blocks[Side.CANDIDATE])
     return blocks[Side.BASELINE], blocks[Side.CANDIDATE]
 
@@ -449,8 +469,9 @@ def first_over_later(fresh: Callable[[], Version], inputs: RecordedInputs) -> tu
     """A fresh copy's first pass over the calls over its second pass (fresh inputs each),
     and the first pass's nanoseconds."""
     version = fresh()
-    first = time_version(version, inputs.prepare(1, version.module)).nanoseconds
-    later = time_version(version, inputs.prepare(1, version.module)).nanoseconds
+    pulls = inputs.pulls(1)
+    first = time_version(version, inputs.prepare(1, version.module), pulls).nanoseconds
+    later = time_version(version, inputs.prepare(1, version.module), pulls).nanoseconds
     return first / max(1, later), first
 
 
@@ -647,7 +668,9 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
                 )
                 # warm-ups at the timed size (when calibrated, the original warmed up then)
                 for version in (original, candidate) if task.loops else (candidate,):
-                    time_version(version, inputs.prepare(loops, version.module))
+                    time_version(
+                        version, inputs.prepare(loops, version.module), inputs.pulls(loops)
+                    )
                 baseline, candidate_blocks = time_abba_blocks(
                     original, candidate, inputs, loops, task.pairs
                 )
