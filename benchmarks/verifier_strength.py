@@ -179,6 +179,9 @@ def report(group: str, outcomes: list[Outcome], cases: int) -> dict[str, object]
         for name, tiers in COMBINATIONS
         if any(r.tier == tiers[-1] and r.outcome != "skipped" for o in outcomes for r in o.runs)
     ]
+    idle = [tiers[-1] for name, tiers in COMBINATIONS if (name, tiers) not in ran]
+    if idle:
+        print(f"tiers that ran on no candidate here (left out below): {', '.join(idle)}")
     rows = []
     for name, tiers in ran:
         caught = sum(o.rejected_by(tiers) for o in nonequivalent)

@@ -1053,9 +1053,11 @@ WINDOW_CASE = case(
         times = self._times
         times.append(t)
         start, limit = self._start, t - self.span
-        while times[start] <= limit:
-            start += 1
-        self._start = start
+        try:
+            while times[start] <= limit:
+                start += 1
+        finally:  # an emptied window raises IndexError as the deque does, and stays empty
+            self._start = start
         return len(times) - start
 """,
                 ),
