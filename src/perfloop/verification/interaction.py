@@ -28,7 +28,7 @@ import contextlib
 import pickle
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from perfloop.model import Limits, ObjectHistory
@@ -571,6 +571,38 @@ def worker_limits(settings: FuzzSettings, base: Limits, seconds_left: float) -> 
     wall = history_seconds(settings, base, seconds_left) + settings.seconds * 1.5
     wall = max(1.0, min(seconds_left, wall + WORKER_OVERHEAD))
     return Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=base.memory_mb)
+
+
+@dataclass(frozen=True)
+class InteractionBatch:
+    """The interaction tier for several versions in one worker (the self-check's mutants:
+    starting a worker per mutant would cost more than checking it)."""
+
+    task: InteractionTask  # its `source` is replaced by each of `sources` in turn
+    sources: tuple[str, ...]
+
+
+def check_each(batch: InteractionBatch) -> tuple[InteractionResult, ...]:
+    """Worker entry: `check_interactions` for each version, in order."""
+    return tuple(check_interactions(replace(batch.task, source=s)) for s in batch.sources)
+
+
+def run_interaction_batch(
+    batch: InteractionBatch, *, root: Path, limits: Limits
+) -> tuple[InteractionResult, ...] | str:
+    """Main side: run the batch in a sandboxed worker; a message if the worker failed (a
+    version hung it, or the time ran out)."""
+    outcome = run_in_worker(
+        "perfloop.verification.interaction:check_each",
+        batch,
+        root=root,
+        limits=limits,
+        returns=tuple[InteractionResult, ...],
+    )
+    if not outcome.ok:
+        return outcome.message
+    assert isinstance(outcome.value, tuple)
+    return outcome.value
 
 
 def run_interactions(task: InteractionTask, *, root: Path, limits: Limits) -> InteractionResult:

@@ -50,7 +50,7 @@ class VerifySettings:
     mutant_fuzz: FuzzSettings = field(default_factory=lambda: FuzzSettings(50, 1.0))
     # the self-check's tiers: the symbolic search is left out by default, it would cost
     # several seconds per surviving mutant for the few that only it tells apart
-    mutant_tiers: tuple[str, ...] = ("replay", "fuzz", "tests")
+    mutant_tiers: tuple[str, ...] = ("replay", "fuzz", "interaction", "tests")
     min_strength: float = Settings.min_strength
     tests_runner: str = Settings.tests_runner  # auto, pytest or unittest
     rollout: Rollout | None = None  # None: no workload to run, or the rollout tier is off

@@ -3,9 +3,11 @@
 Mutants (see `mutants`) go through the same tiers as candidates, cheap to
 expensive, each stopping at its first difference: replay and a reduced fuzz
 budget together in one worker for all mutants (starting a worker per mutant
-would cost more than checking it), then the project's tests for the mutants
-still alive (and the symbolic check, with a reduced budget, if `mutant_tiers`
-asks for it). The mutation score
+would cost more than checking it); for a method whose class's instances were
+followed through the workload, the interaction tier (the recorded histories and
+a few generated sequences) for the mutants still alive, again in one worker;
+then the project's tests for those still alive (and the symbolic check, with a
+reduced budget, if `mutant_tiers` asks for it). The mutation score
 killed / generated is the target's verification strength; below the
 threshold its candidates are "weakly verified". Mutants equivalent to the
 original cannot be killed and lower the score, so it is a lower bound.
@@ -20,13 +22,22 @@ from pathlib import Path
 
 from perfloop.model import Limits, VerificationStrength
 from perfloop.verification.fuzz import FuzzTask, fuzz_worker_limits, run_fuzz
+from perfloop.verification.interaction import (
+    WORKER_OVERHEAD,
+    InteractionBatch,
+    InteractionTask,
+    run_interaction_batch,
+)
 from perfloop.verification.mutants import Mutant, generate_mutants
-from perfloop.verification.plan import TargetPlan
+from perfloop.verification.plan import TargetPlan, VerifySettings
 from perfloop.verification.tiers import tier_named
 
 _KILLING_OUTCOMES = ("different", "failed", "unverifiable")
 _SURVIVORS_SHOWN = 5
 _MUTANT_SYMBOLIC_SECONDS = 3.0
+# per mutant, for replaying the recorded histories (those left are not replayed); the
+# generated sequences take the reduced fuzz budget (`mutant_fuzz`) on top
+_MUTANT_HISTORY_SECONDS = 5.0
 
 
 def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> VerificationStrength:
@@ -45,6 +56,11 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
             note="no mutant could be made of this function; its verification strength is unknown",
         )
     killers: list[str | None] = _replay_and_fuzz(mutants, plan, root, limits)
+    if plan.histories and _chosen(settings, "interaction"):
+        alive = [index for index, killer in enumerate(killers) if killer is None]
+        found = _interactions([mutants[index] for index in alive], plan, root, limits)
+        for index, killer in zip(alive, found):
+            killers[index] = killer
     reduced = replace(
         plan,
         settings=replace(
@@ -52,7 +68,7 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
         ),
     )
     for tier in ("tests", "symbolic"):
-        if not settings.runs(tier) or tier not in settings.mutant_tiers:
+        if not _chosen(settings, tier):
             continue
         for index, mutant in enumerate(mutants):
             if killers[index] is not None:
@@ -75,6 +91,11 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
     )
 
 
+def _chosen(settings: VerifySettings, tier: str) -> bool:
+    """The tier runs for candidates and for the self-check's mutants."""
+    return settings.runs(tier) and tier in settings.mutant_tiers
+
+
 def _replay_and_fuzz(
     mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
 ) -> list[str | None]:
@@ -93,7 +114,10 @@ def _batch(
     mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
 ) -> list[str | None] | str:
     settings = plan.settings
-    fuzzing = settings.runs("fuzz") and "fuzz" in settings.mutant_tiers
+    fuzzing = _chosen(settings, "fuzz")
+    replaying = _chosen(settings, "replay")
+    if not (fuzzing or replaying):  # `--tiers interaction`: neither may count a kill
+        return [None] * len(mutants)
     fuzz = settings.mutant_fuzz if fuzzing else replace(settings.mutant_fuzz, examples=0)
     task = FuzzTask(
         plan.function.module,
@@ -105,7 +129,7 @@ def _batch(
         plan.constants,
         fuzz,
         settings.policy,
-        replay_first=True,
+        replay_first=replaying,
         observed=plan.observed,
     )
     worker = fuzz_worker_limits(fuzz, len(mutants), limits)
@@ -115,3 +139,49 @@ def _batch(
     if isinstance(results, str):
         return results
     return [r.tier if r.outcome in _KILLING_OUTCOMES else None for r in results]
+
+
+def _interactions(
+    mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
+) -> list[str | None]:
+    """Which mutants the interaction tier kills ("interaction", else None), in one shared
+    worker; one by one if a mutant hung it (a hung mutant counts as killed, as in replay)."""
+    if not mutants:
+        return []
+    results = _interaction_batch(mutants, plan, root, limits)
+    if isinstance(results, str):
+        killers: list[str | None] = []
+        for mutant in mutants:
+            alone = _interaction_batch([mutant], plan, root, limits)
+            killers.extend(["interaction"] if isinstance(alone, str) else alone)
+        return killers
+    return results
+
+
+def _interaction_batch(
+    mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
+) -> list[str | None] | str:
+    settings = plan.settings
+    fuzzing = _chosen(settings, "fuzz")
+    generation = settings.mutant_fuzz if fuzzing else replace(settings.mutant_fuzz, examples=0)
+    task = InteractionTask(
+        plan.function.module,
+        plan.function.qualname,
+        str(root / plan.path),
+        plan.original_source,
+        plan.original_source,  # replaced by each mutant's
+        plan.histories,
+        plan.constants,
+        generation,
+        settings.policy,
+        _MUTANT_HISTORY_SECONDS,
+    )
+    each = _MUTANT_HISTORY_SECONDS + generation.seconds * 1.5 + max(2.0, limits.wall_seconds / 4)
+    wall = WORKER_OVERHEAD + len(mutants) * each
+    worker = Limits(wall_seconds=wall, cpu_seconds=int(wall) + 5, memory_mb=limits.memory_mb)
+    results = run_interaction_batch(
+        InteractionBatch(task, tuple(m.module_source for m in mutants)), root=root, limits=worker
+    )
+    if isinstance(results, str):
+        return results
+    return ["interaction" if r.outcome in _KILLING_OUTCOMES else None for r in results]
