@@ -439,3 +439,37 @@ def test_the_counterexample_of_a_mangled_method_names_it_as_python_stores_it(
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert "from lib import Prober; Prober._Prober__scan(" in done.stdout
+
+
+def test_a_cache_called_only_through_a_default_argument_is_recorded(make_project) -> None:
+    # rich 13.9.3: cell_len(text, _cell_len=cached_cell_len) holds the lru_cache object it
+    # had when defined; with only the module's name wrapped, the workload "never called"
+    # cached_cell_len, 25,152 calls later
+    lib = textwrap.dedent("""
+        from functools import lru_cache
+
+
+        @lru_cache(4096)
+        def width(text):
+            return sum(2 if ord(c) > 0x1100 else 1 for c in text)
+
+
+        def total(text, _width=width):
+            return _width(text)
+
+
+        def scaled(text, *, _w=width, factor=2):
+            return _w(text) * factor
+    """)
+    workload = (
+        "from lib import scaled, total\n"
+        "print([total(w) + scaled(w) for w in ['ab', 'é', 'ab', '東京']])\n"
+    )
+    root = make_project({"lib.py": lib, "w.py": workload})
+    ref = FunctionRef("lib", "width")
+    capture = capture_calls("python w.py", root, [ref])[ref]
+    assert capture.problem is None, capture.problem
+    assert capture.calls_seen == 8  # every call through both defaults, hits included
+    assert sorted({record.call_repr for record in capture.records}) == [
+        "width('ab')", "width('é')", "width('東京')",
+    ]  # fmt: skip

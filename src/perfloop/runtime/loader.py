@@ -354,7 +354,46 @@ def wrap_everywhere(
                 raise TypeError(message) from exc
             continue
         names.append(shown)
+    for function, parameter in default_bindings(module, target):
+        _set_default(function, parameter, replacement)
+        names.append(f"{function.__qualname__}({parameter}=...)")
     return tuple(names)
+
+
+def default_bindings(
+    module: types.ModuleType, target: Target
+) -> list[tuple[types.FunctionType, str]]:
+    """(function, parameter) for each function of `module` and its classes whose parameter
+    defaults to the target's object: rich 13.9's `cell_len(text, _cell_len=cached_cell_len)`
+    calls its cache only through the default, bound when `cell_len` was defined."""
+    found = []
+    for owner in _namespaces(module):
+        for value in list(vars(owner).values()):
+            function = getattr(value, "__func__", value)  # staticmethod, classmethod
+            if not isinstance(function, types.FunctionType):
+                continue
+            code = function.__code__
+            positional = code.co_varnames[: code.co_argcount]
+            defaults = function.__defaults__ or ()
+            for name, default in zip(positional[len(positional) - len(defaults) :], defaults):
+                if default is target.raw:
+                    found.append((function, name))
+            for name, default in (function.__kwdefaults__ or {}).items():
+                if default is target.raw:
+                    found.append((function, name))
+    return found
+
+
+def _set_default(function: types.FunctionType, parameter: str, value: object) -> None:
+    code = function.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    defaults = list(function.__defaults__ or ())
+    first = len(positional) - len(defaults)
+    if parameter in positional[first:]:
+        defaults[positional.index(parameter) - first] = value
+        function.__defaults__ = tuple(defaults)
+    else:
+        function.__kwdefaults__ = {**(function.__kwdefaults__ or {}), parameter: value}
 
 
 def _shown(owner: object, name: str) -> str:
