@@ -8,13 +8,13 @@ neither can pickle, is reduced to its pattern, string and span and rebuilt by
 matching again. A bound method of a function its object's class does not hold
 travels as (function, object). An object whose class has its own `__getattr__` and no
 `__setstate__` carries a state setter, so unpickling does not ask that
-`__getattr__` for `__setstate__`. An object whose class's `__new__` needs arguments
-the class never gives pickle (mpmath's `mpq`) is made by `object.__new__` before its
-state is set, not by a `cls.__new__(cls)` that fails. A value its module keeps under a name (a
-tuple subclass such as sqlparse's token types, compared with `is`) travels by
-that name, and so does a sentinel (a stateless object any module keeps under a
-name, `PROCESS_AS_KEYWORD = object()`). These reducers live in this module's
-picklers only, so the user's own pickling is not changed.
+`__getattr__` for `__setstate__`. An object whose class's own `__new__` fails when
+loading calls it with the class alone (it needs arguments, mpmath's `mpq`, or asks an
+object still being loaded) is made by `object.__new__` before its state is set. A
+value its module keeps under a name (a tuple subclass such as sqlparse's token types,
+compared with `is`) travels by that name, and so does a sentinel (a stateless object
+any module keeps under a name, `PROCESS_AS_KEYWORD = object()`). These reducers live
+in this module's picklers only, so the user's own pickling is not changed.
 
 Inputs are kept as the objects they are (`dumps(..., faithful=True)`): an instance of a
 plain class with its own `__getstate__` is rebuilt by its class's own pickling, and then
@@ -109,17 +109,21 @@ def _slot(cls: type, name: str) -> types.MemberDescriptorType | None:
     return None
 
 
-def _bare_instance(cls: type) -> object:
-    """An instance of `cls` made without calling its own `__new__` (its state comes next)."""
-    return object.__new__(cls)
+def _new_else_bare(cls: type) -> object:
+    """An instance of `cls` as protocol 2+ makes it, `cls.__new__(cls)`, or where that
+    raises, by `object.__new__(cls)`; its state is set next either way."""
+    try:
+        return cls.__new__(cls)
+    except Exception:
+        return object.__new__(cls)
 
 
 def _made_past_new(cls: type) -> bool:
-    """Whether to make the class's instances by `object.__new__` when loading, past the
-    `cls.__new__(cls)` protocol 2+ would call: for a class of plain objects with a `__new__`
-    of its own and nothing said about how it pickles (no `__getnewargs__`, `__reduce__`...),
-    whose `__new__` cannot be called with the class alone, or whose state is all of the
-    instance (no `__getstate__`), so what that `__new__` does is redone by setting it.
+    """Whether loading makes the class's instances by `_new_else_bare`, past a failing
+    `cls.__new__(cls)`: a class of plain objects with a `__new__` of its own and nothing
+    said about how it pickles (no `__getnewargs__`, `__reduce__`...). Such a `__new__`
+    may need arguments the default reduction never gives it, or ask an object that is
+    still being loaded.
 
     mpmath 1.3.0: `mpq.__new__(cls, p, q=1)` (held in the context's caches) failed with
     "mpq.__new__() missing 1 required positional argument: 'p'" (plain pickle,
@@ -132,29 +136,19 @@ def _made_past_new(cls: type) -> bool:
         return False
     if not all(klass.__flags__ & _HEAP_TYPE for klass in mro):  # a builtin base: its layout
         return False
-    if not isinstance(cls.__new__, types.FunctionType):
-        return False
-    if not any("__getstate__" in klass.__dict__ for klass in mro):
-        return True
-    try:
-        inspect.signature(cls.__new__).bind(cls)
-    except TypeError:
-        return True
-    except ValueError:
-        return False
-    return False
+    return isinstance(cls.__new__, types.FunctionType)
 
 
 _HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
 
 
 def _object_reduce(obj: object) -> tuple[object, ...]:
-    """`object.__reduce_ex__`, five items long, with `_bare_instance` in place of
+    """`object.__reduce_ex__`, five items long, with `_new_else_bare` in place of
     `cls.__new__(cls)` for a class made past its `__new__` (`_made_past_new`)."""
     reduced = tuple(object.__reduce_ex__(obj, PROTOCOL))  # type: ignore[arg-type]
     reduced += (None,) * (5 - len(reduced))
     if reduced[0] is copyreg.__newobj__ and _traits(type(obj)).made_past_new:  # type: ignore[attr-defined]
-        reduced = (_bare_instance, *reduced[1:])
+        reduced = (_new_else_bare, *reduced[1:])
     return reduced
 
 
@@ -208,7 +202,7 @@ def _reduce_raw_state(obj: object) -> tuple[object, ...]:
     """`obj` as the instance it is (`cls.__new__(cls)` plus its `__dict__` and set slots),
     past its class's own pickling, which may read attributes `obj` does not have yet."""
     cls = type(obj)
-    make = _bare_instance if _traits(cls).made_past_new else copyreg.__newobj__  # type: ignore[attr-defined]
+    make = _new_else_bare if _traits(cls).made_past_new else copyreg.__newobj__  # type: ignore[attr-defined]
     return make, (cls,), _raw_state(obj), None, None, _set_state
 
 
@@ -227,7 +221,7 @@ def _reduce_completed(obj: object) -> tuple[object, ...]:
     reduced = tuple(obj.__reduce_ex__(PROTOCOL))
     reduced += (None,) * (5 - len(reduced))
     if reduced[0] is copyreg.__newobj__ and _traits(type(obj)).made_past_new:  # type: ignore[attr-defined]
-        reduced = (_bare_instance, *reduced[1:])
+        reduced = (_new_else_bare, *reduced[1:])
     own = reduced[2]
     return (*reduced[:2], (own, _raw_state(obj)), *reduced[3:5], _complete_state)
 
@@ -288,7 +282,7 @@ def _rebuilds(reduced: object) -> bool:
     if isinstance(reduced, str):  # a global's name
         return True
     make, args, state, *rest = (*reduced, None, None, None, None)[:6]  # type: ignore[misc]
-    if make is not copyreg.__newobj__ and make is not _bare_instance:  # type: ignore[attr-defined]
+    if make is not copyreg.__newobj__ and make is not _new_else_bare:  # type: ignore[attr-defined]
         return True
     setter = rest[2]
     if isinstance(state, dict):
