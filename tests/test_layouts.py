@@ -181,7 +181,10 @@ FAST = ["--top", "1", "--mutants", "5", "--fuzz-examples", "30", "--apply", "--j
 
 @pytest.mark.slow
 def test_optimize_with_pythonpath_src_works_end_to_end(tmp_path: Path) -> None:
-    """The user's PYTHONPATH reaches the workload; workers import from the same folders."""
+    """The user's PYTHONPATH reaches the workload; workers import from the same folders.
+    The whole-workload A/B and the check after applying put the patched file in place under
+    the name the workload imports it by (`acme.text`): named from its path
+    (`src.acme.text`), the A/B timed the original against itself."""
     root = write(
         tmp_path / "project",
         {"src/acme/__init__.py": "", "src/acme/text.py": STOPWORDS, "bench.py": TEXT_BENCH},
@@ -203,6 +206,8 @@ def test_optimize_with_pythonpath_src_works_end_to_end(tmp_path: Path) -> None:
     assert target["status"] == "improved", target
     assert results["applied"] is True
     assert (root / "src" / "acme" / "text.py").read_text() != STOPWORDS
+    assert results["workload_speedup"] is not None, results["notes"]
+    assert not [note for note in results["notes"] if "never imported" in note], results["notes"]
     run_dir = root / ".perfloop" / "runs" / results["run_id"]
     assert (run_dir / "patch.diff").read_text().startswith("--- a/src/acme/text.py")
 

@@ -8,6 +8,8 @@ then drop the mark.
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from perfloop.capture import capture_calls
@@ -165,6 +167,94 @@ def test_loading_a_recorded_call_back_leaves_the_workloads_own_classes_alone() -
     copy = pickling.check_loads(data)
     assert live.context is context  # the workload's class still holds its own context
     assert type(copy[0][0]) is not live  # the copy has a class of its own
+
+
+class Rational:
+    """mpmath 1.3.0's `mpq`: `__new__` needs `p`, slots, no pickling of its own."""
+
+    __slots__ = ["_mpq_"]
+
+    def __new__(cls, p: int, q: int = 1) -> Rational:
+        rational = object.__new__(cls)
+        rational._mpq_ = (p, q)
+        return rational
+
+
+class Real:
+    """mpmath's `mpf`: a slot and its own `__getstate__`/`__setstate__`."""
+
+    __slots__ = ["_mpf_"]
+    digits = 6
+
+    def __new__(cls, value: float = 0.0) -> Real:
+        real = object.__new__(cls)
+        real._mpf_ = round(value, cls.digits)
+        return real
+
+    def __getstate__(self) -> float:
+        return self._mpf_
+
+    def __setstate__(self, value: float) -> None:
+        self._mpf_ = value
+
+
+class Constant(Real):
+    """mpmath's `constant`: `_mpf_` is a read-only property over the slot (the inherited
+    `__setstate__` cannot set it), and `__new__` needs arguments."""
+
+    def __new__(cls, name: str) -> Constant:  # type: ignore[misc]
+        constant = object.__new__(cls)
+        constant.name = name
+        return constant
+
+    @property
+    def _mpf_(self) -> float:  # type: ignore[override]
+        return round(3.14159265358979, self.digits)
+
+
+def test_objects_whose_new_needs_arguments_or_whose_setstate_fails_load_back() -> None:
+    """mpmath 1.3.0: the context held in `QuadratureRule.transform_nodes`'s `self` (and
+    `fdot`'s) "pickled but did not load back": an `mpq` in its caches (plain pickle,
+    cloudpickle and `copy.copy` all call `mpq.__new__(cls)`, which needs `p`), then its
+    constants (`mp.pi`: `mpf.__setstate__` sets `_mpf_`, a read-only property there)."""
+    from perfloop.runtime import pickling
+
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        pickle.loads(pickle.dumps(Rational(1, 3)))  # the failure perfloop gets past
+    holder = {"third": Rational(1, 3), "pi": Constant("pi"), "half": Real(0.5)}
+    copy = pickling.check_loads(pickling.dumps(holder))
+    assert copy["third"]._mpq_ == (1, 3)
+    assert type(copy["pi"]) is Constant and copy["pi"].name == "pi"
+    assert copy["pi"]._mpf_ == 3.141593
+    assert type(copy["half"]) is Real and copy["half"]._mpf_ == 0.5
+
+
+def test_a_new_that_asks_a_half_loaded_object_is_not_called_when_loading() -> None:
+    """mpmath 1.3.0's `ivmpf.__new__(cls, x=0)` returns `cls.ctx.convert(x)`: loading the
+    interval context (reached from `fdot`'s `self`) called it while that context was
+    half loaded ("'MPIntervalContext' object has no attribute 'mpf'")."""
+    from perfloop.runtime import pickling
+
+    class Interval:
+        def __new__(cls, x: int = 0) -> Interval:
+            return cls.context.interval_of(x)  # type: ignore[attr-defined, no-any-return]
+
+    class Context:
+        def __init__(self) -> None:
+            self.width = 2
+            self.interval = type("interval", (Interval,), {"context": self})
+            self.unit = self.interval_of(1)
+
+        def interval_of(self, x: int) -> Interval:
+            made = object.__new__(self.interval)
+            made.bounds = (x - self.width, x + self.width)  # type: ignore[attr-defined]
+            return made
+
+    context = Context()
+    copy = pickling.check_loads(pickling.dumps(context))
+    assert copy.unit.bounds == (-1, 3) and copy.width == 2
+    assert type(copy.unit).context is copy  # the copy's class holds the copy
+    assert type(context.unit).context is context  # and the live class its own
 
 
 BREAKS_WHEN_RECORDED = """

@@ -47,10 +47,23 @@ class FileChange:
     path: str  # relative to the project root
     original: str
     new: str
+    # the name the workload imports the file under (a target's FunctionRef.module; never
+    # derived from `path`: `src/acme/text.py` is `acme.text`); None where no run needs it
+    module: str | None = None
 
     @property
     def original_sha256(self) -> str:
         return sha256_text(self.original)
+
+
+def imported_as(change: FileChange) -> str:
+    """The name the workload imports a changed file under (the pipeline's changes know it)."""
+    if change.module is None:
+        raise ValueError(
+            f"the change of {change.path} does not say which module the workload imports it "
+            "as; this is a bug in perfloop, please report it"
+        )
+    return change.module
 
 
 class ApplyRefused(Exception):

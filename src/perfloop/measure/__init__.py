@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         WorkloadComparison,
         judged_on_workload,
         measure_workload,
+        workload_overrides,
     )
 
 _EXPORTS = {
@@ -50,6 +51,7 @@ _EXPORTS = {
     "measure_candidate": "perfloop.measure.micro",
     "measure_noise_floor": "perfloop.measure.micro",
     "measure_workload": "perfloop.measure.whole_workload",
+    "workload_overrides": "perfloop.measure.whole_workload",
     "judged_on_workload": "perfloop.measure.whole_workload",
 }
 
@@ -63,6 +65,7 @@ __all__ = [
     "measure_noise_floor",
     "measure_workload",
     "settings_from",
+    "workload_overrides",
 ]
 
 

@@ -28,7 +28,7 @@ import resource
 import statistics
 import tempfile
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -124,7 +124,17 @@ def _measure_workload(
         outputs: dict[Side, list[str]] = {Side.BASELINE: [], Side.CANDIDATE: []}
         try:
             for side in (Side.BASELINE, Side.CANDIDATE) * WARMUP_RUNS_PER_SIDE:
-                outputs[side].append(run_side(specs[side], side)[0].stdout)
+                warmup = run_side(specs[side], side)[0]
+                outputs[side].append(warmup.stdout)
+                never = _never_imported(overrides, warmup) if side is Side.CANDIDATE else ()
+                if never:
+                    return WorkloadComparison(
+                        None,
+                        None,
+                        f"the workload never imported {', '.join(map(repr, never))} (the "
+                        "changed code, by that name), so timing it would compare the original "
+                        "with itself",
+                    )
             limit = max(runs, settings.max_workload_runs)
             for pair in range(limit):
                 order = (Side.BASELINE, Side.CANDIDATE)
@@ -160,6 +170,15 @@ def _measure_workload(
     )
 
 
+def _never_imported(overrides: dict[str, tuple[str, str]], run: WorkloadRun) -> list[str]:
+    """The overridden modules a hooked run did not import under their names (none when the
+    run's imports are unknown)."""
+    if run.imports is None:
+        return []
+    imported = {name for name, _path in run.imports.modules}
+    return sorted(module for module in overrides if module not in imported)
+
+
 def _decided(cpu: dict[Side, list[float]], settings: MeasureSettings, *, final: bool) -> bool:
     pairs = list(zip(_positive(cpu[Side.BASELINE]), _positive(cpu[Side.CANDIDATE])))
     if len(pairs) < 2:
@@ -182,6 +201,17 @@ def clocks_disagree(cpu: Speedup, wall: Speedup) -> str | None:
             "the workload waits (I/O, sleeping, threads), so read the wall-time ratio"
         )
     return None
+
+
+def workload_overrides(
+    root: Path, versions: Iterable[tuple[str, str, str]]
+) -> dict[str, tuple[str, str]]:
+    """The `overrides` of measure_workload, from (module, path relative to `root`, new
+    source) triples. `module` is the name the workload imports the file under (a target's
+    FunctionRef.module), never derived from the path: for a `src/` layout that gave
+    `src.acme.text`, a module the workload never imports, so the whole-workload A/B of an
+    applied patch timed the original against itself."""
+    return {module: (str(root / path), source) for module, path, source in versions}
 
 
 def original_sources(overrides: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:

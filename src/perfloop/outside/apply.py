@@ -44,7 +44,9 @@ def apply_outside(
     before = read_target(project, FunctionRef.parse(target))
     verification = verify_outside(settings, target, spec, run, engine=engine)
     candidate = verification.candidate
-    change = FileChange(before.path, before.source, candidate.module_source)
+    change = FileChange(
+        before.path, before.source, candidate.module_source, candidate.function.module
+    )
     diff = unified_diff([change])
     if verification.decision is not Decision.EQUIVALENT:
         return ApplyResult(

@@ -11,6 +11,7 @@ from perfloop.measure import (
     measure_candidate,
     measure_noise_floor,
     measure_workload,
+    workload_overrides,
 )
 from perfloop.model import (
     Candidate,
@@ -153,7 +154,7 @@ def _whole_workload(
     comparison = measure_workload(
         require_workload(settings),
         root,
-        {found.function.module: (str(root / found.path), candidate.module_source)},
+        workload_overrides(root, [(found.function.module, found.path, candidate.module_source)]),
         settings=measure_settings(settings),
         runs=settings.workload_runs,
         timeout=settings.workload_timeout,

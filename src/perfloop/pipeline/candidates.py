@@ -14,6 +14,7 @@ from perfloop.measure import (
     measure_candidate,
     measure_workload,
     settings_from,
+    workload_overrides,
 )
 from perfloop.measure.whole_workload import CACHE_THRESHOLD
 from perfloop.model import (
@@ -299,7 +300,9 @@ def time_candidate(
     comparison = measure_workload(
         workload,
         root,
-        {candidate.function.module: (str(root / candidate.path), candidate.module_source)},
+        workload_overrides(
+            root, [(candidate.function.module, candidate.path, candidate.module_source)]
+        ),
         settings=replace(settings, min_speedup=CACHE_THRESHOLD),  # decided about it, early
         runs=context.settings.workload_runs,
         timeout=context.settings.workload_timeout,

@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from perfloop.measure import measure_workload, settings_from
+from perfloop.measure import measure_workload, settings_from, workload_overrides
 from perfloop.patch import (
     ApplyRefused,
     FileChange,
     apply_changes,
     check_git_clean,
     commit_to_branch,
+    imported_as,
     mark_journal,
     recover_interrupted,
     revert_changes,
@@ -24,12 +25,10 @@ from perfloop.workload import run_workload
 
 
 def _overrides(context: Context, changes: Iterable[FileChange]) -> dict[str, tuple[str, str]]:
-    overrides = {}
-    for change in changes:
-        path = context.root / change.path
-        module = ".".join(Path(change.path).with_suffix("").parts).removesuffix(".__init__")
-        overrides[module] = (str(path), change.new)
-    return overrides
+    """The patch's files by the names the workload imports them under."""
+    return workload_overrides(
+        context.root, [(imported_as(change), change.path, change.new) for change in changes]
+    )
 
 
 def compare_workloads(

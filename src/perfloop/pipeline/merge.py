@@ -33,7 +33,7 @@ def merge_improvements(
         kept = _keep_verified_together(context, original, improved, captures, demoted)
         if kept:
             new = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
-            changes.append(FileChange(path, original, new))
+            changes.append(FileChange(path, original, new, improved[0].function.module))
     final = [
         replace(r, status=TargetStatus.NO_FASTER_CANDIDATE, reason=demoted[r.function], best=None)
         if r.function in demoted
@@ -112,5 +112,5 @@ def strongly_verified_changes(
     for path, kept in by_path.items():
         original = sources[kept[0].function][1]
         merged = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
-        changes.append(FileChange(path, original, merged))
+        changes.append(FileChange(path, original, merged, kept[0].function.module))
     return changes, notes

@@ -299,7 +299,9 @@ def run_stages(
     def capture_one_by_one(failure: WorkloadError) -> dict[FunctionRef, TargetCapture]:
         """Recording them together made the workload fail: each is recorded alone, and
         only the ones whose recording breaks the workload are left out (mpmath 1.3.0:
-        recording `fdot`, given generators of values, broke the run for every target)."""
+        loading back the recorded calls of `fdot`, whose `self` holds classes made at run
+        time, once set attributes on those live classes and broke the run for every
+        target; perfloop.runtime.pickling.check_loads)."""
         captured: dict[FunctionRef, TargetCapture] = {}
         for number, ref in enumerate(targets, 1):
             context.progress(

@@ -20,10 +20,10 @@ Standard library only: this runs inside the user's process.
 from __future__ import annotations
 
 import itertools
+import pickle
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from perfloop.runtime import pickling
 from perfloop.runtime.lazy import is_lazy
 
 MAX_ITEMS = 100_000  # a longer stream is not recorded (the record would be too large)
@@ -128,8 +128,17 @@ class Slot:
 
 
 def rebuild_inputs(inputs: bytes, tapes: tuple[tuple[tuple[Any, ...], bool], ...]) -> object:
-    """Load inputs pickled before the call, each Slot replaced by its iterator's items."""
-    args, kwargs = pickling.check_loads(inputs)  # in the workload: live classes left alone
+    """Load inputs pickled before the call, each Slot replaced by its iterator's items.
+
+    Runs where a record is loaded (a worker; the recorder never loads these bytes back in
+    the workload), with the class tracker the rest of the record loads with: a class
+    cloudpickle wrote by value is then one class in the inputs, the items and the
+    outcome. Loaded apart (pickling.check_loads isolates the classes it loads), mpmath
+    1.3.0's context in `fdot`'s recorded inputs had a `constant` class of its own, and
+    replaying the original itself differed: "self.eps: ... two distinct classes named
+    mpmath.ctx_mp_python.constant".
+    """
+    args, kwargs = pickle.loads(inputs)
 
     def fill(value: object) -> object:
         if isinstance(value, Slot):

@@ -8,11 +8,13 @@ neither can pickle, is reduced to its pattern, string and span and rebuilt by
 matching again. A bound method of a function its object's class does not hold
 travels as (function, object). An object whose class has its own `__getattr__` and no
 `__setstate__` carries a state setter, so unpickling does not ask that
-`__getattr__` for `__setstate__`. A value its module keeps under a name (a
-tuple subclass such as sqlparse's token types, compared with `is`) travels by
-that name, and so does a sentinel (a stateless object any module keeps under a
-name, `PROCESS_AS_KEYWORD = object()`). These reducers live in this module's
-picklers only, so the user's own pickling is not changed.
+`__getattr__` for `__setstate__`. An object whose class's own `__new__` fails when
+loading calls it with the class alone (it needs arguments, mpmath's `mpq`, or asks an
+object still being loaded) is made by `object.__new__` before its state is set. A
+value its module keeps under a name (a tuple subclass such as sqlparse's token types,
+compared with `is`) travels by that name, and so does a sentinel (a stateless object
+any module keeps under a name, `PROCESS_AS_KEYWORD = object()`). These reducers live
+in this module's picklers only, so the user's own pickling is not changed.
 
 Inputs are kept as the objects they are (`dumps(..., faithful=True)`): an instance of a
 plain class with its own `__getstate__` is rebuilt by its class's own pickling, and then
@@ -91,13 +93,67 @@ def _set_state(obj: object, state: object) -> None:
         object.__getattribute__(obj, "__dict__").update(state)
     if isinstance(slots, dict):
         for name, value in slots.items():
-            object.__setattr__(obj, name, value)
+            slot = _slot(type(obj), name)
+            if slot is None:
+                object.__setattr__(obj, name, value)
+            else:  # past a property a subclass put over the slot's name
+                slot.__set__(obj, value)
+
+
+def _slot(cls: type, name: str) -> types.MemberDescriptorType | None:
+    """The descriptor of the slot `name` (mangled) that `cls` or a base declares."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if isinstance(found, types.MemberDescriptorType):
+            return found
+    return None
+
+
+def _new_else_bare(cls: type) -> object:
+    """An instance of `cls` as protocol 2+ makes it, `cls.__new__(cls)`, or where that
+    raises, by `object.__new__(cls)`; its state is set next either way."""
+    try:
+        return cls.__new__(cls)
+    except Exception:
+        return object.__new__(cls)
+
+
+def _made_past_new(cls: type) -> bool:
+    """Whether loading makes the class's instances by `_new_else_bare`, past a failing
+    `cls.__new__(cls)`: a class of plain objects with a `__new__` of its own and nothing
+    said about how it pickles (no `__getnewargs__`, `__reduce__`...). Such a `__new__`
+    may need arguments the default reduction never gives it, or ask an object that is
+    still being loaded.
+
+    mpmath 1.3.0: `mpq.__new__(cls, p, q=1)` (held in the context's caches) failed with
+    "mpq.__new__() missing 1 required positional argument: 'p'" (plain pickle,
+    cloudpickle and `copy.copy` alike); `ivmpf.__new__(cls, x=0)` returns
+    `cls.ctx.convert(x)`, and loading a context (`fdot`'s `self`) called it while its
+    `ctx` was half loaded: "'MPIntervalContext' object has no attribute 'mpf'"."""
+    mro = cls.__mro__[:-1]  # without object
+    named = ("__getnewargs__", "__getnewargs_ex__", "__reduce__", "__reduce_ex__")
+    if any(name in klass.__dict__ for klass in mro for name in named):
+        return False
+    if not all(klass.__flags__ & _HEAP_TYPE for klass in mro):  # a builtin base: its layout
+        return False
+    return isinstance(cls.__new__, types.FunctionType)
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
+
+
+def _object_reduce(obj: object) -> tuple[object, ...]:
+    """`object.__reduce_ex__`, five items long, with `_new_else_bare` in place of
+    `cls.__new__(cls)` for a class made past its `__new__` (`_made_past_new`)."""
+    reduced = tuple(object.__reduce_ex__(obj, PROTOCOL))  # type: ignore[arg-type]
+    reduced += (None,) * (5 - len(reduced))
+    if reduced[0] is copyreg.__newobj__ and _traits(type(obj)).made_past_new:  # type: ignore[attr-defined]
+        reduced = (_new_else_bare, *reduced[1:])
+    return reduced
 
 
 def _reduce_with_state_setter(obj: object) -> tuple[object, ...]:
-    reduced = tuple(object.__reduce_ex__(obj, PROTOCOL))  # type: ignore[arg-type]
-    reduced += (None,) * (5 - len(reduced))
-    return (*reduced[:5], _set_state)
+    return (*_object_reduce(obj), _set_state)
 
 
 def _invents_setstate(cls: type) -> bool:
@@ -132,8 +188,11 @@ def _slot_values(obj: object) -> dict[str, object]:
                 continue
             if name.startswith("__") and not name.endswith("__"):
                 name = f"_{klass.__name__.lstrip('_')}{name}"
-            try:
-                values[name] = object.__getattribute__(obj, name)
+            slot = klass.__dict__.get(name)
+            if not isinstance(slot, types.MemberDescriptorType):
+                continue
+            try:  # the slot itself, not a property of a subclass over its name
+                values[name] = slot.__get__(obj, klass)
             except AttributeError:
                 continue
     return values
@@ -142,7 +201,9 @@ def _slot_values(obj: object) -> dict[str, object]:
 def _reduce_raw_state(obj: object) -> tuple[object, ...]:
     """`obj` as the instance it is (`cls.__new__(cls)` plus its `__dict__` and set slots),
     past its class's own pickling, which may read attributes `obj` does not have yet."""
-    return copyreg.__newobj__, (type(obj),), _raw_state(obj), None, None, _set_state  # type: ignore[attr-defined]
+    cls = type(obj)
+    make = _new_else_bare if _traits(cls).made_past_new else copyreg.__newobj__  # type: ignore[attr-defined]
+    return make, (cls,), _raw_state(obj), None, None, _set_state
 
 
 def _raw_state(obj: object) -> tuple[dict[str, object] | None, dict[str, object] | None]:
@@ -155,9 +216,12 @@ def _raw_state(obj: object) -> tuple[dict[str, object] | None, dict[str, object]
 
 def _reduce_completed(obj: object) -> tuple[object, ...]:
     """`obj` by its class's own pickling, and then every attribute that leaves out filled
-    in as `obj` holds it (`_complete_state`)."""
+    in as `obj` holds it (`_complete_state`); made past its `__new__` where that
+    cannot make it (`_made_past_new`)."""
     reduced = tuple(obj.__reduce_ex__(PROTOCOL))
     reduced += (None,) * (5 - len(reduced))
+    if reduced[0] is copyreg.__newobj__ and _traits(type(obj)).made_past_new:  # type: ignore[attr-defined]
+        reduced = (_new_else_bare, *reduced[1:])
     own = reduced[2]
     return (*reduced[:2], (own, _raw_state(obj)), *reduced[3:5], _complete_state)
 
@@ -185,18 +249,59 @@ def _complete_state(obj: object, state: tuple[object, object]) -> None:
 
 
 class _RawStateIfRefused:
-    """The class's own pickling, or, where that raises, the raw state. packaging 26.2's
-    `Tag.__getstate__` returns `(self._interpreter, ...)`: the `self` that `Tag.__init__`
-    receives has none of them yet, so its calls could not be recorded."""
+    """The class's own pickling, or, where that raises or does not rebuild an instance of
+    the class, the raw state. packaging 26.2's `Tag.__getstate__` returns
+    `(self._interpreter, ...)`: the `self` that `Tag.__init__` receives has none of them
+    yet, so its calls could not be recorded. mpmath 1.3.0's `constant` (`mp.pi`) inherits
+    `mpf.__setstate__`, which sets `_mpf_`, a read-only property of `constant`: it pickled
+    but did not load back ("property '_mpf_' of 'constant' object has no setter"), and
+    every call given the context (`fdot`, `QuadratureRule.transform_nodes`) with it."""
 
     def __init__(self, otherwise: Callable[[Any], Any]) -> None:
         self.otherwise = otherwise
 
     def __call__(self, obj: object) -> Any:
         try:
-            return self.otherwise(obj)
+            reduced = self.otherwise(obj)
         except Exception:
             return _reduce_raw_state(obj)
+        # tried once per class (and way: completed or not), on its first instance met
+        tried = _REBUILDS.setdefault(type(obj), {})
+        way = self.otherwise is _reduce_completed
+        if way not in tried:
+            tried[way] = _rebuilds(reduced)
+        return reduced if tried[way] else _reduce_raw_state(obj)
+
+
+def _rebuilds(reduced: object) -> bool:
+    """Whether a reduce value of the default shape (`cls.__new__(cls)`, then the state the
+    class's `__getstate__` gave to its `__setstate__`) makes an object again, as unpickling
+    would make it: a shallow trial (the state's parts are the live ones, so a state dict is
+    copied first). Another reduce value is trusted: its function may do anything when
+    called, here in the workload (the recorder's own LazyInputs loads pickled inputs)."""
+    if isinstance(reduced, str):  # a global's name
+        return True
+    make, args, state, *rest = (*reduced, None, None, None, None)[:6]  # type: ignore[misc]
+    if make is not copyreg.__newobj__ and make is not _new_else_bare:  # type: ignore[attr-defined]
+        return True
+    setter = rest[2]
+    if isinstance(state, dict):
+        state = dict(state)
+    elif isinstance(state, tuple) and len(state) == 2 and isinstance(state[0], dict):
+        state = (dict(state[0]), state[1])
+    try:
+        made = make(*args)
+        if state is not None:
+            if setter is None:
+                setter = getattr(type(made), "__setstate__", None) or _set_state
+            setter(made, state)
+    except Exception:
+        return False
+    return True
+
+
+# class -> {completed (faithful) or not: whether its own pickling rebuilt the first instance}
+_REBUILDS: weakref.WeakKeyDictionary[type, dict[bool, bool]] = weakref.WeakKeyDictionary()
 
 
 _VALUE_TYPES = (tuple, str, bytes, int, float, frozenset)
@@ -441,20 +546,16 @@ class _Reducers(dict):  # type: ignore[type-arg]
         if not self._sentinels_refreshed:  # once per dump: new modules, new sentinels
             _SENTINELS.refresh()
             self._sentinels_refreshed = True
-        traits = _TRAITS.get(cls)
-        if traits is None:
-            traits = _TRAITS[cls] = _Traits(
-                _invents_setstate(cls),
-                _keeps_identity(cls),
-                _own_pickling(cls),
-                _states_itself(cls),
-            )
+        traits = _traits(cls)
         if self.faithful and traits.states_itself and not traits.keeps_identity:
-            self[cls] = _reduce_completed
-            return _reduce_completed
-        reducer: Callable[[Any], Any] | None = (
-            _reduce_with_state_setter if traits.invents_setstate else None
-        )
+            completed = _RawStateIfRefused(_reduce_completed)
+            self[cls] = completed
+            return completed
+        reducer: Callable[[Any], Any] | None = None
+        if traits.invents_setstate:
+            reducer = _reduce_with_state_setter
+        elif traits.made_past_new:
+            reducer = _object_reduce
         if traits.keeps_identity:  # a new one per dump: it caches the instances' names
             reducer = _ByName(cls, reducer or _default_reduce)
         if cls in _SENTINELS.classes:
@@ -475,9 +576,23 @@ class _Traits(NamedTuple):
     keeps_identity: bool
     own_pickling: bool
     states_itself: bool
+    made_past_new: bool
 
 
 _TRAITS: weakref.WeakKeyDictionary[type, _Traits] = weakref.WeakKeyDictionary()
+
+
+def _traits(cls: type) -> _Traits:
+    traits = _TRAITS.get(cls)
+    if traits is None:
+        traits = _TRAITS[cls] = _Traits(
+            _invents_setstate(cls),
+            _keeps_identity(cls),
+            _own_pickling(cls),
+            _states_itself(cls),
+            _made_past_new(cls),
+        )
+    return traits
 
 
 _REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {
@@ -540,23 +655,25 @@ def dumps(value: object, faithful: bool = False) -> bytes:
             raise SerialiseError(_error(exc)) from exc
 
 
-def check_loads(data: bytes) -> Any:
+def check_loads(data: bytes, unpickler: type[pickle.Unpickler] = pickle.Unpickler) -> Any:
     """The loaded copy; raises what `pickle.loads` raises when the bytes do not load back.
 
-    Run inside the workload: a class cloudpickle wrote by value (one made at run time)
-    loads as a new class here, never into the live one. cloudpickle would find the live
-    class by its tracker id and set the pickled class attributes on it: mpmath 1.3.0's
-    `constant` class, made per context, got a half-loaded copy of the context as its
-    `context`, and the workload failed with "'MPContext' object has no attribute
-    '_prec_rounding'" as soon as perfloop recorded `PythonMPContext.fdot`.
+    Every load inside the workload goes through here (`unpickler`: a subclass that maps
+    some names elsewhere, such as perfloop.runtime.state's inputs-only loader). A class
+    cloudpickle wrote by value (one made at run time) loads as a new class here, never
+    into the live one. cloudpickle would find the live class by its tracker id and set
+    the pickled class attributes on it: mpmath 1.3.0's `constant` class, made per
+    context, got a half-loaded copy of the context as its `context`, and the workload
+    failed with "'MPContext' object has no attribute '_prec_rounding'" as soon as
+    perfloop recorded `PythonMPContext.fdot` (its `self` is the context).
     """
     tracking = sys.modules.get("cloudpickle.cloudpickle")
     if tracking is None:  # nothing was written by value: nothing live to reach
-        return pickle.loads(data)
+        return unpickler(io.BytesIO(data)).load()
     live = tracking._DYNAMIC_CLASS_TRACKER_BY_ID
     tracking._DYNAMIC_CLASS_TRACKER_BY_ID = weakref.WeakValueDictionary()
     try:
-        return pickle.loads(data)
+        return unpickler(io.BytesIO(data)).load()
     finally:
         tracking._DYNAMIC_CLASS_TRACKER_BY_ID = live
 

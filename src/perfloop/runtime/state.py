@@ -44,7 +44,6 @@ from __future__ import annotations
 import dis
 import functools
 import importlib
-import io
 import pickle
 import types
 from collections.abc import Callable
@@ -359,8 +358,9 @@ def _inputs_alone(module: str, values: dict[str, object], inputs: object) -> obj
 
 def load_inputs_only(data: bytes) -> object:
     """The inputs of pickled StatefulInputs (or any pickle), every part loaded (as the
-    recorder proves a worker can), without putting recorded state in place here."""
-    return _InputsOnly(io.BytesIO(data)).load()
+    recorder proves a worker can), without putting recorded state in place here, nor
+    loaded class attributes on the workload's live classes (pickling.check_loads)."""
+    return pickling.check_loads(data, _InputsOnly)
 
 
 def _put(holder: Any, name: str, value: object, set_value: Callable[[object], None]) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfloop.model import FunctionRef, Limits, VerdictStatus
-from perfloop.patch import FileChange
+from perfloop.patch import FileChange, imported_as
 from perfloop.results import TargetResult
 from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import TargetPlan, verify_candidate
@@ -32,10 +32,6 @@ def import_modules(task: ImportTask) -> None:
         importlib.import_module(module)
 
 
-def module_of(path: str) -> str:
-    return ".".join(Path(path).with_suffix("").parts).removesuffix(".__init__")
-
-
 def reverify_applied(
     root: Path,
     changes: Sequence[FileChange],
@@ -44,7 +40,7 @@ def reverify_applied(
     limits: Limits,
 ) -> str | None:
     """Why the files on disk fail the check (a sentence), or None when they pass."""
-    modules = tuple(module_of(c.path) for c in changes)
+    modules = tuple(imported_as(c) for c in changes)
     outcome = run_in_worker(
         "perfloop.verification.applied:import_modules",
         ImportTask(modules),
