@@ -18,9 +18,12 @@ wall times), and from the run store every candidate's verdict in the order store
 It prints a table, then as its last line one JSON object of the headline figures:
 
     workers (the pool's size), subjects, wall_ratio and cpu_ratio per subject (one worker
-    over the pool: above 1 means the pool is faster), verdicts_agree per subject (the pool's
-    candidate verdicts equal one worker's, in the same order), decisions_agree per subject
-    (the targets' statuses and winners; these also depend on timing noise), load_average
+    over the pool: above 1 means the pool is faster), verdicts_agree per subject (every
+    candidate both runs tried has the same verdict in both), same_order per subject (and
+    the run store holds them in the same order), tried_by_one (candidates only one of the
+    two tried: combinations of rules are searched by measured gain, and the order of the
+    targets follows the profile, so timing noise can change both), decisions_agree per
+    subject (the targets' statuses and winners, which depend on timing too), load_average
 
 A real library takes 10 minutes or more per run: name one at a time on a shared machine.
 """
@@ -137,6 +140,18 @@ def stored_verdicts(root: Path) -> tuple[Verdict, ...]:
     return tuple((f, o, bool(g), s, t) for f, o, g, s, t in rows)
 
 
+def compared(one: Timed, pool: Timed) -> tuple[bool, bool, list[str]]:
+    """Whether every candidate both runs tried got the same verdict, whether the store
+    holds those in the same order, and the candidates only one of them tried."""
+    first = {v[:2]: v for v in one.verdicts}
+    second = {v[:2]: v for v in pool.verdicts}
+    both = [key for key in first if key in second]
+    agree = all(first[key] == second[key] for key in both)
+    order = [key for key in second if key in first] == both
+    only = [f"{f} {o}" for f, o in sorted(first.keys() ^ second.keys())]
+    return agree, order, only
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -146,7 +161,8 @@ def print_table(results: dict[str, tuple[Timed, Timed]]) -> None:
     for name, runs in results.items():
         one = runs[0]
         for run in runs:
-            same = "-" if run is one else ("same" if run.verdicts == one.verdicts else "DIFFER")
+            agree = compared(one, run)[0]
+            same = "-" if run is one else ("same verdicts" if agree else "verdicts DIFFER")
             counts = {}
             for verdict in run.verdicts:
                 status = verdict[3] or ("gate" if not verdict[2] else "none")
@@ -158,9 +174,13 @@ def print_table(results: dict[str, tuple[Timed, Timed]]) -> None:
             )
         pool = runs[1]
         print(f"{'':<10} {'ratio':>7} {one.wall / pool.wall:>8.2f} {one.cpu / pool.cpu:>8.2f}")
-        for verdict_one, verdict_pool in zip(one.verdicts, pool.verdicts):
-            if verdict_one != verdict_pool:
-                print(f"  differs: {verdict_one} with 1 worker, {verdict_pool} with the pool")
+        by_key = {v[:2]: v for v in pool.verdicts}
+        for verdict in one.verdicts:
+            other = by_key.get(verdict[:2])
+            if other is not None and other != verdict:
+                print(f"  differs: {verdict} with 1 worker, {other} with the pool")
+        for only in compared(one, pool)[2]:
+            print(f"  tried by one run only (chosen by measured gain): {only}")
         for decision_one, decision_pool in zip(one.decisions, pool.decisions):
             if decision_one != decision_pool:
                 print(f"  decided: {decision_one} with 1 worker, {decision_pool} with the pool")
@@ -195,7 +215,9 @@ def main() -> None:
         "subjects": list(results),
         "wall_ratio": {n: round(a.wall / b.wall, 3) for n, (a, b) in results.items()},
         "cpu_ratio": {n: round(a.cpu / b.cpu, 3) for n, (a, b) in results.items()},
-        "verdicts_agree": {n: a.verdicts == b.verdicts for n, (a, b) in results.items()},
+        "verdicts_agree": {n: compared(a, b)[0] for n, (a, b) in results.items()},
+        "same_order": {n: compared(a, b)[1] for n, (a, b) in results.items()},
+        "tried_by_one": {n: len(compared(a, b)[2]) for n, (a, b) in results.items()},
         "decisions_agree": {n: a.decisions == b.decisions for n, (a, b) in results.items()},
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
