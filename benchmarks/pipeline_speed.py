@@ -9,8 +9,10 @@ real-library bed (benchmarks/real_libraries.py: its pinned sdist, workload and v
 script runs the real command as a user would, `perfloop optimize --no-cache --json`, once
 with `--workers 1` (the behaviour before the pool: one candidate at a time) and once with
 the pool perfloop plans by default (the CPU count, fewer if memory is short), in the same
-folder, its `.perfloop` removed before each run. It records the wall time, the CPU time of
-perfloop and every process it waited for (user + sys, from getrusage), the machine's load
+folder, its `.perfloop` removed before each run. The second run is given the targets the
+first one chose (`--function`): which functions rank hottest varies from one profile to
+the next on a busy machine, and the two runs must do the same work. It records the wall
+time, the CPU time of perfloop and every process it waited for (user + sys, from getrusage), the machine's load
 average before each run (the machine may be shared: the load says how far to trust the
 wall times), and from the run store every candidate's verdict in the order stored
 (function, origin, gate, status, tiers run).
@@ -21,8 +23,8 @@ It prints a table, then as its last line one JSON object of the headline figures
     over the pool: above 1 means the pool is faster), verdicts_agree per subject (every
     candidate both runs tried has the same verdict in both), same_order per subject (and
     the run store holds them in the same order), tried_by_one (candidates only one of the
-    two tried: combinations of rules are searched by measured gain, and the order of the
-    targets follows the profile, so timing noise can change both), decisions_agree per
+    two tried: combinations of rules are searched by measured gain, so timing noise can
+    change which are tried), decisions_agree per
     subject (the targets' statuses and winners, which depend on timing too), load_average
 
 A real library takes 10 minutes or more per run: name one at a time on a shared machine.
@@ -104,9 +106,12 @@ def library(name: str, scratch: Path, cache: Path) -> Subject:
     )
 
 
-def optimize(subject: Subject, workers: int, timeout: float) -> Timed:
+def optimize(
+    subject: Subject, workers: int, timeout: float, targets: tuple[str, ...] = ()
+) -> Timed:
     shutil.rmtree(subject.root / ".perfloop", ignore_errors=True)
     command = [*subject.perfloop, "optimize", "--workers", str(workers), "--no-cache", "--json"]
+    command += [f"--function={target}" for target in targets]
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -204,11 +209,11 @@ def main() -> None:
         names = [n.strip() for n in args.libraries.split(",") if n.strip()]
         subjects += [library(name, scratch, args.cache) for name in names]
         for subject in subjects:
-            runs = []
-            for workers in (1, pool.count):
-                log(f"{subject.name}: perfloop optimize --workers {workers}")
-                runs.append(optimize(subject, workers, args.timeout))
-            results[subject.name] = (runs[0], runs[1])
+            log(f"{subject.name}: perfloop optimize --workers 1")
+            one = optimize(subject, 1, args.timeout)
+            targets = tuple(function for function, _, _ in one.decisions)
+            log(f"{subject.name}: perfloop optimize --workers {pool.count} on the same targets")
+            results[subject.name] = (one, optimize(subject, pool.count, args.timeout, targets))
     print_table(results)
     headline = {
         "workers": pool.count,
