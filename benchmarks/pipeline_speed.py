@@ -12,10 +12,10 @@ the pool perfloop plans by default (the CPU count, fewer if memory is short), in
 folder, its `.perfloop` removed before each run. The second run is given the targets the
 first one chose (`--function`): which functions rank hottest varies from one profile to
 the next on a busy machine, and the two runs must do the same work. It records the wall
-time, the CPU time of perfloop and every process it waited for (user + sys, from getrusage), the machine's load
-average before each run (the machine may be shared: the load says how far to trust the
-wall times), and from the run store every candidate's verdict in the order stored
-(function, origin, gate, status, tiers run).
+time, the CPU time of perfloop and every process it waited for (user + sys, from
+getrusage), the machine's load average before each run (the machine may be shared: the
+load says how far to trust the wall times), and from the run store every candidate's
+verdict in the order stored (function, origin, gate, status, tiers run).
 
 It prints a table, then as its last line one JSON object of the headline figures:
 
