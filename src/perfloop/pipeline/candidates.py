@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import partial
 
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate
@@ -32,11 +32,12 @@ from perfloop.model import (
     verified,
 )
 from perfloop.pipeline.context import Context, candidate_limits
-from perfloop.progress import Detail, tier_progress
+from perfloop.progress import Detail, Progress, tier_progress
 from perfloop.propose import combine_rules, in_combination_order
 from perfloop.propose.rounds import RoundProposer, run_rounds
 from perfloop.qualnames import function_source
 from perfloop.results import TargetResult, TargetStatus
+from perfloop.sandbox.pool import side_by_side
 from perfloop.verification import TargetPlan, verify_candidate
 from perfloop.verification.replay import replay
 from perfloop.verification.tiers import tier_named
@@ -78,7 +79,7 @@ def optimize_target(
         return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, plan.problem, recorded)
     seen: set[str] = set()
     budget = context.budget
-    tried = []
+    proposed = []
     for proposer in context.proposers:
         if isinstance(proposer, RoundProposer):
             continue
@@ -88,9 +89,14 @@ def optimize_target(
             if budget.spent():
                 budget.skip_candidate(ref)
                 continue
-            tried.append(
-                evaluate_candidate(context, candidate, module_source, capture, limits, seen)
-            )
+            proposed.append(candidate)
+
+    def self_check() -> object:  # verification too: run beside the candidates' own
+        return None if budget.spent() else context.verification.strength(plan, limits)
+
+    tried = evaluate_candidates(
+        context, proposed, module_source, capture, limits, seen, plan, beside=self_check
+    )
     tried += combine_verified_rules(  # then the verified rules together
         ref,
         path,
@@ -112,7 +118,8 @@ def optimize_target(
     notes = tuple(context.store.proposer_problems(context.run_id, ref))
     strength = None
     if any(r.gate.passed for r in tried):  # how much "verified" means for this target
-        context.progress(Detail(f"{ref}: checking how strong its verification is (mutants)"))
+        if not context.verification.knows_strength(ref):
+            context.progress(Detail(f"{ref}: checking how strong its verification is (mutants)"))
         strength = context.verification.strength(plan, limits)
     original = function_source(module_source, ref.qualname)
     return replace(
@@ -232,36 +239,91 @@ def evaluate_candidate(
     plan: TargetPlan | None = None,
 ) -> CandidateResult:
     """Gate, then verify, then measure; stop at the first stage that says no."""
-    gate = gate_candidate(candidate, module_source, seen, context.project.top_level_modules())
-    result = CandidateResult(candidate, gate)
+    return evaluate_candidates(context, [candidate], module_source, capture, limits, seen, plan)[0]
 
-    def verify_and_measure(plan: TargetPlan | None) -> CandidateResult:
-        plan = plan or context.verification.plan(
-            candidate.function, candidate.path, module_source, capture, limits
-        )
-        doing = f"{candidate.function}: verifying {candidate.origin}"
-        context.progress(Detail(doing))
-        verdict = verify_candidate(
-            candidate,
-            plan,
-            root=context.root,
-            limits=limits,
-            on_tier=tier_progress(context.progress, doing),
-        )
-        checked = replace(result, verdict=verdict)
-        if verdict.status is VerdictStatus.EQUIVALENT:
-            settings = settings_from(context.settings, limits)
-            measurement = time_candidate(
-                context, candidate, module_source, capture.records, settings
+
+def evaluate_candidates(
+    context: Context,
+    candidates: Sequence[Candidate],
+    module_source: str,
+    capture: TargetCapture,
+    limits: Limits,
+    seen: set[str],
+    plan: TargetPlan | None = None,
+    beside: Callable[[], object] | None = None,
+) -> list[CandidateResult]:
+    """Candidates of one target judged as evaluate_candidate judges each, with their
+    verification side by side on the worker pool (perfloop.sandbox.pool): gated in order
+    (a duplicate is the later one), verified together, then the verified ones measured one
+    after the other once no verification runs. A candidate the --budget leaves out is not
+    in the list (the budget counts it). `beside` is more verification work of the target
+    (its self-check), run in the pool with them if any candidate passed the gate. The
+    results, and their order in the store, are those of judging one candidate after the
+    other."""
+    modules = context.project.top_level_modules()
+    gated = [
+        CandidateResult(candidate, gate_candidate(candidate, module_source, seen, modules))
+        for candidate in candidates
+    ]
+    done = context.checkpoints.done  # a resumed run reuses the verdict and measurement
+    step = {id(r): f"candidate:{r.candidate.function}:{r.candidate.candidate_id}" for r in gated}
+    to_verify = [r for r in gated if r.gate.passed and step[id(r)] not in done]
+    progress = one_at_a_time(context.progress)
+    if plan is None and to_verify:
+        first = to_verify[0].candidate
+        plan = context.verification.plan(first.function, first.path, module_source, capture, limits)
+
+    def verify(result: CandidateResult) -> Callable[[], CandidateResult | None]:
+        def task() -> CandidateResult | None:
+            if context.budget.spent():  # left out: the run's --budget ran out
+                return None
+            doing = f"{result.candidate.function}: verifying {result.candidate.origin}"
+            progress(Detail(doing))
+            assert plan is not None
+            verdict = verify_candidate(
+                result.candidate,
+                plan,
+                root=context.root,
+                limits=limits,
+                on_tier=tier_progress(progress, doing),
             )
-            checked = replace(checked, measurement=measurement)
-        return checked
+            return replace(result, verdict=verdict)
 
-    if gate.passed:  # a resumed run reuses the verdict and measurement of a finished one
-        step = f"candidate:{candidate.function}:{candidate.candidate_id}"
-        result = context.checkpoints.step(step, partial(verify_and_measure, plan))
-    context.store.save_candidate_result(context.run_id, result)
-    return result
+        return task
+
+    more = [beside] if beside is not None and any(r.gate.passed for r in gated) else []
+    tasks = [verify(r) for r in to_verify] + more
+    verdicts = dict(zip(map(id, to_verify), side_by_side(tasks)))
+    results = []
+    for result in gated:  # measured alone, in order: nothing else of perfloop runs
+        if result.gate.passed and step[id(result)] in done:
+            result = done[step[id(result)]]
+        elif result.gate.passed:
+            checked = verdicts[id(result)]
+            if checked is None or (verified(checked) and context.budget.spent()):
+                context.budget.skip_candidate(result.candidate.function)
+                continue
+            if verified(checked):
+                settings = settings_from(context.settings, limits)
+                measurement = time_candidate(
+                    context, result.candidate, module_source, capture.records, settings
+                )
+                checked = replace(checked, measurement=measurement)
+            result = context.checkpoints.step(step[id(result)], lambda c=checked: c)
+        context.store.save_candidate_result(context.run_id, result)
+        results.append(result)
+    return results
+
+
+def one_at_a_time(progress: Progress) -> Progress:
+    """`progress` for several threads: one call at a time."""
+    lock = threading.Lock()
+
+    def report(text: str) -> None:
+        with lock:
+            progress(text)
+
+    return report
 
 
 def time_candidate(

@@ -177,12 +177,9 @@ def run_in_worker(
                 stderr=err,
                 start_new_session=True,
             )
-            timed_out = False
             try:
-                process.wait(timeout=limits.wall_seconds)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            finally:  # also on Ctrl-C: the worker's whole group goes
+                timed_out = not _waited(process, limits.wall_seconds)
+            finally:  # also on Ctrl-C, or when the run stops: the worker's whole group goes
                 _kill_group(process)
         seconds = time.perf_counter() - started
         stderr_tail = _tail(workdir / "stderr.txt")
@@ -366,13 +363,53 @@ def available_memory_mb() -> int | None:
     return min(found) if found else None
 
 
-_SLOTS = threading.BoundedSemaphore(plan_workers(None, 2048).count)
+_COUNT = plan_workers(None, 2048).count
+_SLOTS = threading.BoundedSemaphore(_COUNT)
 
 
 def configure_workers(count: int) -> None:
     """At most `count` workers run at once in this process from now on."""
-    global _SLOTS
-    _SLOTS = threading.BoundedSemaphore(max(1, count))
+    global _SLOTS, _COUNT
+    _COUNT = max(1, count)
+    _SLOTS = threading.BoundedSemaphore(_COUNT)
+
+
+def worker_count() -> int:
+    """How many workers may run at once (configure_workers)."""
+    return _COUNT
+
+
+class WorkersStopped(Exception):
+    """The run is stopping (Ctrl-C in another thread): this worker was killed."""
+
+
+# set while a run stops: workers that threads other than the main one wait for are killed
+# (Ctrl-C reaches only the main thread; perfloop.sandbox.pool sets it)
+_STOPPING = threading.Event()
+
+
+@contextlib.contextmanager
+def stopping_workers() -> Iterator[None]:
+    """Every running worker is killed, and none starts, until the block ends."""
+    _STOPPING.set()
+    try:
+        yield
+    finally:
+        _STOPPING.clear()
+
+
+def _waited(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Whether `process` ended within `seconds`; raises WorkersStopped if the run stops."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if _STOPPING.is_set():
+            raise WorkersStopped("the run is stopping")
+        try:
+            process.wait(timeout=max(0.0, min(0.5, deadline - time.monotonic())))
+            return True
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                return False
 
 
 @contextlib.contextmanager

@@ -245,6 +245,10 @@ class RunVerification:
             return self.plan(function, path, module_source, capture, limits)
         return self._plans.get(function)
 
+    def knows_strength(self, function: FunctionRef) -> bool:
+        """Whether the target's strength was measured already (or the self-check is off)."""
+        return self.settings.mutants <= 0 or function in self._strengths
+
     def strength(self, plan: TargetPlan, limits: Limits) -> VerificationStrength | None:
         """The target's verification strength (None when the self-check is off)."""
         if self.settings.mutants <= 0:
