@@ -66,3 +66,22 @@ def test_the_interaction_tier_is_listed_for_methods_only() -> None:
     assert not interaction.fits(plan("scale"))
     assert not interaction.fits(plan("outer.<locals>.inner"))
     assert all(tier.fits(plan("scale")) for tier in TIERS if tier.name != "interaction")
+
+
+def test_a_candidate_no_tier_judged_is_unverifiable_never_equivalent(tmp_path) -> None:
+    # under load the candidate's budget can run out before its first tier; `optimize`
+    # would otherwise have counted (and applied) an "equivalent" nothing had checked
+    from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
+    from perfloop.verification import verify_candidate
+    from perfloop.verification.plan import TargetPlan
+    from perfloop.verification.shapes import Constants
+
+    ref = FunctionRef("m", "scale")
+    source = "def scale(x):\n    return 2 * x\n"
+    plan = TargetPlan(ref, "m.py", source, (), Constants(), VerifySettings(candidate_seconds=0.5))
+    candidate = Candidate(ref, "test", "", source, source, "m.py")
+    verdict = verify_candidate(candidate, plan, root=tmp_path, limits=Limits(10, 256))
+    assert verdict.status is VerdictStatus.UNVERIFIABLE
+    assert verdict.tiers == ()
+    assert "no verification tier could judge the candidate" in (verdict.reason or "")
+    assert "verification budget (0.5 s) ran out" in (verdict.reason or "")

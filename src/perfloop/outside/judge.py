@@ -116,10 +116,8 @@ def judge(
     plan = verification.plan(
         function, candidate.path, original_source, replace(capture, records=records), limits
     )
-    verdict = judged(
-        _recorded_numbering(
-            verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier), ordered
-        )
+    verdict = _recorded_numbering(
+        verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier), ordered
     )
     strength = None
     if verdict.status is VerdictStatus.EQUIVALENT:  # how much "the same" is worth here
@@ -135,19 +133,6 @@ def judge(
         policy=policy,
     )
     return Judgement(verdict, counterexample, strength, strength is not None and strength.weak)
-
-
-def judged(verdict: Verdict) -> Verdict:
-    """An equivalence no tier gave evidence for (every tier chosen was skipped) is no
-    verdict: UNVERIFIABLE, with why each tier did not run."""
-    if verdict.status is not VerdictStatus.EQUIVALENT or verdict.tiers:
-        return verdict
-    why = "; ".join(f"{run.tier}: {run.note}" for run in verdict.runs if run.note)
-    reason = (
-        f"no verification tier could judge the candidate ({why or 'none was chosen'}); "
-        "choose tiers that apply with --tiers, or leave it out to run every one"
-    )
-    return replace(verdict, status=VerdictStatus.UNVERIFIABLE, reason=reason)
 
 
 def _unreplayable(baseline: Verdict) -> str:

@@ -39,7 +39,7 @@ from perfloop.outside.calls import limits_for
 from perfloop.outside.candidate import CandidateError, CandidateSpec, Target, _module_copy
 from perfloop.outside.counterexample import counterexample_for
 from perfloop.outside.git import file_at
-from perfloop.outside.judge import Judgement, judged
+from perfloop.outside.judge import Judgement
 from perfloop.patch import SpliceError, splice_class
 from perfloop.project import Project
 from perfloop.verification import RunVerification, verify_candidate
@@ -130,7 +130,7 @@ def judge_class(
     plan = verification.plan(
         function, candidate.path, original_source, capture, limits, whole_class=True
     )
-    verdict = judged(verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier))
+    verdict = verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier)
     counterexample = counterexample_for(
         verdict,
         (),

@@ -113,7 +113,8 @@ def verify_candidate(
     on_tier: Callable[[str], None] | None = None,
 ) -> Verdict:
     """Run the enabled tiers in order within the candidate's budget; the verdict lists each.
-    `on_tier` is told each tier's name as it starts (the progress display)."""
+    `on_tier` is told each tier's name as it starts (the progress display). Where no
+    tier judged (all skipped), the verdict is UNVERIFIABLE, never EQUIVALENT."""
     started = time.perf_counter()
     if plan.problem is not None:
         return Verdict(VerdictStatus.UNVERIFIABLE, (), 0, 0.0, reason=plan.problem)
@@ -142,10 +143,20 @@ def verify_candidate(
         found = _STATUS.get(check.run.outcome)
         if found is not None and status is VerdictStatus.EQUIVALENT:
             status, difference, reason = found, check.difference, check.reason
+    judged_by = tuple(r.tier for r in runs if r.outcome != "skipped")
+    if status is VerdictStatus.EQUIVALENT and not judged_by:
+        # no tier gave evidence (none applied, none was chosen, or the budget ran out
+        # before the first): that is no verdict, and nothing may be applied on it
+        why = "; ".join(f"{run.tier}: {run.note}" for run in runs if run.note)
+        status = VerdictStatus.UNVERIFIABLE
+        reason = (
+            f"no verification tier could judge the candidate ({why or 'none was chosen'}); "
+            "choose tiers that apply with --tiers, or leave it out to run every one"
+        )
     replayed = next((r.inputs for r in runs if r.tier == "replay"), 0)
     return Verdict(
         status,
-        tuple(r.tier for r in runs if r.outcome != "skipped"),
+        judged_by,
         replayed,
         time.perf_counter() - started,
         difference,
