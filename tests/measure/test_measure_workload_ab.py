@@ -58,7 +58,11 @@ def test_an_override_that_changes_the_output_is_reported(project: Path) -> None:
 
 @pytest.mark.slow
 def test_an_original_whose_output_varies_cannot_be_compared(project: Path) -> None:
-    (project / "noisy.py").write_text("import time\nprint(time.perf_counter_ns())\n")
+    # it imports the changed module (a workload that does not is refused: it would time
+    # the original against itself), and prints the clock
+    (project / "noisy.py").write_text(
+        "import time\nimport wlchecks\nprint(time.perf_counter_ns())\n"
+    )
     comparison = run(project, FASTER, command="python noisy.py")
     assert comparison.error is None
     assert comparison.output_unchanged is None
