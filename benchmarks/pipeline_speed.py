@@ -25,7 +25,8 @@ It prints a table, then as its last line one JSON object of the headline figures
     the run store holds them in the same order), tried_by_one (candidates only one of the
     two tried: combinations of rules are searched by measured gain, so timing noise can
     change which are tried), decisions_agree per
-    subject (the targets' statuses and winners, which depend on timing too), load_average
+    subject (each target's status and winner, compared target by target; they depend on
+    timing too), load_average
 
 A real library takes 10 minutes or more per run: name one at a time on a shared machine.
 """
@@ -129,8 +130,11 @@ def optimize(
         sys.exit(f"perfloop optimize failed ({done.returncode}):\n{done.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     document = json.loads(done.stdout)
-    decisions = tuple(
-        (t["function"], t["status"], (t["best"] or {}).get("origin")) for t in document["targets"]
+    decisions = tuple(  # sorted by target: the runs list targets by their own profile's shares
+        sorted(
+            (t["function"], t["status"], (t["best"] or {}).get("origin"))
+            for t in document["targets"]
+        )
     )
     return Timed(workers, wall, cpu, load, stored_verdicts(subject.root), decisions)
 
@@ -186,9 +190,13 @@ def print_table(results: dict[str, tuple[Timed, Timed]]) -> None:
                 print(f"  differs: {verdict} with 1 worker, {other} with the pool")
         for only in compared(one, pool)[2]:
             print(f"  tried by one run only (chosen by measured gain): {only}")
-        for decision_one, decision_pool in zip(one.decisions, pool.decisions):
-            if decision_one != decision_pool:
-                print(f"  decided: {decision_one} with 1 worker, {decision_pool} with the pool")
+        pooled = {function: decision for function, *decision in pool.decisions}
+        for function, *decision in one.decisions:
+            if pooled.get(function) != decision:
+                print(
+                    f"  decided for {function}: {decision} with 1 worker, "
+                    f"{pooled.get(function)} with the pool"
+                )
 
 
 def main() -> None:
