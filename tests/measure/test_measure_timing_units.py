@@ -379,3 +379,17 @@ def test_calls_whose_results_are_not_lazy_are_not_pulled() -> None:
     inputs = RecordedInputs([call_bytes([3, 1]), call_bytes([2])])
     check_same_exceptions(version(sorted), version(sorted), inputs, ["a", "b"])
     assert inputs.pulled == [False, False] and inputs.pulls(3) == []
+
+
+def test_the_memory_of_a_lazy_result_is_counted_as_it_is_pulled() -> None:
+    def rows(n: int) -> Iterator[list[int]]:
+        for _ in range(n):
+            yield [0] * 1000
+
+    def rows_map(n: int) -> Iterator[list[int]]:  # a rewrite returning a lazy object
+        return map(lambda _: [0] * 1000, range(n))
+
+    inputs = RecordedInputs([call_bytes(3)])
+    check_same_exceptions(version(rows), version(rows_map), inputs, ["rows(3)"])
+    peaks = memory_peaks(lambda: version(rows), lambda: version(rows_map), inputs)
+    assert peaks.baseline_bytes > 1000 * 8 and peaks.candidate_bytes > 1000 * 8
