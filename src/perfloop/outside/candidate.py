@@ -78,21 +78,26 @@ def build_candidate(
 ) -> tuple[Candidate, tuple[str, ...]]:
     """The candidate as a whole module (the target's module with the new function in),
     and notes on what was taken from the given source."""
+    origin, text = candidate_text(project, target, spec)
+    candidate = splice_candidate(target, text, origin)
+    if spec.text is None:  # a whole module: nothing besides the function is taken
+        return candidate, ()
+    return candidate, _extra_code_notes(spec.text, target, candidate.module_source)
+
+
+def candidate_text(project: Project, target: Target, spec: CandidateSpec) -> tuple[str, str]:
+    """(origin, text): where the new source comes from, and the source (a file or stdin,
+    the target's module at a git ref, or its module in another copy of the project)."""
     spec.check()
     if spec.text is not None:
-        candidate = splice_candidate(target, spec.text, f"outside:{spec.label}")
-        notes = _extra_code_notes(spec.text, target, candidate.module_source)
-        return candidate, notes
+        return f"outside:{spec.label}", spec.text
     if spec.git_ref is not None:
-        origin = f"outside:git:{spec.git_ref}"
         found = file_at(project.root, spec.git_ref, target.path)
         if found is None:
             raise CandidateError(f"{target.path} did not exist at {spec.git_ref}")
-        text = found
-    else:
-        assert spec.module_path is not None
-        origin, text = f"outside:module:{spec.module_path}", _module_copy(target, spec.module_path)
-    return splice_candidate(target, text, origin), ()
+        return f"outside:git:{spec.git_ref}", found
+    assert spec.module_path is not None
+    return f"outside:module:{spec.module_path}", _module_copy(target, spec.module_path)
 
 
 def splice_candidate(target: Target, text: str, origin: str) -> Candidate:

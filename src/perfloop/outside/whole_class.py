@@ -36,9 +36,8 @@ from perfloop.model import (
     VerdictStatus,
 )
 from perfloop.outside.calls import limits_for
-from perfloop.outside.candidate import CandidateError, CandidateSpec, Target, _module_copy
+from perfloop.outside.candidate import CandidateError, CandidateSpec, Target, candidate_text
 from perfloop.outside.counterexample import counterexample_for
-from perfloop.outside.git import file_at
 from perfloop.outside.judge import Judgement
 from perfloop.patch import SpliceError, splice_class
 from perfloop.project import Project
@@ -57,18 +56,7 @@ def read_class_target(project: Project, ref: FunctionRef) -> Target:
 
 def build_class_candidate(project: Project, target: Target, spec: CandidateSpec) -> Candidate:
     """The target's module with the new class in place of the original."""
-    spec.check()
-    if spec.text is not None:
-        origin, text = f"outside:{spec.label}", spec.text
-    elif spec.git_ref is not None:
-        origin = f"outside:git:{spec.git_ref}"
-        found = file_at(project.root, spec.git_ref, target.path)
-        if found is None:
-            raise CandidateError(f"{target.path} did not exist at {spec.git_ref}")
-        text = found
-    else:
-        assert spec.module_path is not None
-        origin, text = f"outside:module:{spec.module_path}", _module_copy(target, spec.module_path)
+    origin, text = candidate_text(project, target, spec)
     name = target.function.qualname
     try:
         module_source = splice_class(target.source, name, text)
