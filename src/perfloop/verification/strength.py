@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,14 +101,24 @@ def _replay_and_fuzz(
     mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
 ) -> list[str | None]:
     """Which tier killed each mutant ("replay", "fuzz") or None, in one shared worker."""
-    results = _batch(mutants, plan, root, limits)
-    if isinstance(results, str):  # one mutant hung the worker: check them one by one
-        killers: list[str | None] = []
-        for mutant in mutants:
-            alone = _batch([mutant], plan, root, limits)
-            killers.extend(["replay"] if isinstance(alone, str) else alone)
-        return killers
-    return results
+    return _one_by_one_if_hung(
+        lambda batch: _batch(batch, plan, root, limits), mutants, hung="replay"
+    )
+
+
+def _one_by_one_if_hung(
+    run: Callable[[list[Mutant]], list[str | None] | str], mutants: list[Mutant], hung: str
+) -> list[str | None]:
+    """`run` on all mutants in one worker; if one hung it (a text comes back), each alone,
+    a mutant that hangs alone counting as killed by the tier `hung`."""
+    results = run(mutants)
+    if not isinstance(results, str):
+        return results
+    killers: list[str | None] = []
+    for mutant in mutants:
+        alone = run([mutant])
+        killers.extend([hung] if isinstance(alone, str) else alone)
+    return killers
 
 
 def _batch(
@@ -148,14 +159,9 @@ def _interactions(
     worker; one by one if a mutant hung it (a hung mutant counts as killed, as in replay)."""
     if not mutants:
         return []
-    results = _interaction_batch(mutants, plan, root, limits)
-    if isinstance(results, str):
-        killers: list[str | None] = []
-        for mutant in mutants:
-            alone = _interaction_batch([mutant], plan, root, limits)
-            killers.extend(["interaction"] if isinstance(alone, str) else alone)
-        return killers
-    return results
+    return _one_by_one_if_hung(
+        lambda batch: _interaction_batch(batch, plan, root, limits), mutants, hung="interaction"
+    )
 
 
 def _interaction_batch(
