@@ -75,8 +75,9 @@ class TargetResult:
     strength: VerificationStrength | None = None  # None: the self-check did not run
     cache: CacheUse | None = None  # None: a run without the result cache (an older one)
     original_source: str | None = None  # the function as the workload ran it, for diffs
-    # what went wrong with a proposer for this target (a command that failed, an answer
-    # with no usable code), one line each
+    # one line each: what went wrong with a proposer for this target (a command that
+    # failed, an answer with no usable code), and how its recorded calls were judged
+    # where that differs from the usual (perfloop.verification.replay.OriginalReplay)
     notes: tuple[str, ...] = ()
 
     @property

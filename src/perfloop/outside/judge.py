@@ -30,7 +30,7 @@ from perfloop.outside.counterexample import counterexample_for, smallest_first
 from perfloop.results import Counterexample
 from perfloop.verification import RunVerification, VerifySettings, verify_candidate
 from perfloop.verification.compare import ComparePolicy
-from perfloop.verification.replay import replay
+from perfloop.verification.replay import replay_original
 from perfloop.verification.tiers import TIER_ORDER
 
 
@@ -97,27 +97,29 @@ def judge(
     records = tuple(replace(record, index=i) for i, record in enumerate(ordered))
     module_file = root / candidate.path
     limits = limits_for(settings)
-    baseline = replay(
+    original = replay_original(
         function.module,
         function.qualname,
         module_file,
-        original_source,
         records,
         root=root,
         limits=limits,
         policy=policy,
+        source=original_source,
     )
-    if baseline.status is not VerdictStatus.EQUIVALENT:
-        verdict = Verdict(
-            VerdictStatus.UNVERIFIABLE, (), 0, baseline.seconds, reason=_unreplayable(baseline)
-        )
+    baseline, records = original.verdict, original.records
+    problem = original.problem()
+    if problem is not None:
+        verdict = Verdict(VerdictStatus.UNVERIFIABLE, (), 0, baseline.seconds, reason=problem)
         return Judgement(verdict, None, None, weak=True)
     limits = limits_for(settings, baseline.seconds)
     plan = verification.plan(
         function, candidate.path, original_source, replace(capture, records=records), limits
     )
-    verdict = _recorded_numbering(
-        verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier), ordered
+    verdict = original.annotate(
+        _recorded_numbering(
+            verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier), ordered
+        )
     )
     strength = None
     if verdict.status is VerdictStatus.EQUIVALENT:  # how much "the same" is worth here
@@ -133,31 +135,6 @@ def judge(
         policy=policy,
     )
     return Judgement(verdict, counterexample, strength, strength is not None and strength.weak)
-
-
-def _unreplayable(baseline: Verdict) -> str:
-    """Why the original's own recorded calls cannot judge a rewrite: it ran and gave other
-    results (it depends on more than its arguments), or it could not be replayed at all."""
-    if baseline.status is VerdictStatus.DIFFERENT:
-        why = baseline.difference.description if baseline.difference else baseline.reason
-        return (
-            f"replaying the original does not reproduce its recorded calls ({why}); it "
-            "depends on state besides its arguments (randomness, time, module state), so "
-            "its calls cannot judge a rewrite"
-        )
-    error = (baseline.reason or "no error message").strip()
-    last = error.splitlines()[-1] if error else "no error message"
-    if "pickle" in error:
-        return (
-            f"the recorded calls cannot be loaded back for replay ({last}): an argument or "
-            "result of this function does not survive pickling, so its calls cannot judge a "
-            "rewrite; the function's argument types need support in perfloop's recorder"
-        )
-    return (
-        f"the original could not be replayed on its recorded calls ({last}), so they cannot "
-        "judge a rewrite; check that the module imports in a fresh interpreter from the "
-        "project root"
-    )
 
 
 def _recorded_numbering(verdict: Verdict, ordered: tuple[CallRecord, ...]) -> Verdict:

@@ -27,7 +27,6 @@ from perfloop.model import (
     Measurement,
     TargetCapture,
     TargetContext,
-    Verdict,
     VerdictStatus,
     verified,
 )
@@ -39,7 +38,7 @@ from perfloop.qualnames import function_source
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.sandbox.pool import side_by_side
 from perfloop.verification import TargetPlan, verify_candidate
-from perfloop.verification.replay import replay
+from perfloop.verification.replay import replay_original
 from perfloop.verification.tiers import tier_named
 
 
@@ -56,21 +55,19 @@ def optimize_target(
     if not capture.usable:
         return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, capture.problem, recorded)
     path, module_source = source
-    baseline = replay(
+    original = replay_original(
         ref.module,
         ref.qualname,
         context.root / path,
-        None,
         capture.records,
         root=context.root,
         limits=candidate_limits(context),
         policy=context.policy,
     )
-    if baseline.status is not VerdictStatus.EQUIVALENT:
-        why = baseline.difference.description if baseline.difference else baseline.reason
-        return TargetResult(
-            ref, share, TargetStatus.UNVERIFIABLE, _baseline_problem(baseline, why), recorded
-        )
+    baseline, capture = original.verdict, replace(capture, records=original.records)
+    problem = original.problem()
+    if problem is not None:
+        return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, problem, recorded)
     limits = candidate_limits(context, baseline.seconds)
     indexing = " (running the project's tests once)" if context.verification.indexes_tests() else ""
     context.progress(Detail(f"{ref}: preparing its verification{indexing}"))
@@ -121,11 +118,13 @@ def optimize_target(
         if not context.verification.knows_strength(ref):
             context.progress(Detail(f"{ref}: checking how strong its verification is (mutants)"))
         strength = context.verification.strength(plan, limits)
-    original = function_source(module_source, ref.qualname)
+    best = select_best(ref, share, recorded, tried, notes)
+    rebasing = original.note()
     return replace(
-        select_best(ref, share, recorded, tried, notes),
+        best,
         strength=strength,
-        original_source=original,
+        original_source=function_source(module_source, ref.qualname),
+        notes=(*best.notes, rebasing) if rebasing else best.notes,
     )
 
 
@@ -207,26 +206,6 @@ def combine_verified_rules(
         if verified(result) and gain(result) > gain(best):
             best, chosen = result, rule_ids
     return combinations
-
-
-def _baseline_problem(baseline: Verdict, why: str | None) -> str:
-    """Why the original's own replay rules out judging rewrites, in the user's terms."""
-    if "RecursionError" in (why or ""):
-        return (
-            f"replaying the original hits Python's recursion limit in perfloop's worker ({why}); "
-            "the workload raised the limit itself, so replay cannot judge a rewrite"
-        )
-    if baseline.status is VerdictStatus.FAILED:
-        if why and why.startswith("Traceback"):  # the error, not perfloop's frames
-            why = why.strip().splitlines()[-1].rpartition("RecordedCallDoesNotLoad: ")[2]
-        return (
-            f"replaying the original in a sandboxed worker failed ({why}); perfloop runs "
-            "candidates the same way, so it cannot judge a rewrite of this function"
-        )
-    return (
-        f"replaying the original does not reproduce its recorded calls ({why}); it depends "
-        "on state besides its arguments, so replay cannot judge a rewrite"
-    )
 
 
 def evaluate_candidate(

@@ -6,9 +6,14 @@ value or exception type, the arguments' state after the call, stdout) is
 compared with what the original did in the workload, using the equivalence
 relation in perfloop.verification.compare; the first difference stops the replay.
 
-The original is replayed too, once per target: if it does not reproduce its
-own recording, it depends on something besides its arguments (module state,
-randomness, time) and replay cannot judge a rewrite of it.
+The original is replayed too, once per target (`replay_original`): if it does not
+reproduce its own recording, it depends on something besides its arguments (module
+state, randomness, time) and replay cannot judge a rewrite of it. One exception: a lazy
+result's arguments are recorded when its consumer is done with it, so they hold what the
+consumer did between items too (pycodestyle 2.11's `Checker.generate_tokens` is consumed
+by a loop of the same `Checker` that sets its attributes). For such calls, when the
+items are the same, the expected state is what the original leaves when perfloop
+consumes it, confirmed by a second replay.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ import sys
 import types
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager as ContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
+from perfloop.runtime import pickling
 from perfloop.runtime.lazy import RAISED, LazyOutcome, settle
 from perfloop.runtime.state import GlobalState
 from perfloop.runtime.state import after as state_after
@@ -48,6 +54,7 @@ class ReplayTask:
     source: str | None  # None: the original as it is on disk
     records: tuple[CallRecord, ...]
     policy: ComparePolicy
+    rebase_lazy_arguments: bool = False  # the original's replay: see the module's docstring
 
 
 class RecordedCallDoesNotLoad(Exception):
@@ -58,6 +65,84 @@ class RecordedCallDoesNotLoad(Exception):
 class ReplayReport:
     checked: int
     difference: Difference | None
+    # (position in the task's records, the outcome as the original left its arguments)
+    rebased: tuple[tuple[int, bytes], ...] = ()
+    lazy_difference: bool = False  # the difference is on a call whose result is lazy
+
+
+@dataclass(frozen=True)
+class OriginalReplay:
+    """The original's replay on its recorded calls, and the calls candidates are judged
+    on: the recorded ones, with the lazy results' argument state rebased (`rebased` of
+    them; see the module's docstring)."""
+
+    verdict: Verdict
+    records: tuple[CallRecord, ...]
+    rebased: int = 0
+    lazy_difference: bool = False
+
+    def problem(self) -> str | None:
+        """Why the original's own replay rules out judging rewrites, in the user's terms;
+        None when it reproduced its recorded calls."""
+        verdict = self.verdict
+        if verdict.status is VerdictStatus.EQUIVALENT:
+            return None
+        difference = verdict.difference
+        why = (difference.description if difference else verdict.reason) or "no error message"
+        if "RecursionError" in why:
+            return (
+                f"replaying the original hits Python's recursion limit in perfloop's worker "
+                f"({why.strip().splitlines()[-1]}); the workload raised the limit itself, so "
+                "replay cannot judge a rewrite"
+            )
+        if verdict.status is not VerdictStatus.DIFFERENT:
+            last = why.strip().splitlines()[-1].rpartition("RecordedCallDoesNotLoad: ")[2]
+            if "pickle" in why:
+                return (
+                    f"the recorded calls cannot be loaded back for replay ({last}): an argument "
+                    "or result of this function does not survive pickling, so its calls cannot "
+                    "judge a rewrite; its argument types need support in perfloop's recorder"
+                )
+            return (
+                f"replaying the original in a sandboxed worker failed ({last}); perfloop runs "
+                "candidates the same way, so it cannot judge a rewrite of this function; check "
+                "that the module imports in a fresh interpreter from the project root"
+            )
+        if self.lazy_difference:
+            return (
+                f"replaying the original does not reproduce its recorded calls ({why}); its "
+                "result is lazy, and what it yields depends on more than its arguments: on "
+                "what its consumer changes between items (perfloop replays the items, not the "
+                "workload's consumer), or on randomness, time or module state, so replay "
+                "cannot judge a rewrite"
+            )
+        return (
+            f"replaying the original does not reproduce its recorded calls ({why}); it "
+            "depends on state besides its arguments (randomness, time, module state), so "
+            "replay cannot judge a rewrite"
+        )
+
+    def note(self) -> str | None:
+        """What the rebasing means for the user, or None when there was none."""
+        if not self.rebased:
+            return None
+        calls = f"{self.rebased} call{'s' if self.rebased != 1 else ''}"
+        return (
+            f"{calls} with a lazy result: their consumer changed the arguments between "
+            "items, so the arguments' state after them is compared with what the original "
+            "leaves when perfloop consumes the same items, not with the workload's"
+        )
+
+    def annotate(self, verdict: Verdict) -> Verdict:
+        """`verdict` with `note()` on its replay tier's run, where that has no note."""
+        note = self.note()
+        if note is None:
+            return verdict
+        runs = tuple(
+            replace(run, note=note) if run.tier == TIER and run.note is None else run
+            for run in verdict.runs
+        )
+        return replace(verdict, runs=runs)
 
 
 def replay_calls(task: ReplayTask) -> ReplayReport:
@@ -115,6 +200,7 @@ def _source_of(module: types.ModuleType) -> str | None:
 def _replay_records(
     task: ReplayTask, function: Callable[..., object], is_method: bool
 ) -> ReplayReport:
+    rebased: list[tuple[int, bytes]] = []
     for number, record in enumerate(task.records, 1):
         try:
             args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
@@ -143,19 +229,44 @@ def _replay_records(
                 )
         if recorded is not None:
             actual = (*actual[:-1], state_after(_namespace(function), recorded), actual[-1])
+        as_recorded = _as_recorded(actual)
         problem = compare_outcomes(
-            expected,
-            _as_recorded(actual),
-            record.stdout,
-            printed.getvalue(),
-            task.policy,
-            is_method,
+            expected, as_recorded, record.stdout, printed.getvalue(), task.policy, is_method
         )
+        if problem is not None and task.rebase_lazy_arguments:
+            outcome = _rebased(expected, actual, as_recorded, record, printed.getvalue(), task)
+            if outcome is not None:
+                rebased.append((number - 1, outcome))
+                continue
         if problem is not None:
-            return ReplayReport(
-                record.index + 1, Difference(record.index, record.call_repr, problem)
-            )
-    return ReplayReport(len(task.records), None)
+            lazy = expected[0] == "return" and isinstance(expected[1], LazyOutcome)
+            difference = Difference(record.index, record.call_repr, problem)
+            return ReplayReport(record.index + 1, difference, tuple(rebased), lazy)
+    return ReplayReport(len(task.records), None, tuple(rebased))
+
+
+def _rebased(
+    expected: tuple[object, ...],
+    actual: tuple[object, ...],
+    as_recorded: tuple[object, ...],
+    record: CallRecord,
+    printed: str,
+    task: ReplayTask,
+) -> bytes | None:
+    """The recorded outcome with the arguments' (and module state's) part as the original
+    left it, pickled as the recorder pickles; None unless the result is lazy and
+    everything else (its items, its end, what it printed) is the same."""
+    if expected[0] != "return" or not isinstance(expected[1], LazyOutcome):
+        return None
+    if actual[0] != "return":
+        return None
+    candidate = ("return", expected[1], *as_recorded[2:])
+    if compare_outcomes(candidate, as_recorded, record.stdout, printed, task.policy) is not None:
+        return None
+    try:
+        return pickling.dumps(("return", expected[1], *actual[2:]))  # as the recorder does
+    except Exception:
+        return None  # it stays a difference: the state cannot be kept
 
 
 def _as_recorded(outcome: tuple[object, ...]) -> tuple[object, ...]:
@@ -274,6 +385,41 @@ def replay(
 ) -> Verdict:
     """Replay `records` on the given source of the module (None: the original)."""
     task = ReplayTask(module, qualname, str(path), source, tuple(records), policy)
+    return _run(task, root, limits)[0]
+
+
+def replay_original(
+    module: str,
+    qualname: str,
+    path: Path,
+    records: Sequence[CallRecord],
+    *,
+    root: Path,
+    limits: Limits,
+    policy: ComparePolicy = DEFAULT_POLICY,
+    source: str | None = None,
+) -> OriginalReplay:
+    """Replay the original on its recorded calls, rebasing lazy results' argument state
+    (see the module's docstring); a rebased set of calls is replayed once more, as
+    recorded calls are, so an original that leaves other state each time still fails."""
+    task = ReplayTask(module, qualname, str(path), source, tuple(records), policy, True)
+    verdict, report = _run(task, root, limits)
+    if report is None or not report.rebased or verdict.status is not VerdictStatus.EQUIVALENT:
+        lazy = report is not None and report.lazy_difference
+        return OriginalReplay(verdict, tuple(records), lazy_difference=lazy)
+    rebased = list(records)
+    for position, outcome in report.rebased:
+        rebased[position] = replace(rebased[position], outcome=outcome)
+    again = replace(task, records=tuple(rebased), rebase_lazy_arguments=False)
+    confirmed, second = _run(again, root, limits)
+    seconds = verdict.seconds + confirmed.seconds
+    lazy = second is not None and second.lazy_difference
+    return OriginalReplay(
+        replace(confirmed, seconds=seconds), again.records, len(report.rebased), lazy
+    )
+
+
+def _run(task: ReplayTask, root: Path, limits: Limits) -> tuple[Verdict, ReplayReport | None]:
     outcome = run_in_worker(
         "perfloop.verification.replay:replay_calls",
         task,
@@ -282,16 +428,18 @@ def replay(
         returns=ReplayReport,
     )
     if not outcome.ok:
-        return Verdict(
+        verdict = Verdict(
             VerdictStatus.FAILED, (TIER,), 0, outcome.seconds, reason=_first_lines(outcome.message)
         )
+        return verdict, None
     report = outcome.value
     assert isinstance(report, ReplayReport)
     if report.difference is not None:
-        return Verdict(
+        verdict = Verdict(
             VerdictStatus.DIFFERENT, (TIER,), report.checked, outcome.seconds, report.difference
         )
-    return Verdict(VerdictStatus.EQUIVALENT, (TIER,), report.checked, outcome.seconds)
+        return verdict, report
+    return Verdict(VerdictStatus.EQUIVALENT, (TIER,), report.checked, outcome.seconds), report
 
 
 def replay_candidate(
