@@ -10,6 +10,7 @@ whole-workload A/B. Standard library only: this runs inside user processes.
 from __future__ import annotations
 
 import ast
+import collections
 import contextlib
 import functools
 import importlib.abc
@@ -332,7 +333,8 @@ def wrap_everywhere(
     target: Target,
     wrap: Callable[[Callable[..., object]], Callable[..., object]],
 ) -> tuple[str, ...]:
-    """Put `wrap(inner)` in place of the target at every binding; the names it now has.
+    """Put `wrap(inner)` in place of the target at every binding (registries too: see
+    replace_in_registries); the names it now has.
 
     `inner` is what callers reach through the binding, so behaviour is unchanged:
     the cache or decorator itself for a decorated function (a cached call stays a
@@ -342,7 +344,10 @@ def wrap_everywhere(
     """
     raw = target.raw
     inner = target.function if isinstance(raw, _DESCRIPTORS) else raw
-    replacement = _rebind(target, wrap(inner))  # type: ignore[arg-type]
+    wrapper = wrap(inner)  # type: ignore[arg-type]
+    replacement = _rebind(target, wrapper)
+    # registries hold what the decorator was given: the plain function under a descriptor
+    held = {id(raw): replacement, id(inner): wrapper}
     names = []
     for owner, name in bindings(module, target):
         shown = _shown(owner, name)
@@ -357,7 +362,102 @@ def wrap_everywhere(
     for function, parameter in default_bindings(module, target):
         _set_default(function, parameter, replacement)
         names.append(f"{function.__qualname__}({parameter}=...)")
+    names.extend(replace_in_registries(module, held))
     return tuple(names)
+
+
+_REGISTRY_TYPES = (dict, list, set, collections.OrderedDict, collections.defaultdict)
+_REGISTRY_DEPTH = 2  # `_checks['logical_line'][check]`: two containers below a global
+_REGISTRY_MAX_ITEMS = 10_000  # a bigger container is a table of data, not a registry
+
+
+def replace_in_registries(module: types.ModuleType, held: dict[int, object]) -> list[str]:
+    """Put `held[id(x)]` in place of each `x` that a registry holds, in place; where.
+
+    A registry is a dict, list or set (exactly those, or OrderedDict and defaultdict)
+    reached from the globals of `module`, of its classes and of the other imported
+    modules of its package, within two containers, holding the object as a key, a
+    value, an item, or inside a tuple item. Registration decorators keep functions
+    there and their callers never name them: pycodestyle 2.14's `@register_check`
+    keeps every check as a key of `_checks['logical_line']`, and `Checker` calls them
+    from there, so recording only the module's names recorded no call. Dict keys are
+    put back in their order; tuples are rebuilt.
+    """
+    package = module.__name__.partition(".")[0]
+    namespaces: list[tuple[str, object]] = [
+        (f"{owner.__qualname__}." if isinstance(owner, type) else "", owner)  # type: ignore[attr-defined]
+        for owner in _namespaces(module)
+    ]
+    for name, other in list(sys.modules.items()):
+        if other is not module and (name == package or name.startswith(package + ".")):
+            namespaces.append((f"{name}.", other))
+    replaced: list[str] = []
+    seen: set[int] = set()
+    for prefix, owner in namespaces:
+        try:
+            attributes = list(vars(owner).items())
+        except TypeError:
+            continue
+        pending = [(f"{prefix}{name}", value, 0) for name, value in attributes]
+        while pending:
+            where, value, depth = pending.pop()
+            if type(value) not in _REGISTRY_TYPES or id(value) in seen:
+                continue
+            seen.add(id(value))
+            if len(value) > _REGISTRY_MAX_ITEMS:
+                continue
+            if _replace_items(value, held):
+                replaced.append(where)
+            if depth < _REGISTRY_DEPTH and not isinstance(value, set):
+                items = value.items() if isinstance(value, dict) else enumerate(value)
+                pending.extend(
+                    (f"{where}[{_short_key(key)}]", child, depth + 1) for key, child in items
+                )
+    return replaced
+
+
+def _short_key(key: object) -> str:
+    text = repr(key) if isinstance(key, (str, int)) else "..."
+    return text if len(text) <= 40 else "..."
+
+
+def _replace_items(container: object, held: dict[int, object]) -> bool:
+    """Swap the held objects in one container (see replace_in_registries); whether any."""
+
+    def swapped(item: object) -> object:
+        if id(item) in held:
+            return held[id(item)]
+        if type(item) is tuple and any(id(part) in held for part in item):
+            return tuple(held.get(id(part), part) for part in item)
+        return item
+
+    if isinstance(container, dict):
+        items = list(container.items())
+        new = [(swapped(key), swapped(value)) for key, value in items]
+        if all(a is c and b is d for (a, b), (c, d) in zip(items, new)):
+            return False
+        if any(key is not new_key for (key, _), (new_key, _) in zip(items, new)):
+            container.clear()  # a key changed: rebuilt, in the same order
+            container.update(new)
+        else:
+            for (key, _), (_, value) in zip(items, new):
+                container[key] = value
+        return True
+    if isinstance(container, list):
+        changed = False
+        for index, item in enumerate(container):
+            new_item = swapped(item)
+            if new_item is not item:
+                container[index] = new_item
+                changed = True
+        return changed
+    if isinstance(container, set):
+        found = [item for item in container if swapped(item) is not item]
+        for item in found:
+            container.discard(item)
+            container.add(swapped(item))
+        return bool(found)
+    return False
 
 
 def default_bindings(

@@ -133,6 +133,8 @@ class _RunTask:
     source: str | None  # None: the original
     node_ids: tuple[str, ...]
     runner: str
+    # test functions (`file::Class::test`) whose every item runs: see `_Selected`
+    whole_functions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class _RunReport:
     failed: str | None  # node id of the first failing test
     message: str = ""
     problem: str | None = None
+    widened: tuple[str, ...] = ()  # the test functions run whole (`_Selected`)
 
 
 # --- main side -------------------------------------------------------------------------
@@ -301,12 +304,19 @@ def check_with_tests(
         return TierCheck(
             TierRun(TIER, "failed", 0, time.perf_counter() - started, report), None, report
         )
+    if report.widened:
+        drift = (
+            f"{len(report.widened)} test function(s) ran whole: their tests' ids move with the "
+            f"module's line numbers ({report.widened[0]})"
+        )
+        part = f"{part}; {drift}" if part else drift
     if report.failed is None:
         return TierCheck(TierRun(TIER, "same", report.ran, time.perf_counter() - started, part))
-    # a failure outside the selected tests (a class fixture's) reruns them all
+    # a failure outside the selected tests (a class fixture's, or a test whose id moved)
+    # reruns them all
     upto = node_ids.index(report.failed) + 1 if report.failed in node_ids else len(node_ids)
     before = node_ids[: upto - 1]
-    again = _run(root, plan, None, node_ids[:upto], worker)
+    again = _run(root, plan, None, node_ids[:upto], worker, report.widened)
     seconds = time.perf_counter() - started
     if isinstance(again, str) or again.failed is not None:
         note = (
@@ -321,7 +331,12 @@ def check_with_tests(
 
 
 def _run(
-    root: Path, plan: TargetPlan, source: str | None, node_ids: tuple[str, ...], limits: Limits
+    root: Path,
+    plan: TargetPlan,
+    source: str | None,
+    node_ids: tuple[str, ...],
+    limits: Limits,
+    whole_functions: tuple[str, ...] = (),
 ) -> _RunReport | str:
     task = _RunTask(
         str(root),
@@ -330,6 +345,7 @@ def _run(
         source,
         node_ids,
         plan.tests.runner,
+        whole_functions,
     )
     outcome = run_in_worker(
         "perfloop.verification.project_tests:run_worker",
@@ -393,7 +409,50 @@ def _short_failure(report: object) -> str:
     return message[:400]
 
 
-def _make_plugin(recorder: _Recorder, tracer: _Tracer | None = None, index: bool = False) -> object:
+class _Selected:
+    """Which collected tests a run keeps: the selected node ids, in the suite's order.
+
+    pytest is given the selected tests' files and this filter, not the node ids: an id can
+    hold a line number of the module under test (pycodestyle 2.14's
+    `test_self_doctests.py::test[pycodestyle.py:1661:python_3000_...@0]`), so with a
+    candidate that moves lines some ids are not there, and pytest given them ran nothing.
+    A selected id that is not collected makes its test function (`file::Class::test`)
+    run whole; `widened` names those functions, so the original's rerun runs the same.
+    """
+
+    def __init__(self, node_ids: tuple[str, ...], whole_functions: tuple[str, ...]) -> None:
+        self.node_ids = node_ids
+        self.whole = set(whole_functions)
+        self.widened: tuple[str, ...] = tuple(whole_functions)
+
+    @staticmethod
+    def files(node_ids: tuple[str, ...], whole_functions: tuple[str, ...]) -> list[str]:
+        return list(dict.fromkeys(n.split("::")[0] for n in (*node_ids, *whole_functions)))
+
+    def keep(self, items: list[object]) -> None:
+        ids = {item.nodeid for item in items}  # type: ignore[attr-defined]
+        missing = [n for n in self.node_ids if n not in ids]
+        whole = self.whole | {_test_function(n) for n in missing}
+        self.widened = tuple(sorted(whole))
+        wanted = set(self.node_ids)
+        items[:] = [
+            item
+            for item in items
+            if item.nodeid in wanted or _test_function(item.nodeid) in whole  # type: ignore[attr-defined]
+        ]
+
+
+def _test_function(node_id: str) -> str:
+    """`tests/t.py::TestX::test_y` for `tests/t.py::TestX::test_y[param-1]`."""
+    return node_id.split("[", 1)[0]
+
+
+def _make_plugin(
+    recorder: _Recorder,
+    tracer: _Tracer | None = None,
+    index: bool = False,
+    selected: _Selected | None = None,
+) -> object:
     """The plugin; with `tracer`, it notes the code each test enters (only while tests run:
     tracing pytest's own start-up and collection would cost seconds). It also neutralises
     the parts of the user's pytest configuration that would hide the tests from it."""
@@ -423,6 +482,8 @@ def _make_plugin(recorder: _Recorder, tracer: _Tracer | None = None, index: bool
 
         def pytest_collection_modifyitems(self, items: list[object]) -> None:
             recorder.pytest_collection_modifyitems(items)
+            if selected is not None:
+                selected.keep(items)
 
         def pytest_collectreport(self, report: object) -> None:
             recorder.pytest_collectreport(report)
@@ -732,14 +793,17 @@ def run_worker(task: _RunTask) -> _RunReport:
         import_hook().override(task.module, task.path, task.source)
     os.chdir(task.root)
     recorder = _Recorder()
-    pytest.main([*PYTEST_ARGS, "-x", *task.node_ids], plugins=[_make_plugin(recorder)])
+    selected = _Selected(task.node_ids, task.whole_functions)
+    files = _Selected.files(task.node_ids, task.whole_functions)
+    pytest.main([*PYTEST_ARGS, "-x", *files], plugins=[_make_plugin(recorder, selected=selected)])
     ran = len(recorder.durations)
+    widened = selected.widened
     if recorder.failed:
         first = recorder.failed[0]
-        return _RunReport(ran, first, recorder.messages.get(first, ""))
+        return _RunReport(ran, first, recorder.messages.get(first, ""), widened=widened)
     if ran == 0:
         return _RunReport(0, None, problem="pytest ran none of the selected tests")
-    return _RunReport(ran, None)
+    return _RunReport(ran, None, widened=widened)
 
 
 def _run_by_unittest(task: _RunTask) -> _RunReport:
