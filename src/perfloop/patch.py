@@ -245,6 +245,8 @@ def _helpers(
                 and isinstance(small.targets[0].target, cst.Name)
             ):
                 offered[small.targets[0].target.value] = statement
+        elif isinstance(statement, _BLOCKS):  # each name it binds brings the whole block
+            offered.update(dict.fromkeys(_bound_in_block(statement), statement))
     taken: dict[str, cst.BaseStatement] = {}
     replaced: dict[str, cst.BaseStatement] = {}
     pending = [name.value for name in _names(function)]
@@ -357,28 +359,62 @@ def _replacing(
     return statement
 
 
+# top-level blocks that bind names: pycodestyle's speedup of
+# `missing_whitespace_after_keyword` (PR 1291) brings
+# `if sys.version_info < (3, 10): def pairwise(...) else: from itertools import pairwise`
+_BLOCKS = (cst.If, cst.Try, cst.TryStar, cst.With)
+
+
+def _bound_in_block(block: cst.BaseStatement) -> set[str]:
+    """The names a top-level block binds in the module, in any of its branches: defs,
+    classes, imports and assignments, not what those defs bind inside themselves."""
+    names: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, definition: cst.FunctionDef) -> bool:
+            names.add(definition.name.value)
+            return False
+
+        def visit_ClassDef(self, definition: cst.ClassDef) -> bool:
+            names.add(definition.name.value)
+            return False
+
+        def visit_SimpleStatementLine(self, line: cst.SimpleStatementLine) -> bool:
+            names.update(_bound_in_line(line))
+            return False
+
+    block.visit(_Collect())
+    return names
+
+
+def _bound_in_line(statement: cst.SimpleStatementLine) -> set[str]:
+    names = set()
+    for small in statement.body:
+        targets = small.targets if isinstance(small, cst.Assign) else ()
+        names.update(t.target.value for t in targets if isinstance(t.target, cst.Name))
+        if isinstance(small, (cst.AnnAssign, cst.AugAssign)) and isinstance(small.target, cst.Name):
+            names.add(small.target.value)
+        if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+            small.names, cst.ImportStar
+        ):
+            for alias in small.names:
+                name = alias.asname.name if alias.asname else alias.name
+                while isinstance(name, cst.Attribute):
+                    name = name.value
+                if isinstance(name, cst.Name):
+                    names.add(name.value)
+    return names
+
+
 def _top_level_names(module: cst.Module) -> set[str]:
     names = set()
     for statement in module.body:
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             names.add(statement.name.value)
+        elif isinstance(statement, _BLOCKS):
+            names.update(_bound_in_block(statement))
         elif isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                targets = small.targets if isinstance(small, cst.Assign) else ()
-                names.update(t.target.value for t in targets if isinstance(t.target, cst.Name))
-                if isinstance(small, (cst.AnnAssign, cst.AugAssign)) and isinstance(
-                    small.target, cst.Name
-                ):
-                    names.add(small.target.value)
-                if isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
-                    small.names, cst.ImportStar
-                ):
-                    for alias in small.names:
-                        name = alias.asname.name if alias.asname else alias.name
-                        while isinstance(name, cst.Attribute):
-                            name = name.value
-                        if isinstance(name, cst.Name):
-                            names.add(name.value)
+            names.update(_bound_in_line(statement))
     return names
 
 

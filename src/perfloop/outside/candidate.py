@@ -148,7 +148,29 @@ def _top_level(source: str) -> dict[str, str]:
             and isinstance(statement.targets[0], ast.Name)
         ):
             found[statement.targets[0].id] = ast.dump(statement)
+        elif isinstance(statement, _BLOCKS):  # `if sys.version_info < ...: def pairwise...`
+            found.update(dict.fromkeys(_bound_in_block(statement), ast.dump(statement)))
     return found
+
+
+_BLOCKS = (ast.If, ast.Try, ast.With, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
+
+
+def _bound_in_block(block: ast.stmt) -> set[str]:
+    """The names a top-level block binds (as perfloop.patch takes such blocks along)."""
+    names: set[str] = set()
+    pending = list(ast.iter_child_nodes(block))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names if a.name != "*")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        pending.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _extra_code_notes(text: str, target: Target, module_source: str) -> tuple[str, ...]:
@@ -195,6 +217,7 @@ def _extra_code_notes(text: str, target: Target, module_source: str) -> tuple[st
             and statement.targets[0].id in kept_names
         )
         and not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+        and not (isinstance(statement, _BLOCKS) and _bound_in_block(statement) & kept_names)
     ]
     if ignored:
         notes.append(
