@@ -133,6 +133,14 @@ class Constants:
     floats: tuple[float, ...] = ()
     strs: tuple[str, ...] = ()
 
+    def joined(self, other: Constants) -> Constants:
+        """These and `other`'s (a candidate's literals: its boundaries count as much)."""
+        return Constants(
+            tuple(sorted({*self.ints, *other.ints})),
+            tuple(sorted({*self.floats, *other.floats})),
+            tuple(sorted({*self.strs, *other.strs}))[:40],
+        )
+
 
 def infer(values: Sequence[object]) -> Shape | None:
     """The shape of a list of values seen in one place; None for an empty list."""

@@ -103,6 +103,8 @@ class StrategyBuilder:
             options.append(st.text(alphabet=shape.alphabet, max_size=max_len))
         if self.constants.strs:
             options.append(st.sampled_from(self.constants.strs))
+            pieces = _literal_pieces(self.constants.strs)
+            options.append(st.lists(st.sampled_from(pieces), min_size=1, max_size=3).map("".join))
         return st.one_of(*options)
 
     def _BytesShape(self, shape: BytesShape) -> Strategy:
@@ -183,6 +185,7 @@ class StrategyBuilder:
                 "😀",
                 sample + sample,
                 *self.constants.strs[:8],
+                *[c for c in _literal_pieces(self.constants.strs) if len(c) == 1][:12],
             ]
         if isinstance(shape, BytesShape):
             return [b"", b"\x00", b"\xff" * 3]
@@ -220,6 +223,17 @@ class StrategyBuilder:
             for value in self.edges(shape):
                 calls.append((tuple(args), {**kwargs, name: value}))
         return calls[:limit]
+
+
+def _literal_pieces(literals: tuple[str, ...]) -> list[str]:
+    """The source's short string literals and each character of the shortest ones: a
+    literal tested with `in` is a set of characters, and the boundaries are the single
+    characters. pycodestyle 2.14's rewrite of `module_imports_on_top_of_file` (PR 1292)
+    raises IndexError on the logical line `u` (one of its prefixes 'uUbB'), and treats
+    `br"..."` as no docstring; the original's literals are 'uUbB' and 'rR'."""
+    shortest = sorted((literal for literal in literals if 1 < len(literal) <= 8), key=len)
+    chars = [c for literal in shortest for c in literal]
+    return list(dict.fromkeys([*chars, *literals]))
 
 
 def _substrings(samples: Strategy) -> Strategy:

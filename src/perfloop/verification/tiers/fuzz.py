@@ -8,6 +8,7 @@ from pathlib import Path
 from perfloop.model import Difference, Limits, TierRun
 from perfloop.verification.fuzz import FuzzResult, FuzzTask, fuzz_worker_limits, run_fuzz
 from perfloop.verification.plan import TargetPlan, TierCheck, VerifySettings
+from perfloop.verification.shapes import source_constants
 from perfloop.verification.tiers.base import Tier, capped
 
 
@@ -44,7 +45,7 @@ def check_fuzz(
         plan.original_source,
         (source,),
         plan.records,
-        plan.constants,
+        plan.constants.joined(source_constants(source, plan.function.qualname)),
         settings,
         plan.settings.policy,
         observed=plan.observed,
