@@ -18,7 +18,6 @@ from perfloop.measure import (
 )
 from perfloop.measure.whole_workload import CACHE_THRESHOLD
 from perfloop.model import (
-    CallRecord,
     Candidate,
     CandidateResult,
     FunctionRef,
@@ -30,6 +29,7 @@ from perfloop.model import (
     VerdictStatus,
     verified,
 )
+from perfloop.outside.whole_class import history_records
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.progress import Detail, Progress, tier_progress
 from perfloop.propose import combine_rules, in_combination_order
@@ -240,8 +240,11 @@ def evaluate_candidates(
     results, and their order in the store, are those of judging one candidate after the
     other."""
     modules = context.project.top_level_modules()
+    whole_class = plan is not None and plan.whole_class
     gated = [
-        CandidateResult(candidate, gate_candidate(candidate, module_source, seen, modules))
+        CandidateResult(
+            candidate, gate_candidate(candidate, module_source, seen, modules, whole_class)
+        )
         for candidate in candidates
     ]
     done = context.checkpoints.done  # a resumed run reuses the verdict and measurement
@@ -285,7 +288,7 @@ def evaluate_candidates(
             if verified(checked):
                 settings = settings_from(context.settings, limits)
                 measurement = time_candidate(
-                    context, result.candidate, module_source, capture.records, settings
+                    context, result.candidate, module_source, capture, settings, whole_class
                 )
                 checked = replace(checked, measurement=measurement)
             result = context.checkpoints.step(step[id(result)], lambda c=checked: c)
@@ -309,25 +312,34 @@ def time_candidate(
     context: Context,
     candidate: Candidate,
     module_source: str,
-    records: Sequence[CallRecord],
+    capture: TargetCapture,
     settings: MeasureSettings,
+    whole_class: bool = False,
     again: bool = False,
 ) -> Measurement:
-    """The micro A/B on the recorded calls; for a candidate that keeps answers between
-    calls (it learns), the whole workload with only it in place decides instead. `again`:
-    a cached verified candidate timed again (the progress says so)."""
+    """The micro A/B on the recorded calls (for a whole class, on its instances' recorded
+    histories); for a candidate that keeps answers between calls (it learns), the whole
+    workload with only it in place decides instead. `again`: a cached verified candidate
+    timed again (the progress says so)."""
     root = context.root
+    records = history_records(capture) if whole_class else capture.records
     if not context.noise_floors.has(candidate.function, module_source):
         context.progress(
             Detail(f"{candidate.function}: timing the original against itself (noise)")
         )
     noise = context.noise_floors.get(
-        candidate, module_source, records, root=root, settings=settings
+        candidate, module_source, records, root=root, settings=settings, whole_class=whole_class
     )
     timing = f"{candidate.function}: timing {candidate.origin}{' again' if again else ''}"
     context.progress(Detail(timing))
     measurement = measure_candidate(
-        candidate, module_source, records, root=root, settings=settings, noise=noise
+        candidate,
+        module_source,
+        records,
+        root=root,
+        settings=settings,
+        noise=noise,
+        whole_class=whole_class,
     )
     workload = context.settings.workload
     if not measurement.learns or measurement.speedup is None or workload is None:
