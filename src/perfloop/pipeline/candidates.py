@@ -171,17 +171,11 @@ def combine_verified_rules(
     evaluate: Callable[[Candidate], CandidateResult],
     more: Callable[[], bool] = lambda: True,
 ) -> list[CandidateResult]:
-    """Combinations of the single rules that verified, searched greedily: start from the
-    best measured one and try adding each other one, best first; an addition stays only
-    if the combination verifies and measures better than the best so far. k verified
-    rules cost at most k - 1 more candidates (not 2^k); rules apply in registry order.
-    A rule judged on the whole workload (it keeps answers between calls) is left out:
-    its ratio is the workload's, not comparable with the others' function ratios.
-    `more` says whether there is time for another (the run's --budget)."""
-
-    def gain(result: CandidateResult) -> float:
-        return result.measurement.gain if result.measurement else 0.0
-
+    """Combinations of the single rules that verified, searched greedily (see
+    `greedy_combinations`); rules apply in registry order. A rule judged on the whole
+    workload (it keeps answers between calls) is left out: its ratio is the workload's,
+    not comparable with the others' function ratios. `more` says whether there is time
+    for another (the run's --budget)."""
     singles = [
         r
         for r in tried
@@ -189,22 +183,50 @@ def combine_verified_rules(
         and verified(r)
         and not (r.measurement and r.measurement.learns)  # its ratio is the whole workload's
     ]
-    singles.sort(key=gain, reverse=True)
-    if len(singles) < 2:
+
+    def combine(best: Candidate, single: Candidate) -> Candidate | None:
+        rule_ids = in_combination_order([*_rule_ids(best), *_rule_ids(single)])
+        return combine_rules(ref, path, module_source, rule_ids)
+
+    return greedy_combinations(singles, combine, evaluate, more)
+
+
+def _rule_ids(candidate: Candidate) -> list[str]:
+    """`rule:a` or `rules:a+b` -> the rule ids."""
+    return candidate.origin.split(":", 1)[1].split("+")
+
+
+def greedy_combinations(
+    singles: Sequence[CandidateResult],
+    combine: Callable[[Candidate, Candidate], Candidate | None],
+    evaluate: Callable[[Candidate], CandidateResult],
+    more: Callable[[], bool] = lambda: True,
+) -> list[CandidateResult]:
+    """Verified rewrites combined, searched greedily: start from the best measured one and
+    try adding each other one, best first (`combine(best so far, single)`, None if they do
+    not combine); an addition stays only if the combination verifies and measures better
+    than the best so far. k singles cost at most k - 1 more candidates (not 2^k). The rules
+    of one function combine so, and the rewrites of a class's methods
+    (`perfloop.pipeline.whole_class`)."""
+
+    def gain(result: CandidateResult) -> float:
+        return result.measurement.gain if result.measurement else 0.0
+
+    ordered = sorted(singles, key=gain, reverse=True)
+    if len(ordered) < 2:
         return []
-    best, chosen = singles[0], [singles[0].candidate.origin.removeprefix("rule:")]
+    best = ordered[0]
     combinations = []
-    for single in singles[1:]:
+    for single in ordered[1:]:
         if not more():  # the run's budget ran out
             break
-        rule_ids = in_combination_order([*chosen, single.candidate.origin.removeprefix("rule:")])
-        combined = combine_rules(ref, path, module_source, rule_ids)
+        combined = combine(best.candidate, single.candidate)
         if combined is None:  # one of them no longer applies after the others
             continue
         result = evaluate(combined)
         combinations.append(result)
         if verified(result) and gain(result) > gain(best):
-            best, chosen = result, rule_ids
+            best = result
     return combinations
 
 

@@ -9,7 +9,7 @@ output (the per-call tiers do not apply), and the self-check's mutants of the cl
 methods give its strength. Verified ones are timed as `perfloop bench pkg.mod:Class` times
 a class (each timed call one recorded history, constructor and method calls), and then
 combined across methods, greedily as the rules of one function are
-(`perfloop.pipeline.candidates.combine_verified_rules`): from the best measured one, each
+(`perfloop.pipeline.candidates.greedy_combinations`): from the best measured one, each
 other one's rules are applied on top, and an addition stays only if the whole class
 still verifies and measures better. The patch, the report and `--apply` take the best as
 they take a function's.
@@ -35,6 +35,7 @@ from perfloop.outside.whole_class import class_source
 from perfloop.pipeline.candidates import (
     evaluate_candidate,
     evaluate_candidates,
+    greedy_combinations,
     rule_allowed,
     select_best,
 )
@@ -164,9 +165,11 @@ def optimize_class_target(
     tried += _combined(context, ref, path, module_source, capture, tried, steps, seen, plan)
     notes = []
     if context.round_proposers:
+        names = ", ".join(type(p).__name__ for p in context.round_proposers)
         notes.append(
-            "the LLM proposers were not asked: for a whole class as the target optimize "
-            "proposes only the rules' rewrites of its methods"
+            f"not asked for this class ({names}): proposers that work in rounds (an LLM, "
+            "--proposer-cmd) are not given a whole class as the target yet; its candidates "
+            "are the rules' rewrites of its hot methods"
         )
     if not methods:
         notes.append(f"no method of {ref.qualname} took time in the profile or was called")
@@ -222,13 +225,8 @@ def _combined(
     seen: set[str],
     plan: TargetPlan,
 ) -> list[CandidateResult]:
-    """The verified rewrites of the class's methods combined, greedily: start from the best
-    measured one and add each other one's rules on top, best first; an addition stays only
-    if the class verifies and measures better than the best so far."""
-
-    def gain(result: CandidateResult) -> float:
-        return result.measurement.gain if result.measurement else 0.0
-
+    """The verified rewrites of the class's methods combined, greedily as a function's rules
+    are: each other one's rules applied on top of the best class so far."""
     singles = [
         r
         for r in tried
@@ -237,26 +235,19 @@ def _combined(
         and all(s.origin.startswith(_RULE_ORIGINS) for s in steps[r.candidate.candidate_id])
         and not (r.measurement and r.measurement.learns)
     ]
-    singles.sort(key=gain, reverse=True)
-    if len(singles) < 2:
-        return []
-    best = singles[0]
-    applied = steps[best.candidate.candidate_id]
     limits = candidate_limits(context)
-    combinations = []
-    for single in singles[1:]:
-        if context.budget.spent():
-            break
-        adding = steps[single.candidate.candidate_id]
-        source = _with_steps(ref, path, best.candidate.module_source, adding)
-        if source is None:  # a rule no longer fires after the others
-            continue
-        parts = (*applied, *adding)
+
+    def combine(best: Candidate, single: Candidate) -> Candidate | None:
+        adding = steps[single.candidate_id]
+        source = _with_steps(ref, path, best.module_source, adding)
+        if source is None:
+            return None
+        parts = (*steps[best.candidate_id], *adding)
         candidate = _class_candidate(ref, source, path, parts)
         steps[candidate.candidate_id] = parts
-        context.progress(Detail(f"{ref}: verifying {candidate.origin}"))
-        result = evaluate_candidate(context, candidate, module_source, capture, limits, seen, plan)
-        combinations.append(result)
-        if verified(result) and gain(result) > gain(best):
-            best, applied = result, parts
-    return combinations
+        return candidate
+
+    def evaluate(candidate: Candidate) -> CandidateResult:
+        return evaluate_candidate(context, candidate, module_source, capture, limits, seen, plan)
+
+    return greedy_combinations(singles, combine, evaluate, more=lambda: not context.budget.spent())
