@@ -106,11 +106,13 @@ def test_optimize_rewrites_the_hot_methods_of_a_class_judges_them_together_and_a
     before = subprocess.run(
         [sys.executable, "bench.py"], cwd=root, capture_output=True, text=True, check=True
     ).stdout
-    done = optimize(root, "--apply")
+    # a proposer that works in rounds is not asked about a class, and the result says so
+    done = optimize(root, "--apply", "--proposer-cmd", "exit 1")
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
     (target,) = result["targets"]
     assert target["function"] == "tally:Tally"
+    assert any("--proposer-cmd were not asked" in note for note in target["notes"])
     report = (root / ".perfloop" / "runs" / result["run_id"] / "report.md").read_text()
     # the class's share is its methods' own time together (the profile's table)
     shares = [

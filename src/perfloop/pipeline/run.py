@@ -329,10 +329,10 @@ def run_stages(
     reused_or_captured = partial(reuse.captures, context, targets, capture)
     captures = checkpoints.captures(reused_or_captured) if targets else {}
     lines: dict[FunctionRef, LineProfile] = {}
-    if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
+    functions = [ref for ref in targets if ref not in classes]  # a class is not prompted for
+    if context.round_proposers and functions:  # only a proposer that reads prompts needs them
         context.progress("Timing the lines of the targets")
         paths = {ref: root / path for ref, (path, _) in sources.items()}
-        functions = [ref for ref in targets if ref not in classes]
         lines = checkpoints.step(
             "lines",
             lambda: line_profile(

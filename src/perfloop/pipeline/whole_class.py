@@ -165,10 +165,9 @@ def optimize_class_target(
     tried += _combined(context, ref, path, module_source, capture, tried, steps, seen, plan)
     notes = []
     if context.round_proposers:
-        names = ", ".join(type(p).__name__ for p in context.round_proposers)
         notes.append(
-            f"not asked for this class ({names}): proposers that work in rounds (an LLM, "
-            "--proposer-cmd) are not given a whole class as the target yet; its candidates "
+            "the LLM and --proposer-cmd were not asked: they are not given a whole class as "
+            "the target yet (name one of its methods to give it to them); the candidates "
             "are the rules' rewrites of its hot methods"
         )
     if not methods:
