@@ -150,3 +150,33 @@ def test_optimize_rewrites_the_hot_methods_of_a_class_judges_them_together_and_a
         [sys.executable, "bench.py"], cwd=root, capture_output=True, text=True, check=True
     ).stdout
     assert after == before
+
+
+GENERATED = """
+from tally import Tally
+
+for number in range(5):
+    t = Tally(f"t{n}" for n in range(number))  # a generator: its values cannot be recorded
+    t.feed(bytes(range(200)) * 20)
+    print(t.ratio())
+"""
+
+
+@pytest.mark.slow
+def test_a_class_whose_instances_cannot_be_followed_is_unverifiable_with_the_reason(
+    make_project,
+) -> None:
+    root: Path = make_project(
+        {"tally.py": TALLY, "bench.py": GENERATED, "pyproject.toml": PYPROJECT}
+    )
+    done = optimize(root, "--apply")
+    assert done.returncode == 0, done.stdout + done.stderr
+    (target,) = json.loads(done.stdout)["targets"]
+    assert target["status"] == "unverifiable"
+    assert target["reason"] == (
+        "none of the 5 instances of Tally the workload made could be followed through a "
+        "method call: its constructor's arguments cannot be recorded: TypeError: cannot "
+        "pickle 'generator' object"
+    )
+    assert target["candidates_tried"] == 0 and target["best"] is None
+    assert "class Tally:\n    LIMIT = 200" in (root / "tally.py").read_text()  # untouched
