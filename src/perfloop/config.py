@@ -110,7 +110,8 @@ class Settings:
         flag="--function",
         action="append",
         metavar="MODULE:QUALNAME",
-        help="optimize this function (repeatable); skips ranking",
+        help="optimize this function (repeatable; a method as mod:Class.method, a whole "
+        "class as mod:Class); skips ranking",
     )
     # rewrite rules to propose with, by id (empty: all of them)
     rules: tuple[str, ...] = _setting(

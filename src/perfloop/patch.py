@@ -103,14 +103,18 @@ def _import_lines(module: cst.Module) -> list[cst.SimpleStatementLine]:
 
 
 def merge_candidates(original_source: str, candidates: Sequence[Candidate]) -> str:
-    """The original source with each candidate's function and new imports in place."""
+    """The original source with each candidate's function (or whole class, for a class as
+    the target) and new imports in place."""
     merged = original_source
     for candidate in candidates:
         qualname = candidate.function.qualname
         proposed = cst.parse_module(candidate.module_source)
-        if find_cst_function(proposed.body, qualname) is None:
+        if find_cst_function(proposed.body, qualname) is not None:
+            merged = splice_function(merged, qualname, candidate.module_source)
+        elif _last_class(proposed, qualname) is not None:
+            merged = splice_class(merged, qualname, candidate.module_source)
+        else:
             raise ValueError(f"{candidate.function} is missing from its candidate source")
-        merged = splice_function(merged, qualname, candidate.module_source)
     return merged
 
 

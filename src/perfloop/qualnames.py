@@ -31,6 +31,13 @@ def find_function(tree: ast.Module, qualname: str) -> _FunctionNode | None:
     return found if isinstance(found, (ast.FunctionDef, ast.AsyncFunctionDef)) else None
 
 
+def find_class(tree: ast.Module, qualname: str) -> ast.ClassDef | None:
+    """The class that `qualname` names in a parsed module (`Outer.Inner` for a nested one),
+    or None."""
+    found = _find(tree.body, qualname.split("."), _describe_ast, want_class=True)
+    return found if isinstance(found, ast.ClassDef) else None
+
+
 def find_cst_function(body: Sequence[cst.CSTNode], qualname: str) -> cst.FunctionDef | None:
     """The def that `qualname` names in a libcst module body, or None."""
     found = _find(body, qualname.split("."), _describe_cst)

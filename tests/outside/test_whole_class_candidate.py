@@ -213,3 +213,64 @@ def test_a_class_no_chosen_tier_can_judge_is_undecided_not_equivalent(make_proje
     )
     assert result.decision is Decision.UNDECIDED and result.exit_code == 3
     assert result.reason.startswith("no verification tier could judge the candidate (replay: ")
+
+
+# slots, the count kept in a local while a chunk is fed: the same for every caller
+SLOTS = """
+class Prober:
+    __slots__ = ("name", "limit", "_seen", "state")
+
+    def __init__(self, name, limit=3):
+        self.name = name
+        self.limit = limit
+        self._seen = 0
+        self.state = "detecting"
+
+    def reset(self):
+        self._seen = 0
+        self.state = "detecting"
+
+    def feed(self, chunk):
+        seen = self._seen + len(chunk)
+        if seen > self.limit:
+            self._seen = 0
+            self.state = "found"
+        else:
+            self._seen = seen
+        return self.state
+
+    def confidence(self):
+        return self._seen / (self.limit + 1)
+"""
+
+
+@pytest.mark.slow
+def test_verify_gives_a_whole_class_its_strength_from_mutants_of_its_methods(
+    make_project, tmp_path: Path
+) -> None:
+    import re
+    import subprocess
+    import sys
+
+    root: Path = make_project({"prober.py": PROBER, "bench.py": BENCH})
+    candidate = tmp_path / "prober_class.py"
+    candidate.write_text(SLOTS)
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", "verify", "prober:Prober", "--candidate",
+         str(candidate), "--workload", "python bench.py", "--root", str(root)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "verdict: EQUIVALENT (exit 0)" in out
+    found = re.search(r"verification strength (\d+)%: (\d+) of (\d+) mutants .* by (.*?);", out)
+    assert found is not None, out
+    score, killed, generated, killers = found.groups()
+    # every method has mutants; the interaction tier tells apart all but those of the
+    # default `limit=3`, which the workload always passes
+    assert int(generated) >= 20 and int(score) >= 90
+    assert killers == f"interaction {killed}"
+    survivors = out.split("surviving: ", 1)[1].splitlines()[0].split("; ")
+    assert survivors == ["__init__, line 2: `3` to `4`", "__init__, line 2: `3` to `2`"]
+    assert int(killed) == int(generated) - 2
+    assert "self-check does not cover" not in out

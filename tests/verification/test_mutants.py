@@ -109,3 +109,50 @@ def test_annotations_are_not_mutated() -> None:
         function = ast.parse(mutant.module_source).body[1].body[0]
         assert ast.unparse(function.args.args[1].annotation) == "str | int | slice"
         assert ast.unparse(function.returns) == "int | list[int]"
+
+
+TILL = """
+class Till:
+    LIMIT = 100
+
+    def __init__(self, start=0):
+        self.total = start
+        self._rings = 0
+
+    def ring(self, amount):
+        self._rings += 1
+        self.total += amount
+        return self.total
+
+    @property
+    def busy(self):
+        return self._rings > 3
+
+    def _reset(self):
+        self._rings = 0
+"""
+
+
+def test_a_class_gets_mutants_of_each_of_its_methods_named_in_the_description() -> None:
+    made = generate_mutants(TILL, "Till", limit=8)
+    assert len(made.mutants) == 8
+    methods = {m.description.split(",")[0] for m in made.mutants}
+    # the cap is spread over the methods first, so none is left out
+    assert methods == {"__init__", "ring", "busy", "_reset"}
+    assert made.possible > 8
+    for mutant in made.mutants:
+        assert mutant.description.split(",")[1].startswith(" line ")
+        # one method changed, the class attribute (not a method) never
+        tree = ast.parse(mutant.module_source)
+        assert ast.unparse(tree.body[0].body[0]) == "LIMIT = 100"
+
+
+def test_a_class_mutant_changes_exactly_one_method() -> None:
+    original = ast.parse(TILL).body[0]
+    for mutant in generate_mutants(TILL, "Till").mutants:
+        changed = [
+            a.name
+            for a, b in zip(original.body[1:], ast.parse(mutant.module_source).body[0].body[1:])
+            if ast.dump(a) != ast.dump(b)
+        ]
+        assert changed == [mutant.description.split(",")[0]]

@@ -246,6 +246,31 @@ def test_a_whole_class_rewrite_wrong_from_the_second_chunk_is_rejected_with_its_
     assert len(set(printed(cut))) == 1
 
 
+@pytest.mark.slow
+def test_the_self_check_of_a_whole_class_runs_mutants_of_its_methods_through_the_histories(
+    chardet: Path, right: VerifyResult
+) -> None:
+    result = perfloop.verify(
+        TARGET,
+        RIGHT,
+        root=chardet,
+        tiers=("interaction",),
+        run=right.run_id,
+        **{**QUICK, "mutants": 30},
+    )
+    assert result.decision is Decision.EQUIVALENT, result.reason
+    strength = result.strength
+    assert strength is not None and strength.generated == 30
+    # what the workload's probers do tells most faults in feed, reset and get_confidence
+    # apart; the ones left are where it never looks (the language property, the reset
+    # of a state it never reads before the next feed)
+    assert strength.killed_by == (("interaction", strength.killed),)
+    assert strength.score is not None and strength.score >= 0.7
+    methods = {"__init__", "reset", "charset_name", "language", "feed", "get_confidence"}
+    assert strength.survivors and {s.split(",")[0] for s in strength.survivors} <= methods
+    assert not any("self-check does not cover" in note for note in result.notes)
+
+
 # the rewrite with a pointless scan of the chunk added to every feed: far slower, beyond noise
 SLOWER = RIGHT.replace(
     "        for char in byte_str:\n",

@@ -235,11 +235,17 @@ class NoiseFloors:
         *,
         root: Path,
         settings: MeasureSettings,
+        whole_class: bool = False,
     ) -> NoiseFloor:
         key = (str(candidate.function), original_source)
         if key not in self._floors:  # see has()
             self._floors[key] = measure_noise_floor(
-                candidate, original_source, records, root=root, settings=settings
+                candidate,
+                original_source,
+                records,
+                root=root,
+                settings=settings,
+                whole_class=whole_class,
             )
         return self._floors[key]
 

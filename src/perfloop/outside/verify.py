@@ -15,7 +15,6 @@ from perfloop.outside.calls import Progress, describe_source, get_calls, quiet, 
 from perfloop.outside.candidate import CandidateSpec, build_candidate, read_target
 from perfloop.outside.judge import judge, new_verification, verify_settings
 from perfloop.outside.whole_class import (
-    NO_STRENGTH,
     build_class_candidate,
     gate_class,
     history_notes,
@@ -80,7 +79,7 @@ def verify_outside(
             verdict, counterexample = judgement.verdict, judgement.counterexample
             strength, weak = judgement.strength, judgement.weak
         if whole_class:
-            notes = (*history_notes(capture, verdict), NO_STRENGTH)
+            notes = history_notes(capture, verdict)
         decision = decision_for(gate, verdict, weak)
         result = VerifyResult(
             run_id=run_id,

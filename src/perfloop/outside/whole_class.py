@@ -14,7 +14,8 @@ histories of a few instances the workload made (constructor and method calls in
 order, perfloop.runtime.histories), replayed on the original and the candidate class
 by the interaction tier, then sequences generated from them; the workload's output with
 the class in place (rollout) and the project's tests that run its methods follow. The
-per-call tiers are listed as skipped, with the reason.
+per-call tiers are listed as skipped, with the reason. The self-check's mutants are of the
+class's methods and go through the same tiers (`perfloop.verification.strength`).
 """
 
 from __future__ import annotations
@@ -42,11 +43,6 @@ from perfloop.outside.judge import Judgement
 from perfloop.patch import SpliceError, splice_class
 from perfloop.project import Project
 from perfloop.verification import RunVerification, verify_candidate
-
-NO_STRENGTH = (
-    "the mutation self-check does not cover whole classes yet: no verification strength is "
-    "given for this verdict"
-)
 
 
 def read_class_target(project: Project, ref: FunctionRef) -> Target:
@@ -119,6 +115,9 @@ def judge_class(
         function, candidate.path, original_source, capture, limits, whole_class=True
     )
     verdict = verify_candidate(candidate, plan, root=root, limits=limits, on_tier=on_tier)
+    strength = None
+    if verdict.status is VerdictStatus.EQUIVALENT:  # mutants of its methods, as for a function
+        strength = verification.strength(plan, limits)
     counterexample = counterexample_for(
         verdict,
         (),
@@ -129,7 +128,7 @@ def judge_class(
         run_id=run_id,
         policy=verification.settings.policy,
     )
-    return Judgement(verdict, counterexample, None, weak=False)
+    return Judgement(verdict, counterexample, strength, strength is not None and strength.weak)
 
 
 def history_notes(capture: TargetCapture, verdict: Verdict | None) -> tuple[str, ...]:

@@ -18,7 +18,6 @@ from perfloop.measure import (
 )
 from perfloop.measure.whole_workload import CACHE_THRESHOLD
 from perfloop.model import (
-    CallRecord,
     Candidate,
     CandidateResult,
     FunctionRef,
@@ -30,6 +29,7 @@ from perfloop.model import (
     VerdictStatus,
     verified,
 )
+from perfloop.outside.whole_class import history_records
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.progress import Detail, Progress, tier_progress
 from perfloop.propose import combine_rules, in_combination_order
@@ -171,17 +171,11 @@ def combine_verified_rules(
     evaluate: Callable[[Candidate], CandidateResult],
     more: Callable[[], bool] = lambda: True,
 ) -> list[CandidateResult]:
-    """Combinations of the single rules that verified, searched greedily: start from the
-    best measured one and try adding each other one, best first; an addition stays only
-    if the combination verifies and measures better than the best so far. k verified
-    rules cost at most k - 1 more candidates (not 2^k); rules apply in registry order.
-    A rule judged on the whole workload (it keeps answers between calls) is left out:
-    its ratio is the workload's, not comparable with the others' function ratios.
-    `more` says whether there is time for another (the run's --budget)."""
-
-    def gain(result: CandidateResult) -> float:
-        return result.measurement.gain if result.measurement else 0.0
-
+    """Combinations of the single rules that verified, searched greedily (see
+    `greedy_combinations`); rules apply in registry order. A rule judged on the whole
+    workload (it keeps answers between calls) is left out: its ratio is the workload's,
+    not comparable with the others' function ratios. `more` says whether there is time
+    for another (the run's --budget)."""
     singles = [
         r
         for r in tried
@@ -189,22 +183,50 @@ def combine_verified_rules(
         and verified(r)
         and not (r.measurement and r.measurement.learns)  # its ratio is the whole workload's
     ]
-    singles.sort(key=gain, reverse=True)
-    if len(singles) < 2:
+
+    def combine(best: Candidate, single: Candidate) -> Candidate | None:
+        rule_ids = in_combination_order([*_rule_ids(best), *_rule_ids(single)])
+        return combine_rules(ref, path, module_source, rule_ids)
+
+    return greedy_combinations(singles, combine, evaluate, more)
+
+
+def _rule_ids(candidate: Candidate) -> list[str]:
+    """`rule:a` or `rules:a+b` -> the rule ids."""
+    return candidate.origin.split(":", 1)[1].split("+")
+
+
+def greedy_combinations(
+    singles: Sequence[CandidateResult],
+    combine: Callable[[Candidate, Candidate], Candidate | None],
+    evaluate: Callable[[Candidate], CandidateResult],
+    more: Callable[[], bool] = lambda: True,
+) -> list[CandidateResult]:
+    """Verified rewrites combined, searched greedily: start from the best measured one and
+    try adding each other one, best first (`combine(best so far, single)`, None if they do
+    not combine); an addition stays only if the combination verifies and measures better
+    than the best so far. k singles cost at most k - 1 more candidates (not 2^k). The rules
+    of one function combine so, and the rewrites of a class's methods
+    (`perfloop.pipeline.whole_class`)."""
+
+    def gain(result: CandidateResult) -> float:
+        return result.measurement.gain if result.measurement else 0.0
+
+    ordered = sorted(singles, key=gain, reverse=True)
+    if len(ordered) < 2:
         return []
-    best, chosen = singles[0], [singles[0].candidate.origin.removeprefix("rule:")]
+    best = ordered[0]
     combinations = []
-    for single in singles[1:]:
+    for single in ordered[1:]:
         if not more():  # the run's budget ran out
             break
-        rule_ids = in_combination_order([*chosen, single.candidate.origin.removeprefix("rule:")])
-        combined = combine_rules(ref, path, module_source, rule_ids)
+        combined = combine(best.candidate, single.candidate)
         if combined is None:  # one of them no longer applies after the others
             continue
         result = evaluate(combined)
         combinations.append(result)
         if verified(result) and gain(result) > gain(best):
-            best, chosen = result, rule_ids
+            best = result
     return combinations
 
 
@@ -240,8 +262,11 @@ def evaluate_candidates(
     results, and their order in the store, are those of judging one candidate after the
     other."""
     modules = context.project.top_level_modules()
+    whole_class = plan is not None and plan.whole_class
     gated = [
-        CandidateResult(candidate, gate_candidate(candidate, module_source, seen, modules))
+        CandidateResult(
+            candidate, gate_candidate(candidate, module_source, seen, modules, whole_class)
+        )
         for candidate in candidates
     ]
     done = context.checkpoints.done  # a resumed run reuses the verdict and measurement
@@ -285,7 +310,7 @@ def evaluate_candidates(
             if verified(checked):
                 settings = settings_from(context.settings, limits)
                 measurement = time_candidate(
-                    context, result.candidate, module_source, capture.records, settings
+                    context, result.candidate, module_source, capture, settings, whole_class
                 )
                 checked = replace(checked, measurement=measurement)
             result = context.checkpoints.step(step[id(result)], lambda c=checked: c)
@@ -309,25 +334,34 @@ def time_candidate(
     context: Context,
     candidate: Candidate,
     module_source: str,
-    records: Sequence[CallRecord],
+    capture: TargetCapture,
     settings: MeasureSettings,
+    whole_class: bool = False,
     again: bool = False,
 ) -> Measurement:
-    """The micro A/B on the recorded calls; for a candidate that keeps answers between
-    calls (it learns), the whole workload with only it in place decides instead. `again`:
-    a cached verified candidate timed again (the progress says so)."""
+    """The micro A/B on the recorded calls (for a whole class, on its instances' recorded
+    histories); for a candidate that keeps answers between calls (it learns), the whole
+    workload with only it in place decides instead. `again`: a cached verified candidate
+    timed again (the progress says so)."""
     root = context.root
+    records = history_records(capture) if whole_class else capture.records
     if not context.noise_floors.has(candidate.function, module_source):
         context.progress(
             Detail(f"{candidate.function}: timing the original against itself (noise)")
         )
     noise = context.noise_floors.get(
-        candidate, module_source, records, root=root, settings=settings
+        candidate, module_source, records, root=root, settings=settings, whole_class=whole_class
     )
     timing = f"{candidate.function}: timing {candidate.origin}{' again' if again else ''}"
     context.progress(Detail(timing))
     measurement = measure_candidate(
-        candidate, module_source, records, root=root, settings=settings, noise=noise
+        candidate,
+        module_source,
+        records,
+        root=root,
+        settings=settings,
+        noise=noise,
+        whole_class=whole_class,
     )
     workload = context.settings.workload
     if not measurement.learns or measurement.speedup is None or workload is None:

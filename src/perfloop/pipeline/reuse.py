@@ -237,7 +237,7 @@ def _remeasured(
             continue
         candidate = candidate_result.candidate
         measurement = time_candidate(
-            context, candidate, module_source, capture.records, settings, again=True
+            context, candidate, module_source, capture, settings, again=True
         )
         tried.append(replace(candidate_result, measurement=measurement))
     if result.status.value in ("unverifiable", "error"):

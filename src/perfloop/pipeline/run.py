@@ -38,6 +38,7 @@ from perfloop.pipeline.targets import (
     read_source,
     with_imports,
 )
+from perfloop.pipeline.whole_class import class_share, class_target_result, hot_methods
 from perfloop.profile import line_profile, why_not_targetable
 from perfloop.project import Project, TargetError
 from perfloop.report import write_run_files
@@ -85,13 +86,14 @@ def optimize(
     project = Project(root)
     explicit = [FunctionRef.parse(text) for text in settings.functions]
     for ref in explicit:
-        if project.defines_class(ref):
-            raise TargetError(
-                f"{ref} is a class: optimize proposes rewrites of functions and methods only. "
-                f"Name its hot methods ({ref}.method), or check a whole new class of your own "
-                f"with `perfloop verify {ref} --candidate FILE` and time it with "
-                f"`perfloop bench {ref} --candidate FILE`"
-            )
+        if project.defines_class(ref):  # a whole class as the target (pipeline.whole_class)
+            if settings.interactive:
+                raise TargetError(
+                    f"{ref} is a class: --interactive does not review whole-class candidates "
+                    f"yet. Leave out --interactive (the patch is written for you to review), "
+                    f"or name one of its methods ({ref}.method)"
+                )
+            continue
         problem = why_not_targetable(project.check_function(ref), ref.qualname)
         if problem is not None:
             raise TargetError(
@@ -263,6 +265,7 @@ def run_stages(
         else choose_targets(profile, settings.top, settings.min_share, nothing_to_propose(context))
     )
     targets = choice.targets
+    classes = {ref for ref in targets if context.project.defines_class(ref)}
     sources = checkpoints.step(
         SOURCES_STEP, lambda: {ref: read_source(context.project, ref) for ref in targets}
     )
@@ -326,16 +329,18 @@ def run_stages(
     reused_or_captured = partial(reuse.captures, context, targets, capture)
     captures = checkpoints.captures(reused_or_captured) if targets else {}
     lines: dict[FunctionRef, LineProfile] = {}
-    if context.round_proposers:  # only a proposer that reads prompts needs the hot lines
+    functions = [ref for ref in targets if ref not in classes]  # a class is not prompted for
+    if context.round_proposers and functions:  # only a proposer that reads prompts needs them
         context.progress("Timing the lines of the targets")
         paths = {ref: root / path for ref, (path, _) in sources.items()}
         lines = checkpoints.step(
             "lines",
             lambda: line_profile(
-                settings.workload, root, targets, paths, timeout=settings.workload_timeout
+                settings.workload, root, functions, paths, timeout=settings.workload_timeout
             ),
         )
     shares = {f.function: f.share for f in profile.functions}
+    shares.update({ref: class_share(profile, ref) for ref in classes})
     results = []
     started = time.monotonic()
     for number, ref in enumerate(targets, start=1):
@@ -353,9 +358,13 @@ def run_stages(
             continue
         left = time_left_text(time.monotonic() - started, number - 1, len(targets))
         context.progress(f"Target {number} of {len(targets)}: {ref}{left}")
-        result = checkpoints.step(
-            f"target:{ref}",
-            partial(
+        if ref in classes:  # a whole class: rewrites of its hot methods, judged together
+            methods = hot_methods(profile, ref, sources[ref][1], captures[ref])
+            judge = partial(
+                class_target_result, context, ref, shares[ref], sources[ref], captures[ref], methods
+            )
+        else:
+            judge = partial(
                 target_result,
                 context,
                 ref,
@@ -363,8 +372,8 @@ def run_stages(
                 sources[ref],
                 captures[ref],
                 lines.get(ref),
-            ),
-        )
+            )
+        result = checkpoints.step(f"target:{ref}", judge)
         context.store.save_target_result(context.run_id, result)
         results.append(result)
     if reviewer is not None:  # a person picks what to apply (--interactive)

@@ -115,6 +115,9 @@ def summary_rows(result: RunResult) -> list[SummaryRow]:
         calls = str(target.calls_recorded)
         if verdict is not None and verdict.status is VerdictStatus.EQUIVALENT:
             calls = f"{verdict.calls_checked}/{target.calls_recorded}"
+            judged = {run.tier for run in verdict.runs if run.outcome != "skipped"}
+            if "replay" not in judged and "interaction" in judged:  # a whole class
+                calls = f"{target.calls_recorded} histories"
         rows.append(
             SummaryRow(
                 function=str(target.function),

@@ -1,12 +1,13 @@
 """Mutants of the original function, for the verifier's self-check.
 
 Each mutant is the original module with one small fault put into the target
-function: a comparison or operator swapped, a boundary moved (`<` to `<=`, a
-range's stop by one), a constant off by one, a statement dropped, the branches
-of an `if` swapped or its test negated, a returned value replaced by None,
-`and`/`or`, `min`/`max`, `any`/`all`, `break`/`continue` exchanged. A good
-verification tells each of them apart from the original; the share it does is
-the verification strength (see `strength`).
+function (for a whole class as the target, into one of its methods): a comparison
+or operator swapped, a boundary moved (`<` to `<=`, a range's stop by one), a
+constant off by one, a statement dropped, the branches of an `if` swapped or its
+test negated, a returned value replaced by None, `and`/`or`, `min`/`max`,
+`any`/`all`, `break`/`continue` exchanged. A good verification tells each of them
+apart from the original; the share it does is the verification strength (see
+`strength`).
 
 Annotations are not mutated (no call evaluates them). Mutants whose normalised AST
 equals the original's (or an earlier mutant's) are not used: they are certainly
@@ -22,7 +23,7 @@ import copy
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from perfloop.qualnames import find_function, first_line
+from perfloop.qualnames import find_class, find_function, first_line
 
 DEFAULT_MAX_MUTANTS = 30
 
@@ -101,15 +102,49 @@ Mutation = Callable[[ast.AST, dict[int, tuple[ast.AST, str, int | None]]], str |
 def generate_mutants(
     module_source: str, qualname: str, limit: int = DEFAULT_MAX_MUTANTS
 ) -> MutantSet:
-    """Up to `limit` distinct, compiling mutants of `qualname`, spread over the kinds."""
+    """Up to `limit` distinct, compiling mutants of `qualname`, spread over the kinds.
+
+    When `qualname` names a class (a whole class as the target), each mutant has one fault
+    in one of the methods the class body defines (properties and `__init__` included); the
+    cap is spread over the methods first, then over the kinds within each, and a mutant's
+    description names its method."""
     try:
         tree = ast.parse(module_source)
     except SyntaxError:
         return MutantSet((), 0, 0)
     function = find_function(tree, qualname)
-    if function is None:
-        return MutantSet((), 0, 0)
+    if function is not None:
+        units = [(function, "")]
+    else:
+        found = find_class(tree, qualname)
+        if found is None:
+            return MutantSet((), 0, 0)
+        units = [
+            (node, f"{node.name}, ")
+            for node in found.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ]
     seen = {ast.dump(tree)}
+    excluded = 0
+    per_unit: list[tuple[Mutant, ...]] = []
+    possible = 0
+    for unit, prefix in units:
+        by_kind, dropped = _function_mutants(module_source, unit, prefix, seen)
+        excluded += dropped
+        made = sum(len(v) for v in by_kind.values())
+        possible += made
+        per_unit.append(_spread(by_kind, made))
+    return MutantSet(_round_robin(per_unit, limit), excluded, possible)
+
+
+def _function_mutants(
+    module_source: str,
+    function: ast.FunctionDef | ast.AsyncFunctionDef,
+    prefix: str,
+    seen: set[str],
+) -> tuple[dict[str, list[Mutant]], int]:
+    """The distinct compiling mutants of one def, by kind, and how many were excluded as
+    equal to the original or to a mutant in `seen` (which grows)."""
     excluded = 0
     by_kind: dict[str, list[Mutant]] = {}
     docstring = _docstring_node(function)
@@ -136,20 +171,25 @@ def generate_mutants(
                 continue
             seen.add(dumped)
             line = getattr(node, "lineno", function.lineno)
-            by_kind.setdefault(kind, []).append(Mutant(kind, f"line {line}: {description}", source))
-    possible = sum(len(v) for v in by_kind.values())
-    return MutantSet(_spread(by_kind, limit), excluded, possible)
+            described = f"{prefix}line {line}: {description}"
+            by_kind.setdefault(kind, []).append(Mutant(kind, described, source))
+    return by_kind, excluded
+
+
+def _round_robin(queues: list[tuple[Mutant, ...]], limit: int) -> tuple[Mutant, ...]:
+    """One from each queue in turn, up to `limit`: a cap keeps every method of a class."""
+    chosen: list[Mutant] = []
+    lists = [list(queue) for queue in queues]
+    while len(chosen) < limit and any(lists):
+        for queue in lists:
+            if queue and len(chosen) < limit:
+                chosen.append(queue.pop(0))
+    return tuple(chosen)
 
 
 def _spread(by_kind: dict[str, list[Mutant]], limit: int) -> tuple[Mutant, ...]:
     """Round-robin over kinds, so a cap keeps every kind of fault."""
-    chosen: list[Mutant] = []
-    queues = [list(v) for _, v in sorted(by_kind.items())]
-    while len(chosen) < limit and any(queues):
-        for queue in queues:
-            if queue and len(chosen) < limit:
-                chosen.append(queue.pop(0))
-    return tuple(chosen)
+    return _round_robin([tuple(v) for _, v in sorted(by_kind.items())], limit)
 
 
 def _annotation_nodes(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[int]:

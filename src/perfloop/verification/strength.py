@@ -7,7 +7,10 @@ would cost more than checking it); for a method whose class's instances were
 followed through the workload, the interaction tier (the recorded histories and
 a few generated sequences) for the mutants still alive, again in one worker;
 then the project's tests for those still alive (and the symbolic check, with a
-reduced budget, if `mutant_tiers` asks for it). The mutation score
+reduced budget, if `mutant_tiers` asks for it). For a whole class as the target, the
+mutants are of its methods (one fault in one method each), and the tiers that judge it
+(interaction on the recorded histories and generated sequences, then the tests) are
+the ones that may kill them, as for its candidates. The mutation score
 killed / generated is the target's verification strength; below the
 threshold its candidates are "weakly verified". Mutants equivalent to the
 original cannot be killed and lower the score, so it is a lower bound.
@@ -30,7 +33,7 @@ from perfloop.verification.interaction import (
     run_interaction_batch,
 )
 from perfloop.verification.mutants import Mutant, generate_mutants
-from perfloop.verification.plan import TargetPlan, VerifySettings
+from perfloop.verification.plan import TargetPlan
 from perfloop.verification.tiers import tier_named
 
 _KILLING_OUTCOMES = ("different", "failed", "unverifiable")
@@ -57,7 +60,7 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
             note="no mutant could be made of this function; its verification strength is unknown",
         )
     killers: list[str | None] = _replay_and_fuzz(mutants, plan, root, limits)
-    if plan.histories and _chosen(settings, "interaction"):
+    if plan.histories and _chosen(plan, "interaction"):
         alive = [index for index, killer in enumerate(killers) if killer is None]
         found = _interactions([mutants[index] for index in alive], plan, root, limits)
         for index, killer in zip(alive, found):
@@ -69,7 +72,7 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
         ),
     )
     for tier in ("tests", "symbolic"):
-        if not _chosen(settings, tier):
+        if not _chosen(plan, tier):
             continue
         for index, mutant in enumerate(mutants):
             if killers[index] is not None:
@@ -92,9 +95,22 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
     )
 
 
-def _chosen(settings: VerifySettings, tier: str) -> bool:
-    """The tier runs for candidates and for the self-check's mutants."""
+def _chosen(plan: TargetPlan, tier: str) -> bool:
+    """The tier runs for the target's candidates and for the self-check's mutants (a tier
+    that cannot judge a whole class runs for neither)."""
+    settings = plan.settings
+    if plan.whole_class and tier_named(tier).not_for_classes is not None:
+        return False
     return settings.runs(tier) and tier in settings.mutant_tiers
+
+
+def _generates(plan: TargetPlan) -> bool:
+    """Whether the interaction tier makes up sequences for the mutants: for a method, when
+    the fuzz tier is chosen; for a whole class (the fuzz tier does not apply to it) when the
+    fuzz budget is on, as for its candidates."""
+    if plan.whole_class:
+        return plan.settings.fuzz.examples > 0
+    return _chosen(plan, "fuzz")
 
 
 def _replay_and_fuzz(
@@ -125,8 +141,8 @@ def _batch(
     mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
 ) -> list[str | None] | str:
     settings = plan.settings
-    fuzzing = _chosen(settings, "fuzz")
-    replaying = _chosen(settings, "replay")
+    fuzzing = _chosen(plan, "fuzz")
+    replaying = _chosen(plan, "replay")
     if not (fuzzing or replaying):  # `--tiers interaction`: neither may count a kill
         return [None] * len(mutants)
     fuzz = settings.mutant_fuzz if fuzzing else replace(settings.mutant_fuzz, examples=0)
@@ -168,8 +184,8 @@ def _interaction_batch(
     mutants: list[Mutant], plan: TargetPlan, root: Path, limits: Limits
 ) -> list[str | None] | str:
     settings = plan.settings
-    fuzzing = _chosen(settings, "fuzz")
-    generation = settings.mutant_fuzz if fuzzing else replace(settings.mutant_fuzz, examples=0)
+    generating = _generates(plan)
+    generation = settings.mutant_fuzz if generating else replace(settings.mutant_fuzz, examples=0)
     task = InteractionTask(
         plan.function.module,
         plan.function.qualname,
@@ -181,6 +197,7 @@ def _interaction_batch(
         generation,
         settings.policy,
         _MUTANT_HISTORY_SECONDS,
+        whole_class=plan.whole_class,
     )
     each = _MUTANT_HISTORY_SECONDS + generation.seconds * 1.5 + max(2.0, limits.wall_seconds / 4)
     wall = WORKER_OVERHEAD + len(mutants) * each
