@@ -7,6 +7,7 @@ summary; the recorded values stay pickled bytes, unpickled only in workers.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,12 +18,14 @@ from perfloop.model import (
     CallRecord,
     FunctionRef,
     HistoryStep,
+    ImportedModules,
     Limits,
     ObjectHistory,
     ObservedType,
     ProbeCounts,
     TargetCapture,
 )
+from perfloop.project import Project, TargetError, in_project
 from perfloop.sandbox.decode import Refused, decode
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
@@ -82,8 +85,41 @@ def capture_calls(
         )
         if not run.succeeded:
             raise WorkloadError(run.failure_message())
+        if run.imports is not None:
+            _check_imported_from_project(root, targets, run.imports)
         reports = [_read_summary(path) for path in sorted(Path(tmp).glob("capture-*.pkl"))]
     return {target: _merge(target, reports) for target in targets}
+
+
+def _check_imported_from_project(
+    root: Path, targets: Sequence[FunctionRef], imports: ImportedModules
+) -> None:
+    """WorkloadError when the workload imported a target's module from a file outside the
+    project although the project has that module: the calls recorded, replayed and timed
+    would be another copy's. `python` in the workload is the interpreter perfloop runs
+    under; where that is not the project's environment and its own environment holds the
+    same library (attrs, a dependency of perfloop's hypothesis), `attr._funcs:asdict` of
+    attrs 25.3.0 (a `src/` layout) was recorded from perfloop's attrs 26.1.0 instead, and
+    a maintainer's rewrite judged against code that already had it."""
+    project = Project(root)
+    imported = dict(reversed(imports.modules))  # first name wins
+    for module in dict.fromkeys(target.module for target in targets):
+        file = imported.get(module)
+        if file is None or in_project(file, root):
+            continue
+        try:
+            own = project.module_path(module)
+        except TargetError:
+            continue  # not the project's module: nothing to mix up
+        raise WorkloadError(
+            f"the workload imported {module} from {file}, not from the project's "
+            f"{project.relative(own)}: `python` in the workload is the interpreter perfloop "
+            f"runs under ({sys.executable}), and its environment has a copy of its own, so "
+            "the calls recorded would not be the project's. Run perfloop from the project's "
+            "environment (install perfloop there: `python -m pip install perfloop` with the "
+            "project's python), or install the project into perfloop's (`pip install -e .` "
+            "with perfloop's python)"
+        )
 
 
 def _read_summary(path: Path) -> dict[str, dict[str, object]]:

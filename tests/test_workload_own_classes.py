@@ -1,0 +1,106 @@
+"""Calls on objects of the workload's own classes are recorded, and the recorded calls
+are the project's own.
+
+attrs 25.3.0 (python-attrs/attrs 7369ad9f, "Improve performance of asdict in the
+common case"): a workload defines its `@attr.s` classes in the script it runs and calls
+`attr.asdict` on them. Plain pickle wrote those instances by the name `__main__.Item`,
+which a worker (whose `__main__` is its own) cannot find, so `verify` said "undecided:
+... recorded call 1 does not load in a process that imported the project afresh
+(AttributeError: Can't get attribute 'Item' on <module 'perfloop.sandbox.worker' ...>)".
+And with perfloop's own environment holding another attrs, the workload's `python`
+(perfloop's interpreter) imported that one: the calls recorded were of attrs 26.1.0,
+not of the project's `src/attr`, and nothing said so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.model import FunctionRef, Limits, VerdictStatus
+from perfloop.verification.replay import replay
+from perfloop.workload import WorkloadError
+
+LIMITS = Limits(wall_seconds=30, memory_mb=1024)
+
+LIB = """
+def as_dict(obj):
+    out = {}
+    for name, value in vars(obj).items():
+        out[name] = as_dict(value) if hasattr(value, "__dict__") else value
+    return out
+"""
+
+BENCH = """
+import functools
+
+import lib
+
+
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+class Item:
+    def __init__(self, name, where):
+        self.name = name
+        self.where = where
+
+
+def key(item):
+    return item.name
+
+
+for i in range(3):
+    print(lib.as_dict(Item(f"item{i}", Point(i, -i))))
+print(sorted([Item("b", None), Item("a", None)], key=key)[0].name)
+"""
+
+
+def test_calls_on_instances_of_the_workloads_own_classes_replay(make_project) -> None:
+    root = make_project({"lib.py": LIB, "bench.py": BENCH})
+    target = FunctionRef("lib", "as_dict")
+    capture = capture_calls("python bench.py", root, [target])[target]
+    assert capture.problem is None
+    assert len(capture.records) == 6  # three items, each with its point
+    original = replay(
+        "lib", "as_dict", root / "lib.py", None, capture.records, root=root, limits=LIMITS
+    )
+    assert original.status is VerdictStatus.EQUIVALENT, original.reason
+    assert original.calls_checked == 6
+    # and a rewrite that differs on them is told apart, so the objects really loaded
+    wrong = LIB.replace("out[name] = as_dict(value)", "out[name.upper()] = as_dict(value)")
+    verdict = replay(
+        "lib", "as_dict", root / "lib.py", wrong, capture.records, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.DIFFERENT, verdict.reason
+    assert "got {'X': 0, 'Y': 0}" in str(verdict)
+
+
+def test_a_target_the_workload_imported_from_another_copy_is_refused(
+    make_project, tmp_path: Path
+) -> None:
+    # the project is a src/ layout; the workload's interpreter finds another `lib` first
+    other = tmp_path / "elsewhere"
+    (other / "lib").mkdir(parents=True)
+    (other / "lib" / "__init__.py").write_text(LIB.replace("out = {}", "out = {'copy': 1}"))
+    root = make_project(
+        {
+            "src/lib/__init__.py": LIB,
+            "bench.py": f"import sys\nsys.path.insert(0, {str(other)!r})\n{BENCH}",
+        }
+    )
+    target = FunctionRef("lib", "as_dict")
+    with pytest.raises(WorkloadError) as raised:
+        capture_calls("python bench.py", root, [target])
+    message = str(raised.value)
+    assert message.startswith(
+        f"the workload imported lib from {(other / 'lib' / '__init__.py').resolve()}, "
+        "not from the project's src/lib/__init__.py: `python` in the workload is the "
+        "interpreter perfloop runs under"
+    ), message
+    assert "install perfloop there" in message
