@@ -104,3 +104,69 @@ def test_a_target_the_workload_imported_from_another_copy_is_refused(
         "interpreter perfloop runs under"
     ), message
     assert "install perfloop there" in message
+
+
+TOKENS = """
+class _TokenType(tuple):
+    # pygments.token's shape: every type knows its parent and its subtypes
+    parent = None
+
+    def split(self):
+        return list(self)
+
+    def __init__(self, *args):
+        self.subtypes = set()
+
+    def __getattr__(self, val):
+        if not val or not val[0].isupper():
+            return tuple.__getattribute__(self, val)
+        new = _TokenType(self + (val,))
+        setattr(self, val, new)
+        self.subtypes.add(new)
+        new.parent = self
+        return new
+
+
+Token = _TokenType()
+for first in range(60):
+    for second in range(40):
+        getattr(getattr(Token, f"K{first}"), f"S{second}")
+
+
+class Formatter:
+    def __init__(self):
+        self.classes = {ttype: "-".join(ttype).lower() for ttype in Token.K0.subtypes}
+
+    def css(self, value):
+        return self.classes.get(value, "") + "!"
+"""
+
+TOKENS_BENCH = """
+from tokens import Formatter, Token
+
+formatter = Formatter()
+print(sum(len(formatter.css(getattr(Token.K0, f"S{i % 40}"))) for i in range(400)))
+"""
+
+
+def test_the_replayed_outcome_keeps_the_values_a_module_keeps_by_name(make_project) -> None:
+    # pygments 2.20.0's HtmlFormatter._translate_parts: its `self` maps token types to CSS
+    # classes. The replayed side was round-tripped with plain pickle, which rebuilt every
+    # token type with its parent and subtypes (the whole tree), and comparing it with the
+    # recorded side (token types by name) walked that tree: 0.6 s a call, and the
+    # original's replay "did not finish within 60 s and was killed"
+    root = make_project({"tokens.py": TOKENS, "bench.py": TOKENS_BENCH})
+    target = FunctionRef("tokens", "Formatter.css")
+    capture = capture_calls("python bench.py", root, [target])[target]
+    assert len(capture.records) == 40  # the distinct calls
+    original = replay(
+        "tokens",
+        "Formatter.css",
+        root / "tokens.py",
+        None,
+        capture.records,
+        root=root,
+        limits=Limits(wall_seconds=20, memory_mb=1024),
+    )
+    assert original.status is VerdictStatus.EQUIVALENT, original.reason
+    assert original.calls_checked == 40

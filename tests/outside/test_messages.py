@@ -314,3 +314,34 @@ def test_a_weakly_verified_verdict_says_its_score_once() -> None:
         "the same on everything tried (replay, tests), but weakly verified: 22 of 30 mutants "
         "of the original told apart (73%, threshold 80%)"
     )
+
+
+SLOW_CALLS = """
+def spin(n):
+    total = 0
+    for i in range(n):
+        total += i % 7
+    return total
+"""
+
+
+def test_an_original_too_slow_to_replay_in_time_is_not_called_an_import_problem(
+    make_project, capsys
+) -> None:
+    # pygments 2.20.0's HtmlFormatter._translate_parts: "the original could not be replayed
+    # on its recorded calls (did not finish within 60 s and was killed) ...; check that
+    # the module imports in a fresh interpreter" -- it imported; it ran out of time
+    root = make_project({"slow.py": SLOW_CALLS})
+    workload = "python -c 'import slow; [slow.spin(2_000_000 + i) for i in range(20)]'"
+    candidate = "def spin(n):\n    return sum(i % 7 for i in range(n))\n"
+    code, out = verify(
+        root, "slow:spin", candidate, capsys, "--workload", workload, "--candidate-timeout", "1",
+        *REPLAY_ONLY,
+    )  # fmt: skip
+    assert code == 3, out
+    assert (
+        "verdict: UNDECIDED (exit 3): replaying the original on its recorded calls did not "
+        "finish within 1 s and was killed, so replay cannot judge a rewrite; give a check "
+        "more time (--candidate-timeout, seconds) or record fewer calls (--max-calls)"
+    ) in out
+    assert "check that the module imports" not in out

@@ -97,6 +97,12 @@ class OriginalReplay:
             )
         if verdict.status is not VerdictStatus.DIFFERENT:
             last = why.strip().splitlines()[-1].rpartition("RecordedCallDoesNotLoad: ")[2]
+            if "did not finish within" in last:  # the worker's time limit: it imported
+                return (
+                    f"replaying the original on its recorded calls {last}, so replay cannot "
+                    "judge a rewrite; give a check more time (--candidate-timeout, seconds) "
+                    "or record fewer calls (--max-calls)"
+                )
             if "pickle" in why:
                 return (
                     f"the recorded calls cannot be loaded back for replay ({last}): an argument "
@@ -272,9 +278,15 @@ def _rebased(
 def _as_recorded(outcome: tuple[object, ...]) -> tuple[object, ...]:
     """The outcome after the pickle round trip the recorded one went through, so both
     sides are compared as the same kind of copy: an object whose pickled state leaves
-    out a field (pyparsing 3.1's ParseResults drops `_modal`) is not a difference."""
+    out a field (pyparsing 3.1's ParseResults drops `_modal`) is not a difference.
+
+    The same round trip, through the recorder's own pickler: plain pickle rebuilt the
+    values their modules keep by name (pygments' token types) as new objects, each with
+    its `parent` and `subtypes`, so comparing one walked the whole token tree. pygments
+    2.20.0's `HtmlFormatter._translate_parts` (its `self` maps 69 token types to
+    classes) took 0.6 s a call, and the original's replay "did not finish within 60 s"."""
     try:
-        return pickle.loads(pickle.dumps(outcome, protocol=4))  # type: ignore[no-any-return]
+        return pickle.loads(pickling.dumps(outcome))  # type: ignore[no-any-return]
     except Exception:
         return outcome  # the recorded side pickled; compare the live value as it is
 
