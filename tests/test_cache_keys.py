@@ -154,3 +154,24 @@ def test_a_payload_that_is_not_perfloop_data_is_a_miss_with_a_note(tmp_path: Pat
     assert cache.get("target", KEY, tuple) is None
     assert any("was not used" in note for note in cache.notes)
     cache.close()
+
+
+def test_a_package_that_imports_its_own_submodules_by_name_is_followed_once(
+    make_project,
+) -> None:
+    # attrs 25.3.0: attr/__init__.py has `from . import converters, ...`; a target that
+    # reads `attr.converters`-style names followed that statement back into the package
+    # itself, forever: `perfloop optimize` stopped with RecursionError
+    root = make_project(
+        {
+            "attr/__init__.py": "from . import converters\nfrom ._funcs import asdict\n",
+            "attr/converters.py": "def optional(x):\n    return x\n",
+            "attr/_funcs.py": (
+                "import attr\nfrom . import converters\n\n\n"
+                "def asdict(inst):\n    return converters.optional(attr.converters)\n"
+            ),
+        }
+    )
+    found = dependencies(root, "asdict", "attr._funcs")
+    assert "def optional(x)" in found.callees
+    assert found.modules == ("attr", "attr._funcs", "attr.converters")

@@ -196,6 +196,7 @@ class _Walker:
         self.sources = sources
         self.cache: dict[str, _Module | None] = {}
         self.seen: set[tuple[str, int]] = set()
+        self.resolved: set[tuple[str, str]] = set()  # (module, name) already followed
         self.texts: dict[tuple[str, int], str] = {}
         self.modules: set[str] = set()
         self.pending: list[tuple[_Module, ast.AST, ast.ClassDef | None]] = []
@@ -286,6 +287,12 @@ class _Walker:
                     self._resolve(found, attribute)
 
     def _resolve(self, module: _Module, name: str) -> None:
+        # once per module and name: `from . import converters` in attrs 25.3.0's
+        # attr/__init__.py names the package itself, whose binding of `converters` is
+        # that same statement, and following it again recursed until RecursionError
+        if (module.name, name) in self.resolved:
+            return
+        self.resolved.add((module.name, name))
         if module.tree is None:
             self._whole(module)
             return
