@@ -382,6 +382,9 @@ def test_a_class_with_its_own_eq_uses_it() -> None:
 
 
 class Touchy:
+    def __init__(self, value: int) -> None:
+        self.value = value
+
     def __eq__(self, other: object) -> bool:
         raise RuntimeError("do not compare me")
 
@@ -391,11 +394,14 @@ class Touchy:
     __hash__ = None  # type: ignore[assignment]
 
 
-def test_eq_that_raises_is_a_mismatch_with_the_reason() -> None:
-    mismatch = diff([Touchy()], [Touchy()])
-    assert mismatch.path == "result[0]"
-    assert mismatch.reason == "comparing with == raised RuntimeError: do not compare me"
-    assert mismatch.expected == "<Touchy object; repr() raised ValueError>"
+def test_eq_that_raises_leaves_the_decision_to_the_state() -> None:
+    # Babel 2.17.0's Message.__eq__ reads `context`, which __init__ sets after it asks
+    # `self.python_format`: the half-built `self` of that property made `==` raise, and
+    # replaying the original "did not reproduce its recorded calls"
+    same([Touchy(1)], [Touchy(1)])
+    mismatch = diff([Touchy(1)], [Touchy(2)])
+    assert mismatch.path == "result[0].value"
+    assert mismatch.reason == "values differ"
 
 
 class ArrayLike:

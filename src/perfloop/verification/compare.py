@@ -689,8 +689,8 @@ class _Comparer:
         raise AssertionError(f"unhandled kind {kind}")  # pragma: no cover
 
     def _user_eq(self, e: object, a: object, path: _Path, depth: int) -> _Diff | None:
-        """The class's own `==` where it says equal; where it says different, the state
-        decides. A user `__eq__` may compare what differs between any two copies of one
+        """The class's own `==` where it says equal; where it says different or raises,
+        the state decides. A user `__eq__` may compare what differs between any two copies of one
         value: pyparsing's ParserElement compares vars(), which hold bound methods of
         compiled patterns (`re_match`), equal only when both copies got the same pattern
         object from re's cache, so the original's replay of And.parseImpl 'differed'
@@ -698,13 +698,22 @@ class _Comparer:
         if type(a) is type(e) and type(e) in _EQ_RECURSES:
             return self._by_state(e, a, path, depth)
         try:
-            same = bool(e == a)
+            answer = e == a
         except RecursionError:
             # pyparsing 3.1.4's ParserElement compares vars(self), which recurses without
             # end around a Forward's cycle
             _EQ_RECURSES.add(type(e))
             return self._by_state(e, a, path, depth)
-        except Exception as exc:
+        except Exception:
+            # the class's `==` cannot answer for these objects, so their state decides:
+            # Babel 2.17.0's Message.__init__ reads `self.python_format` before it sets
+            # `context`, which Message.__eq__ reads, so the `self` of every recorded call
+            # made `==` raise AttributeError, and replaying the original "did not
+            # reproduce its recorded calls"
+            return self._by_state(e, a, path, depth)
+        try:
+            same = bool(answer)
+        except Exception as exc:  # an answer without a truth value (an array-like)
             return _Diff(path, e, a, f"comparing with == raised {_describe_exception(exc)}")
         return None if same else self._by_state(e, a, path, depth)
 
