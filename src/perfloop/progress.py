@@ -17,8 +17,20 @@ class Detail(str):
 
 
 def tier_progress(progress: Progress, doing: str) -> Callable[[str], None]:
-    """What verify_candidate calls as each tier starts: `doing: replay tier`."""
-    return lambda tier: progress(Detail(f"{doing}: {tier} tier"))
+    """What verify_candidate calls as each tier starts: `doing: replay tier`; and, as the
+    mutants of the original run after the tiers (STRENGTH_STEP), says so: `verify` on
+    attrs 25.3.0's astuple showed "rollout tier" for the 8 of its 10 minutes the mutants took."""
+
+    def tell(tier: str) -> None:
+        if tier == STRENGTH_STEP:
+            progress(Detail(f"{doing}: checking how strong the verification is (mutants)"))
+        else:
+            progress(Detail(f"{doing}: {tier} tier"))
+
+    return tell
 
 
-__all__ = ["Detail", "Progress", "tier_progress"]
+STRENGTH_STEP = "strength"
+
+
+__all__ = ["STRENGTH_STEP", "Detail", "Progress", "tier_progress"]

@@ -27,6 +27,7 @@ from perfloop.model import (
 )
 from perfloop.outside.calls import limits_for
 from perfloop.outside.counterexample import counterexample_for, smallest_first
+from perfloop.progress import STRENGTH_STEP
 from perfloop.results import Counterexample
 from perfloop.verification import RunVerification, VerifySettings, verify_candidate
 from perfloop.verification.compare import ComparePolicy
@@ -123,6 +124,8 @@ def judge(
     )
     strength = None
     if verdict.status is VerdictStatus.EQUIVALENT:  # how much "the same" is worth here
+        if on_tier is not None:
+            on_tier(STRENGTH_STEP)
         strength = verification.strength(plan, limits)
     counterexample = counterexample_for(
         verdict,
