@@ -20,8 +20,8 @@ import pytest
 
 from perfloop.capture import capture_calls
 from perfloop.model import FunctionRef, Limits, VerdictStatus
+from perfloop.project import TargetError
 from perfloop.verification.replay import replay
-from perfloop.workload import WorkloadError
 
 LIMITS = Limits(wall_seconds=30, memory_mb=1024)
 
@@ -95,7 +95,7 @@ def test_a_target_the_workload_imported_from_another_copy_is_refused(
         }
     )
     target = FunctionRef("lib", "as_dict")
-    with pytest.raises(WorkloadError) as raised:
+    with pytest.raises(TargetError) as raised:
         capture_calls("python bench.py", root, [target])
     message = str(raised.value)
     assert message.startswith(

@@ -94,7 +94,7 @@ def capture_calls(
 def _check_imported_from_project(
     root: Path, targets: Sequence[FunctionRef], imports: ImportedModules
 ) -> None:
-    """WorkloadError when the workload imported a target's module from a file outside the
+    """TargetError when the workload imported a target's module from a file outside the
     project although the project has that module: the calls recorded, replayed and timed
     would be another copy's. `python` in the workload is the interpreter perfloop runs
     under; where that is not the project's environment and its own environment holds the
@@ -111,7 +111,7 @@ def _check_imported_from_project(
             own = project.module_path(module)
         except TargetError:
             continue  # not the project's module: nothing to mix up
-        raise WorkloadError(
+        raise TargetError(  # the setup's fault, not the workload's: "perfloop: error: ..."
             f"the workload imported {module} from {file}, not from the project's "
             f"{project.relative(own)}: `python` in the workload is the interpreter perfloop "
             f"runs under ({sys.executable}), and its environment has a copy of its own, so "
