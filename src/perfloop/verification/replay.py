@@ -145,9 +145,18 @@ class OriginalReplay:
         return replace(verdict, runs=runs)
 
 
+class VersionDoesNotLoad(Exception):
+    """The module with the given source fails before any call is made."""
+
+
 def replay_calls(task: ReplayTask) -> ReplayReport:
     """Worker side: run the calls and stop at the first difference."""
-    function, is_method, installed = _load(task)
+    try:
+        function, is_method, installed = _load(task)
+    except Exception as exc:
+        if task.source is None:
+            raise
+        raise VersionDoesNotLoad(f"{type(exc).__name__}: {exc}") from exc
     with installed:
         return _replay_records(task, function, is_method)
 
@@ -428,6 +437,22 @@ def _run(task: ReplayTask, root: Path, limits: Limits) -> tuple[Verdict, ReplayR
         returns=ReplayReport,
     )
     if not outcome.ok:
+        marker = f"{VersionDoesNotLoad.__module__}.{VersionDoesNotLoad.__name__}: "
+        said = [line for line in outcome.message.splitlines() if line.startswith(marker)]
+        if said:
+            # nothing was called: a loading failure says nothing about behaviour
+            why = said[-1][len(marker) :]
+            verdict = Verdict(
+                VerdictStatus.UNVERIFIABLE, (TIER,), 0, outcome.seconds,
+                reason=(
+                    f"this version of {task.module}:{task.qualname} could not be loaded "
+                    f"({why}), so no call was compared; perfloop compiles a candidate into "
+                    "the imported module when it changes only that function (plus imports, "
+                    "constants and helpers it adds) and otherwise runs the whole module "
+                    "again, which fails here"
+                ),
+            )  # fmt: skip
+            return verdict, None
         verdict = Verdict(
             VerdictStatus.FAILED, (TIER,), 0, outcome.seconds, reason=_first_lines(outcome.message)
         )
