@@ -79,3 +79,80 @@ def test_verify_runs_the_workload_with_the_projects_venv(project_in_venv) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     assert "EQUIVALENT" in done.stdout
     assert "same on 200 recorded calls" in done.stdout
+
+
+RESOLVER = '''
+class BaseResolver:
+    """PyYAML 5.3.1's resolver, cut down: implicit tags looked up by first character."""
+
+    implicit = {"y": [("bool", "yes")], "n": [("bool", "no")], "1": [("int", "1")]}
+
+    def resolve(self, value):
+        for tag, word in self.implicit.get(value[:1], []):
+            if value.startswith(word):
+                return tag
+        return "str"
+'''
+
+FASTER_RESOLVE = """
+class BaseResolver:
+    def resolve(self, value):
+        found = self.implicit.get(value[:1])
+        if found:
+            for tag, word in found:
+                if value.startswith(word):
+                    return tag
+        return "str"
+"""
+
+LOADER_WORKLOAD = """
+from yamlish.resolver import BaseResolver
+
+
+class Loader(BaseResolver):  # the workload's own subclass, as PyYAML's docs suggest
+    implicit = dict(BaseResolver.implicit, t=[("bool", "true")])
+
+
+loader = Loader()
+words = ["yes", "no", "true", "12", "name", "", "nope", "yesterday"] * 50
+print(sum(len(loader.resolve(word)) for word in words))
+"""
+
+
+@pytest.mark.slow
+def test_a_package_dir_only_setup_py_can_tell_and_a_class_of_the_workload_script(
+    make_project, tmp_path: Path
+) -> None:
+    """PyYAML 5.3.1: `package_dir={'': {2: 'lib', 3: 'lib3'}[sys.version_info[0]]}` gave
+    "no module 'yaml.resolver' in the project"; the editable install's .pth file says
+    where it is. Then every recorded `self`, a `Loader` the workload script defined, was
+    pickled as `__main__.Loader` and "does not load in a process that imported the
+    project afresh"."""
+    root = make_project(
+        {
+            "setup.py": "import sys\nfrom setuptools import setup\n\nsetup(name='yamlish', "
+            "packages=['yamlish'], package_dir={'': {2: 'lib', 3: 'lib3'}[sys.version_info[0]]})\n",
+            "lib3/yamlish/__init__.py": "",
+            "lib3/yamlish/resolver.py": RESOLVER,
+            "workload.py": LOADER_WORKLOAD,
+            "candidate.py": FASTER_RESOLVE,
+        }
+    )
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    (venv / "lib" / version / "site-packages" / "__editable__.yamlish-1.0.pth").write_text(
+        f"{root / 'lib3'}\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    environment["PATH"] = os.pathsep.join([str(venv / "bin"), environment.get("PATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", "verify", "yamlish.resolver:BaseResolver.resolve",
+         "--candidate", "candidate.py", "--workload", "python workload.py",
+         "--tiers", "replay", "--mutants", "0"],
+        cwd=root, env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "no module" not in done.stdout + done.stderr
+    assert "does not load" not in done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "replay: same on 8 recorded calls" in done.stdout  # the 8 distinct words
