@@ -212,8 +212,11 @@ def _replay_records(
     rebased: list[tuple[int, bytes]] = []
     for number, record in enumerate(task.records, 1):
         try:
-            args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
+            # the outcome first: it holds the workload script's classes too (by value), and
+            # loading it sets their attributes on the one class object cloudpickle keeps per
+            # process; loaded second, the call would run on (and change) the expected state
             expected = pickle.loads(record.outcome)
+            args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
         except Exception as exc:
             raise RecordedCallDoesNotLoad(
                 f"recorded call {number} does not load in a process that imported the "
@@ -237,7 +240,10 @@ def _replay_records(
                     (args, kwargs),
                 )
         if recorded is not None:
-            actual = (*actual[:-1], state_after(_namespace(function), recorded), actual[-1])
+            first = args[0] if is_method and args else None
+            receiver = first if isinstance(first, type) else type(first) if is_method else None
+            now = state_after(_namespace(function), recorded, receiver)
+            actual = (*actual[:-1], now, actual[-1])
         as_recorded = _as_recorded(actual)
         problem = compare_outcomes(
             expected, as_recorded, record.stdout, printed.getvalue(), task.policy, is_method
