@@ -164,8 +164,9 @@ def default_import_roots(root: Path) -> tuple[Path, ...]:
 
     In order: the folder above the package that `root` is inside (when `root` has an
     `__init__.py`), else `root` itself; the `package_dir` folders that pyproject.toml,
-    setup.cfg or setup.py name for the top-level packages ("" key); `root/src`; and the
-    entries of PYTHONPATH (relative ones taken from the current directory).
+    setup.cfg or setup.py name for the top-level packages ("" key); the folders under
+    `root` that an editable install put on the path (`_editable_roots`); `root/src`;
+    and the entries of PYTHONPATH (relative ones taken from the current directory).
     """
     root = root.resolve()
     found: list[Path] = []
@@ -174,6 +175,7 @@ def default_import_roots(root: Path) -> tuple[Path, ...]:
         top = top.parent
     found.append(top)
     found.extend(root / folder for folder in _package_dirs(root))
+    found.extend(_editable_roots(root))
     if (root / "src").is_dir() and not (root / "src" / "__init__.py").is_file():
         found.append(root / "src")
     for entry in os.environ.get("PYTHONPATH", "").split(os.pathsep):
@@ -257,6 +259,63 @@ def _package_dirs(root: Path) -> list[str]:
                 folders.append(value.strip())
     folders.extend(_setup_py_package_dirs(root / "setup.py"))
     return folders
+
+
+def _editable_roots(root: Path) -> list[Path]:
+    """Folders under `root` that an editable install of the project puts on the import
+    path, read (never run) from the site-packages of perfloop's interpreter and of the
+    project's own venv (perfloop.sandbox.user_site): a `.pth` line naming a folder, or
+    the `MAPPING` of setuptools' `__editable___*_finder.py` (package -> its folder).
+    PyYAML 5.3.1's setup.py maps its packages with `package_dir={'': {2: 'lib', 3:
+    'lib3'}[sys.version_info[0]]}`, which only running it can tell."""
+    from perfloop.sandbox.user_site import user_environment
+
+    user = user_environment()
+    site_dirs = [*sysconfig.get_paths().values(), *(user.site_dirs if user else ())]
+    found: list[Path] = []
+    for site_dir in dict.fromkeys(site_dirs):
+        folder = Path(site_dir)
+        if folder.name != "site-packages" or not folder.is_dir():
+            continue
+        for pth in folder.glob("*.pth"):
+            found.extend(_pth_folders(pth))
+        for finder in folder.glob("__editable___*_finder.py"):
+            found.extend(path.parent for path in _finder_mapping(finder))
+    return [path for path in found if path == root or root in path.parents]
+
+
+def _pth_folders(pth: Path) -> list[Path]:
+    try:
+        lines = pth.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [
+        Path(line.strip()).resolve()
+        for line in lines
+        if line.strip()
+        and not line.startswith(("#", "import ", "import\t"))
+        and Path(line.strip()).is_absolute()
+    ]
+
+
+def _finder_mapping(finder: Path) -> list[Path]:
+    """The package folders in a setuptools editable finder's `MAPPING = {...}`."""
+    try:
+        tree = ast.parse(finder.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+        return []
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "MAPPING" and node.value is not None:
+            try:
+                mapping = ast.literal_eval(node.value)
+            except ValueError:
+                return []
+            if isinstance(mapping, dict):
+                return [Path(v).resolve() for v in mapping.values() if isinstance(v, str)]
+    return []
 
 
 def _setup_py_package_dirs(setup_py: Path) -> list[str]:

@@ -40,6 +40,7 @@ from perfloop.project import default_import_roots
 from perfloop.runtime.hooks import SPEC_VARIABLE
 from perfloop.sandbox import boundary
 from perfloop.sandbox.runner import PACKAGE_PARENT, secret_variables, use_import_path
+from perfloop.sandbox.user_site import site_variable, user_environment
 
 BOOT_DIR = Path(__file__).resolve().parent / "runtime" / "boot"
 
@@ -93,10 +94,14 @@ class WorkloadRun:
                 f"{where}; if it writes files elsewhere (in the project, say), name those "
                 "paths with --workload-writes (or workload-writes in [tool.perfloop])."
             )
+        other_python = ""
+        user = user_environment()
+        if "ModuleNotFoundError" in self.stderr and user is not None and user.mismatch():
+            other_python = f" Its `python` was perfloop's: {user.mismatch()}."
         return (
             f"the workload {self.command!r} exited with code {self.returncode}; "
-            f"run it by hand in the project root to see why.{withheld}{confined} "
-            f"Its last error lines:\n{tail}"
+            f"run it by hand in the project root to see why.{withheld}{confined}"
+            f"{other_python} Its last error lines:\n{tail}"
         )
 
 
@@ -282,6 +287,7 @@ def workload_environment(
         else:  # the prefix keeps the user's tree free of bytecode all the same
             environment.pop("PYTHONDONTWRITEBYTECODE", None)
     environment["PYTHONIOENCODING"] = "utf-8"
+    environment.update(site_variable())
     return environment, withheld
 
 

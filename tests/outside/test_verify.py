@@ -189,3 +189,22 @@ def test_a_function_the_workload_never_calls_cannot_be_decided(shop: Path, capsy
     out = capsys.readouterr().out
     assert code == 3, out
     assert "verdict: UNDECIDED (exit 3): the workload never called it" in out
+
+
+@pytest.mark.slow
+def test_the_progress_says_when_the_projects_tests_are_run_first(shop: Path) -> None:
+    """networkx 3.6.1: verify printed "Verifying on 200 recorded calls and beyond" and then
+    nothing for 8 minutes, while it ran the project's suite to index it."""
+    write(
+        shop / "test_shop.py",
+        "from shop import cheapest\n\n\ndef test_one():\n    assert cheapest([3, 1]) == 1\n",
+    )
+    candidate = write(shop / "candidate.py", HONEST)
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", "verify", "shop:cheapest", "--candidate",
+         str(candidate), "--tiers", "replay,tests", "--mutants", "0"],
+        cwd=shop, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "recorded calls and beyond: running the project's tests once" in done.stderr
+    assert "tests: same on 1 project test" in done.stdout

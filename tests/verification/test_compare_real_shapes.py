@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pickle
-from collections.abc import MutableMapping, MutableSequence
+from collections.abc import Mapping, MutableMapping, MutableSequence
 
 from perfloop.verification.compare import DEFAULT_POLICY, compare_values
 
@@ -117,3 +117,63 @@ def test_a_cyclic_grammar_whose_eq_recurses_forever_still_shows_a_difference() -
     assert mismatch is not None
     expected = "result.exprs[1].name: expected '+ | -', got '* | /' (values differ)"
     assert mismatch.describe() == expected
+
+
+_HIDDEN: dict[int, tuple[dict[str, object], list[str]]] = {}
+
+
+class HiddenMap(Mapping):  # type: ignore[type-arg]
+    """Shaped like rpds's HashTrieMap (jsonschema 4.21 keeps one in every validator's
+    registry): a mapping whose state is in neither `__dict__` nor slots, whose `==`
+    compares items with `==`, and whose repr lists them in hash order, which for str
+    keys differs from one process to the next."""
+
+    __slots__ = ()
+
+    def __init__(self, items: dict[str, object], order: list[str]) -> None:
+        _HIDDEN[id(self)] = (dict(items), order)
+
+    def __getitem__(self, key: str) -> object:
+        return _HIDDEN[id(self)][0][key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(_HIDDEN[id(self)][1])
+
+    def __len__(self) -> int:
+        return len(_HIDDEN[id(self)][1])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HiddenMap) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return "HiddenMap({" + ", ".join(f"{k!r}: {self[k]!r}" for k in self) + "})"
+
+
+class Resource:
+    """referencing's Resource after a round trip: equal only to itself under `==` (its
+    specification holds functions), the same state."""
+
+    def __init__(self, contents: dict[str, str]) -> None:
+        self.contents = contents
+
+    def __repr__(self) -> str:
+        return f"Resource(contents={self.contents!r})"
+
+
+def test_a_mapping_with_hidden_state_is_compared_item_by_item() -> None:
+    """jsonschema 4.21's `contains` keyword: 'replaying the original does not reproduce its
+    recorded calls (... args[0]._registry._resources: expected HashTrieMap({...draft-06...
+    got HashTrieMap({...2019-09... (values differ (their reprs differ)))'."""
+    recorded = HiddenMap({"a": Resource({"$id": "a"}), "b": Resource({"$id": "b"})}, ["a", "b"])
+    replayed = HiddenMap({"a": Resource({"$id": "a"}), "b": Resource({"$id": "b"})}, ["b", "a"])
+    assert recorded != replayed and repr(recorded) != repr(replayed)
+    assert compare_values(recorded, replayed, "registry", DEFAULT_POLICY) is None
+    changed = HiddenMap({"a": Resource({"$id": "a"}), "b": Resource({"$id": "c"})}, ["b", "a"])
+    found = compare_values(recorded, changed, "registry", DEFAULT_POLICY)
+    assert found is not None and "registry['b'].contents['$id']" in found.describe()
+    fewer = HiddenMap({"a": Resource({"$id": "a"})}, ["a"])
+    assert (
+        "missing key 'b'" in compare_values(recorded, fewer, "registry", DEFAULT_POLICY).describe()
+    )

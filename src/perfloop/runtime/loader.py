@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import collections
 import contextlib
+import copy
 import functools
 import importlib.abc
 import importlib.machinery
@@ -541,8 +542,10 @@ def load_function_into(
     import-time registry (networkx 3.2's `_dispatch`: "Algorithm already exists")
     is not asked twice. Top-level imports, constants and undecorated helper functions the
     candidate adds are run in
-    the module when their names are free. None when `source` changes more than that
-    (the caller then executes the whole module as a copy).
+    the module when their names are free. A decorated target whose decorators are
+    unchanged is not decorated again: the original's decorated object runs the new code
+    (`_code_swap`). None when `source` changes more than that (the caller then executes
+    the whole module as a copy).
     """
     try:
         old_tree, new_tree = ast.parse(original_source), ast.parse(source)
@@ -555,8 +558,21 @@ def load_function_into(
     if added is None:
         return None
     definition = _definition(new_tree, parts)
+    decorated = None
+    if definition is None:
+        decorated = _same_decorators_stripped(old_tree, new_tree, parts)
+        definition = decorated
     if definition is None or not _same_class_apart_from(old_tree, new_tree, parts):
         return None
+    original: Target | None = None
+    if decorated is not None:
+        try:
+            original = resolve_target(module, qualname)
+        except (TypeError, AttributeError):
+            return None
+        if is_cache(original.raw):  # the cache would answer the candidate's recursive calls
+            return None
+    added = [node for node in added if not _binds_the_same(module, node)]
     if not _names_free(module, added):
         return None
     filename = getattr(module, "__file__", None) or "<candidate>"
@@ -566,12 +582,81 @@ def load_function_into(
     code = compile(ast.Module(body=[definition], type_ignores=[]), filename, "exec")
     exec(code, module.__dict__, holder.__dict__)
     try:
-        function = resolve_function(holder, qualname)
+        target = resolve_target(holder, qualname)
     except (TypeError, KeyError, AttributeError):  # not a plain function or method
         return None
+    if original is not None:
+        return _code_swap(original, target.function)
+    function = target.call
     if len(parts) == 2:
         _point_class_cell(function, getattr(module, parts[0]))
     return function
+
+
+@dataclass(frozen=True)
+class CodeSwap:
+    """A decorated target's candidate: the original's plain function (inside whatever
+    the decorators made of it) runs the candidate's code while it is swapped in."""
+
+    plain: types.FunctionType
+    new: types.FunctionType
+
+
+def _code_swap(original: Target, new: types.FunctionType) -> Callable[..., object] | None:
+    """What calls a decorated target's candidate, without running its decorators again
+    (networkx 3.4's `@_dispatchable` refuses a second registration; `argmap` compiles
+    its wrapper lazily): the original's decorated object, as callers call it, whose plain
+    function gets the candidate's code, defaults and keyword defaults while `swapped_in`
+    has it in place. None when the two codes cannot be exchanged (other closure cells)."""
+    plain = original.function
+    if new.__code__.co_freevars != plain.__code__.co_freevars:
+        return None
+    call = original.call
+
+    def candidate(*args: object, **kwargs: object) -> object:
+        return call(*args, **kwargs)
+
+    functools.update_wrapper(candidate, new)  # its signature, name and __wrapped__: the new
+    candidate.__perfloop_code_swap__ = CodeSwap(plain, new)  # type: ignore[attr-defined]
+    return candidate
+
+
+def _same_decorators_stripped(
+    old_tree: ast.Module, new_tree: ast.Module, parts: list[str]
+) -> ast.stmt | None:
+    """The decorated def to compile without its decorators, when the new one has the
+    same decorators as the original (a registry must not be asked twice); for a
+    method, a bare class holding only it. None otherwise."""
+    old, new = _decorated_def(old_tree, parts), _decorated_def(new_tree, parts)
+    if old is None or new is None or not new.decorator_list:
+        return None
+    dump = [ast.dump(d) for d in old.decorator_list], [ast.dump(d) for d in new.decorator_list]
+    if dump[0] != dump[1]:
+        return None
+    bare = copy.copy(new)
+    bare.decorator_list = []
+    if len(parts) == 1:
+        return bare
+    top = _last_named(new_tree.body, parts[0])
+    holder = ast.ClassDef(name=parts[0], bases=[], keywords=[], body=[bare], decorator_list=[])
+    if sys.version_info >= (3, 12):
+        holder.type_params = []
+    return ast.copy_location(holder, top)  # type: ignore[arg-type]
+
+
+def _decorated_def(
+    tree: ast.Module, parts: list[str]
+) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    body = tree.body
+    if len(parts) == 2:
+        top = _last_named(tree.body, parts[0])
+        if not isinstance(top, ast.ClassDef):
+            return None
+        body = top.body
+    found = [node for node in body if _node_named(node, parts[-1])]
+    if len(found) != 1 or not isinstance(found[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return None
+    return found[0]
 
 
 def load_class_into(
@@ -599,6 +684,7 @@ def load_class_into(
     definition = _last_named(new_tree.body, qualname)
     if added is None or not isinstance(definition, ast.ClassDef):
         return None
+    added = [node for node in added if not _binds_the_same(module, node)]
     if not again and not _names_free(module, added):
         return None
     filename = getattr(module, "__file__", None) or "<candidate>"
@@ -701,6 +787,49 @@ def _same_class_apart_from(old_tree: ast.Module, new_tree: ast.Module, parts: li
     return without(old) == without(new)
 
 
+_MISSING = object()
+
+
+def _binds_the_same(module: types.ModuleType, node: ast.stmt) -> bool:
+    """An import that binds only names the module already has, to the same objects: a
+    candidate's `from registry import not_empty` where the module imports
+    `from registry import Dispatchable, not_empty` (the line differs, the names do not).
+    Such a line adds nothing, and must not send the candidate to a copy of the module."""
+    names = module.__dict__
+    if isinstance(node, ast.ImportFrom):
+        try:
+            source_name = importlib.util.resolve_name(
+                "." * node.level + (node.module or ""), module.__package__ or None
+            )
+        except (ImportError, ValueError):
+            return False
+        source = sys.modules.get(source_name)
+        if source is None:
+            return False
+        for alias in node.names:
+            if alias.name == "*":
+                return False
+            value = getattr(source, alias.name, _MISSING)
+            if value is _MISSING:
+                value = sys.modules.get(f"{source_name}.{alias.name}", _MISSING)
+            if value is _MISSING or names.get(alias.asname or alias.name, _MISSING) is not value:
+                return False
+        return True
+    if isinstance(node, ast.Import):
+        for alias in node.names:
+            if alias.name not in sys.modules:
+                return False
+            bound, value = (
+                (alias.asname, sys.modules[alias.name])
+                if alias.asname
+                else (alias.name.split(".")[0], sys.modules.get(alias.name.split(".")[0]))
+            )
+            if names.get(bound, _MISSING) is not value:
+                return False
+        return True
+    return False
+
+
 def _names_free(module: types.ModuleType, added: list[ast.stmt]) -> bool:
     """Whether the added statements bind only names the module does not have yet."""
     for node in added:
@@ -735,6 +864,22 @@ def swapped_in(
     owner: object = module
     for part in parts[:-1]:
         owner = getattr(owner, attribute_name(owner, part))
+    swap = getattr(function, "__perfloop_code_swap__", None)
+    if isinstance(swap, CodeSwap):  # a decorated target: its plain function runs the new code
+        plain, saved = (
+            swap.plain,
+            (swap.plain.__code__, swap.plain.__defaults__, swap.plain.__kwdefaults__),
+        )
+        plain.__code__, plain.__defaults__, plain.__kwdefaults__ = (
+            swap.new.__code__,
+            swap.new.__defaults__,
+            swap.new.__kwdefaults__,
+        )
+        try:
+            yield
+        finally:
+            plain.__code__, plain.__defaults__, plain.__kwdefaults__ = saved
+        return
     name = attribute_name(owner, parts[-1])
     previous = vars(owner)[name]
     setattr(owner, name, _dressed_like(previous, function))

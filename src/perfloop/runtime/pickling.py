@@ -607,6 +607,20 @@ class _Pickler(pickle.Pickler):
         self.dispatch_table = _Reducers(copyreg.dispatch_table, _REDUCERS, faithful=faithful)
         super().__init__(file, protocol=PROTOCOL)
 
+    def reducer_override(self, obj: object) -> Any:
+        """Refuse a class or function of the workload's script: plain pickle saves it by
+        name, `__main__.Loader`, and a worker's `__main__` is not the script (PyYAML 5.3.1:
+        every recorded `self` of `BaseResolver.resolve` was a `Loader` subclass the
+        workload defined, and none loaded in a worker). cloudpickle then saves it by value."""
+        if (
+            isinstance(obj, (type, types.FunctionType))
+            and getattr(obj, "__module__", None) in NOT_IMPORTABLE
+        ):
+            raise pickle.PicklingError(
+                f"{obj.__qualname__} is defined in the workload's script, not a module"
+            )
+        return NotImplemented
+
 
 def _pickle(value: object, faithful: bool = False) -> bytes:
     buffer = io.BytesIO()

@@ -280,7 +280,7 @@ class Recorder:
                     "raise",
                     f"{kind.__module__}.{kind.__qualname__}",
                     str(exc),
-                    *self._global_state(state_before),
+                    *self._global_state(state_before, args),
                     (args, kwargs),
                 ),
                 tee.buffer_text.getvalue(),
@@ -304,7 +304,7 @@ class Recorder:
         self._keep(
             slot,
             self._with_iterators(before, iterators),
-            ("return", result, *self._global_state(state_before), (args, kwargs)),
+            ("return", result, *self._global_state(state_before, args), (args, kwargs)),
             tee.buffer_text.getvalue(),
             call_repr,
         )
@@ -329,11 +329,14 @@ class Recorder:
             return f"{type(exc).__name__}: {exc}"
         return data, copy  # type: ignore[return-value]
 
-    def _global_state(self, before: dict[str, object]) -> tuple[state.GlobalState, ...]:
+    def _global_state(
+        self, before: dict[str, object], args: tuple[object, ...]
+    ) -> tuple[state.GlobalState, ...]:
         """The outcome's state part: none, or the same names' values after the call."""
         if not before:
             return ()
-        return (state.after(self._globals.namespace, state.GlobalState(before)),)
+        receiver = state.receiver_class(self._globals.receiver, args)
+        return (state.after(self._globals.namespace, state.GlobalState(before), receiver),)
 
     def _with_iterators(
         self, before: bytes, iterators: list[lazy_arguments.RecordedIterator]
@@ -376,7 +379,7 @@ class Recorder:
                 self._keep(
                     slot,
                     self._with_iterators(*inputs),
-                    ("return", outcome, *self._global_state(state_before), arguments),
+                    ("return", outcome, *self._global_state(state_before, arguments[0]), arguments),
                     stdout + printed,
                     call_repr,
                 )

@@ -272,14 +272,14 @@ class Tracker:
         found: dict[str, object] = {}
         for name in sorted(self.attributes):
             holder = next((k for k in cls.__mro__[:-1] if name in vars(k)), None)
-            if (
-                holder is None
-                or holder.__module__ in (self.module, "builtins", *pickling.NOT_IMPORTABLE)
-                or "<locals>" in holder.__qualname__
-            ):
+            if holder is None or holder.__module__ in (self.module, "builtins"):
                 continue
             value = vars(holder)[name]
-            if not isinstance(value, _NOT_CLASS_STATE) and not pickling.stateless(value):
+            if isinstance(value, _NOT_CLASS_STATE) or pickling.stateless(value):
+                continue
+            if holder.__module__ in pickling.NOT_IMPORTABLE or "<locals>" in holder.__qualname__:
+                found[f"{RECEIVER}{holder.__qualname__}.{name}"] = value
+            else:
                 found[f"{holder.__module__}:{holder.__qualname__}.{name}"] = value
         return found
 
@@ -375,9 +375,14 @@ def _put(holder: Any, name: str, value: object, set_value: Callable[[object], No
         set_value(value)
 
 
+RECEIVER = "<receiver>:"
+
+
 def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
     """Put recorded values in place (`name` or `Class.attr`); containers keep identity."""
     for key, value in values.items():
+        if key.startswith(RECEIVER):
+            continue
         path, _, name = key.rpartition(".")
         if not path:
             _put(namespace, key, value, functools.partial(namespace.__setitem__, key))
@@ -387,14 +392,28 @@ def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
             _put(vars(cls), name, value, functools.partial(setattr, cls, name))
 
 
-def _value_now(namespace: dict[str, Any], key: str) -> object:
+def _value_now(namespace: dict[str, Any], key: str, receiver: type | None) -> object:
     path, _, name = key.rpartition(".")
     if not path:
         return namespace.get(key)
-    cls = _class_at(namespace, path)
+    if path.startswith(RECEIVER):
+        qualname = path[len(RECEIVER) :]
+        holders = receiver.__mro__ if isinstance(receiver, type) else ()
+        cls = next((k for k in holders if k.__qualname__ == qualname), None)
+    else:
+        cls = _class_at(namespace, path)
     return None if cls is None else vars(cls).get(name)
 
 
-def after(namespace: dict[str, Any], state: GlobalState) -> GlobalState:
+def receiver_class(receiver: str | None, args: tuple[object, ...]) -> type | None:
+    if receiver is None or not args:
+        return None
+    found = args[0] if receiver == "cls" else type(args[0])
+    return found if isinstance(found, type) else None
+
+
+def after(
+    namespace: dict[str, Any], state: GlobalState, receiver: type | None = None
+) -> GlobalState:
     """The same names' values now (after a replayed call)."""
-    return GlobalState({key: _value_now(namespace, key) for key in state.after})
+    return GlobalState({key: _value_now(namespace, key, receiver) for key in state.after})

@@ -45,6 +45,7 @@ from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
 from perfloop.sandbox import boundary
 from perfloop.sandbox.decode import Refused, check, decode
 from perfloop.sandbox.tripwire import Mode as Tripwire
+from perfloop.sandbox.user_site import site_variable
 from perfloop.sandbox.worker import BOUNDARY_FILE
 
 T = TypeVar("T")
@@ -164,6 +165,7 @@ def run_in_worker(
                 "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
                 "TMPDIR": str(workdir / "tmp"),
                 "HYPOTHESIS_STORAGE_DIRECTORY": str(workdir / "tools" / "hypothesis"),
+                **site_variable(),
             }
         )
         started = time.perf_counter()

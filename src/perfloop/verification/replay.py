@@ -151,9 +151,18 @@ class OriginalReplay:
         return replace(verdict, runs=runs)
 
 
+class VersionDoesNotLoad(Exception):
+    """The module with the given source fails before any call is made."""
+
+
 def replay_calls(task: ReplayTask) -> ReplayReport:
     """Worker side: run the calls and stop at the first difference."""
-    function, is_method, installed = _load(task)
+    try:
+        function, is_method, installed = _load(task)
+    except Exception as exc:
+        if task.source is None:
+            raise
+        raise VersionDoesNotLoad(f"{type(exc).__name__}: {exc}") from exc
     with installed:
         return _replay_records(task, function, is_method)
 
@@ -209,8 +218,11 @@ def _replay_records(
     rebased: list[tuple[int, bytes]] = []
     for number, record in enumerate(task.records, 1):
         try:
-            args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
+            # the outcome first: it holds the workload script's classes too (by value), and
+            # loading it sets their attributes on the one class object cloudpickle keeps per
+            # process; loaded second, the call would run on (and change) the expected state
             expected = pickle.loads(record.outcome)
+            args, kwargs = pickle.loads(record.args)  # puts recorded module state in place
         except Exception as exc:
             raise RecordedCallDoesNotLoad(
                 f"recorded call {number} does not load in a process that imported the "
@@ -234,7 +246,10 @@ def _replay_records(
                     (args, kwargs),
                 )
         if recorded is not None:
-            actual = (*actual[:-1], state_after(_namespace(function), recorded), actual[-1])
+            first = args[0] if is_method and args else None
+            receiver = first if isinstance(first, type) else type(first) if is_method else None
+            now = state_after(_namespace(function), recorded, receiver)
+            actual = (*actual[:-1], now, actual[-1])
         as_recorded = _as_recorded(actual)
         problem = compare_outcomes(
             expected, as_recorded, record.stdout, printed.getvalue(), task.policy, is_method
@@ -440,6 +455,22 @@ def _run(task: ReplayTask, root: Path, limits: Limits) -> tuple[Verdict, ReplayR
         returns=ReplayReport,
     )
     if not outcome.ok:
+        marker = f"{VersionDoesNotLoad.__module__}.{VersionDoesNotLoad.__name__}: "
+        said = [line for line in outcome.message.splitlines() if line.startswith(marker)]
+        if said:
+            # nothing was called: a loading failure says nothing about behaviour
+            why = said[-1][len(marker) :]
+            verdict = Verdict(
+                VerdictStatus.UNVERIFIABLE, (TIER,), 0, outcome.seconds,
+                reason=(
+                    f"this version of {task.module}:{task.qualname} could not be loaded "
+                    f"({why}), so no call was compared; perfloop compiles a candidate into "
+                    "the imported module when it changes only that function (plus imports, "
+                    "constants and helpers it adds) and otherwise runs the whole module "
+                    "again, which fails here"
+                ),
+            )  # fmt: skip
+            return verdict, None
         verdict = Verdict(
             VerdictStatus.FAILED, (TIER,), 0, outcome.seconds, reason=_first_lines(outcome.message)
         )

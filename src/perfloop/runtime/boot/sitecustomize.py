@@ -6,6 +6,11 @@ does nothing unless PERFLOOP_RUNTIME names a spec file.
 
 import os
 
+if os.environ.get("PERFLOOP_USER_SITE"):  # the project's venv, when perfloop is elsewhere
+    from perfloop.sandbox.user_site import add_user_site
+
+    add_user_site()
+
 if os.environ.get("PERFLOOP_RUNTIME"):
     from perfloop.runtime.hooks import install_from_environment
 

@@ -26,6 +26,7 @@ def check_replay(
     outcome = {
         VerdictStatus.EQUIVALENT: "same",
         VerdictStatus.DIFFERENT: "different",
+        VerdictStatus.UNVERIFIABLE: "unverifiable",  # the version did not load: nothing ran
     }.get(verdict.status, "failed")
     run = TierRun("replay", outcome, verdict.calls_checked, verdict.seconds)
     return TierCheck(run, verdict.difference, verdict.reason)
