@@ -611,7 +611,8 @@ class _Pickler(pickle.Pickler):
         """Refuse a class or function of the workload's script: plain pickle saves it by
         name, `__main__.Loader`, and a worker's `__main__` is not the script (PyYAML 5.3.1:
         every recorded `self` of `BaseResolver.resolve` was a `Loader` subclass the
-        workload defined, and none loaded in a worker). cloudpickle then saves it by value."""
+        workload defined, and none loaded in a worker; attrs 25.3.0's `asdict` was called
+        on the workload's own `@attr.s` classes). cloudpickle then saves it by value."""
         if (
             isinstance(obj, (type, types.FunctionType))
             and getattr(obj, "__module__", None) in NOT_IMPORTABLE
@@ -641,28 +642,6 @@ def _cloudpickle(value: object, faithful: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def _names_main(data: bytes) -> bool:
-    """Whether plain pickle's bytes may refer to something of the script run as
-    `__main__` by name (a class or function the workload defines): a worker's
-    `__main__` is its own, so such a name does not load there. A false alarm (a string
-    that merely contains the word) costs one cloudpickle dump, which is as faithful."""
-    return b"__main__" in data or b"__mp_main__" in data
-
-
-def _by_value_if_main(data: bytes, value: object, faithful: bool) -> bytes:
-    """`data`, or cloudpickle's bytes where `data` names things of `__main__`: cloudpickle
-    writes the workload's own classes and functions by value. attrs 25.3.0's `asdict`
-    called on the workload's own `@attr.s` classes was "undecided: ... recorded call 1 does
-    not load in a process that imported the project afresh (AttributeError: Can't get
-    attribute 'Item' on <module 'perfloop.sandbox.worker' ...>)"."""
-    if not _names_main(data):
-        return data
-    try:
-        return _cloudpickle(value, faithful=faithful)
-    except Exception:
-        return data  # nothing better: the load in a worker says what is wrong
-
-
 def dumps(value: object, faithful: bool = False) -> bytes:
     """Pickle, or cloudpickle where pickle refuses or names things of the workload's
     `__main__`; SerialiseError if both refuse.
@@ -672,14 +651,14 @@ def dumps(value: object, faithful: bool = False) -> bytes:
     """
     if faithful:
         try:
-            return _by_value_if_main(_pickle(value, faithful=True), value, faithful=True)
+            return _pickle(value, faithful=True)
         except Exception:
             try:
                 return _cloudpickle(value, faithful=True)
             except Exception:
                 pass  # a state the class's own pickling leaves out does not pickle
     try:
-        return _by_value_if_main(_pickle(value), value, faithful=False)
+        return _pickle(value)
     except Exception as pickle_error:
         try:
             return _cloudpickle(value)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import pickle
 import sys
 import types
@@ -199,8 +200,11 @@ def _load(task: ReplayTask) -> tuple[Callable[..., object], bool, ContextManager
 
 
 def _namespace(function: object) -> dict[str, object]:
-    """The module globals a function (or a bound method's function) runs with."""
-    plain = getattr(function, "__func__", function)
+    """The module globals a function (or a bound method's function) runs with: those of
+    the innermost function its decorators wrap (`__wrapped__`), not a wrapper's, which
+    may live in another module (a decorated target's candidate is called through one in
+    perfloop.runtime.loader)."""
+    plain = inspect.unwrap(getattr(function, "__func__", function))  # type: ignore[arg-type]
     return getattr(plain, "__globals__", {})
 
 
