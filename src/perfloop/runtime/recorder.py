@@ -333,7 +333,8 @@ class Recorder:
         """The outcome's state part: none, or the same names' values after the call."""
         if not before:
             return ()
-        return (state.after(self._globals.namespace, state.GlobalState(before)),)
+        notes = self._globals.notes()
+        return (state.after(self._globals.namespace, state.GlobalState(before), notes),)
 
     def _with_iterators(
         self, before: bytes, iterators: list[lazy_arguments.RecordedIterator]

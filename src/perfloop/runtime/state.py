@@ -36,15 +36,34 @@ whatever the target names: `enable_packrat()` also rebinds `ParserElement._parse
 every attribute of the module's own classes; each recorded call adds those whose
 value is no longer the same object.
 
+Singletons the call can observe are state too, though the target names none of them:
+the workload sets `decimal.getcontext().prec = 50` and then calls a function doing
+Decimal arithmetic; mpmath 1.3.0's `mp.dps = 60` sets the precision every `mpf`
+computes at, reached through the arguments' class (`mpf.context` is `mp`), so
+`QuadratureRule.transform_nodes` replayed in a worker computed at 53 bits. Such state
+is kept under keys that start with `@`: `@decimal.getcontext()` (the thread's decimal
+context: precision, rounding, exponent limits, traps, flags) and `@module:path` for an
+instance a module keeps under a name (`@mpmath:mp`) that is reachable from the
+call's arguments (through their attributes, items and classes) or that a module of
+the target's own package keeps. Such an object's settings, its attributes that hold
+plain data (numbers, strings, and lists, tuples, sets and dicts of them), are
+recorded before the call, put back in place before replay (in place: mpmath's
+`mpf._ctxdata` holds the very `_prec_rounding` list), and compared after it. The
+rest of such an object (its caches, functions, other objects) is not: the reasons
+are kept with the recording, for a message when the original does not replay.
+
 Standard library and cloudpickle only: this runs inside the user's process.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import decimal
 import dis
 import functools
 import importlib
 import pickle
+import sys
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +78,8 @@ class GlobalState:
     before it travel with the call's inputs (see `StatefulInputs`)."""
 
     after: dict[str, object]
+    # `@` singletons found but not recorded (or recorded in part) -> why
+    left_out: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 _NOT_STATE = (
@@ -254,6 +275,8 @@ class Tracker:
         ]
         self.baseline: ModuleSnapshot | None = None
         self.left_out: set[str] = set()  # names whose values cannot be pickled or loaded
+        self.why_left_out: dict[str, str] = {}  # `@` singletons among them -> why
+        self.partial: dict[str, str] = {}  # `@` singletons recorded in part -> what is not
         self.loads_back: set[str] = set()  # names whose values were seen to load back
 
     def watch_changes_since(self, snapshot: ModuleSnapshot) -> None:
@@ -309,7 +332,26 @@ class Tracker:
         found.update(self._held_by_receiver(args))
         if self.baseline is not None:
             found.update(self.baseline.changed())
+        found.update(self._singletons(args))
         return {name: value for name, value in found.items() if name not in self.left_out}
+
+    def _singletons(self, args: tuple[object, ...]) -> dict[str, object]:
+        """`@` key -> settings, for the decimal context and the singletons the call can
+        reach (see the module's docstring); what is left of them is noted in `partial`."""
+        found: dict[str, object] = {}
+        if "decimal" in sys.modules:
+            found[DECIMAL_CONTEXT] = _decimal_settings(decimal.getcontext(), flags=True)
+        for obj, key in _reachable_singletons(args, self.module):
+            settings, skipped = _settings(obj)
+            if settings:
+                found[key] = settings
+            if skipped and key not in self.partial:
+                kind = type(obj).__qualname__
+                self.partial[key] = (
+                    f"{where(key)} (a {kind}): only its plain-data attributes are recorded, "
+                    f"not {_names(skipped)}"
+                )
+        return found
 
     def before(self, args: tuple[object, ...] = ()) -> dict[str, object]:
         """The state before a call, leaving out (once, for good) what does not serialise."""
@@ -318,10 +360,19 @@ class Tracker:
             try:
                 pickling.check_loads(pickling.dumps(values[name]))
                 self.loads_back.add(name)
-            except Exception:  # cannot be pickled, or does not load back
+            except Exception as exc:  # cannot be pickled, or does not load back
                 self.left_out.add(name)
+                if name.startswith(SINGLETON):
+                    self.why_left_out[name] = (
+                        f"{where(name)}: its settings do not pickle and load back "
+                        f"({type(exc).__name__}: {exc})"
+                    )
                 del values[name]
         return values
+
+    def notes(self) -> dict[str, str]:
+        """The singletons the call could observe that are not (wholly) recorded -> why."""
+        return {**self.partial, **self.why_left_out}
 
 
 class StatefulInputs:
@@ -376,8 +427,12 @@ def _put(holder: Any, name: str, value: object, set_value: Callable[[object], No
 
 
 def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
-    """Put recorded values in place (`name` or `Class.attr`); containers keep identity."""
+    """Put recorded values in place (`name`, `Class.attr`, `@` singletons); containers keep
+    identity."""
     for key, value in values.items():
+        if key.startswith(SINGLETON):
+            _restore_singleton(key, value)  # type: ignore[arg-type]
+            continue
         path, _, name = key.rpartition(".")
         if not path:
             _put(namespace, key, value, functools.partial(namespace.__setitem__, key))
@@ -388,6 +443,11 @@ def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
 
 
 def _value_now(namespace: dict[str, Any], key: str) -> object:
+    if key == DECIMAL_CONTEXT:
+        return _decimal_settings(decimal.getcontext(), flags=False)
+    if key.startswith(SINGLETON):
+        obj = _singleton(key)
+        return None if obj is None else _settings(obj)[0]
     path, _, name = key.rpartition(".")
     if not path:
         return namespace.get(key)
@@ -395,6 +455,155 @@ def _value_now(namespace: dict[str, Any], key: str) -> object:
     return None if cls is None else vars(cls).get(name)
 
 
-def after(namespace: dict[str, Any], state: GlobalState) -> GlobalState:
-    """The same names' values now (after a replayed call)."""
-    return GlobalState({key: _value_now(namespace, key) for key in state.after})
+def after(
+    namespace: dict[str, Any], state: GlobalState, left_out: dict[str, str] | None = None
+) -> GlobalState:
+    """The same names' values now (after a call), with what was not recorded and why."""
+    return GlobalState({key: _value_now(namespace, key) for key in state.after}, left_out or {})
+
+
+SINGLETON = "@"
+"""The first character of a singleton's key (see the module's docstring)."""
+DECIMAL_CONTEXT = "@decimal.getcontext()"
+_DECIMAL_FIELDS = ("prec", "rounding", "Emin", "Emax", "capitals", "clamp")
+
+
+def _decimal_settings(context: decimal.Context, flags: bool) -> dict[str, object]:
+    """A decimal context as plain data. Its flags (the signals raised since they were last
+    cleared) are put in place before a call, but not compared after it: a rewrite that
+    computes the same values by other steps may raise other Inexact or Rounded signals."""
+    found: dict[str, object] = {name: getattr(context, name) for name in _DECIMAL_FIELDS}
+    found["traps"] = sorted(signal.__name__ for signal, on in context.traps.items() if on)
+    if flags:
+        found["flags"] = sorted(signal.__name__ for signal, on in context.flags.items() if on)
+    return found
+
+
+def _decimal_context(settings: dict[str, Any]) -> decimal.Context:
+    def signals(names: list[str]) -> list[type[decimal.DecimalException]]:
+        return [getattr(decimal, name) for name in names]
+
+    fields = {name: settings[name] for name in _DECIMAL_FIELDS}
+    return decimal.Context(
+        **fields, traps=signals(settings["traps"]), flags=signals(settings.get("flags", []))
+    )
+
+
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+_PLAIN_ITEMS = 1000  # items of containers looked through before an attribute is "not plain"
+
+
+def _plain(value: object, budget: list[int]) -> bool:
+    """Numbers, strings, and lists, tuples, sets and dicts of them (exactly those types)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if type(value) in _PLAIN:
+        return True
+    if type(value) in (list, tuple, set, frozenset):
+        return all(_plain(item, budget) for item in value)  # type: ignore[attr-defined]
+    if type(value) is dict:
+        return all(_plain(k, budget) and _plain(v, budget) for k, v in value.items())  # type: ignore[attr-defined]
+    return False
+
+
+def _settings(obj: object) -> tuple[dict[str, object], list[str]]:
+    """(the attributes of `obj` that hold plain data, the names of the others)."""
+    settings: dict[str, object] = {}
+    skipped: list[str] = []
+    for name, value in sorted(vars(obj).items()):
+        if _dunder(name):
+            continue
+        if _plain(value, [_PLAIN_ITEMS]):
+            settings[name] = value
+        else:
+            skipped.append(name)
+    return settings, skipped
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def where(key: str) -> str:
+    """How a message names a singleton: `mpmath.mp`, `decimal.getcontext()`."""
+    return key[len(SINGLETON) :].replace(":", ".")
+
+
+def _singleton(key: str) -> object:
+    module, _, path = key[len(SINGLETON) :].partition(":")
+    try:
+        return pickling.resolve_name(module, path)
+    except Exception:
+        return None
+
+
+def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
+    """Put a singleton's recorded settings in place: lists, dicts and sets keep identity
+    (mpmath's `mpf._ctxdata` holds the context's `_prec_rounding` list)."""
+    if key == DECIMAL_CONTEXT:
+        decimal.setcontext(_decimal_context(settings))
+        return
+    obj = _singleton(key)
+    if obj is None:
+        return
+    held = vars(obj)
+    for name, value in settings.items():
+        _put(held, name, value, functools.partial(setattr, obj, name))
+
+
+_WALK_LIMIT = 500  # objects of a call's arguments looked at for singletons
+
+
+def _reachable_singletons(args: tuple[object, ...], module: str) -> list[tuple[object, str]]:
+    """(object, `@module:path`) for each singleton the call can reach: a named module-level
+    instance among the arguments, their attributes and items (a bounded walk), held by
+    their classes (`mpf.context`), or kept by a module of the target's package."""
+    found: dict[int, tuple[object, str]] = {}
+
+    def note(obj: object) -> bool:
+        if id(obj) in found:
+            return True
+        if not pickling.module_instance(obj):
+            return False
+        name = pickling.module_instance_name(obj)
+        if name is None or name[0] in pickling.NOT_IMPORTABLE:
+            return False
+        found[id(obj)] = (obj, f"{SINGLETON}{name[0]}:{name[1]}")
+        return True
+
+    seen: set[int] = set()
+    classes: set[type] = set()
+    queue = list(args)
+    while queue and len(seen) < _WALK_LIMIT:
+        obj = queue.pop()
+        if id(obj) in seen or type(obj) in _PLAIN:
+            continue
+        seen.add(id(obj))
+        classes.add(type(obj))
+        if note(obj):
+            continue  # its settings are its state here
+        if type(obj) in (list, tuple, set, frozenset):
+            queue.extend(list(obj)[:_WALK_LIMIT])  # type: ignore[call-overload]
+        elif type(obj) is dict:
+            queue.extend(list(obj.values())[:_WALK_LIMIT])  # type: ignore[attr-defined]
+        else:
+            held = getattr(obj, "__dict__", None)
+            if isinstance(held, dict):
+                queue.extend(list(held.values())[:_WALK_LIMIT])
+    for cls in classes:
+        if cls.__module__ == "builtins":
+            continue
+        for klass in cls.__mro__[:-1]:
+            for value in list(vars(klass).values()):
+                if not isinstance(value, _NOT_CLASS_STATE):
+                    note(value)
+    package = module.partition(".")[0]
+    for name, held_by in list(sys.modules.items()):
+        if name.partition(".")[0] != package or name == module or held_by is None:
+            continue  # the target's own module: its globals are recorded by name above
+        for value in list(vars(held_by).values()):
+            if not isinstance(value, _NOT_STATE) and pickling.module_instance(value):
+                note(value)
+    return list(found.values())
