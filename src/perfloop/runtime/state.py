@@ -490,6 +490,14 @@ def _decimal_context(settings: dict[str, Any]) -> decimal.Context:
 
 
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)
+_CODE = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    functools.partial,
+)
 _PLAIN_ITEMS = 1000  # items of containers looked through before an attribute is "not plain"
 
 
@@ -516,7 +524,7 @@ def _settings(obj: object) -> tuple[dict[str, object], list[str]]:
             continue
         if _plain(value, [_PLAIN_ITEMS]):
             settings[name] = value
-        else:
+        elif not isinstance(value, _CODE):  # functions and classes are code, not state
             skipped.append(name)
     return settings, skipped
 
@@ -562,7 +570,7 @@ def _reachable_singletons(args: tuple[object, ...], module: str) -> list[tuple[o
     their classes (`mpf.context`), or kept by a module of the target's package."""
     found: dict[int, tuple[object, str]] = {}
 
-    def note(obj: object) -> bool:
+    def note(obj: object, within: str | None = None) -> bool:
         if id(obj) in found:
             return True
         if not pickling.module_instance(obj):
@@ -570,6 +578,8 @@ def _reachable_singletons(args: tuple[object, ...], module: str) -> list[tuple[o
         name = pickling.module_instance_name(obj)
         if name is None or name[0] in pickling.NOT_IMPORTABLE:
             return False
+        if within is not None and name[0].partition(".")[0] != within:
+            return False  # imported from elsewhere (`__future__`'s features)
         found[id(obj)] = (obj, f"{SINGLETON}{name[0]}:{name[1]}")
         return True
 
@@ -599,11 +609,35 @@ def _reachable_singletons(args: tuple[object, ...], module: str) -> list[tuple[o
             for value in list(vars(klass).values()):
                 if not isinstance(value, _NOT_CLASS_STATE):
                     note(value)
-    package = module.partition(".")[0]
-    for name, held_by in list(sys.modules.items()):
-        if name.partition(".")[0] != package or name == module or held_by is None:
-            continue  # the target's own module: its globals are recorded by name above
+    for held_by in _modules_around(module):
         for value in list(vars(held_by).values()):
             if not isinstance(value, _NOT_STATE) and pickling.module_instance(value):
-                note(value)
+                note(value, within=held_by.__name__.partition(".")[0])
     return list(found.values())
+
+
+def _modules_around(module: str) -> list[types.ModuleType]:
+    """The modules whose singletons a function of `module` can observe without being
+    passed them: the other modules of its package, and the modules it holds as globals
+    or whose functions and classes it holds (`import config`, `from config import
+    scale`), but not the standard library's nor perfloop's."""
+    namespace = vars(sys.modules[module]) if module in sys.modules else {}
+    package = module.partition(".")[0]
+    names = {name for name in sys.modules if name.partition(".")[0] == package}
+    for value in list(namespace.values()):
+        if isinstance(value, types.ModuleType):
+            names.add(value.__name__)
+        elif isinstance(value, (type, types.FunctionType)):
+            names.add(str(getattr(value, "__module__", "")))
+    names.discard(module)  # its own globals: recorded by name, or as changed since import
+    return [
+        sys.modules[name]
+        for name in sorted(names)
+        if name in sys.modules
+        and name.partition(".")[0] not in _NOT_AROUND
+        and name.partition(".")[0] not in sys.stdlib_module_names
+        and isinstance(getattr(sys.modules[name], "__dict__", None), dict)
+    ]
+
+
+_NOT_AROUND = frozenset({"perfloop", "cloudpickle", "builtins", "__main__", "__mp_main__"})

@@ -371,7 +371,9 @@ def _state_note(recorded: GlobalState) -> str:
     if singletons:
         note += f"; put in place before the call: {', '.join(singletons)}"
     if left_out:
-        note += f"; not recorded: {'; '.join(left_out.values())}"
+        shown = list(left_out.values())[:3]
+        more = f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+        note += f"; not recorded: {'; '.join(shown)}{more}"
     return note
 
 
