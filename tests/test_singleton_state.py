@@ -54,6 +54,29 @@ def compound(principal, rate, years):
 """
 
 CONFIG = """
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:  # a frozen singleton: put in place, it must not be assigned to
+    top: int = 10
+
+
+LIMITS = Limits()
+
+
+class Proxy:  # werkzeug's LocalProxy shape: asking it anything raises outside a request
+    @property
+    def __dict__(self):
+        raise RuntimeError("working outside of request context")
+
+    def __getattribute__(self, name):
+        raise RuntimeError("working outside of request context")
+
+
+request = Proxy()
+
+
 class Formatter:
     def __init__(self):
         self.width = 8
@@ -79,7 +102,7 @@ from config import unit
 
 
 def area(width, height):
-    return width * height * config.settings.scale ** 2
+    return min(width * height * config.settings.scale ** 2, config.LIMITS.top * 10)
 
 
 def label(value):
@@ -171,8 +194,7 @@ def test_a_rewrite_equal_at_the_workloads_precision_passes(project) -> None:
 def test_a_rewrite_that_ignores_the_configured_setting_is_caught(project) -> None:
     # with the settings object as imported (scale 1) the two would agree
     verdict = check(
-        project, "geometry", "area", "    return width * height * config.settings.scale ** 2",
-        "    return width * height",
+        project, "geometry", "area", "config.settings.scale ** 2", "1"
     )  # fmt: skip
     assert verdict.status is VerdictStatus.DIFFERENT
     assert "expected 18, got 2" in verdict.difference.description
@@ -200,7 +222,10 @@ def test_state_that_is_not_recorded_is_named_when_the_original_does_not_replay(p
     verdict = replay_original(project, "geometry", "padded")
     assert verdict.status is VerdictStatus.DIFFERENT
     description = verdict.difference.description
-    assert "put in place before the call: decimal.getcontext(), config.settings" in description
+    assert (
+        "put in place before the call: decimal.getcontext(), config.LIMITS, config.settings"
+        in description
+    )
     assert (
         "not recorded: config.settings (a Settings): only its plain-data attributes are "
         "recorded, not formatter" in description

@@ -422,7 +422,7 @@ def stateless(value: object) -> bool:
         return True
     if cls.__module__ == "builtins" or any("__slots__" in vars(k) for k in cls.__mro__[:-1]):
         return False
-    return getattr(value, "__dict__", None) == {} and not any(
+    return instance_dict(value) == {} and not any(
         name in vars(k)
         for k in cls.__mro__[:-1]
         for name in ("__getstate__", "__reduce__", "__reduce_ex__", "__setstate__")
@@ -469,7 +469,9 @@ class _Sentinels:
                 continue
             self._sizes[module_name] = len(namespace)
             for name, value in list(namespace.items()):
-                if isinstance(value, type) and value.__module__ == module_name:
+                # type(), not isinstance(): a proxy at module level (werkzeug's `request`)
+                # raises when asked for its `__class__` outside a request
+                if issubclass(type(value), type) and value.__module__ == module_name:
                     for attribute, held in list(vars(value).items()):
                         self._note(held, module_name, f"{name}.{attribute}")
                 else:
@@ -527,11 +529,19 @@ def module_instance(value: object) -> bool:
     """An instance of a class (not builtins') with a `__dict__`: the kind of object a module
     keeps as a singleton (a context, a settings object, a registry)."""
     cls = type(value)
-    return (
-        cls.__module__ != "builtins"
-        and not isinstance(value, _NOT_INSTANCES)
-        and isinstance(getattr(value, "__dict__", None), dict)
-    )
+    if cls.__module__ == "builtins" or issubclass(cls, _NOT_INSTANCES):
+        return False
+    return instance_dict(value) is not None
+
+
+def instance_dict(value: object) -> dict[str, Any] | None:
+    """The `__dict__` of `value` as its class stores it, without asking the object (a
+    proxy's `__dict__` or `__getattr__` may raise, or answer for another object)."""
+    try:
+        held = object.__getattribute__(value, "__dict__")
+    except Exception:
+        return None
+    return held if type(held) is dict else None
 
 
 _NOT_INSTANCES = (type, types.ModuleType, types.FunctionType, types.MethodType, property)

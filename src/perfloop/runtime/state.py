@@ -62,10 +62,11 @@ import decimal
 import dis
 import functools
 import importlib
+import itertools
 import pickle
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -341,7 +342,14 @@ class Tracker:
         found: dict[str, object] = {}
         if "decimal" in sys.modules:
             found[DECIMAL_CONTEXT] = _decimal_settings(decimal.getcontext(), flags=True)
-        for obj, key in _reachable_singletons(args, self.module):
+        try:
+            reachable = _reachable_singletons(args, self.module)
+        except Exception as exc:  # an object that cannot even be looked at: go without
+            self.partial.setdefault(
+                SINGLETON, f"singletons: looking for them failed ({type(exc).__name__}: {exc})"
+            )
+            reachable = []
+        for obj, key in reachable:
             settings, skipped = _settings(obj)
             if settings:
                 found[key] = settings
@@ -519,12 +527,12 @@ def _settings(obj: object) -> tuple[dict[str, object], list[str]]:
     """(the attributes of `obj` that hold plain data, the names of the others)."""
     settings: dict[str, object] = {}
     skipped: list[str] = []
-    for name, value in sorted(vars(obj).items()):
+    for name, value in sorted((pickling.instance_dict(obj) or {}).items()):
         if _dunder(name):
             continue
         if _plain(value, [_PLAIN_ITEMS]):
             settings[name] = value
-        elif not isinstance(value, _CODE):  # functions and classes are code, not state
+        elif not issubclass(type(value), _CODE):  # functions and classes: code, not state
             skipped.append(name)
     return settings, skipped
 
@@ -553,12 +561,13 @@ def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
     if key == DECIMAL_CONTEXT:
         decimal.setcontext(_decimal_context(settings))
         return
-    obj = _singleton(key)
-    if obj is None:
+    held = pickling.instance_dict(_singleton(key))
+    if held is None:
         return
-    held = vars(obj)
     for name, value in settings.items():
-        _put(held, name, value, functools.partial(setattr, obj, name))
+        if type(held.get(name, _ABSENT)) is type(value) and held[name] == value:
+            continue  # as recorded already (a frozen dataclass refuses even the same value)
+        _put(held, name, value, functools.partial(held.__setitem__, name))
 
 
 _WALK_LIMIT = 500  # objects of a call's arguments looked at for singletons
@@ -595,23 +604,23 @@ def _reachable_singletons(args: tuple[object, ...], module: str) -> list[tuple[o
         if note(obj):
             continue  # its settings are its state here
         if type(obj) in (list, tuple, set, frozenset):
-            queue.extend(list(obj)[:_WALK_LIMIT])  # type: ignore[call-overload]
+            items: Iterable[object] = obj  # type: ignore[assignment]
         elif type(obj) is dict:
-            queue.extend(list(obj.values())[:_WALK_LIMIT])  # type: ignore[attr-defined]
+            items = obj.values()  # type: ignore[attr-defined]
         else:
-            held = getattr(obj, "__dict__", None)
-            if isinstance(held, dict):
-                queue.extend(list(held.values())[:_WALK_LIMIT])
+            items = (pickling.instance_dict(obj) or {}).values()
+        if len(queue) < _WALK_LIMIT:
+            queue.extend(itertools.islice(items, _WALK_LIMIT))
     for cls in classes:
         if cls.__module__ == "builtins":
             continue
         for klass in cls.__mro__[:-1]:
             for value in list(vars(klass).values()):
-                if not isinstance(value, _NOT_CLASS_STATE):
+                if not issubclass(type(value), _NOT_CLASS_STATE):
                     note(value)
     for held_by in _modules_around(module):
         for value in list(vars(held_by).values()):
-            if not isinstance(value, _NOT_STATE) and pickling.module_instance(value):
+            if not issubclass(type(value), _NOT_STATE) and pickling.module_instance(value):
                 note(value, within=held_by.__name__.partition(".")[0])
     return list(found.values())
 
