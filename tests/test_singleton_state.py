@@ -12,12 +12,22 @@ only at the default precision passed.
 from __future__ import annotations
 
 import decimal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from perfloop.capture import capture_calls
-from perfloop.model import Candidate, FunctionRef, Limits, TargetCapture, VerdictStatus
+from perfloop.model import (
+    Candidate,
+    FunctionRef,
+    Limits,
+    RunId,
+    TargetCapture,
+    VerdictStatus,
+)
+from perfloop.outside.counterexample import counterexample_for
 from perfloop.verification.replay import replay, replay_candidate
 
 MONEY = """
@@ -230,3 +240,32 @@ def test_state_that_is_not_recorded_is_named_when_the_original_does_not_replay(p
         "not recorded: config.settings (a Settings): only its plain-data attributes are "
         "recorded, not formatter" in description
     )
+
+
+def test_the_counterexample_sets_the_precision_before_the_call(project) -> None:
+    root, captures = project
+    verdict = check(project, "money", "compound", MONEY.split("\n\n\n")[1], CAPPED)
+    example = counterexample_for(
+        verdict,
+        captures["compound"].records,
+        FunctionRef("money", "compound"),
+        root / "money.py",
+        MONEY.lstrip(),
+        root=root,
+        run_id=RunId("test"),
+    )
+    assert example is not None and example.exact, example
+    assert example.code.startswith("import decimal; decimal.getcontext().prec = 50; ")
+    setup, _, call = example.code.rpartition("; ")
+    pasted = subprocess.run(
+        [sys.executable, "-c", f"{setup}; print({call})"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    namespace: dict[str, object] = {}
+    exec(MONEY, namespace)
+    with decimal.localcontext(decimal.Context(prec=50)):
+        expected = eval(call, namespace)
+    assert pasted.stdout.strip() == str(expected), pasted.stderr

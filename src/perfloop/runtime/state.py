@@ -62,6 +62,7 @@ import decimal
 import dis
 import functools
 import importlib
+import io
 import itertools
 import pickle
 import sys
@@ -420,6 +421,52 @@ def load_inputs_only(data: bytes) -> object:
     recorder proves a worker can), without putting recorded state in place here, nor
     loaded class attributes on the workload's live classes (pickling.check_loads)."""
     return pickling.check_loads(data, _InputsOnly)
+
+
+class _InputsAndState(pickle.Unpickler):
+    """Loads pickled StatefulInputs as (inputs, recorded state), putting nothing in place."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == restore_then_inputs.__name__:
+            return _inputs_and_state
+        return super().find_class(module, name)
+
+
+def _inputs_and_state(module: str, values: dict[str, object], inputs: object) -> object:
+    return _Loaded(inputs, values)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Loaded:
+    inputs: object
+    values: dict[str, object]
+
+
+def recorded_settings(data: bytes) -> list[tuple[str, str, object]]:
+    """(module to import, the setting as an expression, its recorded value) for each
+    setting of a singleton (see the module's docstring) that pickled inputs were
+    recorded with and that this process has otherwise: what a pasted call must set
+    first (`decimal.getcontext().prec`, 50)."""
+    loaded = _InputsAndState(io.BytesIO(data)).load()
+    if not isinstance(loaded, _Loaded):
+        return []
+    found: list[tuple[str, str, object]] = []
+    for key, value in loaded.values.items():
+        if not key.startswith(SINGLETON) or not isinstance(value, dict):
+            continue
+        if key == DECIMAL_CONTEXT:
+            module, where_now = "decimal", "decimal.getcontext()"
+            now = _decimal_settings(decimal.getcontext(), flags=False)
+            value = {name: value[name] for name in _DECIMAL_FIELDS}
+        else:
+            module = key[len(SINGLETON) :].partition(":")[0]
+            where_now = where(key)
+            obj = _singleton(key)
+            now = {} if obj is None else _settings(obj)[0]
+        for name, recorded in value.items():
+            if type(now.get(name, _ABSENT)) is not type(recorded) or now[name] != recorded:
+                found.append((module, f"{where_now}.{name}", recorded))
+    return found
 
 
 def _put(holder: Any, name: str, value: object, set_value: Callable[[object], None]) -> None:
