@@ -58,7 +58,6 @@ Standard library and cloudpickle only: this runs inside the user's process.
 from __future__ import annotations
 
 import dataclasses
-import decimal
 import dis
 import functools
 import importlib
@@ -342,7 +341,7 @@ class Tracker:
         reach (see the module's docstring); what is left of them is noted in `partial`."""
         found: dict[str, object] = {}
         if "decimal" in sys.modules:
-            found[DECIMAL_CONTEXT] = _decimal_settings(decimal.getcontext(), flags=True)
+            found[DECIMAL_CONTEXT] = _decimal_settings(flags=True)
         try:
             reachable = _reachable_singletons(args, self.module)
         except Exception as exc:  # an object that cannot even be looked at: go without
@@ -456,7 +455,7 @@ def recorded_settings(data: bytes) -> list[tuple[str, str, object]]:
             continue
         if key == DECIMAL_CONTEXT:
             module, where_now = "decimal", "decimal.getcontext()"
-            now = _decimal_settings(decimal.getcontext(), flags=False)
+            now = _decimal_settings(flags=False)
             value = {name: value[name] for name in _DECIMAL_FIELDS}
         else:
             module = key[len(SINGLETON) :].partition(":")[0]
@@ -499,7 +498,7 @@ def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
 
 def _value_now(namespace: dict[str, Any], key: str) -> object:
     if key == DECIMAL_CONTEXT:
-        return _decimal_settings(decimal.getcontext(), flags=False)
+        return _decimal_settings(flags=False)
     if key.startswith(SINGLETON):
         obj = _singleton(key)
         return None if obj is None else _settings(obj)[0]
@@ -523,10 +522,15 @@ DECIMAL_CONTEXT = "@decimal.getcontext()"
 _DECIMAL_FIELDS = ("prec", "rounding", "Emin", "Emax", "capitals", "clamp")
 
 
-def _decimal_settings(context: decimal.Context, flags: bool) -> dict[str, object]:
-    """A decimal context as plain data. Its flags (the signals raised since they were last
-    cleared) are put in place before a call, but not compared after it: a rewrite that
-    computes the same values by other steps may raise other Inexact or Rounded signals."""
+def _decimal_settings(flags: bool) -> dict[str, object]:
+    """The thread's decimal context as plain data (`decimal` is imported here, not at the
+    top: the context is recorded only in a process whose own code imported it). Its
+    flags (the signals raised since they were last cleared) are put in place before a
+    call, but not compared after it: a rewrite that computes the same values by other
+    steps may raise other Inexact or Rounded signals."""
+    import decimal
+
+    context = decimal.getcontext()
     found: dict[str, object] = {name: getattr(context, name) for name in _DECIMAL_FIELDS}
     found["traps"] = sorted(signal.__name__ for signal, on in context.traps.items() if on)
     if flags:
@@ -534,7 +538,9 @@ def _decimal_settings(context: decimal.Context, flags: bool) -> dict[str, object
     return found
 
 
-def _decimal_context(settings: dict[str, Any]) -> decimal.Context:
+def _decimal_context(settings: dict[str, Any]) -> Any:
+    import decimal
+
     def signals(names: list[str]) -> list[type[decimal.DecimalException]]:
         return [getattr(decimal, name) for name in names]
 
@@ -606,7 +612,7 @@ def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
     """Put a singleton's recorded settings in place: lists, dicts and sets keep identity
     (mpmath's `mpf._ctxdata` holds the context's `_prec_rounding` list)."""
     if key == DECIMAL_CONTEXT:
-        decimal.setcontext(_decimal_context(settings))
+        sys.modules["decimal"].setcontext(_decimal_context(settings))
         return
     held = pickling.instance_dict(_singleton(key))
     if held is None:
