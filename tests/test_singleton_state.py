@@ -123,8 +123,19 @@ def padded(value):
     return str(value).rjust(config.settings.formatter.width)
 """
 
+DICE = """
+import random
+
+
+def roll(count):
+    return [random.randint(1, 6) for _ in range(count)]
+"""
+
 WORKLOAD = """
 import decimal
+import random
+
+import dice
 
 import config
 import geometry
@@ -139,10 +150,14 @@ config.settings.unit = "cm"
 config.settings.formatter.width = 12
 for width, height in [(1, 2), (3, 4)]:
     print(geometry.area(width, height), geometry.label(width), geometry.padded(height))
+
+random.seed(7)
+for count in (2, 3, 4):
+    print(dice.roll(count))
 """
 
 LIMITS = Limits(wall_seconds=30, memory_mb=1024)
-NAMES = {"money": ("compound",), "geometry": ("area", "label", "padded")}
+NAMES = {"money": ("compound",), "geometry": ("area", "label", "padded"), "dice": ("roll",)}
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +167,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, T
         ("money", MONEY),
         ("config", CONFIG),
         ("geometry", GEOMETRY),
+        ("dice", DICE),
         ("workload", WORKLOAD),
     ]:
         (root / f"{name}.py").write_text(text.lstrip(), encoding="utf-8")
@@ -168,14 +184,16 @@ def replay_original(project, module: str, qualname: str):
 
 def check(project, module: str, qualname: str, old: str, new: str):
     root, captures = project
-    original = {"money": MONEY, "geometry": GEOMETRY}[module].lstrip()
+    original = {"money": MONEY, "geometry": GEOMETRY, "dice": DICE}[module].lstrip()
     source = original.replace(old.lstrip(), new.lstrip())
     assert source != original
     made = Candidate(FunctionRef(module, qualname), "test", "", source, "", f"{module}.py")
     return replay_candidate(made, captures[qualname].records, root=root, limits=LIMITS)
 
 
-@pytest.mark.parametrize(("module", "qualname"), [("money", "compound"), ("geometry", "area")])
+@pytest.mark.parametrize(
+    ("module", "qualname"), [("money", "compound"), ("geometry", "area"), ("dice", "roll")]
+)
 def test_the_original_replays_at_the_state_the_workload_set(project, module, qualname) -> None:
     verdict = replay_original(project, module, qualname)
     assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
@@ -269,3 +287,18 @@ def test_the_counterexample_sets_the_precision_before_the_call(project) -> None:
     with decimal.localcontext(decimal.Context(prec=50)):
         expected = eval(call, namespace)
     assert pasted.stdout.strip() == str(expected), pasted.stderr
+
+
+def test_a_rewrite_that_draws_random_numbers_differently_is_caught(project) -> None:
+    # the workload seeded `random`: the same draws replay, other draws differ in their
+    # values, or else in the generator's state they leave behind
+    old = "    return [random.randint(1, 6) for _ in range(count)]"
+    same = (
+        "    rolls = []\n    for _ in range(count):\n"
+        "        rolls.append(random.randint(1, 6))\n    return rolls"
+    )
+    verdict = check(project, "dice", "roll", old, same)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    other = "    return [int(random.random() * 6) + 1 for _ in range(count)]"
+    verdict = check(project, "dice", "roll", old, other)
+    assert verdict.status is VerdictStatus.DIFFERENT

@@ -42,7 +42,9 @@ Decimal arithmetic; mpmath 1.3.0's `mp.dps = 60` sets the precision every `mpf`
 computes at, reached through the arguments' class (`mpf.context` is `mp`), so
 `QuadratureRule.transform_nodes` replayed in a worker computed at 53 bits. Such state
 is kept under keys that start with `@`: `@decimal.getcontext()` (the thread's decimal
-context: precision, rounding, exponent limits, traps, flags) and `@module:path` for an
+context: precision, rounding, exponent limits, traps, flags), `@random.getstate()` (the
+state of `random`'s shared generator, which the workload may have seeded, when the
+target's module or one around it uses `random`) and `@module:path` for an
 instance a module keeps under a name (`@mpmath:mp`) that is reachable from the
 call's arguments (through their attributes, items and classes) or that a module of
 the target's own package keeps. Such an object's settings, its attributes that hold
@@ -64,6 +66,7 @@ import importlib
 import io
 import itertools
 import pickle
+import random
 import sys
 import types
 from collections.abc import Callable, Iterable
@@ -278,6 +281,7 @@ class Tracker:
         self.left_out: set[str] = set()  # names whose values cannot be pickled or loaded
         self.why_left_out: dict[str, str] = {}  # `@` singletons among them -> why
         self.partial: dict[str, str] = {}  # `@` singletons recorded in part -> what is not
+        self._uses_random: bool | None = None  # its module or one around it uses `random`
         self.loads_back: set[str] = set()  # names whose values were seen to load back
 
     def watch_changes_since(self, snapshot: ModuleSnapshot) -> None:
@@ -342,6 +346,10 @@ class Tracker:
         found: dict[str, object] = {}
         if "decimal" in sys.modules:
             found[DECIMAL_CONTEXT] = _decimal_settings(flags=True)
+        if self._uses_random is None:  # looked at once the module has been imported
+            self._uses_random = _uses_random(self.module)
+        if self._uses_random:
+            found[RANDOM_STATE] = random.getstate()
         try:
             reachable = _reachable_singletons(args, self.module)
         except Exception as exc:  # an object that cannot even be looked at: go without
@@ -499,6 +507,8 @@ def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
 def _value_now(namespace: dict[str, Any], key: str) -> object:
     if key == DECIMAL_CONTEXT:
         return _decimal_settings(flags=False)
+    if key == RANDOM_STATE:
+        return random.getstate()
     if key.startswith(SINGLETON):
         obj = _singleton(key)
         return None if obj is None else _settings(obj)[0]
@@ -519,6 +529,25 @@ def after(
 SINGLETON = "@"
 """The first character of a singleton's key (see the module's docstring)."""
 DECIMAL_CONTEXT = "@decimal.getcontext()"
+RANDOM_STATE = "@random.getstate()"
+
+
+def _uses_random(module: str) -> bool:
+    """Whether `module`, or a module around it (`_modules_around`), holds the `random`
+    module or one of its functions (`from random import choice`): then the state of
+    random's shared generator, which `random.seed(7)` in the workload fixed, is the
+    call's state too (a worker's is seeded afresh)."""
+    held = [sys.modules[module]] if module in sys.modules else []
+    for namespace in [vars(m) for m in held + _modules_around(module)]:
+        for value in list(namespace.values()):
+            if value is random:
+                return True
+            bound = issubclass(type(value), (types.MethodType, types.BuiltinMethodType))
+            if bound and value.__self__ is random._inst:  # type: ignore[attr-defined]
+                return True
+    return False
+
+
 _DECIMAL_FIELDS = ("prec", "rounding", "Emin", "Emax", "capitals", "clamp")
 
 
@@ -613,6 +642,9 @@ def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
     (mpmath's `mpf._ctxdata` holds the context's `_prec_rounding` list)."""
     if key == DECIMAL_CONTEXT:
         sys.modules["decimal"].setcontext(_decimal_context(settings))
+        return
+    if key == RANDOM_STATE:
+        random.setstate(settings)  # type: ignore[arg-type]
         return
     held = pickling.instance_dict(_singleton(key))
     if held is None:
