@@ -102,6 +102,14 @@ class Settings:
 settings = Settings()
 
 
+class Counter:
+    def __init__(self):
+        self.calls = 0
+
+
+counter = Counter()
+
+
 def unit():
     return settings.unit
 """
@@ -117,6 +125,11 @@ def area(width, height):
 
 def label(value):
     return f"{value * config.settings.scale}{unit()}"
+
+
+def tally():
+    config.counter.calls += 1
+    return config.counter.calls
 
 
 def padded(value):
@@ -145,6 +158,8 @@ decimal.getcontext().prec = 50
 for years in (3, 10, 30):
     print(money.compound("1000.5", "0.0312345678901234567", years))
 
+geometry.tally()  # the counter as the import left it: the call's change is what counts
+geometry.tally()
 config.settings.scale = 3
 config.settings.unit = "cm"
 config.settings.formatter.width = 12
@@ -157,7 +172,11 @@ for count in (2, 3, 4):
 """
 
 LIMITS = Limits(wall_seconds=30, memory_mb=1024)
-NAMES = {"money": ("compound",), "geometry": ("area", "label", "padded"), "dice": ("roll",)}
+NAMES = {
+    "money": ("compound",),
+    "geometry": ("area", "label", "padded", "tally"),
+    "dice": ("roll",),
+}
 
 
 @pytest.fixture(scope="module")
@@ -250,10 +269,9 @@ def test_state_that_is_not_recorded_is_named_when_the_original_does_not_replay(p
     verdict = replay_original(project, "geometry", "padded")
     assert verdict.status is VerdictStatus.DIFFERENT
     description = verdict.difference.description
-    assert (
-        "put in place before the call: decimal.getcontext(), config.LIMITS, config.settings"
-        in description
-    )
+    # config.LIMITS is as the import left it: a worker has it so, it is not recorded
+    put = "put in place before the call: decimal.getcontext(), config.settings, config.counter;"
+    assert put in description
     assert (
         "not recorded: config.settings (a Settings): only its plain-data attributes are "
         "recorded, not formatter" in description
@@ -302,3 +320,17 @@ def test_a_rewrite_that_draws_random_numbers_differently_is_caught(project) -> N
     other = "    return [int(random.random() * 6) + 1 for _ in range(count)]"
     verdict = check(project, "dice", "roll", old, other)
     assert verdict.status is VerdictStatus.DIFFERENT
+
+
+def test_a_rewrite_that_no_longer_changes_a_singleton_the_original_changed_is_caught(
+    project,
+) -> None:
+    # before the first call the counter is as imported (nothing to put in place); what
+    # the call does to it is compared all the same
+    verdict = replay_original(project, "geometry", "tally")
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    assert verdict.calls_checked == 2
+    old = "    config.counter.calls += 1\n    return config.counter.calls"
+    verdict = check(project, "geometry", "tally", old, "    return config.counter.calls + 1")
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "module state after the call differs: config.counter" in (verdict.difference.description)

@@ -330,11 +330,14 @@ class Recorder:
         return data, copy  # type: ignore[return-value]
 
     def _global_state(self, before: dict[str, object]) -> tuple[state.GlobalState, ...]:
-        """The outcome's state part: none, or the same names' values after the call."""
-        if not before:
+        """The outcome's state part: none, or the same names' values after the call, and
+        those of the singletons around the target that the call changed."""
+        keys = self._globals.keys_after(before)
+        if not keys:
             return ()
         notes = self._globals.notes()
-        return (state.after(self._globals.namespace, state.GlobalState(before), notes),)
+        recorded = state.GlobalState(dict.fromkeys(keys))
+        return (state.after(self._globals.namespace, recorded, notes),)
 
     def _with_iterators(
         self, before: bytes, iterators: list[lazy_arguments.RecordedIterator]

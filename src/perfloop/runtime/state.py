@@ -59,6 +59,7 @@ Standard library and cloudpickle only: this runs inside the user's process.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import dis
 import functools
@@ -282,11 +283,20 @@ class Tracker:
         self.why_left_out: dict[str, str] = {}  # `@` singletons among them -> why
         self.partial: dict[str, str] = {}  # `@` singletons recorded in part -> what is not
         self._uses_random: bool | None = None  # its module or one around it uses `random`
+        self._around_seen = -1  # len(sys.modules) when the singletons around were looked for
+        self._around_found: list[tuple[object, str]] = []
+        self._first: dict[str, object] = {}  # singletons around -> settings at import
         self.loads_back: set[str] = set()  # names whose values were seen to load back
 
     def watch_changes_since(self, snapshot: ModuleSnapshot) -> None:
-        """Take what the workload changes in the module after `snapshot` as state too."""
+        """Take what the workload changes in the module after `snapshot` as state too, and
+        in the settings of the singletons around it after now."""
         self.baseline = snapshot
+        try:
+            for obj, key in self._around():
+                self._first[key] = copy.deepcopy(_settings(obj)[0])
+        except Exception:  # what cannot be looked at now is recorded with every call
+            pass
 
     def _held_by_receiver(self, args: tuple[object, ...]) -> dict[str, object]:
         """`module:Class.attr` -> value, for what the code names that the receiver's class,
@@ -341,8 +351,9 @@ class Tracker:
         return {name: value for name, value in found.items() if name not in self.left_out}
 
     def _singletons(self, args: tuple[object, ...]) -> dict[str, object]:
-        """`@` key -> settings, for the decimal context and the singletons the call can
-        reach (see the module's docstring); what is left of them is noted in `partial`."""
+        """`@` key -> settings: the decimal context, random's generator, the singletons
+        among the arguments, and those the modules around keep whose settings are not as
+        the import left them (see the module's docstring)."""
         found: dict[str, object] = {}
         if "decimal" in sys.modules:
             found[DECIMAL_CONTEXT] = _decimal_settings(flags=True)
@@ -351,23 +362,54 @@ class Tracker:
         if self._uses_random:
             found[RANDOM_STATE] = random.getstate()
         try:
-            reachable = _reachable_singletons(args, self.module)
+            in_arguments = _singletons_in_arguments(args)
+            around = self._changed_around()
         except Exception as exc:  # an object that cannot even be looked at: go without
             self.partial.setdefault(
                 SINGLETON, f"singletons: looking for them failed ({type(exc).__name__}: {exc})"
             )
-            reachable = []
-        for obj, key in reachable:
-            settings, skipped = _settings(obj)
-            if settings:
-                found[key] = settings
-            if skipped and key not in self.partial:
-                kind = type(obj).__qualname__
-                self.partial[key] = (
-                    f"{where(key)} (a {kind}): only its plain-data attributes are recorded, "
-                    f"not {_names(skipped)}"
-                )
+            return found
+        for obj, key in in_arguments:
+            found[key], skipped = _settings(obj)
+            self._note_partial(obj, key, skipped)
+        found.update(around)
         return found
+
+    def _note_partial(self, obj: object, key: str, skipped: list[str]) -> None:
+        if skipped and key not in self.partial:
+            self.partial[key] = (
+                f"{where(key)} (a {type(obj).__qualname__}): only its plain-data attributes "
+                f"are recorded, not {_names(skipped)}"
+            )
+
+    def _around(self) -> list[tuple[object, str]]:
+        """The singletons the modules around keep (looked for again when more modules
+        have been imported)."""
+        if self._around_seen != len(sys.modules):
+            self._around_seen = len(sys.modules)
+            self._around_found = _singletons_around(self.module)
+        return self._around_found
+
+    def _changed_around(self) -> dict[str, object]:
+        """`@` key -> settings, for the singletons around whose settings changed since the
+        target's module was imported (those that did not are in a worker as the import
+        left them), and those made later (what the import left is not known)."""
+        found: dict[str, object] = {}
+        for obj, key in self._around():
+            settings, skipped = _settings(obj)
+            if key not in self._first or settings != self._first[key]:
+                found[key] = settings
+                self._note_partial(obj, key, skipped)
+        return found
+
+    def keys_after(self, before: dict[str, object]) -> list[str]:
+        """What to compare after a call: the state it ran with, and the singletons around
+        whose settings differ from the import's now."""
+        try:
+            changed = self._changed_around()
+        except Exception:
+            changed = {}
+        return [*before, *(key for key in changed if key not in before)]
 
     def before(self, args: tuple[object, ...] = ()) -> dict[str, object]:
         """The state before a call, leaving out (once, for good) what does not serialise."""
@@ -658,24 +700,31 @@ def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
 _WALK_LIMIT = 500  # objects of a call's arguments looked at for singletons
 
 
-def _reachable_singletons(args: tuple[object, ...], module: str) -> list[tuple[object, str]]:
-    """(object, `@module:path`) for each singleton the call can reach: a named module-level
-    instance among the arguments, their attributes and items (a bounded walk), held by
-    their classes (`mpf.context`), or kept by a module of the target's package."""
+def _singleton_key(obj: object, within: str | None = None) -> str | None:
+    """`@module:path` if a module keeps `obj`, an instance with state, under a name (in a
+    module of the package `within`, if given)."""
+    if not pickling.module_instance(obj):
+        return None
+    name = pickling.module_instance_name(obj)
+    if name is None or name[0] in pickling.NOT_IMPORTABLE:
+        return None
+    if within is not None and name[0].partition(".")[0] != within:
+        return None  # imported from elsewhere (`__future__`'s features)
+    return f"{SINGLETON}{name[0]}:{name[1]}"
+
+
+def _singletons_in_arguments(args: tuple[object, ...]) -> list[tuple[object, str]]:
+    """(object, `@module:path`) for each singleton among the arguments, their attributes
+    and items (a bounded walk), or held by their classes (`mpf.context` is `mp`)."""
     found: dict[int, tuple[object, str]] = {}
 
-    def note(obj: object, within: str | None = None) -> bool:
+    def note(obj: object) -> bool:
         if id(obj) in found:
             return True
-        if not pickling.module_instance(obj):
-            return False
-        name = pickling.module_instance_name(obj)
-        if name is None or name[0] in pickling.NOT_IMPORTABLE:
-            return False
-        if within is not None and name[0].partition(".")[0] != within:
-            return False  # imported from elsewhere (`__future__`'s features)
-        found[id(obj)] = (obj, f"{SINGLETON}{name[0]}:{name[1]}")
-        return True
+        key = _singleton_key(obj)
+        if key is not None:
+            found[id(obj)] = (obj, key)
+        return key is not None
 
     seen: set[int] = set()
     classes: set[type] = set()
@@ -703,10 +752,20 @@ def _reachable_singletons(args: tuple[object, ...], module: str) -> list[tuple[o
             for value in list(vars(klass).values()):
                 if not issubclass(type(value), _NOT_CLASS_STATE):
                     note(value)
+    return list(found.values())
+
+
+def _singletons_around(module: str) -> list[tuple[object, str]]:
+    """(object, `@module:path`) for each singleton the modules around `module` keep."""
+    found: dict[int, tuple[object, str]] = {}
     for held_by in _modules_around(module):
+        package = held_by.__name__.partition(".")[0]
         for value in list(vars(held_by).values()):
-            if not issubclass(type(value), _NOT_STATE) and pickling.module_instance(value):
-                note(value, within=held_by.__name__.partition(".")[0])
+            if id(value) in found or issubclass(type(value), _NOT_STATE):
+                continue
+            key = _singleton_key(value, within=package)
+            if key is not None:
+                found[id(value)] = (value, key)
     return list(found.values())
 
 
@@ -719,9 +778,9 @@ def _modules_around(module: str) -> list[types.ModuleType]:
     package = module.partition(".")[0]
     names = {name for name in sys.modules if name.partition(".")[0] == package}
     for value in list(namespace.values()):
-        if isinstance(value, types.ModuleType):
+        if issubclass(type(value), types.ModuleType):
             names.add(value.__name__)
-        elif isinstance(value, (type, types.FunctionType)):
+        elif issubclass(type(value), (type, types.FunctionType)):
             names.add(str(getattr(value, "__module__", "")))
     names.discard(module)  # its own globals: recorded by name, or as changed since import
     return [
