@@ -285,16 +285,16 @@ class Tracker:
         self._uses_random: bool | None = None  # its module or one around it uses `random`
         self._around_seen = -1  # len(sys.modules) when the singletons around were looked for
         self._around_found: list[tuple[object, str]] = []
-        self._first: dict[str, object] = {}  # singletons around -> settings at import
         self.loads_back: set[str] = set()  # names whose values were seen to load back
 
     def watch_changes_since(self, snapshot: ModuleSnapshot) -> None:
         """Take what the workload changes in the module after `snapshot` as state too, and
-        in the settings of the singletons around it after now."""
+        in the settings of the singletons around it after now (or after the import of
+        their module, for those of the target's package: `note_as_imported`)."""
         self.baseline = snapshot
         try:
-            for obj, key in self._around():
-                self._first[key] = copy.deepcopy(_settings(obj)[0])
+            for obj, _ in self._around():
+                _as_imported(obj)
         except Exception:  # what cannot be looked at now is recorded with every call
             pass
 
@@ -397,7 +397,8 @@ class Tracker:
         found: dict[str, object] = {}
         for obj, key in self._around():
             settings, skipped = _settings(obj)
-            if key not in self._first or settings != self._first[key]:
+            imported = _AS_IMPORTED.get(id(obj))
+            if imported is None or imported[0] is not obj or settings != imported[1]:
                 found[key] = settings
                 self._note_partial(obj, key, skipped)
         return found
@@ -753,6 +754,26 @@ def _singletons_in_arguments(args: tuple[object, ...]) -> list[tuple[object, str
                 if not issubclass(type(value), _NOT_CLASS_STATE):
                     note(value)
     return list(found.values())
+
+
+_AS_IMPORTED: dict[int, tuple[object, dict[str, object]]] = {}
+"""id -> (singleton, a copy of its settings as the import of its module left them)."""
+
+
+def _as_imported(obj: object) -> None:
+    if id(obj) not in _AS_IMPORTED or _AS_IMPORTED[id(obj)][0] is not obj:
+        _AS_IMPORTED[id(obj)] = (obj, copy.deepcopy(_settings(obj)[0]))
+
+
+def note_as_imported(module: types.ModuleType) -> None:
+    """Note the settings of the singletons `module` keeps, as its import left them: those
+    a call later finds the same need not be recorded (a worker has them so)."""
+    for value in list(vars(module).values()):
+        try:
+            if not issubclass(type(value), _NOT_STATE) and pickling.module_instance(value):
+                _as_imported(value)
+        except Exception:  # recorded with every call instead
+            continue
 
 
 def _singletons_around(module: str) -> list[tuple[object, str]]:
