@@ -28,6 +28,7 @@ from perfloop.model import (
     VerdictStatus,
 )
 from perfloop.outside.counterexample import counterexample_for
+from perfloop.verification import replay as replay_module
 from perfloop.verification.replay import replay, replay_candidate
 
 MONEY = """
@@ -272,10 +273,20 @@ def test_state_that_is_not_recorded_is_named_when_the_original_does_not_replay(p
     # config.LIMITS is as the import left it: a worker has it so, it is not recorded
     put = "put in place before the call: decimal.getcontext(), config.settings, config.counter;"
     assert put in description
-    assert (
+    left_out = (
         "not recorded: config.settings (a Settings): only its plain-data attributes are "
-        "recorded, not formatter" in description
+        "recorded, not formatter"
     )
+    assert left_out in description
+    # the reason `verify` gives, with the original's source served as a candidate's is
+    root, captures = project
+    original = replay_module.replay_original(
+        "geometry", "padded", root / "geometry.py", captures["padded"].records, root=root,
+        limits=LIMITS, source=GEOMETRY.lstrip(),
+    )  # fmt: skip
+    problem = original.problem()
+    assert problem is not None and left_out in problem
+    assert "depends on state besides its arguments and the module state recorded" in problem
 
 
 def test_the_counterexample_sets_the_precision_before_the_call(project) -> None:
