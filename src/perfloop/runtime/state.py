@@ -46,13 +46,16 @@ context: precision, rounding, exponent limits, traps, flags), `@random.getstate(
 state of `random`'s shared generator, which the workload may have seeded, when the
 target's module or one around it uses `random`) and `@module:path` for an
 instance a module keeps under a name (`@mpmath:mp`) that is reachable from the
-call's arguments (through their attributes, items and classes) or that a module of
-the target's own package keeps. Such an object's settings, its attributes that hold
-plain data (numbers, strings, and lists, tuples, sets and dicts of them), are
-recorded before the call, put back in place before replay (in place: mpmath's
-`mpf._ctxdata` holds the very `_prec_rounding` list), and compared after it. The
-rest of such an object (its caches, functions, other objects) is not: the reasons
-are kept with the recording, for a message when the original does not replay.
+call's arguments (through their attributes, items and classes), or that a module
+around the target keeps (of its package, or one it imports: `config.settings`) and
+whose settings are no longer as that module's import left them (a worker has them
+so; the import hook notes them as each module of the package finishes executing).
+Such an object's settings, its attributes that hold plain data (numbers, strings, and
+lists, tuples, sets and dicts of them), are recorded before the call, put back in
+place before replay (in place: mpmath's `mpf._ctxdata` holds the very
+`_prec_rounding` list), and compared after it, also where the call is what changed
+them. The rest of such an object (its caches, functions, other objects) is not: the
+reasons are kept with the recording, for a message when the original does not replay.
 
 Standard library and cloudpickle only: this runs inside the user's process.
 """
