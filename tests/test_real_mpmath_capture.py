@@ -74,3 +74,40 @@ def test_mpmath_fdot_and_transform_nodes_are_recorded_and_fdot_replays(tmp_path:
 
     plain, recorded = (root / "outputs.txt").read_text().splitlines()
     assert recorded == plain  # recording changed nothing the workload computes
+
+
+# the loop of its branch for [a, inf] (the workload's): a rewrite that is the same at 53
+# bits but not at the workload's 60 digits, and one that is the same at any precision
+BODY = "u = 2/(x+one)\n" + " " * 20 + "x = a1+u\n" + " " * 20 + "w *= half*u**2"
+LOW_PRECISION = BODY.replace("u = 2/(x+one)", "u = ctx.mpf(2/float(x+one))")
+SAME = BODY.replace("w *= half*u**2", "w = w*(half*u*u)")
+
+
+@pytest.mark.slow
+def test_mpmath_transform_nodes_replays_at_the_workloads_precision(tmp_path: Path) -> None:
+    # its mpf arguments compute at the precision of their class's context, `mp`, which the
+    # workload set to 60 digits (mp.dps = 60); a worker's `mp` has 53 bits unless the
+    # recorded context settings are put in place
+    root = unpacked(cached_sdist("mpmath==1.3.0", "mpmath-1.3.0.tar.gz"), tmp_path)
+    (root / "workload.py").write_text(textwrap.dedent(WORKLOAD).lstrip(), encoding="utf-8")
+    capture = capture_calls("python workload.py", root, [TRANSFORM], CaptureSettings(max_calls=8))[
+        TRANSFORM
+    ]
+    assert capture.problem is None and capture.records, capture.problem
+    path = root / "mpmath" / "calculus" / "quadrature.py"
+    original = path.read_text(encoding="utf-8")
+
+    def replayed(source: str | None):
+        return replay(
+            TRANSFORM.module, TRANSFORM.qualname, path, source, capture.records, root=root,
+            limits=Limits(wall_seconds=120),
+        )  # fmt: skip
+
+    verdict = replayed(None)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    assert verdict.calls_checked == len(capture.records)
+    assert original.count(BODY) == 1
+    verdict = replayed(original.replace(BODY, SAME))
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    verdict = replayed(original.replace(BODY, LOW_PRECISION))
+    assert verdict.status is VerdictStatus.DIFFERENT

@@ -31,7 +31,9 @@ def greet(name):
 
 
 def jitter(x):
-    return x + random.random()
+    # the operating system's randomness: random's own generator is recorded state, and
+    # replays (tests/test_singleton_state.py)
+    return x + random.SystemRandom().random()
 
 
 class Till:

@@ -17,7 +17,7 @@ from perfloop.model import CallRecord, FunctionRef, Limits, RunId, Verdict
 from perfloop.results import Counterexample
 from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification.compare import DEFAULT_POLICY, ComparePolicy
-from perfloop.verification.pasteable import call_source
+from perfloop.verification.pasteable import call_source, value_source
 
 MAX_CHARACTERS = 4000
 ENTRY = "perfloop.outside.counterexample:render_call"
@@ -45,9 +45,11 @@ def render_call(task: RenderTask) -> RenderedCall:
     The function is reached the way Python stores it: `C._C__scan` for a mangled
     `C.__scan`, `C.ratio.fget` for a property, `fib.__wrapped__` under a cache."""
     from perfloop.runtime.loader import call_expression, import_hook, resolve_target
+    from perfloop.runtime.state import recorded_settings
 
     import_hook().override(task.module, task.path, task.source)
     module = importlib.import_module(task.module)
+    settings = recorded_settings(task.args)  # before loading the call puts them in place
     args, kwargs = pickle.loads(task.args)
     try:
         callee = call_expression(resolve_target(module, task.qualname), task.qualname)
@@ -55,7 +57,26 @@ def render_call(task: RenderTask) -> RenderedCall:
         callee = task.qualname
     written = call_source(callee, args, kwargs, task.policy)
     head = task.qualname.split(".")[0]
-    return RenderedCall(f"from {task.module} import {head}; {written.text}", written.exact)
+    setup = _setup(settings)
+    return RenderedCall(f"{setup}from {task.module} import {head}; {written.text}", written.exact)
+
+
+def _setup(settings: list[tuple[str, str, object]]) -> str:
+    """The statements that give a fresh process the singletons' settings the call was
+    recorded with (`import decimal; decimal.getcontext().prec = 50; `), lists and dicts
+    changed in place (mpmath's `mpf._ctxdata` holds `mp._prec_rounding` itself)."""
+    if not settings:
+        return ""
+    modules = sorted({module for module, _, _ in settings})
+    lines = [f"import {module}" for module in modules]
+    for _, target, value in settings:
+        if isinstance(value, list):
+            lines.append(f"{target}[:] = {value_source(value)}")
+        elif isinstance(value, (dict, set)):
+            lines.append(f"{target}.clear(); {target}.update({value_source(value)})")
+        else:
+            lines.append(f"{target} = {value_source(value)}")
+    return "; ".join(lines) + "; "
 
 
 def smallest_first(records: Sequence[CallRecord]) -> tuple[CallRecord, ...]:

@@ -22,7 +22,7 @@ from perfloop.runtime import probes
 from perfloop.runtime.histories import HistoryRecorder, recorded_methods
 from perfloop.runtime.loader import bound_names, import_hook, resolve_target, wrap_everywhere
 from perfloop.runtime.recorder import Recorder, make_wrapper
-from perfloop.runtime.state import ModuleSnapshot
+from perfloop.runtime.state import ModuleSnapshot, note_as_imported
 
 SPEC_VARIABLE = "PERFLOOP_RUNTIME"
 
@@ -146,6 +146,9 @@ def _install_capture(settings: dict[str, object]) -> None:
         module, qualname = ref.split(":")
         by_module.setdefault(module, []).append(qualname)
     for module, qualnames in by_module.items():
+        # the settings of the package's singletons as its imports leave them, before the
+        # workload configures them (perfloop.runtime.state)
+        import_hook().on_import_in(module.partition(".")[0], note_as_imported)
         import_hook().on_import(module, lambda m, q=qualnames: wrap_targets(m, q))
 
     def dump() -> None:

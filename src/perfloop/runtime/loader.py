@@ -64,6 +64,8 @@ class ProjectImportHook(importlib.abc.MetaPathFinder):
     def __init__(self) -> None:
         self.sources: dict[str, tuple[str, str]] = {}
         self.after_exec: dict[str, list[Callable[[types.ModuleType], None]]] = {}
+        # top-level package -> callbacks after each of its modules executes
+        self.after_exec_in: dict[str, list[Callable[[types.ModuleType], None]]] = {}
 
     def override(self, module: str, path: str, source: str) -> None:
         self.sources[module] = (path, source)
@@ -71,13 +73,26 @@ class ProjectImportHook(importlib.abc.MetaPathFinder):
     def on_import(self, module: str, callback: Callable[[types.ModuleType], None]) -> None:
         self.after_exec.setdefault(module, []).append(callback)
 
+    def on_import_in(self, package: str, callback: Callable[[types.ModuleType], None]) -> None:
+        """Call back after each module of the top-level `package` executes (run first,
+        before the callbacks of `on_import`)."""
+        callbacks = self.after_exec_in.setdefault(package, [])
+        if callback not in callbacks:
+            callbacks.append(callback)
+
+    def _callbacks(self, fullname: str) -> list[Callable[[types.ModuleType], None]]:
+        return [
+            *self.after_exec_in.get(fullname.partition(".")[0], []),
+            *self.after_exec.get(fullname, []),
+        ]
+
     def find_spec(
         self,
         fullname: str,
         path: Sequence[str] | None,
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in self.sources and fullname not in self.after_exec:
+        if fullname not in self.sources and not self._callbacks(fullname):
             return None
         if fullname in self.sources:
             file_path, source = self.sources[fullname]
@@ -88,7 +103,7 @@ class ProjectImportHook(importlib.abc.MetaPathFinder):
             spec = self._find_elsewhere(fullname, path, target)
         if spec is None or spec.loader is None:
             return spec
-        callbacks = self.after_exec.get(fullname, [])
+        callbacks = self._callbacks(fullname)
         if callbacks:
 
             def after(module: types.ModuleType) -> None:

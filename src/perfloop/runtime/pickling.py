@@ -354,6 +354,11 @@ def _resolve(module: str, path: str) -> object:
     return value
 
 
+def resolve_name(module: str, path: str) -> object:
+    """What `module` (imported if need be) keeps under the dotted `path`."""
+    return _resolve(module, path)
+
+
 class _ByName:
     """Reduces instances of a class that keeps identity to the name they have in their
     module, so `token.ttype is T.Punctuation` (sqlparse 0.4.4) holds after loading."""
@@ -417,7 +422,7 @@ def stateless(value: object) -> bool:
         return True
     if cls.__module__ == "builtins" or any("__slots__" in vars(k) for k in cls.__mro__[:-1]):
         return False
-    return getattr(value, "__dict__", None) == {} and not any(
+    return instance_dict(value) == {} and not any(
         name in vars(k)
         for k in cls.__mro__[:-1]
         for name in ("__getstate__", "__reduce__", "__reduce_ex__", "__setstate__")
@@ -444,6 +449,9 @@ class _Sentinels:
         self._modules_seen = -1  # len(sys.modules) at the last look
         self._sizes: dict[str, int] = {}  # module -> how many globals it had when looked at
         self._names: dict[int, tuple[object, str, str]] = {}  # id -> (object, module, path)
+        # the same for instances with state (module-level singletons: mpmath's `mp`, a
+        # settings object), which perfloop.runtime.state records in place
+        self._instances: dict[int, tuple[object, str, str]] = {}
         self.classes: frozenset[type] = frozenset()
 
     def refresh(self) -> None:
@@ -461,7 +469,9 @@ class _Sentinels:
                 continue
             self._sizes[module_name] = len(namespace)
             for name, value in list(namespace.items()):
-                if isinstance(value, type) and value.__module__ == module_name:
+                # type(), not isinstance(): a proxy at module level (werkzeug's `request`)
+                # raises when asked for its `__class__` outside a request
+                if issubclass(type(value), type) and value.__module__ == module_name:
                     for attribute, held in list(vars(value).items()):
                         self._note(held, module_name, f"{name}.{attribute}")
                 else:
@@ -469,9 +479,16 @@ class _Sentinels:
         self.classes = frozenset(type(value) for value, _, _ in self._names.values())
 
     def _note(self, value: object, module: str, path: str) -> None:
-        """Keep the first name a sentinel has, or one in the module that defines its class."""
+        """Keep the first name a sentinel has, or one in the module that defines its class;
+        and the first plain name (else the first name) of an instance with state."""
         try:
-            if path.startswith("__") or not stateless(value):
+            if path.startswith("__"):
+                return
+            if not stateless(value):
+                if module_instance(value):
+                    found = self._instances.get(id(value))
+                    if found is None or ("." in found[2] and "." not in path):
+                        self._instances[id(value)] = (value, module, path)
                 return
         except Exception:  # an object whose attributes cannot even be looked at
             return
@@ -493,8 +510,49 @@ class _Sentinels:
             return None
         return module, path
 
+    def instance_name(self, obj: object) -> tuple[str, str] | None:
+        """(module, dotted path) under which a module keeps the instance `obj` (a singleton
+        such as mpmath's `mp`), if it still does."""
+        self.refresh()
+        found = self._instances.get(id(obj))
+        if found is None or found[0] is not obj:
+            return None
+        try:
+            if _resolve(found[1], found[2]) is not obj:
+                return None
+        except Exception:
+            return None
+        return found[1], found[2]
+
+
+def module_instance(value: object) -> bool:
+    """An instance of a class (not builtins') with a `__dict__`: the kind of object a module
+    keeps as a singleton (a context, a settings object, a registry)."""
+    cls = type(value)
+    if cls.__module__ == "builtins" or issubclass(cls, _NOT_INSTANCES):
+        return False
+    return instance_dict(value) is not None
+
+
+def instance_dict(value: object) -> dict[str, Any] | None:
+    """The `__dict__` of `value` as its class stores it, without asking the object (a
+    proxy's `__dict__` or `__getattr__` may raise, or answer for another object)."""
+    try:
+        held = object.__getattribute__(value, "__dict__")
+    except Exception:
+        return None
+    return held if type(held) is dict else None
+
+
+_NOT_INSTANCES = (type, types.ModuleType, types.FunctionType, types.MethodType, property)
+
 
 _SENTINELS = _Sentinels()
+
+
+def module_instance_name(obj: object) -> tuple[str, str] | None:
+    """(module, dotted path) of `obj` if a module keeps it under a name (a singleton)."""
+    return _SENTINELS.instance_name(obj)
 
 
 class _SentinelByName:

@@ -332,11 +332,20 @@ class Recorder:
     def _global_state(
         self, before: dict[str, object], args: tuple[object, ...]
     ) -> tuple[state.GlobalState, ...]:
-        """The outcome's state part: none, or the same names' values after the call."""
-        if not before:
+        """The outcome's state part: none, or the same names' values after the call, and
+        those of the singletons around the target that the call changed."""
+        keys = self._globals.keys_after(before)
+        if not keys:
             return ()
         receiver = state.receiver_class(self._globals.receiver, args)
-        return (state.after(self._globals.namespace, state.GlobalState(before), receiver),)
+        recorded = state.GlobalState(dict.fromkeys(keys))
+        now = state.after(self._globals.namespace, recorded, receiver=receiver)
+        # the notes after the values (reading them notes what is left out), and both
+        # dicts' keys interned: pickle writes a key shared by both once, so the same state
+        # must share it every time, or a call's outcome is no repeat of the same call's
+        after = {sys.intern(key): value for key, value in now.after.items()}
+        notes = {sys.intern(key): why for key, why in self._globals.notes().items()}
+        return (state.GlobalState(after, notes),)
 
     def _with_iterators(
         self, before: bytes, iterators: list[lazy_arguments.RecordedIterator]

@@ -36,17 +36,44 @@ whatever the target names: `enable_packrat()` also rebinds `ParserElement._parse
 every attribute of the module's own classes; each recorded call adds those whose
 value is no longer the same object.
 
+Singletons the call can observe are state too, though the target names none of them:
+the workload sets `decimal.getcontext().prec = 50` and then calls a function doing
+Decimal arithmetic; mpmath 1.3.0's `mp.dps = 60` sets the precision every `mpf`
+computes at, reached through the arguments' class (`mpf.context` is `mp`), so
+`QuadratureRule.transform_nodes` replayed in a worker computed at 53 bits. Such state
+is kept under keys that start with `@`: `@decimal.getcontext()` (the thread's decimal
+context: precision, rounding, exponent limits, traps, flags), `@random.getstate()` (the
+state of `random`'s shared generator, which the workload may have seeded, when the
+target's module or one around it uses `random`) and `@module:path` for an
+instance a module keeps under a name (`@mpmath:mp`) that is reachable from the
+call's arguments (through their attributes, items and classes), or that a module
+around the target keeps (of its package, or one it imports: `config.settings`) and
+whose settings are no longer as that module's import left them (a worker has them
+so; the import hook notes them as each module of the package finishes executing).
+Such an object's settings, its attributes that hold plain data (numbers, strings, and
+lists, tuples, sets and dicts of them), are recorded before the call, put back in
+place before replay (in place: mpmath's `mpf._ctxdata` holds the very
+`_prec_rounding` list), and compared after it, also where the call is what changed
+them. The rest of such an object (its caches, functions, other objects) is not: the
+reasons are kept with the recording, for a message when the original does not replay.
+
 Standard library and cloudpickle only: this runs inside the user's process.
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import dis
 import functools
 import importlib
+import io
+import itertools
 import pickle
+import random
+import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +86,8 @@ class GlobalState:
     before it travel with the call's inputs (see `StatefulInputs`)."""
 
     after: dict[str, object]
+    # `@` singletons found but not recorded (or recorded in part) -> why
+    left_out: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 _NOT_STATE = (
@@ -254,11 +283,23 @@ class Tracker:
         ]
         self.baseline: ModuleSnapshot | None = None
         self.left_out: set[str] = set()  # names whose values cannot be pickled or loaded
+        self.why_left_out: dict[str, str] = {}  # `@` singletons among them -> why
+        self.partial: dict[str, str] = {}  # `@` singletons recorded in part -> what is not
+        self._uses_random: bool | None = None  # its module or one around it uses `random`
+        self._around_seen = -1  # len(sys.modules) when the singletons around were looked for
+        self._around_found: list[tuple[object, str]] = []
         self.loads_back: set[str] = set()  # names whose values were seen to load back
 
     def watch_changes_since(self, snapshot: ModuleSnapshot) -> None:
-        """Take what the workload changes in the module after `snapshot` as state too."""
+        """Take what the workload changes in the module after `snapshot` as state too, and
+        in the settings of the singletons around it after now (or after the import of
+        their module, for those of the target's package: `note_as_imported`)."""
         self.baseline = snapshot
+        try:
+            for obj, _ in self._around():
+                _as_imported(obj)
+        except Exception:  # what cannot be looked at now is recorded with every call
+            pass
 
     def _held_by_receiver(self, args: tuple[object, ...]) -> dict[str, object]:
         """`module:Class.attr` -> value, for what the code names that the receiver's class,
@@ -309,7 +350,70 @@ class Tracker:
         found.update(self._held_by_receiver(args))
         if self.baseline is not None:
             found.update(self.baseline.changed())
+        found.update(self._singletons(args))
         return {name: value for name, value in found.items() if name not in self.left_out}
+
+    def _singletons(self, args: tuple[object, ...]) -> dict[str, object]:
+        """`@` key -> settings: the decimal context, random's generator, the singletons
+        among the arguments, and those the modules around keep whose settings are not as
+        the import left them (see the module's docstring)."""
+        found: dict[str, object] = {}
+        if "decimal" in sys.modules:
+            found[DECIMAL_CONTEXT] = _decimal_settings(flags=True)
+        if self._uses_random is None:  # looked at once the module has been imported
+            self._uses_random = _uses_random(self.module)
+        if self._uses_random:
+            found[RANDOM_STATE] = random.getstate()
+        try:
+            in_arguments = _singletons_in_arguments(args)
+            around = self._changed_around()
+        except Exception as exc:  # an object that cannot even be looked at: go without
+            self.partial.setdefault(
+                SINGLETON, f"singletons: looking for them failed ({type(exc).__name__}: {exc})"
+            )
+            return found
+        for obj, key in in_arguments:
+            found[key], skipped = _settings(obj)
+            self._note_partial(obj, key, skipped)
+        found.update(around)
+        return found
+
+    def _note_partial(self, obj: object, key: str, skipped: list[str]) -> None:
+        if skipped and key not in self.partial:
+            self.partial[key] = (
+                f"{where(key)} (a {type(obj).__qualname__}): only its plain-data attributes "
+                f"are recorded, not {_names(skipped)}"
+            )
+
+    def _around(self) -> list[tuple[object, str]]:
+        """The singletons the modules around keep (looked for again when more modules
+        have been imported)."""
+        if self._around_seen != len(sys.modules):
+            self._around_seen = len(sys.modules)
+            self._around_found = _singletons_around(self.module)
+        return self._around_found
+
+    def _changed_around(self) -> dict[str, object]:
+        """`@` key -> settings, for the singletons around whose settings changed since the
+        target's module was imported (those that did not are in a worker as the import
+        left them), and those made later (what the import left is not known)."""
+        found: dict[str, object] = {}
+        for obj, key in self._around():
+            settings, skipped = _settings(obj)
+            imported = _AS_IMPORTED.get(id(obj))
+            if imported is None or imported[0] is not obj or settings != imported[1]:
+                found[key] = settings
+                self._note_partial(obj, key, skipped)
+        return found
+
+    def keys_after(self, before: dict[str, object]) -> list[str]:
+        """What to compare after a call: the state it ran with, and the singletons around
+        whose settings differ from the import's now."""
+        try:
+            changed = self._changed_around()
+        except Exception:
+            changed = {}
+        return [*before, *(key for key in changed if key not in before)]
 
     def before(self, args: tuple[object, ...] = ()) -> dict[str, object]:
         """The state before a call, leaving out (once, for good) what does not serialise."""
@@ -318,10 +422,19 @@ class Tracker:
             try:
                 pickling.check_loads(pickling.dumps(values[name]))
                 self.loads_back.add(name)
-            except Exception:  # cannot be pickled, or does not load back
+            except Exception as exc:  # cannot be pickled, or does not load back
                 self.left_out.add(name)
+                if name.startswith(SINGLETON):
+                    self.why_left_out[name] = (
+                        f"{where(name)}: its settings do not pickle and load back "
+                        f"({type(exc).__name__}: {exc})"
+                    )
                 del values[name]
         return values
+
+    def notes(self) -> dict[str, str]:
+        """The singletons the call could observe that are not (wholly) recorded -> why."""
+        return {**self.partial, **self.why_left_out}
 
 
 class StatefulInputs:
@@ -363,6 +476,52 @@ def load_inputs_only(data: bytes) -> object:
     return pickling.check_loads(data, _InputsOnly)
 
 
+class _InputsAndState(pickle.Unpickler):
+    """Loads pickled StatefulInputs as (inputs, recorded state), putting nothing in place."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == restore_then_inputs.__name__:
+            return _inputs_and_state
+        return super().find_class(module, name)
+
+
+def _inputs_and_state(module: str, values: dict[str, object], inputs: object) -> object:
+    return _Loaded(inputs, values)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Loaded:
+    inputs: object
+    values: dict[str, object]
+
+
+def recorded_settings(data: bytes) -> list[tuple[str, str, object]]:
+    """(module to import, the setting as an expression, its recorded value) for each
+    setting of a singleton (see the module's docstring) that pickled inputs were
+    recorded with and that this process has otherwise: what a pasted call must set
+    first (`decimal.getcontext().prec`, 50)."""
+    loaded = _InputsAndState(io.BytesIO(data)).load()
+    if not isinstance(loaded, _Loaded):
+        return []
+    found: list[tuple[str, str, object]] = []
+    for key, value in loaded.values.items():
+        if not key.startswith(SINGLETON) or not isinstance(value, dict):
+            continue
+        if key == DECIMAL_CONTEXT:
+            module, where_now = "decimal", "decimal.getcontext()"
+            now = _decimal_settings(flags=False)
+            value = {name: value[name] for name in _DECIMAL_FIELDS}
+        else:
+            module = key[len(SINGLETON) :].partition(":")[0]
+            where_now = where(key)
+            obj = _singleton(key)
+            now = {} if obj is None else _settings(obj)[0]
+        for name, recorded in value.items():
+            if type(now.get(name, _ABSENT)) is not type(recorded) or now[name] != recorded:
+                found.append((module, f"{where_now}.{name}", recorded))
+    return found
+
+
 def _put(holder: Any, name: str, value: object, set_value: Callable[[object], None]) -> None:
     """Set one value, keeping a container's identity (other objects may hold it)."""
     current = holder.get(name)
@@ -379,8 +538,12 @@ RECEIVER = "<receiver>:"
 
 
 def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
-    """Put recorded values in place (`name` or `Class.attr`); containers keep identity."""
+    """Put recorded values in place (`name`, `Class.attr`, `@` singletons); containers keep
+    identity."""
     for key, value in values.items():
+        if key.startswith(SINGLETON):
+            _restore_singleton(key, value)  # type: ignore[arg-type]
+            continue
         if key.startswith(RECEIVER):
             continue
         path, _, name = key.rpartition(".")
@@ -393,6 +556,13 @@ def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
 
 
 def _value_now(namespace: dict[str, Any], key: str, receiver: type | None) -> object:
+    if key == DECIMAL_CONTEXT:
+        return _decimal_settings(flags=False)
+    if key == RANDOM_STATE:
+        return random.getstate()
+    if key.startswith(SINGLETON):
+        obj = _singleton(key)
+        return None if obj is None else _settings(obj)[0]
     path, _, name = key.rpartition(".")
     if not path:
         return namespace.get(key)
@@ -413,7 +583,261 @@ def receiver_class(receiver: str | None, args: tuple[object, ...]) -> type | Non
 
 
 def after(
-    namespace: dict[str, Any], state: GlobalState, receiver: type | None = None
+    namespace: dict[str, Any],
+    state: GlobalState,
+    *,
+    receiver: type | None = None,
+    left_out: dict[str, str] | None = None,
 ) -> GlobalState:
-    """The same names' values now (after a replayed call)."""
-    return GlobalState({key: _value_now(namespace, key, receiver) for key in state.after})
+    """The same names' values now (after a call): `<receiver>:` keys on `receiver`'s
+    classes; with what was not recorded and why."""
+    values = {key: _value_now(namespace, key, receiver) for key in state.after}
+    return GlobalState(values, left_out or {})
+
+
+SINGLETON = "@"
+"""The first character of a singleton's key (see the module's docstring)."""
+DECIMAL_CONTEXT = "@decimal.getcontext()"
+RANDOM_STATE = "@random.getstate()"
+
+
+def _uses_random(module: str) -> bool:
+    """Whether `module`, or a module around it (`_modules_around`), holds the `random`
+    module or one of its functions (`from random import choice`): then the state of
+    random's shared generator, which `random.seed(7)` in the workload fixed, is the
+    call's state too (a worker's is seeded afresh)."""
+    held = [sys.modules[module]] if module in sys.modules else []
+    for namespace in [vars(m) for m in held + _modules_around(module)]:
+        for value in list(namespace.values()):
+            if value is random:
+                return True
+            bound = issubclass(type(value), (types.MethodType, types.BuiltinMethodType))
+            if bound and value.__self__ is random._inst:  # type: ignore[attr-defined]
+                return True
+    return False
+
+
+_DECIMAL_FIELDS = ("prec", "rounding", "Emin", "Emax", "capitals", "clamp")
+
+
+def _decimal_settings(flags: bool) -> dict[str, object]:
+    """The thread's decimal context as plain data (`decimal` is imported here, not at the
+    top: the context is recorded only in a process whose own code imported it). Its
+    flags (the signals raised since they were last cleared) are put in place before a
+    call, but not compared after it: a rewrite that computes the same values by other
+    steps may raise other Inexact or Rounded signals."""
+    import decimal
+
+    context = decimal.getcontext()
+    found: dict[str, object] = {name: getattr(context, name) for name in _DECIMAL_FIELDS}
+    found["traps"] = sorted(signal.__name__ for signal, on in context.traps.items() if on)
+    if flags:
+        found["flags"] = sorted(signal.__name__ for signal, on in context.flags.items() if on)
+    return found
+
+
+def _decimal_context(settings: dict[str, Any]) -> Any:
+    import decimal
+
+    def signals(names: list[str]) -> list[type[decimal.DecimalException]]:
+        return [getattr(decimal, name) for name in names]
+
+    fields = {name: settings[name] for name in _DECIMAL_FIELDS}
+    return decimal.Context(
+        **fields, traps=signals(settings["traps"]), flags=signals(settings.get("flags", []))
+    )
+
+
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+_CODE = (
+    type,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    functools.partial,
+)
+_PLAIN_ITEMS = 1000  # items of containers looked through before an attribute is "not plain"
+
+
+def _plain(value: object, budget: list[int]) -> bool:
+    """Numbers, strings, and lists, tuples, sets and dicts of them (exactly those types)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if type(value) in _PLAIN:
+        return True
+    if type(value) in (list, tuple, set, frozenset):
+        return all(_plain(item, budget) for item in value)  # type: ignore[attr-defined]
+    if type(value) is dict:
+        return all(_plain(k, budget) and _plain(v, budget) for k, v in value.items())  # type: ignore[attr-defined]
+    return False
+
+
+def _settings(obj: object) -> tuple[dict[str, object], list[str]]:
+    """(the attributes of `obj` that hold plain data, the names of the others)."""
+    settings: dict[str, object] = {}
+    skipped: list[str] = []
+    for name, value in sorted((pickling.instance_dict(obj) or {}).items()):
+        if _dunder(name):
+            continue
+        if _plain(value, [_PLAIN_ITEMS]):
+            settings[name] = value
+        elif not issubclass(type(value), _CODE):  # functions and classes: code, not state
+            skipped.append(name)
+    return settings, skipped
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def where(key: str) -> str:
+    """How a message names a singleton: `mpmath.mp`, `decimal.getcontext()`."""
+    return key[len(SINGLETON) :].replace(":", ".")
+
+
+def _singleton(key: str) -> object:
+    module, _, path = key[len(SINGLETON) :].partition(":")
+    try:
+        return pickling.resolve_name(module, path)
+    except Exception:
+        return None
+
+
+def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
+    """Put a singleton's recorded settings in place: lists, dicts and sets keep identity
+    (mpmath's `mpf._ctxdata` holds the context's `_prec_rounding` list)."""
+    if key == DECIMAL_CONTEXT:
+        sys.modules["decimal"].setcontext(_decimal_context(settings))
+        return
+    if key == RANDOM_STATE:
+        random.setstate(settings)  # type: ignore[arg-type]
+        return
+    held = pickling.instance_dict(_singleton(key))
+    if held is None:
+        return
+    for name, value in settings.items():
+        if type(held.get(name, _ABSENT)) is type(value) and held[name] == value:
+            continue  # as recorded already (a frozen dataclass refuses even the same value)
+        _put(held, name, value, functools.partial(held.__setitem__, name))
+
+
+_WALK_LIMIT = 500  # objects of a call's arguments looked at for singletons
+
+
+def _singleton_key(obj: object, within: str | None = None) -> str | None:
+    """`@module:path` if a module keeps `obj`, an instance with state, under a name (in a
+    module of the package `within`, if given)."""
+    if not pickling.module_instance(obj):
+        return None
+    name = pickling.module_instance_name(obj)
+    if name is None or name[0] in pickling.NOT_IMPORTABLE:
+        return None
+    if within is not None and name[0].partition(".")[0] != within:
+        return None  # imported from elsewhere (`__future__`'s features)
+    return f"{SINGLETON}{name[0]}:{name[1]}"
+
+
+def _singletons_in_arguments(args: tuple[object, ...]) -> list[tuple[object, str]]:
+    """(object, `@module:path`) for each singleton among the arguments, their attributes
+    and items (a bounded walk), or held by their classes (`mpf.context` is `mp`)."""
+    found: dict[int, tuple[object, str]] = {}
+
+    def note(obj: object) -> bool:
+        if id(obj) in found:
+            return True
+        key = _singleton_key(obj)
+        if key is not None:
+            found[id(obj)] = (obj, key)
+        return key is not None
+
+    seen: set[int] = set()
+    classes: set[type] = set()
+    queue = list(args)
+    while queue and len(seen) < _WALK_LIMIT:
+        obj = queue.pop()
+        if id(obj) in seen or type(obj) in _PLAIN:
+            continue
+        seen.add(id(obj))
+        classes.add(type(obj))
+        if note(obj):
+            continue  # its settings are its state here
+        if type(obj) in (list, tuple, set, frozenset):
+            items: Iterable[object] = obj  # type: ignore[assignment]
+        elif type(obj) is dict:
+            items = obj.values()  # type: ignore[attr-defined]
+        else:
+            items = (pickling.instance_dict(obj) or {}).values()
+        if len(queue) < _WALK_LIMIT:
+            queue.extend(itertools.islice(items, _WALK_LIMIT))
+    for cls in classes:
+        if cls.__module__ == "builtins":
+            continue
+        for klass in cls.__mro__[:-1]:
+            for value in list(vars(klass).values()):
+                if not issubclass(type(value), _NOT_CLASS_STATE):
+                    note(value)
+    return list(found.values())
+
+
+_AS_IMPORTED: dict[int, tuple[object, dict[str, object]]] = {}
+"""id -> (singleton, a copy of its settings as the import of its module left them)."""
+
+
+def _as_imported(obj: object) -> None:
+    if id(obj) not in _AS_IMPORTED or _AS_IMPORTED[id(obj)][0] is not obj:
+        _AS_IMPORTED[id(obj)] = (obj, copy.deepcopy(_settings(obj)[0]))
+
+
+def note_as_imported(module: types.ModuleType) -> None:
+    """Note the settings of the singletons `module` keeps, as its import left them: those
+    a call later finds the same need not be recorded (a worker has them so)."""
+    for value in list(vars(module).values()):
+        try:
+            if not issubclass(type(value), _NOT_STATE) and pickling.module_instance(value):
+                _as_imported(value)
+        except Exception:  # recorded with every call instead
+            continue
+
+
+def _singletons_around(module: str) -> list[tuple[object, str]]:
+    """(object, `@module:path`) for each singleton the modules around `module` keep."""
+    found: dict[int, tuple[object, str]] = {}
+    for held_by in _modules_around(module):
+        package = held_by.__name__.partition(".")[0]
+        for value in list(vars(held_by).values()):
+            if id(value) in found or issubclass(type(value), _NOT_STATE):
+                continue
+            key = _singleton_key(value, within=package)
+            if key is not None:
+                found[id(value)] = (value, key)
+    return list(found.values())
+
+
+def _modules_around(module: str) -> list[types.ModuleType]:
+    """The modules whose singletons a function of `module` can observe without being
+    passed them: the other modules of its package, and the modules it holds as globals
+    or whose functions and classes it holds (`import config`, `from config import
+    scale`), but not the standard library's nor perfloop's."""
+    namespace = vars(sys.modules[module]) if module in sys.modules else {}
+    package = module.partition(".")[0]
+    names = {name for name in sys.modules if name.partition(".")[0] == package}
+    for value in list(namespace.values()):
+        if issubclass(type(value), types.ModuleType):
+            names.add(value.__name__)
+        elif issubclass(type(value), (type, types.FunctionType)):
+            names.add(str(getattr(value, "__module__", "")))
+    names.discard(module)  # its own globals: recorded by name, or as changed since import
+    return [
+        sys.modules[name]
+        for name in sorted(names)
+        if name in sys.modules
+        and name.partition(".")[0] not in _NOT_AROUND
+        and name.partition(".")[0] not in sys.stdlib_module_names
+        and isinstance(getattr(sys.modules[name], "__dict__", None), dict)
+    ]
+
+
+_NOT_AROUND = frozenset({"perfloop", "cloudpickle", "builtins", "__main__", "__mp_main__"})

@@ -32,7 +32,7 @@ from pathlib import Path
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.runtime import pickling
 from perfloop.runtime.lazy import RAISED, LazyOutcome, settle
-from perfloop.runtime.state import GlobalState
+from perfloop.runtime.state import SINGLETON, GlobalState, where
 from perfloop.runtime.state import after as state_after
 from perfloop.sandbox import tripwire
 from perfloop.sandbox.runner import run_in_worker
@@ -56,6 +56,7 @@ class ReplayTask:
     records: tuple[CallRecord, ...]
     policy: ComparePolicy
     rebase_lazy_arguments: bool = False  # the original's replay: see the module's docstring
+    original: bool = False  # the original's replay (a difference says what state it ran with)
 
 
 class RecordedCallDoesNotLoad(Exception):
@@ -125,8 +126,9 @@ class OriginalReplay:
             )
         return (
             f"replaying the original does not reproduce its recorded calls ({why}); it "
-            "depends on state besides its arguments (randomness, time, module state), so "
-            "replay cannot judge a rewrite"
+            "depends on state besides its arguments and the module state recorded with them "
+            "(randomness, time, or state said above not to be recorded), so replay cannot "
+            "judge a rewrite"
         )
 
     def note(self) -> str | None:
@@ -252,7 +254,7 @@ def _replay_records(
         if recorded is not None:
             first = args[0] if is_method and args else None
             receiver = first if isinstance(first, type) else type(first) if is_method else None
-            now = state_after(_namespace(function), recorded, receiver)
+            now = state_after(_namespace(function), recorded, receiver=receiver)
             actual = (*actual[:-1], now, actual[-1])
         as_recorded = _as_recorded(actual)
         problem = compare_outcomes(
@@ -264,6 +266,8 @@ def _replay_records(
                 rebased.append((number - 1, outcome))
                 continue
         if problem is not None:
+            if (task.original or task.source is None) and recorded is not None:
+                problem += _state_note(recorded)  # what the original ran with
             lazy = expected[0] == "return" and isinstance(expected[1], LazyOutcome)
             difference = Difference(record.index, record.call_repr, problem)
             return ReplayReport(record.index + 1, difference, tuple(rebased), lazy)
@@ -378,6 +382,20 @@ def _global_state(outcome: tuple[object, ...]) -> GlobalState | None:
     return outcome[-2] if isinstance(outcome[-2], GlobalState) else None
 
 
+def _state_note(recorded: GlobalState) -> str:
+    """The singletons the call was replayed with, and those not (wholly) recorded, why."""
+    singletons = [where(key) for key in recorded.after if key.startswith(SINGLETON)]
+    left_out = getattr(recorded, "left_out", {})  # not in recordings older than the field
+    note = ""
+    if singletons:
+        note += f"; put in place before the call: {', '.join(singletons)}"
+    if left_out:
+        shown = list(left_out.values())[:3]
+        more = f"; and {len(left_out) - 3} more" if len(left_out) > 3 else ""
+        note += f"; not recorded: {'; '.join(shown)}{more}"
+    return note
+
+
 def _compare_global_state(
     expected: tuple[object, ...], actual: tuple[object, ...], policy: ComparePolicy
 ) -> str | None:
@@ -385,8 +403,11 @@ def _compare_global_state(
     if state_e is None or state_a is None:
         return None
     for name, value in state_e.after.items():
-        where = f"class attribute {name}" if "." in name else f"global {name}"
-        mismatch = compare_values(value, state_a.after.get(name), where, policy)
+        if name.startswith(SINGLETON):
+            place = where(name)
+        else:
+            place = f"class attribute {name}" if "." in name else f"global {name}"
+        mismatch = compare_values(value, state_a.after.get(name), place, policy)
         if mismatch is not None:
             return f"module state after the call differs: {mismatch.describe()}"
     return None
@@ -433,7 +454,9 @@ def replay_original(
     """Replay the original on its recorded calls, rebasing lazy results' argument state
     (see the module's docstring); a rebased set of calls is replayed once more, as
     recorded calls are, so an original that leaves other state each time still fails."""
-    task = ReplayTask(module, qualname, str(path), source, tuple(records), policy, True)
+    task = ReplayTask(
+        module, qualname, str(path), source, tuple(records), policy, True, original=True
+    )
     verdict, report = _run(task, root, limits)
     if report is None or not report.rebased or verdict.status is not VerdictStatus.EQUIVALENT:
         lazy = report is not None and report.lazy_difference

@@ -1,0 +1,347 @@
+"""Singletons the workload configured before calling a target are recorded state.
+
+Real functions depend on the state of a module-level object they do not name as a
+global: `decimal.getcontext().prec = 50` before Decimal arithmetic, mpmath's
+`mp.dps = 60` reached through the arguments' class, a settings object another module
+keeps. A worker that replays a call starts with that object as imported, so before
+this the original did not reproduce its own calls ("it depends on state besides its
+arguments"), or a rewrite was judged at the wrong precision: one that is the same
+only at the default precision passed.
+"""
+
+from __future__ import annotations
+
+import decimal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfloop.capture import capture_calls
+from perfloop.model import (
+    Candidate,
+    FunctionRef,
+    Limits,
+    RunId,
+    TargetCapture,
+    VerdictStatus,
+)
+from perfloop.outside.counterexample import counterexample_for
+from perfloop.verification import replay as replay_module
+from perfloop.verification.replay import replay, replay_candidate
+
+MONEY = """
+from decimal import Decimal, localcontext
+
+
+def compound(principal, rate, years):
+    total = Decimal(principal)
+    factor = 1 + Decimal(rate)
+    for _ in range(years):
+        total *= factor
+    return total
+"""
+
+# the same at the default precision (28 digits), not at the workload's 50
+CAPPED = """
+def compound(principal, rate, years):
+    with localcontext() as context:
+        context.prec = min(context.prec, 28)
+        total = Decimal(principal)
+        factor = 1 + Decimal(rate)
+        for _ in range(years):
+            total *= factor
+    return +total
+"""
+
+SAME = """
+def compound(principal, rate, years):
+    total = Decimal(principal)
+    factor = Decimal(rate) + 1
+    for _ in range(years):
+        total = total * factor
+    return total
+"""
+
+CONFIG = """
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:  # a frozen singleton: put in place, it must not be assigned to
+    top: int = 10
+
+
+LIMITS = Limits()
+
+
+class Proxy:  # werkzeug's LocalProxy shape: asking it anything raises outside a request
+    @property
+    def __dict__(self):
+        raise RuntimeError("working outside of request context")
+
+    def __getattribute__(self, name):
+        raise RuntimeError("working outside of request context")
+
+
+request = Proxy()
+
+
+class Formatter:
+    def __init__(self):
+        self.width = 8
+
+
+class Settings:
+    def __init__(self):
+        self.scale = 1
+        self.unit = "m"
+        self.formatter = Formatter()
+
+
+settings = Settings()
+
+
+class Counter:
+    def __init__(self):
+        self.calls = 0
+
+
+counter = Counter()
+
+
+def unit():
+    return settings.unit
+"""
+
+GEOMETRY = """
+import config
+from config import unit
+
+
+def area(width, height):
+    return min(width * height * config.settings.scale ** 2, config.LIMITS.top * 10)
+
+
+def label(value):
+    return f"{value * config.settings.scale}{unit()}"
+
+
+def tally():
+    config.counter.calls += 1
+    return config.counter.calls
+
+
+def padded(value):
+    return str(value).rjust(config.settings.formatter.width)
+"""
+
+DICE = """
+import random
+
+
+def roll(count):
+    return [random.randint(1, 6) for _ in range(count)]
+"""
+
+WORKLOAD = """
+import decimal
+import random
+
+import dice
+
+import config
+import geometry
+import money
+
+decimal.getcontext().prec = 50
+for years in (3, 10, 30):
+    print(money.compound("1000.5", "0.0312345678901234567", years))
+
+geometry.tally()  # the counter as the import left it: the call's change is what counts
+geometry.tally()
+config.settings.scale = 3
+config.settings.unit = "cm"
+config.settings.formatter.width = 12
+for width, height in [(1, 2), (3, 4)]:
+    print(geometry.area(width, height), geometry.label(width), geometry.padded(height))
+
+random.seed(7)
+for count in (2, 3, 4):
+    print(dice.roll(count))
+"""
+
+LIMITS = Limits(wall_seconds=30, memory_mb=1024)
+NAMES = {
+    "money": ("compound",),
+    "geometry": ("area", "label", "padded", "tally"),
+    "dice": ("roll",),
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, TargetCapture]]:
+    root = tmp_path_factory.mktemp("singletons")
+    for name, text in [
+        ("money", MONEY),
+        ("config", CONFIG),
+        ("geometry", GEOMETRY),
+        ("dice", DICE),
+        ("workload", WORKLOAD),
+    ]:
+        (root / f"{name}.py").write_text(text.lstrip(), encoding="utf-8")
+    refs = [FunctionRef(module, q) for module, names in NAMES.items() for q in names]
+    captures = capture_calls("python workload.py", root, refs)
+    return root, {ref.qualname: capture for ref, capture in captures.items()}
+
+
+def replay_original(project, module: str, qualname: str):
+    root, captures = project
+    records = captures[qualname].records
+    return replay(module, qualname, root / f"{module}.py", None, records, root=root, limits=LIMITS)
+
+
+def check(project, module: str, qualname: str, old: str, new: str):
+    root, captures = project
+    original = {"money": MONEY, "geometry": GEOMETRY, "dice": DICE}[module].lstrip()
+    source = original.replace(old.lstrip(), new.lstrip())
+    assert source != original
+    made = Candidate(FunctionRef(module, qualname), "test", "", source, "", f"{module}.py")
+    return replay_candidate(made, captures[qualname].records, root=root, limits=LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("module", "qualname"), [("money", "compound"), ("geometry", "area"), ("dice", "roll")]
+)
+def test_the_original_replays_at_the_state_the_workload_set(project, module, qualname) -> None:
+    verdict = replay_original(project, module, qualname)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    assert verdict.calls_checked == len(project[1][qualname].records) > 1
+
+
+def test_a_rewrite_that_differs_only_at_the_workloads_precision_is_caught(project) -> None:
+    # the premise: at the default precision the two agree, so replay at a worker's
+    # default context would call this rewrite equivalent
+    namespace: dict[str, object] = {}
+    exec(MONEY + CAPPED.replace("def compound", "def capped"), namespace)
+    with decimal.localcontext(decimal.Context()):
+        args = ("1000.5", "0.0312345678901234567", 30)
+        assert namespace["compound"](*args) == namespace["capped"](*args)  # type: ignore[operator]
+    verdict = check(project, "money", "compound", MONEY.split("\n\n\n")[1], CAPPED)
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "result" in verdict.difference.description
+
+
+def test_a_rewrite_equal_at_the_workloads_precision_passes(project) -> None:
+    verdict = check(project, "money", "compound", MONEY.split("\n\n\n")[1], SAME)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    assert verdict.calls_checked == 3
+
+
+def test_a_rewrite_that_ignores_the_configured_setting_is_caught(project) -> None:
+    # with the settings object as imported (scale 1) the two would agree
+    verdict = check(
+        project, "geometry", "area", "config.settings.scale ** 2", "1"
+    )  # fmt: skip
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "expected 18, got 2" in verdict.difference.description
+
+
+def test_a_rewrite_that_changes_the_settings_object_is_caught(project) -> None:
+    verdict = check(
+        project, "geometry", "label", '    return f"{value * config.settings.scale}{unit()}"',
+        '    config.settings.unit = unit()\n    return f"{value * config.settings.scale}{unit()}"',
+    )  # fmt: skip
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference  # the same value
+    verdict = check(
+        project, "geometry", "label", '    return f"{value * config.settings.scale}{unit()}"',
+        '    config.settings.scale = 1\n    return f"{value * 3}{unit()}"',
+    )  # fmt: skip
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "module state after the call differs: config.settings" in (
+        verdict.difference.description
+    )
+
+
+def test_state_that_is_not_recorded_is_named_when_the_original_does_not_replay(project) -> None:
+    # `settings.formatter` is an object, not plain data: its width (12 in the workload,
+    # 8 as imported) is not put in place, and the message says so
+    verdict = replay_original(project, "geometry", "padded")
+    assert verdict.status is VerdictStatus.DIFFERENT
+    description = verdict.difference.description
+    # config.LIMITS is as the import left it: a worker has it so, it is not recorded
+    put = "put in place before the call: decimal.getcontext(), config.settings, config.counter;"
+    assert put in description
+    left_out = (
+        "not recorded: config.settings (a Settings): only its plain-data attributes are "
+        "recorded, not formatter"
+    )
+    assert left_out in description
+    # the reason `verify` gives, with the original's source served as a candidate's is
+    root, captures = project
+    original = replay_module.replay_original(
+        "geometry", "padded", root / "geometry.py", captures["padded"].records, root=root,
+        limits=LIMITS, source=GEOMETRY.lstrip(),
+    )  # fmt: skip
+    problem = original.problem()
+    assert problem is not None and left_out in problem
+    assert "depends on state besides its arguments and the module state recorded" in problem
+
+
+def test_the_counterexample_sets_the_precision_before_the_call(project) -> None:
+    root, captures = project
+    verdict = check(project, "money", "compound", MONEY.split("\n\n\n")[1], CAPPED)
+    example = counterexample_for(
+        verdict,
+        captures["compound"].records,
+        FunctionRef("money", "compound"),
+        root / "money.py",
+        MONEY.lstrip(),
+        root=root,
+        run_id=RunId("test"),
+    )
+    assert example is not None and example.exact, example
+    assert example.code.startswith("import decimal; decimal.getcontext().prec = 50; ")
+    setup, _, call = example.code.rpartition("; ")
+    pasted = subprocess.run(
+        [sys.executable, "-c", f"{setup}; print({call})"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    namespace: dict[str, object] = {}
+    exec(MONEY, namespace)
+    with decimal.localcontext(decimal.Context(prec=50)):
+        expected = eval(call, namespace)
+    assert pasted.stdout.strip() == str(expected), pasted.stderr
+
+
+def test_a_rewrite_that_draws_random_numbers_differently_is_caught(project) -> None:
+    # the workload seeded `random`: the same draws replay, other draws differ in their
+    # values, or else in the generator's state they leave behind
+    old = "    return [random.randint(1, 6) for _ in range(count)]"
+    same = (
+        "    rolls = []\n    for _ in range(count):\n"
+        "        rolls.append(random.randint(1, 6))\n    return rolls"
+    )
+    verdict = check(project, "dice", "roll", old, same)
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    other = "    return [int(random.random() * 6) + 1 for _ in range(count)]"
+    verdict = check(project, "dice", "roll", old, other)
+    assert verdict.status is VerdictStatus.DIFFERENT
+
+
+def test_a_rewrite_that_no_longer_changes_a_singleton_the_original_changed_is_caught(
+    project,
+) -> None:
+    # before the first call the counter is as imported (nothing to put in place); what
+    # the call does to it is compared all the same
+    verdict = replay_original(project, "geometry", "tally")
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    assert verdict.calls_checked == 2
+    old = "    config.counter.calls += 1\n    return config.counter.calls"
+    verdict = check(project, "geometry", "tally", old, "    return config.counter.calls + 1")
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "module state after the call differs: config.counter" in (verdict.difference.description)
