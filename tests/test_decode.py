@@ -118,7 +118,7 @@ def verdict() -> Verdict:
         (wrong(verdict(), status="equivalent"), Verdict, "Verdict.status is 'equivalent' (str)"),
         (wrong(verdict(), calls_checked="3"), object, "Verdict.calls_checked is '3' (str)"),
         (wrong(verdict(), tiers=["replay"]), Verdict, "Verdict.tiers is ['replay'] (list)"),
-        (ReplayReport(3, None), Verdict, "ReplayReport(checked=3, difference=None)"),
+        (ReplayReport(3, None), Verdict, "ReplayReport(checked=3, difference=None, "),
         (ReplayReport("all", None), ReplayReport, "ReplayReport.checked is 'all' (str)"),
         (("ok", None, "", "x", "extra"), tuple[str, object, str, str], "has 5 items where 4"),
     ],

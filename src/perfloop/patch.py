@@ -250,7 +250,7 @@ def _helpers(
             ):
                 offered[small.targets[0].target.value] = statement
         elif isinstance(statement, _BLOCKS):  # each name it binds brings the whole block
-            offered.update(dict.fromkeys(_bound_in_block(statement), statement))
+            offered.update(dict.fromkeys(sorted(_bound_in_block(statement)), statement))
     taken: dict[str, cst.BaseStatement] = {}
     replaced: dict[str, cst.BaseStatement] = {}
     pending = [name.value for name in _names(function)]

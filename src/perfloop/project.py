@@ -264,11 +264,11 @@ def _package_dirs(root: Path) -> list[str]:
 def _editable_roots(root: Path) -> list[Path]:
     """Folders under `root` that an editable install of the project puts on the import
     path, read (never run) from the site-packages of perfloop's interpreter and of the
-    project's own venv (perfloop.sandbox.user_site): a `.pth` line naming a folder, or
+    project's own venv (perfloop.user_site): a `.pth` line naming a folder, or
     the `MAPPING` of setuptools' `__editable___*_finder.py` (package -> its folder).
     PyYAML 5.3.1's setup.py maps its packages with `package_dir={'': {2: 'lib', 3:
     'lib3'}[sys.version_info[0]]}`, which only running it can tell."""
-    from perfloop.sandbox.user_site import user_environment
+    from perfloop.user_site import user_environment
 
     user = user_environment()
     site_dirs = [*sysconfig.get_paths().values(), *(user.site_dirs if user else ())]

@@ -40,7 +40,7 @@ from perfloop.project import default_import_roots
 from perfloop.runtime.hooks import SPEC_VARIABLE
 from perfloop.sandbox import boundary
 from perfloop.sandbox.runner import PACKAGE_PARENT, secret_variables, use_import_path
-from perfloop.sandbox.user_site import site_variable, user_environment
+from perfloop.user_site import site_variable, user_environment
 
 BOOT_DIR = Path(__file__).resolve().parent / "runtime" / "boot"
 

@@ -149,7 +149,7 @@ def _top_level(source: str) -> dict[str, str]:
         ):
             found[statement.targets[0].id] = ast.dump(statement)
         elif isinstance(statement, _BLOCKS):  # `if sys.version_info < ...: def pairwise...`
-            found.update(dict.fromkeys(_bound_in_block(statement), ast.dump(statement)))
+            found.update(dict.fromkeys(sorted(_bound_in_block(statement)), ast.dump(statement)))
     return found
 
 

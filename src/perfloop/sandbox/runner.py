@@ -45,8 +45,8 @@ from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
 from perfloop.sandbox import boundary
 from perfloop.sandbox.decode import Refused, check, decode
 from perfloop.sandbox.tripwire import Mode as Tripwire
-from perfloop.sandbox.user_site import site_variable
 from perfloop.sandbox.worker import BOUNDARY_FILE
+from perfloop.user_site import site_variable
 
 T = TypeVar("T")
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from perfloop.atomic import write_atomic
 from perfloop.model import Limits
 from perfloop.sandbox import boundary, tripwire
-from perfloop.sandbox.user_site import add_user_site
+from perfloop.user_site import add_user_site
 
 OUTPUT_LIMIT = 64 * 1024 * 1024  # bytes of stdout or stderr before it counts as a flood
 _CLONE_NEWUSER = 0x10000000

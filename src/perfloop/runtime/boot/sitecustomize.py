@@ -7,7 +7,7 @@ does nothing unless PERFLOOP_RUNTIME names a spec file.
 import os
 
 if os.environ.get("PERFLOOP_USER_SITE"):  # the project's venv, when perfloop is elsewhere
-    from perfloop.sandbox.user_site import add_user_site
+    from perfloop.user_site import add_user_site
 
     add_user_site()
 
