@@ -74,15 +74,39 @@ def test_a_subclass_differs_from_its_base() -> None:
     )
 
 
-def test_two_classes_with_one_name_are_told_apart() -> None:
+def test_two_classes_with_one_name_and_other_bodies_are_told_apart() -> None:
     def make() -> type:
         class Point:
             pass
 
         return Point
 
-    first, second = make(), make()
+    def make_other() -> type:
+        class Point:
+            def norm(self) -> int:
+                return 0
+
+        return Point
+
+    first = make()
+    second = make_other()
+    second.__qualname__ = first.__qualname__
     assert "two distinct classes named" in diff(first(), second()).reason
+
+
+def test_run_time_twins_are_compared_by_their_instances_state() -> None:
+    # attrs 25.3.0 makes a new `..._InstanceOfValidatorAttributes` tuple class (its
+    # fields as `property(itemgetter(i))`) for every class it decorates: the class in a
+    # recorded result and the one a replay makes can never be one object
+    def make() -> type:
+        from operator import itemgetter
+
+        return type("Attributes", (tuple,), {"x": property(itemgetter(0)), "__slots__": ()})
+
+    first, second = make(), make()
+    assert first is not second
+    same(first((1, 2)), second((1, 2)))
+    assert diff(first((1, 2)), second((1, 3))).reason == "values differ"
 
 
 # --- scalars compared with == ---------------------------------------------------------

@@ -332,6 +332,63 @@ def _type_name(cls: type) -> str:
         return "?"
 
 
+def run_time_twins(expected: type, actual: type) -> bool:
+    """Two classes that one piece of code made at run time, once in each process: the
+    same module, qualname, bases and body (methods with equal code), and neither is
+    what its module holds under that name. Their instances are compared by their
+    state. attrs 25.3.0 makes a new `..._InstanceOfValidatorAttributes` tuple class for
+    every class it decorates, so the class in a recorded result and the one a replay
+    makes can never be one object ("two distinct classes named ... (module loaded
+    twice?)" made `_transform_attrs` unverifiable). A module's own class loaded twice,
+    or two classes of one name with different bodies, are still told apart."""
+    try:
+        if (expected.__module__, expected.__qualname__) != (
+            actual.__module__,
+            actual.__qualname__,
+        ):
+            return False
+        held: object = sys.modules.get(expected.__module__)
+        for part in expected.__qualname__.split("."):
+            held = getattr(held, part, None)
+        if held is expected or held is actual:
+            return False
+        if [base.__qualname__ for base in expected.__mro__[1:]] != [
+            base.__qualname__ for base in actual.__mro__[1:]
+        ]:
+            return False
+        body_e, body_a = vars(expected), vars(actual)
+        if body_e.keys() != body_a.keys():
+            return False
+        return all(_same_member(body_e[name], body_a[name]) for name in body_e)
+    except Exception:  # a class whose names or body cannot be read: not twins
+        return False
+
+
+def _same_member(expected: object, actual: object) -> bool:
+    """One class attribute of run-time twins: functions by their code, properties and
+    static or class methods by what they wrap, other values by == or a repr that is no
+    address (attrs' `property(itemgetter(0))`)."""
+    if type(expected) is not type(actual):
+        return False
+    if isinstance(expected, property):
+        names = ("fget", "fset", "fdel")
+        return all(_same_member(getattr(expected, n), getattr(actual, n)) for n in names)
+    if isinstance(expected, (staticmethod, classmethod)):
+        return _same_member(expected.__func__, actual.__func__)  # type: ignore[attr-defined]
+    code = getattr(expected, "__code__", None)
+    if code is not None:
+        return bool(code == getattr(actual, "__code__", None))
+    if isinstance(expected, (types.GetSetDescriptorType, types.MemberDescriptorType)):
+        return bool(expected.__name__ == actual.__name__)  # type: ignore[attr-defined]
+    try:
+        if expected == actual:
+            return True
+    except Exception:
+        pass
+    text = repr(expected)
+    return " at 0x" not in text and text == repr(actual)
+
+
 def _types_differ(expected: type, actual: type) -> str:
     names = _type_name(expected), _type_name(actual)
     if names[0] == names[1]:
@@ -612,7 +669,7 @@ class _Comparer:
             if self.numpy_types and isinstance(e, self.numpy_types):
                 return self._numpy(sys.modules["numpy"], e, a, path, depth)
             cls = type(e)
-            if cls is not type(a):
+            if cls is not type(a) and not run_time_twins(cls, type(a)):
                 return _Diff(path, e, a, _types_differ(cls, type(a)))
             kind, recursive = _kind_of(cls)
             if not recursive:
