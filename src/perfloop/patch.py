@@ -227,28 +227,30 @@ def _helpers(
 ) -> tuple[list[cst.BaseStatement], dict[str, cst.BaseStatement]]:
     """What the new source defines at its top level and the new function needs, followed
     through what those read in turn: `NAME = ...` lines and defs the module lacks (to add,
-    in the new source's order), and top-level defs it has in another form (to replace).
+    in the new source's order), and top-level defs and `NAME = ...` lines it has in
+    another form (to replace).
 
     wcwidth's "Optimize wcwidth()" (69dc30c) adds `ZERO_WIDTH_CF` and `UBOUND_*` constants
     and gives `_bisearch` a third parameter: without them the maintainer's `wcwidth` failed
-    with "_bisearch() takes 2 positional arguments but 3 were given". A constant the module
-    already binds stays the module's."""
+    with "_bisearch() takes 2 positional arguments but 3 were given". A constant the edit
+    changes (a list made a frozenset for the new function's `in`) is the edit's: kept as
+    the module had it, the new function would be timed and judged with the old one. A
+    name the module binds otherwise (an import, a block) stays the module's."""
     bound = _top_level_names(module)
     defined = {
         s.name.value: s for s in module.body if isinstance(s, (cst.FunctionDef, cst.ClassDef))
     }
+    # `NAME = ...` lines: a maintainer's edit often changes the constant with the function
+    # that reads it (a list made a frozenset), and the new function is timed with it
+    defined.update(
+        (name, s) for s in module.body if (name := _assigned_name(s)) and name not in defined
+    )
     offered: dict[str, cst.BaseStatement] = {}
     for statement in proposed.body:
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             offered[statement.name.value] = statement
-        elif isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-            small = statement.body[0]
-            if (
-                isinstance(small, cst.Assign)
-                and len(small.targets) == 1
-                and isinstance(small.targets[0].target, cst.Name)
-            ):
-                offered[small.targets[0].target.value] = statement
+        elif (name := _assigned_name(statement)) is not None:
+            offered[name] = statement
         elif isinstance(statement, _BLOCKS):  # each name it binds brings the whole block
             offered.update(dict.fromkeys(sorted(_bound_in_block(statement)), statement))
     taken: dict[str, cst.BaseStatement] = {}
@@ -358,9 +360,25 @@ def _replacing(
 ) -> cst.BaseStatement:
     if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
         new = replaced.get(statement.name.value)
-        if new is not None:
-            return new.with_changes(leading_lines=statement.leading_lines)  # type: ignore[attr-defined]
+    else:
+        name = _assigned_name(statement)
+        new = replaced.get(name) if name is not None else None
+    if new is not None and type(new) is type(statement):
+        return new.with_changes(leading_lines=statement.leading_lines)  # type: ignore[attr-defined]
     return statement
+
+
+def _assigned_name(statement: cst.BaseStatement) -> str | None:
+    """NAME for a top-level line `NAME = ...` (one target, one statement), else None."""
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        small = statement.body[0]
+        if (
+            isinstance(small, cst.Assign)
+            and len(small.targets) == 1
+            and isinstance(small.targets[0].target, cst.Name)
+        ):
+            return small.targets[0].target.value
+    return None
 
 
 # top-level blocks that bind names: pycodestyle's speedup of

@@ -154,7 +154,7 @@ def test_a_replaced_helper_that_other_functions_call_is_named() -> None:
     target = Target(FunctionRef("widths", "wcwidth"), "widths.py", module)
     new = splice_candidate(target, FASTER_WIDTH, "outside:test").module_source
     notes = _extra_code_notes(FASTER_WIDTH, target, new)
-    assert "`_bisearch` is also called by in_table: only the tests and rollout tiers" in notes[1]
+    assert "`_bisearch` is also used by in_table: only the tests and rollout tiers" in notes[1]
 
 
 def test_module_names_come_from_paths_that_python_can_import(tmp_path: Path) -> None:
@@ -263,3 +263,39 @@ def test_a_block_that_binds_a_name_the_new_function_uses_comes_with_it() -> None
     taken, ignored = _extra_code_notes(WITH_PAIRWISE, target, new)
     assert "new: pairwise, tee" in taken
     assert "1 other top-level statement(s)" in ignored  # the try block
+
+
+# A maintainer's speedup that changes a constant with the function reading it: kept as the
+# module had it, the new function would run, and be timed, with the old list.
+KEYWORDS_LIST = """KEYWORDS = ['if', 'else', 'for', 'while']
+OTHER = 1
+
+
+def is_keyword(word):
+    return word in KEYWORDS
+
+
+def count(words):
+    return sum(1 for w in words if w in KEYWORDS)
+"""
+KEYWORDS_SET = """KEYWORDS = frozenset(['if', 'else', 'for', 'while'])
+OTHER = 2
+
+
+def is_keyword(word):
+    return not KEYWORDS.isdisjoint((word,))
+"""
+
+
+def test_a_constant_the_new_function_reads_in_a_new_form_is_replaced() -> None:
+    target = Target(FunctionRef("words", "is_keyword"), "words.py", KEYWORDS_LIST)
+    new = splice_candidate(target, KEYWORDS_SET, "outside:test").module_source
+    assert new.startswith("KEYWORDS = frozenset(['if', 'else', 'for', 'while'])\nOTHER = 1\n")
+    assert new.count("KEYWORDS =") == 1  # replaced in its place, not added again
+    namespace: dict[str, object] = {}
+    exec(compile(new, "words.py", "exec"), namespace)
+    assert namespace["is_keyword"]("for") is True  # type: ignore[operator]
+    taken, used, ignored = _extra_code_notes(KEYWORDS_SET, target, new)
+    assert "replaced: KEYWORDS" in taken
+    assert "`KEYWORDS` is also used by count" in used
+    assert "1 other top-level statement(s)" in ignored  # OTHER: the function does not read it

@@ -198,7 +198,7 @@ def _extra_code_notes(text: str, target: Target, module_source: str) -> tuple[st
         callers = _callers(module_source, name, top)
         if callers:
             notes.append(
-                f"`{name}` is also called by {', '.join(callers)}: only the tests and rollout "
+                f"`{name}` is also used by {', '.join(callers)}: only the tests and rollout "
                 f"tiers judge those with the new `{name}`"
             )
     kept_names = {function.name, top, *(n.split(".")[-1] for n in (*added, *replaced))}
