@@ -42,6 +42,31 @@ from perfloop.verification.replay import replay_original
 from perfloop.verification.tiers import tier_named
 
 
+def offered_candidates(
+    context: Context,
+    function: FunctionRef,
+    path: str,
+    module_source: str,
+    target: FunctionRef | None = None,
+) -> list[Candidate]:
+    """What the proposers that answer at once (rules, recipes; not the rounds of an LLM
+    or a command) offer for `function`, as the settings allow, until the --budget runs
+    out: a candidate left out then counts for `target` (default: `function`; a whole
+    class's, for its methods' rewrites)."""
+    offered = []
+    for proposer in context.proposers:
+        if isinstance(proposer, RoundProposer):
+            continue
+        for candidate in proposer(function, path, module_source):
+            if not rule_allowed(context.settings, candidate):
+                continue
+            if context.budget.spent():
+                context.budget.skip_candidate(target or function)
+                continue
+            offered.append(candidate)
+    return offered
+
+
 def optimize_target(
     context: Context,
     ref: FunctionRef,
@@ -76,17 +101,7 @@ def optimize_target(
         return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, plan.problem, recorded)
     seen: set[str] = set()
     budget = context.budget
-    proposed = []
-    for proposer in context.proposers:
-        if isinstance(proposer, RoundProposer):
-            continue
-        for candidate in proposer(ref, path, module_source):
-            if not rule_allowed(context.settings, candidate):
-                continue
-            if budget.spent():
-                budget.skip_candidate(ref)
-                continue
-            proposed.append(candidate)
+    proposed = offered_candidates(context, ref, path, module_source)
 
     def self_check() -> object:  # verification too: run beside the candidates' own
         return None if budget.spent() else context.verification.strength(plan, limits)

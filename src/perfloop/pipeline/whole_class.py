@@ -36,13 +36,12 @@ from perfloop.pipeline.candidates import (
     evaluate_candidate,
     evaluate_candidates,
     greedy_combinations,
-    rule_allowed,
+    offered_candidates,
     select_best,
 )
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.progress import Detail
 from perfloop.propose import combine_rules
-from perfloop.propose.rounds import RoundProposer
 from perfloop.qualnames import find_class
 from perfloop.results import CacheState, CacheUse, TargetResult, TargetStatus
 from perfloop.verification import TargetPlan
@@ -141,19 +140,11 @@ def optimize_class_target(
     proposed = []
     for method in methods:
         method_ref = FunctionRef(ref.module, f"{ref.qualname}.{method}")
-        for proposer in context.proposers:
-            if isinstance(proposer, RoundProposer):
-                continue
-            for candidate in proposer(method_ref, path, module_source):
-                if not rule_allowed(context.settings, candidate):
-                    continue
-                if context.budget.spent():
-                    context.budget.skip_candidate(ref)
-                    continue
-                step = _Step(method, candidate.origin, candidate.rationale)
-                whole = _class_candidate(ref, candidate.module_source, path, (step,))
-                steps[whole.candidate_id] = (step,)
-                proposed.append(whole)
+        for candidate in offered_candidates(context, method_ref, path, module_source, ref):
+            step = _Step(method, candidate.origin, candidate.rationale)
+            whole = _class_candidate(ref, candidate.module_source, path, (step,))
+            steps[whole.candidate_id] = (step,)
+            proposed.append(whole)
     seen: set[str] = set()
 
     def self_check() -> object:
