@@ -55,6 +55,7 @@ from perfloop.sandbox.runner import Tripwire, run_in_worker
 from perfloop.verification import unittest_suite
 from perfloop.verification.entry_marks import EntryMarks
 from perfloop.verification.plan import TargetPlan, TestSelection, TierCheck
+from perfloop.verification.test_clock import INDEX_TEST_SECONDS, time_limit
 
 TIER = "tests"
 PYTEST_ARGS = ("-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--tb=short")
@@ -123,6 +124,7 @@ def apply_gate(tests_problem: str | None, without_tests: bool) -> ApplyGate:
 class _IndexTask:
     root: str
     runner: str  # pytest or unittest
+    test_seconds: float = INDEX_TEST_SECONDS  # each test's time limit (test_clock)
 
 
 @dataclass(frozen=True)
@@ -149,21 +151,27 @@ class _RunReport:
 # --- main side -------------------------------------------------------------------------
 
 
-def index_tests(root: Path, limits: Limits, runner: str = "auto") -> TestIndex:
+def index_tests(
+    root: Path,
+    limits: Limits,
+    runner: str = "auto",
+    test_seconds: float = INDEX_TEST_SECONDS,
+) -> TestIndex:
     """Run the project's tests once with the original code, noting what each executes.
 
     `runner` "auto" runs them with pytest, and, where pytest could not run them or found
     none, with unittest (a fresh worker, so nothing pytest imported or rewrote stays);
-    the index then says so in its note."""
+    the index then says so in its note. A test that runs over `test_seconds` is stopped
+    and judges nothing (perfloop.verification.test_clock)."""
     if runner != "auto":
-        return _index_with(runner, root, limits)
-    by_pytest = _index_with("pytest", root, limits)
+        return _index_with(runner, root, limits, test_seconds)
+    by_pytest = _index_with("pytest", root, limits, test_seconds)
     partial = by_pytest.problem is None and by_pytest.uncollected > 0
     if not partial and (
         by_pytest.problem is None or by_pytest.failing or "did not finish" in by_pytest.problem
     ):
         return by_pytest
-    by_unittest = _index_with("unittest", root, limits)
+    by_unittest = _index_with("unittest", root, limits, test_seconds)
     if by_unittest.problem is not None or (
         partial and by_unittest.collected <= by_pytest.collected
     ):
@@ -186,11 +194,11 @@ def index_tests(root: Path, limits: Limits, runner: str = "auto") -> TestIndex:
     return replace(by_unittest, note=note, seconds=by_pytest.seconds + by_unittest.seconds)
 
 
-def _index_with(runner: str, root: Path, limits: Limits) -> TestIndex:
+def _index_with(runner: str, root: Path, limits: Limits, test_seconds: float) -> TestIndex:
     started = time.perf_counter()
     outcome = run_in_worker(
         "perfloop.verification.project_tests:index_worker",
-        _IndexTask(str(root), runner),
+        _IndexTask(str(root), runner, test_seconds),
         root=root,
         limits=limits,
         tripwire=Tripwire.SCRATCH,  # tests may write temporary files
@@ -382,6 +390,8 @@ class _Recorder:
         self.entered: dict[str, set[CodeKey]] = {}  # test -> project functions it entered
         self.collected = 0
         self.uncollected: dict[str, str] = {}  # test file -> why it could not be collected
+        self.overran: list[str] = []  # tests the index's clock stopped (test_clock)
+        self.test_seconds: float | None = None  # while indexing: each test's time limit
 
     def pytest_collection_modifyitems(self, items: list[object]) -> None:
         self.collected = len(items)
@@ -479,6 +489,16 @@ def _make_plugin(
                     recorder.entered[item.nodeid] = tracer.stop()  # type: ignore[attr-defined]
                 recorder.durations[item.nodeid] = time.perf_counter() - started  # type: ignore[attr-defined]
                 recorder.current = None
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_call(self, item: object) -> object:
+            if recorder.test_seconds is None:
+                yield
+                return
+            with time_limit(recorder.test_seconds) as clock:
+                yield
+            if clock.overran:
+                recorder.overran.append(item.nodeid)  # type: ignore[attr-defined]
 
         def pytest_collection_modifyitems(self, items: list[object]) -> None:
             recorder.pytest_collection_modifyitems(items)
@@ -675,6 +695,7 @@ def index_worker(task: _IndexTask) -> TestIndex:
     root = os.path.realpath(task.root)
     os.chdir(root)
     recorder = _Recorder()
+    recorder.test_seconds = task.test_seconds
     # a test file that cannot be imported (packaging 26.2's test_manylinux.py needs
     # `pretend`) covers nothing, and the others still judge: the note names it
     code = pytest.main(
@@ -711,6 +732,7 @@ def _index_by_unittest(task: _IndexTask) -> TestIndex:
             runner="unittest",
         )
     recorder = _Recorder()
+    recorder.test_seconds = task.test_seconds
     unittest_suite.run(suite, recorder, tracer)
     return _index_from(recorder, time.perf_counter() - started, "unittest")
 
@@ -738,7 +760,7 @@ def _index_from(recorder: _Recorder, seconds: float, runner: str) -> TestIndex:
         failing=len(recorder.failed),
         seconds=seconds,
         runner=runner,
-        note=_uncollected(recorder) or None,
+        note="; ".join(filter(None, (_uncollected(recorder), _overran(recorder)))) or None,
         uncollected=len(recorder.uncollected),
     )
 
@@ -753,6 +775,19 @@ def _uncollected(recorder: _Recorder, none_collected: bool = False) -> str:
     return (
         f"pytest could not collect {what}, so those tests judged nothing and the others did "
         "(install what they need to let them judge too)"
+    )
+
+
+def _overran(recorder: _Recorder) -> str:
+    """'' when every test ended in time; else which ones the index's clock stopped."""
+    if not recorder.overran:
+        return ""
+    first, *others = recorder.overran
+    what = f"{first} and {len(others)} more tests" if others else first
+    were, it = ("were", "they") if others else ("was", "it")
+    return (
+        f"{what} ran over {recorder.test_seconds:g} s and {were} stopped, so {it} judged "
+        f"nothing and the other tests did (run {it} alone to see where {it} waits)"
     )
 
 

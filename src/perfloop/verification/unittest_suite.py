@@ -20,6 +20,7 @@ candidate runs are picked by id from a fresh discovery of the whole suite.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -29,6 +30,8 @@ import warnings
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING
+
+from perfloop.verification.test_clock import Clock, time_limit
 
 if TYPE_CHECKING:
     from perfloop.verification.project_tests import _Recorder, _Tracer
@@ -100,11 +103,15 @@ class _Outcomes(unittest.TestResult):
         self.tracer = tracer
         self.started = 0.0
         self.skipped_now = False
+        self.clock: Clock | None = None  # while indexing: test_clock
+        self.clock_stack = contextlib.ExitStack()
 
     def startTest(self, test: unittest.TestCase) -> None:
         super().startTest(test)
         self.recorder.current = test.id()
         self.skipped_now = False
+        if self.recorder.test_seconds is not None:
+            self.clock = self.clock_stack.enter_context(time_limit(self.recorder.test_seconds))
         if self.tracer is not None:
             self.tracer.start()
         self.started = time.perf_counter()
@@ -115,6 +122,10 @@ class _Outcomes(unittest.TestResult):
         recorder.durations[test_id] = time.perf_counter() - self.started
         if self.tracer is not None:
             recorder.entered[test_id] = self.tracer.stop()
+        self.clock_stack.close()
+        if self.clock is not None and self.clock.overran:
+            recorder.overran.append(test_id)
+        self.clock = None
         if test_id not in recorder.failed and not self.skipped_now:
             recorder.passed.add(test_id)
         recorder.current = None
