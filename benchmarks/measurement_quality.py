@@ -145,7 +145,9 @@ def run_perfloop(
     the parts are called one by one to keep each process's timings for the bootstrap column."""
     extra, _ = PAIRS[pair]
     started = time.perf_counter()
-    task = timing_task(project.candidate(source(0)), source(extra), project.records, settings)
+    task = timing_task(
+        project.candidate(source(0)), source(extra), project.records, project.root, settings
+    )
     run = run_micro_ab(task, project.root, settings, time_threshold(settings, noise))
     seconds = time.perf_counter() - started
     if run.error is not None or run.estimate is None:

@@ -372,3 +372,27 @@ def test_memory_objective_prefers_less_memory_not_slower(project: Path) -> None:
         settings=settings,
     )
     assert worse.better is False and not worse.improved
+
+
+def test_a_package_init_with_relative_imports_is_timed(tmp_path: Path) -> None:
+    """cachetools 5.3.3's shape: a `src/` layout whose package `__init__.py` holds the
+    hot code and imports a submodule relatively (`from . import keys`). The candidate's
+    path is relative to the project, as optimize gives it; the timing worker runs in a
+    scratch folder, and served from there the package had no submodules: "the original
+    ... could not be loaded: ImportError: cannot import name 'keys' from partially
+    initialized module"."""
+    package = tmp_path / "src" / "pkgslow"
+    package.mkdir(parents=True)
+    (package / "keys.py").write_text("def key(xs):\n    return len(xs)\n")
+    original = "from . import keys\n\n\ndef slow(xs):\n    return sorted(xs)[0]\n"
+    faster = "from . import keys\n\n\ndef slow(xs):\n    return min(xs)\n"
+    (package / "__init__.py").write_text(original)
+    relative = str(Path("src") / "pkgslow" / "__init__.py")
+    made = Candidate(
+        FunctionRef("pkgslow", "slow"), "test", "a candidate", faster, faster, relative
+    )
+
+    measurement = measure_candidate(made, original, make_records(), root=tmp_path, settings=QUICK)
+
+    assert measurement.error is None, measurement.error
+    assert measurement.speedup is not None and measurement.faster

@@ -115,7 +115,7 @@ def _measure_candidate(
     if not records:
         return Measurement(None, False, "no recorded calls to time the candidate on")
     threshold = time_threshold(settings, noise)
-    task = timing_task(candidate, original_source, records, settings, whole_class)
+    task = timing_task(candidate, original_source, records, root, settings, whole_class)
     run = run_micro_ab(task, root, settings, threshold)
     if run.error is not None or run.estimate is None:
         return Measurement(None, False, run.error or "no timings", objective=settings.objective)
@@ -189,7 +189,7 @@ def measure_noise_floor(
     try:
         if not records:
             raise _NoNoise("no recorded calls to time")
-        task = timing_task(same, original_source, records, fixed, whole_class)
+        task = timing_task(same, original_source, records, root, fixed, whole_class)
         run = run_micro_ab(task, root, fixed, threshold=None)
         if run.error is not None or run.estimate is None:
             raise _NoNoise(run.error or "no timings")
@@ -320,13 +320,18 @@ def timing_task(
     candidate: Candidate,
     original_source: str,
     records: Sequence[CallRecord],
+    root: Path,
     settings: MeasureSettings,
     whole_class: bool = False,
 ) -> TimingTask:
+    """The task of one timing process. Its path is absolute, as every worker task's is:
+    the worker runs in a scratch folder, and a package's `__init__.py` served there
+    from a relative path had a `__path__` without its submodules (cachetools 5.3.3's
+    `from . import keys` failed, so no candidate of the package's module was timed)."""
     return TimingTask(
         module=candidate.function.module,
         qualname=candidate.function.qualname,
-        path=candidate.path,
+        path=str(root / candidate.path),
         original_source=original_source,
         candidate_source=candidate.module_source,
         call_args=tuple(record.args for record in records),

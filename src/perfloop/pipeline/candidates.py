@@ -455,4 +455,20 @@ def _why_nothing_faster(tried: Sequence[CandidateResult], notes: Sequence[str] =
             return f"the one candidate did not behave the same{where}"
         return f"none of {len(tried)} candidates behaved the same{where}"
     counted = "1 candidate" if verified == 1 else f"{verified} candidates"
+    untimed = [
+        r.measurement.error
+        for r in tried
+        if r.verdict
+        and r.verdict.status is VerdictStatus.EQUIVALENT
+        and r.measurement is not None
+        and r.measurement.error
+    ]
+    if untimed and len(untimed) == verified:  # none was timed: say why, not "none faster"
+        which = "it" if verified == 1 else "any of them"
+        return f"{counted} verified, but timing {which} failed: {untimed[-1].splitlines()[0]}"
+    if untimed:
+        return (
+            f"{counted} verified, none faster beyond the threshold "
+            f"({len(untimed)} could not be timed: {untimed[-1].splitlines()[0]})"
+        )
     return f"{counted} verified, none faster beyond the threshold"

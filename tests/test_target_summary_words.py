@@ -1,0 +1,64 @@
+"""What a target's line in the summary says when nothing was made faster.
+
+cachetools 5.3.3: the one verified candidate of `Cache.__setitem__` could not be timed
+(the timing worker failed to load the package), and the summary said "1 candidate
+verified, none faster beyond the threshold", as if it had been timed and lost. A user
+reads that as a measured verdict; it must say that timing failed, and why.
+"""
+
+from __future__ import annotations
+
+from perfloop.model import (
+    Candidate,
+    CandidateResult,
+    FunctionRef,
+    GateResult,
+    Measurement,
+    Speedup,
+    Verdict,
+    VerdictStatus,
+)
+from perfloop.pipeline.candidates import select_best
+
+REF = FunctionRef("cachetools", "Cache.__setitem__")
+LOAD_FAILED = (
+    "the original cachetools:Cache.__setitem__ could not be loaded: ImportError: cannot "
+    "import name 'keys' from partially initialized module 'cachetools'"
+)
+
+
+def _verified(origin: str, measurement: Measurement) -> CandidateResult:
+    candidate = Candidate(REF, origin, "a rewrite", "def f(): pass\n", "", "src/c/__init__.py")
+    verdict = Verdict(VerdictStatus.EQUIVALENT, ("replay",), 200, 1.0)
+    return CandidateResult(candidate, GateResult(True), verdict, measurement)
+
+
+def _timed(ratio: float) -> Measurement:
+    speedup = Speedup(ratio, ratio - 0.02, ratio + 0.02, 20, 1.0, 1.0, "micro A/B", threshold=1.05)
+    return Measurement(speedup, False)
+
+
+def test_a_verified_candidate_that_could_not_be_timed_says_timing_failed() -> None:
+    tried = [_verified("rule:hoist-attribute-lookup", Measurement(None, False, LOAD_FAILED))]
+    result = select_best(REF, 0.096, 200, tried)
+    assert result.reason is not None
+    assert "none faster" not in result.reason
+    assert result.reason.startswith("1 candidate verified, but timing it failed: ")
+    assert "could not be loaded: ImportError" in result.reason
+
+
+def test_timed_and_untimed_candidates_say_both() -> None:
+    tried = [
+        _verified("rule:a", _timed(1.0)),
+        _verified("rule:b", Measurement(None, False, LOAD_FAILED)),
+    ]
+    reason = select_best(REF, 0.096, 200, tried).reason or ""
+    assert reason.startswith("2 candidates verified, none faster beyond the threshold")
+    assert "(1 could not be timed: the original" in reason
+
+
+def test_timed_candidates_that_lost_say_none_faster() -> None:
+    tried = [_verified("rule:a", _timed(1.0))]
+    assert select_best(REF, 0.096, 200, tried).reason == (
+        "1 candidate verified, none faster beyond the threshold"
+    )
