@@ -317,3 +317,69 @@ def test_the_maintainers_copy_that_skips_the_constructor_verifies(make_project) 
         mutants=0,
     )
     assert result.decision.value == "equivalent", result.reason
+
+
+# construct 2.10.63's "bits2bytes ... reimplemented, faster" (5d96857): the module's
+# table of bit strings maps to ints instead of one-byte strings, and the function builds
+# `bytes(...)` of them instead of joining. The table is a dict the function reads, so it
+# is recorded as state, and the recorded one (bytes values) was put back, in place, into
+# the candidate's module before each replayed call: "raised TypeError: 'bytes' object
+# cannot be interpreted as an integer, where the original returned b'\x00\x0b\x16'".
+BITS = """
+BYTES2BITS = {i: bytes((i >> k) & 1 for k in range(7, -1, -1)) for i in range(256)}
+
+
+def bytes2bits(data):
+    return b"".join(BYTES2BITS[b] for b in data)
+
+
+BITS2BYTES = {bytes2bits(bytes([i])): bytes([i]) for i in range(256)}
+def bits2bytes(data):
+    if len(data) & 7:
+        raise ValueError("data length must be a multiple of 8")
+    return b"".join(BITS2BYTES[data[i:i+8]] for i in range(0, len(data), 8))
+"""
+
+BITS_BENCH = """
+from bits import bits2bytes, bytes2bits
+
+for n in range(40):
+    raw = bytes((n * 37 + k * 11) % 256 for k in range(n % 5))
+    assert bits2bytes(bytes2bits(raw)) == raw
+print("ok")
+"""
+
+BITS2BYTES_5D96857 = """
+BITS2BYTES = {bytes2bits(bytes([i])): i for i in range(256)}
+def bits2bytes(data):
+    if len(data) & 7:
+        raise ValueError("data length must be a multiple of 8")
+    return bytes(BITS2BYTES[data[i:i+8]] for i in range(0, len(data), 8))
+"""
+
+
+def test_a_constant_the_edit_changed_is_the_candidates_own_in_replay(make_project) -> None:
+    import perfloop
+
+    root = make_project({"bits.py": BITS, "bench.py": BITS_BENCH})
+    result = perfloop.verify(
+        "bits:bits2bytes",
+        BITS2BYTES_5D96857,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay", "fuzz"),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason
+    assert any("replaced: BITS2BYTES" in note for note in result.notes)
+    # the same new table, read wrongly: still caught
+    wrong = BITS2BYTES_5D96857.replace("range(0, len(data), 8)", "range(0, len(data) - 8, 8)")
+    result = perfloop.verify(
+        "bits:bits2bytes",
+        wrong,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay",),
+        mutants=0,
+    )
+    assert result.decision.value == "different", result.reason

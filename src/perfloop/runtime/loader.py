@@ -4,7 +4,8 @@ A candidate is a whole new module source. Serving it through an import hook
 runs it exactly as if the patch were applied on disk, without touching the
 user's files: the same module name, the same file name in tracebacks, classes
 that pickled instances resolve to. Used by replay, by measurement, and by the
-whole-workload A/B. Standard library only: this runs inside user processes.
+whole-workload A/B. Standard library and perfloop.runtime only: this runs inside user
+processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+from perfloop.runtime import state
 
 
 class _SourceLoader(importlib.abc.SourceLoader):
@@ -137,16 +140,55 @@ def import_hook() -> ProjectImportHook:
     return _HOOK
 
 
-def load_module_copy(name: str, path: str, source: str) -> types.ModuleType:
+def load_module_copy(
+    name: str, path: str, source: str, original_source: str | None = None
+) -> types.ModuleType:
     """Execute `source` as a separate module object (not in sys.modules) named `name`.
 
     Lets one process hold the original and a candidate side by side for A/B timing.
+    With `original_source`, the globals `source` defines otherwise keep the copy's own
+    values when a recorded call's state is put in place (`state.define_anew`).
     """
     spec = importlib.util.spec_from_file_location(name, path, loader=_SourceLoader(path, source))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if original_source is not None:
+        state.define_anew(module, redefined_names(original_source, source))
     return module
+
+
+def redefined_names(original_source: str, source: str) -> frozenset[str]:
+    """The top-level names both sources bind that `source` binds by a statement of its own
+    (not in `original_source`): a constant a maintainer's edit changed with the function
+    that reads it (construct's BITS2BYTES_CACHE, ints where it held bytes)."""
+    try:
+        old_tree, new_tree = ast.parse(original_source), ast.parse(source)
+    except SyntaxError:
+        return frozenset()
+    old_dumps = {ast.dump(node) for node in old_tree.body}
+    old_names = {name for node in old_tree.body for name in _bound_by(node)}
+    return frozenset(
+        name
+        for node in new_tree.body
+        if ast.dump(node) not in old_dumps
+        for name in _bound_by(node)
+        if name in old_names
+    )
+
+
+def _bound_by(node: ast.stmt) -> list[str]:
+    """The names a top-level statement binds (assignments, defs, classes, imports)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [
+            name.id for target in targets for name in ast.walk(target) if isinstance(name, ast.Name)
+        ]
+    return []
 
 
 @dataclass(frozen=True)
