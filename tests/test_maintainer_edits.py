@@ -383,3 +383,104 @@ def test_a_constant_the_edit_changed_is_the_candidates_own_in_replay(make_projec
         mutants=0,
     )
     assert result.decision.value == "different", result.reason
+
+
+# construct 2.10.64's `VarInt`: `@singleton` (which returns `VarInt()`) leaves the module's
+# `VarInt` the one instance of its class, and `_build(self, obj, stream, context, path)`
+# writes to a stream, with a parsing context that holds itself (`_root`). perfloop said
+# "VarInt._build is a method, not a Python function"; found, its `self` could not be
+# pickled (the class is not what its name holds, and by value cloudpickle met a lock);
+# recorded, describing the context's type raised RecursionError in the workload.
+SINGLETON = """
+import io
+import threading
+
+_LOCK = threading.RLock()
+
+
+def singleton(arg):
+    return arg()
+
+
+class Construct:
+    def __init__(self):
+        self.name = None
+        self.flagbuildnone = False
+
+    def __getstate__(self):
+        return dict(self.__dict__)
+
+    def __setstate__(self, attrs):
+        for name, value in attrs.items():
+            setattr(self, name, value)
+
+    def build(self, obj):
+        with _LOCK:
+            stream = io.BytesIO()
+            context = {"_building": True}
+            context["_root"] = context
+            self._build(obj, stream, context, "(building)")
+            return stream.getvalue()
+
+
+@singleton
+class VarInt(Construct):
+    def _build(self, obj, stream, context, path):
+        if obj < 0:
+            raise ValueError(f"VarInt cannot build from negative number {obj}")
+        x = obj
+        while x > 0b01111111:
+            stream.write(bytes([0b10000000 | (x & 0b01111111)]))
+            x >>= 7
+        stream.write(bytes([x]))
+        return obj
+"""
+
+SINGLETON_BENCH = """
+from varint import VarInt
+
+print([VarInt.build(n * 977) for n in range(60)])
+"""
+
+VARINT_BUILD_9A25017 = """
+@singleton
+class VarInt(Construct):
+    def _build(self, obj, stream, context, path):
+        if obj < 0:
+            raise ValueError(f"VarInt cannot build from negative number {obj}")
+        x = obj
+        B = bytearray()
+        while x > 0b01111111:
+            B.append(0b10000000 | (x & 0b01111111))
+            x >>= 7
+        B.append(x)
+        stream.write(bytes(B))
+        return obj
+"""
+
+
+def test_a_method_of_a_class_its_module_binds_to_its_one_instance(make_project) -> None:
+    import perfloop
+
+    root = make_project({"varint.py": SINGLETON, "bench.py": SINGLETON_BENCH})
+    result = perfloop.verify(
+        "varint:VarInt._build",
+        VARINT_BUILD_9A25017,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay", "fuzz"),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason
+    assert result.calls_recorded == 60
+    wrong = VARINT_BUILD_9A25017.replace("        B.append(x)\n", "")
+    result = perfloop.verify(
+        "varint:VarInt._build",
+        wrong,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay",),
+        mutants=0,
+    )
+    assert result.decision.value == "different", result.reason
+    assert "args[2]" in result.reason  # the stream it wrote to (args[0] is self)

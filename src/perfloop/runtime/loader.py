@@ -260,10 +260,8 @@ def attribute_name(owner: object, name: str) -> str:
 def resolve_target(module: types.ModuleType, qualname: str) -> Target:
     """The target `qualname` in `module`; AttributeError if it is not there, TypeError if
     it is not (or does not wrap) a Python function, with what to do about it."""
-    owner: object = module
     parts = qualname.split(".")
-    for part in parts[:-1]:
-        owner = getattr(owner, attribute_name(owner, part))
+    owner = owner_of(module, qualname)
     attribute = attribute_name(owner, parts[-1])
     if isinstance(owner, type):
         if attribute not in owner.__dict__:
@@ -274,6 +272,27 @@ def resolve_target(module: types.ModuleType, qualname: str) -> Target:
     in_class = isinstance(owner, type)
     function, call, receiver = _unwrap(raw, qualname, in_class)
     return Target(owner, attribute, raw, function, call, receiver)
+
+
+def owner_of(module: types.ModuleType, qualname: str) -> object:
+    """What holds the target `qualname` in `module`: the module, or its class (nested).
+
+    A class whose name the module binds to its one instance is the class: construct
+    2.10's `@singleton class VarInt(Construct)` (the decorator returns `VarInt()`) leaves
+    `construct.core.VarInt` an instance, and `VarInt._build` is a method of its class,
+    which every caller reaches as `self._build`."""
+    owner: object = module
+    parts = qualname.split(".")
+    for depth, part in enumerate(parts[:-1], 1):
+        owner = getattr(owner, attribute_name(owner, part))
+        cls = type(owner)
+        if (
+            not isinstance(owner, type)
+            and cls.__qualname__ == ".".join(parts[:depth])
+            and cls.__module__ == module.__name__
+        ):
+            owner = cls
+    return owner
 
 
 def _unwrap(
@@ -646,7 +665,7 @@ def load_function_into(
         return _code_swap(original, target.function)
     function = target.call
     if len(parts) == 2:
-        _point_class_cell(function, getattr(module, parts[0]))
+        _point_class_cell(function, owner_of(module, qualname))
     return function
 
 
@@ -918,9 +937,7 @@ def swapped_in(
     """Let `function` stand where `qualname` is in `module` for a while (an in-place
     candidate: its recursive calls and the module's other functions reach it)."""
     parts = qualname.split(".")
-    owner: object = module
-    for part in parts[:-1]:
-        owner = getattr(owner, attribute_name(owner, part))
+    owner = owner_of(module, qualname)
     swap = getattr(function, "__perfloop_code_swap__", None)
     if isinstance(swap, CodeSwap):  # a decorated target: its plain function runs the new code
         plain, saved = (
