@@ -112,8 +112,8 @@ def test_target_function_must_exist(qualname: str, module_source: str) -> None:
         ((") -> tuple:", ") -> list:"), "the return annotation tuple became list"),
         (("def band(", "async def band("), "it was `def`, it is now `async def`"),
         (
-            ("def band(", "@functools.cache\ndef band("),
-            "decorators [none] became [@functools.cache]",
+            ("def band(", "@functools.wraps(band)\ndef band("),
+            "decorators [none] became [@functools.wraps(band)]",
         ),
     ],
 )
@@ -123,6 +123,19 @@ def test_signature_must_stay_the_same(change: tuple[str, str], expected: str) ->
     assert result.reason is not None
     assert result.reason.startswith("the candidate changes the signature of band: ")
     assert expected in result.reason
+
+
+@pytest.mark.parametrize("cache", ["functools.cache", "lru_cache(maxsize=1000)"])
+def test_a_new_cache_is_refused_with_what_it_would_change(cache: str) -> None:
+    # isort 6.0's speedup of `exists_case_sensitive` (PR 2264) is `@lru_cache(maxsize=1000)`
+    # over a function that calls os.path.exists: "changes the signature" told its user
+    # nothing of why perfloop would not judge it
+    result = gate(faster().replace("def band(", f"@{cache}\ndef band("))
+    assert not result.passed
+    assert result.reason is not None
+    assert result.reason.startswith(f"the candidate adds @{cache} to band: ")
+    assert "reads nothing that can change between calls" in result.reason
+    assert "would not be measured" in result.reason
 
 
 def test_method_signature_in_nested_class() -> None:

@@ -317,3 +317,170 @@ def test_the_maintainers_copy_that_skips_the_constructor_verifies(make_project) 
         mutants=0,
     )
     assert result.decision.value == "equivalent", result.reason
+
+
+# construct 2.10.63's "bits2bytes ... reimplemented, faster" (5d96857): the module's
+# table of bit strings maps to ints instead of one-byte strings, and the function builds
+# `bytes(...)` of them instead of joining. The table is a dict the function reads, so it
+# is recorded as state, and the recorded one (bytes values) was put back, in place, into
+# the candidate's module before each replayed call: "raised TypeError: 'bytes' object
+# cannot be interpreted as an integer, where the original returned b'\x00\x0b\x16'".
+BITS = """
+BYTES2BITS = {i: bytes((i >> k) & 1 for k in range(7, -1, -1)) for i in range(256)}
+
+
+def bytes2bits(data):
+    return b"".join(BYTES2BITS[b] for b in data)
+
+
+BITS2BYTES = {bytes2bits(bytes([i])): bytes([i]) for i in range(256)}
+def bits2bytes(data):
+    if len(data) & 7:
+        raise ValueError("data length must be a multiple of 8")
+    return b"".join(BITS2BYTES[data[i:i+8]] for i in range(0, len(data), 8))
+"""
+
+BITS_BENCH = """
+from bits import bits2bytes, bytes2bits
+
+for n in range(40):
+    raw = bytes((n * 37 + k * 11) % 256 for k in range(n % 5))
+    assert bits2bytes(bytes2bits(raw)) == raw
+print("ok")
+"""
+
+BITS2BYTES_5D96857 = """
+BITS2BYTES = {bytes2bits(bytes([i])): i for i in range(256)}
+def bits2bytes(data):
+    if len(data) & 7:
+        raise ValueError("data length must be a multiple of 8")
+    return bytes(BITS2BYTES[data[i:i+8]] for i in range(0, len(data), 8))
+"""
+
+
+def test_a_constant_the_edit_changed_is_the_candidates_own_in_replay(make_project) -> None:
+    import perfloop
+
+    root = make_project({"bits.py": BITS, "bench.py": BITS_BENCH})
+    result = perfloop.verify(
+        "bits:bits2bytes",
+        BITS2BYTES_5D96857,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay", "fuzz"),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason
+    assert any("replaced: BITS2BYTES" in note for note in result.notes)
+    # the same new table, read wrongly: still caught
+    wrong = BITS2BYTES_5D96857.replace("range(0, len(data), 8)", "range(0, len(data) - 8, 8)")
+    result = perfloop.verify(
+        "bits:bits2bytes",
+        wrong,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay",),
+        mutants=0,
+    )
+    assert result.decision.value == "different", result.reason
+
+
+# construct 2.10.64's `VarInt`: `@singleton` (which returns `VarInt()`) leaves the module's
+# `VarInt` the one instance of its class, and `_build(self, obj, stream, context, path)`
+# writes to a stream, with a parsing context that holds itself (`_root`). perfloop said
+# "VarInt._build is a method, not a Python function"; found, its `self` could not be
+# pickled (the class is not what its name holds, and by value cloudpickle met a lock);
+# recorded, describing the context's type raised RecursionError in the workload.
+SINGLETON = """
+import io
+import threading
+
+_LOCK = threading.RLock()
+
+
+def singleton(arg):
+    return arg()
+
+
+class Construct:
+    def __init__(self):
+        self.name = None
+        self.flagbuildnone = False
+
+    def __getstate__(self):
+        return dict(self.__dict__)
+
+    def __setstate__(self, attrs):
+        for name, value in attrs.items():
+            setattr(self, name, value)
+
+    def build(self, obj):
+        with _LOCK:
+            stream = io.BytesIO()
+            context = {"_building": True}
+            context["_root"] = context
+            self._build(obj, stream, context, "(building)")
+            return stream.getvalue()
+
+
+@singleton
+class VarInt(Construct):
+    def _build(self, obj, stream, context, path):
+        if obj < 0:
+            raise ValueError(f"VarInt cannot build from negative number {obj}")
+        x = obj
+        while x > 0b01111111:
+            stream.write(bytes([0b10000000 | (x & 0b01111111)]))
+            x >>= 7
+        stream.write(bytes([x]))
+        return obj
+"""
+
+SINGLETON_BENCH = """
+from varint import VarInt
+
+print([VarInt.build(n * 977) for n in range(60)])
+"""
+
+VARINT_BUILD_9A25017 = """
+@singleton
+class VarInt(Construct):
+    def _build(self, obj, stream, context, path):
+        if obj < 0:
+            raise ValueError(f"VarInt cannot build from negative number {obj}")
+        x = obj
+        B = bytearray()
+        while x > 0b01111111:
+            B.append(0b10000000 | (x & 0b01111111))
+            x >>= 7
+        B.append(x)
+        stream.write(bytes(B))
+        return obj
+"""
+
+
+def test_a_method_of_a_class_its_module_binds_to_its_one_instance(make_project) -> None:
+    import perfloop
+
+    root = make_project({"varint.py": SINGLETON, "bench.py": SINGLETON_BENCH})
+    result = perfloop.verify(
+        "varint:VarInt._build",
+        VARINT_BUILD_9A25017,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay", "fuzz"),
+        mutants=0,
+    )
+    assert result.decision.value == "equivalent", result.reason
+    assert result.calls_recorded == 60
+    wrong = VARINT_BUILD_9A25017.replace("        B.append(x)\n", "")
+    result = perfloop.verify(
+        "varint:VarInt._build",
+        wrong,
+        workload="python bench.py",
+        root=root,
+        tiers=("replay",),
+        mutants=0,
+    )
+    assert result.decision.value == "different", result.reason
+    assert "args[2]" in result.reason  # the stream it wrote to (args[0] is self)

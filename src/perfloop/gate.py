@@ -108,12 +108,40 @@ def _function_change(original: ast.Module, tree: ast.Module, qualname: str) -> s
     old_function = find_function(original, qualname)
     if old_function is None:
         return f"the original module has no function {qualname} to compare against"
+    added = _added_cache(old_function, new_function)
+    if added is not None:
+        return (
+            f"the candidate adds @{added} to {qualname}: perfloop cannot judge a new cache. "
+            "A cache answers a repeated call with what the first one returned, which is the "
+            "same only if the function reads nothing that can change between calls (files, "
+            "the clock, module state, mutable arguments) and every argument is hashable; and "
+            "perfloop times a cached function's undecorated code, so the cache's speedup "
+            "would not be measured either. Time the whole workload with and without it, and "
+            "check what the function reads"
+        )
     changed = _signature_change(old_function, new_function)
     if changed is not None:
         return (
             f"the candidate changes the signature of {qualname}: {changed}; callers depend on "
             "it, so keep it exactly as it was"
         )
+    return None
+
+
+# decorators that memoise (functools' and cachetools'): isort 6.0's speedup of
+# `exists_case_sensitive` (PR 2264) is `@lru_cache(maxsize=1000)` over a function that
+# calls os.path.exists, which a user heard of as "changes the signature"
+_CACHES = ("lru_cache", "cache", "cached", "memoize", "memoized", "cached_property")
+
+
+def _added_cache(old: _FunctionNode, new: _FunctionNode) -> str | None:
+    """The memoising decorator the new function adds (its source), else None."""
+    old_decorators = {_source(d) for d in old.decorator_list}
+    for decorator in new.decorator_list:
+        text = _source(decorator) or ""
+        name = text.partition("(")[0].rpartition(".")[2]
+        if name in _CACHES and text not in old_decorators:
+            return text
     return None
 
 

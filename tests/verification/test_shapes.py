@@ -84,3 +84,23 @@ def test_generated_lists_stay_near_the_seen_range_and_length(value: list[int]) -
     assert isinstance(value, list) and len(value) <= 4 + 2 + 1  # +1: the duplicated element
     assert all(isinstance(x, int) for x in value)
     assert all(-2 <= x <= 23 or x in (-1, 0, 1) for x in value)
+
+
+def test_a_dict_that_holds_itself_has_a_shape_and_its_samples_keep_the_cycle() -> None:
+    # construct 2.10's parsing context keeps itself as `_root`: inferring its shape
+    # recursed until RecursionError, and fuzzing blamed the candidate for it
+    import pickle
+
+    from perfloop.verification.shapes import Opaque, infer
+
+    context: dict[str, object] = {"_building": True}
+    context["_root"] = context
+    shape = infer([context, context])
+    inner = shape
+    for _ in range(20):
+        if isinstance(inner, Opaque):
+            break
+        inner = dict(inner.fields)["_root"]  # type: ignore[union-attr]
+    assert isinstance(inner, Opaque) and inner.type_name == "dict"
+    sample = pickle.loads(inner.samples[0])
+    assert sample["_root"] is sample

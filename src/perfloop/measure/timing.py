@@ -571,7 +571,7 @@ def _load_beside(task: TimingTask, original_module: types.ModuleType, source: st
     """`source` as a separate module copy; where executing the module again fails (an
     import-time registry: networkx's `_dispatch`), its function compiled in place."""
     try:
-        module = load_module_copy(task.module, task.path, source)
+        module = load_module_copy(task.module, task.path, source, task.original_source)
     except Exception:
         function = load_function_into(original_module, task.qualname, task.original_source, source)
         if function is None:

@@ -4,7 +4,8 @@ A candidate is a whole new module source. Serving it through an import hook
 runs it exactly as if the patch were applied on disk, without touching the
 user's files: the same module name, the same file name in tracebacks, classes
 that pickled instances resolve to. Used by replay, by measurement, and by the
-whole-workload A/B. Standard library only: this runs inside user processes.
+whole-workload A/B. Standard library and perfloop.runtime only: this runs inside user
+processes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+
+from perfloop.runtime import state
 
 
 class _SourceLoader(importlib.abc.SourceLoader):
@@ -137,16 +140,55 @@ def import_hook() -> ProjectImportHook:
     return _HOOK
 
 
-def load_module_copy(name: str, path: str, source: str) -> types.ModuleType:
+def load_module_copy(
+    name: str, path: str, source: str, original_source: str | None = None
+) -> types.ModuleType:
     """Execute `source` as a separate module object (not in sys.modules) named `name`.
 
     Lets one process hold the original and a candidate side by side for A/B timing.
+    With `original_source`, the globals `source` defines otherwise keep the copy's own
+    values when a recorded call's state is put in place (`state.define_anew`).
     """
     spec = importlib.util.spec_from_file_location(name, path, loader=_SourceLoader(path, source))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if original_source is not None:
+        state.define_anew(module, redefined_names(original_source, source))
     return module
+
+
+def redefined_names(original_source: str, source: str) -> frozenset[str]:
+    """The top-level names both sources bind that `source` binds by a statement of its own
+    (not in `original_source`): a constant a maintainer's edit changed with the function
+    that reads it (construct's BITS2BYTES_CACHE, ints where it held bytes)."""
+    try:
+        old_tree, new_tree = ast.parse(original_source), ast.parse(source)
+    except SyntaxError:
+        return frozenset()
+    old_dumps = {ast.dump(node) for node in old_tree.body}
+    old_names = {name for node in old_tree.body for name in _bound_by(node)}
+    return frozenset(
+        name
+        for node in new_tree.body
+        if ast.dump(node) not in old_dumps
+        for name in _bound_by(node)
+        if name in old_names
+    )
+
+
+def _bound_by(node: ast.stmt) -> list[str]:
+    """The names a top-level statement binds (assignments, defs, classes, imports)."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(alias.asname or alias.name).split(".")[0] for alias in node.names]
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [
+            name.id for target in targets for name in ast.walk(target) if isinstance(name, ast.Name)
+        ]
+    return []
 
 
 @dataclass(frozen=True)
@@ -218,10 +260,8 @@ def attribute_name(owner: object, name: str) -> str:
 def resolve_target(module: types.ModuleType, qualname: str) -> Target:
     """The target `qualname` in `module`; AttributeError if it is not there, TypeError if
     it is not (or does not wrap) a Python function, with what to do about it."""
-    owner: object = module
     parts = qualname.split(".")
-    for part in parts[:-1]:
-        owner = getattr(owner, attribute_name(owner, part))
+    owner = owner_of(module, qualname)
     attribute = attribute_name(owner, parts[-1])
     if isinstance(owner, type):
         if attribute not in owner.__dict__:
@@ -232,6 +272,27 @@ def resolve_target(module: types.ModuleType, qualname: str) -> Target:
     in_class = isinstance(owner, type)
     function, call, receiver = _unwrap(raw, qualname, in_class)
     return Target(owner, attribute, raw, function, call, receiver)
+
+
+def owner_of(module: types.ModuleType, qualname: str) -> object:
+    """What holds the target `qualname` in `module`: the module, or its class (nested).
+
+    A class whose name the module binds to its one instance is the class: construct
+    2.10's `@singleton class VarInt(Construct)` (the decorator returns `VarInt()`) leaves
+    `construct.core.VarInt` an instance, and `VarInt._build` is a method of its class,
+    which every caller reaches as `self._build`."""
+    owner: object = module
+    parts = qualname.split(".")
+    for depth, part in enumerate(parts[:-1], 1):
+        owner = getattr(owner, attribute_name(owner, part))
+        cls = type(owner)
+        if (
+            not isinstance(owner, type)
+            and cls.__qualname__ == ".".join(parts[:depth])
+            and cls.__module__ == module.__name__
+        ):
+            owner = cls
+    return owner
 
 
 def _unwrap(
@@ -604,7 +665,7 @@ def load_function_into(
         return _code_swap(original, target.function)
     function = target.call
     if len(parts) == 2:
-        _point_class_cell(function, getattr(module, parts[0]))
+        _point_class_cell(function, owner_of(module, qualname))
     return function
 
 
@@ -876,9 +937,7 @@ def swapped_in(
     """Let `function` stand where `qualname` is in `module` for a while (an in-place
     candidate: its recursive calls and the module's other functions reach it)."""
     parts = qualname.split(".")
-    owner: object = module
-    for part in parts[:-1]:
-        owner = getattr(owner, attribute_name(owner, part))
+    owner = owner_of(module, qualname)
     swap = getattr(function, "__perfloop_code_swap__", None)
     if isinstance(swap, CodeSwap):  # a decorated target: its plain function runs the new code
         plain, saved = (

@@ -13,7 +13,8 @@ loading calls it with the class alone (it needs arguments, mpmath's `mpq`, or as
 object still being loaded) is made by `object.__new__` before its state is set. A
 value its module keeps under a name (a tuple subclass such as sqlparse's token types,
 compared with `is`) travels by that name, and so does a sentinel (a stateless object
-any module keeps under a name, `PROCESS_AS_KEYWORD = object()`). These reducers live
+any module keeps under a name, `PROCESS_AS_KEYWORD = object()`), and so does the instance
+a module keeps under its class's own name (construct's `@singleton` classes). These reducers live
 in this module's picklers only, so the user's own pickling is not changed.
 
 Inputs are kept as the objects they are (`dumps(..., faithful=True)`): an instance of a
@@ -580,6 +581,32 @@ def _states_itself(cls: type) -> bool:
     return "__getstate__" in own and not own.intersection(("__reduce__", "__reduce_ex__"))
 
 
+def _bound_to_its_instance(cls: type) -> bool:
+    """The class's module binds the class's own name to an instance of it: construct
+    2.10's `@singleton class VarInt(Construct)` leaves `construct.core.VarInt` the one
+    `VarInt()`. Neither pickle (the class is "not the same object as
+    construct.core.VarInt") nor cloudpickle (by value: "cannot pickle '_thread.RLock'")
+    could save that instance, so none of `VarInt._build`'s calls could be recorded."""
+    if cls.__module__ in NOT_IMPORTABLE or "<locals>" in cls.__qualname__:
+        return False
+    return type(_at(sys.modules.get(cls.__module__), cls.__qualname__)) is cls
+
+
+class _InstanceNamedLikeItsClass:
+    """Reduces the instance a module keeps under its class's name to that name (other
+    instances of the class as `otherwise` does)."""
+
+    def __init__(self, cls: type, otherwise: Callable[[Any], Any]) -> None:
+        self.cls = cls
+        self.otherwise = otherwise
+
+    def __call__(self, obj: object) -> Any:
+        module, path = self.cls.__module__, self.cls.__qualname__
+        if _at(sys.modules.get(module), path) is obj:
+            return _resolve, (module, path)
+        return self.otherwise(obj)
+
+
 class _Reducers(dict):  # type: ignore[type-arg]
     """A dispatch table: the given reducers, plus a state setter for classes that need one.
 
@@ -605,11 +632,13 @@ class _Reducers(dict):  # type: ignore[type-arg]
             _SENTINELS.refresh()
             self._sentinels_refreshed = True
         traits = _traits(cls)
-        if self.faithful and traits.states_itself and not traits.keeps_identity:
-            completed = _RawStateIfRefused(_reduce_completed)
-            self[cls] = completed
-            return completed
         reducer: Callable[[Any], Any] | None = None
+        if self.faithful and traits.states_itself and not traits.keeps_identity:
+            reducer = _RawStateIfRefused(_reduce_completed)
+            if _bound_to_its_instance(cls):
+                reducer = _InstanceNamedLikeItsClass(cls, reducer)
+            self[cls] = reducer
+            return reducer
         if traits.invents_setstate:
             reducer = _reduce_with_state_setter
         elif traits.made_past_new:
@@ -620,6 +649,8 @@ class _Reducers(dict):  # type: ignore[type-arg]
             reducer = _SentinelByName(reducer or _default_reduce)
         if traits.own_pickling:
             reducer = _RawStateIfRefused(reducer or _default_reduce)
+        if _bound_to_its_instance(cls):
+            reducer = _InstanceNamedLikeItsClass(cls, reducer or _default_reduce)
         if reducer is None:
             raise KeyError(cls)
         self[cls] = reducer

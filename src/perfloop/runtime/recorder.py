@@ -44,21 +44,28 @@ _repr.maxlist = 6
 _repr.maxdict = 4
 
 
-def describe_type(value: object) -> str:
-    """A short type description of a runtime value: `list[int]`, `dict[str, float]`."""
+def describe_type(value: object, depth: int = 4) -> str:
+    """A short type description of a runtime value: `list[int]`, `dict[str, float]`;
+    containers below `depth` levels are named without their items (`dict[str, dict]`).
+
+    The limit also stops containers that hold themselves: construct 2.10's parsing
+    `context` is a dict whose `_root` is that dict, and describing it raised
+    RecursionError inside the workload, which failed."""
     kind = type(value)
     name = (
         kind.__qualname__
         if kind.__module__ == "builtins"
         else f"{kind.__module__}.{kind.__qualname__}"
     )
+    if depth <= 0:
+        return name
     if isinstance(value, (list, tuple, set, frozenset)) and value:
-        items = sorted({describe_type(item) for item in list(value)[:5]})
+        items = sorted({describe_type(item, depth - 1) for item in list(value)[:5]})
         return f"{name}[{' | '.join(items)}]"
     if isinstance(value, dict) and value:
         pairs = list(value.items())[:5]
-        keys = sorted({describe_type(k) for k, _ in pairs})
-        values = sorted({describe_type(v) for _, v in pairs})
+        keys = sorted({describe_type(k, depth - 1) for k, _ in pairs})
+        values = sorted({describe_type(v, depth - 1) for _, v in pairs})
         return f"{name}[{' | '.join(keys)}, {' | '.join(values)}]"
     return name
 

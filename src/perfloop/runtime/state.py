@@ -73,6 +73,7 @@ import pickle
 import random
 import sys
 import types
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -451,9 +452,45 @@ class StatefulInputs:
 
 
 def restore_then_inputs(module: str, values: dict[str, object], inputs: object) -> object:
-    """Put the recorded state in place in `module` (imported if need be), return inputs."""
-    restore(vars(importlib.import_module(module)), values)
+    """Put the recorded state in place in `module` (imported if need be), return inputs;
+    not the globals a candidate's module defines anew (`define_anew`)."""
+    namespace = vars(importlib.import_module(module))
+    anew = defined_anew(namespace)
+    restore(namespace, {k: v for k, v in values.items() if k not in anew} if anew else values)
     return inputs
+
+
+# A candidate's module -> the globals its source binds by statements the original's lacks
+# (keyed by the id of its namespace, which is what a function's `__globals__` gives).
+# construct 2.10.63's faster `bits2bytes` (5d96857) maps bit strings to ints in its
+# BITS2BYTES_CACHE, where the original maps them to bytes: the dict is state the original
+# reads, so the recorded one was put in place (in place: cleared and refilled) in the
+# candidate's module before each replayed and timed call, and the new code failed on
+# the old values ("'bytes' object cannot be interpreted as an integer").
+_DEFINED_ANEW: dict[int, tuple[weakref.ref[types.ModuleType], frozenset[str]]] = {}
+DEFINED_ANEW = "the candidate defines it anew"
+"""Why such a global's state after the call is not compared with the original's."""
+
+
+def define_anew(module: types.ModuleType, names: Iterable[str]) -> None:
+    """Keep the recorded values of `names` out of `module` (a candidate's): its source
+    defines them otherwise than the original (a constant the edit changed, in a form of
+    its own), so their values are the candidate's, before a call and after it."""
+    names = frozenset(names)
+    if names:
+        _DEFINED_ANEW[id(vars(module))] = (weakref.ref(module), names)
+
+
+def defined_anew(namespace: dict[str, Any]) -> frozenset[str]:
+    """The globals of a candidate's module namespace that it defines anew (`define_anew`)."""
+    found = _DEFINED_ANEW.get(id(namespace))
+    if found is None:
+        return frozenset()
+    module = found[0]()
+    if module is None or vars(module) is not namespace:  # another dict at the same id
+        del _DEFINED_ANEW[id(namespace)]
+        return frozenset()
+    return found[1]
 
 
 class _InputsOnly(pickle.Unpickler):
@@ -590,9 +627,14 @@ def after(
     left_out: dict[str, str] | None = None,
 ) -> GlobalState:
     """The same names' values now (after a call): `<receiver>:` keys on `receiver`'s
-    classes; with what was not recorded and why."""
-    values = {key: _value_now(namespace, key, receiver) for key in state.after}
-    return GlobalState(values, left_out or {})
+    classes; with what was not recorded and why. A global the candidate's module defines
+    anew (`define_anew`) is left out, with that reason: its value is the candidate's own,
+    in a form the original's need not share."""
+    anew = defined_anew(namespace)
+    values = {key: _value_now(namespace, key, receiver) for key in state.after if key not in anew}
+    why = dict(left_out or {})
+    why.update((key, DEFINED_ANEW) for key in state.after if key in anew)
+    return GlobalState(values, why)
 
 
 SINGLETON = "@"

@@ -100,7 +100,7 @@ def load_copy(module: str, qualname: str, path: str, source: str) -> Version:
         function = load_function_into(imported, qualname, served[1], source)
         if function is not None:
             return Version(imported, function, receiver is not None, in_place=qualname)
-    loaded = load_module_copy(module, path, source)
+    loaded = load_module_copy(module, path, source, served[1] if served else None)
     return _version(loaded, qualname)
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from perfloop.model import CallRecord, Candidate, Difference, Limits, Verdict, VerdictStatus
 from perfloop.runtime import pickling
 from perfloop.runtime.lazy import RAISED, LazyOutcome, settle
-from perfloop.runtime.state import SINGLETON, GlobalState, where
+from perfloop.runtime.state import DEFINED_ANEW, SINGLETON, GlobalState, define_anew, where
 from perfloop.runtime.state import after as state_after
 from perfloop.sandbox import tripwire
 from perfloop.sandbox.runner import run_in_worker
@@ -182,6 +182,7 @@ def _load(task: ReplayTask) -> tuple[Callable[..., object], bool, ContextManager
     from perfloop.runtime.loader import (
         import_hook,
         load_function_into,
+        redefined_names,
         resolve_target,
         swapped_in,
     )
@@ -197,6 +198,11 @@ def _load(task: ReplayTask) -> tuple[Callable[..., object], bool, ContextManager
             return function, "." in task.qualname, swapped_in(original, task.qualname, function)
         sys.modules.pop(task.module, None)
         import_hook().override(task.module, task.path, task.source)
+        if original_source is not None:
+            define_anew(
+                importlib.import_module(task.module),
+                redefined_names(original_source, task.source),
+            )
     target = resolve_target(importlib.import_module(task.module), task.qualname)
     return target.call, target.receiver is not None, contextlib.nullcontext()
 
@@ -403,6 +409,8 @@ def _compare_global_state(
     if state_e is None or state_a is None:
         return None
     for name, value in state_e.after.items():
+        if name not in state_a.after and state_a.left_out.get(name) == DEFINED_ANEW:
+            continue  # a constant the edit changed: the candidate's own (state.define_anew)
         if name.startswith(SINGLETON):
             place = where(name)
         else:

@@ -27,6 +27,10 @@ MAX_SAMPLES = 20  # captured values kept per shape for sampling
 MAX_SAMPLE_BYTES = 20_000  # a captured value bigger than this, pickled, is not sampled
 MAX_FIXED_TUPLE = 6  # tuples always this long or shorter are records, not sequences
 MAX_RECORD_KEYS = 16
+# containers nested deeper are sampled whole (Opaque): a dict that holds itself (construct
+# 2.10's parsing context keeps itself as `_root`) otherwise recursed until RecursionError
+MAX_DEPTH = 8
+_CONTAINER_TYPES = (list, tuple, set, frozenset, dict)
 
 
 @dataclass(frozen=True)
@@ -142,19 +146,25 @@ class Constants:
         )
 
 
-def infer(values: Sequence[object]) -> Shape | None:
-    """The shape of a list of values seen in one place; None for an empty list."""
+def infer(values: Sequence[object], depth: int = 0) -> Shape | None:
+    """The shape of a list of values seen in one place; None for an empty list. Below
+    MAX_DEPTH levels, containers are samples of an opaque shape."""
     if not values:
         return None
     groups: dict[type, list[object]] = {}
     for value in values:
         groups.setdefault(type(value), []).append(value)
-    shapes = [_infer_type(kind, group) for kind, group in groups.items()]
+    shapes = [
+        Opaque(_type_name(kind), _pickled_samples(group))
+        if depth >= MAX_DEPTH and kind in _CONTAINER_TYPES
+        else _infer_type(kind, group, depth)
+        for kind, group in groups.items()
+    ]
     merged = _merge_opaque(shapes)
     return merged[0] if len(merged) == 1 else OneOf(tuple(merged))
 
 
-def _infer_type(kind: type, values: list[object]) -> Shape:
+def _infer_type(kind: type, values: list[object], depth: int) -> Shape:
     if kind is bool:
         return AtomShape("bool")
     if kind is type(None):
@@ -176,21 +186,22 @@ def _infer_type(kind: type, values: list[object]) -> Shape:
         return BytesShape(max(map(len, blobs)), _samples(blobs))
     if kind is tuple and _fixed_length(values):
         length = len(values[0])  # type: ignore[arg-type]
-        items = [infer([v[i] for v in values]) for i in range(length)]  # type: ignore[index]
+        items = [infer([v[i] for v in values], depth + 1) for i in range(length)]  # type: ignore[index]
         if all(item is not None for item in items):
             return TupleShape(tuple(items))  # type: ignore[arg-type]
     if kind in (list, tuple, set, frozenset):
         sequences = [list(v) for v in values]  # type: ignore[call-overload]
         items = [item for seq in sequences for item in seq]
-        return SeqShape(kind.__name__, infer(items), max(map(len, sequences)))
+        return SeqShape(kind.__name__, infer(items, depth + 1), max(map(len, sequences)))
     if kind is dict:
         dicts = [v for v in values if isinstance(v, dict)]
-        record = _record(dicts)
+        record = _record(dicts, depth)
         if record is not None:
             return record
         keys = [k for d in dicts for k in d]
+        values_held = [x for d in dicts for x in d.values()]
         return DictShape(
-            infer(keys), infer([x for d in dicts for x in d.values()]), max(map(len, dicts))
+            infer(keys, depth + 1), infer(values_held, depth + 1), max(map(len, dicts))
         )
     return Opaque(_type_name(kind), _pickled_samples(values))
 
@@ -200,7 +211,7 @@ def _fixed_length(values: list[object]) -> bool:
     return len(lengths) == 1 and 0 < next(iter(lengths)) <= MAX_FIXED_TUPLE
 
 
-def _record(dicts: list[dict[object, object]]) -> RecordShape | None:
+def _record(dicts: list[dict[object, object]], depth: int) -> RecordShape | None:
     keysets = {tuple(d) for d in dicts}
     if len(keysets) != 1:
         return None
@@ -209,7 +220,7 @@ def _record(dicts: list[dict[object, object]]) -> RecordShape | None:
         return None
     fields = []
     for key in keys:
-        shape = infer([d[key] for d in dicts])
+        shape = infer([d[key] for d in dicts], depth + 1)
         assert shape is not None
         fields.append((str(key), shape))
     return RecordShape(tuple(fields))
