@@ -280,3 +280,89 @@ def test_histories_stop_at_their_time_and_say_how_many_were_left(make_project) -
     assert result.note == (
         f"{20 - result.histories} recorded histories not replayed: their 1 s were up"
     )
+
+
+# cachetools 6.2's LFUCache against 6.0's, in small: the rewrite evicts another key among
+# keys used equally often. The workload's caches never look up an evicted key within the
+# recorded calls, so every step answers the same; only the keys the cache holds differ.
+LFU = """
+class Cache:
+    def __init__(self, maxsize):
+        self._data = {}
+        self._uses = {}
+        self.maxsize = maxsize
+
+    def __contains__(self, key):
+        return key in self._data
+
+    def __getitem__(self, key):
+        self._uses[key] += 1
+        return self._data[key]
+
+    def __setitem__(self, key, value):
+        if key not in self._data and len(self._data) >= self.maxsize:
+            self.popitem()
+        self._data[key] = value
+        self._uses[key] = self._uses.get(key, 0) + 1
+
+    def popitem(self):
+        fewest = min(self._uses.values())
+        key = next(k for k, n in self._uses.items() if n == fewest)  # the oldest of them
+        del self._uses[key]
+        return key, self._data.pop(key)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __iter__(self):
+        return iter(self._data)
+"""
+
+LFU_NEWEST_FIRST = LFU.replace(
+    "key = next(k for k, n in self._uses.items() if n == fewest)  # the oldest of them",
+    "key = [k for k, n in self._uses.items() if n == fewest][-1]  # the newest of them",
+)
+
+LFU_BENCH = """
+from lfu import Cache
+
+for size in (4, 8):
+    cache = Cache(size)
+    for i in range(30):
+        key = (i * 7) % 101  # no key comes back: every lookup misses, on both sides
+        if key in cache:
+            cache[key]
+        else:
+            cache[key] = i
+    print(size, len(cache))
+"""
+
+
+@pytest.mark.slow
+def test_a_class_whose_contents_differ_at_the_end_is_caught_by_asking_for_them(
+    make_project,
+) -> None:
+    root = make_project({"lfu.py": LFU, "bench.py": LFU_BENCH, "pyproject.toml": PYPROJECT})
+    result = perfloop.verify(
+        "lfu:Cache",
+        LFU_NEWEST_FIRST,
+        root=root,
+        tiers=("interaction",),
+        fuzz_examples=0,
+        **QUICK,
+    )
+    assert result.decision is Decision.DIFFERENT, result.reason
+    example = result.counterexample
+    assert example is not None and example.tier == "interaction"
+    assert "the end (after call " in example.description
+    assert "asked for its length and items after the last call: list(obj)" in (
+        example.description
+    ), example.description
+    assert example.code.splitlines()[-1] == (
+        "len(obj), list(obj)  # differs here: the length or the items"
+    )
+
+    same = perfloop.verify(
+        "lfu:Cache", LFU, root=root, tiers=("interaction",), run=result.run_id, **QUICK
+    )
+    assert same.decision is Decision.EQUIVALENT, same.reason

@@ -17,6 +17,13 @@ return value or exception type (and message, under the policy), what it printed,
 the state of the arguments it was passed, and the instance's public attributes
 (names without a leading underscore). Private attributes are free to differ as
 long as no later call shows it; the result says which ones were treated as private.
+At the end of each sequence, what a caller can still ask the object is asked too:
+its length and its items, where its class defines `__len__` or `__iter__` (cachetools
+6.2's LFUCache evicts another key than 6.0's among keys used equally often; the first
+100 calls of the workload's caches never looked up an evicted key, so every step
+answered the same while the caches already held different keys). Where the original
+answers differently twice (items of a set of objects hashed by identity), the end is
+not compared.
 
 A difference comes back as a program a user can paste: the import, the constructor
 and the calls up to the step that differs.
@@ -25,6 +32,7 @@ and the calls up to the step that differs.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import pickle
 import random
 import time
@@ -42,6 +50,8 @@ from perfloop.verification.pasteable import argument_source
 from perfloop.verification.shapes import Constants, call_forms
 
 TIER = "interaction"
+OBSERVED = "<end>"  # the pseudo-step that asks the object its length and items at the end
+OBSERVED_ITEMS = 10_000  # items read at most from an object at the end of a sequence
 ORIGINAL_STEP_SECONDS = 10.0  # a step of the original (it ran in the workload) may take this
 GENERATED_STEPS = 20  # at most, per generated sequence
 POOL = 50  # distinct recorded argument lists per method offered to generated sequences
@@ -157,6 +167,31 @@ class _Episode:
             a, checker.original, c, checker.candidate
         )
 
+    def finish(self) -> str | None:
+        """Ask each instance its length and items, where its class answers such questions;
+        a description if the candidate's answer differs (nothing where the original's two
+        answers differ, or it has none)."""
+        if self.instances is None or self.instances[2] is None:
+            return None
+        checker = self.checker
+        a, b, c = self.instances
+        first = checker.observe(checker.original, a, ORIGINAL_STEP_SECONDS)
+        if first is None or first.exhausted is not None:
+            return None
+        second = checker.observe(checker.original, b, ORIGINAL_STEP_SECONDS)
+        if second is None or checker.describe(first, second) is not None:
+            return None
+        third = checker.observe(checker.candidate, c, max(1.0, 20 * first.seconds))
+        if third is None:
+            return "the object no longer has a length or items to iterate over"
+        problem = checker.describe(first, third)
+        if problem is None:
+            return None
+        self.steps.append((OBSERVED, b""))
+        for asked in ("len(obj)", "list(obj)"):  # name what was asked, not the dict of answers
+            problem = problem.replace(f"result[{asked!r}]", asked)
+        return f"asked for its length and items after the last call: {problem}"
+
 
 class _Checker:
     def __init__(self, task: InteractionTask) -> None:
@@ -218,6 +253,28 @@ class _Checker:
         self.calls += 1
         return calling.run_call(step, args, kwargs, limit, calling.installed(version))
 
+    def observe(
+        self, version: calling.Version, instance: object, limit: float
+    ) -> calling.CallResult | None:
+        """The instance's length and items (up to OBSERVED_ITEMS), read with its version in
+        place; None where its class defines neither `__len__` nor `__iter__`."""
+        cls = type(instance)
+        sized = getattr(cls, "__len__", None) is not None
+        iterable = getattr(cls, "__iter__", None) is not None
+        if not sized and not iterable:
+            return None
+
+        def answers() -> dict[str, object]:
+            found: dict[str, object] = {}
+            if sized:
+                found["len(obj)"] = len(instance)  # type: ignore[arg-type]
+            if iterable:
+                items = itertools.islice(iter(instance), OBSERVED_ITEMS)  # type: ignore[call-overload]
+                found["list(obj)"] = list(items)
+            return found
+
+        return calling.run_call(answers, (), {}, limit, calling.installed(version))
+
     def describe(self, expected: calling.CallResult, actual: calling.CallResult) -> str | None:
         if actual.outcome is not None:
             rebuilt = calling.as_original(actual.outcome, self.candidate, self.original)
@@ -270,6 +327,9 @@ class _Checker:
 
         lines = [f"obj = {owner}({arguments(found.constructor)})"]
         for number, (method, data) in enumerate(found.steps, 1):
+            if method == OBSERVED:
+                lines.append("len(obj), list(obj)  # differs here: the length or the items")
+                continue
             line = f"obj.{method}({arguments(data)})"
             if number == len(found.steps):
                 line += "  # differs here"
@@ -409,6 +469,9 @@ def _run(
         problem = episode.step(method, data)
         if problem is not None:
             return _Found(tuple(episode.steps), constructor, problem, where)
+    problem = episode.finish()
+    if problem is not None:
+        return _Found(tuple(episode.steps), constructor, problem, where)
     return None
 
 
@@ -422,6 +485,8 @@ def _different(
     )
     count = len(found.steps)
     step = f"call {count}" if count else "the constructor"
+    if found.steps and found.steps[-1][0] == OBSERVED:
+        step = f"the end (after call {count - 1})"
     return InteractionResult(
         "different",
         replayed,
@@ -505,6 +570,13 @@ def _generate(checker: _Checker, started: float) -> tuple[int, _Found | None, st
         check(problem, self.episode)  # type: ignore[attr-defined]
 
     namespace["make"] = make
+
+    def teardown(self: RuleBasedStateMachine) -> None:
+        episode = getattr(self, "episode", None)
+        if episode is not None:
+            check(episode.finish(), episode)
+
+    namespace["teardown"] = teardown
     for method, pool in sorted(methods.items()):
 
         def call(self: RuleBasedStateMachine, data: bytes, method: str = method) -> None:
