@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from perfloop.capture import capture_calls
+from perfloop.cli.main import main
 from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
 from perfloop.verification import FuzzSettings, VerifySettings, prepare_target, verify_candidate
 
@@ -484,3 +485,60 @@ def test_a_method_of_a_class_its_module_binds_to_its_one_instance(make_project) 
     )
     assert result.decision.value == "different", result.reason
     assert "args[2]" in result.reason  # the stream it wrote to (args[0] is self)
+
+
+TREEBUILDER = """
+def getETreeBuilder(ElementTreeImplementation):
+    ElementTree = ElementTreeImplementation
+
+    class Element:
+        def __init__(self, name):
+            self._element = ElementTree.Element(name)
+
+        def _getAttributes(self):
+            return self._element.attrib
+
+        def _setAttributes(self, attributes):
+            for key in list(self._element.attrib.keys()):
+                del self._element.attrib[key]
+            for key, value in attributes.items():
+                self._element.set(key, value)
+
+        attributes = property(_getAttributes, _setAttributes)
+
+    return locals()
+"""
+TREEBUILDER_BENCH = """
+import xml.etree.ElementTree as ET
+from treebuilder import getETreeBuilder
+
+Element = getETreeBuilder(ET)["Element"]
+node = Element("a")
+node.attributes = {"href": "/x", "title": "t"}
+print(sorted(node.attributes.items()))
+"""
+
+
+def test_a_method_of_a_class_a_factory_makes_is_refused_with_the_reason(
+    make_project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """html5lib 1.0.1 makes its tree builders' classes inside `getETreeBuilder(...)`;
+    its 1.1 speed-up of `Element._setAttributes` (b2e4802) is named, as Python names it,
+    `getETreeBuilder.<locals>.Element._setAttributes`. perfloop said only "is not a
+    function reference; write it as module:qualname", though the user had done just that."""
+    root = make_project({"treebuilder.py": TREEBUILDER, "bench.py": TREEBUILDER_BENCH})
+    (root / "candidate.py").write_text(
+        "def _setAttributes(self, attributes):\n"
+        "    self._element.attrib.clear()\n"
+        "    self._element.attrib.update(attributes)\n"
+    )
+    target = "treebuilder:getETreeBuilder.<locals>.Element._setAttributes"
+    code = main(["verify", target, "--root", str(root), "--candidate", str(root / "candidate.py"),
+                 "--workload", "python bench.py"])  # fmt: skip
+    captured = capsys.readouterr()
+    said = " ".join((captured.out + captured.err).split())
+    assert code == 2
+    assert "not a function reference" not in said
+    assert "is made by a call to treebuilder:getETreeBuilder (a <locals> name)" in said
+    assert "move Element to module level" in said
+    assert not (root / ".perfloop").exists()

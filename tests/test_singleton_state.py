@@ -345,3 +345,67 @@ def test_a_rewrite_that_no_longer_changes_a_singleton_the_original_changed_is_ca
     verdict = check(project, "geometry", "tally", old, "    return config.counter.calls + 1")
     assert verdict.status is VerdictStatus.DIFFERENT
     assert "module state after the call differs: config.counter" in (verdict.difference.description)
+
+
+CODEC = """
+class TagSet:
+    def __init__(self, tag):
+        self.tag = tag
+
+
+class Decoder:  # pyasn1's `decoder.decode`: a module-level instance with caches
+    def __init__(self):
+        self.eoo_sentinel = b"\\x00\\x00"
+        self.tag_cache = {}
+
+    def __call__(self, data):
+        return self.tag_cache.setdefault(data[:1], TagSet(data[0])).tag
+
+
+decode = Decoder()
+"""
+
+ENCODER = """
+import codec
+
+
+def encode(value, indefinite):
+    header = bytes([0x30 | (value % 16), 0x80 if indefinite else 1])
+    return header + bytes([value]) + (b"\\x00\\x00" if indefinite else b"")
+"""
+
+CODEC_WORKLOAD = """
+import codec
+import encoder
+
+for value in range(20):
+    data = encoder.encode(value, value % 2 == 0)
+    print(data, codec.decode(data))
+"""
+
+
+def test_a_singletons_attribute_plain_in_a_worker_but_not_in_the_workload_is_not_compared(
+    tmp_path: Path,
+) -> None:
+    """pyasn1 (0.3.5 in development): replaying the original `AbstractItemEncoder.encode`
+    compared the module-level `decoder.decode` after the call, recorded in the workload
+    with only `_Decoder__eooSentinel` (its tag caches held TagSet objects: not plain data),
+    and in the worker with its caches empty, so plain: "2 unexpected keys in actual, e.g.
+    '_Decoder__tagCache'", and verify was UNDECIDED ("it depends on state besides its
+    arguments"). The maintainer's edit, once judged, is a real difference (an end-of-octets
+    marker after a definite length)."""
+    for name, text in [("codec", CODEC), ("encoder", ENCODER), ("workload", CODEC_WORKLOAD)]:
+        (tmp_path / f"{name}.py").write_text(text.lstrip(), encoding="utf-8")
+    ref = FunctionRef("encoder", "encode")
+    records = capture_calls("python workload.py", tmp_path, [ref])[ref].records
+    verdict = replay("encoder", "encode", tmp_path / "encoder.py", None, records, root=tmp_path,
+                     limits=LIMITS)  # fmt: skip
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
+    assert verdict.calls_checked == 20
+    wrong = ENCODER.lstrip().replace(
+        'b"\\x00\\x00" if indefinite else b""', 'b"\\x00\\x00" if indefinite or value > 15 else b""'
+    )
+    made = Candidate(ref, "test", "", wrong, "", "encoder.py")
+    verdict = replay_candidate(made, records, root=tmp_path, limits=LIMITS)
+    assert verdict.status is VerdictStatus.DIFFERENT
+    assert "result: expected" in verdict.difference.description

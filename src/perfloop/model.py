@@ -37,6 +37,9 @@ class FunctionRef:
     def parse(cls, text: str) -> FunctionRef:
         """Parse `module:qualname`, or raise InvalidReference with an example of the form."""
         if not _REF_PATTERN.match(text):
+            made_at_run_time = _made_by_a_call(text)
+            if made_at_run_time:
+                raise InvalidReference(made_at_run_time)
             raise InvalidReference(
                 f"{text!r} is not a function reference; write it as module:qualname, "
                 "e.g. shoplib.text:tokenize or shoplib.graph:Graph.shortest_path"
@@ -47,6 +50,32 @@ class FunctionRef:
     @property
     def name(self) -> str:
         return self.qualname.rsplit(".", 1)[-1]
+
+
+_LOCAL_PATTERN = re.compile(
+    r"^(?P<module>[A-Za-z_][\w.]*):(?P<outer>[A-Za-z_][\w.]*?)\.<locals>\.(?P<inner>[A-Za-z_][\w.<>]*)$"
+)
+
+
+def _made_by_a_call(text: str) -> str | None:
+    """The error for a `<locals>` qualname (a function or class made inside a function), or None.
+
+    Python names what a factory makes `factory.<locals>.Class.method` (html5lib's tree
+    builders, `getETreeBuilder.<locals>.Element._setAttributes`); a user copies that name
+    from a traceback or `__qualname__`. Such code exists only once the factory has run, so
+    nothing in the imported module names it: perfloop cannot record, replace or time it.
+    """
+    match = _LOCAL_PATTERN.match(text)
+    if match is None:
+        return None
+    module, outer, inner = match["module"], match["outer"], match["inner"]
+    made = inner.split(".", 1)[0]
+    return (
+        f"{text!r} is made by a call to {module}:{outer} (a <locals> name), so the imported "
+        f"module has no name for it that perfloop could record, replace and time it by; "
+        f"perfloop takes functions and methods that exist once their module is imported. "
+        f"To optimize it, move {made} to module level (the function can still use it)"
+    )
 
 
 @dataclass(frozen=True)

@@ -159,7 +159,8 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     merged = module.visit(_ReplaceFunction(original, function))
     added, replaced = _helpers(proposed, merged, given, parts[0])
     if replaced:  # a helper the new function calls, changed with it (its new signature)
-        merged = merged.with_changes(body=[_replacing(s, replaced) for s in merged.body])
+        early, added = _split_added(proposed, added, replaced)
+        merged = merged.with_changes(body=_replaced_body(merged.body, replaced, early))
     if added:  # e.g. a compiled pattern the new function uses, defined just above it
         merged = merged.with_changes(body=_insert_before(merged, parts[0], added))
     present = {merged.code_for_node(line) for line in _import_lines(merged)}
@@ -205,7 +206,8 @@ def splice_class(module_source: str, qualname: str, class_source: str) -> str:
     merged = module.with_changes(body=body)
     added, replaced = _helpers(proposed, merged, given, qualname)  # type: ignore[arg-type]
     if replaced:
-        merged = merged.with_changes(body=[_replacing(s, replaced) for s in merged.body])
+        early, added = _split_added(proposed, added, replaced)
+        merged = merged.with_changes(body=_replaced_body(merged.body, replaced, early))
     if added:
         merged = merged.with_changes(body=_insert_before(merged, qualname, added))
     present = {merged.code_for_node(line) for line in _import_lines(merged)}
@@ -245,34 +247,38 @@ def _helpers(
     defined.update(
         (name, s) for s in module.body if (name := _assigned_name(s)) and name not in defined
     )
-    offered: dict[str, cst.BaseStatement] = {}
+    # every top-level statement of the new source that binds the name, in order: tinycss2's
+    # serialize_string_value speed-up (1.5.0) builds `_re_string_value` in two lines, the
+    # second reading the first (`re.compile(f'[{_re_string_value}]')`)
+    offered: dict[str, list[cst.BaseStatement]] = {}
     for statement in proposed.body:
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            offered[statement.name.value] = statement
+            offered.setdefault(statement.name.value, []).append(statement)
         elif (name := _assigned_name(statement)) is not None:
-            offered[name] = statement
+            offered.setdefault(name, []).append(statement)
         elif isinstance(statement, _BLOCKS):  # each name it binds brings the whole block
-            offered.update(dict.fromkeys(sorted(_bound_in_block(statement)), statement))
-    taken: dict[str, cst.BaseStatement] = {}
-    replaced: dict[str, cst.BaseStatement] = {}
+            for name in sorted(_bound_in_block(statement)):
+                offered.setdefault(name, []).append(statement)
+    taken: dict[str, list[cst.BaseStatement]] = {}
+    replaced: dict[str, list[cst.BaseStatement]] = {}
     pending = [name.value for name in _names(function)]
     while pending:
         name = pending.pop()
-        statement = offered.get(name)
-        if statement is None or statement is function or name == target_top:
+        statements = offered.get(name)
+        if not statements or any(s is function for s in statements) or name == target_top:
             continue  # the function itself (a method given as a bare def) is in place already
         if name in taken or name in replaced:
             continue
         if name not in bound:
-            taken[name] = statement
-        elif name in defined and type(defined[name]) is type(statement):
-            if defined[name].deep_equals(statement):
+            taken[name] = statements
+        elif name in defined and all(type(defined[name]) is type(s) for s in statements):
+            if len(statements) == 1 and defined[name].deep_equals(statements[0]):
                 continue
-            replaced[name] = statement
+            replaced[name] = statements
         else:
             continue
-        pending.extend(found.value for found in _names(statement))
-    added = [s for s in proposed.body if any(s is t for t in taken.values())]
+        pending.extend(found.value for s in statements for found in _names(s))
+    added = [s for s in proposed.body if any(s is t for ts in taken.values() for t in ts)]
     if added and not added[0].leading_lines:  # type: ignore[attr-defined]
         # the first statement of the new source: set apart from the code above it
         added[0] = added[0].with_changes(leading_lines=[cst.EmptyLine()] * 2)
@@ -355,17 +361,72 @@ def _called_on_class(function: cst.FunctionDef, class_name: str) -> list[str]:
     return found
 
 
-def _replacing(
-    statement: cst.BaseStatement, replaced: dict[str, cst.BaseStatement]
-) -> cst.BaseStatement:
+def _split_added(
+    proposed: cst.Module,
+    added: list[cst.BaseStatement],
+    replaced: dict[str, list[cst.BaseStatement]],
+) -> tuple[list[cst.BaseStatement], list[cst.BaseStatement]]:
+    """(the added statements that the replacing ones read, the rest), each in order.
+
+    The first go where the replaced lines go, so a changed constant that reads a new one
+    (`_pattern = ''.join(... for char in _replacement)`) finds it defined; the rest go
+    just above the target, as before."""
+    bound_by = {}
+    for statement in added:
+        for name in _bound_names(statement):
+            bound_by[name] = statement
+    needed: list[cst.BaseStatement] = []
+    pending = [name.value for news in replaced.values() for s in news for name in _names(s)]
+    while pending:
+        statement = bound_by.get(pending.pop())
+        if statement is not None and not any(statement is n for n in needed):
+            needed.append(statement)
+            pending.extend(name.value for name in _names(statement))
+    early = [s for s in added if any(s is n for n in needed)]
+    return early, [s for s in added if not any(s is n for n in needed)]
+
+
+def _bound_names(statement: cst.BaseStatement) -> set[str]:
     if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-        new = replaced.get(statement.name.value)
-    else:
-        name = _assigned_name(statement)
-        new = replaced.get(name) if name is not None else None
-    if new is not None and type(new) is type(statement):
-        return new.with_changes(leading_lines=statement.leading_lines)  # type: ignore[attr-defined]
-    return statement
+        return {statement.name.value}
+    if isinstance(statement, _BLOCKS):
+        return _bound_in_block(statement)
+    if isinstance(statement, cst.SimpleStatementLine):
+        return _bound_in_line(statement)
+    return set()
+
+
+def _replaced_body(
+    body: Sequence[cst.BaseStatement],
+    replaced: dict[str, list[cst.BaseStatement]],
+    early: Sequence[cst.BaseStatement] = (),
+) -> list[cst.BaseStatement]:
+    """`body` with the module's last binding of each replaced name (the one in effect)
+    taken over by the new source's statements for it, in their order; `early` (new
+    statements the replacements read) just before the first replacement."""
+    last: dict[str, int] = {}
+    for index, statement in enumerate(body):
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            last[statement.name.value] = index
+        elif (name := _assigned_name(statement)) is not None:
+            last[name] = index
+    result: list[cst.BaseStatement] = []
+    for index, statement in enumerate(body):
+        news = [
+            new
+            for name, news in replaced.items()
+            if last.get(name) == index
+            for new in news
+            if type(new) is type(statement)
+        ]
+        if not news:
+            result.append(statement)
+            continue
+        news = [*early, *news]
+        early = ()
+        first = news[0].with_changes(leading_lines=statement.leading_lines)  # type: ignore[attr-defined]
+        result.extend([first, *news[1:]])
+    return result
 
 
 def _assigned_name(statement: cst.BaseStatement) -> str | None:
@@ -429,15 +490,7 @@ def _bound_in_line(statement: cst.SimpleStatementLine) -> set[str]:
 
 
 def _top_level_names(module: cst.Module) -> set[str]:
-    names = set()
-    for statement in module.body:
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            names.add(statement.name.value)
-        elif isinstance(statement, _BLOCKS):
-            names.update(_bound_in_block(statement))
-        elif isinstance(statement, cst.SimpleStatementLine):
-            names.update(_bound_in_line(statement))
-    return names
+    return {name for statement in module.body for name in _bound_names(statement)}
 
 
 def _names(node: cst.CSTNode) -> list[cst.Name]:

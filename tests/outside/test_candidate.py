@@ -299,3 +299,86 @@ def test_a_constant_the_new_function_reads_in_a_new_form_is_replaced() -> None:
     assert "replaced: KEYWORDS" in taken
     assert "`KEYWORDS` is also used by count" in used
     assert "1 other top-level statement(s)" in ignored  # OTHER: the function does not read it
+
+
+STRINGS = """def serialize_name(value):
+    return value
+
+
+def serialize_string_value(value):
+    return "".join(r"\\"" if c == '"' else r"\\\\" if c == "\\\\" else c for c in value)
+"""
+# tinycss2 1.5.0's serialize_string_value (ce505d3): the pattern is built in two lines that
+# bind the same name, the second reading the first
+STRINGS_FAST = r"""import re
+
+_replacement = {'"': r'\"', '\\': r'\\'}
+_pattern = ''.join(re.escape(char) for char in _replacement)
+_pattern = re.compile(f'[{_pattern}]')
+def _match(match):
+    return _replacement[match.group(0)]
+def serialize_string_value(value):
+    return _pattern.sub(_match, value)
+"""
+
+
+@pytest.mark.parametrize("present", [False, True], ids=["new", "changed"])
+def test_a_name_the_new_source_binds_in_several_lines_comes_with_all_of_them(
+    present: bool,
+) -> None:
+    """perfloop took only the last `_re_string_value = ...` line, so the maintainer's
+    version could not be loaded ("NameError: name '_re_string_value' is not defined")
+    and verify was UNDECIDED; where the module has the name already (one line), the new
+    source's lines take the place of that line."""
+    module = ("_pattern = None\n\n\n" if present else "") + STRINGS
+    target = Target(FunctionRef("serializer", "serialize_string_value"), "serializer.py", module)
+    new = splice_candidate(target, STRINGS_FAST, "outside:test").module_source
+    assert new.count("_pattern = ''.join(") == 1
+    assert new.count("_pattern = re.compile(") == 1
+    assert "_pattern = None" not in new
+    assert new.index("_pattern = ''.join(") < new.index("_pattern = re.compile(")
+    namespace: dict[str, object] = {}
+    exec(compile(new, "serializer.py", "exec"), namespace)
+    assert namespace["serialize_string_value"]('a"b\\c') == 'a\\"b\\\\c'  # type: ignore[operator]
+    (taken,) = _extra_code_notes(STRINGS_FAST, target, new)
+    assert ("replaced: _pattern" if present else "new: _replacement, _pattern, _match") in taken
+
+
+TINYCSS2_FAST = r"""import re
+
+_replacement_string_value = {
+    '"': r'\"',
+    '\\': r'\\',
+    '\n': r'\A ',
+    '\r': r'\D ',
+    '\f': r'\C ',
+}
+_re_string_value = ''.join(re.escape(char) for char in _replacement_string_value)
+_re_string_value = re.compile(f'[{_re_string_value}]', re.MULTILINE)
+def _serialize_string_value_match(match):
+    return _replacement_string_value[match.group(0)]
+def serialize_string_value(value):
+    return _re_string_value.sub(_serialize_string_value_match, value)
+"""
+
+
+def test_tinycss2s_faster_string_serializer_goes_into_its_real_module(tmp_path: Path) -> None:
+    """tinycss2 1.4.0's serializer.py with the maintainer's 1.5.0 version (ce505d3, merged
+    as b06111d) put in as perfloop puts it: it loads and escapes as the original does."""
+    from pypi_sdists import cached_sdist, unpacked
+
+    root = unpacked(cached_sdist("tinycss2==1.4.0", "tinycss2-1.4.0.tar.gz"), tmp_path)
+    source = (root / "tinycss2" / "serializer.py").read_text(encoding="utf-8")
+    target = Target(
+        FunctionRef("tinycss2.serializer", "serialize_string_value"), "tinycss2/serializer.py",
+        source,
+    )  # fmt: skip
+    new = splice_candidate(target, TINYCSS2_FAST, "outside:test").module_source
+    before: dict[str, object] = {}
+    after: dict[str, object] = {}
+    exec(compile(source, "serializer.py", "exec"), before)
+    exec(compile(new, "serializer.py", "exec"), after)
+    for text in ["", "plain", 'a "quoted" \\ path', "lines\n\r\f end", "\\\\\n\n\"'"]:
+        assert after["serialize_string_value"](text) == before["serialize_string_value"](text)  # type: ignore[operator]
+    assert after["serialize_string_value"] is not before["serialize_string_value"]
+    assert "_re_string_value.sub(" in new

@@ -339,6 +339,7 @@ def timing_task(
         pairs=settings.pairs_per_process,
         min_block_ns=round(settings.min_block_seconds * 1e9),
         whole_class=whole_class,
+        seconds=settings.budget_seconds / settings.processes,
     )
 
 

@@ -62,6 +62,7 @@ MAX_PREPARED_COPIES = 50_000
 MAX_PREPARED_BYTES = 16 * 1024 * 1024  # of pickled inputs per block; in memory a few times more
 MAX_CALLS_PER_BLOCK = 1_000_000
 _MAX_CALIBRATION_GROWTH = 10
+MIN_PAIRS = 3  # per process, however long its blocks' inputs take to prepare
 MAX_MEMORY_CALLS = 200  # recorded calls whose allocation peak is traced, per side
 LONG_PASS_NS = 200_000_000  # a pass this long is probed once, not twice
 LEARNING_FACTOR = 1.2  # first pass / later pass, candidate over original, that means "a cache"
@@ -90,6 +91,9 @@ class TimingTask:
     # `qualname` is a whole class: each call pickles `((constructor, steps), {})`, one
     # recorded history of an instance as bytes (`steps`: (method, pickled call) pairs)
     whole_class: bool = False
+    # this process's share of the budget: fewer pairs (down to MIN_PAIRS) when preparing
+    # the blocks' inputs would take longer; 0: always `pairs`
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -637,8 +641,25 @@ def _exception_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
+def pairs_in_time(task: TimingTask, spent: float, block_seconds: float) -> int:
+    """How many ABBA pairs fit what is left of the process's share of the budget.
+
+    A block's wall time counts the unpickling of its fresh input copies, which the
+    calibration (on the timed clock only) does not see: mistune 3.3.2's `parse_ruby`
+    takes 4.6 µs a call, but a copy of its arguments (the parser, whose rules are
+    lambdas, and the whole document's state) 220 µs to unpickle, so ten pairs took
+    35 s a process against a 10 s budget for three. At least MIN_PAIRS, at most
+    `task.pairs`.
+    """
+    if task.seconds <= 0 or block_seconds <= 0:
+        return task.pairs
+    fit = math.floor((task.seconds - spent) / (2 * block_seconds))
+    return max(min(MIN_PAIRS, task.pairs), min(task.pairs, fit))
+
+
 def run_timing_task(task: TimingTask) -> ProcessTimings:
     """The worker entry: time the original and the candidate in ABBA blocks."""
+    started = time.perf_counter()
     try:
         original, candidate = load_versions(task)
     except CandidateLoadError as exc:
@@ -674,11 +695,14 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
                 )
                 # warm-ups at the timed size (when calibrated, the original warmed up then)
                 for version in (original, candidate) if task.loops else (candidate,):
+                    block_started = time.perf_counter()
                     time_version(
                         version, inputs.prepare(loops, version.module), inputs.pulls(loops)
                     )
+                    block_seconds = time.perf_counter() - block_started
+                pairs = pairs_in_time(task, time.perf_counter() - started, block_seconds)
                 baseline, candidate_blocks = time_abba_blocks(
-                    original, candidate, inputs, loops, task.pairs
+                    original, candidate, inputs, loops, pairs
                 )
             memory = memory_peaks(fresh_original, fresh_candidate, inputs) if task.probe else None
         except BehaviourMismatch as exc:
