@@ -27,7 +27,7 @@ from perfloop.pipeline.context import (
     recorded_limits,
 )
 from perfloop.pipeline.merge import merge_improvements, strongly_verified_changes
-from perfloop.pipeline.reuse import target_result, workload_comparison
+from perfloop.pipeline.reuse import class_target_result, target_result, workload_comparison
 from perfloop.pipeline.review import Reviewer, review_targets
 from perfloop.pipeline.targets import (
     TargetChoice,
@@ -38,7 +38,7 @@ from perfloop.pipeline.targets import (
     read_source,
     with_imports,
 )
-from perfloop.pipeline.whole_class import class_share, class_target_result, hot_methods
+from perfloop.pipeline.whole_class import class_share, hot_methods
 from perfloop.profile import line_profile, why_not_targetable
 from perfloop.project import Project, TargetError
 from perfloop.report import write_run_files
@@ -352,6 +352,7 @@ def run_stages(
                 TargetStatus.SKIPPED,
                 "not tried: the run's --budget ran out",
                 len(captures[ref].records),
+                whole_class=ref in classes,
             )
             context.store.save_target_result(context.run_id, skipped)
             results.append(skipped)
