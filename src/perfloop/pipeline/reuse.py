@@ -309,6 +309,7 @@ def _remeasured(
         strength=result.strength,
         notes=result.notes,
         original_source=result.original_source,
+        whole_class=result.whole_class,
     )
 
 
