@@ -220,6 +220,11 @@ def test_a_class_result_is_reused_on_a_rerun_and_recomputed_when_its_source_or_w
     assert remeasured["candidates_tried"] == 1 and remeasured["best"]["origin"] == FEED
     assert "timing class:feed/rule:scalar-replace-attributes again" in timed["progress"]
 
+    applied = run("--apply")  # reused, and applied: checked again as a class on disk
+    assert applied["targets"][0]["cache"]["state"] == "reused"
+    assert applied["applied"] is True, applied["notes"]
+    assert "try:\n            for byte in chunk:" in (root / "tally.py").read_text()
+
     source = root / "tally.py"  # a method of the class changed (not the one rewritten)
     source.write_text(source.read_text().replace("return self._pairs", "return self._pairs + 0"))
     (changed,) = run()["targets"]

@@ -388,6 +388,7 @@ def run_stages(
                 module_source,
                 captures[result.function],
                 candidate_limits(context),
+                result.whole_class,
             )
 
     changes, results = merge_improvements(context, results, sources, captures)
