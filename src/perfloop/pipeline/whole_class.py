@@ -20,7 +20,9 @@ target: the prompt gives the class's source, its hot methods with their shares a
 shapes of the recorded histories, and the answer is a whole new class
 (`perfloop.llm.parse.parse_class_response`), judged and timed as the rules' classes are;
 a rejected one goes back with what the interaction tier found, a verified one with its
-speedup.
+speedup. The result is kept in the result cache as a function's
+(`perfloop.pipeline.reuse.class_target_result`), and `--interactive` reviews it
+(`perfloop.pipeline.review`: an edit is a whole class, a hint asks for one).
 """
 
 from __future__ import annotations
