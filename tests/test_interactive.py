@@ -217,3 +217,103 @@ def test_ctrl_c_inside_a_target_then_resume_keeps_what_was_decided(shop: Path) -
     results = json.loads((shop / ".perfloop" / "runs" / run_id / "results.json").read_text())
     assert results["applied"] is True
     assert [d["action"] for d in results["decisions"]] == ["rejected", "accepted"]
+
+
+TALLY = """
+class Tally:
+    LIMIT = 200
+
+    def __init__(self, name):
+        self.name = name
+        self._low = 0
+        self._high = 0
+
+    def feed(self, chunk):
+        for byte in chunk:
+            if byte < self.LIMIT:
+                self._low += 1
+            else:
+                self._high += 1
+
+    def ratio(self):
+        total = self._low + self._high
+        return self._low / total if total else 0.0
+"""
+TALLY_BENCH = """
+from tally import Tally
+
+for number in range(10):
+    t = Tally(f"t{number}")
+    data = bytes((i * 7 + number) % 256 for i in range(6000))
+    for start in range(0, len(data), 2000):
+        t.feed(data[start : start + 2000])
+    print(t.name, round(t.ratio(), 6))
+"""
+TALLY_PYPROJECT = PYPROJECT.replace(
+    'functions = ["shop:known", "shop:ways"]', 'functions = ["tally:Tally"]'
+).replace('workload = "python bench.py"', 'workload = "python tally_bench.py"')
+# the person's class: low and total kept instead of low and high, feed and ratio together
+TALLY_RIGHT = """
+class Tally:
+    LIMIT = 200
+
+    def __init__(self, name):
+        self.name = name
+        self._low = 0
+        self._total = 0
+
+    def feed(self, chunk):
+        self._low += sum(map(self.LIMIT.__gt__, chunk))
+        self._total += len(chunk)
+
+    def ratio(self):
+        return self._low / self._total if self._total else 0.0
+"""
+TALLY_WRONG = TALLY_RIGHT.replace("__gt__", "__ge__")  # counts 200 as low
+
+
+@pytest.mark.slow
+def test_a_whole_class_is_reviewed_edited_as_a_class_and_the_accepted_class_applied(
+    make_project,
+) -> None:
+    root = make_project(
+        {"tally.py": TALLY, "tally_bench.py": TALLY_BENCH, "pyproject.toml": TALLY_PYPROJECT}
+    )
+    editor = root.parent / "editor.py"
+    editor.write_text(EDITOR.format(wrong=TALLY_WRONG.lstrip(), right=TALLY_RIGHT.lstrip()))
+    child = spawn(root, "optimize", "--interactive", editor=editor)
+
+    child.expect_exact("Target 1 of 1: tally:Tally")
+    child.expect_exact("10 instance histories")
+    shown = listed(child)
+    origin = "class:feed/rule:scalar-replace-attributes"
+    assert origin in shown, child.before
+    child.sendline(f"e {shown[origin][0]}")  # the editor gets the class, writes a wrong one
+    child.expect_exact(f"edit:{origin}: DIFFERENT from the original")
+    child.expect_exact("obj.ratio()")  # the call sequence that tells it apart
+    shown = listed(child)
+    (failed,) = shown[f"edit:{origin}"]
+    child.sendline(f"e {failed}")  # the editor writes the right class
+    child.expect_exact(f"edit:{origin}: verified (replay: skipped")
+    child.expect(r"interaction: \d+ sequences, same")
+    shown = listed(child)
+    child.sendline(f"a {min(shown[f'edit:{origin}'])}")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+
+    source = (root / "tally.py").read_text()
+    assert "self._total += len(chunk)" in source and "__ge__" not in source
+    made = decisions(root)
+    assert [(f, a) for f, a, *_ in made] == [
+        ("tally:Tally", "edited"),
+        ("tally:Tally", "edited"),
+        ("tally:Tally", "accepted"),
+    ]
+    assert made[0][4].startswith("behaved differently (interaction)")
+    assert made[1][4].startswith("verified, faster")
+    run_dir = next((root / ".perfloop" / "runs").iterdir())
+    results = json.loads((run_dir / "results.json").read_text())
+    (target,) = results["targets"]
+    assert results["applied"] is True and target["kind"] == "class"
+    assert target["best"]["origin"] == f"edit:{origin}"

@@ -106,13 +106,13 @@ def test_optimize_rewrites_the_hot_methods_of_a_class_judges_them_together_and_a
     before = subprocess.run(
         [sys.executable, "bench.py"], cwd=root, capture_output=True, text=True, check=True
     ).stdout
-    # a proposer that works in rounds is not asked about a class, and the result says so
+    # a proposer command that fails is a note on the class, as on a function
     done = optimize(root, "--apply", "--proposer-cmd", "exit 1")
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
     (target,) = result["targets"]
-    assert target["function"] == "tally:Tally"
-    assert any("--proposer-cmd were not asked" in note for note in target["notes"])
+    assert target["function"] == "tally:Tally" and target["kind"] == "class"
+    assert any("exited with status 1" in note for note in target["notes"]), target["notes"]
     report = (root / ".perfloop" / "runs" / result["run_id"] / "report.md").read_text()
     # the class's share is its methods' own time together (the profile's table)
     shares = [
@@ -180,3 +180,59 @@ def test_a_class_whose_instances_cannot_be_followed_is_unverifiable_with_the_rea
     )
     assert target["candidates_tried"] == 0 and target["best"] is None
     assert "class Tally:\n    LIMIT = 200" in (root / "tally.py").read_text()  # untouched
+
+
+@pytest.mark.slow
+def test_a_class_result_is_reused_on_a_rerun_and_recomputed_when_its_source_or_workload_changes(
+    make_project,
+) -> None:
+    root: Path = make_project({"tally.py": TALLY, "bench.py": BENCH, "pyproject.toml": PYPROJECT})
+
+    def run(*flags: str) -> dict:
+        done = optimize(root, "--rules", "scalar-replace-attributes", *flags)  # the last wins
+        assert done.returncode == 0, done.stdout + done.stderr
+        result = json.loads(done.stdout)
+        (target,) = result["targets"]
+        assert target["kind"] == "class"
+        return {**result, "progress": done.stderr}
+
+    first = run()
+    (target,) = first["targets"]
+    assert target["cache"] == {"state": "computed", "why": "not in the cache", "run_id": None}
+    assert target["best"]["origin"] == FEED
+
+    again = run()  # nothing changed: the verdicts and measurements come from the first run
+    (reused,) = again["targets"]
+    assert reused["cache"] == {
+        "state": "reused",
+        "why": "nothing that decides it changed",
+        "run_id": first["run_id"],
+    }
+    assert reused["best"] == target["best"] and reused["candidates_tried"] == 1
+    report = (root / ".perfloop" / "runs" / again["run_id"] / "report.md").read_text()
+    assert "result cache: 1 of 1 targets reused" in report
+    assert "**1 of 1 classes made faster" in report
+
+    timed = run("--remeasure")  # the cached verdicts, the verified class timed again
+    (remeasured,) = timed["targets"]
+    assert remeasured["cache"]["state"] == "remeasured"
+    assert remeasured["cache"]["run_id"] == first["run_id"]
+    assert remeasured["candidates_tried"] == 1 and remeasured["best"]["origin"] == FEED
+    assert "timing class:feed/rule:scalar-replace-attributes again" in timed["progress"]
+
+    applied = run("--apply")  # reused, and applied: checked again as a class on disk
+    assert applied["targets"][0]["cache"]["state"] == "reused"
+    assert applied["applied"] is True, applied["notes"]
+    assert "try:\n            for byte in chunk:" in (root / "tally.py").read_text()
+
+    source = root / "tally.py"  # a method of the class changed (not the one rewritten)
+    source.write_text(source.read_text().replace("return self._pairs", "return self._pairs + 0"))
+    (changed,) = run()["targets"]
+    assert changed["cache"]["state"] == "computed"
+    assert changed["cache"]["why"] == "its source changed"
+
+    bench = root / "bench.py"  # the same class, other data: other recorded histories
+    bench.write_text(bench.read_text().replace("range(12)", "range(10)"))
+    (other,) = run()["targets"]
+    assert other["cache"]["state"] == "computed"
+    assert other["cache"]["why"].startswith("its recorded calls changed")

@@ -90,17 +90,3 @@ def test_named_functions_are_tried_even_when_no_rule_applies(make_project) -> No
     assert mix.calls_recorded > 0  # recorded and replayed: the user asked for it
     assert mix.reason == "no rule applies to this function"
     assert not any("did not take a target place" in n for n in result.notes)
-
-
-def test_a_class_named_as_a_target_with_interactive_is_refused_before_a_run_starts(
-    make_project,
-) -> None:
-    from perfloop.project import TargetError
-
-    root = make_project({"lib.py": LIB, "bench.py": BENCH})
-    with pytest.raises(TargetError) as refused:
-        run(root, functions=["lib:Box"], interactive=True)
-    message = str(refused.value)
-    assert "lib:Box is a class: --interactive does not review whole-class candidates" in message
-    assert "Leave out --interactive" in message
-    assert not (root / ".perfloop" / "runs").exists()  # refused before a run started

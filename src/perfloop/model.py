@@ -477,6 +477,9 @@ class TargetContext:
     already verified for this target (e.g. by rules), which can seed the proposer;
     `request` is a person's free-text hint, sent with every prompt for this target.
     `tried` every candidate judged before the proposer's turn, with its outcome.
+    For a whole class as the target (`function` names the class), `hot_methods` are its
+    methods the profile gives time to with their shares, hottest first, and `sample_calls`
+    the shapes of its instances' recorded histories; the answer is a whole new class.
     """
 
     run_id: RunId
@@ -491,6 +494,8 @@ class TargetContext:
     verified: tuple[CandidateResult, ...] = ()
     request: str = ""  # what a person reviewing the candidates asked for (--interactive)
     tried: tuple[CandidateResult, ...] = ()  # every candidate judged so far (the rules')
+    whole_class: bool = False  # the target is a class: the answer is a whole new class
+    hot_methods: tuple[tuple[str, float], ...] = ()  # a class's: (method, share)
 
 
 # --- LLM calls ---------------------------------------------------------------

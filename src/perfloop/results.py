@@ -79,6 +79,7 @@ class TargetResult:
     # failed, an answer with no usable code), and how its recorded calls were judged
     # where that differs from the usual (perfloop.verification.replay.OriginalReplay)
     notes: tuple[str, ...] = ()
+    whole_class: bool = False  # the target is a class (`pkg.mod:Class`), not a function
 
     @property
     def weakly_verified(self) -> bool:

@@ -108,3 +108,24 @@ def test_format_on_the_command_line(shop: Path, results, capsys) -> None:
         main([*verify, *quick, "--format", "yaml"])
     assert usage.value.code == 2
     assert "invalid choice: 'yaml'" in capsys.readouterr().err
+
+
+def test_the_headline_names_what_the_targets_were(results) -> None:
+    from dataclasses import replace
+
+    from perfloop.report.summary import headline
+
+    run: RunResult = results["run"]
+    function = run.targets[0]
+    whole_class = replace(function, whole_class=True)
+
+    def told(*targets) -> str:
+        return headline(replace(run, targets=targets, workload_speedup=None))
+
+    assert " of 1 functions made faster, verified" in told(function)
+    assert " of 1 classes made faster, verified" in told(whole_class)
+    mixed = told(function, whole_class, whole_class)
+    assert " of 3 targets (1 function, 2 classes) made faster, verified" in mixed
+    assert " of 2 targets (1 function, 1 class) made faster" in told(function, whole_class)
+    document = json.loads(RENDERERS["json"].render(replace(run, targets=(whole_class,))))
+    assert document["targets"][0]["kind"] == "class"

@@ -170,9 +170,10 @@ class TerminalReviewer:
 
     def _show_target(self, view: TargetView) -> None:
         target = view.target
+        recorded = "instance histories" if target.whole_class else "calls"
         self.console.rule(
             f"Target {view.number} of {view.total}: {target.function}  "
-            f"({target.share:.1%} of the time, {target.calls_recorded} calls recorded)",
+            f"({target.share:.1%} of the time, {target.calls_recorded} {recorded} recorded)",
             align="left",
         )
         first = next((r.verdict for r in view.listed if r.verdict is not None), None)

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from perfloop.config import ConfigError, Settings
-from perfloop.llm.parse import Parsed, parse_response
+from perfloop.llm.parse import Parsed, parse_answer
 from perfloop.llm.prompts import (
     Prompt,
     load_templates,
@@ -48,6 +48,7 @@ from perfloop.llm.prompts import (
     repair_prompt,
 )
 from perfloop.model import Candidate, CandidateResult, FunctionRef, LLMCall, TargetContext
+from perfloop.outside.whole_class import class_source
 from perfloop.patch import FileChange, revert_changes
 from perfloop.qualnames import function_source
 from perfloop.recipes.library import Library
@@ -365,7 +366,7 @@ class CommandProposer:
             )
         candidates: list[Candidate] = []
         for label, text in answers:
-            parsed = parse_response(text, context.function.qualname, context.module_source)
+            parsed = parse_answer(context, text)
             if not isinstance(parsed, Parsed):
                 problems.append(f"{label}: {parsed.reason}")
                 continue
@@ -501,7 +502,13 @@ def context_document(
         "path": context.path,
         "file": str(proposer.root / context.path),
         "project_root": str(proposer.root),
-        "source": function_source(context.module_source, function.qualname),
+        "kind": "class" if context.whole_class else "function",
+        "source": (class_source if context.whole_class else function_source)(
+            context.module_source, function.qualname
+        ),
+        "hot_methods": [
+            {"method": method, "share": round(share, 4)} for method, share in context.hot_methods
+        ],
         "module_source": context.module_source,
         "share": round(context.share, 4),
         "parameter_types": {t.parameter: list(t.types) for t in context.parameter_types},

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 import libcst as cst
 
 from perfloop.gate import normalised_hash
+from perfloop.model import TargetContext
+from perfloop.outside.whole_class import class_source
+from perfloop.patch import SpliceError, splice_class
 from perfloop.propose.apply import locate
 from perfloop.qualnames import find_function, first_line, function_source
 
@@ -185,6 +188,79 @@ def parse_response(
         except Exception as exc:  # libcst cannot take it; say so rather than crash the run
             reasons.append(f"its code cannot be put into the module ({type(exc).__name__}: {exc})")
     return Unusable(reasons[0] if len(set(reasons)) == 1 else "; ".join(dict.fromkeys(reasons)))
+
+
+def parse_answer(
+    context: TargetContext, text: str, *, truncated: bool = False
+) -> Parsed | Unusable:
+    """The answer as a candidate module for the target of `context`: a whole new class
+    when the target is a class (`parse_class_response`), else a new function."""
+    parse = parse_class_response if context.whole_class else parse_response
+    return parse(text, context.function.qualname, context.module_source, truncated=truncated)
+
+
+def parse_class_response(
+    text: str, name: str, module_source: str, *, truncated: bool = False
+) -> Parsed | Unusable:
+    """The answer's whole new class `name` put into `module_source` in place of the
+    original (`perfloop.patch.splice_class`: the helpers and imports the answer adds go in
+    beside it), or why not. Never raises."""
+    try:
+        original = _top_level_class(ast.parse(module_source), name)
+    except SyntaxError:
+        return Unusable("the original module does not parse")
+    if original is None:
+        return Unusable(f"the original module has no class {name}")
+    blocks = code_blocks(text)
+    if not blocks:
+        return Unusable("the answer has no code (no code block and no line starting with class)")
+    reasons: list[str] = []
+    for position in range(len(blocks) - 1, -1, -1):  # the last block is usually the answer
+        block = blocks[position]
+        cut_off = truncated and position == len(blocks) - 1
+        tree = _parse_block(block)
+        if isinstance(tree, str):
+            reasons.append(
+                "the answer was cut off inside the code; raise llm-max-tokens"
+                if cut_off or not block.closed
+                else f"its code does not parse ({tree})"
+            )
+            continue
+        found = _top_level_class(tree, name)
+        if found is None:
+            classes = sorted({n.name for n in tree.body if isinstance(n, ast.ClassDef)})
+            reasons.append(
+                f"its code defines class {', '.join(classes)} but not {name}; give the whole "
+                f"class {name}"
+                if classes
+                else f"its code defines no class {name}; give the whole class, not one method"
+            )
+            continue
+        if cut_off and found is tree.body[-1]:
+            reasons.append(
+                "the answer was cut off (token limit) while writing the class; raise llm-max-tokens"
+            )
+            continue
+        if normalised_hash(found) == normalised_hash(original):
+            reasons.append("it repeats the original class unchanged")
+            continue
+        code = "\n".join(block.code.splitlines()[: found.end_lineno])  # prose after it: gone
+        try:
+            new_source = splice_class(module_source, name, code)
+        except SpliceError as exc:
+            reasons.append(f"its code cannot be put into the module ({exc})")
+            continue
+        except Exception as exc:  # libcst cannot take it; say so rather than crash the run
+            reasons.append(f"its code cannot be put into the module ({type(exc).__name__}: {exc})")
+            continue
+        notes = [f"took code block {position + 1} of {len(blocks)}"] if len(blocks) > 1 else []
+        return Parsed(new_source, class_source(new_source, name), tuple(notes))
+    return Unusable(reasons[0] if len(set(reasons)) == 1 else "; ".join(dict.fromkeys(reasons)))
+
+
+def _top_level_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
+    found = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == name]
+    return found[-1] if found else None
 
 
 def _renamed_ast(function: ast.AST, old: str | None, new: str) -> ast.AST:

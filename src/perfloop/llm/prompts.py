@@ -1,11 +1,12 @@
 """Prompts built from what perfloop knows about a target, from templates users can override.
 
 The templates are text files in `perfloop/llm/prompts/` (system, propose,
-repair, refine, contract, unusable) with `$name` placeholders (string.Template; write
-`$$` for a dollar sign). A folder named by `llm-prompts` may hold any of them
-under the same file names; those win. Optional sections (hot lines, types,
-calls, hints, helpers, a seed, worked examples from the recipe library) are filled
-in as whole paragraphs, or empty.
+repair, refine, contract, unusable; for a whole class as the target class_system,
+class_propose and class_contract instead of the first, second and fifth) with `$name`
+placeholders (string.Template; write `$$` for a dollar sign). A folder named by
+`llm-prompts` may hold any of them under the same file names; those win. Optional
+sections (hot lines, types, calls, hints, helpers, a seed, worked examples from the
+recipe library; a class's hot methods) are filled in as whole paragraphs, or empty.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from perfloop import qualnames
 from perfloop.config import ConfigError
 from perfloop.llm.client import Message
 from perfloop.llm.hints import about, hot_line_hints, rule_hints
-from perfloop.model import CandidateResult, TargetContext, VerdictStatus
-from perfloop.qualnames import find_function
+from perfloop.model import CandidateResult, FunctionRef, TargetContext, VerdictStatus
+from perfloop.outside.whole_class import class_source
+from perfloop.propose import propose_rule_candidates
+from perfloop.qualnames import find_class, find_function
 
 _CALL_REPR_LIMIT = 160
 _HELPER_LINES_LIMIT = 60
@@ -35,6 +38,9 @@ class Templates:
     refine: str
     contract: str
     unusable: str
+    class_system: str
+    class_propose: str
+    class_contract: str
 
 
 def load_templates(override: Path | None = None) -> Templates:
@@ -107,7 +113,8 @@ def _helpers(context: TargetContext) -> str:
         tree = ast.parse(context.module_source)
     except SyntaxError:
         return ""
-    target = find_function(tree, context.function.qualname)
+    find = find_class if context.whole_class else find_function
+    target = find(tree, context.function.qualname)
     if target is None:
         return ""
     used = {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
@@ -146,6 +153,8 @@ def _seed(context: TargetContext) -> str:
 
 
 def _common(templates: Templates, context: TargetContext) -> dict[str, str]:
+    if context.whole_class:
+        return _class_common(templates, context)
     name = context.function.qualname.rsplit(".", 1)[-1]
     try:
         tree = ast.parse(context.module_source)
@@ -155,12 +164,14 @@ def _common(templates: Templates, context: TargetContext) -> dict[str, str]:
     return {
         "name": name,
         "qualname": context.function.qualname,
+        "kind": "function",
         "path": context.path,
         "share": about(context.share),
         "source": function_source(context.module_source, context.function.qualname),
         "hot_lines": _section(
             "Where its time goes:", hot_line_hints(function, context.line_profile)
         ),
+        "methods": "",
         "types": _types(context),
         "calls": _section(
             "Calls seen in the workload:", [_trim(c) for c in context.sample_calls[:3]]
@@ -169,6 +180,41 @@ def _common(templates: Templates, context: TargetContext) -> dict[str, str]:
         "helpers": _helpers(context),
         "seed": _seed(context),
         "contract": _fill(templates.contract, "contract", {"name": name}).strip(),
+        "request": _request(context.request),
+        "examples": "",
+    }
+
+
+def _class_common(templates: Templates, context: TargetContext) -> dict[str, str]:
+    """The values for a whole class as the target: its source, its hot methods with their
+    shares, the shapes of its instances' recorded histories, the rules that fire on its
+    hot methods."""
+    name = context.function.qualname
+    methods = [f"`{method}`: {about(share)}" for method, share in context.hot_methods]
+    hints = []
+    for method, _share in context.hot_methods:
+        ref = FunctionRef(context.function.module, f"{name}.{method}")
+        for candidate in propose_rule_candidates(ref, context.path, context.module_source):
+            rule = candidate.origin.removeprefix("rule:")
+            hints.append(f"in `{method}`, {rule}: {candidate.rationale}")
+    return {
+        "name": name,
+        "qualname": name,
+        "kind": "class",
+        "path": context.path,
+        "share": about(context.share),
+        "source": class_source(context.module_source, name).rstrip("\n"),
+        "hot_lines": "",
+        "methods": _section("Its hot methods, each with its own share of the time:", methods),
+        "types": "",
+        "calls": _section(
+            "Instances the workload made (the constructor, then the methods called on it):",
+            [_trim(c, 2 * _CALL_REPR_LIMIT) for c in context.sample_calls[:3]],
+        ),
+        "hints": _section("Rewrites of its methods that may apply:", hints),
+        "helpers": _helpers(context),
+        "seed": _seed(context),
+        "contract": _fill(templates.class_contract, "class_contract", {"name": name}).strip(),
         "request": _request(context.request),
         "examples": "",
     }
@@ -183,7 +229,7 @@ def _request(hint: str) -> str:
 
 # measured figures: they vary from run to run, so the cache key leaves them out. The seed
 # is one of them: which verified rewrite measured fastest can flip between close ones.
-_MEASURED = ("share", "hot_lines", "speedup", "seed")
+_MEASURED = ("share", "hot_lines", "methods", "speedup", "seed")
 
 
 @dataclass(frozen=True)
@@ -197,8 +243,16 @@ class Prompt:
     cache_text: str
 
 
-def _prompt(templates: Templates, name: str, template: str, values: dict[str, str]) -> Prompt:
-    system = Message("system", templates.system.strip())
+def _prompt(
+    templates: Templates,
+    name: str,
+    template: str,
+    values: dict[str, str],
+    whole_class: bool = False,
+) -> Prompt:
+    system = Message(
+        "system", (templates.class_system if whole_class else templates.system).strip()
+    )
     if "request" not in _placeholders(template):  # a person's hint reaches every template
         template = template.rstrip() + "$request"
     stable = {k: (f"<{k}>" if k in _MEASURED else v) for k, v in values.items()}
@@ -220,6 +274,8 @@ def propose_prompt(templates: Templates, context: TargetContext, examples: str =
     """`examples`: verified rewrites of similar functions (perfloop.recipes), or empty."""
     values = _common(templates, context)
     values["examples"] = examples
+    if context.whole_class:
+        return _prompt(templates, "class_propose", templates.class_propose, values, True)
     return _prompt(templates, "propose", templates.propose, values)
 
 
@@ -231,11 +287,25 @@ def problem_text(result: CandidateResult) -> str:
     if verdict is None:
         return "It could not be checked."
     if verdict.status is VerdictStatus.DIFFERENT and verdict.difference is not None:
+        call = verdict.difference.call
+        if "\n" in call.strip():  # a sequence of calls on one object (a whole class)
+            return (
+                f"On these calls it behaves differently from the original:\n"
+                f"```python\n{_sequence(call)}\n```\n{verdict.difference.description}."
+            )
         return (
-            f"On the recorded call `{_trim(verdict.difference.call, 400)}` it behaves differently "
+            f"On the recorded call `{_trim(call, 400)}` it behaves differently "
             f"from the original: {verdict.difference.description}."
         )
     return f"Checking it failed: {verdict.reason or verdict.status.value}."
+
+
+def _sequence(code: str, lines: int = 14) -> str:
+    """A sequence of calls as code, each line shortened, its middle left out if long."""
+    shown = [_trim(line) for line in code.strip().splitlines()]
+    if len(shown) > lines:
+        shown = [*shown[: lines // 2], "# ...", *shown[-(lines // 2) :]]
+    return "\n".join(shown)
 
 
 def repair_prompt(
@@ -244,7 +314,7 @@ def repair_prompt(
     values = _common(templates, context)
     values["candidate"] = rejected.candidate.function_source.strip()
     values["problem"] = problem_text(rejected)
-    return _prompt(templates, "repair", templates.repair, values)
+    return _prompt(templates, "repair", templates.repair, values, context.whole_class)
 
 
 def refine_prompt(templates: Templates, context: TargetContext, best: CandidateResult) -> Prompt:
@@ -252,7 +322,7 @@ def refine_prompt(templates: Templates, context: TargetContext, best: CandidateR
     values["candidate"] = best.candidate.function_source.strip()
     speedup = best.measurement.speedup if best.measurement else None
     values["speedup"] = f"about {speedup.ratio:.1f}x" if speedup else "not measurably"
-    return _prompt(templates, "refine", templates.refine, values)
+    return _prompt(templates, "refine", templates.refine, values, context.whole_class)
 
 
 def unusable_prompt(

@@ -22,7 +22,7 @@ from perfloop.config import ConfigError, Settings
 from perfloop.llm.client import ChatClient, ChatRequest, LLMUnavailable
 from perfloop.llm.command import CommandProposer, check_command, command_settings
 from perfloop.llm.journal import Answer, CallLog, Journal
-from perfloop.llm.parse import Parsed, parse_response
+from perfloop.llm.parse import Parsed, parse_answer
 from perfloop.llm.prompts import (
     Prompt,
     load_templates,
@@ -131,12 +131,7 @@ class LLMProposer:
                 self._unavailable = call.error
             self.journal.record(context.run_id, call)
             return None, call.error
-        parsed = parse_response(
-            call.response,
-            context.function.qualname,
-            context.module_source,
-            truncated=answer.truncated,
-        )
+        parsed = parse_answer(context, call.response, truncated=answer.truncated)
         if not isinstance(parsed, Parsed):
             self.journal.record(context.run_id, replace(call, problem=parsed.reason))
             return None, parsed.reason

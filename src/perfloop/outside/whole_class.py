@@ -53,6 +53,12 @@ def read_class_target(project: Project, ref: FunctionRef) -> Target:
 def build_class_candidate(project: Project, target: Target, spec: CandidateSpec) -> Candidate:
     """The target's module with the new class in place of the original."""
     origin, text = candidate_text(project, target, spec)
+    return splice_class_candidate(target, text, origin)
+
+
+def splice_class_candidate(target: Target, text: str, origin: str) -> Candidate:
+    """The whole new class in `text` put into the target's module in place of the
+    original (`splice_class`); CandidateError if impossible."""
     name = target.function.qualname
     try:
         module_source = splice_class(target.source, name, text)

@@ -117,16 +117,13 @@ def optimize_target(
         lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
         more=lambda: not budget.spent(),
     )
-    for round_proposer in context.round_proposers:  # they compete in the same pool
-        if budget.spent():
-            budget.skip_candidate(ref)
-            continue
-        target = target_context(context, ref, share, source, capture, lines, tried)
-        tried += run_rounds(
-            round_proposer,
-            target,
-            lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
-        )
+    tried += round_candidates(  # the LLM's and the command's compete in the same pool
+        context,
+        ref,
+        tried,
+        lambda done: target_context(context, ref, share, source, capture, lines, done),
+        lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen),
+    )
     notes = tuple(context.store.proposer_problems(context.run_id, ref))
     strength = None
     if any(r.gate.passed for r in tried):  # how much "verified" means for this target
@@ -141,6 +138,25 @@ def optimize_target(
         original_source=function_source(module_source, ref.qualname),
         notes=(*best.notes, rebasing) if rebasing else best.notes,
     )
+
+
+def round_candidates(
+    context: Context,
+    ref: FunctionRef,
+    tried: Sequence[CandidateResult],
+    about: Callable[[Sequence[CandidateResult]], TargetContext],
+    evaluate: Callable[[Candidate], CandidateResult],
+) -> list[CandidateResult]:
+    """The candidates of the proposers that work in rounds (an LLM, --proposer-cmd), one
+    after the other, each told about the target by `about(every candidate judged so far)`
+    and its candidates judged by `evaluate`, until the --budget runs out."""
+    results: list[CandidateResult] = []
+    for round_proposer in context.round_proposers:
+        if context.budget.spent():
+            context.budget.skip_candidate(ref)
+            continue
+        results += run_rounds(round_proposer, about((*tried, *results)), evaluate)
+    return results
 
 
 def target_context(

@@ -25,9 +25,10 @@ from perfloop.model import (
     TargetCapture,
     VerdictStatus,
 )
-from perfloop.patch import FileChange, SpliceError, splice_function
+from perfloop.patch import FileChange, SpliceError, splice_class, splice_function
 from perfloop.pipeline.candidates import optimize_target, select_best, time_candidate
 from perfloop.pipeline.context import DEFAULT_PROPOSERS, Context, candidate_limits
+from perfloop.pipeline.whole_class import Methods, optimize_class_target
 from perfloop.progress import Detail
 from perfloop.propose import propose_rule_candidates
 from perfloop.results import CacheState, CacheUse, TargetResult, WorkloadSpeedup
@@ -72,9 +73,49 @@ def target_result(
 ) -> TargetResult:
     """The target's result from the cache when nothing that decides it changed; else
     computed (optimize_target) and kept. `cache` on the result says which, and why."""
+    return _cached(
+        context,
+        ref,
+        share,
+        source,
+        capture,
+        lambda: optimize_target(context, ref, share, source, capture, lines),
+    )
 
+
+def class_target_result(
+    context: Context,
+    ref: FunctionRef,
+    share: float,
+    source: tuple[str, str],
+    capture: TargetCapture,
+    methods: Methods,
+) -> TargetResult:
+    """A whole class's result (`optimize_class_target`), from the cache as a function's is:
+    its key holds the class's source and the project code its methods reach, and the
+    recorded histories of its instances."""
+    return _cached(
+        context,
+        ref,
+        share,
+        source,
+        capture,
+        lambda: optimize_class_target(context, ref, share, source, capture, methods),
+        whole_class=True,
+    )
+
+
+def _cached(
+    context: Context,
+    ref: FunctionRef,
+    share: float,
+    source: tuple[str, str],
+    capture: TargetCapture,
+    optimize: Callable[[], TargetResult],
+    whole_class: bool = False,
+) -> TargetResult:
     def compute(why: CacheUse) -> TargetResult:
-        return replace(optimize_target(context, ref, share, source, capture, lines), cache=why)
+        return replace(optimize(), cache=why)
 
     cache, settings = context.cache, context.settings
     if cache is None:
@@ -97,7 +138,7 @@ def target_result(
     measured_under = dict(measure_key(settings).parts)
     entry = cache.get("target", key, tuple) if settings.cache else None
     if entry is not None:
-        reused = _reused(context, entry.payload, module_source, share, ref)
+        reused = _reused(context, entry.payload, module_source, share, ref, whole_class)
         if reused is not None:
             result, earlier_measure, test_notes = reused
             known = context.reused_test_notes
@@ -112,7 +153,7 @@ def target_result(
                     else "measurement settings or perfloop's timing code changed"
                 )
                 context.progress(Detail(f"{ref}: measuring the cached verified candidates again"))
-                result = _remeasured(context, result, module_source, capture)
+                result = _remeasured(context, result, module_source, capture, whole_class)
                 use = CacheUse(CacheState.REMEASURED, f"verdicts reused; {why}", entry.run_id)
                 result = replace(result, cache=use)
                 _keep(context, key, result, module_source, measured_under)
@@ -187,7 +228,12 @@ def _keep(
 
 
 def _reused(
-    context: Context, payload: object, module_source: str, share: float, ref: FunctionRef
+    context: Context,
+    payload: object,
+    module_source: str,
+    share: float,
+    ref: FunctionRef,
+    whole_class: bool = False,
 ) -> tuple[TargetResult, dict[str, str], tuple[str, ...]] | None:
     """The cached result with its candidates put into today's module source (another
     function of the module may have changed), and the current share; None if the payload
@@ -202,13 +248,18 @@ def _reused(
     result = replace(result, share=share)
     if earlier_source == module_source:
         return result, measured_under, tuple(notes)
+    splice = splice_class if whole_class else splice_function
     try:
-        rebased = {id(c): _rebased(c, module_source, ref.qualname) for c in result.candidates}
+        rebased = {
+            id(c): _rebased(c, module_source, ref.qualname, splice) for c in result.candidates
+        }
+        best = None
+        if result.best is not None:
+            best = rebased.get(id(result.best)) or _rebased(
+                result.best, module_source, ref.qualname, splice
+            )
     except SpliceError:
         return None
-    best = None
-    if result.best is not None:
-        best = rebased.get(id(result.best)) or _rebased(result.best, module_source, ref.qualname)
     return (
         replace(result, candidates=tuple(rebased.values()), best=best),
         measured_under,
@@ -216,14 +267,24 @@ def _reused(
     )
 
 
-def _rebased(result: CandidateResult, module_source: str, qualname: str) -> CandidateResult:
+def _rebased(
+    result: CandidateResult,
+    module_source: str,
+    qualname: str,
+    splice: Callable[[str, str, str], str] = splice_function,
+) -> CandidateResult:
+    """The candidate's new function (or class) put into today's module source."""
     candidate = result.candidate
-    new = splice_function(module_source, qualname, candidate.module_source)
+    new = splice(module_source, qualname, candidate.module_source)
     return replace(result, candidate=replace(candidate, module_source=new))
 
 
 def _remeasured(
-    context: Context, result: TargetResult, module_source: str, capture: TargetCapture
+    context: Context,
+    result: TargetResult,
+    module_source: str,
+    capture: TargetCapture,
+    whole_class: bool = False,
 ) -> TargetResult:
     """The same candidates and verdicts, the verified ones timed again; then the best
     chosen again on the new figures."""
@@ -237,13 +298,19 @@ def _remeasured(
             continue
         candidate = candidate_result.candidate
         measurement = time_candidate(
-            context, candidate, module_source, capture, settings, again=True
+            context, candidate, module_source, capture, settings, whole_class, again=True
         )
         tried.append(replace(candidate_result, measurement=measurement))
     if result.status.value in ("unverifiable", "error"):
         return result
     chosen = select_best(result.function, result.share, result.calls_recorded, tried)
-    return replace(chosen, strength=result.strength)
+    return replace(
+        chosen,
+        strength=result.strength,
+        notes=result.notes,
+        original_source=result.original_source,
+        whole_class=result.whole_class,
+    )
 
 
 # --- the profile and the recorded calls, with --trust-capture --------------------------------

@@ -23,8 +23,10 @@ from perfloop.gate import normalised_hash
 from perfloop.model import CandidateResult, FunctionRef, LineProfile, TargetCapture
 from perfloop.outside.candidate import CandidateError, Target, splice_candidate
 from perfloop.outside.counterexample import counterexample_for
+from perfloop.outside.whole_class import splice_class_candidate
 from perfloop.pipeline.candidates import evaluate_candidate, target_context, verified
 from perfloop.pipeline.context import Context, candidate_limits
+from perfloop.pipeline.whole_class import Methods, class_context
 from perfloop.propose.rounds import run_rounds
 from perfloop.report.summary import decision_text
 from perfloop.results import (
@@ -34,6 +36,7 @@ from perfloop.results import (
     TargetResult,
     TargetStatus,
 )
+from perfloop.verification import TargetPlan
 
 NO_LLM = (
     "no LLM proposer is configured for this run, so there is no one to send a hint to; "
@@ -94,6 +97,7 @@ class _Target:
     lines: LineProfile | None
     number: int
     total: int
+    methods: Methods = ()  # a whole class's hot methods and their shares
 
 
 def review_targets(
@@ -103,6 +107,7 @@ def review_targets(
     captures: dict[FunctionRef, TargetCapture],
     lines: dict[FunctionRef, LineProfile],
     reviewer: Reviewer,
+    methods: Mapping[FunctionRef, Methods] | None = None,
 ) -> list[TargetResult]:
     """Each reviewable target as the person left it: the accepted candidate as its best."""
     reviewable = [
@@ -121,6 +126,7 @@ def review_targets(
             lines.get(ref),
             len(reviewed) + 1,
             len(results),
+            (methods or {}).get(ref, ()),
         )
         # the stage under an edit's or a hint's verification, not the last target computed
         context.progress(f"Reviewing target {target.number} of {target.total}: {ref}")
@@ -277,8 +283,9 @@ def _edit(
         return None
     ref, (path, module_source) = target.result.function, target.source
     origin = "edit:" + base.candidate.origin.removeprefix("edit:")
+    splice = splice_class_candidate if target.result.whole_class else splice_candidate
     try:
-        candidate = splice_candidate(Target(ref, path, module_source), text, origin)
+        candidate = splice(Target(ref, path, module_source), text, origin)
     except CandidateError as exc:
         reviewer.tell(f"{exc}; edit it again")
         _record(context, target, ReviewAction.EDITED, base, outcome=f"not usable: {exc}")
@@ -286,12 +293,15 @@ def _edit(
     candidate = replace(candidate, rationale=f"edited by a person from {base.candidate.origin}")
     seen = {_fingerprint(r.candidate.module_source) for r in tried}
     limits = candidate_limits(context)
-    result = evaluate_candidate(context, candidate, module_source, target.capture, limits, seen)
+    plan = _class_plan(context, target.result, target.source, target.capture)
+    result = evaluate_candidate(
+        context, candidate, module_source, target.capture, limits, seen, plan
+    )
     counterexample = None
     if result.verdict is not None and result.verdict.difference is not None:
         counterexample = counterexample_for(
             result.verdict,
-            target.capture.records,
+            () if target.result.whole_class else target.capture.records,
             ref,
             context.root / path,
             module_source,
@@ -318,7 +328,14 @@ def _ask_for_more(
         _record(context, target, ReviewAction.HINTED, text=hint, outcome="no LLM configured")
         return []
     new = propose_with_hint(
-        context, target.result, target.source, target.capture, target.lines, tried, hint
+        context,
+        target.result,
+        target.source,
+        target.capture,
+        target.lines,
+        tried,
+        hint,
+        target.methods,
     )
     for found in new:
         reviewer.show(found, None)
@@ -336,21 +353,41 @@ def propose_with_hint(
     lines: LineProfile | None,
     tried: Sequence[CandidateResult],
     hint: str,
+    methods: Methods = (),
 ) -> list[CandidateResult]:
     """The round proposers' (an LLM's) rounds again for `target`, with `hint` in every
     prompt; each new candidate gated, verified and measured like any other (and kept as a
-    step of the run, so a resumed or later review finds it: added_in_review)."""
+    step of the run, so a resumed or later review finds it: added_in_review). A whole
+    class is asked about as optimize asks (`class_context`, with its hot `methods`)."""
     ref, (_, module_source) = target.function, source
-    about = target_context(context, ref, target.share, source, capture, lines, tried, hint)
+    if target.whole_class:
+        about = class_context(context, ref, target.share, source, capture, methods, tried, hint)
+    else:
+        about = target_context(context, ref, target.share, source, capture, lines, tried, hint)
     seen = {_fingerprint(r.candidate.module_source) for r in tried}
     limits = candidate_limits(context)
+    plan = _class_plan(context, target, source, capture)
 
     def evaluate(candidate):  # type: ignore[no-untyped-def]
-        return evaluate_candidate(context, candidate, module_source, capture, limits, seen)
+        return evaluate_candidate(context, candidate, module_source, capture, limits, seen, plan)
 
     return [
         r for proposer in context.round_proposers for r in run_rounds(proposer, about, evaluate)
     ]
+
+
+def _class_plan(
+    context: Context, target: TargetResult, source: tuple[str, str], capture: TargetCapture
+) -> TargetPlan | None:
+    """A whole class's verification plan (the one optimize prepared, or prepared now for a
+    result from the cache); None for a function, whose plan evaluate_candidate finds."""
+    if not target.whole_class:
+        return None
+    path, module_source = source
+    limits = candidate_limits(context)
+    return context.verification.plan(
+        target.function, path, module_source, capture, limits, whole_class=True
+    )
 
 
 def hint_outcome(new: Sequence[CandidateResult]) -> str:

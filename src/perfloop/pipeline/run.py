@@ -27,7 +27,7 @@ from perfloop.pipeline.context import (
     recorded_limits,
 )
 from perfloop.pipeline.merge import merge_improvements, strongly_verified_changes
-from perfloop.pipeline.reuse import target_result, workload_comparison
+from perfloop.pipeline.reuse import class_target_result, target_result, workload_comparison
 from perfloop.pipeline.review import Reviewer, review_targets
 from perfloop.pipeline.targets import (
     TargetChoice,
@@ -38,7 +38,7 @@ from perfloop.pipeline.targets import (
     read_source,
     with_imports,
 )
-from perfloop.pipeline.whole_class import class_share, class_target_result, hot_methods
+from perfloop.pipeline.whole_class import Methods, class_share, hot_methods
 from perfloop.profile import line_profile, why_not_targetable
 from perfloop.project import Project, TargetError
 from perfloop.report import write_run_files
@@ -87,12 +87,6 @@ def optimize(
     explicit = [FunctionRef.parse(text) for text in settings.functions]
     for ref in explicit:
         if project.defines_class(ref):  # a whole class as the target (pipeline.whole_class)
-            if settings.interactive:
-                raise TargetError(
-                    f"{ref} is a class: --interactive does not review whole-class candidates "
-                    f"yet. Leave out --interactive (the patch is written for you to review), "
-                    f"or name one of its methods ({ref}.method)"
-                )
             continue
         problem = why_not_targetable(project.check_function(ref), ref.qualname)
         if problem is not None:
@@ -342,6 +336,7 @@ def run_stages(
     shares = {f.function: f.share for f in profile.functions}
     shares.update({ref: class_share(profile, ref) for ref in classes})
     results = []
+    class_methods: dict[FunctionRef, Methods] = {}  # a whole class's hot methods
     started = time.monotonic()
     for number, ref in enumerate(targets, start=1):
         if context.budget.spent():
@@ -352,6 +347,7 @@ def run_stages(
                 TargetStatus.SKIPPED,
                 "not tried: the run's --budget ran out",
                 len(captures[ref].records),
+                whole_class=ref in classes,
             )
             context.store.save_target_result(context.run_id, skipped)
             results.append(skipped)
@@ -360,6 +356,7 @@ def run_stages(
         context.progress(f"Target {number} of {len(targets)}: {ref}{left}")
         if ref in classes:  # a whole class: rewrites of its hot methods, judged together
             methods = hot_methods(profile, ref, sources[ref][1], captures[ref])
+            class_methods[ref] = methods
             judge = partial(
                 class_target_result, context, ref, shares[ref], sources[ref], captures[ref], methods
             )
@@ -377,7 +374,9 @@ def run_stages(
         context.store.save_target_result(context.run_id, result)
         results.append(result)
     if reviewer is not None:  # a person picks what to apply (--interactive)
-        results = review_targets(context, results, sources, captures, lines, reviewer)
+        results = review_targets(
+            context, results, sources, captures, lines, reviewer, class_methods
+        )
     for result in results:
         if result.best is not None:  # its plan, prepared if merging or applying needs it
             path, module_source = sources[result.function]
@@ -387,6 +386,7 @@ def run_stages(
                 module_source,
                 captures[result.function],
                 candidate_limits(context),
+                result.whole_class,
             )
 
     changes, results = merge_improvements(context, results, sources, captures)

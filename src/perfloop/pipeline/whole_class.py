@@ -14,21 +14,31 @@ other one's rules are applied on top, and an addition stays only if the whole cl
 still verifies and measures better. The patch, the report and `--apply` take the best as
 they take a function's.
 
-Not yet: the LLM proposers are not asked about whole classes (a note says so), and a
-class's result is not kept in the result cache.
+Then the proposers that work in rounds (an LLM, `--proposer-cmd`) are asked, as for a
+function (`perfloop.pipeline.candidates.round_candidates`), with the whole class as the
+target: the prompt gives the class's source, its hot methods with their shares and the
+shapes of the recorded histories, and the answer is a whole new class
+(`perfloop.llm.parse.parse_class_response`), judged and timed as the rules' classes are;
+a rejected one goes back with what the interaction tier found, a verified one with its
+speedup. The result is kept in the result cache as a function's
+(`perfloop.pipeline.reuse.class_target_result`), and `--interactive` reviews it
+(`perfloop.pipeline.review`: an edit is a whole class, a hint asks for one).
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from perfloop.model import (
     Candidate,
     CandidateResult,
     FunctionRef,
+    ObjectHistory,
     Profile,
     TargetCapture,
+    TargetContext,
     verified,
 )
 from perfloop.outside.whole_class import class_source
@@ -37,18 +47,18 @@ from perfloop.pipeline.candidates import (
     evaluate_candidates,
     greedy_combinations,
     offered_candidates,
+    round_candidates,
     select_best,
+    target_context,
 )
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.progress import Detail
 from perfloop.propose import combine_rules
 from perfloop.qualnames import find_class
-from perfloop.results import CacheState, CacheUse, TargetResult, TargetStatus
+from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import TargetPlan
 
-NOT_CACHED = CacheUse(
-    CacheState.OFF, "a whole class as the target is not kept in the result cache yet"
-)
+Methods = tuple[tuple[str, float], ...]  # a class's hot methods and their shares
 _RULE_ORIGINS = ("rule:", "rules:")
 
 
@@ -77,9 +87,10 @@ def class_share(profile: Profile, ref: FunctionRef) -> float:
 
 def hot_methods(
     profile: Profile, ref: FunctionRef, module_source: str, capture: TargetCapture
-) -> tuple[str, ...]:
-    """The methods the class body defines that the profile gives time to, hottest first;
-    if it gives none of them time, the ones the workload called on the instances followed."""
+) -> Methods:
+    """The methods the class body defines that the profile gives time to, hottest first,
+    with their own shares; if it gives none of them time, the ones the workload called on
+    the instances followed (share 0)."""
     try:
         found = find_class(ast.parse(module_source), ref.qualname)
     except SyntaxError:
@@ -96,22 +107,52 @@ def hot_methods(
     }
     hot = sorted((m for m in dict.fromkeys(defined) if m in shares), key=lambda m: -shares[m])
     if hot:
-        return tuple(hot)
+        return tuple((m, shares[m]) for m in hot)
     called = {step.method for history in capture.histories for step in history.steps}
-    return tuple(m for m in dict.fromkeys(defined) if m in called)
+    return tuple((m, 0.0) for m in dict.fromkeys(defined) if m in called)
 
 
-def class_target_result(
+def history_shape(history: ObjectHistory) -> str:
+    """One recorded instance for a prompt: its constructor, then how many calls of which
+    method, each with its first call: `Tally('t0'), then 9 method calls: .feed(b'...') x4,
+    .ratio()`."""
+    first: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    for step in history.steps:
+        first.setdefault(step.method, step.call_repr)
+        counts[step.method] = counts.get(step.method, 0) + 1
+    calls = ", ".join(
+        f"{_short(first[m])}" + (f" x{counts[m]}" if counts[m] > 1 else "") for m in first
+    )
+    many = "call" if len(history.steps) == 1 else "calls"
+    return f"{_short(history.constructor_repr)}, then {len(history.steps)} method {many}: {calls}"
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 4] + "...)"
+
+
+def class_context(
     context: Context,
     ref: FunctionRef,
     share: float,
     source: tuple[str, str],
     capture: TargetCapture,
-    methods: tuple[str, ...],
-) -> TargetResult:
-    """`optimize_class_target`'s result, marked as not from the result cache."""
+    methods: Methods,
+    tried: Sequence[CandidateResult],
+    request: str = "",
+) -> TargetContext:
+    """What a round proposer (an LLM, a command) is told about a whole class: as about a
+    function (`target_context`), with the class's hot methods and its recorded histories'
+    shapes instead of a function's types, calls and hot lines."""
+    about = target_context(context, ref, share, source, capture, None, tried, request)
     return replace(
-        optimize_class_target(context, ref, share, source, capture, methods), cache=NOT_CACHED
+        about,
+        whole_class=True,
+        hot_methods=tuple(m for m in methods if m[1] > 0),
+        sample_calls=tuple(history_shape(h) for h in capture.histories[:3]),
+        parameter_types=(),
+        return_types=(),
     )
 
 
@@ -121,16 +162,16 @@ def optimize_class_target(
     share: float,
     source: tuple[str, str],
     capture: TargetCapture,
-    methods: tuple[str, ...],
+    methods: Methods,
 ) -> TargetResult:
     """Propose, gate, verify and measure whole-class candidates built from rewrites of
-    `methods`; pick the best (see the module docstring)."""
+    `methods` and from the round proposers; pick the best (see the module docstring)."""
     recorded = len(capture.histories)
     if not capture.histories:
         why = capture.problem or (
             f"the workload made no instance of {ref.qualname} that a method was called on"
         )
-        return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, why, 0)
+        return TargetResult(ref, share, TargetStatus.UNVERIFIABLE, why, 0, whole_class=True)
     path, module_source = source
     limits = candidate_limits(context)
     indexing = " (running the project's tests once)" if context.verification.indexes_tests() else ""
@@ -138,7 +179,7 @@ def optimize_class_target(
     plan = context.verification.plan(ref, path, module_source, capture, limits, whole_class=True)
     steps: dict[str, tuple[_Step, ...]] = {}  # candidate_id -> the method rewrites in it
     proposed = []
-    for method in methods:
+    for method, _share in methods:
         method_ref = FunctionRef(ref.module, f"{ref.qualname}.{method}")
         for candidate in offered_candidates(context, method_ref, path, module_source, ref):
             step = _Step(method, candidate.origin, candidate.rationale)
@@ -154,13 +195,14 @@ def optimize_class_target(
         context, proposed, module_source, capture, limits, seen, plan, beside=self_check
     )
     tried += _combined(context, ref, path, module_source, capture, tried, steps, seen, plan)
-    notes = []
-    if context.round_proposers:
-        notes.append(
-            "the LLM and --proposer-cmd were not asked: they are not given a whole class as "
-            "the target yet (name one of its methods to give it to them); the candidates "
-            "are the rules' rewrites of its hot methods"
-        )
+    tried += round_candidates(
+        context,
+        ref,
+        tried,
+        lambda done: class_context(context, ref, share, source, capture, methods, done),
+        lambda c: evaluate_candidate(context, c, module_source, capture, limits, seen, plan),
+    )
+    notes = list(context.store.proposer_problems(context.run_id, ref))
     if not methods:
         notes.append(f"no method of {ref.qualname} took time in the profile or was called")
     strength = None
@@ -170,7 +212,10 @@ def optimize_class_target(
         strength = context.verification.strength(plan, limits)
     best = select_best(ref, share, recorded, tried, tuple(notes))
     return replace(
-        best, strength=strength, original_source=class_source(module_source, ref.qualname)
+        best,
+        strength=strength,
+        original_source=class_source(module_source, ref.qualname),
+        whole_class=True,
     )
 
 

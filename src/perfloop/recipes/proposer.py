@@ -119,8 +119,9 @@ def _cosine(a: Counter[str], b: Counter[str]) -> float:
 
 
 def recipe_examples(library: Library | None, context: TargetContext) -> str:
-    """The prompt section of worked examples for this target (empty without a library)."""
-    if library is None:
+    """The prompt section of worked examples for this target (empty without a library,
+    and for a whole class: the recipes are rewrites of single functions)."""
+    if library is None or context.whole_class:
         return ""
     source = function_source(context.module_source, context.function.qualname)
     return examples_text(similar_recipes(library, source))

@@ -83,6 +83,7 @@ def _best(best: CandidateResult | None) -> dict[str, Any] | None:
 def _target(target: TargetResult) -> dict[str, Any]:
     return {
         "function": str(target.function),
+        "kind": "class" if target.whole_class else "function",
         "share": rounded(target.share),
         "status": target.status.value,
         "reason": target.reason,

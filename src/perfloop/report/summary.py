@@ -3,6 +3,7 @@ and the one-line forms of intervals, tier runs and the noise floor."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from perfloop.measure import NoiseFloor
@@ -178,15 +179,29 @@ def cache_lines(result: RunResult) -> list[str]:
 
 def headline(result: RunResult) -> str:
     """`2 of 5 functions made faster, verified; 1 faster but weakly verified (...)`: only
-    strongly verified ones count as verified."""
+    strongly verified ones count as verified. Whole classes as targets are counted as
+    classes: `1 of 1 classes made faster`, `1 of 3 targets (2 functions, 1 class) ...`."""
     weak = sum(1 for target in result.improved if target.weakly_verified)
     strong = len(result.improved) - weak
-    text = f"{strong} of {len(result.targets)} functions made faster, verified"
+    text = f"{strong} of {targets_text(result.targets)} made faster, verified"
     if weak:
         text += f"; {weak} faster but weakly verified (not applied without --accept-weak)"
     if result.workload_speedup is not None:
         text += f"; whole workload {format_speedup(result.workload_speedup.speedup)}"
     return text
+
+
+def targets_text(targets: Sequence[TargetResult]) -> str:
+    """`5 functions`, `1 classes`, or `3 targets (2 functions, 1 class)`: what the targets
+    were."""
+    classes = sum(1 for target in targets if target.whole_class)
+    functions = len(targets) - classes
+    if not classes:
+        return f"{functions} functions"
+    if not functions:
+        return f"{classes} classes"
+    named = f"{functions} function{'s' if functions > 1 else ''}, {classes} class"
+    return f"{len(targets)} targets ({named}{'es' if classes > 1 else ''})"
 
 
 MODEL_ORIGINS = ("llm:", "cmd:")  # candidates a model wrote, directly or through a command

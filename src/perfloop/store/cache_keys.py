@@ -43,7 +43,7 @@ from pathlib import Path
 from perfloop.config import Settings
 from perfloop.model import FunctionRef, TargetCapture
 from perfloop.project import Project, TargetError
-from perfloop.qualnames import find_function, first_line
+from perfloop.qualnames import find_class, find_function, first_line
 from perfloop.store.cache import CacheKey
 
 # settings that can change a verdict (or which candidates exist), and a target's strength
@@ -170,9 +170,13 @@ class Dependencies:
 
 
 def function_dependencies(project: Project, ref: FunctionRef, module_source: str) -> Dependencies:
-    """See the module docstring; a module that does not parse counts as a whole."""
+    """See the module docstring; a module that does not parse counts as a whole. For a
+    whole class as the target, its own source is the class's, and what it refers to is
+    what its methods refer to."""
     walker = _Walker(project, {ref.module: module_source})
     own = walker.target(ref)
+    if own is None:
+        own = walker.whole_class(ref)
     if own is None:  # not found or not parsed: the whole module decides
         return Dependencies(module_source, "", (ref.module,))
     return Dependencies(own, walker.collected(), tuple(sorted(walker.modules)))
@@ -258,6 +262,21 @@ class _Walker:
         self.pending.append((module, node, owner))
         self._drain()
         return "\n".join(parts)
+
+    def whole_class(self, ref: FunctionRef) -> str | None:
+        """A module's own class: its source, with what each of its methods refers to
+        followed (`target`)."""
+        module = self.module(ref.module)
+        if module is None or module.tree is None or "." in ref.qualname:
+            return None
+        node = find_class(module.tree, ref.qualname)
+        if node is None:
+            return None
+        self.seen.add((module.name, node.lineno))
+        for statement in node.body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.target(FunctionRef(ref.module, f"{ref.qualname}.{statement.name}"))
+        return _text(module.source, node)
 
     def collected(self) -> str:
         return "\n".join(f"# {key[0]}\n{self.texts[key]}" for key in sorted(self.texts))

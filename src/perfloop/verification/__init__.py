@@ -179,7 +179,7 @@ class RunVerification:
             WorkloadReference(settings.rollout, root) if settings.rollout is not None else None
         )
         self._strengths: dict[FunctionRef, VerificationStrength] = {}
-        self._expected: dict[FunctionRef, tuple[str, str, TargetCapture, Limits]] = {}
+        self._expected: dict[FunctionRef, tuple[str, str, TargetCapture, Limits, bool]] = {}
 
     def tests_for(self, function: FunctionRef, path: str, module_source: str) -> TestSelection:
         if not self.settings.runs("tests"):
@@ -242,18 +242,19 @@ class RunVerification:
         module_source: str,
         capture: TargetCapture,
         limits: Limits,
+        whole_class: bool = False,
     ) -> None:
         """Note what `plan_of` needs to prepare the target's plan when it is first asked
         for (merging or applying may not need it: preparing runs the original's fuzzing and
-        the project's tests)."""
-        self._expected.setdefault(function, (path, module_source, capture, limits))
+        the project's tests); `whole_class`: `function` names a class."""
+        self._expected.setdefault(function, (path, module_source, capture, limits, whole_class))
 
     def plan_of(self, function: FunctionRef) -> TargetPlan | None:
         """The target's plan: prepared already, or now from what `expect` noted; None if
         neither."""
         if function not in self._plans and function in self._expected:
-            path, module_source, capture, limits = self._expected[function]
-            return self.plan(function, path, module_source, capture, limits)
+            path, module_source, capture, limits, whole_class = self._expected[function]
+            return self.plan(function, path, module_source, capture, limits, whole_class)
         return self._plans.get(function)
 
     def knows_strength(self, function: FunctionRef) -> bool:
