@@ -370,6 +370,21 @@ class Settings:
         _whole(1),
         help="worker processes at once (default: the CPU count, fewer if memory is short)",
     )
+    # where the sandboxed verification work runs (perfloop.sandbox.ray_executor)
+    executor: str = _setting(
+        "local",
+        _one_of("local", "ray"),
+        choices=("local", "ray"),
+        help="where verification work (replay, fuzzing, mutation self-check, project "
+        "tests) runs: 'local' worker processes, or 'ray' tasks, each still a sandboxed "
+        "worker (needs perfloop[ray]); timings always run here ({default})",
+    )
+    ray_address: str | None = _setting(
+        None,
+        metavar="ADDR",
+        help="with --executor ray: join this Ray cluster (host:port, or 'auto'); without "
+        "it, perfloop starts a local Ray of --workers CPUs",
+    )
     force: bool = _setting(
         False, help="with --apply: write even over uncommitted git changes in the target files"
     )
