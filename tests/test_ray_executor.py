@@ -248,6 +248,15 @@ def test_without_ray_the_flag_says_how_to_install_it(
     assert not (root / ".perfloop").exists()  # no run was started
 
 
+def test_a_ray_address_without_the_ray_executor_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path / "p")
+    code = main(["optimize", "--root", str(root), *FLAGS, "--ray-address", "10.0.0.5:6379"])
+    assert code == 2
+    assert "add --executor ray" in " ".join(capsys.readouterr().err.split())
+
+
 def test_a_worker_where_the_project_is_not_visible_is_a_clear_error(tmp_path: Path) -> None:
     missing = tmp_path / "not-on-this-node"
     with pytest.raises(UnseenFiles, match=r"cannot see the project .*not-on-this-node"):

@@ -101,6 +101,11 @@ def optimize(
                 f"{ref} is {problem}: perfloop cannot rewrite it. Name another function, or "
                 "leave out --function to let perfloop pick the hottest ones it can rewrite"
             )
+    if settings.ray_address and settings.executor != "ray":
+        raise ConfigError(
+            f"--ray-address {settings.ray_address} is for --executor ray; add --executor ray "
+            "to run the verification work on that cluster, or leave out --ray-address"
+        )
     if settings.executor == "ray":  # before the run starts: says how to install Ray
         from perfloop.sandbox.ray_executor import require_ray
 
