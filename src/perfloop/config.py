@@ -479,12 +479,17 @@ def read_pyproject(root: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    section = data.get("tool", {}).get("perfloop", {})
+    return file_settings(data.get("tool", {}).get("perfloop", {}), f"[tool.perfloop] of {path}")
+
+
+def file_settings(section: dict[str, Any], where: str) -> dict[str, Any]:
+    """A table of settings as `[tool.perfloop]` spells them (dashes), by field name; an
+    unknown key is an error that names the closest known one and `where` it was."""
     unknown = [key for key in section if key.replace("_", "-") not in FILE_KEYS]
     for key in unknown:
         close = difflib.get_close_matches(key.replace("_", "-"), FILE_KEYS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(FILE_KEYS)}"
-        raise ConfigError(f"unknown key {key!r} in [tool.perfloop] of {path}{hint}")
+        raise ConfigError(f"unknown key {key!r} in {where}{hint}")
     return {key.replace("-", "_"): value for key, value in section.items()}
 
 

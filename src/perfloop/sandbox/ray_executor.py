@@ -110,6 +110,34 @@ class RayExecutor:
 
 
 @contextlib.contextmanager
+def ray_session(cpus: int, address: str | None) -> Iterator[None]:
+    """Ray is up inside the block: a local Ray of `cpus` CPUs (no `address`, stopped at the
+    end) or the cluster at `address` (left running). One already up is used as it is."""
+    require_ray()
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    options = {"include_dashboard": False, "log_to_driver": False}
+    try:
+        if address is None:
+            ray.init(num_cpus=cpus, logging_level=logging.ERROR, **options)
+        else:
+            ray.init(address=address, logging_level=logging.ERROR, **options)
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ExecutorError(
+            f"could not join the Ray cluster at {address}: {exc}. Start one with "
+            "`ray start --head` (its output gives the address), or leave out "
+            "--ray-address to let perfloop start a local Ray"
+        ) from exc
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+@contextlib.contextmanager
 def ray_executor(
     root: Path, cpus: int, address: str | None, workers: int | None
 ) -> Iterator[tuple[RayExecutor, list[str]]]:
@@ -117,24 +145,9 @@ def ray_executor(
 
     `cpus`: the CPUs of a local Ray (no `address`); `workers`: tasks at once on a joined
     cluster (default: its CPU count)."""
-    require_ray()
-    import ray
+    with ray_session(cpus, address):
+        import ray
 
-    started = not ray.is_initialized()
-    if started:
-        options = {"include_dashboard": False, "log_to_driver": False}
-        try:
-            if address is None:
-                ray.init(num_cpus=cpus, logging_level=logging.ERROR, **options)
-            else:
-                ray.init(address=address, logging_level=logging.ERROR, **options)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise ExecutorError(
-                f"could not join the Ray cluster at {address}: {exc}. Start one with "
-                "`ray start --head` (its output gives the address), or leave out "
-                "--ray-address to let perfloop start a local Ray"
-            ) from exc
-    try:
         nodes = [node for node in ray.nodes() if node.get("Alive")]
         total = int(ray.cluster_resources().get("CPU", 0))
         if total < 1:
@@ -147,9 +160,6 @@ def ray_executor(
         executor = RayExecutor(slots, len(nodes), address)
         with jobs_run_by(executor):
             yield executor, notes
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _check_nodes(ray: object, nodes: list[dict[str, object]], root: Path) -> list[str]:
@@ -191,4 +201,4 @@ def _check_nodes(ray: object, nodes: list[dict[str, object]], root: Path) -> lis
     return notes
 
 
-__all__ = ["ExecutorError", "RayExecutor", "ray_executor", "require_ray"]
+__all__ = ["ExecutorError", "RayExecutor", "ray_executor", "ray_session", "require_ray"]

@@ -1,6 +1,7 @@
-"""`--executor ray`: the same project judged by local workers and by Ray tasks on a real
-local Ray cluster (a head node and one more worker node, each a `ray start` process of
-one CPU) gets the same verdicts; without Ray, the flag says how to install it."""
+"""Scale out. `--executor ray`: the same project judged by local workers and by Ray tasks
+on a real local Ray cluster (a head node and one more worker node, each a `ray start`
+process of one CPU) gets the same verdicts; without Ray, the flag says how to install it.
+`perfloop batch`: several projects, one summary, a failing project recorded and passed."""
 
 from __future__ import annotations
 
@@ -261,3 +262,55 @@ def test_a_worker_where_the_project_is_not_visible_is_a_clear_error(tmp_path: Pa
     missing = tmp_path / "not-on-this-node"
     with pytest.raises(UnseenFiles, match=r"cannot see the project .*not-on-this-node"):
         run_in_worker("perfloop.sandbox.runner:probe", None, root=missing, limits=Limits(30, 30))
+
+
+def batch_file(tmp_path: Path, *entries: str) -> Path:
+    path = tmp_path / "projects.toml"
+    path.write_text("[defaults]\nmutants = 6\n\n" + "\n".join(entries))
+    return path
+
+
+def test_batch_optimizes_each_project_and_records_the_one_that_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project(tmp_path / "one")
+    project(tmp_path / "two")
+    broken = project(tmp_path / "broken")
+    (broken / "bench.py").write_text("raise SystemExit('the benchmark is broken')\n")
+    keys = (  # the small budgets of FLAGS, as [tool.perfloop] keys
+        'workload = "python bench.py"\nfunctions = ["shop:cheapest"]\n'
+        'proposer-cmd = "sh propose.sh"\nproposer-rounds = 0\ncache = false\n'
+        "rollout = false\nproject-tests = false\nsymbolic-seconds = 0\n"
+        "fuzz-examples = 30\nmeasure-processes = 2\nmeasure-budget = 3\nmemory-mb = 600\n"
+    )
+    path = batch_file(
+        tmp_path,
+        *(f'[[project]]\nroot = "{name}"\n{keys}' for name in ("one", "broken", "two")),
+    )
+    out = tmp_path / "summary"
+    code = main(["batch", str(path), "--out", str(out), "--workers", "2"])
+    assert code == 1  # one project failed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schema"] == "perfloop.batch/1"
+    by_name = {p["name"]: p for p in summary["projects"]}
+    assert [p["name"] for p in summary["projects"]] == ["one", "broken", "two"]
+    assert by_name["broken"]["status"] == "failed"
+    assert "the benchmark is broken" in by_name["broken"]["error"]
+    for name in ("one", "two"):
+        done = by_name[name]
+        assert done["status"] == "completed", done
+        assert done["targets"] == 1
+        results = json.loads((Path(done["run_dir"]) / "results.json").read_text())
+        assert results["run_id"] == done["run_id"]
+    table = (out / "summary.txt").read_text()
+    assert "broken" in table and "failed" in table
+    assert "summary:" in capsys.readouterr().out
+
+
+def test_a_batch_file_without_projects_says_what_to_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = batch_file(tmp_path)
+    assert main(["batch", str(path)]) == 2
+    said = capsys.readouterr()
+    assert "add one [[project]] table" in " ".join((said.out + said.err).split())
