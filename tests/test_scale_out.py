@@ -264,12 +264,21 @@ def test_a_worker_where_the_project_is_not_visible_is_a_clear_error(tmp_path: Pa
         run_in_worker("perfloop.sandbox.runner:probe", None, root=missing, limits=Limits(30, 30))
 
 
+BATCH_KEYS = (  # the small budgets of FLAGS, as [tool.perfloop] keys
+    'workload = "python bench.py"\nfunctions = ["shop:cheapest"]\n'
+    'proposer-cmd = "sh propose.sh"\nproposer-rounds = 0\ncache = false\n'
+    "rollout = false\nproject-tests = false\nsymbolic-seconds = 0\n"
+    "fuzz-examples = 30\nmeasure-processes = 2\nmeasure-budget = 3\nmemory-mb = 600\n"
+)
+
+
 def batch_file(tmp_path: Path, *entries: str) -> Path:
     path = tmp_path / "projects.toml"
     path.write_text("[defaults]\nmutants = 6\n\n" + "\n".join(entries))
     return path
 
 
+@pytest.mark.slow
 def test_batch_optimizes_each_project_and_records_the_one_that_fails(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -277,12 +286,7 @@ def test_batch_optimizes_each_project_and_records_the_one_that_fails(
     project(tmp_path / "two")
     broken = project(tmp_path / "broken")
     (broken / "bench.py").write_text("raise SystemExit('the benchmark is broken')\n")
-    keys = (  # the small budgets of FLAGS, as [tool.perfloop] keys
-        'workload = "python bench.py"\nfunctions = ["shop:cheapest"]\n'
-        'proposer-cmd = "sh propose.sh"\nproposer-rounds = 0\ncache = false\n'
-        "rollout = false\nproject-tests = false\nsymbolic-seconds = 0\n"
-        "fuzz-examples = 30\nmeasure-processes = 2\nmeasure-budget = 3\nmemory-mb = 600\n"
-    )
+    keys = BATCH_KEYS
     path = batch_file(
         tmp_path,
         *(f'[[project]]\nroot = "{name}"\n{keys}' for name in ("one", "broken", "two")),
@@ -314,3 +318,79 @@ def test_a_batch_file_without_projects_says_what_to_write(
     assert main(["batch", str(path)]) == 2
     said = capsys.readouterr()
     assert "add one [[project]] table" in " ".join((said.out + said.err).split())
+
+
+@pytest.mark.slow
+def test_a_batch_on_the_ray_cluster(tmp_path: Path, cluster: str) -> None:
+    project(tmp_path / "one")
+    path = batch_file(tmp_path, f'[[project]]\nroot = "one"\n{BATCH_KEYS}')
+    out = tmp_path / "summary"
+    command = ["batch", str(path), "--out", str(out), "--executor", "ray"]
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", *command, "--ray-address", cluster, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env=RAY_ENV,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    [one] = json.loads(done.stdout)["projects"]
+    assert one["status"] == "completed" and one["targets"] == 1, one
+    results = json.loads((Path(one["run_dir"]) / "results.json").read_text())
+    assert any(f"on the Ray cluster at {cluster}" in note for note in results["notes"])
+
+
+SLEEPER = """
+import time
+
+def nap(seconds):
+    time.sleep(seconds)
+    return seconds
+"""
+
+
+@pytest.mark.slow
+def test_a_failing_task_stops_the_ray_tasks_of_the_others(
+    tmp_path: Path, cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As with local workers (tests/test_pool.py): the run stops, and the sandboxed worker
+    a Ray task started on a node is killed there, not left to sleep out its 40 s."""
+    from perfloop.sandbox.pool import side_by_side
+    from perfloop.sandbox.ray_executor import ray_executor
+
+    root = tmp_path / "naps"
+    (root / ".perfloop").mkdir(parents=True)
+    (root / "naps.py").write_text(SLEEPER)
+    for name, value in RAY_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    def naps() -> object:
+        return run_in_worker("naps:nap", 40.0, root=root, limits=Limits(120, 120)).value
+
+    def fails() -> object:
+        deadline = time.monotonic() + 60
+        while not sleeping(root) and time.monotonic() < deadline:
+            time.sleep(0.2)  # until the other task's worker sleeps on a node
+        raise RuntimeError("perfloop's own bug")
+
+    started = time.monotonic()
+    with ray_executor(root, 1, cluster, 2), pytest.raises(RuntimeError, match="own bug"):
+        side_by_side([naps, fails])
+    assert time.monotonic() - started < 35  # stopped, not waited for 40 s
+    deadline = time.monotonic() + 15
+    while sleeping(root) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not sleeping(root)
+
+
+def sleeping(root: Path) -> bool:
+    """Whether a sandboxed worker of this machine has the project's naps module loaded."""
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            text = environ.read_bytes()
+            cmdline = (environ.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"perfloop.sandbox.worker" in cmdline and str(root).encode() in text:
+            return True
+    return False
