@@ -30,6 +30,11 @@ setup: $(VENV)/.installed
 demo: $(VENV)/.installed
 	cd examples/shop && ../../$(VENV)/bin/perfloop optimize
 
+# The Ray executor's test starts a real local Ray cluster (perfloop[ray], a wheel).
+$(VENV)/.installed-ray: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev,ray]'
+	touch $@
+
 # The HTML report's test opens report.html in a real headless browser: Debian's chromium,
 # driven by playwright (a dev dependency; it never downloads a browser of its own).
 $(VENV)/.installed-browser: $(VENV)/.installed
@@ -42,7 +47,7 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 #   $(PY) -m pytest -m serial
 # but its only full try, at load 7-9, had 3 unidentified failures in its first 73 tests, so
 # CI keeps the serial run until that command is green.
-test: $(VENV)/.installed-llm $(VENV)/.installed-browser
+test: $(VENV)/.installed-llm $(VENV)/.installed-ray $(VENV)/.installed-browser
 	$(PY) -m pytest --durations=25
 
 # The developers' fast lane: the unit tests (no whole pipelines, no real workloads, no

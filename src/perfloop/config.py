@@ -370,6 +370,21 @@ class Settings:
         _whole(1),
         help="worker processes at once (default: the CPU count, fewer if memory is short)",
     )
+    # where the sandboxed verification work runs (perfloop.sandbox.ray_executor)
+    executor: str = _setting(
+        "local",
+        _one_of("local", "ray"),
+        choices=("local", "ray"),
+        help="where verification work (replay, fuzzing, mutation self-check, project "
+        "tests) runs: 'local' worker processes, or 'ray' tasks, each still a sandboxed "
+        "worker (needs perfloop[ray]); timings always run here ({default})",
+    )
+    ray_address: str | None = _setting(
+        None,
+        metavar="ADDR",
+        help="with --executor ray: join this Ray cluster (host:port, or 'auto'); without "
+        "it, perfloop starts a local Ray of --workers CPUs",
+    )
     force: bool = _setting(
         False, help="with --apply: write even over uncommitted git changes in the target files"
     )
@@ -464,12 +479,17 @@ def read_pyproject(root: Path) -> dict[str, Any]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
-    section = data.get("tool", {}).get("perfloop", {})
+    return file_settings(data.get("tool", {}).get("perfloop", {}), f"[tool.perfloop] of {path}")
+
+
+def file_settings(section: dict[str, Any], where: str) -> dict[str, Any]:
+    """A table of settings as `[tool.perfloop]` spells them (dashes), by field name; an
+    unknown key is an error that names the closest known one and `where` it was."""
     unknown = [key for key in section if key.replace("_", "-") not in FILE_KEYS]
     for key in unknown:
         close = difflib.get_close_matches(key.replace("_", "-"), FILE_KEYS, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(FILE_KEYS)}"
-        raise ConfigError(f"unknown key {key!r} in [tool.perfloop] of {path}{hint}")
+        raise ConfigError(f"unknown key {key!r} in {where}{hint}")
     return {key.replace("-", "_"): value for key, value in section.items()}
 
 

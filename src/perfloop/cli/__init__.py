@@ -10,6 +10,7 @@ The arguments several commands share are declared once in common.py.
 from __future__ import annotations
 
 from perfloop.cli import (
+    batch,
     bench,
     check,
     diff,
@@ -28,6 +29,7 @@ from perfloop.cli import (
 
 COMMANDS = (
     optimize,
+    batch,
     resume,
     revert,
     verify,

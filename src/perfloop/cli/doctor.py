@@ -221,7 +221,7 @@ def _attempt_in_worker(escape: Escape, project: Path, home: Path) -> str:
         "read_credential": home / ".ssh" / "id_planted",
     }.get(escape.name, project)
     entry = f"perfloop.sandbox.boundary_checks:{escape.name}"
-    outcome = run_in_worker(entry, str(target), root=project, limits=Limits(30, 30))
+    outcome = run_in_worker(entry, str(target), root=project, limits=Limits(30, 30), here=True)
     if outcome.status is not WorkerStatus.OK:
         return f"worker {outcome.status.value}: {outcome.message.splitlines()[-1][:80]}"
     return str(outcome.value)

@@ -11,6 +11,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from rich.markup import escape
+
 from perfloop.cli import COMMANDS
 from perfloop.cli.common import machine_output
 from perfloop.config import ConfigError
@@ -38,11 +40,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except (ConfigError, TargetError, InvalidReference) as exc:
         # no hard line breaks: the message names functions and paths to copy
-        console.print(f"[red]perfloop: error:[/red] {exc}", highlight=False, soft_wrap=True)
+        console.print(
+            f"[red]perfloop: error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         return 2
     except WorkloadError as exc:
         console.print(
-            f"[red]perfloop: the workload failed:[/red] {exc}", highlight=False, soft_wrap=True
+            f"[red]perfloop: the workload failed:[/red] {escape(str(exc))}",
+            highlight=False,
+            soft_wrap=True,
         )
         return 1
     except RunInterrupted as exc:  # says what was finished and how to resume

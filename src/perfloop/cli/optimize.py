@@ -52,6 +52,8 @@ SETTING_FLAGS = (
     "branch",
     "memory_mb",
     "workers",
+    "executor",
+    "ray_address",
     "rules",
     "recipes",
     "cache",

@@ -176,6 +176,7 @@ def count_instructions(
                 limits=COUNTING_LIMITS,
                 wrapper=_wrapper(tool, out),
                 returns=Counted,
+                here=True,  # counted here, alone; its wrapper writes `out` here
             )
             if not outcome.ok:
                 return InstructionCounts(

@@ -286,7 +286,12 @@ def run_micro_ab(
     limit = settings.processes if threshold is None else settings.max_processes
     for number in range(1, limit + 1):
         outcome = run_in_worker(
-            TIMING_ENTRY, task, root=root, limits=settings.limits, returns=ProcessTimings
+            TIMING_ENTRY,
+            task,
+            root=root,
+            limits=settings.limits,
+            returns=ProcessTimings,
+            here=True,  # a timing runs on this machine, alone
         )
         failure = process_failure(outcome, number, limit)
         if failure is not None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -94,6 +95,15 @@ def optimize(
                 f"{ref} is {problem}: perfloop cannot rewrite it. Name another function, or "
                 "leave out --function to let perfloop pick the hottest ones it can rewrite"
             )
+    if settings.ray_address and settings.executor != "ray":
+        raise ConfigError(
+            f"--ray-address {settings.ray_address} is for --executor ray; add --executor ray "
+            "to run the verification work on that cluster, or leave out --ray-address"
+        )
+    if settings.executor == "ray":  # before the run starts: says how to install Ray
+        from perfloop.sandbox.ray_executor import require_ray
+
+        require_ray()
     run_id = new_run_id()
     with project_lock(root, run_id):
         recovered = recover_interrupted(root)
@@ -155,27 +165,58 @@ def _execute(
     root, store, run_id = project.root, checkpoints.store, checkpoints.run_id
     run_dir = root / ".perfloop" / "runs" / run_id
     python = ".".join(map(str, sys.version_info[:3]))
-    context = run_context(settings, project, checkpoints, progress, proposers, recovered)
-    cache = context.cache
-    try:
-        result = run_stages(context, explicit, run_dir, python, reviewer)
-    except KeyboardInterrupt as exc:
+    with contextlib.ExitStack() as stack:
+        try:
+            slots, notes = stack.enter_context(executor_for(settings, root))
+        except BaseException as exc:  # Ray missing, or the cluster unusable: nothing ran
+            store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+            store.close()
+            raise
+        context = run_context(
+            settings, project, checkpoints, progress, proposers, [*recovered, *notes], slots
+        )
+        cache = context.cache
+        try:
+            result = run_stages(context, explicit, run_dir, python, reviewer)
+        except KeyboardInterrupt as exc:
+            if cache is not None:
+                cache.close()
+            message = interrupted_message(run_id, root, checkpoints)
+            store.set_run_status(run_id, "interrupted", message)
+            store.close()
+            raise RunInterrupted(message) from exc
+        except BaseException as exc:
+            if cache is not None:
+                cache.close()
+            store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
+            store.close()
+            raise
         if cache is not None:
             cache.close()
-        message = interrupted_message(run_id, root, checkpoints)
-        store.set_run_status(run_id, "interrupted", message)
         store.close()
-        raise RunInterrupted(message) from exc
-    except BaseException as exc:
-        if cache is not None:
-            cache.close()
-        store.fail_run(run_id, f"{type(exc).__name__}: {exc}")
-        store.close()
-        raise
-    if cache is not None:
-        cache.close()
-    store.close()
-    return result
+        return result
+
+
+@contextlib.contextmanager
+def executor_for(settings: Settings, root: Path) -> Iterator[tuple[int | None, list[str]]]:
+    """Where the run's sandboxed verification work goes (`--executor`): yields how many
+    jobs may run at once there (None: the local plan) and notes for the report."""
+    if settings.executor != "ray":
+        yield None, []
+        return
+    from perfloop.sandbox.ray_executor import ray_executor
+
+    cpus = plan_workers(settings.workers, settings.memory_mb).count
+    with ray_executor(root, cpus, settings.ray_address, settings.workers) as (executor, notes):
+        where = f"the Ray cluster at {executor.address}" if executor.address else "a local Ray"
+        yield (
+            executor.slots,
+            [
+                f"verification ran as Ray tasks on {where} ({executor.nodes} node(s), "
+                f"{executor.slots} task(s) at once); timings ran on this machine",
+                *notes,
+            ],
+        )
 
 
 def run_context(
@@ -185,6 +226,7 @@ def run_context(
     progress: Progress = quiet,
     proposers: Sequence[AnyProposer] = DEFAULT_PROPOSERS,
     notes: Sequence[str] = (),
+    slots: int | None = None,
 ) -> Context:
     """What the stages of run `checkpoints.run_id` are handed: the workers planned, the
     comparison policy, the run's verification and the result cache opened (the caller
@@ -192,7 +234,7 @@ def run_context(
     from an agent) builds the same from the run's settings and checkpoints."""
     root = project.root
     workers = plan_workers(settings.workers, settings.memory_mb)
-    configure_workers(workers.count)
+    configure_workers(slots or workers.count)  # slots: what --executor ray offers
     settings = replace(settings, memory_mb=workers.memory_mb)
     gaps = isolation_gaps(worker_isolation(root))
     if gaps:

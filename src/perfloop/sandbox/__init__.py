@@ -3,6 +3,8 @@
 - `runner`: the main side. `run_in_worker` starts a worker subprocess with limits (time,
   memory, output), a scrubbed environment and a scratch folder, and decodes its result;
   `workload_limits` and the worker pool's size (`plan_workers`, `configure_workers`).
+- `pool`: work side by side on the planned workers; `ray_executor`: `--executor ray`, the
+  same workers started by Ray tasks on a cluster's nodes, their results decoded here.
 - `worker`: the worker side, `python -m perfloop.sandbox.worker DIR`: enters the
   boundary, arms the tripwire, runs one function, writes its result.
 - `launch`: `python -m perfloop.sandbox.launch OPTIONS -- CMD...`, the user's workload

@@ -29,6 +29,7 @@ import os
 import pickle
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,8 +39,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
+from perfloop.config import ConfigError
 from perfloop.model import ImportedModules, Limits
 from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
 from perfloop.sandbox import boundary
@@ -132,6 +134,58 @@ def python_path(*entries: str | Path) -> str:
     return os.pathsep.join([*(str(e) for e in entries), PACKAGE_PARENT])
 
 
+@dataclass(frozen=True)
+class WorkerJob:
+    """One sandboxed call as plain data, made on perfloop's side and run by `run_job` on
+    this machine or, with `--executor ray`, on a node of a Ray cluster
+    (perfloop.sandbox.ray_executor): everything in it is bytes, text and numbers."""
+
+    task: bytes  # the pickled (entry, argument, limits, tripwire) the worker loads
+    root: str  # the project; a node that cannot see it refuses the job
+    import_path: tuple[str, ...]  # where the worker imports the user's modules from
+    environment: dict[str, str]  # scrubbed; the worker's own folders are added where it runs
+    wall_seconds: float
+    wrapper: tuple[str, ...] = ()
+    scratch: str | None = None
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """What a worker left, still undecoded: perfloop's side decodes it (`_read_result`),
+    wherever the worker ran, so a result from another machine is read the same way."""
+
+    returncode: int | None  # None: it did not finish within the wall time and was killed
+    result: bytes | None  # result.pkl, if the worker wrote one
+    seconds: float
+    stderr_tail: str
+    unseen: str = ""  # set when the job's files were not visible where it ran (why)
+
+
+class Executor(Protocol):
+    """Where jobs run when not on this machine (perfloop.sandbox.ray_executor)."""
+
+    def run(self, job: WorkerJob) -> JobOutput: ...
+
+
+_EXECUTOR: Executor | None = None
+
+
+@contextlib.contextmanager
+def jobs_run_by(executor: Executor) -> Iterator[None]:
+    """Inside the block, `run_in_worker` hands its jobs to `executor` (except those that
+    must run here: measurement). Process-wide, like the worker count."""
+    global _EXECUTOR
+    before, _EXECUTOR = _EXECUTOR, executor
+    try:
+        yield
+    finally:
+        _EXECUTOR = before
+
+
+class UnseenFiles(ConfigError):
+    """A job ran where the project is not visible (a Ray node without the shared path)."""
+
+
 def run_in_worker(
     entry: str,
     argument: object,
@@ -142,6 +196,7 @@ def run_in_worker(
     tripwire: Tripwire = Tripwire.STRICT,
     wrapper: Sequence[str] = (),
     returns: object = object,
+    here: bool = False,
 ) -> WorkerOutcome[object]:
     """Call `entry` ("package.module:function") with `argument` in a sandboxed worker.
 
@@ -150,28 +205,87 @@ def run_in_worker(
     type hint `returns` become a WorkerOutcome with a message.
     `tripwire` SCRATCH is for running a project's test suite, which may write
     temporary files inside the worker's scratch folder.
+    `here`: run on this machine even when an executor (`--executor ray`) takes the jobs:
+    timings (a ratio never mixes two machines), and whatever writes or reads files of
+    this machine's own (a wrapper's output). Raises UnseenFiles when the executor ran the
+    job where the project is not visible.
     """
-    with _worker_slot(), tempfile.TemporaryDirectory(prefix="perfloop-worker-", dir=scratch) as tmp:
+    job = worker_job(
+        entry,
+        argument,
+        root=root,
+        limits=limits,
+        scratch=scratch,
+        tripwire=tripwire,
+        wrapper=wrapper,
+    )
+    executor = None if here else _EXECUTOR
+    with _worker_slot():
+        output = run_job(job) if executor is None else executor.run(job)
+    return read_output(output, limits, returns)
+
+
+def worker_job(
+    entry: str,
+    argument: object,
+    *,
+    root: Path,
+    limits: Limits,
+    scratch: Path | None = None,
+    tripwire: Tripwire = Tripwire.STRICT,
+    wrapper: Sequence[str] = (),
+) -> WorkerJob:
+    """The job that calls `entry` with `argument` in a sandboxed worker (see run_in_worker)."""
+    return WorkerJob(
+        task=pickle.dumps((entry, argument, limits, tripwire.value)),
+        root=str(root),
+        import_path=tuple(str(path) for path in worker_import_path(root)),
+        environment=scrubbed_environment(site_variable()),
+        wall_seconds=limits.wall_seconds,
+        wrapper=tuple(wrapper),
+        scratch=None if scratch is None else str(scratch),
+    )
+
+
+def read_output(output: JobOutput, limits: Limits, returns: object) -> WorkerOutcome[object]:
+    """A job's outcome, decoded here as data only, wherever its worker ran."""
+    if output.unseen:
+        raise UnseenFiles(output.unseen)
+    if output.returncode is None:
+        return WorkerOutcome(
+            WorkerStatus.TIMEOUT,
+            None,
+            f"did not finish within {limits.wall_seconds:g} s and was killed",
+            output.seconds,
+            output.stderr_tail,
+        )
+    return _read_result(output, returns)
+
+
+def run_job(job: WorkerJob) -> JobOutput:
+    """Run `job`'s worker on this machine: a scratch folder, the boundary, the limits;
+    the result is read back as bytes, not decoded."""
+    if not Path(job.root).is_dir():
+        seen = f"{socket.gethostname()} cannot see the project {job.root}"
+        return JobOutput(None, None, 0.0, "", unseen=seen)
+    with tempfile.TemporaryDirectory(prefix="perfloop-worker-", dir=job.scratch) as tmp:
         workdir = Path(tmp)
-        task = (entry, argument, limits, tripwire.value)
-        (workdir / "task.pkl").write_bytes(pickle.dumps(task))
+        (workdir / "task.pkl").write_bytes(job.task)
         for name in ("cwd", "pycache", "tmp", "tools"):
             (workdir / name).mkdir()
         policy = boundary.Policy(writable=(str(workdir.resolve()),))
         (workdir / BOUNDARY_FILE).write_bytes(pickle.dumps(boundary.prepare(policy)))
-        env = scrubbed_environment(
-            {
-                "PYTHONPATH": python_path(*worker_import_path(root)),
-                "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
-                "TMPDIR": str(workdir / "tmp"),
-                "HYPOTHESIS_STORAGE_DIRECTORY": str(workdir / "tools" / "hypothesis"),
-                **site_variable(),
-            }
-        )
+        env = {
+            **job.environment,
+            "PYTHONPATH": python_path(*job.import_path),
+            "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
+            "TMPDIR": str(workdir / "tmp"),
+            "HYPOTHESIS_STORAGE_DIRECTORY": str(workdir / "tools" / "hypothesis"),
+        }
         started = time.perf_counter()
         with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
             process = subprocess.Popen(
-                [*wrapper, sys.executable, "-m", "perfloop.sandbox.worker", str(workdir)],
+                [*job.wrapper, sys.executable, "-m", "perfloop.sandbox.worker", str(workdir)],
                 cwd=workdir / "cwd",
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -180,26 +294,20 @@ def run_in_worker(
                 start_new_session=True,
             )
             try:
-                timed_out = not _waited(process, limits.wall_seconds)
+                timed_out = not _waited(process, job.wall_seconds)
             finally:  # also on Ctrl-C, or when the run stops: the worker's whole group goes
                 _kill_group(process)
         seconds = time.perf_counter() - started
         stderr_tail = _tail(workdir / "stderr.txt")
-        if timed_out:
-            return WorkerOutcome(
-                WorkerStatus.TIMEOUT,
-                None,
-                f"did not finish within {limits.wall_seconds:g} s and was killed",
-                seconds,
-                stderr_tail,
-            )
-        return _read_result(workdir, process.returncode, seconds, stderr_tail, returns)
+        result_file = workdir / "result.pkl"
+        result = result_file.read_bytes() if result_file.exists() else None
+        returncode = None if timed_out else process.returncode
+        return JobOutput(returncode, result, seconds, stderr_tail)
 
 
-def _read_result(
-    workdir: Path, returncode: int, seconds: float, stderr_tail: str, returns: object
-) -> WorkerOutcome[object]:
-    result_file = workdir / "result.pkl"
+def _read_result(output: JobOutput, returns: object) -> WorkerOutcome[object]:
+    returncode, seconds, stderr_tail = output.returncode, output.seconds, output.stderr_tail
+    assert returncode is not None
     if returncode < 0:
         name = signal.Signals(-returncode).name
         hint = " (likely the CPU-time limit)" if name in {"SIGXCPU", "SIGKILL"} else ""
@@ -210,7 +318,7 @@ def _read_result(
             seconds,
             stderr_tail,
         )
-    if not result_file.exists():
+    if output.result is None:
         return WorkerOutcome(
             WorkerStatus.CRASHED,
             None,
@@ -221,7 +329,7 @@ def _read_result(
         )
     try:
         status, value, message, isolation = decode(
-            result_file.read_bytes(), _RESULT, source="the worker's result"
+            output.result, _RESULT, source="the worker's result"
         )  # type: ignore[misc]
         outcome_status = _status(status)
         expected = returns if outcome_status is WorkerStatus.OK else None
@@ -260,7 +368,7 @@ def worker_isolation(root: Path) -> str:
     ...", "signals: ..."), separated by "; "; asked once per process, of a real worker."""
     if "worker" not in _ISOLATION:
         outcome = run_in_worker(
-            "perfloop.sandbox.runner:probe", None, root=root, limits=Limits(30, 30)
+            "perfloop.sandbox.runner:probe", None, root=root, limits=Limits(30, 30), here=True
         )
         _ISOLATION["worker"] = outcome.isolation or f"none: no worker answered ({outcome.message})"
     return _ISOLATION["worker"]
@@ -388,6 +496,11 @@ class WorkersStopped(Exception):
 # set while a run stops: workers that threads other than the main one wait for are killed
 # (Ctrl-C reaches only the main thread; perfloop.sandbox.pool sets it)
 _STOPPING = threading.Event()
+
+
+def run_stopping() -> bool:
+    """Whether the run is stopping (stopping_workers): no new work should start."""
+    return _STOPPING.is_set()
 
 
 @contextlib.contextmanager
