@@ -37,10 +37,14 @@ def test_a_terminal_gets_a_live_line_that_is_gone_at_the_end() -> None:
 def test_the_time_left_for_the_targets_is_estimated_from_the_finished_ones() -> None:
     from perfloop.pipeline.run import time_left_text
 
-    assert time_left_text(0.0, 0, 5) == ""  # nothing finished: nothing to go on
-    assert time_left_text(120.0, 2, 5) == " (about 3 min left for the targets)"
-    assert time_left_text(20.0, 1, 3) == " (about 40 s left for the targets)"
-    assert time_left_text(1.0, 1, 2) == " (about 10 s left for the targets)"
+    assert time_left_text([], 5) == ""  # nothing finished: nothing to go on
+    assert time_left_text([60.0, 60.0], 5) == " (about 3 min left for the targets)"
+    assert time_left_text([20.0], 3) == " (about 40 s left for the targets)"
+    assert time_left_text([6.0], 2) == " (about 10 s left for the targets)"
+    # a target done at once (no candidate, a reused result) says nothing about the others
+    assert time_left_text([0.3], 5) == ""
+    assert time_left_text([0.3, 120.0], 5) == " (about 6 min left for the targets)"
+    assert time_left_text([60.0, 60.0, 60.0], 3) == ""  # all done
 
 
 def test_a_detail_shows_under_its_stage_and_goes_with_the_next_stage() -> None:

@@ -269,12 +269,20 @@ def run_context(
     )
 
 
-def time_left_text(seconds: float, done: int, total: int) -> str:
-    """` (about 3 min left for the targets)`: the finished targets' mean time for each
-    one left; empty before the first one is done."""
-    if done == 0 or done >= total:
+QUICK_TARGET_SECONDS = 5.0
+
+
+def time_left_text(durations: Sequence[float], total: int) -> str:
+    """` (about 3 min left for the targets)`: the mean time of the finished targets that
+    took work, for each one left; empty while none has. A target that took under
+    QUICK_TARGET_SECONDS (no candidate, or its result reused) says nothing about the
+    others: toml 0.10.2's first target was unverifiable at once, and the next line read
+    "about 10 s left" for 13 minutes of work."""
+    done = len(durations)
+    worked = [seconds for seconds in durations if seconds >= QUICK_TARGET_SECONDS]
+    if not worked or done >= total:
         return ""
-    left = seconds / done * (total - done)
+    left = sum(worked) / len(worked) * (total - done)
     amount = f"{round(left / 60)} min" if left >= 90 else f"{max(10, round(left, -1)):.0f} s"
     return f" (about {amount} left for the targets)"
 
@@ -379,7 +387,7 @@ def run_stages(
     shares.update({ref: class_share(profile, ref) for ref in classes})
     results = []
     class_methods: dict[FunctionRef, Methods] = {}  # a whole class's hot methods
-    started = time.monotonic()
+    durations: list[float] = []  # of the targets finished
     for number, ref in enumerate(targets, start=1):
         if context.budget.spent():
             context.budget.skip_target(ref)
@@ -394,7 +402,8 @@ def run_stages(
             context.store.save_target_result(context.run_id, skipped)
             results.append(skipped)
             continue
-        left = time_left_text(time.monotonic() - started, number - 1, len(targets))
+        left = time_left_text(durations, len(targets))
+        started = time.monotonic()
         context.progress(f"Target {number} of {len(targets)}: {ref}{left}")
         if ref in classes:  # a whole class: rewrites of its hot methods, judged together
             methods = hot_methods(profile, ref, sources[ref][1], captures[ref])
@@ -415,6 +424,7 @@ def run_stages(
         result = checkpoints.step(f"target:{ref}", judge)
         context.store.save_target_result(context.run_id, result)
         results.append(result)
+        durations.append(time.monotonic() - started)
     if reviewer is not None:  # a person picks what to apply (--interactive)
         results = review_targets(
             context, results, sources, captures, lines, reviewer, class_methods
