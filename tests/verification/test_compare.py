@@ -192,6 +192,29 @@ def test_datetime_time_zone_matters() -> None:
     assert diff(utc, plus_one).reason == "time zones differ"
 
 
+class _OffsetZone(datetime.tzinfo):
+    """toml 0.10.2's `TomlTz`: no `__eq__`, and a new one for each time parsed."""
+
+    def __init__(self, hours: int) -> None:
+        self._hours = hours
+
+    def utcoffset(self, dt: datetime.datetime | None) -> datetime.timedelta:
+        return datetime.timedelta(hours=self._hours)
+
+    def dst(self, dt: datetime.datetime | None) -> datetime.timedelta:
+        return datetime.timedelta(0)
+
+
+def test_time_zones_without_eq_are_compared_by_their_state() -> None:
+    """toml 0.10.2: replaying `toml.loads` on its own recorded calls gave "time zones
+    differ" for every document with a time: each parse makes its own `TomlTz`, and two
+    such zones are equal only as the same object."""
+    minus_eight = datetime.datetime(1979, 5, 27, 7, 32, tzinfo=_OffsetZone(-8))
+    same(minus_eight, minus_eight.replace(tzinfo=_OffsetZone(-8)))
+    other = minus_eight.astimezone(_OffsetZone(-7))  # the same instant, another zone
+    assert diff(minus_eight, other).reason == "time zones differ"
+
+
 # --- sequences ------------------------------------------------------------------------
 
 

@@ -731,8 +731,10 @@ class _Comparer:
             return None if e.as_tuple() == a.as_tuple() else _Diff(path, e, a, "values differ")
         if kind is _Kind.DATETIME:
             diff = self._eq(e, a, path)
-            if diff is None and e.tzinfo != a.tzinfo:
-                return _Diff(path, e, a, "time zones differ")
+            if diff is None and e.tzinfo != a.tzinfo:  # a zone without __eq__ by its state
+                # (toml 0.10.2's TomlTz: each parsed time had a zone object of its own)
+                zones = self.compare(e.tzinfo, a.tzinfo, path.child(".tzinfo"), depth + 1)
+                return zones and _Diff(path, e, a, "time zones differ")
             return diff
         if kind is _Kind.EXCEPTION:
             if self.messages:
