@@ -256,6 +256,7 @@ TALLY_PYPROJECT = PYPROJECT.replace(
 TALLY_RIGHT = """
 class Tally:
     LIMIT = 200
+    HIGH = bytes(range(200, 256))
 
     def __init__(self, name):
         self.name = name
@@ -263,13 +264,13 @@ class Tally:
         self._total = 0
 
     def feed(self, chunk):
-        self._low += sum(map(self.LIMIT.__gt__, chunk))
+        self._low += len(chunk.translate(None, self.HIGH))
         self._total += len(chunk)
 
     def ratio(self):
         return self._low / self._total if self._total else 0.0
 """
-TALLY_WRONG = TALLY_RIGHT.replace("__gt__", "__ge__")  # counts 200 as low
+TALLY_WRONG = TALLY_RIGHT.replace("range(200, 256)", "range(201, 256)")  # counts 200 as low
 
 
 @pytest.mark.slow
@@ -298,12 +299,13 @@ def test_a_whole_class_is_reviewed_edited_as_a_class_and_the_accepted_class_appl
     child.expect(r"interaction: \d+ sequences, same")
     shown = listed(child)
     child.sendline(f"a {min(shown[f'edit:{origin}'])}")
-    child.expect(pexpect.EOF)
+    asked_again = child.expect([pexpect.EOF, "perfloop> "])
+    assert not asked_again, child.before  # e.g. refused: not measured faster
     child.close()
     assert child.exitstatus == 0, child.before
 
     source = (root / "tally.py").read_text()
-    assert "self._total += len(chunk)" in source and "__ge__" not in source
+    assert "self._total += len(chunk)" in source and "range(201" not in source
     made = decisions(root)
     assert [(f, a) for f, a, *_ in made] == [
         ("tally:Tally", "edited"),

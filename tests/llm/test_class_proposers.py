@@ -73,11 +73,12 @@ workload_runs = 2
 max_workload_runs = 3
 """
 
-# the counts kept as "low" and "total", the bytes counted by `map` in C, `sum` for the
-# checksum: __init__, feed, ratio and checksum change together
+# the counts kept as "low" and "total", the low bytes counted by `bytes.translate` in C,
+# `sum` for the checksum: __init__, feed, ratio and checksum change together
 RIGHT = """
 class Tally:
     LIMIT = 200
+    HIGH = bytes(range(200, 256))
 
     def __init__(self, name):
         self.name = name
@@ -86,7 +87,7 @@ class Tally:
         self.done = False
 
     def feed(self, chunk):
-        self._low += sum(map(self.LIMIT.__gt__, chunk))
+        self._low += len(chunk.translate(None, self.HIGH))
         self._total += len(chunk)
         if self._total > 40000:
             self.done = True
@@ -100,7 +101,7 @@ class Tally:
         return sum(chunk)
 """
 # counts byte 200 as low: the ratio differs
-WRONG = RIGHT.replace("self.LIMIT.__gt__", "self.LIMIT.__ge__")
+WRONG = RIGHT.replace("range(200, 256)", "range(201, 256)")
 
 LLM_WRONG = f"Keep the counts as low and total and count in C:\n\n```python\n{WRONG}```\n"
 LLM_RIGHT = f"You are right, 200 is not below the limit:\n\n```python{RIGHT}```\n"
@@ -188,7 +189,7 @@ def test_the_llm_is_given_the_whole_class_and_its_class_is_repaired_verified_and
     assert "Private attributes and private methods (a leading underscore) may change" in first
     assert all("You rewrite one class" in system for system in systems)
     # the repair prompt: the wrong class and what the interaction tier found
-    assert "self.LIMIT.__ge__" in second and "original class again" in second
+    assert "range(201, 256)" in second and "original class again" in second
     assert "call 7: result: expected 0.78" in second, second
 
     result = json.loads(done.stdout)
@@ -224,7 +225,7 @@ def test_a_proposer_command_is_given_the_whole_class_and_its_class_is_applied(
     )
     assert context["calls"][0].startswith("Tally('t0'), then 7 method calls: .feed(b")
     repair = asked[1]
-    assert repair["context"]["previous"]["source"].count("self.LIMIT.__ge__") == 1
+    assert repair["context"]["previous"]["source"].count("range(201, 256)") == 1
     assert "original class again" in repair["prompt"]
 
     result = json.loads(done.stdout)
