@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from perfloop.llm.parse import Parsed, Unusable, parse_response
+from perfloop.llm.parse import Parsed, Unusable, parse_class_response, parse_response
 
 MODULE = textwrap.dedent(
     '''
@@ -227,3 +227,37 @@ def test_unusable_answers_say_why(answer: str, truncated: bool, why: str) -> Non
 def test_garbage_never_raises() -> None:
     for answer in ["", "```", "```python\n```", "\x00def total(xs):\n", "def\n" * 50, "`" * 9]:
         assert isinstance(parse_response(answer, "total", MODULE), (Parsed, Unusable))
+
+
+BASKET = (
+    "class Basket:\n"
+    "    def __init__(self, prices):\n"
+    "        self.prices = list(prices)\n\n"
+    "    def cheapest(self):\n"
+    "        return min(self.prices)\n"
+)
+
+
+def test_a_whole_class_answer_takes_the_last_block_that_defines_it() -> None:
+    original = MODULE[MODULE.index("class Basket") :]
+    answer = f"The original:\n```python\n{original}```\nFaster:\n```python\n{BASKET}```\nDone."
+    parsed = parse_class_response(answer, "Basket", MODULE)
+    assert isinstance(parsed, Parsed), parsed
+    assert "min(self.prices)" in parsed.module_source and "def total(xs)" in parsed.module_source
+    assert parsed.notes == ("took code block 2 of 2",)
+
+
+@pytest.mark.parametrize(
+    ("answer", "truncated", "why"),
+    [
+        ("```python\ndef cheapest(self):\n    return 1\n```", False, "give the whole class"),
+        ("```python\nclass Cart:\n    pass\n```", False, "defines class Cart but not Basket"),
+        (f"```python\n{MODULE[MODULE.index('class Basket') :]}```", False, "unchanged"),
+        (f"```python\n{BASKET[:-20]}", True, "cut off"),
+        ("```python\nclass Basket(:\n```\n```python\nclass Basket(\n```", False, "does not parse"),
+        ("No idea, sorry.", False, "no code"),
+    ],
+)
+def test_unusable_class_answers_say_why(answer: str, truncated: bool, why: str) -> None:
+    parsed = parse_class_response(answer, "Basket", MODULE, truncated=truncated)
+    assert isinstance(parsed, Unusable) and why in parsed.reason, parsed

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -99,6 +100,31 @@ def _parse_block(block: _Block) -> ast.Module | str:
     return last_error or "it is empty"
 
 
+def _parsed_blocks(
+    blocks: list[_Block], truncated: bool, reasons: list[str]
+) -> Iterator[tuple[int, _Block, ast.Module, bool]]:
+    """The blocks that parse, last first (the last block is usually the answer), each with
+    its position, its tree and whether the token limit may have cut it off; a block that
+    does not parse adds why to `reasons`."""
+    for position in range(len(blocks) - 1, -1, -1):
+        block = blocks[position]
+        cut_off = truncated and position == len(blocks) - 1
+        tree = _parse_block(block)
+        if isinstance(tree, str):
+            reasons.append(
+                "the answer was cut off inside the code; raise llm-max-tokens"
+                if cut_off or not block.closed
+                else f"its code does not parse ({tree})"
+            )
+            continue
+        yield position, block, tree, cut_off
+
+
+def _unusable(reasons: list[str]) -> Unusable:
+    """Why no block could be used: the one reason, or each distinct one in order."""
+    return Unusable(reasons[0] if len(set(reasons)) == 1 else "; ".join(dict.fromkeys(reasons)))
+
+
 def _functions(tree: ast.Module) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     found = []
     for node in tree.body:
@@ -149,17 +175,7 @@ def parse_response(
         return Unusable("the answer has no code (no code block and no line starting with def)")
     name = qualname.rsplit(".", 1)[-1]
     reasons: list[str] = []
-    for position in range(len(blocks) - 1, -1, -1):  # the last block is usually the answer
-        block = blocks[position]
-        cut_off = truncated and position == len(blocks) - 1
-        tree = _parse_block(block)
-        if isinstance(tree, str):
-            reasons.append(
-                "the answer was cut off inside the code; raise llm-max-tokens"
-                if cut_off or not block.closed
-                else f"its code does not parse ({tree})"
-            )
-            continue
+    for position, block, tree, cut_off in _parsed_blocks(blocks, truncated, reasons):
         function, wrong_name = _find_target(tree, qualname)
         if function is None:
             defined = sorted({f.name for f in _functions(tree)})
@@ -187,7 +203,7 @@ def parse_response(
             return _splice(module_source, qualname, block.code, tree, function, wrong_name, notes)
         except Exception as exc:  # libcst cannot take it; say so rather than crash the run
             reasons.append(f"its code cannot be put into the module ({type(exc).__name__}: {exc})")
-    return Unusable(reasons[0] if len(set(reasons)) == 1 else "; ".join(dict.fromkeys(reasons)))
+    return _unusable(reasons)
 
 
 def parse_answer(
@@ -215,17 +231,7 @@ def parse_class_response(
     if not blocks:
         return Unusable("the answer has no code (no code block and no line starting with class)")
     reasons: list[str] = []
-    for position in range(len(blocks) - 1, -1, -1):  # the last block is usually the answer
-        block = blocks[position]
-        cut_off = truncated and position == len(blocks) - 1
-        tree = _parse_block(block)
-        if isinstance(tree, str):
-            reasons.append(
-                "the answer was cut off inside the code; raise llm-max-tokens"
-                if cut_off or not block.closed
-                else f"its code does not parse ({tree})"
-            )
-            continue
+    for position, block, tree, cut_off in _parsed_blocks(blocks, truncated, reasons):
         found = _top_level_class(tree, name)
         if found is None:
             classes = sorted({n.name for n in tree.body if isinstance(n, ast.ClassDef)})
@@ -255,7 +261,7 @@ def parse_class_response(
             continue
         notes = [f"took code block {position + 1} of {len(blocks)}"] if len(blocks) > 1 else []
         return Parsed(new_source, class_source(new_source, name), tuple(notes))
-    return Unusable(reasons[0] if len(set(reasons)) == 1 else "; ".join(dict.fromkeys(reasons)))
+    return _unusable(reasons)
 
 
 def _top_level_class(tree: ast.Module, name: str) -> ast.ClassDef | None:
