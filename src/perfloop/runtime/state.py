@@ -67,7 +67,6 @@ import dataclasses
 import dis
 import functools
 import importlib
-import io
 import itertools
 import pickle
 import random
@@ -493,43 +492,35 @@ def defined_anew(namespace: dict[str, Any]) -> frozenset[str]:
     return found[1]
 
 
-class _InputsOnly(pickle.Unpickler):
-    """Loads pickled StatefulInputs as their inputs, leaving the module's state alone."""
+@dataclasses.dataclass(frozen=True)
+class _Loaded:
+    """Pickled StatefulInputs as loaded by `_StateAside`: the recorded state kept apart."""
+
+    module: str
+    values: dict[str, object]
+    inputs: object
+
+
+class _StateAside(pickle.Unpickler):
+    """Loads pickled StatefulInputs as `_Loaded`, putting nothing in place in any module."""
 
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__ and name == restore_then_inputs.__name__:
-            return _inputs_alone
+            return _Loaded
         return super().find_class(module, name)
 
 
-def _inputs_alone(module: str, values: dict[str, object], inputs: object) -> object:
-    return inputs
+def _load_state_aside(data: bytes) -> object:
+    """Every part loaded (as the recorder proves a worker can), without loaded class
+    attributes landing on the workload's live classes (pickling.check_loads)."""
+    return pickling.check_loads(data, _StateAside)
 
 
 def load_inputs_only(data: bytes) -> object:
-    """The inputs of pickled StatefulInputs (or any pickle), every part loaded (as the
-    recorder proves a worker can), without putting recorded state in place here, nor
-    loaded class attributes on the workload's live classes (pickling.check_loads)."""
-    return pickling.check_loads(data, _InputsOnly)
-
-
-class _InputsAndState(pickle.Unpickler):
-    """Loads pickled StatefulInputs as (inputs, recorded state), putting nothing in place."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == __name__ and name == restore_then_inputs.__name__:
-            return _inputs_and_state
-        return super().find_class(module, name)
-
-
-def _inputs_and_state(module: str, values: dict[str, object], inputs: object) -> object:
-    return _Loaded(inputs, values)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Loaded:
-    inputs: object
-    values: dict[str, object]
+    """The inputs of pickled StatefulInputs (or any pickle), without putting recorded
+    state in place here."""
+    loaded = _load_state_aside(data)
+    return loaded.inputs if isinstance(loaded, _Loaded) else loaded
 
 
 def recorded_settings(data: bytes) -> list[tuple[str, str, object]]:
@@ -537,7 +528,7 @@ def recorded_settings(data: bytes) -> list[tuple[str, str, object]]:
     setting of a singleton (see the module's docstring) that pickled inputs were
     recorded with and that this process has otherwise: what a pasted call must set
     first (`decimal.getcontext().prec`, 50)."""
-    loaded = _InputsAndState(io.BytesIO(data)).load()
+    loaded = _load_state_aside(data)
     if not isinstance(loaded, _Loaded):
         return []
     found: list[tuple[str, str, object]] = []
