@@ -12,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ from perfloop.measure import (
     measure_candidate,
     measure_noise_floor,
 )
-from perfloop.measure.timing import ProcessTimings, TimingTask
+from perfloop.measure.timing import SAMPLED_PASS_NS, ProcessTimings, TimingTask, choose_sample
 from perfloop.model import CallRecord, Candidate, FunctionRef, Limits, Measurement
 from perfloop.sandbox.runner import run_in_worker
 
@@ -436,3 +438,52 @@ def test_a_process_runs_fewer_pairs_when_its_inputs_take_its_share_of_the_budget
         assert len(timings.baseline_ns) == len(timings.candidate_ns)
         counts.append(len(timings.baseline_ns))
     assert counts == [MIN_PAIRS, 10]
+
+
+@pytest.mark.slow
+def test_a_long_pass_is_timed_on_a_new_random_sample_of_the_calls_in_each_process(
+    project: Path,
+) -> None:
+    # six sorts of 400,000 numbers: a pass over all of them takes longer than
+    # SAMPLED_PASS_NS, so each process times a few of them, not all six 20 times over
+    records = make_records(count=6, size=400_000)
+    task = TimingTask(
+        module=MODULE,
+        qualname="slow",
+        path=str(project / f"{MODULE}.py"),
+        original_source=ORIGINAL,
+        candidate_source=slow_with("    return min(xs)\n"),
+        call_args=tuple(r.args for r in records),
+        call_reprs=tuple(r.call_repr for r in records),
+        pairs=3,
+        min_block_ns=2_000_000,
+    )
+    run = partial(run_in_worker, "perfloop.measure.timing:run_timing_task", root=project)
+    first = run(task, limits=Limits(120)).value
+    assert isinstance(first, ProcessTimings) and first.problem is None, first
+    assert first.sampled and first.recorded_calls == 6 and first.calls_per_pass < 6
+    assert len(first.call_ns) == 6 and sum(first.call_ns) > SAMPLED_PASS_NS
+    assert 0 < first.sample_share < 1 and len(first.baseline_ns) == 3
+    # a later process draws its own sample from the first one's call times, before
+    # loading any recorded input, and does not time every call again
+    later = run(replace(task, call_ns=first.call_ns, loops=first.loops), limits=Limits(120)).value
+    assert isinstance(later, ProcessTimings) and later.problem is None, later
+    assert later.sampled and later.call_ns == () and later.recorded_calls == 6
+
+    measurement = measure(project, slow_with("    return min(xs)\n"), records)
+    assert measurement.error is None and measurement.faster, measurement
+    speedup = measurement.speedup
+    assert speedup is not None and speedup.ci_low > 1.5
+    assert "a random sample of" in speedup.method and "of the 6, drawn anew" in speedup.method
+    assert speedup.baseline_seconds > SAMPLED_PASS_NS / 2e9  # a whole pass, scaled up
+
+
+def test_a_sample_is_drawn_until_its_calls_take_a_pass_worth_of_time() -> None:
+    assert choose_sample([10, 20, 30], pass_ns=100) is None  # short: every call, every pass
+    assert choose_sample([500], pass_ns=100) is None  # one call cannot be sampled
+    sample = choose_sample([40] * 10, pass_ns=100, rng=random.Random(3))
+    assert sample == sorted(sample) and len(sample) == 3 and len(set(sample)) == 3
+    alone = choose_sample([1000, 1, 1, 1], pass_ns=100, rng=random.Random(0))
+    assert alone is not None and sum([1000, 1, 1, 1][i] for i in alone) >= 100
+    draws = {tuple(choose_sample([40] * 10, pass_ns=100) or ()) for _ in range(20)}
+    assert len(draws) > 1  # each process draws anew

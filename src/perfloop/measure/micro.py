@@ -300,7 +300,11 @@ def run_micro_ab(
         timings.append(outcome.value)
         if number == 1:
             first = outcome.value
-            task = replace(task, probe=False, loops=first.loops, cold=first.cold)
+            # the others reuse its loop count and its choice of warm or cold blocks, and
+            # sample a long pass as it did, from the call times it measured
+            task = replace(
+                task, probe=False, loops=first.loops, cold=first.cold, call_ns=first.call_ns
+            )
         if number < settings.processes:
             continue
         estimate = grouped_ratio_interval(groups_of(timings), confidence=settings.confidence)
@@ -397,9 +401,10 @@ def summarise_run(run: MicroRun, settings: MeasureSettings, noise: NoiseFloor | 
 
 
 def median_pass_seconds(timings: Sequence[ProcessTimings], *, baseline: bool) -> float:
-    """Median seconds of one pass over all recorded calls, over every block of one side."""
+    """Median seconds of one pass over all recorded calls, over every block of one side
+    (a sampled pass scaled up by the sample's share of a full pass's time)."""
     return statistics.median(
-        nanoseconds / t.loops / 1e9
+        nanoseconds / t.loops / 1e9 / t.sample_share
         for t in timings
         for nanoseconds in (t.baseline_ns if baseline else t.candidate_ns)
     )
@@ -417,6 +422,14 @@ def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloo
     else:
         loops = "/".join(str(n) for n in sorted({t.loops for t in timings}))
         block = f"{loops} pass(es) over {first.calls_per_pass} recorded call(s)"
+    if first.sampled:
+        sizes = sorted({t.calls_per_pass for t in timings})
+        size = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+        block += (
+            f" (a random sample of {size} of the {first.recorded_calls}, drawn "
+            f"anew in each process: a pass over all of them takes "
+            f"{median_pass_seconds(timings, baseline=True):.2f} s)"
+        )
     kept = min(t.kept_calls for t in timings)
     copies = (
         f"fresh input copies ({kept} call(s) whose inputs neither version changed reuse one "

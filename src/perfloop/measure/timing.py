@@ -7,7 +7,8 @@ candidate as a separate module object beside it, unpickles the recorded inputs
 (only here, never in the main process), checks that both versions raise on the
 same calls, calibrates a loop count on the original, and times ABBA blocks.
 
-A block is `loops` passes over all recorded calls. Its inputs are prepared
+A block is `loops` passes over all recorded calls, or over a random sample of them
+when one pass over all takes longer than SAMPLED_PASS_NS (`choose_sample`). Its inputs are prepared
 before the clock starts: a fresh unpickled copy for every call, because the
 function may mutate its arguments; calls whose arguments are all deeply
 immutable builtins (ints, strings, tuples of them, ...) share one copy, since
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import copy
 import gc
 import importlib
 import inspect
@@ -31,6 +33,7 @@ import itertools
 import math
 import os
 import pickle
+import random
 import sys
 import time
 import traceback
@@ -66,6 +69,10 @@ MIN_PAIRS = 3  # per process, however long its blocks' inputs take to prepare
 MAX_MEMORY_CALLS = 200  # recorded calls whose allocation peak is traced, per side
 LONG_PASS_NS = 200_000_000  # a pass this long is probed once, not twice
 LEARNING_FACTOR = 1.2  # first pass / later pass, candidate over original, that means "a cache"
+# A pass over all recorded calls longer than this is timed on a random sample of the calls
+# about this long, a new sample in each timing process: a heavy pyperformance target's
+# calls took 3 s a pass, and 20 blocks of full passes per process 312 s per measurement.
+SAMPLED_PASS_NS = LONG_PASS_NS
 SCHEDSTAT = "/proc/thread-self/schedstat"
 CLOCK_TASK = "wall time minus run-queue wait"
 CLOCK_WALL = "wall time (perf_counter; run-queue wait unavailable)"
@@ -94,6 +101,9 @@ class TimingTask:
     # this process's share of the budget: fewer pairs (down to MIN_PAIRS) when preparing
     # the blocks' inputs would take longer; 0: always `pairs`
     seconds: float = 0.0
+    # each recorded call's time in the original, from the first process, when a pass over
+    # all is long: this process samples the calls (`choose_sample`) before loading any
+    call_ns: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,13 @@ class ProcessTimings:
     learning: LearningCheck | None = None
     memory: MemoryPeaks | None = None
     kept_calls: int = 0  # calls whose inputs neither version changed: one copy reused
+    recorded_calls: int = 0  # all recorded calls; more than calls_per_pass when sampled
+    sample_share: float = 1.0  # the sample's share of a full pass's time (an estimate)
+    call_ns: tuple[int, ...] = ()  # each recorded call's time, when this process sampled
+
+    @property
+    def sampled(self) -> bool:
+        return self.recorded_calls > self.calls_per_pass
 
     def __post_init__(self) -> None:
         if len(self.baseline_ns) != len(self.candidate_ns) or len(self.wall_baseline_ns) != len(
@@ -220,6 +237,20 @@ class RecordedInputs:
             weakref.WeakKeyDictionary()
         )
         self._kept_without_module: dict[int, Call] = {}
+        # each call's time in the original, from the untimed pass of check_same_exceptions
+        self.call_ns: list[int] = [0] * len(self.call_args)
+
+    def narrowed(self, indices: Sequence[int]) -> RecordedInputs:
+        """These inputs with only the calls at `indices`, what is known of each kept."""
+        narrow = copy.copy(self)
+        narrow.call_args = tuple(self.call_args[i] for i in indices)
+        narrow.shared = [self.shared[i] for i in indices]
+        narrow.kept = {new for new, old in enumerate(indices) if old in self.kept}
+        narrow.pulled = [self.pulled[i] for i in indices]
+        narrow.call_ns = [self.call_ns[i] for i in indices]
+        narrow._kept_copies = weakref.WeakKeyDictionary()
+        narrow._kept_without_module = {}
+        return narrow
 
     @property
     def calls_per_pass(self) -> int:
@@ -379,9 +410,16 @@ def calibrate_loops(
 
 
 def check_same_exceptions(
-    original: Version, candidate: Version, inputs: RecordedInputs, reprs: Sequence[str]
+    original: Version,
+    candidate: Version,
+    inputs: RecordedInputs,
+    reprs: Sequence[str],
+    numbers: Sequence[int] = (),
 ) -> None:
     """One untimed pass of both over every call (also a warm-up); raise on a raise mismatch.
+
+    Each call's time in the original goes to `inputs.call_ns` (for `choose_sample`).
+    `numbers`: the calls' numbers among all recorded calls, when `inputs` are a sample.
 
     A call whose inputs pickle the same before and after, in both versions, is kept
     (`RecordedInputs.keep`): later passes reuse one copy of its inputs.
@@ -397,7 +435,9 @@ def check_same_exceptions(
     for index, (first, second) in enumerate(zip(original_calls, candidate_calls)):
         shared = inputs.shared[index] is not None
         before = None if shared else (_fingerprint(first), _fingerprint(second))
+        started = time.perf_counter_ns()
         original_error, original_lazy = _raised(original.function, first)
+        inputs.call_ns[index] = time.perf_counter_ns() - started
         with _installed(candidate):
             candidate_error, candidate_lazy = _raised(candidate.function, second)
         if original_lazy or candidate_lazy:
@@ -407,7 +447,7 @@ def check_same_exceptions(
             inputs.keep(index)
         if (original_error is None) != (candidate_error is None):
             raise BehaviourMismatch(
-                f"recorded call #{index} {_describe(reprs, index)}"
+                f"recorded call #{numbers[index] if numbers else index} {_describe(reprs, index)}"
                 f"{_outcome_text(original_error)} in the original but "
                 f"{_outcome_text(candidate_error)} in the candidate; "
                 "it is not the same function, so its speed is not measured"
@@ -641,6 +681,36 @@ def _exception_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
+def choose_sample(
+    call_ns: Sequence[int], pass_ns: int = SAMPLED_PASS_NS, rng: random.Random | None = None
+) -> list[int] | None:
+    """The calls (indices, in recorded order) a long pass is sampled down to, or None when a
+    pass over all of them takes at most `pass_ns`.
+
+    Calls are drawn at random, without replacement, until their times add up to `pass_ns`
+    (at least one call). Each timing process draws its own sample, so the interval across
+    processes includes how much the ratio differs from sample to sample; both sides of a
+    process time the same calls.
+    """
+    if len(call_ns) < 2 or sum(call_ns) <= pass_ns:
+        return None
+    order = list(range(len(call_ns)))
+    (rng or random.Random()).shuffle(order)
+    chosen, total = [], 0
+    for index in order:
+        chosen.append(index)
+        total += call_ns[index]
+        if total >= pass_ns:
+            break
+    return sorted(chosen)
+
+
+def _share(call_ns: Sequence[int], sample: Sequence[int]) -> float:
+    """The sample's share of a full pass's time (1.0 when the times are unknown)."""
+    total = sum(call_ns)
+    return sum(call_ns[i] for i in sample) / total if total > 0 else 1.0
+
+
 def pairs_in_time(task: TimingTask, spent: float, block_seconds: float) -> int:
     """How many ABBA pairs fit what is left of the process's share of the budget.
 
@@ -670,11 +740,19 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
             f"the original {task.module}:{task.qualname} could not be loaded: "
             f"{_exception_text(exc)}",
         )
+    reprs, share = task.call_reprs, 1.0
     try:
         calls = history_calls(task, original.module) if task.whole_class else task.call_args
+        recorded = len(calls)
+        sample = choose_sample(task.call_ns) if len(task.call_ns) == recorded else None
+        if sample is not None:  # a long pass: load only this process's sample
+            calls = tuple(calls[i] for i in sample)
+            reprs = tuple(reprs[i] if i < len(reprs) else "" for i in sample)
+            share = _share(task.call_ns, sample)
         inputs = RecordedInputs(calls)
     except Exception as exc:
         return _failed(task, f"the recorded inputs could not be unpickled: {_exception_text(exc)}")
+    measured: tuple[int, ...] = ()
     fresh_original = fresh_loader(task, task.original_source)
     fresh_candidate = fresh_loader(task, task.candidate_source)
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
@@ -683,7 +761,10 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
             if task.probe:  # before any warm-up: first passes must be first
                 learning = check_learning(fresh_original, fresh_candidate, inputs)
             cold = task.cold or (learning is not None and learning.learns)
-            check_same_exceptions(original, candidate, inputs, task.call_reprs)
+            check_same_exceptions(original, candidate, inputs, reprs, sample or ())
+            if sample is None and (sample := choose_sample(inputs.call_ns)) is not None:
+                measured, share = tuple(inputs.call_ns), _share(inputs.call_ns, sample)
+                inputs = inputs.narrowed(sample)
             if cold:
                 loops = 1
                 baseline, candidate_blocks = time_abba_blocks(
@@ -719,6 +800,9 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
         learning=learning,
         memory=memory,
         kept_calls=len(inputs.kept),
+        recorded_calls=recorded,
+        sample_share=share,
+        call_ns=measured,
     )
 
 
