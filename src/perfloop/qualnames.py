@@ -17,9 +17,10 @@ from __future__ import annotations
 import ast
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import libcst as cst
+if TYPE_CHECKING:  # libcst takes half a second to import: only the functions that take its
+    import libcst as cst  # trees import it, so a sandbox worker that reads ast alone does not
 
 _Node = TypeVar("_Node")
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -40,6 +41,8 @@ def find_class(tree: ast.Module, qualname: str) -> ast.ClassDef | None:
 
 def find_cst_function(body: Sequence[cst.CSTNode], qualname: str) -> cst.FunctionDef | None:
     """The def that `qualname` names in a libcst module body, or None."""
+    import libcst as cst
+
     found = _find(body, qualname.split("."), _describe_cst)
     return found if isinstance(found, cst.FunctionDef) else None
 
@@ -48,6 +51,8 @@ def find_cst_path(
     body: Sequence[cst.CSTNode], qualname: str
 ) -> tuple[cst.FunctionDef, tuple[cst.ClassDef, ...]] | None:
     """The def `qualname` names and the classes it is in, outermost first."""
+    import libcst as cst
+
     parts = qualname.split(".")
     classes: list[cst.ClassDef] = []
     for part in parts[:-1]:
@@ -108,6 +113,8 @@ def _ast_text(node: ast.expr) -> str:
 
 
 def _describe_cst(node: cst.CSTNode) -> _Described:
+    import libcst as cst
+
     if isinstance(node, cst.FunctionDef):
         decorators = tuple(_cst_text(d.decorator) for d in node.decorators)
         return "def", node.name.value, decorators, ()
@@ -118,6 +125,8 @@ def _describe_cst(node: cst.CSTNode) -> _Described:
 
 
 def _cst_text(node: cst.BaseExpression) -> str:
+    import libcst as cst
+
     if isinstance(node, cst.Call):
         node = node.func
     if isinstance(node, cst.Name):
