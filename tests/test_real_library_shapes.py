@@ -357,3 +357,61 @@ def test_an_object_whose_reduce_gives_its_class_too_few_arguments_loads_back() -
     loaded = copy["owner"]["dob"]
     assert type(loaded.tzinfo) is OffsetZone and loaded == stamp
     assert loaded.utcoffset() == datetime.timedelta(hours=-8)
+
+
+def test_a_visitor_that_keeps_bound_aliases_of_its_target_is_recorded(make_project) -> None:
+    # pyflakes 3.2.0: `Checker` binds one method under many names (`EXPR = ASSIGN =
+    # handleChildren`) and keeps the bound handlers in `self._nodeHandlers`. The history
+    # recorder wrapped each name apart, so `self.EXPR` was a wrapper that
+    # `Checker.handleChildren` was not: pickling `self` took it by value, recorder and
+    # all, and failed ("cannot pickle 'weakref.ReferenceType' object"). None of
+    # handleChildren's 71,211 calls was recorded, 1 of futuresAllowed's 177,435.
+    root = make_project(
+        {
+            "checker.py": """
+                class Node:
+                    def __init__(self, kind, children=()):
+                        self.kind, self.children = kind, list(children)
+
+                class Checker:
+                    def __init__(self, tree):
+                        self._handlers = {}
+                        self.depth = 0
+                        self.handleNode(tree)
+
+                    def handler(self, kind):
+                        if kind not in self._handlers:
+                            self._handlers[kind] = getattr(self, kind.upper())
+                        return self._handlers[kind]
+
+                    def handleNode(self, node):
+                        self.depth += 1
+                        self.handler(node.kind)(node)
+
+                    def handleChildren(self, node):
+                        for child in node.children:
+                            self.handleNode(child)
+
+                    EXPR = ASSIGN = MODULE = handleChildren
+
+                    def NAME(self, node):
+                        pass
+            """,
+            "bench.py": """
+                from checker import Checker, Node
+
+                leaf = lambda: Node("name")
+                tree = Node("module", [Node("expr", [leaf(), Node("assign", [leaf()])])] * 20)
+                checker = Checker(tree)
+                checker.EXPR(tree)  # a step of its history, under an alias
+                print(checker.depth)
+            """,
+        }
+    )
+    [capture] = capture_calls(
+        "python bench.py", root, [FunctionRef("checker", "Checker.handleChildren")]
+    ).values()
+    assert capture.problem is None
+    assert capture.calls_seen == 82 and len(capture.records) == 82
+    steps = [step.method for history in capture.histories for step in history.steps]
+    assert steps == ["handleChildren"]  # the function's own name, which replay can call

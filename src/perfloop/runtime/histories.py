@@ -102,9 +102,18 @@ class HistoryRecorder:
         if init is None:
             init = _inherited_init(self.cls)
         self.cls.__init__ = self._wrap_init(init)  # type: ignore[misc]
-        for name in self.methods:
-            method = inspect.getattr_static(self.cls, name)
-            setattr(self.cls, name, self._wrap_method(name, method))
+        found = {name: inspect.getattr_static(self.cls, name) for name in self.methods}
+        # One wrapper per function, however many names the class gives it: pyflakes
+        # 3.2.0's `EXPR = ASSIGN = handleChildren` stay one object, so a bound
+        # `self.EXPR` kept in the instance pickles by its name, not by value with this
+        # recorder in it (which does not pickle: no call of the target was recorded).
+        wrappers: dict[int, Callable[..., Any]] = {}
+        for name, method in found.items():
+            if id(method) not in wrappers:
+                own = getattr(method, "__name__", name)
+                step = own if found.get(own) is method else name  # the name replay calls
+                wrappers[id(method)] = self._wrap_method(step, method)
+            setattr(self.cls, name, wrappers[id(method)])
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
