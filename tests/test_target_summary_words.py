@@ -62,3 +62,15 @@ def test_timed_candidates_that_lost_say_none_faster() -> None:
     assert select_best(REF, 0.096, 200, tried).reason == (
         "1 candidate verified, none faster beyond the threshold"
     )
+
+
+def test_a_threshold_the_noise_floor_raised_is_named_with_its_figure() -> None:
+    # xmltodict 0.13.0: `_DictSAXHandler.startElement`'s A/A run spread to 66.6x, and the
+    # target said only "1 candidate verified, none faster beyond the threshold"
+    speedup = Speedup(
+        0.96, 0.95, 0.96, 9, 1.0, 1.0, "micro A/B", noise_floor=66.631, threshold=66.631
+    )
+    tried = [_verified("rule:hoist-attribute-lookup", Measurement(speedup, False))]
+    reason = select_best(REF, 0.153, 200, tried).reason or ""
+    assert reason.startswith("1 candidate verified, none faster beyond the threshold (66.6x")
+    assert "the original timed against itself varied that much" in reason
