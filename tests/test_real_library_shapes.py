@@ -13,7 +13,7 @@ import pickle
 
 import pytest
 
-from perfloop.capture import capture_calls
+from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.model import FunctionRef
 from perfloop.profile import profile_workload
 
@@ -415,3 +415,45 @@ def test_a_visitor_that_keeps_bound_aliases_of_its_target_is_recorded(make_proje
     assert capture.calls_seen == 82 and len(capture.records) == 82
     steps = [step.method for history in capture.histories for step in history.steps]
     assert steps == ["handleChildren"]  # the function's own name, which replay can call
+
+
+def test_calls_the_used_up_byte_budget_refuses_are_not_pickled_on_and_on(make_project) -> None:
+    # pyflakes 3.2.0: each call's `self` (a Checker holding the whole AST) pickles to
+    # 300 kB-1 MB; 16 MB kept 24 calls of futuresAllowed, and replacing them with
+    # reservoir odds pickled and loaded hundreds more calls of a growing Checker, most of
+    # them to be refused. With five such targets the capture run passed 600 s.
+    root = make_project(
+        {
+            "checker.py": """
+                class Tree:  # the AST the checker holds; it logs each time it is pickled
+                    def __init__(self, size):
+                        self.nodes = list(range(1000, 1000 + size))
+
+                    def __getstate__(self):
+                        with open("pickles.txt", "a") as log:
+                            log.write("x")
+                        return self.__dict__
+
+                class Checker:
+                    def __init__(self):
+                        self.tree = Tree(20_000)
+
+                    def visit(self):  # the tree grows, so later calls pickle bigger
+                        self.tree.nodes.extend(range(100))
+                        return len(self.tree.nodes)
+            """,
+            "bench.py": """
+                import checker
+
+                c = checker.Checker()
+                print(sum(c.visit() for _ in range(2_000)))
+            """,
+        }
+    )
+    settings = CaptureSettings(max_bytes=2 * 1024 * 1024)
+    [capture] = capture_calls(
+        "python bench.py", root, [FunctionRef("checker", "Checker.visit")], settings
+    ).values()
+    assert capture.calls_seen == 2_000 and capture.records
+    pickles = len((root / "pickles.txt").read_text())  # two a call: its inputs, its outcome
+    assert pickles <= 120, f"{pickles} pickles of the checker's tree to keep {len(capture.records)}"

@@ -125,6 +125,11 @@ class Recorder:
         # later call took a "free" slot, pickled its inputs and was refused: 60 ms each, 16,000
         # times, so a 0.3 s workload passed the 600 s limit)
         self.capacity = max_calls
+        # bytes pickled for calls the used-up budget then refused; past max_bytes of them no
+        # call is recorded any more (pyflakes 3.2.0: each call's `self`, a Checker holding
+        # the whole AST, pickles to 300 kB-1 MB; the budget kept 24 calls, and replacing
+        # them with reservoir odds pickled and loaded hundreds more, to refuse most)
+        self._refused_bytes = 0
         # an argument's id() as the result (pyparsing 3.1's ParserElement.__hash__ returns
         # id(self)): no other process can reproduce it
         self.returned_an_address = False
@@ -170,6 +175,8 @@ class Recorder:
 
         Lazy results still being consumed hold a reserved new slot each.
         """
+        if self._refused_bytes > self.max_bytes:
+            return None
         if self._plan is not None:
             return self._planned_slot()
         if len(self.kept) + self.reserved < self.capacity:
@@ -499,6 +506,7 @@ class Recorder:
         freed = replaced["size"] if replaced is not None else 0
         if self.bytes_kept - freed + size > self.max_bytes:  # type: ignore[operator]
             self._problem("the capture byte budget was used up")
+            self._refused_bytes += size
             if slot == APPEND:  # from now on, later calls only replace kept ones
                 self.capacity = len(self.kept)
             return
