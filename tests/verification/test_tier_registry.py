@@ -85,3 +85,45 @@ def test_a_candidate_no_tier_judged_is_unverifiable_never_equivalent(tmp_path) -
     assert verdict.tiers == ()
     assert "no verification tier could judge the candidate" in (verdict.reason or "")
     assert "verification budget (0.5 s) ran out" in (verdict.reason or "")
+
+
+def test_a_tier_the_budget_cut_short_is_skipped_not_failed(tmp_path, monkeypatch) -> None:
+    # pyflakes 3.2.0: replay of Checker.futuresAllowed (a 300 kB-1 MB `self` per call)
+    # took most of the candidate's 60 s, so the rollout tier got the 2 s left for a 2 s
+    # workload: "the workload did not finish within 2 s with the candidate in place"
+    # failed the candidate, and the target said "checking the candidate failed"
+    import dataclasses
+    import time
+
+    import perfloop.verification as verification
+    from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
+    from perfloop.verification.plan import TargetPlan, TierCheck
+    from perfloop.verification.shapes import Constants
+
+    def same(source, plan, root, limits, left):
+        return TierCheck(TierRun("replay", "same", 3, 0.0))
+
+    def hung(source, plan, root, limits, left):
+        time.sleep(left)
+        note = f"the workload did not finish within {left:.0f} s with the candidate in place"
+        return TierCheck(TierRun("rollout", "failed", 1, left, note), None, note)
+
+    fakes = {"replay": same, "rollout": hung}
+    found = {
+        tier.name: dataclasses.replace(tier, check=fakes[tier.name], fits=lambda plan: True)
+        for tier in TIERS
+        if tier.name in fakes
+    }
+    monkeypatch.setattr(verification, "TIER_ORDER", ("replay", "rollout"))
+    monkeypatch.setattr(verification, "tier_named", found.__getitem__)
+    ref = FunctionRef("m", "scale")
+    source = "def scale(x):\n    return 2 * x\n"
+    settings = VerifySettings(candidate_seconds=1.5, rollout=Rollout("python w.py"))
+    plan = TargetPlan(ref, "m.py", source, (), Constants(), settings)
+    candidate = Candidate(ref, "test", "", source, source, "m.py")
+    verdict = verification.verify_candidate(candidate, plan, root=tmp_path, limits=Limits(10, 256))
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason
+    assert verdict.tiers == ("replay",)
+    [rollout] = [run for run in verdict.runs if run.tier == "rollout"]
+    assert rollout.outcome == "skipped"
+    assert "verification budget (1.5 s) ran out while it ran" in (rollout.note or "")
