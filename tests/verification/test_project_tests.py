@@ -187,6 +187,32 @@ def test_a_function_the_whole_suite_runs_is_judged_by_its_fastest_tests_within_b
     )
 
 
+ONE_SLOW_TEST = """
+import time
+
+from shop import shipping
+
+
+def test_a_big_order_after_a_slow_setup():
+    time.sleep(4)
+    assert shipping(1000) == 0
+"""
+
+
+def test_tests_cut_short_by_the_candidates_budget_say_so_and_what_to_raise(make_project) -> None:
+    # tomlkit 0.13.2: the parser's methods are run by tests that take seconds; under load
+    # replay, fuzz and interaction left 10 s of the 60 s budget, and the tests tier said
+    # only "the tests did not complete: did not finish within 10.0149 s and was killed"
+    root = make_project({"shop.py": LIB, "bench.py": BENCH, "tests/test_shop.py": ONE_SLOW_TEST})
+    settings = VerifySettings(tiers=("tests",), candidate_seconds=2.0)
+    _, verdict = judge_with_tests(root, FASTER, settings)
+    run = next(r for r in verdict.runs if r.tier == "tests")
+    assert run.outcome == "skipped" and verdict.status is not VerdictStatus.EQUIVALENT
+    assert "did not finish within" in run.note
+    assert "the candidate's verification budget (2 s) ran out while it ran" in run.note
+    assert run.note.endswith("give each candidate more time with --candidate-timeout")
+
+
 ORDER_DEPENDENT_TESTS = """
 import time
 

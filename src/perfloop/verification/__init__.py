@@ -103,6 +103,11 @@ def original_instability(plan: TargetPlan, *, root: Path, limits: Limits) -> str
     )
 
 
+# what a tier cut short by the candidate's budget tells the user to do (tomlkit 0.13.2's
+# parser methods: 10 s of 60 were left for tests whose run takes more under load)
+_MORE_TIME = "give each candidate more time with --candidate-timeout"
+
+
 def verify_candidate(
     candidate: Candidate,
     plan: TargetPlan,
@@ -135,7 +140,7 @@ def verify_candidate(
             f"the candidate's verification budget ({plan.settings.candidate_seconds:g} s) ran out"
         )
         if left < 1.0:
-            runs.append(TierRun(tier, "skipped", 0, 0.0, budget_note))
+            runs.append(TierRun(tier, "skipped", 0, 0.0, f"{budget_note}; {_MORE_TIME}"))
             continue
         if on_tier is not None:
             on_tier(tier)
@@ -144,7 +149,7 @@ def verify_candidate(
             # cut short by what the budget had left, not a failure of the candidate:
             # pyflakes 3.2.0's futuresAllowed got 2 s of rollout for a 2 s workload, and
             # "did not finish within 2 s" failed a candidate every other tier had passed
-            note = f"{budget_note} while it ran ({check.run.note})"
+            note = f"{budget_note} while it ran ({check.run.note}); {_MORE_TIME}"
             runs.append(TierRun(tier, "skipped", 0, check.run.seconds, note))
             continue
         runs.append(check.run)
