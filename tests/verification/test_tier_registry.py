@@ -101,7 +101,8 @@ def test_a_tier_the_budget_cut_short_is_skipped_not_failed(tmp_path, monkeypatch
     from perfloop.verification.shapes import Constants
 
     def same(source, plan, root, limits, left):
-        return TierCheck(TierRun("replay", "same", 3, 0.0))
+        time.sleep(2.5)  # most of the budget, as replaying 1 MB `self`s took
+        return TierCheck(TierRun("replay", "same", 3, 2.5))
 
     def hung(source, plan, root, limits, left):
         time.sleep(left)
@@ -118,7 +119,7 @@ def test_a_tier_the_budget_cut_short_is_skipped_not_failed(tmp_path, monkeypatch
     monkeypatch.setattr(verification, "tier_named", found.__getitem__)
     ref = FunctionRef("m", "scale")
     source = "def scale(x):\n    return 2 * x\n"
-    settings = VerifySettings(candidate_seconds=1.5, rollout=Rollout("python w.py"))
+    settings = VerifySettings(candidate_seconds=4.0, rollout=Rollout("python w.py"))
     plan = TargetPlan(ref, "m.py", source, (), Constants(), settings)
     candidate = Candidate(ref, "test", "", source, source, "m.py")
     verdict = verification.verify_candidate(candidate, plan, root=tmp_path, limits=Limits(10, 256))
@@ -126,4 +127,12 @@ def test_a_tier_the_budget_cut_short_is_skipped_not_failed(tmp_path, monkeypatch
     assert verdict.tiers == ("replay",)
     [rollout] = [run for run in verdict.runs if run.tier == "rollout"]
     assert rollout.outcome == "skipped"
-    assert "verification budget (1.5 s) ran out while it ran" in (rollout.note or "")
+    assert "verification budget (4 s) ran out while it ran" in (rollout.note or "")
+
+    # a tier given most of the budget that still does not finish is the candidate's doing
+    # (a hang): it fails, and says what to raise should the candidate only be slow
+    monkeypatch.setattr(verification, "TIER_ORDER", ("rollout",))
+    verdict = verification.verify_candidate(candidate, plan, root=tmp_path, limits=Limits(10, 256))
+    assert verdict.status is VerdictStatus.FAILED
+    assert "did not finish within 4 s" in (verdict.reason or "")
+    assert (verdict.reason or "").endswith("give each candidate more time with --candidate-timeout")

@@ -146,12 +146,18 @@ def verify_candidate(
             on_tier(tier)
         check = tier_named(tier).check(candidate.module_source, plan, root, limits, left)
         if check.run.outcome == "failed" and time.monotonic() >= deadline:
-            # cut short by what the budget had left, not a failure of the candidate:
-            # pyflakes 3.2.0's futuresAllowed got 2 s of rollout for a 2 s workload, and
-            # "did not finish within 2 s" failed a candidate every other tier had passed
-            note = f"{budget_note} while it ran ({check.run.note}); {_MORE_TIME}"
-            runs.append(TierRun(tier, "skipped", 0, check.run.seconds, note))
-            continue
+            cut_short = f"{budget_note} while it ran ({check.run.note}); {_MORE_TIME}"
+            if left < plan.settings.candidate_seconds / 2:
+                # the earlier tiers took most of the budget, and this one got the rest:
+                # pyflakes 3.2.0's futuresAllowed got 2 s of rollout for a 2 s workload, and
+                # "did not finish within 2 s" failed a candidate every other tier had passed
+                runs.append(TierRun(tier, "skipped", 0, check.run.seconds, cut_short))
+                continue
+            # given most of the budget and still not done: the candidate's own doing (a
+            # hang, or far slower than the original), so it fails, saying what to raise
+            check = replace(check, run=replace(check.run, note=cut_short))
+            if check.reason is not None:
+                check = replace(check, reason=f"{check.reason}; {_MORE_TIME}")
         runs.append(check.run)
         found = _STATUS.get(check.run.outcome)
         if found is not None and status is VerdictStatus.EQUIVALENT:
