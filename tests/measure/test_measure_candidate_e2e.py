@@ -198,19 +198,23 @@ def test_no_records_is_an_error_not_an_exception(project: Path) -> None:
     assert measurement.error is not None and not measurement.faster
 
 
-def test_one_timing_process_returns_equal_paired_samples(project: Path) -> None:
-    records = make_records(2)
-    task = TimingTask(
+def min_timing_task(project: Path, records: list[CallRecord], pairs: int) -> TimingTask:
+    """One timing process's task: `min(xs)` against the original's `sorted(xs)[0]`."""
+    return TimingTask(
         module=MODULE,
         qualname="slow",
         path=str(project / f"{MODULE}.py"),
         original_source=ORIGINAL,
         candidate_source=slow_with("    return min(xs)\n"),
         call_args=tuple(r.args for r in records),
-        call_reprs=("a", "b"),
-        pairs=4,
+        call_reprs=tuple(r.call_repr for r in records),
+        pairs=pairs,
         min_block_ns=2_000_000,
     )
+
+
+def test_one_timing_process_returns_equal_paired_samples(project: Path) -> None:
+    task = min_timing_task(project, make_records(2), pairs=4)
     outcome = run_in_worker(
         "perfloop.measure.timing:run_timing_task", task, root=project, limits=Limits(30)
     )
@@ -447,17 +451,7 @@ def test_a_long_pass_is_timed_on_a_new_random_sample_of_the_calls_in_each_proces
     # six sorts of 400,000 numbers: a pass over all of them takes longer than
     # SAMPLED_PASS_NS, so each process times a few of them, not all six 20 times over
     records = make_records(count=6, size=400_000)
-    task = TimingTask(
-        module=MODULE,
-        qualname="slow",
-        path=str(project / f"{MODULE}.py"),
-        original_source=ORIGINAL,
-        candidate_source=slow_with("    return min(xs)\n"),
-        call_args=tuple(r.args for r in records),
-        call_reprs=tuple(r.call_repr for r in records),
-        pairs=3,
-        min_block_ns=2_000_000,
-    )
+    task = min_timing_task(project, records, pairs=3)
     run = partial(run_in_worker, "perfloop.measure.timing:run_timing_task", root=project)
     first = run(task, limits=Limits(120)).value
     assert isinstance(first, ProcessTimings) and first.problem is None, first
