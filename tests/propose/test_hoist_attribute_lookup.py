@@ -115,3 +115,67 @@ def test_where_it_differs_missing_attribute_and_empty_loop() -> None:
     assert rewritten is not None
     assert outcome(load(original), None, []) == ("return", 0)
     assert outcome(load(rewritten), None, []) == ("raise", AttributeError)
+
+
+class Source:
+    """A cursor over a string, as tomlkit's parser keeps one (`self._current` moves)."""
+
+    def __init__(self, text):
+        self.text, self.index = text, 0
+
+    @property
+    def current(self):
+        return Char(self.text[self.index]) if self.index < len(self.text) else Char("")
+
+    def inc(self):
+        self.index += 1
+        return self.index < len(self.text)
+
+
+class Char(str):
+    def is_bare_key_char(self):
+        return self.isalnum() or self in "-_"
+
+
+BARE_KEY = source(
+    """
+    def bare_key(src):
+        while src.current.is_bare_key_char() and src.inc():
+            pass
+        return src.index
+    """
+)
+
+
+def test_a_chain_whose_root_the_loop_hands_on_stays_in_the_loop() -> None:
+    """tomlkit 0.13.2, `Parser._parse_bare_key`: `self.inc()` moves `self._current` on, so
+    only `self.inc` itself may be hoisted; passing the root on is the same."""
+    before = """
+        def bare_key(self):
+            while (self._current.is_bare_key_char() or self._current.is_spaces()) and self.inc():
+                pass
+        """
+    assert rewrite(RULE, before) == source(
+        """
+        def bare_key(self):
+            self_inc = self.inc
+            while (self._current.is_bare_key_char() or self._current.is_spaces()) and self_inc():
+                pass
+        """
+    )
+    passed_on = """
+        def feed_all(parser, xs, advance):
+            for x in xs:
+                parser.current.feed(x)
+                advance(parser)
+        """
+    assert rewrite(RULE, passed_on) is None
+
+
+@given(st.text(alphabet="ab-_ =.", max_size=8))
+def test_a_chain_whose_middle_a_called_method_moves_is_left_alone(text: str) -> None:
+    """The rewrite that tomlkit 0.13.2's `_parse_bare_key` got before: `src_current_is_
+    bare_key_char = src.current.is_bare_key_char` kept testing the first character."""
+    rewritten = rewrite(RULE, BARE_KEY)
+    function = load(rewritten) if rewritten is not None else load(BARE_KEY)
+    assert outcome(function, Source(text)) == outcome(load(BARE_KEY), Source(text))

@@ -230,6 +230,22 @@ def only_read_in(analysis: _tools.Analysis, name: str, region: cst.CSTNode) -> b
     return True
 
 
+def lets_others_reach(analysis: _tools.Analysis, name: str, region: cst.CSTNode) -> bool:
+    """True if code in `region` hands the object `name` holds to code that may change its
+    attributes: calls one of its methods (`name.inc()`), or uses `name` other than to read
+    an attribute (passes, returns, stores or compares it)."""
+    for occurrence in analysis.of_name(name):
+        if not occurrence.inside(region):
+            continue
+        attribute = occurrence.parent
+        if not isinstance(attribute, cst.Attribute) or attribute.value is not occurrence.node:
+            return True
+        outer = occurrence.ancestors[-2] if len(occurrence.ancestors) >= 2 else None
+        if isinstance(outer, cst.Call) and outer.func is attribute:
+            return True
+    return False
+
+
 def in_scope_within(occurrence: _tools.Occurrence, region: cst.CSTNode) -> bool:
     """True if the occurrence is in a function, lambda or class nested inside `region`."""
     ancestors = occurrence.ancestors

@@ -42,9 +42,16 @@ def _outermost_invariant_loop(
     node: cst.Attribute,
     chain: list[str],
     stored_in: dict[int, set[tuple[str, ...]]],
+    is_module: bool,
 ) -> cst.CSTNode | None:
     """The outermost loop around `node` that neither rebinds the chain's root nor stores
-    into the chain, with the root bound before it; None if there is none."""
+    into the chain, with the root bound before it; None if there is none.
+
+    A longer chain (`self._current.is_bare_key_char`) also needs a loop that lets nothing
+    else reach its root: tomlkit 0.13.2's parser loops `while self._current.is_spaces()
+    and self.inc()`, and `self.inc()` moves `self._current` on, so a hoisted
+    `self._current.is_spaces` would test the first character forever. A module root is
+    exempt (`os.path.join`: a module's submodules are not rebound by calls)."""
     if any(isinstance(a, cst.Lambda) for a in analysis.ancestors(node)):
         return None
     for loop in _edits.enclosing_loops(analysis, node):  # outermost first
@@ -54,6 +61,8 @@ def _outermost_invariant_loop(
             stored_in[id(loop)] = _edits.attributes_stored(loop)
         stored = stored_in[id(loop)]
         if any(tuple(chain[:length]) in stored for length in range(2, len(chain) + 1)):
+            continue
+        if len(chain) > 2 and not is_module and _edits.lets_others_reach(analysis, chain[0], loop):
             continue
         if _edits.bound_before(analysis, func, chain[0], loop):
             return loop
@@ -69,16 +78,17 @@ class HoistAttributeLookup(Rule):
     safety = Safety.NEEDS_VERIFICATION
     description = (
         "Inside a for/while loop, a called attribute chain `NAME.attr(...)` / "
-        "`NAME.a.attr(...)`, or any read of an attribute of an imported module "
-        "(`math.pi`), becomes a local bound just before the outermost loop in which NAME "
-        "and the chain are not assigned (`out_append = out.append`). NAME must be a "
-        "parameter, a local bound before the loop, or a module-level name; silent for "
-        "builtins, inside nested functions, when the function calls setattr/delattr or "
-        "frame-inspecting functions, and when the loop stores into the chain "
-        "(`NAME.attr = ...`). Differs when something called in the loop rebinds the "
-        "attribute (the loop keeps the old method), for attributes computed on each access "
-        "(properties, __getattr__), and when the loop runs zero times and the attribute is "
-        "missing (AttributeError now raised before the loop)."
+        "`NAME.a.attr(...)`, or any read of an attribute of an imported module (`math.pi`), "
+        "becomes a local bound just before the outermost loop in which NAME and the chain are"
+        " not assigned (`out_append = out.append`). NAME must be a parameter, a local bound "
+        "before the loop, or a module-level name; silent for builtins, inside nested "
+        "functions, when the function calls setattr/delattr or frame-inspecting functions, "
+        "and when the loop stores into the chain (`NAME.attr = ...`); a longer chain "
+        "(`NAME.a.attr(...)`) also stays when the loop calls a method of NAME or passes NAME "
+        "on (either may rebind `NAME.a`). Differs when something called in the loop rebinds "
+        "the attribute (the loop keeps the old method), for attributes computed on each "
+        "access (properties, __getattr__), and when the loop runs zero times and the "
+        "attribute is missing (AttributeError now raised before the loop)."
     )
 
     def rewrite(
@@ -111,7 +121,7 @@ class HoistAttributeLookup(Rule):
                 continue  # part of a longer chain: the longest one is hoisted
             if root not in local_names and root not in context.module_bindings:
                 continue  # a builtin or undefined: nothing to gain or know
-            loop = _outermost_invariant_loop(analysis, func, node, chain, stored_in)
+            loop = _outermost_invariant_loop(analysis, func, node, chain, stored_in, is_module)
             if loop is None:
                 continue
             key = (tuple(chain), id(loop))
