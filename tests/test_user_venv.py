@@ -156,3 +156,60 @@ def test_a_package_dir_only_setup_py_can_tell_and_a_class_of_the_workload_script
     assert "does not load" not in done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     assert "replay: same on 8 recorded calls" in done.stdout  # the 8 distinct words
+
+
+PROJECT_TEST = """
+import pytest
+
+from sizes.format import naturalsize
+
+# only the project's own pytest has this: under perfloop's, collecting this file fails
+assert pytest.PINNED_BY_THE_PROJECT
+
+
+@pytest.mark.parametrize("value", [0, 999, 1000, 123456789, -5000])
+def test_naturalsize(value):
+    assert naturalsize(value).split()[1] in ("B", "kB", "MB", "GB", "TB")
+"""
+
+
+def _copy_of_installed_pytest(site_packages: Path) -> None:
+    """perfloop's own pytest (with pluggy and iniconfig) copied into the project's venv,
+    marked: the project pins a pytest of its own, as python-dateutil 2.9.0 pins 8.0."""
+    import shutil
+
+    import iniconfig
+    import pluggy
+
+    for module in (pytest, pluggy, iniconfig):
+        folder = Path(module.__file__).parent
+        shutil.copytree(folder, site_packages / folder.name)
+        for info in folder.parent.glob(f"{folder.name}-*.dist-info"):
+            shutil.copytree(info, site_packages / info.name)
+    shutil.copytree(Path(pytest.__file__).parent.parent / "_pytest", site_packages / "_pytest")
+    with (site_packages / "pytest" / "__init__.py").open("a") as init:
+        init.write("\nPINNED_BY_THE_PROJECT = True\n")
+
+
+@pytest.mark.slow
+def test_the_projects_tests_run_under_the_projects_own_pytest(project_in_venv) -> None:
+    """python-dateutil 2.9.0 in its venv with pytest 8.0, perfloop in another with pytest 9:
+    "pytest could not collect tests/test_isoparser.py (PytestRemovedIn10Warning ...)", so
+    those tests judged nothing. The tests tier now runs the project's own pytest."""
+    root, environment = project_in_venv
+    venv_bin = Path(environment["PATH"].split(os.pathsep)[0])
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    _copy_of_installed_pytest(venv_bin.parent / "lib" / version / "site-packages")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_sizes.py").write_text(PROJECT_TEST)
+    (root / "candidate.py").write_text(FASTER)
+    done = subprocess.run(
+        [sys.executable, "-m", "perfloop", "verify", "sizes.format:naturalsize",
+         "--candidate", "candidate.py", "--workload", "python workload.py",
+         "--tiers", "replay,tests", "--mutants", "0"],
+        cwd=root, env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "could not collect" not in done.stdout, done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tests: same on 5 project tests" in done.stdout, done.stdout
+    assert "the project's own pytest" in done.stdout, done.stdout

@@ -14,6 +14,7 @@ and to perfloop's workers (PERFLOOP_USER_SITE, read by `add_user_site`).
 from __future__ import annotations
 
 import functools
+import importlib
 import json
 import os
 import shutil
@@ -94,8 +95,57 @@ def site_variable() -> dict[str, str]:
     return {VARIABLE: os.pathsep.join(found.site_dirs)}
 
 
+_ADDED: list[str] = []  # what add_user_site put on sys.path, in order
+
+
 def add_user_site() -> None:
     """In a process perfloop started: the user's site folders after the interpreter's own."""
     for directory in os.environ.get(VARIABLE, "").split(os.pathsep):
         if directory and directory not in sys.path:
+            before = set(sys.path)
             site.addsitedir(directory)
+            _ADDED.extend(entry for entry in sys.path if entry not in before)
+
+
+PROJECT_PYTEST_FROM = (8, 0)
+"""The oldest pytest of the project's own that runs its tests instead of perfloop's: the
+tests tier's plugin uses new-style hook wrappers (pluggy 1.2, pytest 8)."""
+
+
+def prefer_project_pytest() -> str | None:
+    """Before a worker imports pytest to run the project's tests: when the project's venv
+    has a pytest of its own (PROJECT_PYTEST_FROM or newer), its site folders go before
+    perfloop's, so the suite runs under the pytest, plugins and test libraries the project
+    pinned. python-dateutil 2.9.0 pins pytest 8.0; under perfloop's pytest 9 the collection
+    of its test_isoparser.py failed (a parametrize over a generator, deprecated to an error),
+    so its 300 tests there judged nothing. Returns the version used, or None when
+    perfloop's own pytest runs (no project venv, none in it, too old, or already imported)."""
+    if not _ADDED or "pytest" in sys.modules or "_pytest" in sys.modules:
+        return None
+    version = _pytest_version(_ADDED)
+    if version is None or version < PROJECT_PYTEST_FROM:
+        return None
+    own = {os.path.realpath(d) for d in site.getsitepackages()}
+    first_own = next(
+        (i for i, entry in enumerate(sys.path) if os.path.realpath(entry) in own), None
+    )
+    if first_own is None:
+        return None
+    moved = [entry for entry in sys.path if entry in _ADDED]
+    rest = [entry for entry in sys.path if entry not in _ADDED]
+    at = rest.index(sys.path[first_own])
+    sys.path[:] = [*rest[:at], *moved, *rest[at:]]
+    importlib.invalidate_caches()
+    return ".".join(map(str, version))
+
+
+def _pytest_version(directories: list[str]) -> tuple[int, ...] | None:
+    """The version of the pytest installed in the first of `directories` that has one."""
+    for directory in directories:
+        for info in Path(directory).glob("pytest-*.dist-info"):
+            text = info.name[len("pytest-") : -len(".dist-info")]
+            try:
+                return tuple(int(part) for part in text.split(".")[:2])
+            except ValueError:
+                continue
+    return None

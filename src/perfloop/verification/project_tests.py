@@ -52,6 +52,7 @@ from pathlib import Path
 from perfloop.model import Difference, FunctionRef, Limits, TierRun
 from perfloop.qualnames import find_function, first_line
 from perfloop.sandbox.runner import Tripwire, run_in_worker
+from perfloop.user_site import prefer_project_pytest
 from perfloop.verification import unittest_suite
 from perfloop.verification.entry_marks import EntryMarks
 from perfloop.verification.plan import TargetPlan, TestSelection, TierCheck
@@ -684,6 +685,7 @@ def index_worker(task: _IndexTask) -> TestIndex:
     if task.runner == "unittest":
         return _index_by_unittest(task)
     started = time.perf_counter()
+    projects_pytest = prefer_project_pytest()
     try:
         import pytest
     except ImportError:
@@ -715,7 +717,11 @@ def index_worker(task: _IndexTask) -> TestIndex:
         return TestIndex(
             seconds=seconds, problem="the project has no tests (pytest found none)", has_tests=False
         )
-    return _index_from(recorder, seconds, "pytest")
+    index = _index_from(recorder, seconds, "pytest")
+    if projects_pytest is None:
+        return index
+    said = f"the project's own pytest {pytest.__version__} ran its tests (from its venv)"
+    return replace(index, note="; ".join(filter(None, (said, index.note))))
 
 
 def _index_by_unittest(task: _IndexTask) -> TestIndex:
@@ -816,6 +822,7 @@ def run_worker(task: _RunTask) -> _RunReport:
     """Worker entry: run the given tests with `task.source` served for the module."""
     if task.runner == "unittest":
         return _run_by_unittest(task)
+    prefer_project_pytest()
     try:
         import pytest
     except ImportError:
