@@ -409,3 +409,35 @@ def test_a_singletons_attribute_plain_in_a_worker_but_not_in_the_workload_is_not
     verdict = replay_candidate(made, records, root=tmp_path, limits=LIMITS)
     assert verdict.status is VerdictStatus.DIFFERENT
     assert "result: expected" in verdict.difference.description
+
+
+def test_a_recorded_decimal_context_loads_where_decimal_was_never_imported(
+    tmp_path: Path,
+) -> None:
+    """python-dateutil 2.9.0: `relativedelta.__add__` was recorded with decimal's context
+    (its sibling `dateutil.parser` uses decimal), and every timing process, which had not
+    imported decimal, failed with "the recorded inputs could not be unpickled: KeyError:
+    'decimal'"; replay worked only because something there had imported it."""
+    files = {
+        "dates/__init__.py": "",
+        "dates/parse.py": "import decimal\n\n\ndef seconds(text):\n"
+        "    return decimal.Decimal(text) * 60\n",
+        "dates/delta.py": "def shifted(day, by):\n    return day + by\n",
+        "workload.py": "from dates import delta, parse\n\nprint(parse.seconds('1.5'))\n"
+        "print(sum(delta.shifted(d, 3) for d in range(10)))\n",
+    }
+    for relative, text in files.items():
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text(text, encoding="utf-8")
+    ref = FunctionRef("dates.delta", "shifted")
+    records = capture_calls("python workload.py", tmp_path, [ref])[ref].records
+    assert len(records) == 10
+    (tmp_path / "call.pickle").write_bytes(records[0].args)
+    loaded = subprocess.run(
+        [sys.executable, "-c",
+         "import pickle, sys; sys.path.insert(0, '.'); "
+         "args, kwargs = pickle.loads(open('call.pickle', 'rb').read()); print(args)"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "(0, 3)"

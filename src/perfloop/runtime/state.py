@@ -758,8 +758,8 @@ def _singleton(key: str) -> object:
 def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
     """Put a singleton's recorded settings in place: lists, dicts and sets keep identity
     (mpmath's `mpf._ctxdata` holds the context's `_prec_rounding` list)."""
-    if key == DECIMAL_CONTEXT:
-        sys.modules["decimal"].setcontext(_decimal_context(settings))
+    if key == DECIMAL_CONTEXT:  # decimal may not be imported yet in this process
+        importlib.import_module("decimal").setcontext(_decimal_context(settings))
         return
     if key == RANDOM_STATE:
         random.setstate(settings)  # type: ignore[arg-type]
