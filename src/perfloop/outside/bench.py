@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from perfloop.config import Settings
-from perfloop.gate import gate_candidate
+from perfloop.gate import gate_candidate, gate_on_calls
 from perfloop.measure import (
     WorkloadComparison,
+    judged_on_workload,
     measure_candidate,
     measure_noise_floor,
     measure_workload,
     workload_overrides,
 )
+from perfloop.measure.whole_workload import CACHE_THRESHOLD
 from perfloop.model import (
     Candidate,
     CandidateResult,
@@ -79,6 +82,8 @@ def bench_outside(
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
         capture = get_calls(settings, store, found.function, run)
         store.save_capture(run_id, capture)
+        if not whole_class:  # a cache's soundness needs the recorded calls' types
+            gate = gate_on_calls(gate, candidate, found.source, capture)
         steps.done("recording the calls" if run is None else "loading the calls")
         records = capture.records
         if whole_class:  # one timed call: one recorded history, constructor and calls
@@ -112,10 +117,15 @@ def bench_outside(
                 whole_class=whole_class,
             )
             steps.done(f"the A/B (budget {timing.budget_seconds:g} s)")
-        if measurement.speedup is not None and workload_level:
+        learns = measurement.learns and settings.workload is not None
+        if measurement.speedup is not None and (workload_level or learns):
+            # a candidate that keeps answers between calls (a cache) is judged on the whole
+            # workload, as optimize judges it: repeated recorded calls would time lookups
             progress("Timing the whole workload, original against candidate")
-            comparison = _whole_workload(settings, found, candidate, store, run_id)
+            comparison = _whole_workload(settings, found, candidate, store, run_id, learns)
             steps.done("the whole workload")
+            if learns:
+                measurement = judged_on_workload(measurement, comparison)
         result = BenchResult(
             run_id=run_id,
             function=found.function,
@@ -148,19 +158,29 @@ class _Steps:
 
 
 def _whole_workload(
-    settings: Settings, found: Target, candidate: Candidate, store: RunStore, run_id: RunId
+    settings: Settings,
+    found: Target,
+    candidate: Candidate,
+    store: RunStore,
+    run_id: RunId,
+    cache: bool = False,
 ) -> WorkloadComparison:
+    """The whole workload, original against candidate; `cache`: the candidate keeps answers
+    between calls, and is decided against CACHE_THRESHOLD (as optimize decides it)."""
     root = settings.root.resolve()
+    timing = measure_settings(settings)
+    if cache:
+        timing = replace(timing, min_speedup=CACHE_THRESHOLD)
     comparison = measure_workload(
         require_workload(settings),
         root,
         workload_overrides(root, [(found.function.module, found.path, candidate.module_source)]),
-        settings=measure_settings(settings),
+        settings=timing,
         runs=settings.workload_runs,
         timeout=settings.workload_timeout,
         writes=settings.workload_writes,
     )
-    faster = bool(comparison.speedup and comparison.speedup.clears(settings.min_speedup))
+    faster = bool(comparison.speedup and comparison.speedup.clears(timing.min_speedup))
     store.save_workload_measurement(run_id, comparison.speedup, faster, comparison.error)
     return comparison
 

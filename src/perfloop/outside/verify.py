@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perfloop.config import Settings
-from perfloop.gate import gate_candidate
+from perfloop.gate import gate_candidate, gate_on_calls
 from perfloop.model import (
     CandidateResult,
     FunctionRef,
@@ -57,6 +57,8 @@ def verify_outside(
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
         capture = get_calls(settings, store, found.function, run)
         store.save_capture(run_id, capture)
+        if not whole_class:  # a cache's soundness needs the recorded calls' types
+            gate = gate_on_calls(gate, candidate, found.source, capture)
         verdict = counterexample = strength = None
         weak = False
         if gate.passed:
