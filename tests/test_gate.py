@@ -157,9 +157,45 @@ def test_a_new_cache_over_a_function_that_reads_the_file_system_names_what_it_re
     assert not result.passed and result.reason is not None
     assert result.reason.startswith(
         "the candidate adds @functools.lru_cache(maxsize=1000) to exists_case_sensitive, but "
-        "exists_case_sensitive calls `os.path.exists`: `os`, imported from os"
+        "exists_case_sensitive calls `os.path.exists`, from the module os, which reads the file "
+        "system, so a cached answer can go stale"
     )
     assert "a cached answer can go stale" in result.reason
+
+
+# packaging 21.3's canonicalize_name: it reads a compiled pattern and a NewType, both
+# constants; packaging later added @functools.lru_cache to it
+PACKAGING_SHAPE = textwrap.dedent(
+    """
+    import re
+    from typing import NewType, cast
+
+    NormalizedName = NewType("NormalizedName", str)
+
+    _canonicalize_regex = re.compile(r"[-_.]+")
+
+
+    def canonicalize_name(name: str) -> NormalizedName:
+        value = _canonicalize_regex.sub("-", name).lower()
+        return cast(NormalizedName, value)
+    """
+).lstrip()
+
+
+def test_a_new_cache_over_a_function_that_reads_a_compiled_pattern_passes() -> None:
+    cached = "import functools\n" + PACKAGING_SHAPE.replace(
+        "def canonicalize_name", "@functools.lru_cache(maxsize=None)\ndef canonicalize_name"
+    )
+    assert gate_candidate(candidate(cached, "canonicalize_name"), PACKAGING_SHAPE, set()).passed
+    rebound = cached.replace(
+        '_canonicalize_regex = re.compile(r"[-_.]+")', "_canonicalize_regex = make()"
+    )
+    result = gate_candidate(candidate(rebound, "canonicalize_name"), PACKAGING_SHAPE, set())
+    assert result.reason is not None
+    assert (
+        "calls `_canonicalize_regex.sub`: the module variable `_canonicalize_regex`, which holds "
+        "a mutable object or is set by code"
+    ) in result.reason
 
 
 @pytest.mark.parametrize(

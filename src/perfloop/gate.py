@@ -277,6 +277,27 @@ def cache_refusal_on_calls(
     return None
 
 
+def new_cache_refusal(
+    candidate: Candidate, original_module_source: str, capture: TargetCapture
+) -> str | None:
+    """Why a cache the candidate adds to its function cannot be judged, in words, or None
+    (also when it adds none): the gate's static test (`_cache_refusal`) and the recorded
+    calls' (`cache_refusal_on_calls`) together, for a caller that does not gate (`perfloop
+    check`, where a git change may add a cache)."""
+    qualname = candidate.function.qualname
+    try:
+        tree = ast.parse(candidate.module_source)
+        old = find_function(ast.parse(original_module_source), qualname)
+    except SyntaxError:
+        return None
+    new = find_function(tree, qualname)
+    added = None if old is None or new is None else _added_cache(old, new)
+    if added is None:
+        return None
+    refused = _cache_refusal(tree, qualname, added)
+    return refused or cache_refusal_on_calls(candidate, original_module_source, capture)
+
+
 def gate_on_calls(
     result: GateResult, candidate: Candidate, original_module_source: str, capture: TargetCapture
 ) -> GateResult:

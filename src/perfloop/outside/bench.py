@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 from perfloop.config import Settings
 from perfloop.gate import gate_candidate, gate_on_calls
@@ -12,8 +11,6 @@ from perfloop.measure import (
     judged_on_workload,
     measure_candidate,
     measure_noise_floor,
-    measure_workload,
-    workload_overrides,
 )
 from perfloop.measure.whole_workload import CACHE_THRESHOLD
 from perfloop.model import (
@@ -26,6 +23,7 @@ from perfloop.model import (
 )
 from perfloop.outside.calls import (
     Progress,
+    compare_on_workload,
     describe_source,
     get_calls,
     measure_settings,
@@ -35,7 +33,6 @@ from perfloop.outside.calls import (
 )
 from perfloop.outside.candidate import (
     CandidateSpec,
-    Target,
     build_candidate,
     read_target,
 )
@@ -122,7 +119,7 @@ def bench_outside(
             # a candidate that keeps answers between calls (a cache) is judged on the whole
             # workload, as optimize judges it: repeated recorded calls would time lookups
             progress("Timing the whole workload, original against candidate")
-            comparison = _whole_workload(settings, found, candidate, store, run_id, learns)
+            comparison = _whole_workload(settings, candidate, store, run_id, learns)
             steps.done("the whole workload")
             if learns:
                 measurement = judged_on_workload(measurement, comparison)
@@ -159,28 +156,14 @@ class _Steps:
 
 def _whole_workload(
     settings: Settings,
-    found: Target,
     candidate: Candidate,
     store: RunStore,
     run_id: RunId,
     cache: bool = False,
 ) -> WorkloadComparison:
-    """The whole workload, original against candidate; `cache`: the candidate keeps answers
-    between calls, and is decided against CACHE_THRESHOLD (as optimize decides it)."""
-    root = settings.root.resolve()
-    timing = measure_settings(settings)
-    if cache:
-        timing = replace(timing, min_speedup=CACHE_THRESHOLD)
-    comparison = measure_workload(
-        require_workload(settings),
-        root,
-        workload_overrides(root, [(found.function.module, found.path, candidate.module_source)]),
-        settings=timing,
-        runs=settings.workload_runs,
-        timeout=settings.workload_timeout,
-        writes=settings.workload_writes,
-    )
-    faster = bool(comparison.speedup and comparison.speedup.clears(timing.min_speedup))
+    comparison = compare_on_workload(settings, candidate, cache)
+    threshold = CACHE_THRESHOLD if cache else settings.min_speedup
+    faster = bool(comparison.speedup and comparison.speedup.clears(threshold))
     store.save_workload_measurement(run_id, comparison.speedup, faster, comparison.error)
     return comparison
 

@@ -47,6 +47,19 @@ IMPURE_MODULES = frozenset(
 """Modules whose functions read or change state outside their arguments (the file
 system, the clock, randomness, the process, other threads)."""
 
+_WHAT_THEY_READ = {
+    **dict.fromkeys(("os", "io", "shutil", "tempfile", "pathlib"), "the file system"),
+    **dict.fromkeys(("time", "datetime"), "the clock"),
+    **dict.fromkeys(("random", "secrets", "uuid"), "randomness"),
+    **dict.fromkeys(("socket", "subprocess", "signal"), "the outside world"),
+}
+
+
+def what_it_reads(module: str) -> str:
+    """What a function of the impure `module` reads or changes, in words."""
+    return _WHAT_THEY_READ.get(module.split(".")[0], "the state of the process")
+
+
 _DISALLOWED = {
     cst.Global: "declares a name `global`",
     cst.Nonlocal: "declares a name `nonlocal`",
@@ -106,7 +119,9 @@ class ModuleView:
     def _not_constant_binding(self, name: str, statement: cst.CSTNode) -> str | None:
         if isinstance(statement, (cst.Import, cst.ImportFrom)):
             impure = _impure_import(statement)
-            return None if impure is None else f"`{name}`, imported from {impure}"
+            if impure is None:
+                return None
+            return f"`{name}`, from the module {impure}, which reads {what_it_reads(impure)}"
         if isinstance(statement, cst.FunctionDef):
             why = self.impurity(statement)
             return None if why is None else f"the function `{name}`, which {why}"
@@ -116,9 +131,48 @@ class ModuleView:
                 value = statement.value
         elif isinstance(statement, cst.AnnAssign):
             value = statement.value
-        if value is not None and _constant_expression(value):
+        if value is not None and _constant_expression(
+            value, self._imports_re(), self._typing_names()
+        ):
             return None
         return f"the module variable `{name}`, which holds a mutable object or is set by code"
+
+    def impure_import(self, name: str) -> str | None:
+        """The impure module the module name `name` is imported from, or None."""
+        for statement in self.bindings.get(name, ()):
+            if isinstance(statement, (cst.Import, cst.ImportFrom)):
+                impure = _impure_import(statement)
+                if impure is not None:
+                    return impure
+        return None
+
+    def _imports_re(self) -> bool:
+        """`re` names the regular-expression module: bound only by `import re`."""
+        statements = self.bindings.get("re", ())
+        return (
+            bool(statements)
+            and "re" not in self.declared_global
+            and all(
+                isinstance(s, cst.Import)
+                and any(_edits._dotted(a.name) == "re" and a.asname is None for a in s.names)
+                for s in statements
+            )
+        )
+
+    def _typing_names(self) -> frozenset[str]:
+        """Names the module takes from `typing` by `from typing import NAME` (bound once)."""
+        names = set()
+        for name, statements in self.bindings.items():
+            if len(statements) == 1 and isinstance(statements[0], cst.ImportFrom):
+                statement = statements[0]
+                module = statement.module
+                if (
+                    module is not None
+                    and not statement.relative
+                    and _edits._dotted(module) in {"typing", "typing_extensions"}
+                ):
+                    names.add(name)
+        return frozenset(names)
 
     def pure(self, func: cst.FunctionDef) -> bool:
         return self.impurity(func) is None
@@ -147,11 +201,21 @@ def _impure_import(statement: cst.Import | cst.ImportFrom) -> str | None:
     return None
 
 
-def _constant_expression(node: cst.BaseExpression) -> bool:
-    """Literals, operators on them, tuples and frozensets of them, other constants."""
+def _constant_expression(
+    node: cst.BaseExpression, re_module: bool = False, typing_names: frozenset[str] = frozenset()
+) -> bool:
+    """Literals, operators on them, tuples and frozensets of them, other constants; with
+    `re_module` (`re` is the module), also `re.compile(...)` of them: a compiled pattern
+    cannot change (packaging 21.3's `canonicalize_name` reads `_canonicalize_regex`); and
+    calls of `typing_names` (`NewType`, `TypeVar`: packaging's `NormalizedName`)."""
     for inner in _tools.walk(node):
         if isinstance(inner, cst.Call):
-            if not (isinstance(inner.func, cst.Name) and inner.func.value in {"frozenset", "int"}):
+            func = inner.func
+            if re_module and isinstance(func, cst.Attribute) and _code(func) == "re.compile":
+                continue
+            if _code(func) in typing_names:
+                continue
+            if not (isinstance(func, cst.Name) and func.value in {"frozenset", "int"}):
                 return False
         elif isinstance(inner, (cst.List, cst.Dict, cst.Set, *_tools.COMPREHENSIONS, cst.Lambda)):
             return False
@@ -267,6 +331,9 @@ def _call_refused(call: cst.Call, local: set[str], fresh: set[str], view: Module
         name = func.value
         if name in local:
             return ", a callable it was given or made, whose effects are unknown"
+        impure = view.impure_import(name)
+        if impure is not None:
+            return f", from the module {impure}, which reads {what_it_reads(impure)}"
         if name in view.bindings:
             why = view.not_constant(name)
             return None if why is None else f": {why}"
@@ -285,6 +352,9 @@ def _call_refused(call: cst.Call, local: set[str], fresh: set[str], view: Module
             return ", a method of an object whose effects are unknown"
         if root in local:
             return None  # the callers check that arguments are ints, strings or bytes
+        impure = view.impure_import(root)
+        if impure is not None:
+            return f", from the module {impure}, which reads {what_it_reads(impure)}"
         if root in view.bindings:
             why = view.not_constant(root)
             return None if why is None else f": {why}"
