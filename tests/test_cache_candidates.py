@@ -89,6 +89,8 @@ def test_an_outside_cache_over_a_pure_function_is_verified_and_judged_on_the_wor
         "lib:series", CACHED, workload="python bench.py", root=root, tiers=("replay",), mutants=0
     )
     assert verified.decision is Decision.EQUIVALENT, verified.reason
+    admitted = "the candidate adds @functools.lru_cache(maxsize=None): admitted because"
+    assert any(note.startswith(admitted) for note in verified.notes), verified.notes
 
     benched = perfloop.bench("lib:series", CACHED, workload="python bench.py", root=root)
     measurement = benched.measurement

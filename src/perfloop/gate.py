@@ -222,18 +222,10 @@ def cache_refusal_on_calls(
       answer, they are equal keys); bool and int in one parameter (f(True) gets f(1)'s);
     - a result that can be changed (a list, a dict, an object): a cache hands the one
       object to every later caller, and what one caller changes the next one sees."""
-    qualname = candidate.function.qualname
-    try:
-        old = find_function(ast.parse(original_module_source), qualname)
-        new = find_function(ast.parse(candidate.module_source), qualname)
-    except SyntaxError:
-        return None
-    if old is None or new is None:
-        return None
-    added = _added_cache(old, new)
+    added = added_cache(candidate, original_module_source)
     if added is None:
         return None
-    head = f"the candidate adds @{added} to {qualname}, but"
+    head = f"the candidate adds @{added} to {candidate.function.qualname}, but"
     for observed in capture.parameter_types:
         for described in observed.types:
             names = _type_names(described)
@@ -277,6 +269,17 @@ def cache_refusal_on_calls(
     return None
 
 
+def added_cache(candidate: Candidate, original_module_source: str) -> str | None:
+    """The memoising decorator the candidate adds to its function (its source), or None."""
+    qualname = candidate.function.qualname
+    try:
+        old = find_function(ast.parse(original_module_source), qualname)
+        new = find_function(ast.parse(candidate.module_source), qualname)
+    except SyntaxError:
+        return None
+    return None if old is None or new is None else _added_cache(old, new)
+
+
 def new_cache_refusal(
     candidate: Candidate, original_module_source: str, capture: TargetCapture
 ) -> str | None:
@@ -284,17 +287,11 @@ def new_cache_refusal(
     (also when it adds none): the gate's static test (`_cache_refusal`) and the recorded
     calls' (`cache_refusal_on_calls`) together, for a caller that does not gate (`perfloop
     check`, where a git change may add a cache)."""
-    qualname = candidate.function.qualname
-    try:
-        tree = ast.parse(candidate.module_source)
-        old = find_function(ast.parse(original_module_source), qualname)
-    except SyntaxError:
-        return None
-    new = find_function(tree, qualname)
-    added = None if old is None or new is None else _added_cache(old, new)
+    added = added_cache(candidate, original_module_source)
     if added is None:
         return None
-    refused = _cache_refusal(tree, qualname, added)
+    tree = ast.parse(candidate.module_source)
+    refused = _cache_refusal(tree, candidate.function.qualname, added)
     return refused or cache_refusal_on_calls(candidate, original_module_source, capture)
 
 
