@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from perfloop.gate import gate_candidate
-from perfloop.model import Candidate, FunctionRef
+from perfloop.gate import gate_candidate, gate_on_calls
+from perfloop.model import Candidate, FunctionRef, ObservedType, TargetCapture
 
 ORIGINAL = textwrap.dedent(
     '''
@@ -126,16 +126,159 @@ def test_signature_must_stay_the_same(change: tuple[str, str], expected: str) ->
 
 
 @pytest.mark.parametrize("cache", ["functools.cache", "lru_cache(maxsize=1000)"])
-def test_a_new_cache_is_refused_with_what_it_would_change(cache: str) -> None:
-    # isort 6.0's speedup of `exists_case_sensitive` (PR 2264) is `@lru_cache(maxsize=1000)`
-    # over a function that calls os.path.exists: "changes the signature" told its user
-    # nothing of why perfloop would not judge it
-    result = gate(faster().replace("def band(", f"@{cache}\ndef band("))
-    assert not result.passed
+def test_a_new_cache_over_a_pure_function_passes_the_static_gate(cache: str) -> None:
+    # it used to be refused whatever the function ("perfloop cannot judge a new cache");
+    # band reads only its arguments and calls min and max: a cache can be judged
+    assert gate(faster().replace("def band(", f"@{cache}\ndef band(")).passed
+
+
+# isort 5.13.2's exists_case_sensitive; isort 6.0 (PR 2264) added @lru_cache(maxsize=1000)
+ISORT_SHAPE = textwrap.dedent(
+    """
+    import os
+    import sys
+
+
+    def exists_case_sensitive(path: str) -> bool:
+        result = os.path.exists(path)
+        if (sys.platform.startswith("win") or sys.platform == "darwin") and result:
+            directory, basename = os.path.split(path)
+            result = basename in os.listdir(directory)
+        return result
+    """
+).lstrip()
+
+
+def test_a_new_cache_over_a_function_that_reads_the_file_system_names_what_it_reads() -> None:
+    cached = "import functools\n" + ISORT_SHAPE.replace(
+        "def exists", "@functools.lru_cache(maxsize=1000)\ndef exists"
+    )
+    result = gate_candidate(candidate(cached, "exists_case_sensitive"), ISORT_SHAPE, set())
+    assert not result.passed and result.reason is not None
+    assert result.reason.startswith(
+        "the candidate adds @functools.lru_cache(maxsize=1000) to exists_case_sensitive, but "
+        "exists_case_sensitive calls `os.path.exists`, from the module os, which reads the file "
+        "system, so a cached answer can go stale"
+    )
+    assert "a cached answer can go stale" in result.reason
+
+
+# packaging 21.3's canonicalize_name: it reads a compiled pattern and a NewType, both
+# constants; packaging later added @functools.lru_cache to it
+PACKAGING_SHAPE = textwrap.dedent(
+    """
+    import re
+    from typing import NewType, cast
+
+    NormalizedName = NewType("NormalizedName", str)
+
+    _canonicalize_regex = re.compile(r"[-_.]+")
+
+
+    def canonicalize_name(name: str) -> NormalizedName:
+        value = _canonicalize_regex.sub("-", name).lower()
+        return cast(NormalizedName, value)
+    """
+).lstrip()
+
+
+def test_a_new_cache_over_a_function_that_reads_a_compiled_pattern_passes() -> None:
+    cached = "import functools\n" + PACKAGING_SHAPE.replace(
+        "def canonicalize_name", "@functools.lru_cache(maxsize=None)\ndef canonicalize_name"
+    )
+    assert gate_candidate(candidate(cached, "canonicalize_name"), PACKAGING_SHAPE, set()).passed
+    rebound = cached.replace(
+        '_canonicalize_regex = re.compile(r"[-_.]+")', "_canonicalize_regex = make()"
+    )
+    result = gate_candidate(candidate(rebound, "canonicalize_name"), PACKAGING_SHAPE, set())
     assert result.reason is not None
-    assert result.reason.startswith(f"the candidate adds @{cache} to band: ")
-    assert "reads nothing that can change between calls" in result.reason
-    assert "would not be measured" in result.reason
+    assert (
+        "calls `_canonicalize_regex.sub`: the module variable `_canonicalize_regex`, which holds "
+        "a mutable object or is set by code"
+    ) in result.reason
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("SEEN.append(prices)\n    return 1", "calls `SEEN.append`, which changes `SEEN` in place"),
+        (
+            "return LIMIT + len(prices)",
+            "reads the module variable `LIMIT`, which a function declares",
+        ),
+        ("return open(prices).read()", "calls `open`, which may have effects or read outside"),
+        ("return prices.pop()", "calls `prices.pop`, which changes `prices` in place"),
+    ],
+)
+def test_a_new_cache_over_an_impure_function_says_why(body: str, expected: str) -> None:
+    original = (
+        "SEEN = []\nLIMIT = 3\n\n\ndef reset():\n    global LIMIT\n    LIMIT = 4\n\n\n"
+        f"def band(prices):\n    {body}\n"
+    )
+    cached = "import functools\n" + original.replace("def band", "@functools.cache\ndef band")
+    result = gate_candidate(candidate(cached), original, set())
+    assert not result.passed and result.reason is not None
+    assert expected in result.reason, result.reason
+
+
+def test_a_new_cache_on_a_method_is_refused_with_why() -> None:
+    cached = ORIGINAL.replace("@staticmethod", "@staticmethod\n        @functools.cache")
+    result = gate(cached, "Shop.Till.total")
+    assert not result.passed and result.reason is not None
+    assert (
+        "Shop.Till.total is defined in a class, and perfloop judges a new cache only"
+        in result.reason
+    )
+
+
+def _capture(parameters: dict[str, tuple[str, ...]], returns: tuple[str, ...]) -> TargetCapture:
+    observed = tuple(ObservedType(name, types) for name, types in parameters.items())
+    return TargetCapture(FunctionRef("shop.prices", "band"), 3, (), observed, returns)
+
+
+@pytest.mark.parametrize(
+    ("parameters", "returns", "expected"),
+    [
+        (
+            {"prices": ("list[int]",)},
+            ("tuple[int]",),
+            "pass a list as `prices` (list[int]): a cache cannot hash it: every such call "
+            "would raise TypeError",
+        ),
+        (
+            {"prices": ("shop.Basket",)},
+            ("tuple[int]",),
+            "pass a shop.Basket as `prices` (shop.Basket): a cache keeps answers by its hash",
+        ),
+        ({"prices": ("tuple[float]",)}, ("tuple[float]",), "-0.0 with what the call with 0.0"),
+        ({"prices": ("tuple[int]", "tuple[bool]")}, ("int",), "both bools and ints"),
+        (
+            {"prices": ("tuple[int]",)},
+            ("int", "list[int]"),
+            "its recorded results include a list (list[int]), which a cache would hand to "
+            "every later caller to share",
+        ),
+        ({"prices": ("tuple[int | str]", "NoneType")}, ("tuple[float]", "int"), None),
+    ],
+)
+def test_what_the_recorded_calls_must_show_for_a_new_cache(
+    parameters: dict[str, tuple[str, ...]], returns: tuple[str, ...], expected: str | None
+) -> None:
+    cached = faster().replace("def band(", "@functools.cache\ndef band(")
+    passed = gate(cached)
+    assert passed.passed
+    result = gate_on_calls(passed, candidate(cached), ORIGINAL, _capture(parameters, returns))
+    if expected is None:
+        assert result.passed
+    else:
+        assert not result.passed and result.reason is not None
+        assert result.reason.startswith("the candidate adds @functools.cache to band, but ")
+        assert expected in result.reason, result.reason
+    # without a new cache, the calls' types do not matter
+    plain = gate_on_calls(
+        gate(faster()), candidate(faster()), ORIGINAL, _capture(parameters, returns)
+    )
+    assert plain.passed
 
 
 def test_method_signature_in_nested_class() -> None:

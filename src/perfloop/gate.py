@@ -17,8 +17,16 @@ Why annotations count as signature: they are runtime data (`__annotations__`)
 that `functools.singledispatch`, dataclass-like validators and CLI or web
 frameworks read, while verification calls the function directly and would not
 notice the difference. Decorators count for the same reason: they change how
-every call behaves (an added `@lru_cache` would keep results across calls and
-make the measurement meaningless).
+every call behaves.
+
+One decorator is judged instead of refused: a cache (`@functools.lru_cache`,
+`@cache`, cachetools' `@cached`, ...) added to a module-level function whose body
+depends on nothing but its arguments and changes nothing (perfloop.propose.rules._purity, the
+analysis the `cache-pure-function` rule uses). A cache over anything else is refused
+with what the function reads or changes (`_cache_refusal`); what the recorded calls
+must show besides (plain-value arguments, immutable results) is checked once they are
+at hand (`gate_on_calls`). Verification then compares the undecorated body, and
+timing times the cached function callers call (perfloop.runtime.loader.Target).
 
 Every failure comes back as a `GateResult` with a reason a user can act on; the
 gate never raises on bad candidate code.
@@ -27,11 +35,16 @@ gate never raises on bad candidate code.
 from __future__ import annotations
 
 import ast
+import copy
 import hashlib
+import re
 import sys
 
-from perfloop.model import Candidate, GateResult
-from perfloop.qualnames import find_function
+import libcst as cst
+
+from perfloop.model import Candidate, GateResult, TargetCapture
+from perfloop.propose.rules._purity import module_view
+from perfloop.qualnames import find_cst_function, find_function
 
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -110,15 +123,10 @@ def _function_change(original: ast.Module, tree: ast.Module, qualname: str) -> s
         return f"the original module has no function {qualname} to compare against"
     added = _added_cache(old_function, new_function)
     if added is not None:
-        return (
-            f"the candidate adds @{added} to {qualname}: perfloop cannot judge a new cache. "
-            "A cache answers a repeated call with what the first one returned, which is the "
-            "same only if the function reads nothing that can change between calls (files, "
-            "the clock, module state, mutable arguments) and every argument is hashable; and "
-            "perfloop times a cached function's undecorated code, so the cache's speedup "
-            "would not be measured either. Time the whole workload with and without it, and "
-            "check what the function reads"
-        )
+        refused = _cache_refusal(tree, qualname, added)
+        if refused is not None:
+            return refused
+        new_function = _without(new_function, added)
     changed = _signature_change(old_function, new_function)
     if changed is not None:
         return (
@@ -143,6 +151,169 @@ def _added_cache(old: _FunctionNode, new: _FunctionNode) -> str | None:
         if name in _CACHES and text not in old_decorators:
             return text
     return None
+
+
+def _without(function: _FunctionNode, decorator: str) -> _FunctionNode:
+    """`function` without the decorator whose source is `decorator` (for the signature
+    check: the cache is judged on its own)."""
+    bare = copy.copy(function)
+    bare.decorator_list = [d for d in function.decorator_list if _source(d) != decorator]
+    return bare
+
+
+def _cache_refusal(tree: ast.Module, qualname: str, added: str) -> str | None:
+    """Why the cache `added` to `qualname` cannot be sound, whatever the calls, or None.
+
+    A cache answers a repeated call with what the first one returned: the same only if
+    the function depends on nothing but its arguments and changes nothing (the test in
+    perfloop.propose.rules._purity, which the `cache-pure-function` rule uses too). What
+    the recorded calls must show besides (hashable plain-value arguments, immutable results) is
+    `cache_refusal_on_calls`'s to check."""
+    head = f"the candidate adds @{added} to {qualname}, but"
+    if "." in qualname:
+        return (
+            f"{head} {qualname} is defined in a class, and perfloop judges a new cache only on "
+            "a module-level function (on a method, a cache keeps its answers by `self`, whose "
+            "state can change between calls)"
+        )
+    module = cst.parse_module(ast.unparse(tree))
+    function = find_cst_function(module.body, qualname)
+    if function is None:
+        return f"{head} perfloop could not find {qualname} in the candidate to check its body"
+    view = module_view(module)
+    decorators = [d for d in function.decorators if _cst_source(d.decorator) != added]
+    why = view.impurity(function.with_changes(decorators=decorators))
+    if why is None:
+        return None
+    return (
+        f"{head} {qualname} {why}, so a cached answer can go stale (or an effect would happen "
+        "only on the first call): a cache is sound only over a function that depends on "
+        "nothing but its arguments and changes nothing"
+    )
+
+
+def _cst_source(node: cst.CSTNode) -> str:
+    """A libcst expression's source as ast.unparse writes it (the gate's decorator text)."""
+    try:
+        return ast.unparse(ast.parse(cst.Module(body=[]).code_for_node(node), mode="eval"))
+    except SyntaxError:
+        return ""
+
+
+_VALUE_TYPES = frozenset({"int", "str", "bytes", "NoneType", "bool", "tuple", "frozenset"})
+"""Argument types a cache keys soundly: hashable, compared by value, and unequal values
+never share a key (float is left out: 0.0 == -0.0; bool and int together neither)."""
+
+_IMMUTABLE_RESULTS = _VALUE_TYPES | {"float", "complex"}
+"""Result types a cache may hand to every later caller: nobody can change them."""
+
+
+def cache_refusal_on_calls(
+    candidate: Candidate, original_module_source: str, capture: TargetCapture
+) -> str | None:
+    """For a candidate the gate passed that adds a cache (see `_cache_refusal`): why the
+    recorded calls show the cache would behave differently, or None (also when it adds
+    none). Read from the types the recorder wrote down (`ObservedType`, `return_types`;
+    a container's items are described from its first five), no recorded value decoded:
+
+    - an argument that is not a plain value (a list: lru_cache raises TypeError where the
+      original did not; an object: kept by identity or its own hash, while the function
+      may read what changes in it); a float (a cache answers f(-0.0) with f(0.0)'s
+      answer, they are equal keys); bool and int in one parameter (f(True) gets f(1)'s);
+    - a result that can be changed (a list, a dict, an object): a cache hands the one
+      object to every later caller, and what one caller changes the next one sees."""
+    added = added_cache(candidate, original_module_source)
+    if added is None:
+        return None
+    head = f"the candidate adds @{added} to {candidate.function.qualname}, but"
+    for observed in capture.parameter_types:
+        for described in observed.types:
+            names = _type_names(described)
+            if not names <= _VALUE_TYPES:
+                other = sorted(names - _VALUE_TYPES)[0]
+                if other in {"float", "complex"}:
+                    what = (
+                        "a cache takes equal numbers for one key, and would answer a call with "
+                        "-0.0 with what the call with 0.0 returned"
+                    )
+                elif other in {"list", "dict", "set", "bytearray"}:
+                    what = (
+                        "a cache cannot hash it: every such call would raise TypeError where "
+                        "the original returned"
+                    )
+                else:
+                    what = (
+                        "a cache keeps answers by its hash or identity, while what the "
+                        "function reads of it can change between calls"
+                    )
+                return (
+                    f"{head} its recorded calls pass {_a(other)} as `{observed.parameter}` "
+                    f"({described}): {what}"
+                )
+        every = set().union(*(_type_names(t) for t in observed.types))
+        if "bool" in every and "int" in every:
+            return (
+                f"{head} its recorded calls pass both bools and ints as `{observed.parameter}`: "
+                "a cache treats True and 1 as one key, and would answer one with the other's "
+                "result"
+            )
+    for described in capture.return_types:
+        names = _type_names(described)
+        if not names <= _IMMUTABLE_RESULTS:
+            other = sorted(names - _IMMUTABLE_RESULTS)[0]
+            return (
+                f"{head} its recorded results include {_a(other)} ({described}), which a cache "
+                "would hand to every later caller to share: what one caller changes in it, the "
+                "next one would see"
+            )
+    return None
+
+
+def added_cache(candidate: Candidate, original_module_source: str) -> str | None:
+    """The memoising decorator the candidate adds to its function (its source), or None."""
+    qualname = candidate.function.qualname
+    try:
+        old = find_function(ast.parse(original_module_source), qualname)
+        new = find_function(ast.parse(candidate.module_source), qualname)
+    except SyntaxError:
+        return None
+    return None if old is None or new is None else _added_cache(old, new)
+
+
+def new_cache_refusal(
+    candidate: Candidate, original_module_source: str, capture: TargetCapture
+) -> str | None:
+    """Why a cache the candidate adds to its function cannot be judged, in words, or None
+    (also when it adds none): the gate's static test (`_cache_refusal`) and the recorded
+    calls' (`cache_refusal_on_calls`) together, for a caller that does not gate (`perfloop
+    check`, where a git change may add a cache)."""
+    added = added_cache(candidate, original_module_source)
+    if added is None:
+        return None
+    tree = ast.parse(candidate.module_source)
+    refused = _cache_refusal(tree, candidate.function.qualname, added)
+    return refused or cache_refusal_on_calls(candidate, original_module_source, capture)
+
+
+def gate_on_calls(
+    result: GateResult, candidate: Candidate, original_module_source: str, capture: TargetCapture
+) -> GateResult:
+    """`result`, or a failure when the candidate adds a cache the recorded calls refuse
+    (`cache_refusal_on_calls`)."""
+    if not result.passed:
+        return result
+    refused = cache_refusal_on_calls(candidate, original_module_source, capture)
+    return result if refused is None else _fail(refused)
+
+
+def _type_names(described: str) -> set[str]:
+    """The type names in a `describe_type` text: `tuple[int | str]` → {tuple, int, str}.
+    A float among them counts as not a plain value for arguments (see _VALUE_TYPES)."""
+    return set(re.findall(r"[A-Za-z_][\w.]*", described))
+
+
+def _a(name: str) -> str:
+    return f"an {name}" if name[:1].lower() in "aeiou" else f"a {name}"
 
 
 def _class_change(original: ast.Module, tree: ast.Module, qualname: str) -> str | None:

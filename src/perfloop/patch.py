@@ -122,7 +122,9 @@ class SpliceError(ValueError):
     """A function could not be put into a module; the message says what is missing."""
 
 
-def splice_function(module_source: str, qualname: str, function_source: str) -> str:
+def splice_function(
+    module_source: str, qualname: str, function_source: str, whole_module: bool = False
+) -> str:
     """`module_source` with the function `qualname` replaced by the one in `function_source`.
 
     `function_source` is the new function (decorators included, at any indentation),
@@ -131,6 +133,10 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     level (so a method can be given as a plain `def`); a def given without decorators
     keeps the original's (`@staticmethod`, `@lru_cache`). Imports the module lacks are
     added after its own; everything else in the module stays byte for byte.
+
+    `whole_module`: `function_source` is the whole module the function comes from, so a
+    def without decorators has none (check's base versions: a pull request that adds
+    `@lru_cache` must not find the cache at its base too).
     """
     text = function_source
     if text.lstrip("\n")[:1].isspace():  # an indented method cut out of its class
@@ -150,7 +156,7 @@ def splice_function(module_source: str, qualname: str, function_source: str) -> 
     if original is None:
         raise SpliceError(f"the module defines no function {qualname!r} to replace")
     given = function
-    if not function.decorators:  # a bare def given for a decorated one keeps its decorators
+    if not function.decorators and not whole_module:  # a bare def keeps the decorators
         function = function.with_changes(decorators=original.decorators)
     if len(parts) > 1:  # a method: the methods of its class it calls, changed with it
         module = _with_sibling_methods(proposed, module, given, qualname)

@@ -100,3 +100,25 @@ def test_max_slowdown_comes_from_the_settings_like_every_other_setting(shop: Pat
     assert main(["check", "--base", "HEAD", "--root", str(shop)]) == 2
     assert "max-slowdown must be a number of at least 1.0" in capsys.readouterr().out
     assert main(["check", "--base", "HEAD", "--root", str(shop), "--max-slowdown", "1.2"]) != 2
+
+
+def test_check_refuses_a_new_cache_over_a_function_with_an_effect(shop: Path) -> None:
+    # a pull request adding a cache was verified on its body alone (the tiers call the
+    # undecorated function) and never gated: check now says why the cache is unsound
+    commit_all(shop, "base")
+    path = shop / "shop.py"
+    source = path.read_text().replace(
+        "def label(cents):\n", "@functools.cache\ndef label(cents):\n    print(cents)\n"
+    )
+    path.write_text("import functools\n" + source)
+    commit_all(shop, "cache label")
+
+    result = perfloop.check("HEAD~1", root=shop, tiers=("replay",), mutants=0)
+
+    (label,) = [f for f in result.functions if f.function.qualname == "label"]
+    assert label.status is CheckStatus.UNVERIFIABLE, label.reason
+    assert label.reason.startswith(
+        "the candidate adds @functools.cache to label, but label calls `print`, which may have "
+        "effects or read outside state, so a cached answer can go stale (or an effect would "
+        "happen only on the first call)"
+    ), label.reason

@@ -54,6 +54,7 @@ from perfloop.runtime.loader import (
     load_function_into,
     load_module_copy,
     resolve_function,
+    resolve_target,
     swapped_in,
 )
 from perfloop.sandbox import tripwire
@@ -621,7 +622,8 @@ def _load_beside(task: TimingTask, original_module: types.ModuleType, source: st
         if function is None:
             raise
         return Version(original_module, function, in_place=task.qualname)
-    return Version(module, resolve_function(module, task.qualname))
+    original = resolve_target(original_module, task.qualname)
+    return Version(module, resolve_target(module, task.qualname).timed(original))
 
 
 def history_runner(cls: type) -> Function:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import time
 
 from perfloop.config import Settings
-from perfloop.gate import gate_candidate
+from perfloop.gate import gate_candidate, gate_on_calls
 from perfloop.measure import (
     WorkloadComparison,
+    judged_on_workload,
     measure_candidate,
     measure_noise_floor,
-    measure_workload,
-    workload_overrides,
 )
+from perfloop.measure.whole_workload import CACHE_THRESHOLD
 from perfloop.model import (
     Candidate,
     CandidateResult,
@@ -23,6 +23,7 @@ from perfloop.model import (
 )
 from perfloop.outside.calls import (
     Progress,
+    compare_on_workload,
     describe_source,
     get_calls,
     measure_settings,
@@ -32,7 +33,6 @@ from perfloop.outside.calls import (
 )
 from perfloop.outside.candidate import (
     CandidateSpec,
-    Target,
     build_candidate,
     read_target,
 )
@@ -79,6 +79,8 @@ def bench_outside(
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
         capture = get_calls(settings, store, found.function, run)
         store.save_capture(run_id, capture)
+        if not whole_class:  # a cache's soundness needs the recorded calls' types
+            gate = gate_on_calls(gate, candidate, found.source, capture)
         steps.done("recording the calls" if run is None else "loading the calls")
         records = capture.records
         if whole_class:  # one timed call: one recorded history, constructor and calls
@@ -112,10 +114,15 @@ def bench_outside(
                 whole_class=whole_class,
             )
             steps.done(f"the A/B (budget {timing.budget_seconds:g} s)")
-        if measurement.speedup is not None and workload_level:
+        learns = measurement.learns and settings.workload is not None
+        if measurement.speedup is not None and (workload_level or learns):
+            # a candidate that keeps answers between calls (a cache) is judged on the whole
+            # workload, as optimize judges it: repeated recorded calls would time lookups
             progress("Timing the whole workload, original against candidate")
-            comparison = _whole_workload(settings, found, candidate, store, run_id)
+            comparison = _whole_workload(settings, candidate, store, run_id, learns)
             steps.done("the whole workload")
+            if learns:
+                measurement = judged_on_workload(measurement, comparison)
         result = BenchResult(
             run_id=run_id,
             function=found.function,
@@ -148,19 +155,15 @@ class _Steps:
 
 
 def _whole_workload(
-    settings: Settings, found: Target, candidate: Candidate, store: RunStore, run_id: RunId
+    settings: Settings,
+    candidate: Candidate,
+    store: RunStore,
+    run_id: RunId,
+    cache: bool = False,
 ) -> WorkloadComparison:
-    root = settings.root.resolve()
-    comparison = measure_workload(
-        require_workload(settings),
-        root,
-        workload_overrides(root, [(found.function.module, found.path, candidate.module_source)]),
-        settings=measure_settings(settings),
-        runs=settings.workload_runs,
-        timeout=settings.workload_timeout,
-        writes=settings.workload_writes,
-    )
-    faster = bool(comparison.speedup and comparison.speedup.clears(settings.min_speedup))
+    comparison = compare_on_workload(settings, candidate, cache)
+    threshold = CACHE_THRESHOLD if cache else settings.min_speedup
+    faster = bool(comparison.speedup and comparison.speedup.clears(threshold))
     store.save_workload_measurement(run_id, comparison.speedup, faster, comparison.error)
     return comparison
 

@@ -13,12 +13,20 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
-from perfloop.measure import MeasureSettings, settings_from
-from perfloop.model import FunctionRef, Limits, RunId, TargetCapture
+from perfloop.measure import (
+    MeasureSettings,
+    WorkloadComparison,
+    measure_workload,
+    settings_from,
+    workload_overrides,
+)
+from perfloop.measure.whole_workload import CACHE_THRESHOLD
+from perfloop.model import Candidate, FunctionRef, Limits, RunId, TargetCapture
 from perfloop.store.runs import RunStore, new_run_id
 
 Progress = Callable[[str], None]
@@ -110,3 +118,26 @@ def limits_for(settings: Settings, original_seconds: float | None = None) -> Lim
 def measure_settings(settings: Settings) -> MeasureSettings:
     """The settings optimize measures with (budget, A/A processes, objective), so both agree."""
     return settings_from(settings, limits_for(settings))
+
+
+def compare_on_workload(
+    settings: Settings, candidate: Candidate, cache: bool = False
+) -> WorkloadComparison:
+    """The whole workload, original against `candidate` in place; `cache`: the candidate
+    keeps answers between calls, and is decided against CACHE_THRESHOLD, as optimize
+    decides it (perfloop.pipeline.candidates.time_candidate)."""
+    root = settings.root.resolve()
+    timing = measure_settings(settings)
+    if cache:
+        timing = replace(timing, min_speedup=CACHE_THRESHOLD)
+    return measure_workload(
+        require_workload(settings),
+        root,
+        workload_overrides(
+            root, [(candidate.function.module, candidate.path, candidate.module_source)]
+        ),
+        settings=timing,
+        runs=settings.workload_runs,
+        timeout=settings.workload_timeout,
+        writes=settings.workload_writes,
+    )

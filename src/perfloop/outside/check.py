@@ -17,7 +17,8 @@ from pathlib import Path
 from perfloop.atomic import write_atomic
 from perfloop.capture import CaptureSettings, capture_calls
 from perfloop.config import ConfigError, Settings
-from perfloop.measure import measure_candidate
+from perfloop.gate import new_cache_refusal
+from perfloop.measure import judged_on_workload, measure_candidate
 from perfloop.measure.speed import BELOW_THRESHOLD, speed_word
 from perfloop.model import (
     Candidate,
@@ -31,6 +32,7 @@ from perfloop.model import (
 )
 from perfloop.outside.calls import (
     Progress,
+    compare_on_workload,
     measure_settings,
     quiet,
     recorded_run,
@@ -142,7 +144,7 @@ def _base_versions(modules: list[ChangedModule]) -> tuple[list[_Base], list[str]
         source = changed.current_source
         try:
             for qualname in changed.changed:
-                source = splice_function(source, qualname, changed.base_source)
+                source = splice_function(source, qualname, changed.base_source, whole_module=True)
         except SpliceError as exc:
             notes.append(f"{changed.path} was skipped: cannot put its base versions back ({exc})")
             continue
@@ -180,6 +182,9 @@ def _check_function(
         function_source=function_source(new_source, ref.qualname),
         path=path,
     )
+    refused = new_cache_refusal(candidate, base.source, capture)
+    if refused is not None:  # the tiers compare the undecorated body, which says nothing here
+        return FunctionCheck(ref, path, CheckStatus.UNVERIFIABLE, refused, capture.calls_seen)
     root = verification.root
     judgement = judge(
         candidate,
@@ -204,6 +209,10 @@ def _check_function(
         measurement = measure_candidate(
             candidate, base.source, capture.records, root=root, settings=measure_settings(settings)
         )
+        if measurement.learns and measurement.speedup is not None:  # a cache: as optimize
+            measurement = judged_on_workload(
+                measurement, compare_on_workload(settings, candidate, cache=True)
+            )
         status, reason = _speed_status(
             measurement.speedup, measurement.error, settings, context.max_slowdown
         )

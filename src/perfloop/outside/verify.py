@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perfloop.config import Settings
-from perfloop.gate import gate_candidate
+from perfloop.gate import added_cache, gate_candidate, gate_on_calls
 from perfloop.model import (
     CandidateResult,
     FunctionRef,
@@ -57,6 +57,11 @@ def verify_outside(
         progress(f"Recording calls of {found.function}" if run is None else "Loading calls")
         capture = get_calls(settings, store, found.function, run)
         store.save_capture(run_id, capture)
+        if not whole_class:  # a cache's soundness needs the recorded calls' types
+            gate = gate_on_calls(gate, candidate, found.source, capture)
+            cache = added_cache(candidate, found.source)
+            if gate.passed and cache is not None:
+                notes = (*notes, _CACHE_NOTE.format(cache=cache))
         verdict = counterexample = strength = None
         weak = False
         if gate.passed:
@@ -100,6 +105,14 @@ def verify_outside(
         store.save_candidate_result(run_id, CandidateResult(candidate, gate, verdict))
         store.finish_run(result, render_json(result))
     return result
+
+
+_CACHE_NOTE = (
+    "the candidate adds @{cache}: admitted because the function depends on nothing but its "
+    "arguments and changes nothing (as far as its code shows), and its recorded arguments are "
+    "plain values and its results immutable; the tiers compared the undecorated function, "
+    "and `perfloop bench` times it through the cache, judged on the whole workload"
+)
 
 
 def _reason(

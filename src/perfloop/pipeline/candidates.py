@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from perfloop.config import Settings
-from perfloop.gate import gate_candidate
+from perfloop.gate import gate_candidate, gate_on_calls
 from perfloop.measure import (
     MeasureSettings,
     judged_on_workload,
@@ -296,7 +296,13 @@ def evaluate_candidates(
     whole_class = plan is not None and plan.whole_class
     gated = [
         CandidateResult(
-            candidate, gate_candidate(candidate, module_source, seen, modules, whole_class)
+            candidate,
+            gate_on_calls(
+                gate_candidate(candidate, module_source, seen, modules, whole_class),
+                candidate,
+                module_source,
+                capture,
+            ),
         )
         for candidate in candidates
     ]

@@ -226,6 +226,19 @@ class Target:
     def code(self) -> types.CodeType:
         return self.function.__code__
 
+    def timed(self, original: Target) -> Callable[..., object]:
+        """What timing calls for this version of a target whose original is `original`:
+        `call`, except for a cache this version adds (the original has none), where it is
+        the cached function, as callers call it. Replay and fuzzing compare `call` (the
+        undecorated body: a lookup compares nothing); timing the body would hide what the
+        cache is for. Timing the cache over repeated recorded calls times lookups, which
+        the measure stage sees (the candidate learns) and judges on the whole workload
+        instead. A cache both versions have stays out of timing, as a rewrite of the body
+        changes only the body's speed."""
+        if is_cache(self.raw) and not is_cache(original.raw) and self.receiver is None:
+            return self.raw  # type: ignore[return-value]
+        return self.call
+
 
 def call_expression(target: Target, qualname: str) -> str:
     """Python code that reaches `target.call` after `from module import Head`, for a

@@ -37,14 +37,17 @@ its arguments and module constants (`pure_across_calls`): no global/nonlocal/yie
 no stores except into containers it made itself, no calls but to builtins without
 effects, to module functions that pass the same test, and to names imported from
 modules other than clocks, randomness, the OS and I/O; module names it reads are bound
-once, never declared `global` anywhere, and hold constants.
+once, never declared `global` anywhere, and hold constants (the analysis is in
+perfloop.propose.rules._purity, which the gate uses too for a candidate that adds a
+cache decorator).
 """
 
 from __future__ import annotations
 
 import libcst as cst
 
-from perfloop.propose.rules import _edits, _tools
+from perfloop.propose.rules import _tools
+from perfloop.propose.rules._purity import ModuleView
 from perfloop.propose.rules.base import FunctionRewrite, Rule, RuleContext, Safety
 from perfloop.propose.rules.memoize_recursive import _docstring_and_rest
 
@@ -81,211 +84,9 @@ def series(x, prec):
 MAX_RESULTS = 4096
 """Answers kept per function; the dict is emptied when full (bounded memory, no LRU cost)."""
 
-EFFECT_FREE_BUILTINS = frozenset(
-    {"abs", "all", "any", "ascii", "bin", "bool", "bytes", "chr", "complex", "dict",
-     "divmod", "enumerate", "filter", "float", "format", "frozenset", "hex", "int",
-     "isinstance", "issubclass", "len", "list", "map", "max", "min", "oct", "ord", "pow",
-     "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple",
-     "type", "zip", "ValueError", "TypeError", "ZeroDivisionError", "ArithmeticError",
-     "OverflowError", "IndexError", "KeyError"}
-)  # fmt: skip
-"""Builtins whose result depends only on their arguments and that change nothing
-(a `map` or `filter` only calls what it is given, which the test checks separately)."""
-
-FRESH_CONTAINERS = frozenset({"list", "dict", "set", "bytearray", "sorted"})
-"""Calls that return a new container the function may then change."""
-
-IMPURE_MODULES = frozenset(
-    {"random", "time", "datetime", "os", "sys", "uuid", "secrets", "threading", "socket",
-     "subprocess", "logging", "io", "shutil", "tempfile", "pathlib", "warnings", "signal",
-     "asyncio", "multiprocessing", "builtins", "gc", "inspect", "ctypes"}
-)  # fmt: skip
-
-_DISALLOWED = (
-    cst.Global, cst.Nonlocal, cst.Yield, cst.Await, cst.With, cst.Del, cst.ClassDef,
-    cst.FunctionDef, cst.Import, cst.ImportFrom,
-)  # fmt: skip
 SCALAR_ATTRIBUTES = frozenset(dir(int)) | frozenset(dir(str)) | frozenset(dir(bytes))
 """What an int, str or bytes argument answers to: a parameter used otherwise (`tlist.tokens`)
 takes objects, which the guard sends past the cache every time."""
-
-
-class _ModuleView:
-    """What the purity test needs to know about the module, computed once per rewrite."""
-
-    def __init__(self, context: RuleContext) -> None:
-        self.bindings = context.module_bindings
-        self.declared_global = {
-            name.value
-            for node in _tools.walk(context.module)
-            if isinstance(node, cst.Global)
-            for name in (item.name for item in node.names)
-        }
-        self.functions = {
-            statement.name.value: statement
-            for statement in context.module.body
-            if isinstance(statement, cst.FunctionDef)
-        }
-        self.verdicts: dict[str, bool] = {}
-
-    def constant(self, name: str) -> bool:
-        """`name` is bound only by the module's top-level statements (they run once, at
-        import), each an import, a pure function or a constant, and nothing declares it
-        global."""
-        if name in self.declared_global:
-            return False
-        statements = self.bindings.get(name, ())
-        return bool(statements) and all(self._constant_binding(s) for s in statements)
-
-    def _constant_binding(self, statement: cst.CSTNode) -> bool:
-        if isinstance(statement, (cst.Import, cst.ImportFrom)):
-            return not _imports_impure(statement)
-        if isinstance(statement, cst.FunctionDef):
-            return self.pure(statement)
-        if isinstance(statement, cst.Assign):
-            return all(isinstance(t.target, cst.Name) for t in statement.targets) and (
-                _constant_expression(statement.value)
-            )
-        if isinstance(statement, cst.AnnAssign) and statement.value is not None:
-            return _constant_expression(statement.value)
-        return False
-
-    def pure(self, func: cst.FunctionDef) -> bool:
-        name = func.name.value
-        if name not in self.verdicts:
-            self.verdicts[name] = True  # recursion: assumed pure while being checked
-            self.verdicts[name] = _pure_body(func, self)
-        return self.verdicts[name]
-
-
-def _imports_impure(statement: cst.Import | cst.ImportFrom) -> bool:
-    if isinstance(statement, cst.ImportFrom):
-        if statement.relative:
-            return False
-        module = statement.module
-        dotted = _edits._dotted(module) if module is not None else ""
-        return dotted.split(".")[0] in IMPURE_MODULES
-    names = statement.names
-    return any(_edits._dotted(alias.name).split(".")[0] in IMPURE_MODULES for alias in names)
-
-
-def _constant_expression(node: cst.BaseExpression) -> bool:
-    """Literals, operators on them, tuples and frozensets of them, other constants."""
-    for inner in _tools.walk(node):
-        if isinstance(inner, cst.Call):
-            if not (isinstance(inner.func, cst.Name) and inner.func.value in {"frozenset", "int"}):
-                return False
-        elif isinstance(inner, (cst.List, cst.Dict, cst.Set, *_tools.COMPREHENSIONS, cst.Lambda)):
-            return False
-    return True
-
-
-def _fresh_locals(func: cst.FunctionDef, analysis: _tools.Analysis) -> set[str]:
-    """Locals every binding of which makes a new container (a literal, a comprehension,
-    `[x] * n`, `list(...)`): the function may change them."""
-    fresh = set()
-    for name in _tools.bound_names(func.body):
-        bindings = analysis.bindings_of(name)
-        if bindings and all(_makes_container(b) for b in bindings):
-            fresh.add(name)
-    return fresh
-
-
-def _makes_container(binding: _tools.Occurrence) -> bool:
-    """True if `binding` is `NAME = <a new container>`."""
-    assign = binding.ancestors[-2] if len(binding.ancestors) >= 2 else None
-    if not (
-        isinstance(assign, cst.Assign)
-        and len(assign.targets) == 1
-        and assign.targets[0].target is binding.node
-    ):
-        return False
-    value = assign.value
-    if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.SetComp, cst.DictComp)):
-        return True
-    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Multiply):
-        return isinstance(value.left, cst.List)
-    return (
-        isinstance(value, cst.Call)
-        and isinstance(value.func, cst.Name)
-        and value.func.value in FRESH_CONTAINERS
-    )
-
-
-def _root_name(node: cst.BaseExpression) -> str | None:
-    while isinstance(node, (cst.Attribute, cst.Subscript)):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else None
-
-
-def _pure_body(func: cst.FunctionDef, view: _ModuleView) -> bool:
-    if func.decorators or func.asynchronous is not None:
-        return False
-    body = func.body
-    if _tools.contains(body, _DISALLOWED):
-        return False
-    analysis = _tools.Analysis.of(func)
-    params = {p.name.value for p in _edits.params_of(func)}
-    local = _tools.bound_names(func.body) | params
-    fresh = _fresh_locals(func, analysis) - params
-    for node in _tools.walk(body):
-        if isinstance(node, cst.Name) and not analysis.is_store(node):
-            if not _readable(node, analysis, local, view):
-                return False
-        elif isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)):
-            target = node.target
-            if not isinstance(target, cst.Name) and not _changes_fresh(target, fresh):
-                return False
-        elif isinstance(node, cst.Call) and not _call_allowed(node, local, fresh, view):
-            return False
-    return True
-
-
-def _readable(
-    node: cst.Name, analysis: _tools.Analysis, local: set[str], view: _ModuleView
-) -> bool:
-    parent = analysis.ancestors(node)[-1] if analysis.ancestors(node) else None
-    if isinstance(parent, cst.Attribute) and parent.attr is node:
-        return True  # an attribute's name, not a variable
-    if isinstance(parent, (cst.Arg,)) and parent.keyword is node:
-        return True
-    name = node.value
-    if name in local or name in {"True", "False", "None"}:
-        return True
-    if name in view.bindings:
-        return view.constant(name)
-    return name in _tools.BUILTIN_NAMES and name in EFFECT_FREE_BUILTINS
-
-
-def _changes_fresh(target: cst.BaseExpression, fresh: set[str]) -> bool:
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return all(
-            isinstance(e.value, cst.Name) or _changes_fresh(e.value, fresh) for e in target.elements
-        )
-    return isinstance(target, cst.Subscript) and _root_name(target) in fresh
-
-
-def _call_allowed(call: cst.Call, local: set[str], fresh: set[str], view: _ModuleView) -> bool:
-    func = call.func
-    if isinstance(func, cst.Name):
-        name = func.value
-        if name in local:
-            return False  # a callable passed in or made here: its effects are unknown
-        if name in view.bindings:
-            return view.constant(name)
-        return name in EFFECT_FREE_BUILTINS
-    if isinstance(func, cst.Attribute):
-        root = _root_name(func.value)
-        if root is not None and root in fresh:
-            return True
-        if func.attr.value in _edits.MUTATING_METHODS:
-            return False
-        if root is None:  # a method of a literal or of a call's result: "".join(...)
-            return isinstance(func.value, (cst.SimpleString, cst.ConcatenatedString, cst.Call))
-        if root in local:
-            return True  # under the guard, arguments are ints, strings or bytes: no effects
-        return root in view.bindings and view.constant(root)
-    return False
 
 
 def _scalar_parameters(func: cst.FunctionDef, params: set[str]) -> bool:
@@ -367,7 +168,7 @@ class CachePureFunction(Rule):
         key = _key_parameters(func)
         if key is None or not _scalar_parameters(func, set(key)) or _returns_container(func):
             return None
-        view = _ModuleView(context)
+        view = ModuleView(context.module, context.module_bindings)
         if not view.pure(func):
             return None
         name = func.name.value
