@@ -18,6 +18,7 @@ import pytest
 import perfloop
 from perfloop.config import load_settings
 from perfloop.pipeline import optimize
+from perfloop.report.terminal import bench_text
 from perfloop.results import Decision, TargetStatus
 
 LIB = """
@@ -101,6 +102,9 @@ def test_an_outside_cache_over_a_pure_function_is_verified_and_judged_on_the_wor
     assert benched.workload is not None and benched.workload.output_unchanged is True
     # 195 of 200 calls answered by the cache: the workload is several times faster
     assert benched.speed == "faster" and measurement.speedup.ci_low > 1.5
+    shown = bench_text(benched)  # the times are the workload's runs, and say so
+    assert "one run of the whole workload: original" in shown, shown
+    assert "one pass over 200 recorded calls" not in shown, shown
 
 
 READS_A_FILE = """

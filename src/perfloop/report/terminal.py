@@ -189,13 +189,19 @@ def bench_text(result: BenchResult) -> str:
             lines.append(f"  {details}")
     if result.noise_floor is not None:
         lines.append(noise_floor_line(result.noise_floor, result.min_speedup))
+    workload = result.workload
     if speedup is not None:
+        # a cache is judged on the whole workload (judged_on_workload): its times are runs
+        judged_on_runs = workload is not None and workload.speedup == speedup
+        timed = (
+            "one run of the whole workload"
+            if judged_on_runs
+            else f"one pass over {result.calls_recorded} {result.timed}"
+        )
         lines.append(
-            f"one pass over {result.calls_recorded} {result.timed}: "
-            f"original {seconds_text(speedup.baseline_seconds)}, "
+            f"{timed}: original {seconds_text(speedup.baseline_seconds)}, "
             f"candidate {seconds_text(speedup.candidate_seconds)}"
         )
-    workload = result.workload
     if workload is not None:
         if workload.speedup is None:
             lines.append(f"whole workload: not measured: {workload.error}")
