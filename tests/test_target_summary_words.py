@@ -73,4 +73,13 @@ def test_a_threshold_the_noise_floor_raised_is_named_with_its_figure() -> None:
     tried = [_verified("rule:hoist-attribute-lookup", Measurement(speedup, False))]
     reason = select_best(REF, 0.153, 200, tried).reason or ""
     assert reason.startswith("1 candidate verified, none faster beyond the threshold (66.6x")
+    assert "nothing short of it could be told from noise on this machine now" in reason
+    assert "with more processes, measure-processes" in reason
+
+
+def test_a_plausible_noise_floor_says_the_original_varied_that_much() -> None:
+    speedup = Speedup(1.1, 1.06, 1.14, 9, 1.0, 1.0, "micro A/B", noise_floor=1.18, threshold=1.18)
+    tried = [_verified("rule:hoist-global-lookup", Measurement(speedup, False))]
+    reason = select_best(REF, 0.153, 200, tried).reason or ""
+    assert reason.startswith("1 candidate verified, none faster beyond the threshold (1.18x")
     assert "the original timed against itself varied that much" in reason
