@@ -156,3 +156,34 @@ def test_a_class_mutant_changes_exactly_one_method() -> None:
             if ast.dump(a) != ast.dump(b)
         ]
         assert changed == [mutant.description.split(",")[0]]
+
+
+CHECK_LABEL = """
+class InvalidCodepoint(ValueError):
+    pass
+
+
+def check_label(label, allowed):
+    if len(label) == 0:
+        raise ValueError("Empty Label")
+    for pos, cp in enumerate(label):
+        if cp in allowed:
+            continue
+        raise InvalidCodepoint(
+            "Codepoint {} at position {} of {} not allowed".format(cp, pos + 1, repr(label))
+        )
+"""
+
+
+def test_the_arguments_of_a_raised_exception_are_not_mutated_when_messages_are_ignored() -> None:
+    # idna 3.10's check_label: `pos + 1` in the message of its raises gave `+` to `-`
+    # mutants that survived every tier (messages are not compared by default) and made
+    # it weakly verified
+    ignored = generate_mutants(CHECK_LABEL, "check_label", messages_compared=False).mutants
+    descriptions = [m.description for m in ignored]
+    assert descriptions
+    assert not [d for d in descriptions if "`+` to `-`" in d or "'Empty Label'" in d]
+    assert [d for d in descriptions if "`in` to `not in`" in d]  # the logic is still mutated
+    assert "line 12: raise statement dropped" in descriptions  # the raise itself still is
+    compared = generate_mutants(CHECK_LABEL, "check_label", messages_compared=True).mutants
+    assert [m for m in compared if "`+` to `-`" in m.description]

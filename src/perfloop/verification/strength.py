@@ -48,7 +48,12 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
     """Generate mutants of the original and count how many the tiers reject."""
     started = time.perf_counter()
     settings = plan.settings
-    made = generate_mutants(plan.original_source, plan.function.qualname, settings.mutants)
+    made = generate_mutants(
+        plan.original_source,
+        plan.function.qualname,
+        settings.mutants,
+        messages_compared=settings.policy.exception_messages,
+    )
     mutants = list(made.mutants)
     if not mutants:
         return VerificationStrength(
