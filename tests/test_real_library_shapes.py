@@ -457,3 +457,43 @@ def test_calls_the_used_up_byte_budget_refuses_are_not_pickled_on_and_on(make_pr
     assert capture.calls_seen == 2_000 and capture.records
     pickles = len((root / "pickles.txt").read_text())  # two a call: its inputs, its outcome
     assert pickles <= 120, f"{pickles} pickles of the checker's tree to keep {len(capture.records)}"
+
+
+def test_a_module_value_whose_getattr_raises_its_own_error_does_not_break_recording(
+    make_project,
+) -> None:
+    # pyasn1 0.6.1: `base.noValue` is a singleton whose __getattr__ raises PyAsn1Error
+    # (not AttributeError) for any name. Looking for functions whose defaults hold the
+    # target, the recorder asked every module value for `__func__`; the workload died in
+    # the recorder and none of the decoder's or encoder's calls was recorded
+    root = make_project(
+        {
+            "codec.py": """
+                class Asn1Error(Exception):
+                    pass
+
+                class NoValue:
+                    def __getattr__(self, attr):
+                        raise Asn1Error('Attempted "%s" operation on ASN.1 schema object' % attr)
+
+                noValue = NoValue()
+
+                class Decoder:
+                    default = noValue
+
+                    def __call__(self, substrate, value=noValue):
+                        return sum(substrate) if value is noValue else value
+            """,
+            "bench.py": """
+                from codec import Decoder
+
+                decode = Decoder()
+                print(sum(decode(bytes([i, i + 1])) for i in range(50)))
+            """,
+        }
+    )
+    [capture] = capture_calls(
+        "python bench.py", root, [FunctionRef("codec", "Decoder.__call__")]
+    ).values()
+    assert capture.problem is None
+    assert len(capture.records) == 50

@@ -559,7 +559,11 @@ def default_bindings(
     found = []
     for owner in _namespaces(module):
         for value in list(vars(owner).values()):
-            function = getattr(value, "__func__", value)  # staticmethod, classmethod
+            # only a staticmethod or classmethod is looked into: asking any module value
+            # for `__func__` runs its class's __getattr__, and pyasn1 0.6.1's `noValue`
+            # raises PyAsn1Error there (not AttributeError), which broke every recording
+            is_wrapper = isinstance(value, (staticmethod, classmethod))
+            function = value.__func__ if is_wrapper else value
             if not isinstance(function, types.FunctionType):
                 continue
             code = function.__code__
