@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from perfloop.cli.progress import plain_lines, progress_shown
@@ -75,3 +76,52 @@ def test_a_log_gets_a_line_for_each_detail_too() -> None:
     assert stream.getvalue().splitlines()[-1] == (
         "perfloop [0:00] shop:known: verifying rule:x: replay tier"
     )
+
+
+@pytest.mark.slow  # a whole run of the pipeline, about a minute
+def test_the_progress_says_when_the_mutants_run_beside_the_candidates(make_project) -> None:
+    # idna 3.10's check_label showed "rollout tier" for the 23 s its mutants took beside
+    # the candidates, pyasn1 0.6.1's AbstractItemEncoder.encode for 61 s: the self-check
+    # ran in the pool with them and never said so
+    from perfloop.config import load_settings
+    from perfloop.pipeline import optimize
+
+    root = make_project(
+        {
+            "lib.py": """
+                STOP = ["a", "the", "of"]
+
+                def content_words(words):
+                    kept = []
+                    for word in words:
+                        if word not in STOP:
+                            kept.append(word)
+                    return kept
+            """,
+            "bench.py": """
+                from lib import content_words
+                print(sum(len(content_words(["a", "cat", "of", "dog"] * 50)) for _ in range(200)))
+            """,
+        }
+    )
+    settings = {
+        "workload": "python bench.py",
+        "functions": ("lib:content_words",),
+        "candidate_timeout": 10.0,
+        "measure_processes": 2,
+        "measure_budget": 2.0,
+        "mutants": 3,
+        "fuzz_examples": 10,
+        "rollout": False,
+        "project_tests": False,
+        "symbolic_seconds": 0,
+        "workload_runs": 2,
+        "max_workload_runs": 2,
+        "cache": False,
+    }
+    progress: list[str] = []
+    optimize(load_settings(root, settings), progress=progress.append)
+    said = [i for i, text in enumerate(progress) if text.endswith("(mutants)")]
+    timing = [i for i, text in enumerate(progress) if ": timing " in text]
+    assert said and timing, progress
+    assert said[0] < timing[0], progress

@@ -43,6 +43,7 @@ from perfloop.model import (
 )
 from perfloop.outside.whole_class import class_source
 from perfloop.pipeline.candidates import (
+    announce_self_check,
     evaluate_candidate,
     evaluate_candidates,
     greedy_combinations,
@@ -52,7 +53,7 @@ from perfloop.pipeline.candidates import (
     target_context,
 )
 from perfloop.pipeline.context import Context, candidate_limits
-from perfloop.progress import Detail
+from perfloop.progress import Detail, Progress
 from perfloop.propose import combine_rules
 from perfloop.qualnames import find_class
 from perfloop.results import TargetResult, TargetStatus
@@ -188,8 +189,11 @@ def optimize_class_target(
             proposed.append(whole)
     seen: set[str] = set()
 
-    def self_check() -> object:
-        return None if context.budget.spent() else context.verification.strength(plan, limits)
+    def self_check(progress: Progress) -> object:
+        if context.budget.spent():
+            return None
+        announce_self_check(context, ref, progress)
+        return context.verification.strength(plan, limits)
 
     tried = evaluate_candidates(
         context, proposed, module_source, capture, limits, seen, plan, beside=self_check
@@ -207,8 +211,7 @@ def optimize_class_target(
         notes.append(f"no method of {ref.qualname} took time in the profile or was called")
     strength = None
     if any(r.gate.passed for r in tried):
-        if not context.verification.knows_strength(ref):
-            context.progress(Detail(f"{ref}: checking how strong its verification is (mutants)"))
+        announce_self_check(context, ref, context.progress)
         strength = context.verification.strength(plan, limits)
     best = select_best(ref, share, recorded, tried, tuple(notes))
     return replace(
