@@ -251,3 +251,59 @@ def test_the_counterexample_of_a_failing_test_is_the_command_of_its_runner(tmp_p
     assert command(unittest_id) == f"python -m unittest {unittest_id}"
     pytest_id = "tests/test_shop.py::test_free_from_fifty"
     assert command(pytest_id) == f"python -m pytest {pytest_id}"
+
+
+# idna 3.10's tests/test_idna_uts46.py: one TestCase per line of a conformance table,
+# built in `load_tests`. pytest does not call load_tests: it collected the class as one
+# test whose runTest returns at once (no fields), so the 6,225 vectors judged nothing
+# and uts46_remap was "verified" by that empty test
+VECTORS = {
+    "lab/__init__.py": "",
+    "lab/remap.py": PRICING.replace("shipping", "remap"),
+    "tests/__init__.py": "",
+    "tests/test_vectors.py": """
+        import unittest
+
+        from lab.remap import remap
+
+        TABLE = [(10, 5), (49, 5), (50, 0), (75, 0)]
+
+
+        class TestVector(unittest.TestCase):
+            def __init__(self, lineno=None, row=None):
+                super().__init__()
+                self.lineno, self.row = lineno, row
+
+            def id(self):
+                return "{}.{}".format(super().id(), self.lineno)
+
+            def runTest(self):
+                if not self.row:
+                    return
+                total, expected = self.row
+                self.assertEqual(remap(total), expected)
+
+
+        def load_tests(loader, tests, pattern):
+            suite = unittest.TestSuite()
+            suite.addTests(TestVector(n, row) for n, row in enumerate(TABLE, 1))
+            return suite
+        """,
+}
+
+
+@pytest.mark.slow  # two runs of the suite in workers, a few seconds
+def test_a_suite_built_in_load_tests_is_indexed_with_unittest_and_the_run_says_so(
+    tmp_path: Path,
+) -> None:
+    for relative, text in VECTORS.items():
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    index = index_tests(tmp_path, LIMITS)
+    assert index.problem is None and index.runner == "unittest", index
+    assert index.collected == 4
+    assert "tests/test_vectors.py builds its tests in load_tests" in (index.note or "")
+    remap = FunctionRef("lab.remap", "remap")
+    selection = select_tests(index, tmp_path, remap, "lab/remap.py", VECTORS["lab/remap.py"])
+    assert len(selection.node_ids) == 4 and selection.runner == "unittest"

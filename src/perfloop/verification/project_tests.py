@@ -46,6 +46,7 @@ import ast
 import os
 import sys
 import time
+import types
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -87,6 +88,9 @@ class TestIndex:
     runner: str = "pytest"  # or "unittest"
     note: str | None = None  # for the run's notes: how the suite was run, when not by pytest
     uncollected: int = 0  # test files pytest could not import (their tests judge nothing)
+    # test files pytest imported that build their tests in `load_tests`, which only
+    # unittest calls (pytest does not support the protocol)
+    load_tests: tuple[str, ...] = ()
 
     @property
     def could_not_run(self) -> str | None:
@@ -167,7 +171,9 @@ def index_tests(
     if runner != "auto":
         return _index_with(runner, root, limits, test_seconds)
     by_pytest = _index_with("pytest", root, limits, test_seconds)
-    partial = by_pytest.problem is None and by_pytest.uncollected > 0
+    partial = by_pytest.problem is None and (
+        by_pytest.uncollected > 0 or bool(by_pytest.load_tests)
+    )
     if not partial and (
         by_pytest.problem is None or by_pytest.failing or "did not finish" in by_pytest.problem
     ):
@@ -177,12 +183,7 @@ def index_tests(
         partial and by_unittest.collected <= by_pytest.collected
     ):
         return by_pytest
-    why = (
-        f"only {by_pytest.collected} tests could be collected ({by_pytest.uncollected} "
-        "test files or classes could not)"
-        if partial
-        else _first_lower(by_pytest.problem or "")
-    )
+    why = _partly_collected(by_pytest) if partial else _first_lower(by_pytest.problem or "")
     failing = (
         f", {by_unittest.failing} of which fail with the original code and judge nothing"
         if by_unittest.failing
@@ -193,6 +194,21 @@ def index_tests(
         f"({by_unittest.collected} tests{failing}): with pytest, {why}"
     )
     return replace(by_unittest, note=note, seconds=by_pytest.seconds + by_unittest.seconds)
+
+
+def _partly_collected(index: TestIndex) -> str:
+    """Why pytest's collection of the suite is partial (for the note on running unittest).
+    idna 3.10 builds its 6,225 UTS 46 conformance cases in `load_tests`: under pytest they
+    were one test that returns at once, and uts46_remap was judged by it alone."""
+    reasons = []
+    if index.uncollected:
+        reasons.append(f"{index.uncollected} test files or classes could not")
+    if index.load_tests:
+        first, *others = index.load_tests
+        files = f"{first} and {len(others)} more" if others else first
+        builds = "build their" if others else "builds its"
+        reasons.append(f"{files} {builds} tests in load_tests, which pytest does not call")
+    return f"only {index.collected} tests could be collected ({'; '.join(reasons)})"
 
 
 def _index_with(runner: str, root: Path, limits: Limits, test_seconds: float) -> TestIndex:
@@ -717,11 +733,29 @@ def index_worker(task: _IndexTask) -> TestIndex:
         return TestIndex(
             seconds=seconds, problem="the project has no tests (pytest found none)", has_tests=False
         )
-    index = _index_from(recorder, seconds, "pytest")
+    index = replace(_index_from(recorder, seconds, "pytest"), load_tests=_load_tests_files(root))
     if projects_pytest is None:
         return index
     said = f"the project's own pytest {pytest.__version__} ran its tests (from its venv)"
     return replace(index, note="; ".join(filter(None, (said, index.note))))
+
+
+def _load_tests_files(root: str) -> tuple[str, ...]:
+    """The test modules imported from the project (as unittest discovery would find them,
+    test*.py) that define `load_tests`: unittest builds their tests by calling it, pytest
+    collects only the TestCase classes it finds in them, as they are."""
+    found = []
+    for module in list(sys.modules.values()):
+        if not isinstance(module, types.ModuleType):  # what some libraries put there
+            continue
+        namespace = vars(module)  # not getattr: a module's __getattr__ may do anything
+        filename = namespace.get("__file__")
+        if not isinstance(filename, str) or not os.path.basename(filename).startswith("test"):
+            continue
+        path = _project_path(filename, root)
+        if path is not None and callable(namespace.get("load_tests")):
+            found.append(os.path.relpath(path, root))
+    return tuple(sorted(found))
 
 
 def _index_by_unittest(task: _IndexTask) -> TestIndex:
