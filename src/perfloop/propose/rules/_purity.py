@@ -324,6 +324,16 @@ def _changes_fresh(target: cst.BaseExpression, fresh: set[str]) -> bool:
     return isinstance(target, cst.Subscript) and _root_name(target) in fresh
 
 
+def _module_name_refused(name: str, view: ModuleView) -> str | None:
+    """For a call through a name the module binds or imports: why it may read outside
+    state (an import of a clock, randomness, the OS or I/O; a name that is no constant)."""
+    impure = view.impure_import(name)
+    if impure is not None:
+        return f", from the module {impure}, which reads {what_it_reads(impure)}"
+    why = view.not_constant(name)
+    return None if why is None else f": {why}"
+
+
 def _call_refused(call: cst.Call, local: set[str], fresh: set[str], view: ModuleView) -> str | None:
     """Why the call may have effects or read outside state (said after "calls `f`"), or None."""
     func = call.func
@@ -331,12 +341,8 @@ def _call_refused(call: cst.Call, local: set[str], fresh: set[str], view: Module
         name = func.value
         if name in local:
             return ", a callable it was given or made, whose effects are unknown"
-        impure = view.impure_import(name)
-        if impure is not None:
-            return f", from the module {impure}, which reads {what_it_reads(impure)}"
-        if name in view.bindings:
-            why = view.not_constant(name)
-            return None if why is None else f": {why}"
+        if view.impure_import(name) is not None or name in view.bindings:
+            return _module_name_refused(name, view)
         if name in EFFECT_FREE_BUILTINS:
             return None
         return ", which may have effects or read outside state"
@@ -352,11 +358,7 @@ def _call_refused(call: cst.Call, local: set[str], fresh: set[str], view: Module
             return ", a method of an object whose effects are unknown"
         if root in local:
             return None  # the callers check that arguments are ints, strings or bytes
-        impure = view.impure_import(root)
-        if impure is not None:
-            return f", from the module {impure}, which reads {what_it_reads(impure)}"
-        if root in view.bindings:
-            why = view.not_constant(root)
-            return None if why is None else f": {why}"
+        if view.impure_import(root) is not None or root in view.bindings:
+            return _module_name_refused(root, view)
         return f", and `{root}` is not bound in the module"
     return ", a computed callable whose effects are unknown"

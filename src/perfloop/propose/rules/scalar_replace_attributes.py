@@ -223,6 +223,8 @@ def _loop_use(
     a local or parameter, deletes, suspends)."""
     if _tools.contains(loop, (cst.Yield, cst.Await)) or _calls_a_local(loop, local_names):
         return None
+    if _edits.lets_others_reach(analysis, instance, loop):
+        return None  # `self` passed, returned or compared, or a method of it called
     nodes: dict[str, list[cst.Attribute]] = {}
     read: set[str] = set()
     written: set[str] = set()
@@ -230,11 +232,8 @@ def _loop_use(
         if not occurrence.inside(loop):
             continue
         attribute = occurrence.parent
-        if not isinstance(attribute, cst.Attribute) or attribute.value is not occurrence.node:
-            return None  # `self` itself is used: passed, returned, compared
+        assert isinstance(attribute, cst.Attribute)  # lets_others_reach said so
         outer = occurrence.ancestors[-2]
-        if isinstance(outer, cst.Call) and outer.func is attribute:
-            return None  # a method of the instance can see every attribute
         if isinstance(outer, cst.Del) or any(isinstance(a, cst.Del) for a in occurrence.ancestors):
             return None
         name = attribute.attr.value
