@@ -1,5 +1,5 @@
-"""inline-pure-function: a call of a one-line module function with plain arguments is
-replaced by the function's expression.
+"""inline-pure-function: a call of a one-line module function is replaced by the
+function's expression.
 
     def eval_a(i, j):
         return 1.0 / ((i + j) * (i + j + 1) // 2 + i + 1)
@@ -12,6 +12,15 @@ replaced by the function's expression.
 
 A Python call costs more than a few arithmetic operations (a frame, argument
 binding); the expression computes the same operations on the same values.
+
+An argument that is not a plain name or number (`ranges[pos - 1]`) is evaluated once, in
+its place in the order, by giving it a name first; that is done where the call is the
+whole value of an assignment or a return, as in idna 3.10's `intranges_contain`:
+
+    left, right = _decode_range(ranges[pos - 1])
+                →
+    r = ranges[pos - 1]
+    left, right = ((r >> 32), (r & ((1 << 32) - 1)))
 """
 
 from __future__ import annotations
@@ -103,6 +112,45 @@ def _plain_argument(node: cst.BaseExpression) -> bool:
     return isinstance(node, (cst.Integer, cst.Float)) and not node.lpar
 
 
+def _statement_of_whole_value(
+    analysis: _tools.Analysis, func: cst.FunctionDef, call: cst.Call
+) -> cst.SimpleStatementLine | None:
+    """The line `call` is the whole value of (`x = G(...)`, `a, b = G(...)`, `return
+    G(...)`), alone on its line, in an indented block of `func`'s own scope; else None.
+    The values of its arguments can be named in statements put before that line: nothing
+    of the line is evaluated before the call (assignment targets are stored after it)."""
+    ancestors = analysis.ancestors(call)
+    if len(ancestors) < 3:
+        return None
+    statement, line, block = ancestors[-1], ancestors[-2], ancestors[-3]
+    if not (
+        isinstance(statement, (cst.Assign, cst.AnnAssign, cst.Return))
+        and statement.value is call
+        and isinstance(line, cst.SimpleStatementLine)
+        and len(line.body) == 1
+        and isinstance(block, cst.IndentedBlock)
+    ):
+        return None
+    if any(isinstance(a, _tools.NEW_SCOPES) and a is not func for a in ancestors):
+        return None  # a name given in a nested function or class body is bound there
+    return line
+
+
+def _order_kept(
+    args: list[cst.BaseExpression], local_names: set[str], func: cst.FunctionDef
+) -> bool:
+    """Whether evaluating the non-plain arguments first, and reading the plain ones in the
+    inlined expression afterwards, reads the same values: a name read before a non-plain
+    argument in the call must be a local no other code can rebind meanwhile."""
+    last = max(i for i, a in enumerate(args) if not _plain_argument(a))
+    if any(_tools.contains(a, (cst.Yield, cst.Await)) for a in args):
+        return False
+    early_names = [a.value for a in args[:last] if isinstance(a, cst.Name)]
+    if not early_names:
+        return True
+    return not _tools.contains(func, (cst.Nonlocal,)) and all(n in local_names for n in early_names)
+
+
 class _Substitute(cst.CSTTransformer):
     def __init__(self, values: dict[str, cst.BaseExpression]) -> None:
         super().__init__()
@@ -134,10 +182,14 @@ class InlinePureFunction(Rule):
         "A call `G(a, b, ...)` where G is a module-level function bound only by its def, "
         "written `def G(p, q, ...): return EXPR` (a docstring allowed; plain positional "
         "parameters; EXPR without lambdas, comprehensions, :=, yield, await or "
-        "frame-inspecting calls), every argument a plain name or a number, positional and "
-        "as many as parameters, becomes `(EXPR)` with the arguments put in for the "
-        "parameters. Silent when the caller binds a name EXPR reads as a global (it would "
-        "read the caller's local instead), for recursion, and for methods. The same "
+        "frame-inspecting calls), its arguments positional and as many as parameters, "
+        "becomes `(EXPR)` with the arguments put in for the parameters. An argument that is "
+        "not a plain name or number is first assigned to a new local, in a statement put "
+        "before the call's line; that is done only where the call is the whole value of an "
+        "assignment or a return, and where a name argument read before it is a local "
+        "nothing else can rebind. Silent when the caller binds a name EXPR reads as a "
+        "global (it would read the caller's local instead), for recursion, and for "
+        "methods. The same "
         "operations run on the same values in the same order, so results are the same, "
         "floats included. Differs when G is replaced at run time (monkeypatching), in "
         "tracebacks and recursion depth, and for a name argument that is unbound and unused "
@@ -163,6 +215,9 @@ class InlinePureFunction(Rule):
                 inlinable[name] = found
         if not inlinable:
             return None
+        analysis = _tools.Analysis.of(func)
+        reserved = _tools.all_identifiers(func).union(*(c.free_names for c in inlinable.values()))
+        named: dict[str, str] = {}  # a parameter -> the local its argument's value gets
         edits = _edits.Edits()
         for node in _tools.walk(func.body):
             if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
@@ -171,13 +226,21 @@ class InlinePureFunction(Rule):
             args = _edits.positional_args(node)
             if callee is None or args is None or len(args) != len(callee.params):
                 continue
+            values: dict[str, cst.BaseExpression] = dict(zip(callee.params, args))
+            line = _statement_of_whole_value(analysis, func, node)
             if not all(_plain_argument(a) for a in args):
-                continue
-            values = dict(zip(callee.params, args))
+                if line is None or not _order_kept(args, local_names, func):
+                    continue
+                for param, arg in zip(callee.params, args):
+                    if not _plain_argument(arg):
+                        if param not in named:
+                            named[param] = _tools.fresh_name(param, reserved)
+                        edits.insert_before(line, _edits.assign(named[param], arg))
+                        values[param] = cst.Name(named[param])
             body = callee.expression.visit(_Substitute(values))
             assert isinstance(body, cst.BaseExpression)
-            inlined = _tools.parenthesized(body.with_changes(lpar=(), rpar=()))
-            if isinstance(body, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
-                inlined = body.with_changes(lpar=(), rpar=())
+            bare = body.with_changes(lpar=(), rpar=())
+            simple = isinstance(body, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
+            inlined = bare if simple or line is not None else _tools.parenthesized(bare)
             edits.replace_with(node, lambda n, inlined=inlined: inlined)
         return _edits.apply_edits(func, edits) if edits else None
