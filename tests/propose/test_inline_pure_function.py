@@ -182,6 +182,44 @@ def test_a_named_argument_is_evaluated_once_and_in_its_place() -> None:
         assert outcome(load(module_source, "f"), [1, 2, 3, 4, 5]) == ("return", (44, 33))
 
 
+def test_silent_where_a_string_would_go_inside_an_fstring() -> None:
+    """hypothesis 6.x's stateful.py: inlining `get_pretty_function_description(f)` into
+    `f"{...} is used ..."` put `"<locals>."` inside the f-string: a syntax error before 3.12."""
+    module = """
+        def name_of(f):
+            return f.__qualname__.rsplit("<locals>.")[-1]
+
+
+        def complain(f):
+            return f"{name_of(f)} is used twice", name_of(f)
+        """
+    rewritten = rewrite(RULE, module, "complain")
+    assert rewritten is not None
+    assert 'return f"{name_of(f)} is used twice", (f.__qualname__.rsplit(' in rewritten
+    compile(rewritten, "<m>", "exec")
+
+
+def test_a_whole_value_keeps_the_callees_parentheses_around_lines() -> None:
+    """attrs' _make_cached_property_getattr: the callee returns two f-strings on two lines
+    inside parentheses; without them the assignment is a syntax error."""
+    module = """
+        def _generate_unique_filename(cls, func_name):
+            return (
+                f"<attrs generated {func_name} {cls.__module__}."
+                f"{getattr(cls, '__qualname__', cls.__name__)}>"
+            )
+
+
+        def make(cls):
+            unique_filename = _generate_unique_filename(cls, "getattr")
+            return unique_filename
+        """
+    rewritten = rewrite(RULE, module, "make")
+    assert rewritten is not None and "unique_filename = (\n" in rewritten
+    compile(rewritten, "<m>", "exec")
+    assert outcome(load(rewritten, "make"), int) == outcome(load(source(module), "make"), int)
+
+
 @pytest.mark.parametrize(
     "callee",
     [

@@ -136,6 +136,19 @@ def _statement_of_whole_value(
     return line
 
 
+_STRINGS = (cst.SimpleString, cst.FormattedString, cst.ConcatenatedString)
+
+
+def _quotes_inside_an_fstring(
+    analysis: _tools.Analysis, call: cst.Call, inlined: cst.BaseExpression
+) -> bool:
+    """Whether putting `inlined` where `call` is would put a string literal inside an
+    f-string's braces, which Python before 3.12 cannot parse when the quotes are the same
+    (hypothesis 6's `f"{get_pretty_function_description(f)} is used ..."`)."""
+    inside = any(isinstance(a, cst.FormattedStringExpression) for a in analysis.ancestors(call))
+    return inside and _tools.contains(inlined, _STRINGS)
+
+
 def _order_kept(
     args: list[cst.BaseExpression], local_names: set[str], func: cst.FunctionDef
 ) -> bool:
@@ -239,8 +252,14 @@ class InlinePureFunction(Rule):
                         values[param] = cst.Name(named[param])
             body = callee.expression.visit(_Substitute(values))
             assert isinstance(body, cst.BaseExpression)
+            if _quotes_inside_an_fstring(analysis, node, body):
+                continue
             bare = body.with_changes(lpar=(), rpar=())
-            simple = isinstance(body, (cst.Name, cst.Integer, cst.Float, cst.SimpleString))
-            inlined = bare if simple or line is not None else _tools.parenthesized(bare)
+            if line is not None:
+                inlined = body  # a whole value: as the callee wrote it, its own parentheses kept
+            elif isinstance(body, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
+                inlined = bare
+            else:
+                inlined = _tools.parenthesized(bare)
             edits.replace_with(node, lambda n, inlined=inlined: inlined)
         return _edits.apply_edits(func, edits) if edits else None
