@@ -14,8 +14,9 @@ import pickle
 import pytest
 
 from perfloop.capture import CaptureSettings, capture_calls
-from perfloop.model import FunctionRef
+from perfloop.model import FunctionRef, Limits, VerdictStatus
 from perfloop.profile import profile_workload
+from perfloop.verification.replay import replay
 
 BUSY = """
 def inner(x):
@@ -497,3 +498,53 @@ def test_a_module_value_whose_getattr_raises_its_own_error_does_not_break_record
     ).values()
     assert capture.problem is None
     assert len(capture.records) == 50
+
+
+def test_a_method_reading_an_enum_member_replays(make_project) -> None:
+    # pyparsing 3.1.4: `Forward.parseImpl` reads `Diagnostics.warn_on_parse_using_empty_Forward`
+    # (a member of an Enum of the module). The recorder kept it as class state and replay
+    # put it back with setattr, which an Enum refuses: "recorded call 1 does not load in a
+    # process that imported the project afresh (AttributeError: cannot reassign member ...)"
+    root = make_project(
+        {
+            "grammar.py": """
+                from enum import Enum
+
+                class Diagnostics(Enum):
+                    warn_on_empty = 3
+
+                class flags:
+                    warn_on_empty = False
+
+                class Forward:
+                    def __init__(self):
+                        self.expr = None
+                        self.suppressed = []
+
+                    def parse(self, text, loc):
+                        if (
+                            self.expr is None
+                            and flags.warn_on_empty
+                            and Diagnostics.warn_on_empty not in self.suppressed
+                        ):
+                            return -1
+                        return loc + len(text)
+            """,
+            "bench.py": """
+                from grammar import Diagnostics, Forward, flags
+
+                flags.warn_on_empty = True
+                forward = Forward()
+                forward.suppressed.append(Diagnostics.warn_on_empty)
+                print(sum(forward.parse("ab" * i, i) for i in range(30)))
+            """,
+        }
+    )
+    ref = FunctionRef("grammar", "Forward.parse")
+    [capture] = capture_calls("python bench.py", root, [ref]).values()
+    assert capture.problem is None and len(capture.records) == 30
+    verdict = replay(
+        "grammar", "Forward.parse", root / "grammar.py", None, capture.records,
+        root=root, limits=Limits(60),
+    )  # fmt: skip
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason

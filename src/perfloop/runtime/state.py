@@ -65,6 +65,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import dis
+import enum
 import functools
 import importlib
 import itertools
@@ -124,6 +125,15 @@ _NOT_CLASS_STATE = (
     types.WrapperDescriptorType,
     types.MethodDescriptorType,
 )
+
+
+def _enum_member(cls: type, name: str) -> bool:
+    """Whether `cls.name` is a member of an Enum: fixed at the class's creation, and
+    `setattr` on it raises ("cannot reassign member"; pyparsing 3.1.4's `Forward.parseImpl`
+    reads `Diagnostics.warn_on_parse_using_empty_Forward`)."""
+    return isinstance(cls, enum.EnumMeta) and name in cls.__members__
+
+
 _ATTRIBUTE_OPS = frozenset(
     {"LOAD_ATTR", "STORE_ATTR", "DELETE_ATTR", "LOAD_METHOD", "LOAD_SUPER_ATTR"}
 )
@@ -279,7 +289,7 @@ class Tracker:
             (f"{path}.{name}", cls, name)
             for path, cls in _classes(function, self.namespace, self.names)
             for name in sorted(self.attributes & set(vars(cls)))
-            if not isinstance(vars(cls)[name], _NOT_CLASS_STATE)
+            if not isinstance(vars(cls)[name], _NOT_CLASS_STATE) and not _enum_member(cls, name)
         ]
         self.baseline: ModuleSnapshot | None = None
         self.left_out: set[str] = set()  # names whose values cannot be pickled or loaded
@@ -317,6 +327,8 @@ class Tracker:
                 continue
             value = vars(holder)[name]
             if isinstance(value, _NOT_CLASS_STATE) or pickling.stateless(value):
+                continue
+            if _enum_member(holder, name):
                 continue
             if holder.__module__ in pickling.NOT_IMPORTABLE or "<locals>" in holder.__qualname__:
                 found[f"{RECEIVER}{holder.__qualname__}.{name}"] = value
@@ -552,7 +564,9 @@ def recorded_settings(data: bytes) -> list[tuple[str, str, object]]:
 
 def _put(holder: Any, name: str, value: object, set_value: Callable[[object], None]) -> None:
     """Set one value, keeping a container's identity (other objects may hold it)."""
-    current = holder.get(name)
+    current = holder.get(name, _ABSENT)
+    if current is value:
+        return  # loaded by reference (a class, an enum member, a sentinel): already there
     if type(current) is type(value) and isinstance(value, (dict, set)):
         current.clear()
         current.update(value)
