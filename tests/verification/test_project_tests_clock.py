@@ -81,7 +81,9 @@ def project(tmp_path: Path) -> Path:
 @pytest.mark.parametrize("runner", ["pytest", "unittest"])
 def test_a_test_that_never_ends_is_stopped_and_the_others_index(project: Path, runner: str) -> None:
     started = time.perf_counter()
-    index = index_tests(project, Limits(wall_seconds=120, cpu_seconds=120), runner, 3.0)
+    # 6 s a test: the two quick tests once overran 3 s on a loaded machine (test-fast's two
+    # workers beside another job), and the index then counted 2 stopped tests
+    index = index_tests(project, Limits(wall_seconds=120, cpu_seconds=120), runner, 6.0)
     took = time.perf_counter() - started
 
     assert index.problem is None, index.problem
@@ -89,8 +91,22 @@ def test_a_test_that_never_ends_is_stopped_and_the_others_index(project: Path, r
     assert index.collected == 3
     assert index.failing == 1  # the stopped test judges nothing
     assert index.note is not None and "test_waits_forever" in index.note
-    assert "ran over 3 s and was stopped" in index.note
+    assert "ran over 6 s and was stopped, so it judged nothing" in index.note
+    assert "(run it alone to see where it waits)" in index.note
     selection = select_tests(index, project, FunctionRef("lib", "double"), "lib.py", LIB)
     chosen = " ".join(selection.node_ids)
     assert "test_double" in chosen and "test_interrupts_itself" in chosen
     assert "test_waits_forever" not in chosen
+
+
+def test_the_note_on_several_stopped_tests_reads_in_the_plural() -> None:
+    # seen when two tests overran on a loaded machine: "run they alone to see where they waits"
+    from perfloop.verification.project_tests import _overran, _Recorder
+
+    recorder = _Recorder()
+    recorder.test_seconds = 3.0
+    recorder.overran = ["test_lib.py::test_a", "test_lib.py::test_b"]
+    assert _overran(recorder) == (
+        "test_lib.py::test_a and 1 more test ran over 3 s and were stopped, so they judged "
+        "nothing and the other tests did (run them alone to see where they wait)"
+    )

@@ -823,11 +823,14 @@ def _overran(recorder: _Recorder) -> str:
     if not recorder.overran:
         return ""
     first, *others = recorder.overran
-    what = f"{first} and {len(others)} more tests" if others else first
-    were, it = ("were", "they") if others else ("was", "it")
+    what = f"{first} and {len(others)} more test{'s' * (len(others) > 1)}" if others else first
+    if others:
+        were, it, them, waits = "were", "they", "them", "wait"
+    else:
+        were, it, them, waits = "was", "it", "it", "waits"
     return (
         f"{what} ran over {recorder.test_seconds:g} s and {were} stopped, so {it} judged "
-        f"nothing and the other tests did (run {it} alone to see where {it} waits)"
+        f"nothing and the other tests did (run {them} alone to see where {it} {waits})"
     )
 
 
