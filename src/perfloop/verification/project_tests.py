@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import ast
 import os
+import signal
 import sys
 import time
 import types
@@ -696,8 +697,23 @@ def _project_path(filename: str, root: str) -> str | None:
     return path
 
 
+def _interrupts_as_in_a_terminal() -> None:
+    """Let the project's tests see SIGINT as KeyboardInterrupt, as in a terminal, also when
+    perfloop was started where SIGINT is ignored (nohup, a background job of a
+    non-interactive shell, some CI runners): Python then installs no handler, and every
+    child inherits the ignore. ecdsa 0.19.0's `test_multithreading_with_interrupts`
+    interrupts its own main thread and waits for the KeyboardInterrupt; ignored, it waited
+    until the index's clock stopped it, and judged nothing."""
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    except ValueError:  # not the main thread: leave it as it is
+        pass
+
+
 def index_worker(task: _IndexTask) -> TestIndex:
     """Worker entry: run the whole suite noting the code each test enters; build the index."""
+    _interrupts_as_in_a_terminal()
     if task.runner == "unittest":
         return _index_by_unittest(task)
     started = time.perf_counter()
@@ -857,6 +873,7 @@ def _has_test_files(root: Path) -> bool:
 
 def run_worker(task: _RunTask) -> _RunReport:
     """Worker entry: run the given tests with `task.source` served for the module."""
+    _interrupts_as_in_a_terminal()
     if task.runner == "unittest":
         return _run_by_unittest(task)
     prefer_project_pytest()
