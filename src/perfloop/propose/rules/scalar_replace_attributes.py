@@ -25,6 +25,7 @@ the loop in `SingleByteCharSetProber.feed`).
 
 from __future__ import annotations
 
+import functools
 import keyword
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -194,16 +195,19 @@ def _class_body_assignment(
         computed |= _tools.bound_names(small) | names
 
 
-def _stored_attributes(method: cst.FunctionDef, instance: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)  # asked of every method of the class, per method rewritten
+def _stored_attributes(method: cst.FunctionDef, instance: str) -> frozenset[str]:
     analysis = _tools.Analysis.of(method)
-    return {
-        node.attr.value
-        for node in _tools.walk(method.body)
-        if isinstance(node, cst.Attribute)
-        and analysis.is_store(node)
-        and isinstance(node.value, cst.Name)
-        and node.value.value == instance
-    }
+    return frozenset(
+        {
+            node.attr.value
+            for node in _tools.walk(method.body)
+            if isinstance(node, cst.Attribute)
+            and analysis.is_store(node)
+            and isinstance(node.value, cst.Name)
+            and node.value.value == instance
+        }
+    )
 
 
 def _loops_to_try(func: cst.FunctionDef, handled: set[int]) -> Iterator[cst.For | cst.While]:
