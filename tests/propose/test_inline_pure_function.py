@@ -220,6 +220,29 @@ def test_a_whole_value_keeps_the_callees_parentheses_around_lines() -> None:
     assert outcome(load(rewritten, "make"), int) == outcome(load(source(module), "make"), int)
 
 
+def test_a_generator_or_walrus_argument_gets_its_own_parentheses() -> None:
+    """pytest 8's `Source.__init__`: `deindent(x.rstrip("\\n") for x in obj)` named as
+    `lines = x.rstrip("\\n") for x in obj` did not compile; the call's parentheses were its."""
+    module = """
+        def deindent(lines):
+            return "|".join(lines)
+
+
+        def f(obj):
+            joined = deindent(x.strip() for x in obj)
+            again = deindent(n := list(obj))
+            return joined, again, n
+        """
+    rewritten = rewrite(RULE, module, "f")
+    assert rewritten is not None
+    assert "lines = (x.strip() for x in obj)\n" in rewritten
+    assert "lines = (n := list(obj))\n" in rewritten
+    compile(rewritten, "<m>", "exec")
+    assert outcome(load(rewritten, "f"), [" a", "b "]) == outcome(
+        load(source(module), "f"), [" a", "b "]
+    )
+
+
 @pytest.mark.parametrize(
     "callee",
     [

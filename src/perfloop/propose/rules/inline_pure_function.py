@@ -248,7 +248,10 @@ class InlinePureFunction(Rule):
                     if not _plain_argument(arg):
                         if param not in named:
                             named[param] = _tools.fresh_name(param, reserved)
-                        edits.insert_before(line, _edits.assign(named[param], arg))
+                        value = arg
+                        if isinstance(arg, (cst.GeneratorExp, cst.NamedExpr)):
+                            value = _tools.parenthesized(arg)  # `f(x for x in y)` had the call's
+                        edits.insert_before(line, _edits.assign(named[param], value))
                         values[param] = cst.Name(named[param])
             body = callee.expression.visit(_Substitute(values))
             assert isinstance(body, cst.BaseExpression)
