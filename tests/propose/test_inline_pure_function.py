@@ -80,6 +80,9 @@ UNSAFE = {
         "def f(a):\n    def h():\n        nonlocal a\n        a = 0\n        return 1\n"
         "    return g(a, h())\n"
     ),
+    "an expression argument where the caller shows its locals": (
+        "def f(a):\n    b = g(a + 1, a)\n    return b, sorted(locals())\n"
+    ),
     "an expression argument in a nested function": (
         "def f(a):\n    def h():\n        return g(a + 1, a)\n    return h\n"
     ),

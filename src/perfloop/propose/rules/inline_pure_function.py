@@ -231,6 +231,8 @@ class InlinePureFunction(Rule):
         analysis = _tools.Analysis.of(func)
         reserved = _tools.all_identifiers(func).union(*(c.free_names for c in inlinable.values()))
         named: dict[str, str] = {}  # a parameter -> the local its argument's value gets
+        # a new local would show in what locals(), vars() or dir() give the caller
+        sees_locals = _tools.calls_named(func, _tools.FRAME_CALLS - {"super"})
         edits = _edits.Edits()
         for node in _tools.walk(func.body):
             if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name)):
@@ -242,7 +244,7 @@ class InlinePureFunction(Rule):
             values: dict[str, cst.BaseExpression] = dict(zip(callee.params, args))
             line = _statement_of_whole_value(analysis, func, node)
             if not all(_plain_argument(a) for a in args):
-                if line is None or not _order_kept(args, local_names, func):
+                if line is None or sees_locals or not _order_kept(args, local_names, func):
                     continue
                 for param, arg in zip(callee.params, args):
                     if not _plain_argument(arg):
