@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import sys
 from pathlib import Path
@@ -30,6 +31,10 @@ def spawn(root: Path, *args: str, editor: Path | None = None, term: str = "dumb"
         timeout=600,
         dimensions=(50, 200),
         logfile=None,
+        # Ctrl-C reaches perfloop as at a terminal, also when the test run was started where
+        # SIGINT is ignored (nohup, a script's background job), which children inherit: a
+        # CI rehearsal started so waited 600 s after the ^C of the resume test
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     child.logfile_read = (root.parent / "screen.log").open("w", encoding="utf-8")
     return child
