@@ -127,11 +127,14 @@ _NOT_CLASS_STATE = (
 )
 
 
-def _enum_member(cls: type, name: str) -> bool:
-    """Whether `cls.name` is a member of an Enum: fixed at the class's creation, and
-    `setattr` on it raises ("cannot reassign member"; pyparsing 3.1.4's `Forward.parseImpl`
-    reads `Diagnostics.warn_on_parse_using_empty_Forward`)."""
-    return isinstance(cls, enum.EnumMeta) and name in cls.__members__
+def _may_be_class_state(cls: type, name: str) -> bool:
+    """Whether `cls.name` can hold state: not a function, descriptor or class, and not a
+    member of an Enum, which is fixed at the class's creation and refuses `setattr`
+    ("cannot reassign member"; pyparsing 3.1.4's `Forward.parseImpl` reads
+    `Diagnostics.warn_on_parse_using_empty_Forward`)."""
+    if isinstance(vars(cls)[name], _NOT_CLASS_STATE):
+        return False
+    return not (isinstance(cls, enum.EnumMeta) and name in cls.__members__)
 
 
 _ATTRIBUTE_OPS = frozenset(
@@ -289,7 +292,7 @@ class Tracker:
             (f"{path}.{name}", cls, name)
             for path, cls in _classes(function, self.namespace, self.names)
             for name in sorted(self.attributes & set(vars(cls)))
-            if not isinstance(vars(cls)[name], _NOT_CLASS_STATE) and not _enum_member(cls, name)
+            if _may_be_class_state(cls, name)
         ]
         self.baseline: ModuleSnapshot | None = None
         self.left_out: set[str] = set()  # names whose values cannot be pickled or loaded
@@ -326,9 +329,7 @@ class Tracker:
             if holder is None or holder.__module__ in (self.module, "builtins"):
                 continue
             value = vars(holder)[name]
-            if isinstance(value, _NOT_CLASS_STATE) or pickling.stateless(value):
-                continue
-            if _enum_member(holder, name):
+            if not _may_be_class_state(holder, name) or pickling.stateless(value):
                 continue
             if holder.__module__ in pickling.NOT_IMPORTABLE or "<locals>" in holder.__qualname__:
                 found[f"{RECEIVER}{holder.__qualname__}.{name}"] = value

@@ -20,7 +20,7 @@ whole value of an assignment or a return, as in idna 3.10's `intranges_contain`:
     left, right = _decode_range(ranges[pos - 1])
                 →
     r = ranges[pos - 1]
-    left, right = ((r >> 32), (r & ((1 << 32) - 1)))
+    left, right = (r >> 32), (r & ((1 << 32) - 1))
 """
 
 from __future__ import annotations
@@ -259,12 +259,11 @@ class InlinePureFunction(Rule):
             assert isinstance(body, cst.BaseExpression)
             if _quotes_inside_an_fstring(analysis, node, body):
                 continue
-            bare = body.with_changes(lpar=(), rpar=())
             if line is not None:
                 inlined = body  # a whole value: as the callee wrote it, its own parentheses kept
             elif isinstance(body, (cst.Name, cst.Integer, cst.Float, cst.SimpleString)):
-                inlined = bare
+                inlined = body.with_changes(lpar=(), rpar=())
             else:
-                inlined = _tools.parenthesized(bare)
+                inlined = _tools.parenthesized(body.with_changes(lpar=(), rpar=()))
             edits.replace_with(node, lambda n, inlined=inlined: inlined)
         return _edits.apply_edits(func, edits) if edits else None
