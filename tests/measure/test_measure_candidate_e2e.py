@@ -304,11 +304,43 @@ def test_the_noise_floor_is_the_original_against_itself(project: Path) -> None:
         settings=QUICK,
     )
     assert floor.error is None
-    assert floor.processes == QUICK.noise_processes
+    # 4 processes, more only if they put identical code further apart than min_speedup
+    assert QUICK.noise_processes <= floor.processes <= QUICK.max_processes
     assert floor.low <= floor.ratio <= floor.high
     assert floor.floor >= 1.0 and floor.threshold >= QUICK.min_speedup
     assert floor.min_detectable > floor.threshold
     assert "A/A" in floor.method
+
+
+# each loaded copy draws its own extra work: the two copies of one process differ by
+# up to 2x either way, differently in every process, as under a disturbing load
+UNEVEN = textwrap.dedent(
+    """
+    import random
+
+    _EXTRA = random.Random().randrange(4000)
+
+    def slow(xs):
+        for _ in range(_EXTRA):
+            pass
+        return sorted(xs)[0]
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_noise_floor_above_min_speedup_takes_more_processes_before_it_is_believed(
+    project: Path,
+) -> None:
+    settings = replace(QUICK, max_processes=8, budget_seconds=30)
+    floor = measure_noise_floor(
+        candidate(project, UNEVEN), UNEVEN, make_records(), root=project, settings=settings
+    )
+    assert floor.error is None
+    assert floor.processes > settings.noise_processes  # 4 gave a floor far above 1.05
+    assert floor.floor > settings.min_speedup  # and the copies really do differ
+    assert f"{floor.processes} processes" in floor.method
+    assert "(4, then more while identical code looked further apart than 1.05x)" in floor.method
 
 
 def test_a_noise_floor_above_the_threshold_raises_it(project: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def test_a_correct_rewrite_is_measured_with_its_noise_floor_and_the_whole_worklo
     assert result.exit_code == 0
     noise = result.noise_floor
     assert noise is not None and noise.error is None, noise
-    assert noise.processes == MeasureSettings.noise_processes  # optimize's A/A, same settings
+    # optimize's A/A, same settings: 4 processes, more if they left the floor above 1.05
+    assert noise.processes >= MeasureSettings.noise_processes
     assert noise.low <= noise.ratio <= noise.high
     # the A/B was decided against the threshold the A/A set, as in optimize
     assert result.threshold == noise.threshold == speedup.threshold >= 1.05
@@ -68,7 +70,7 @@ def test_bench_prints_the_ratio_interval_and_noise_floor_and_reuses_a_run(
     out = capsys.readouterr().out
     assert code == 0, out
     assert "speedup: " in out and "(original time / candidate time, 95% CI)" in out
-    assert "noise floor (A/A: the original against itself, 4 processes): " in out
+    assert re.search(r"noise floor \(A/A: the original against itself, \d+ processes\): ", out)
     assert "; threshold " in out and ", detectable from " in out
     assert "\nmethod: " in out  # the method is stated next to the numbers
     assert "not verified here" in out
@@ -83,7 +85,8 @@ def test_a_candidate_that_crashes_on_the_recorded_calls_is_not_measured(shop: Pa
     assert "AttributeError" in (result.measurement.error or "")
     # the A/A runs first (it sets the A/B's threshold) and is reported all the same
     assert result.noise_floor is not None and result.noise_floor.error is None
-    assert "noise floor (A/A: the original against itself, 4 processes)" in bench_text(result)
+    text = bench_text(result)
+    assert re.search(r"noise floor \(A/A: the original against itself, \d+ processes\)", text)
 
 
 def noisy_bench(noise: NoiseFloor, ci_low: float) -> BenchResult:
