@@ -37,6 +37,7 @@ from perfloop.sandbox.runner import WorkerOutcome, WorkerStatus, run_in_worker
 
 TIMING_ENTRY = "perfloop.measure.timing:run_timing_task"
 DEFAULT_SETTINGS = MeasureSettings()
+AA_BUDGET_FACTOR = 2  # an A/A whose floor is above min_speedup extends up to 2 budgets
 
 
 @dataclass(frozen=True)
@@ -190,8 +191,12 @@ def measure_noise_floor(
     try:
         if not records:
             raise _NoNoise("no recorded calls to time")
+        # each process gets the A/B's share of time (budget / noise_processes); the A/A,
+        # measured once and shared by all of the target's candidates, may take up to
+        # AA_BUDGET_FACTOR budgets when its first processes leave the floor high
         task = timing_task(same, original_source, records, root, fixed, whole_class)
-        run = run_micro_ab(task, root, fixed, threshold=None)
+        longer = replace(fixed, budget_seconds=AA_BUDGET_FACTOR * settings.budget_seconds)
+        run = run_micro_ab(task, root, longer, threshold=None)
         if run.error is not None or run.estimate is None:
             raise _NoNoise(run.error or "no timings")
     except Exception as exc:
@@ -289,8 +294,8 @@ def run_micro_ab(
     """Run timing processes until the interval is decisive about `threshold` or the budget ends.
 
     With `threshold` None (an A/A run) `settings.processes` processes run, then more
-    while the floor they give (`aa_floor`) is above `min_speedup`, up to the same
-    limits: a floor that would raise the threshold is only believed once more
+    while the floor they give (`aa_floor`) is above `min_speedup`, up to the
+    process limit and the budget: a floor that would raise the threshold is only believed once more
     processes could not bring it down. (One disturbed process among four widens a
     Student's t interval with 3 degrees of freedom enough to hide a real 1.2x; on
     sqlparse's `Lexer.get_tokens`, on a quiet machine, the A/A said 1.19x beside
