@@ -341,6 +341,39 @@ def test_a_change_to_an_attribute_its_getstate_leaves_out_counts_as_a_change(
     assert inputs.kept == set()
 
 
+def test_instances_of_the_candidates_own_class_are_kept_when_its_class_holds_a_lock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pyparsing 3.1.4: `ParserElement.packrat_cache_lock = RLock()`. The candidate's copies
+    # of the inputs are instances of its module's classes; fingerprinted while another
+    # module stood in sys.modules, the class was pickled by value, lock and all, and no
+    # call was ever kept: each block unpickled fresh copies of the whole grammar.
+    source = (
+        "import threading\n"
+        "class Element:\n"
+        "    lock = threading.RLock()\n"
+        "    def __init__(self, pattern):\n        self.pattern = pattern\n"
+        "    def match(self, text):\n        return text.startswith(self.pattern)\n"
+    )
+
+    def module_copy() -> types.ModuleType:
+        module = types.ModuleType("perfloop_locked_demo")
+        exec(source, module.__dict__)
+        return module
+
+    original, candidate = module_copy(), module_copy()
+    monkeypatch.setitem(sys.modules, "perfloop_locked_demo", original)
+    inputs = RecordedInputs([call_bytes(original.Element("ab"), "abc")] * 2)
+    check_same_exceptions(
+        Version(original, original.Element.match),
+        Version(candidate, candidate.Element.match),
+        inputs,
+        ["match(e, 'abc')"] * 2,
+    )
+    assert inputs.kept == {0, 1}
+    assert sys.modules["perfloop_locked_demo"] is original  # put back
+
+
 def test_a_generator_is_pulled_when_its_inputs_are_checked() -> None:
     def drain(xs: list[int]) -> Iterator[int]:
         while xs:

@@ -153,15 +153,19 @@ def load_module_copy(
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    if original_source is not None:
+    if original_source is not None and original_source != source:
         state.define_anew(module, redefined_names(original_source, source))
     return module
 
 
+@functools.lru_cache(maxsize=8)
 def redefined_names(original_source: str, source: str) -> frozenset[str]:
     """The top-level names both sources bind that `source` binds by a statement of its own
     (not in `original_source`): a constant a maintainer's edit changed with the function
-    that reads it (construct's BITS2BYTES_CACHE, ints where it held bytes)."""
+    that reads it (construct's BITS2BYTES_CACHE, ints where it held bytes).
+
+    Cached: a timing process loads the same two sources again and again, and comparing
+    pyparsing 3.1.4's core (6,000 lines) took 0.26 s a load, 1.8 s of a 9.8 s process."""
     try:
         old_tree, new_tree = ast.parse(original_source), ast.parse(source)
     except SyntaxError:
