@@ -295,11 +295,11 @@ def run_micro_ab(
 
     With `threshold` None (an A/A run) `settings.processes` processes run, then more
     while the floor they give (`aa_floor`) is above `min_speedup`, up to the
-    process limit and the budget: a floor that would raise the threshold is only believed once more
-    processes could not bring it down. (One disturbed process among four widens a
-    Student's t interval with 3 degrees of freedom enough to hide a real 1.2x; on
-    sqlparse's `Lexer.get_tokens`, on a quiet machine, the A/A said 1.19x beside
-    candidates measured at [0.97, 1.04] and [1.00, 1.01].)
+    process limit and the budget: a floor that would raise the threshold is only
+    believed once more processes could not bring it down. (One disturbed process
+    among four widens a Student's t interval with 3 degrees of freedom enough to hide
+    a real 1.2x; on sqlparse's `Lexer.get_tokens`, on a quiet machine, the A/A said
+    1.19x beside candidates measured at [0.97, 1.04] and [1.00, 1.01].)
     The first process calibrates the loop count and probes for a cache; the
     others reuse its loop count and its choice of warm or cold blocks.
     """
