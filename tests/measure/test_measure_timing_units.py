@@ -313,6 +313,7 @@ def test_inputs_a_version_changes_stay_fresh_copies_for_every_call() -> None:
     inputs = RecordedInputs([call_bytes([3, 1, 2])])
     check_same_exceptions(version(first_item), version(first_item_popping), inputs, ["a"])
     assert inputs.kept == set()
+    assert inputs.settled == set()  # [3, 1, 2], then [1, 2], then [2]: never settles
     calls = inputs.prepare(3)
     assert len({id(args[0]) for args, _ in calls}) == 3
     assert all(args[0] == [3, 1, 2] for args, _ in calls)
@@ -339,6 +340,60 @@ def test_a_change_to_an_attribute_its_getstate_leaves_out_counts_as_a_change(
     inputs = RecordedInputs([recorded])
     check_same_exceptions(looking, Version(module, module.look_and_count), inputs, ["look(c)"])
     assert inputs.kept == set()
+    assert inputs.settled == set()  # every call counts once more: never settles
+
+
+def test_a_call_that_changes_its_inputs_only_the_first_time_runs_on_its_settled_copy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As pyparsing's `Regex` compiles its pattern on its first call: the first pass of
+    a block gets a fresh copy, the later passes that same copy, and the next block a
+    fresh one again (so every block times one first call per recorded call)."""
+    module = types.ModuleType("perfloop_settled_demo")
+    exec(
+        "import re\n"
+        "class Pattern:\n"
+        "    def __init__(self, text):\n        self.text = text\n"
+        "    def compiled(self):\n"
+        "        if '_re' not in self.__dict__:\n"
+        "            self._re = re.compile(self.text)\n"
+        "        return self._re\n"
+        "def matches(p, s):\n    return p.compiled().match(s) is not None\n",
+        module.__dict__,
+    )
+    monkeypatch.setitem(sys.modules, "perfloop_settled_demo", module)
+    recorded = pickling.dumps(((module.Pattern("a+b"), "aab"), {}), faithful=True)
+    inputs = RecordedInputs([recorded])
+    matching = Version(module, module.matches)
+    check_same_exceptions(matching, matching, inputs, ["matches(p, 'aab')"])
+    assert inputs.kept == set()
+    assert inputs.settled == {0}
+    block = inputs.prepare(3, module)
+    assert len({id(args[0]) for args, _ in block}) == 1
+    assert "_re" not in block[0][0][0].__dict__  # fresh: the block's first call compiles
+    assert [module.matches(*args) for args, _ in block] == [True, True, True]
+    next_block = inputs.prepare(3, module)
+    assert "_re" not in next_block[0][0][0].__dict__
+    assert next_block[0][0][0] is not block[0][0][0]
+    assert inputs.narrowed([0]).settled == {0}
+
+
+def test_a_change_only_the_candidate_makes_never_settles() -> None:
+    """Sorting the list it is given changes it once (a sorted list stays sorted), but the
+    original, min(), leaves its input alone: callers never hand the candidate a list it
+    sorted, so every pass times it on a fresh one."""
+
+    def smallest(xs: list[int]) -> int:
+        return min(xs)
+
+    def smallest_sorting(xs: list[int]) -> int:
+        xs.sort()
+        return xs[0]
+
+    inputs = RecordedInputs([call_bytes([3, 1, 2])])
+    check_same_exceptions(version(smallest), version(smallest_sorting), inputs, ["a"])
+    assert inputs.kept == set() and inputs.settled == set()
+    assert all(args[0] == [3, 1, 2] for args, _ in inputs.prepare(3))
 
 
 def test_instances_of_the_candidates_own_class_are_kept_when_its_class_holds_a_lock(

@@ -144,6 +144,7 @@ class ProcessTimings:
     learning: LearningCheck | None = None
     memory: MemoryPeaks | None = None
     kept_calls: int = 0  # calls whose inputs neither version changed: one copy reused
+    settled_calls: int = 0  # calls whose inputs change once: one fresh copy per block
     recorded_calls: int = 0  # all recorded calls; more than calls_per_pass when sampled
     sample_share: float = 1.0  # the sample's share of a full pass's time (an estimate)
     call_ns: tuple[int, ...] = ()  # each recorded call's time, when this process sampled
@@ -220,6 +221,15 @@ class RecordedInputs:
     both on a copy and compared the copy before and after) reuses one copy per module
     from then on: real inputs can be object graphs that take 100 times the call's own
     time to unpickle (pyparsing 3.1.4's `ParseResults`: 17 s of every timing process).
+
+    A call whose first run changes its inputs and whose second run leaves them as the
+    first left them, in both versions (`settle`), gets a fresh copy in the first pass
+    of each block and runs on that same, settled copy in the block's later passes, as
+    in a workload an object's first call is followed by calls on its settled state.
+    pyparsing 3.1.4's `Regex.parseImpl`: 4 of 67 recorded calls are an element's first
+    (it compiles its pattern then, 26-49 us against 3-11 us later), and their copies,
+    the whole grammar at 5.5 ms each, were unpickled for every one of a block's 35
+    passes: 7.7 s of an 8.7 s timing process timed 40 ms.
     """
 
     def __init__(self, call_args: Sequence[bytes]) -> None:
@@ -232,6 +242,7 @@ class RecordedInputs:
             )
             self.shared.append((tuple(args), dict(kwargs)) if immutable else None)
         self.kept: set[int] = set()
+        self.settled: set[int] = set()
         # calls whose result is lazy (a generator, a zip): pulled when timed, its work
         self.pulled: list[bool] = [False] * len(self.call_args)
         self._kept_copies: weakref.WeakKeyDictionary[types.ModuleType, dict[int, Call]] = (
@@ -247,9 +258,15 @@ class RecordedInputs:
         narrow.call_args = tuple(self.call_args[i] for i in indices)
         narrow.shared = [self.shared[i] for i in indices]
         narrow.kept = {new for new, old in enumerate(indices) if old in self.kept}
+        narrow.settled = {new for new, old in enumerate(indices) if old in self.settled}
         narrow.pulled = [self.pulled[i] for i in indices]
         narrow.call_ns = [self.call_ns[i] for i in indices]
-        narrow._kept_copies = weakref.WeakKeyDictionary()
+        narrow._kept_copies = weakref.WeakKeyDictionary(
+            {
+                module: {new: copies[old] for new, old in enumerate(indices) if old in copies}
+                for module, copies in self._kept_copies.items()
+            }
+        )
         narrow._kept_without_module = {}
         return narrow
 
@@ -261,10 +278,20 @@ class RecordedInputs:
         """Which of `prepare(loops)`'s calls have their lazy result pulled."""
         return self.pulled * loops if any(self.pulled) else []
 
-    def keep(self, index: int) -> None:
-        """Call `index`'s inputs are left unchanged by both versions: reuse one copy."""
+    def keep(self, index: int, copies: Sequence[tuple[types.ModuleType, Call]] = ()) -> None:
+        """Call `index`'s inputs are left unchanged by both versions: reuse one copy,
+        from now on those in `copies` (a module, and a copy of the inputs made from its
+        classes that a call left as it was) rather than unpickle new ones."""
         if self.shared[index] is None:
             self.kept.add(index)
+            for module, call in copies:
+                self._kept_copies.setdefault(module, {})[index] = call
+
+    def settle(self, index: int) -> None:
+        """Call `index` changes its inputs once, then leaves them: after a block's first
+        pass, it runs on the copy that pass settled."""
+        if self.shared[index] is None and index not in self.kept:
+            self.settled.add(index)
 
     def max_loops(
         self,
@@ -276,7 +303,7 @@ class RecordedInputs:
         fresh = [
             data
             for index, (data, shared) in enumerate(zip(self.call_args, self.shared))
-            if shared is None and index not in self.kept
+            if shared is None and index not in self.kept and index not in self.settled
         ]
         limits = [max_calls // max(1, self.calls_per_pass)]
         if fresh:
@@ -292,11 +319,21 @@ class RecordedInputs:
         """
         with _serving(module):
             kept = self._kept_for(module)
-            return [
-                shared if shared is not None else kept.get(index) or _unpickle_call(data)
-                for _ in range(loops)
-                for index, (data, shared) in enumerate(zip(self.call_args, self.shared))
-            ]
+            settled: dict[int, Call] = {}  # this block's copy of each settled call
+            calls = []
+            for _ in range(loops):
+                for index, (data, shared) in enumerate(zip(self.call_args, self.shared)):
+                    if shared is not None:
+                        calls.append(shared)
+                    elif index in kept:
+                        calls.append(kept[index])
+                    elif index in self.settled:
+                        if index not in settled:
+                            settled[index] = _unpickle_call(data)
+                        calls.append(settled[index])
+                    else:
+                        calls.append(_unpickle_call(data))
+            return calls
 
     def _kept_for(self, module: types.ModuleType | None) -> dict[int, Call]:
         """The kept calls' copies for `module` (made now if missing; under `_serving`)."""
@@ -423,7 +460,9 @@ def check_same_exceptions(
     `numbers`: the calls' numbers among all recorded calls, when `inputs` are a sample.
 
     A call whose inputs pickle the same before and after, in both versions, is kept
-    (`RecordedInputs.keep`): later passes reuse one copy of its inputs.
+    (`RecordedInputs.keep`): later passes reuse one copy of its inputs. A call whose
+    inputs changed runs once more on the same copies; if that leaves them as they
+    were after the first run, in both versions, it is settled (`RecordedInputs.settle`).
     """
     original_calls = inputs.prepare(1, original.module)
     try:
@@ -443,9 +482,14 @@ def check_same_exceptions(
             candidate_error, candidate_lazy = _raised(candidate.function, second)
         if original_lazy or candidate_lazy:
             inputs.pulled[index] = True
-        unchanged = before is not None and None not in before
-        if unchanged and before == (_fingerprint(first), _fingerprint(second, candidate)):
-            inputs.keep(index)
+        if before is None or None in before:
+            pass
+        elif before == (after := (_fingerprint(first), _fingerprint(second, candidate))):
+            inputs.keep(index, ((original.module, first), (candidate.module, second)))
+        elif _settles(
+            original, candidate, first, second, before, after, original_error, candidate_error
+        ):
+            inputs.settle(index)
         if (original_error is None) != (candidate_error is None):
             raise BehaviourMismatch(
                 f"recorded call #{numbers[index] if numbers else index} {_describe(reprs, index)}"
@@ -453,6 +497,41 @@ def check_same_exceptions(
                 f"{_outcome_text(candidate_error)} in the candidate; "
                 "it is not the same function, so its speed is not measured"
             )
+
+
+def _settles(
+    original: Version,
+    candidate: Version,
+    first: Call,
+    second: Call,
+    before: tuple[bytes | None, bytes | None],
+    after: tuple[bytes | None, bytes | None],
+    original_error: str | None,
+    candidate_error: str | None,
+) -> bool:
+    """Did the first run of both versions change their inputs, and do second runs on
+    those copies leave them so, raising as before?
+
+    Only where the original changes them too: a candidate that sorts the list it is
+    given, or appends to it, has to be timed on a fresh list every time, since its
+    callers never hand it the list it changed (on one, sorting would look free).
+    (The two versions' changed copies are not compared byte for byte: equal objects
+    pickle apart where one shares a string the other holds twice, as a pattern from
+    `re`'s cache does; the verification tiers compared what they changed.)
+    """
+    if None in before or None in after or before[0] == after[0] or before[1] == after[1]:
+        return False
+    again = _raised(original.function, first)[0], _raised_as(candidate, second)
+    if (again[0] is None) != (original_error is None) or (again[1] is None) != (
+        candidate_error is None
+    ):
+        return False
+    return after == (_fingerprint(first), _fingerprint(second, candidate))
+
+
+def _raised_as(candidate: Version, call: Call) -> str | None:
+    with _installed(candidate):
+        return _raised(candidate.function, call)[0]
 
 
 def _raised(function: Function, call: Call) -> tuple[str | None, bool]:
@@ -814,6 +893,7 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
         learning=learning,
         memory=memory,
         kept_calls=len(inputs.kept),
+        settled_calls=len(inputs.settled),
         recorded_calls=recorded,
         sample_share=share,
         call_ns=measured,
