@@ -25,7 +25,12 @@ For each library (a pinned sdist, downloaded with pip into --cache, default
 
 Per library it prints: targets tried, how many of the top 10 hot functions
 perfloop could not take (with the reasons), improved, applied, speedup [CI],
-tests before -> after, checksum, minutes. The last line is one JSON object:
+tests before -> after, checksum, minutes, and beside the measured speedup what to expect
+of it: the workload speedup perfloop's own figures predict (each improved target's
+share of the profile made faster by its measured ratio: 1 / (1 - sum of share x
+(1 - 1/ratio)), an upper bound where the targets' times overlap), and the smallest
+speedup the pairs could tell from none (the interval's half width as a ratio): a
+predicted gain below it cannot show. The last line is one JSON object:
 {"libraries", "improved", "geomean_workload_speedup", "test_failures_after_apply",
  "checksums_held", "median_minutes"}: "improved" counts libraries where a change
 was applied and the interval lies above 1; the geometric mean is over those;
@@ -322,6 +327,7 @@ class Timing:
     low: float
     high: float
     pairs: int
+    detectable: float = 1.0  # exp(the interval's half width): smaller gains cannot show
 
 
 @dataclass(frozen=True)
@@ -336,6 +342,7 @@ class Row:
     improved: int = 0
     applied: bool = False
     timing: Timing | None = None
+    expected: float | None = None  # the workload speedup perfloop's figures predict
     tests_before: Tests | None = None
     tests_after: Tests | None = None
     checksum_held: bool = True
@@ -349,6 +356,14 @@ class Row:
             return "-" if not self.applied else "not timed"
         t = self.timing
         return f"{t.median:.3f}× [{t.low:.3f}, {t.high:.3f}] ({t.pairs} pairs)"
+
+    @property
+    def expected_text(self) -> str:
+        """What perfloop's figures predict, and what the pairs could see at least."""
+        if self.expected is None:
+            return "-"
+        sees = f", sees >= {self.timing.detectable:.3f}×" if self.timing else ""
+        return f"{self.expected:.3f}×{sees}"
 
     @property
     def workload_improved(self) -> bool:
@@ -513,7 +528,19 @@ def paired_timing(python: Path, pristine: Path, patched: Path, package: str, pai
     spread = math.sqrt(math.fsum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
     half = student_t_quantile(0.975, len(logs) - 1) * spread / math.sqrt(len(logs))
     median = math.exp(statistics_median(logs))
-    return Timing(median, math.exp(mean - half), math.exp(mean + half), pairs)
+    return Timing(median, math.exp(mean - half), math.exp(mean + half), pairs, math.exp(half))
+
+
+def expected_speedup(targets: list[dict]) -> float | None:
+    """The workload speedup perfloop's own figures predict: each improved target's share
+    of the profile made faster by its measured ratio (an upper bound where the targets'
+    times overlap, a function and one it calls). None when nothing improved."""
+    saved = math.fsum(
+        t["share"] * (1 - 1 / t["best"]["speedup"])
+        for t in targets
+        if t["status"] == "improved" and t.get("best") and t["best"].get("speedup")
+    )
+    return 1 / (1 - saved) if 0 < saved < 1 else None
 
 
 def verdict_line(target: dict) -> str:
@@ -573,6 +600,7 @@ def bench_library(name: str, library: Library, args: argparse.Namespace) -> Row:
         improved=sum(t["status"] == "improved" for t in targets),
         applied=applied,
         timing=timing,
+        expected=expected_speedup(targets),
         tests_before=tests_before,
         tests_after=tests_after,
         checksum_held=after == reference,
@@ -600,10 +628,11 @@ def tests_text(row: Row) -> str:
 
 def print_table(rows: list[Row]) -> None:
     header = ("library", "shape", "tried", "top10 refused", "improved", "applied",
-              "workload speedup [95% CI]", "tests", "checksum", "min")  # fmt: skip
+              "workload speedup [95% CI]", "expected", "tests", "checksum", "min")  # fmt: skip
     table = [
         (f"{r.name} {r.version}", r.shape[:28], str(r.tried), str(len(r.refused)),
-         str(r.improved), "yes" if r.applied else "no", r.speedup_text, tests_text(r),
+         str(r.improved), "yes" if r.applied else "no", r.speedup_text, r.expected_text,
+         tests_text(r),
          "held" if r.checksum_held else "CHANGED", f"{r.minutes:.1f}")
         for r in rows
     ]  # fmt: skip
