@@ -458,12 +458,16 @@ def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloo
         )
     kept = min(t.kept_calls for t in timings)
     settled = min(t.settled_calls for t in timings)
-    reuses = [
-        f"{kept} call(s) whose inputs neither version changed reuse one copy per process"
-    ] * bool(kept) + [
-        f"{settled} call(s) whose inputs only their first run changed get a fresh copy in "
-        "each block's first pass and keep it for the later ones"
-    ] * bool(settled)
+    reuses = []
+    if kept:
+        reuses.append(
+            f"{kept} call(s) whose inputs neither version changed reuse one copy per process"
+        )
+    if settled:
+        reuses.append(
+            f"{settled} call(s) whose inputs only their first run changed get a fresh copy "
+            "in each block's first pass and keep it for the later ones"
+        )
     copies = f"fresh input copies ({'; '.join(reuses)})" if reuses else "fresh input copies"
     noise_text = (
         f"; noise floor {noise.floor:.3f}x from an A/A run of {noise.processes} processes"

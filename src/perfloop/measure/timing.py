@@ -478,18 +478,17 @@ def check_same_exceptions(
         started = time.perf_counter_ns()
         original_error, original_lazy = _raised(original.function, first)
         inputs.call_ns[index] = time.perf_counter_ns() - started
-        with _installed(candidate):
-            candidate_error, candidate_lazy = _raised(candidate.function, second)
+        candidate_error, candidate_lazy = _raised_in(candidate, second)
         if original_lazy or candidate_lazy:
             inputs.pulled[index] = True
-        if before is None or None in before:
-            pass
-        elif before == (after := (_fingerprint(first), _fingerprint(second, candidate))):
-            inputs.keep(index, ((original.module, first), (candidate.module, second)))
-        elif _settles(
-            original, candidate, first, second, before, after, original_error, candidate_error
-        ):
-            inputs.settle(index)
+        if before is not None and None not in before:
+            after = (_fingerprint(first), _fingerprint(second, candidate))
+            if after == before:
+                inputs.keep(index, ((original.module, first), (candidate.module, second)))
+            elif _settles(
+                original, candidate, first, second, before, after, original_error, candidate_error
+            ):
+                inputs.settle(index)
         if (original_error is None) != (candidate_error is None):
             raise BehaviourMismatch(
                 f"recorded call #{numbers[index] if numbers else index} {_describe(reprs, index)}"
@@ -519,19 +518,21 @@ def _settles(
     pickle apart where one shares a string the other holds twice, as a pattern from
     `re`'s cache does; the verification tiers compared what they changed.)
     """
-    if None in before or None in after or before[0] == after[0] or before[1] == after[1]:
+    if None in after or before[0] == after[0] or before[1] == after[1]:
         return False
-    again = _raised(original.function, first)[0], _raised_as(candidate, second)
-    if (again[0] is None) != (original_error is None) or (again[1] is None) != (
-        candidate_error is None
+    for version, call, error in (
+        (original, first, original_error),
+        (candidate, second, candidate_error),
     ):
-        return False
+        if (_raised_in(version, call)[0] is None) != (error is None):
+            return False
     return after == (_fingerprint(first), _fingerprint(second, candidate))
 
 
-def _raised_as(candidate: Version, call: Call) -> str | None:
-    with _installed(candidate):
-        return _raised(candidate.function, call)[0]
+def _raised_in(version: Version, call: Call) -> tuple[str | None, bool]:
+    """`_raised` for `version`'s function, swapped into its module while it runs."""
+    with _installed(version):
+        return _raised(version.function, call)
 
 
 def _raised(function: Function, call: Call) -> tuple[str | None, bool]:
