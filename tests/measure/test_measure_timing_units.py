@@ -429,6 +429,53 @@ def test_instances_of_the_candidates_own_class_are_kept_when_its_class_holds_a_l
     assert sys.modules["perfloop_locked_demo"] is original  # put back
 
 
+def test_a_class_made_at_run_time_is_made_over_the_candidates_classes_in_its_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # pyparsing 3.1.4's `infix_notation` makes a `FollowedBy>` class per operator level;
+    # cloudpickle writes it by value, and loads it again as the class it loaded first.
+    # The candidate's copies had the original's such class, made over the original's
+    # `ParserElement` (which holds a lock): they did not pickle under the candidate's
+    # module, no call was kept, and an A/A of `And.parseImpl` read 1.14x.
+    source = (
+        "import threading\n"
+        "class Element:\n"
+        "    lock = threading.RLock()\n"
+        "    def __init__(self, pattern):\n        self.pattern = pattern\n"
+        "    def match(self, text):\n        return text.startswith(self.pattern)\n"
+        "def make_level(name):\n"
+        "    class Level(Element):\n"
+        "        def match(self, text):\n            return super().match(text.strip())\n"
+        "    Level.__name__ = Level.__qualname__ = name + '>'\n"
+        "    return Level\n"
+        "def matches(e, text):\n    return e.match(text)\n"
+    )
+
+    def module_copy() -> types.ModuleType:
+        module = types.ModuleType("perfloop_run_time_class_demo")
+        exec(source, module.__dict__)
+        return module
+
+    original, candidate = module_copy(), module_copy()
+    monkeypatch.setitem(sys.modules, "perfloop_run_time_class_demo", original)
+    level = original.make_level("FollowedBy")("ab")
+    recorded = pickling.dumps(((level, " abc"), {}), faithful=True)  # cloudpickle: by value
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(
+        Version(original, original.matches),
+        Version(candidate, candidate.matches),
+        inputs,
+        ["matches(level, ' abc')"],
+    )
+    assert inputs.kept == {0}
+    [((from_original, _), _)] = inputs.prepare(1, original)
+    [((from_candidate, _), _)] = inputs.prepare(1, candidate)
+    assert type(from_original).__mro__[1] is original.Element
+    assert type(from_candidate).__mro__[1] is candidate.Element
+    assert from_candidate.match(" abc") and from_original.match(" abc")
+    assert sys.modules["perfloop_run_time_class_demo"] is original  # put back
+
+
 def test_a_generator_is_pulled_when_its_inputs_are_checked() -> None:
     def drain(xs: list[int]) -> Iterator[int]:
         while xs:

@@ -34,13 +34,12 @@ import math
 import os
 import pickle
 import random
-import sys
 import time
 import traceback
 import tracemalloc
 import types
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +54,7 @@ from perfloop.runtime.loader import (
     load_module_copy,
     resolve_function,
     resolve_target,
+    serving,
     swapped_in,
 )
 from perfloop.sandbox import tripwire
@@ -317,7 +317,7 @@ class RecordedInputs:
         With `module`, the copies are unpickled while it stands in sys.modules
         under its name, so instances of its classes are made from its classes.
         """
-        with _serving(module):
+        with serving(module):
             kept = self._kept_for(module)
             settled: dict[int, Call] = {}  # this block's copy of each settled call
             calls = []
@@ -336,7 +336,7 @@ class RecordedInputs:
             return calls
 
     def _kept_for(self, module: types.ModuleType | None) -> dict[int, Call]:
-        """The kept calls' copies for `module` (made now if missing; under `_serving`)."""
+        """The kept calls' copies for `module` (made now if missing; under `serving`)."""
         if module is None:
             copies = self._kept_without_module
         else:
@@ -349,24 +349,6 @@ class RecordedInputs:
 def _unpickle_call(data: bytes) -> Call:
     args, kwargs = pickle.loads(data)
     return tuple(args), dict(kwargs)
-
-
-@contextlib.contextmanager
-def _serving(module: types.ModuleType | None) -> Iterator[None]:
-    """Let `module` stand in sys.modules under its name for a while."""
-    if module is None:
-        yield
-        return
-    name = module.__name__
-    previous = sys.modules.get(name)
-    sys.modules[name] = module
-    try:
-        yield
-    finally:
-        if previous is None:
-            del sys.modules[name]
-        else:
-            sys.modules[name] = previous
 
 
 def run_queue_wait_ns() -> int | None:
@@ -561,7 +543,7 @@ def _fingerprint(call: Call, version: Version | None = None) -> bytes | None:
     `Regex.parseImpl` kept its inputs and every block unpickled fresh copies of the
     grammar (6 s of a 9.8 s timing process, 3 pairs of 0.15 ms blocks)."""
     try:
-        with _serving(version.module if version is not None else None):
+        with serving(version.module if version is not None else None):
             return pickling.dumps(call, faithful=True)
     except Exception:
         return None
@@ -751,7 +733,7 @@ def history_calls(task: TimingTask, module: types.ModuleType) -> tuple[bytes, ..
     constructor and steps, unpickled here (in the worker) with the original module in place
     and pickled again as one call."""
     calls = []
-    with _serving(module):
+    with serving(module):
         for data in task.call_args:
             (constructor, steps), _ = pickle.loads(data)
             call = (pickle.loads(constructor), tuple((m, pickle.loads(s)) for m, s in steps))

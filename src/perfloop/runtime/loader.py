@@ -23,7 +23,7 @@ import types
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from perfloop.runtime import state
+from perfloop.runtime import pickling, state
 
 
 class _SourceLoader(importlib.abc.SourceLoader):
@@ -949,6 +949,31 @@ def _point_class_cell(function: Callable[..., object], cls: object) -> None:
         return
     cell = function.__closure__[code.co_freevars.index("__class__")]  # type: ignore[index]
     cell.cell_contents = cls
+
+
+@contextlib.contextmanager
+def serving(module: types.ModuleType | None) -> Iterator[None]:
+    """Let `module` stand in sys.modules under its name for a while (None: nothing
+    changes), so that what is unpickled meanwhile is made from its classes and what is
+    pickled names them as the original's. A module copy (a candidate's) also gets its
+    own table of the classes made at run time (`pickling.classes_of`)."""
+    if module is None:
+        yield
+        return
+    name = module.__name__
+    previous = sys.modules.get(name)
+    if previous is module:
+        yield
+        return
+    sys.modules[name] = module
+    try:
+        with pickling.classes_of(module):
+            yield
+    finally:
+        if previous is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = previous
 
 
 @contextlib.contextmanager

@@ -36,6 +36,7 @@ function depending on hidden state.
 from __future__ import annotations
 
 import collections
+import contextlib
 import copyreg
 import importlib
 import inspect
@@ -45,7 +46,7 @@ import re
 import sys
 import types
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 PROTOCOL = 4
@@ -801,6 +802,50 @@ def check_loads(data: bytes, unpickler: type[pickle.Unpickler] = pickle.Unpickle
         return unpickler(io.BytesIO(data)).load()
     finally:
         tracking._DYNAMIC_CLASS_TRACKER_BY_ID = live
+
+
+# each module copy's own table of the classes cloudpickle wrote by value (see classes_of)
+_CLASS_TABLES: weakref.WeakKeyDictionary[types.ModuleType, tuple[Any, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextlib.contextmanager
+def classes_of(module: types.ModuleType) -> Iterator[None]:
+    """Load and write classes made at run time (cloudpickle writes them by value) with a
+    table of its own for `module`, a copy of a module that stands in for the live one.
+
+    cloudpickle finds a class it wrote by value by the tracker id it wrote with it, and
+    loads the same bytes as the class it loaded them as before. Shared, a candidate's
+    copy of the inputs had the original's run-time classes, made over the original
+    module's classes: pyparsing 3.1.4's `infix_notation` makes a `FollowedBy>` class
+    per operator level, and in the copies of the candidate of `And.parseImpl` it was
+    the original's, so those copies did not pickle under the candidate's module
+    ("cannot pickle '_thread.RLock'": the original's `ParserElement`, written by value,
+    took its lock along). The timing could not tell a call that left them as they were,
+    and 63 of 68 calls unpickled fresh copies of the grammar in every pass. With a table
+    per module copy, those classes are made over the copy's own classes.
+    """
+    try:
+        import cloudpickle.cloudpickle as tracking
+    except ImportError:  # nothing was written by value
+        yield
+        return
+    names = ("_DYNAMIC_CLASS_TRACKER_BY_ID", "_DYNAMIC_CLASS_TRACKER_BY_CLASS")
+    if not all(hasattr(tracking, name) for name in names):
+        yield
+        return
+    own = _CLASS_TABLES.get(module)
+    if own is None:
+        own = _CLASS_TABLES[module] = (weakref.WeakValueDictionary(), weakref.WeakKeyDictionary())
+    live = tuple(getattr(tracking, name) for name in names)
+    for name, table in zip(names, own):
+        setattr(tracking, name, table)
+    try:
+        yield
+    finally:
+        for name, table in zip(names, live):
+            setattr(tracking, name, table)
 
 
 def _error(exc: BaseException) -> str:

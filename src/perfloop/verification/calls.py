@@ -24,7 +24,7 @@ import signal
 import sys
 import time
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from perfloop.runtime.lazy import pull_at_most, settle
@@ -34,6 +34,7 @@ from perfloop.runtime.loader import (
     load_function_into,
     load_module_copy,
     resolve_target,
+    serving,
     swapped_in,
 )
 from perfloop.sandbox import tripwire
@@ -154,24 +155,6 @@ def installed(version: Version) -> contextlib.AbstractContextManager[None]:
     if version.in_place is None:
         return contextlib.nullcontext()
     return swapped_in(version.module, version.in_place, version.function)
-
-
-@contextlib.contextmanager
-def serving(module: types.ModuleType) -> Iterator[None]:
-    """Let `module` stand in sys.modules under its name for a while."""
-    name = module.__name__
-    previous = sys.modules.get(name)
-    if previous is module:
-        yield
-        return
-    sys.modules[name] = module
-    try:
-        yield
-    finally:
-        if previous is None:
-            sys.modules.pop(name, None)
-        else:
-            sys.modules[name] = previous
 
 
 def _on_alarm(signum: int, frame: object) -> None:

@@ -41,7 +41,7 @@ from pathlib import Path
 
 from perfloop.model import Limits, ObjectHistory
 from perfloop.runtime import pickling
-from perfloop.runtime.loader import attribute_name
+from perfloop.runtime.loader import attribute_name, serving
 from perfloop.sandbox.runner import run_in_worker
 from perfloop.verification import calls as calling
 from perfloop.verification.compare import ComparePolicy, compare_values
@@ -224,7 +224,7 @@ class _Checker:
         return found
 
     def _loads(self, version: calling.Version, data: bytes) -> tuple[tuple[object, ...], dict]:
-        with calling.serving(version.module):
+        with serving(version.module):
             return pickle.loads(data)  # type: ignore[no-any-return]
 
     def construct(self, version: calling.Version, data: bytes) -> calling.CallResult:
