@@ -707,6 +707,34 @@ CASES = [
         "16 bytes (a FLAC MD5 field)",
     ),
     Case(
+        "drop-typing-cast",
+        """
+        from typing import Tuple, cast
+
+        class Result:
+            def __init__(self, items):
+                self.items = items
+
+            def copy(self):
+                return Result(list(self.items))
+
+        def cached(cache, key):  # pyparsing 3.1.4 ParserElement._parseCache, a cache hit
+            value = cache.get(key)
+            value = cast(Tuple[int, Result, int], value)
+            loc, result, end = value[0], value[1].copy(), value[2]
+            return loc, len(result.items), end
+        """,
+        "cached",
+        lambda: (
+            {
+                ("expr", i): (i + 3, SimpleNamespace(copy=lambda: SimpleNamespace(items=[1, 2])), i)
+                for i in range(50)
+            },
+            ("expr", 7),
+        ),
+        "a packrat cache hit",
+    ),
+    Case(
         "match-group-subscript",
         """
         import re

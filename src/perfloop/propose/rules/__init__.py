@@ -16,6 +16,7 @@ from perfloop.propose.rules.counter_loop import CounterLoop
 from perfloop.propose.rules.counting_dict_get import CountingDictGet
 from perfloop.propose.rules.deque_queue import DequeQueue
 from perfloop.propose.rules.dispatch_dict import DispatchDict
+from perfloop.propose.rules.drop_typing_cast import DropTypingCast
 from perfloop.propose.rules.enumerate_index import EnumerateIndex
 from perfloop.propose.rules.generator_to_comprehension import GeneratorToComprehension
 from perfloop.propose.rules.hoist_attribute_lookup import HoistAttributeLookup
@@ -83,6 +84,7 @@ RULES: tuple[Rule, ...] = (
     MathSqrt(),
     LambdaToOperator(),
     MatchGroupSubscript(),
+    DropTypingCast(),
     SquareMultiply(),
     OrChainMembership(),
     DispatchDict(),  # 2: an if/elif chain in place; after or-chain-membership, whose
@@ -143,7 +145,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "memoize-recursive", "memoize-repeated-calls", "cache-pure-function",
         "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
-        "match-group-subscript", "precomputed-table",
+        "match-group-subscript", "precomputed-table", "drop-typing-cast",
         "square-multiply", "regex-literal-str", "bisect-sorted-search", "int-from-bytes",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
