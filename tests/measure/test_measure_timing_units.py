@@ -396,6 +396,22 @@ def test_a_change_only_the_candidate_makes_never_settles() -> None:
     assert all(args[0] == [3, 1, 2] for args, _ in inputs.prepare(3))
 
 
+LOCKED_ELEMENT = (
+    "import threading\n"
+    "class Element:\n"
+    "    lock = threading.RLock()\n"
+    "    def __init__(self, pattern):\n        self.pattern = pattern\n"
+    "    def match(self, text):\n        return text.startswith(self.pattern)\n"
+)  # pyparsing 3.1.4: `ParserElement.packrat_cache_lock = RLock()`
+
+
+def module_of(name: str, source: str) -> types.ModuleType:
+    """A new module object named `name`, made by running `source` (one copy of a module)."""
+    module = types.ModuleType(name)
+    exec(source, module.__dict__)
+    return module
+
+
 def test_instances_of_the_candidates_own_class_are_kept_when_its_class_holds_a_lock(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -403,20 +419,7 @@ def test_instances_of_the_candidates_own_class_are_kept_when_its_class_holds_a_l
     # of the inputs are instances of its module's classes; fingerprinted while another
     # module stood in sys.modules, the class was pickled by value, lock and all, and no
     # call was ever kept: each block unpickled fresh copies of the whole grammar.
-    source = (
-        "import threading\n"
-        "class Element:\n"
-        "    lock = threading.RLock()\n"
-        "    def __init__(self, pattern):\n        self.pattern = pattern\n"
-        "    def match(self, text):\n        return text.startswith(self.pattern)\n"
-    )
-
-    def module_copy() -> types.ModuleType:
-        module = types.ModuleType("perfloop_locked_demo")
-        exec(source, module.__dict__)
-        return module
-
-    original, candidate = module_copy(), module_copy()
+    original, candidate = (module_of("perfloop_locked_demo", LOCKED_ELEMENT) for _ in "ab")
     monkeypatch.setitem(sys.modules, "perfloop_locked_demo", original)
     inputs = RecordedInputs([call_bytes(original.Element("ab"), "abc")] * 2)
     check_same_exceptions(
@@ -437,12 +440,7 @@ def test_a_class_made_at_run_time_is_made_over_the_candidates_classes_in_its_cop
     # The candidate's copies had the original's such class, made over the original's
     # `ParserElement` (which holds a lock): they did not pickle under the candidate's
     # module, no call was kept, and an A/A of `And.parseImpl` read 1.14x.
-    source = (
-        "import threading\n"
-        "class Element:\n"
-        "    lock = threading.RLock()\n"
-        "    def __init__(self, pattern):\n        self.pattern = pattern\n"
-        "    def match(self, text):\n        return text.startswith(self.pattern)\n"
+    source = LOCKED_ELEMENT + (
         "def make_level(name):\n"
         "    class Level(Element):\n"
         "        def match(self, text):\n            return super().match(text.strip())\n"
@@ -451,12 +449,7 @@ def test_a_class_made_at_run_time_is_made_over_the_candidates_classes_in_its_cop
         "def matches(e, text):\n    return e.match(text)\n"
     )
 
-    def module_copy() -> types.ModuleType:
-        module = types.ModuleType("perfloop_run_time_class_demo")
-        exec(source, module.__dict__)
-        return module
-
-    original, candidate = module_copy(), module_copy()
+    original, candidate = (module_of("perfloop_run_time_class_demo", source) for _ in "ab")
     monkeypatch.setitem(sys.modules, "perfloop_run_time_class_demo", original)
     level = original.make_level("FollowedBy")("ab")
     recorded = pickling.dumps(((level, " abc"), {}), faithful=True)  # cloudpickle: by value
