@@ -83,3 +83,25 @@ def test_a_plausible_noise_floor_says_the_original_varied_that_much() -> None:
     reason = select_best(REF, 0.153, 200, tried).reason or ""
     assert reason.startswith("1 candidate verified, none faster beyond the threshold (1.18x")
     assert "the original timed against itself varied that much" in reason
+
+
+SAME_CODE = (
+    "not timed: on each of its 68 recorded calls it runs the very instructions the original "
+    "runs (its edit is in code those calls never reach), so a timing could show only noise"
+)
+
+
+def test_candidates_that_run_the_originals_instructions_say_so_not_none_faster() -> None:
+    """pyparsing 3.1.4's `Forward.parseImpl`: `set-membership` edits a branch that no
+    recorded call takes; it is not timed, and the summary must not read as a lost race."""
+    alike = _verified("rule:set-membership", Measurement(None, False, untimed=SAME_CODE))
+    reason = select_best(REF, 0.05, 68, [alike]).reason or ""
+    assert reason.startswith("1 candidate verified, none timed: on the recorded calls it runs")
+    assert "none faster" not in reason and "failed" not in reason
+    both = [alike, _verified("rule:a", _timed(1.0))]
+    reason = select_best(REF, 0.05, 68, both).reason or ""
+    assert reason.startswith("2 candidates verified, none faster beyond the threshold (1 ran")
+    failed = [alike, _verified("rule:b", Measurement(None, False, LOAD_FAILED))]
+    reason = select_best(REF, 0.05, 68, failed).reason or ""
+    assert reason.startswith("2 candidates verified, none timed (1 could not be timed: the orig")
+    assert reason.endswith("; 1 ran the original's very instructions, so was not timed)")

@@ -439,6 +439,13 @@ class Measurement:
     """The candidate got far faster on calls it had already seen (measure.micro.CACHE_FACTOR):
     it keeps answers between calls (a cache), so replayed calls cannot show what it is
     worth and the whole workload judges it."""
+    untimed: str | None = None
+    """Why a verified candidate was not timed, though nothing failed: on the recorded calls
+    it runs the very instructions the original runs (`perfloop.measure.executed`)."""
+
+    def missing_speedup(self) -> str:
+        """Why there is no speedup figure, for a reader: why it was not timed, or what failed."""
+        return self.untimed or f"timing failed: {self.error or 'no reason given'}"
 
     @property
     def improved(self) -> bool:

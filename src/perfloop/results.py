@@ -241,8 +241,9 @@ class BenchResult:
 
     @property
     def exit_code(self) -> int:
-        """0 measured, 3 nothing to time it on, 1 timing failed (the candidate crashed or hung)."""
-        if self.measurement.speedup is not None:
+        """0 measured (or nothing to time: it runs the original's very instructions), 3 no
+        calls to time it on, 1 timing failed (the candidate crashed or hung)."""
+        if self.measurement.speedup is not None or self.measurement.untimed:
             return 0
         return 3 if self.calls_recorded == 0 else 1
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfloop.measure.counters import count_instructions
+from perfloop.measure.executed import only_the_body_differs
 from perfloop.measure.settings import MeasureSettings
 from perfloop.measure.stats import (
     INTERIM_CONFIDENCE,
@@ -72,6 +73,7 @@ class MicroRun:
     threshold: float
     seconds: float
     error: str | None = None
+    same_instructions: int = 0  # the first process found nothing to time (ProcessTimings)
 
 
 def measure_candidate(
@@ -117,7 +119,15 @@ def _measure_candidate(
         return Measurement(None, False, "no recorded calls to time the candidate on")
     threshold = time_threshold(settings, noise)
     task = timing_task(candidate, original_source, records, root, settings, whole_class)
+    if not whole_class and only_the_body_differs(
+        original_source, candidate.module_source, candidate.function.qualname
+    ):
+        task = replace(task, compare_instructions=True)
     run = run_micro_ab(task, root, settings, threshold)
+    if run.same_instructions:
+        return Measurement(
+            None, False, objective=settings.objective, untimed=same_instructions_text(run)
+        )
     if run.error is not None or run.estimate is None:
         return Measurement(None, False, run.error or "no timings", objective=settings.objective)
     speedup = summarise_run(run, settings, noise)
@@ -148,6 +158,16 @@ def _measure_candidate(
         objective=settings.objective,
         notes=notes,
         learns=keeps_answers(run.timings[0].learning),
+    )
+
+
+def same_instructions_text(run: MicroRun) -> str:
+    calls = "its one recorded call" if run.same_instructions == 1 else (
+        f"each of its {run.same_instructions} recorded calls"
+    )  # fmt: skip
+    return (
+        f"not timed: on {calls} it runs the very instructions the original runs (its edit "
+        "is in code those calls never reach), so a timing could show only noise"
     )
 
 
@@ -324,6 +344,12 @@ def run_micro_ab(
         timings.append(outcome.value)
         if number == 1:
             first = outcome.value
+            if first.same_instructions:
+                elapsed = time.perf_counter() - started
+                return MicroRun(
+                    tuple(timings), None, Decision.UNDECIDED, threshold or 0, elapsed,
+                    same_instructions=first.same_instructions,
+                )  # fmt: skip
             # the others reuse its loop count and its choice of warm or cold blocks, and
             # sample a long pass as it did, from the call times it measured
             task = replace(

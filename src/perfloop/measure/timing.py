@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from perfloop.measure.executed import MAX_TRACED_INSTRUCTIONS, InstructionTrace, target_codes
 from perfloop.measure.stats import Side, abba_schedule
 from perfloop.model import MemoryPeaks
 from perfloop.runtime import pickling
@@ -105,6 +106,10 @@ class TimingTask:
     # each recorded call's time in the original, from the first process, when a pass over
     # all is long: this process samples the calls (`choose_sample`) before loading any
     call_ns: tuple[int, ...] = ()
+    # before timing, compare the instructions both versions run on each call (set only
+    # where the candidate's module differs from the original's just in the function's
+    # body: `perfloop.measure.executed.only_the_body_differs`); the probing process does
+    compare_instructions: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +153,9 @@ class ProcessTimings:
     recorded_calls: int = 0  # all recorded calls; more than calls_per_pass when sampled
     sample_share: float = 1.0  # the sample's share of a full pass's time (an estimate)
     call_ns: tuple[int, ...] = ()  # each recorded call's time, when this process sampled
+    # the recorded calls on each of which both versions ran the same instructions, when
+    # that is all of them (then nothing was timed: see `perfloop.measure.executed`)
+    same_instructions: int = 0
 
     @property
     def sampled(self) -> bool:
@@ -532,6 +540,30 @@ def _raised(function: Function, call: Call) -> tuple[str | None, bool]:
     return None, lazy
 
 
+def same_instructions(original: Version, candidate: Version, inputs: RecordedInputs) -> int:
+    """How many recorded calls both versions ran with the very same instructions in the
+    target's code (`perfloop.measure.executed`), when that is every call; 0 as soon as one
+    call differs, or when a trace could not be completed. Each version runs each call
+    once more, on fresh copies of its inputs, as `_raised` runs it."""
+    codes = target_codes(original.function), target_codes(candidate.function)
+    if not all(codes):
+        return 0
+    copies = inputs.prepare(1, original.module), inputs.prepare(1, candidate.module)
+    left = [MAX_TRACED_INSTRUCTIONS, MAX_TRACED_INSTRUCTIONS]  # per version, for the pass
+    for first, second in zip(*copies):
+        digests = []
+        for side, version, call in ((0, original, first), (1, candidate, second)):
+            with _installed(version), InstructionTrace(codes[side], left[side]) as trace:
+                _raised(version.function, call)
+            if not trace.complete:
+                return 0
+            left[side] -= trace.count
+            digests.append(trace.digest())
+        if digests[0] != digests[1]:
+            return 0
+    return len(copies[0])
+
+
 def _fingerprint(call: Call, version: Version | None = None) -> bytes | None:
     """The inputs' bytes with every attribute (None where they do not pickle): equal bytes
     before and after a call mean the call left them as they were.
@@ -838,6 +870,12 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
                 learning = check_learning(fresh_original, fresh_candidate, inputs)
             cold = task.cold or (learning is not None and learning.learns)
             check_same_exceptions(original, candidate, inputs, reprs, sample or ())
+            if task.compare_instructions and task.probe and sample is None:
+                alike = same_instructions(original, candidate, inputs)
+                if alike:  # no timing could show more than noise
+                    return ProcessTimings(
+                        (), (), 0, alike, recorded_calls=recorded, same_instructions=alike
+                    )
             if sample is None and (sample := choose_sample(inputs.call_ns)) is not None:
                 measured, share = tuple(inputs.call_ns), _share(inputs.call_ns, sample)
                 inputs = inputs.narrowed(sample)

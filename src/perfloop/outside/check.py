@@ -213,9 +213,12 @@ def _check_function(
             measurement = judged_on_workload(
                 measurement, compare_on_workload(settings, candidate, cache=True)
             )
-        status, reason = _speed_status(
-            measurement.speedup, measurement.error, settings, context.max_slowdown
-        )
+        if measurement.untimed:  # the change is in code the recorded calls never run
+            status, reason = CheckStatus.SAME_SPEED, measurement.untimed
+        else:
+            status, reason = _speed_status(
+                measurement.speedup, measurement.error, settings, context.max_slowdown
+            )
         if judgement.weak:
             reason += f"; weakly verified ({strength_text(judgement.strength, verdict)})"
     context.store.save_candidate_result(

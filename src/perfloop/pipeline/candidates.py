@@ -498,14 +498,34 @@ def _why_nothing_faster(tried: Sequence[CandidateResult], notes: Sequence[str] =
         and r.measurement is not None
         and r.measurement.error
     ]
+    alike = sum(
+        1
+        for r in tried
+        if r.verdict
+        and r.verdict.status is VerdictStatus.EQUIVALENT
+        and r.measurement is not None
+        and r.measurement.untimed
+    )
+    if alike and alike == verified:  # nothing to time: say so, not "none faster"
+        which = "it runs" if verified == 1 else "each runs"
+        return (
+            f"{counted} verified, none timed: on the recorded calls {which} the very "
+            "instructions the original runs (the edits are in code those calls never reach)"
+        )
     if untimed and len(untimed) == verified:  # none was timed: say why, not "none faster"
         which = "it" if verified == 1 else "any of them"
         return f"{counted} verified, but timing {which} failed: {untimed[-1].splitlines()[0]}"
+    others = []
     if untimed:
-        return (
-            f"{counted} verified, none faster beyond the threshold "
-            f"({len(untimed)} could not be timed: {untimed[-1].splitlines()[0]})"
+        others.append(f"{len(untimed)} could not be timed: {untimed[-1].splitlines()[0]}")
+    if alike:
+        was = "was" if alike == 1 else "were"
+        others.append(f"{alike} ran the original's very instructions, so {was} not timed")
+    if others:
+        none = (
+            "none timed" if len(untimed) + alike == verified else "none faster beyond the threshold"
         )
+        return f"{counted} verified, {none} ({'; '.join(others)})"
     return f"{counted} verified, none faster beyond the threshold{_raised_by_noise(tried)}"
 
 

@@ -273,7 +273,8 @@ def _candidate_line(result: CandidateResult) -> str:
         return f"{origin}: {verdict.status.value}{found} [{tiers}]"
     measurement = result.measurement
     if measurement is None or measurement.speedup is None:
-        return f"{origin}: same behaviour [{tiers}]; not timed"
+        why = measurement.missing_speedup() if measurement else "not timed"
+        return f"{origin}: same behaviour [{tiers}]; {why}"
     threshold = measurement.speedup.threshold or 1.0
     return f"{origin}: same behaviour [{tiers}]; {speed_text(measurement.speedup, threshold)}"
 
@@ -430,7 +431,7 @@ def bench_html(result: BenchResult) -> str:
     )
     speedup = result.measurement.speedup
     if speedup is None:
-        page.paragraph(f"Not measured: {result.measurement.error}")
+        page.paragraph(f"Not measured: {result.measurement.missing_speedup()}")
         return page.html()
     page.add(
         f'<p><strong id="speedup">{html.escape(ratio_text(speedup))}</strong> (original time / '

@@ -176,6 +176,7 @@ def measurement_document(measurement: Measurement | None) -> Document | None:
         "speedup": _speedup(measurement.speedup),
         "faster": measurement.faster,
         "error": measurement.error,
+        "untimed": measurement.untimed,
     }
 
 

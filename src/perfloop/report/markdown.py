@@ -77,8 +77,8 @@ def _candidate_line(result: CandidateResult) -> str:
         return f"- {origin}: {verdict.status.value}: {verdict.reason}"
     measurement = result.measurement
     if measurement is None or measurement.speedup is None:
-        error = measurement.error if measurement else "not measured"
-        return f"- {origin}: same behaviour [{tiers_text(verdict)}]; timing failed: {error}"
+        why = measurement.missing_speedup() if measurement else "not measured"
+        return f"- {origin}: same behaviour [{tiers_text(verdict)}]; {why}"
     verdict_word = "faster" if measurement.faster else "not faster beyond the threshold"
     threshold = measurement.speedup.threshold
     if threshold is not None:  # the figures that decided it: significant, yet below?
@@ -355,7 +355,7 @@ def bench_markdown(result: BenchResult) -> str:
     lines = [f"## perfloop bench `{result.function}`", ""]
     speedup = result.measurement.speedup
     if speedup is None:
-        lines += [f"Not measured: {result.measurement.error}", ""]
+        lines += [f"Not measured: {result.measurement.missing_speedup()}", ""]
     else:
         lines += [
             f"**{ratio_text(speedup)}** (original time / candidate time, 95% interval): "

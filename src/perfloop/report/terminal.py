@@ -178,7 +178,9 @@ def bench_text(result: BenchResult) -> str:
     ]
     speedup = measurement.speedup
     if speedup is None:
-        lines.append(f"speedup: not measured (exit {result.exit_code}): {measurement.error}")
+        lines.append(
+            f"speedup: not measured (exit {result.exit_code}): {measurement.missing_speedup()}"
+        )
     else:
         lines.append(
             f"speedup: {ratio_text(speedup)} (original time / candidate time, 95% CI): "

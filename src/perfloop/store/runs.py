@@ -136,7 +136,7 @@ CREATE TABLE IF NOT EXISTS measurements (
     pairs INTEGER,
     method TEXT,
     faster INTEGER NOT NULL,
-    error TEXT,
+    error TEXT,                      -- why there is no ratio: a failure, or "not timed: ..."
     PRIMARY KEY (run_id, subject)
 );
 CREATE TABLE IF NOT EXISTS llm_calls (
@@ -354,7 +354,7 @@ class RunStore:
                     candidate.candidate_id,
                     measurement.speedup,
                     measurement.faster,
-                    measurement.error,
+                    measurement.error or measurement.untimed,  # "not timed: ..." says why
                 )
 
     def save_workload_measurement(
