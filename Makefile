@@ -42,13 +42,15 @@ $(VENV)/.installed-browser: $(VENV)/.installed
 		|| echo "warning: could not install chromium; the HTML report's browser test will be skipped"
 	touch $@
 
-# The whole suite, serially. On two processes it would be (and the tests are marked for it):
-#   $(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not serial"
-#   $(PY) -m pytest -m serial
-# but its only full try, at load 7-9, had 3 unidentified failures in its first 73 tests, so
-# CI keeps the serial run until that command is green.
+# The whole suite in two passes: every test not marked `serial` on two processes, each test
+# module on one of them as a whole (its module-scoped fixtures built once; the long modules
+# handed out first, see tests/conftest.py), then the `serial` ones alone, whose timing
+# verdicts a neighbouring test's load could flip. From a clean clone on 6 December 2026:
+# 2,220 tests in 35.1 minutes, then 40 in 1.2 (the serial run took 62-65 minutes).
+# Either pass failing fails `make`, pytest's exit code 5 (nothing collected) too.
 test: $(VENV)/.installed-llm $(VENV)/.installed-ray $(VENV)/.installed-browser
-	$(PY) -m pytest --durations=25
+	$(PY) -m pytest -n 2 --dist loadscope --no-loadscope-reorder -m "not serial" --durations=25
+	$(PY) -m pytest -m serial --durations=10
 
 # The developers' fast lane: the unit tests (no whole pipelines, no real workloads, no
 # LLM), on two processes. CI runs everything through `make test`.
