@@ -86,9 +86,11 @@ def _nested(code: types.CodeType) -> Iterator[types.CodeType]:
             yield from _nested(constant)
 
 
+@functools.lru_cache(maxsize=256)
 def _instruction_keys(code: types.CodeType) -> dict[int, bytes]:
     """Each instruction's offset -> what it does, without where it is: the opcode's
-    name and its argument (a jump's target is left out)."""
+    name and its argument (a jump's target is left out). Cached: a trace is made per
+    recorded call and version, over the same code objects."""
     keys = {}
     for instruction in dis.get_instructions(code):
         value = instruction.argval

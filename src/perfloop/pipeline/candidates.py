@@ -490,22 +490,13 @@ def _why_nothing_faster(tried: Sequence[CandidateResult], notes: Sequence[str] =
             return f"the one candidate did not behave the same{where}"
         return f"none of {len(tried)} candidates behaved the same{where}"
     counted = "1 candidate" if verified == 1 else f"{verified} candidates"
-    untimed = [
-        r.measurement.error
+    measured = [  # the verified candidates' measurements
+        r.measurement
         for r in tried
-        if r.verdict
-        and r.verdict.status is VerdictStatus.EQUIVALENT
-        and r.measurement is not None
-        and r.measurement.error
+        if r.verdict and r.verdict.status is VerdictStatus.EQUIVALENT and r.measurement
     ]
-    alike = sum(
-        1
-        for r in tried
-        if r.verdict
-        and r.verdict.status is VerdictStatus.EQUIVALENT
-        and r.measurement is not None
-        and r.measurement.untimed
-    )
+    untimed = [m.error for m in measured if m.error]
+    alike = sum(1 for m in measured if m.untimed)
     if alike and alike == verified:  # nothing to time: say so, not "none faster"
         which = "it runs" if verified == 1 else "each runs"
         return (
