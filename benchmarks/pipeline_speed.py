@@ -1,17 +1,20 @@
-"""How long `perfloop optimize` takes with one worker and with the local worker pool, and
-whether both judge every candidate the same.
+"""How long `perfloop optimize` takes with one fresh worker, with the local worker pool of
+fresh workers and with the pool of warm workers, and whether all three judge every
+candidate the same.
 
     .venv/bin/python benchmarks/pipeline_speed.py                      # the bundled example
     .venv/bin/python benchmarks/pipeline_speed.py --libraries chardet  # and a real library
 
 For each subject, the bundled example (examples/shop) and any library named from the
 real-library bed (benchmarks/real_libraries.py: its pinned sdist, workload and venv), the
-script runs the real command as a user would, `perfloop optimize --no-cache --json`, once
-with `--workers 1` (the behaviour before the pool: one candidate at a time) and once with
-the pool perfloop plans by default (the CPU count, fewer if memory is short), in the same
-folder, its `.perfloop` removed before each run. The second run is given the targets the
-first one chose (`--function`): which functions rank hottest varies from one profile to
-the next on a busy machine, and the two runs must do the same work. It records the wall
+script runs the real command as a user would, `perfloop optimize --no-cache --json`, three
+times in the same folder, its `.perfloop` removed before each run: `--workers 1
+--no-warm-workers` (the behaviour before the pool and warm workers: one candidate at a
+time, a new interpreter per task), `--no-warm-workers` with the pool perfloop plans by
+default (the CPU count, fewer if memory is short), and the default (that pool, with warm
+workers: perfloop.sandbox.warm). The later runs are given the targets the first one chose
+(`--function`): which functions rank hottest varies from one profile to the next on a busy
+machine, and the runs must do the same work. It records the wall
 time, the CPU time of perfloop and every process it waited for (user + sys, from
 getrusage), the machine's load average before each run (the machine may be shared: the
 load says how far to trust the wall times), and from the run store every candidate's
@@ -19,14 +22,16 @@ verdict in the order stored (function, origin, gate, status, tiers run).
 
 It prints a table, then as its last line one JSON object of the headline figures:
 
-    workers (the pool's size), subjects, wall_ratio and cpu_ratio per subject (one worker
-    over the pool: above 1 means the pool is faster), verdicts_agree per subject (every
-    candidate both runs tried has the same verdict in both), same_order per subject (and
-    the run store holds them in the same order), tried_by_one (candidates only one of the
-    two tried: combinations of rules are searched by measured gain, so timing noise can
-    change which are tried), decisions_agree per
-    subject (each target's status and winner, compared target by target; they depend on
-    timing too), load_average
+    workers (the pool's size), subjects, wall_ratio and cpu_ratio per subject (one fresh
+    worker over the warm pool: above 1 means the warm pool is faster),
+    fresh_pool_wall_ratio (one fresh worker over the fresh pool), warm_wall_ratio and
+    warm_cpu_ratio (the fresh pool over the warm pool: what warm workers add),
+    seconds (wall seconds of each run), verdicts_agree per subject (every candidate two
+    runs both tried has the same verdict in each), same_order per subject (and the run
+    store holds them in the same order), tried_by_one (candidates only some runs tried:
+    combinations of rules are searched by measured gain, so timing noise can change which
+    are tried), decisions_agree per subject (each target's status and winner, compared
+    target by target; they depend on timing too), load_average
 
 A real library takes 10 minutes or more per run: name one at a time on a shared machine.
 """
@@ -72,6 +77,7 @@ class Subject:
 class Timed:
     """One run of `perfloop optimize`: its times, and what it decided."""
 
+    label: str  # "1 fresh", "2 fresh", "2 warm"
     workers: int
     wall: float
     cpu: float
@@ -108,10 +114,11 @@ def library(name: str, scratch: Path, cache: Path) -> Subject:
 
 
 def optimize(
-    subject: Subject, workers: int, timeout: float, targets: tuple[str, ...] = ()
+    subject: Subject, workers: int, warm: bool, timeout: float, targets: tuple[str, ...] = ()
 ) -> Timed:
     shutil.rmtree(subject.root / ".perfloop", ignore_errors=True)
     command = [*subject.perfloop, "optimize", "--workers", str(workers), "--no-cache", "--json"]
+    command += [] if warm else ["--no-warm-workers"]
     command += [f"--function={target}" for target in targets]
     load = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -136,7 +143,8 @@ def optimize(
             for t in document["targets"]
         )
     )
-    return Timed(workers, wall, cpu, load, stored_verdicts(subject.root), decisions)
+    label = f"{workers} {'warm' if warm else 'fresh'}"
+    return Timed(label, workers, wall, cpu, load, stored_verdicts(subject.root), decisions)
 
 
 def stored_verdicts(root: Path) -> tuple[Verdict, ...]:
@@ -165,38 +173,41 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def print_table(results: dict[str, tuple[Timed, Timed]]) -> None:
-    print(f"{'subject':<10} {'workers':>7} {'wall s':>8} {'CPU s':>8} {'load':>5}  verdicts")
+def print_table(results: dict[str, list[Timed]]) -> None:
+    print(f"{'subject':<10} {'workers':>8} {'wall s':>8} {'CPU s':>8} {'load':>5}  verdicts")
     for name, runs in results.items():
         one = runs[0]
         for run in runs:
             agree = compared(one, run)[0]
             same = "-" if run is one else ("same verdicts" if agree else "verdicts DIFFER")
-            counts = {}
+            counts: dict[str, int] = {}
             for verdict in run.verdicts:
                 status = verdict[3] or ("gate" if not verdict[2] else "none")
                 counts[status] = counts.get(status, 0) + 1
             summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
             print(
-                f"{name:<10} {run.workers:>7} {run.wall:>8.1f} {run.cpu:>8.1f} "
+                f"{name:<10} {run.label:>8} {run.wall:>8.1f} {run.cpu:>8.1f} "
                 f"{run.load:>5.2f}  {summary} ({same})"
             )
-        pool = runs[1]
-        print(f"{'':<10} {'ratio':>7} {one.wall / pool.wall:>8.2f} {one.cpu / pool.cpu:>8.2f}")
-        by_key = {v[:2]: v for v in pool.verdicts}
-        for verdict in one.verdicts:
-            other = by_key.get(verdict[:2])
-            if other is not None and other != verdict:
-                print(f"  differs: {verdict} with 1 worker, {other} with the pool")
-        for only in compared(one, pool)[2]:
-            print(f"  tried by one run only (chosen by measured gain): {only}")
-        pooled = {function: decision for function, *decision in pool.decisions}
-        for function, *decision in one.decisions:
-            if pooled.get(function) != decision:
-                print(
-                    f"  decided for {function}: {decision} with 1 worker, "
-                    f"{pooled.get(function)} with the pool"
-                )
+        for run in runs[1:]:
+            print(
+                f"{'':<10} {one.label + '/' + run.label:>17} wall {one.wall / run.wall:.2f}, "
+                f"CPU {one.cpu / run.cpu:.2f}"
+            )
+            by_key = {v[:2]: v for v in run.verdicts}
+            for verdict in one.verdicts:
+                other = by_key.get(verdict[:2])
+                if other is not None and other != verdict:
+                    print(f"  differs: {verdict} with {one.label}, {other} with {run.label}")
+            for only in compared(one, run)[2]:
+                print(f"  tried by one run only (chosen by measured gain): {only}")
+            decided = {function: decision for function, *decision in run.decisions}
+            for function, *decision in one.decisions:
+                if decided.get(function) != decision:
+                    print(
+                        f"  decided for {function}: {decision} with {one.label}, "
+                        f"{decided.get(function)} with {run.label}"
+                    )
 
 
 def main() -> None:
@@ -210,28 +221,40 @@ def main() -> None:
     pool = plan_workers(None, 2048)
     if pool.count < 2:
         log(f"only {pool.count} worker fits on this machine: the two runs are the same")
-    results: dict[str, tuple[Timed, Timed]] = {}
+    results: dict[str, list[Timed]] = {}
     with tempfile.TemporaryDirectory(prefix="perfloop-speed-") as tmp:
         scratch = Path(tmp)
         subjects = [] if args.no_example else [example(scratch)]
         names = [n.strip() for n in args.libraries.split(",") if n.strip()]
         subjects += [library(name, scratch, args.cache) for name in names]
         for subject in subjects:
-            log(f"{subject.name}: perfloop optimize --workers 1")
-            one = optimize(subject, 1, args.timeout)
+            log(f"{subject.name}: perfloop optimize --workers 1 --no-warm-workers")
+            one = optimize(subject, 1, False, args.timeout)
             targets = tuple(function for function, _, _ in one.decisions)
-            log(f"{subject.name}: perfloop optimize --workers {pool.count} on the same targets")
-            results[subject.name] = (one, optimize(subject, pool.count, args.timeout, targets))
+            runs = [one]
+            for warm in (False, True):
+                how = "warm workers" if warm else "--no-warm-workers"
+                log(f"{subject.name}: --workers {pool.count}, {how}, on the same targets")
+                runs.append(optimize(subject, pool.count, warm, args.timeout, targets))
+            results[subject.name] = runs
     print_table(results)
     headline = {
         "workers": pool.count,
         "subjects": list(results),
-        "wall_ratio": {n: round(a.wall / b.wall, 3) for n, (a, b) in results.items()},
-        "cpu_ratio": {n: round(a.cpu / b.cpu, 3) for n, (a, b) in results.items()},
-        "verdicts_agree": {n: compared(a, b)[0] for n, (a, b) in results.items()},
-        "same_order": {n: compared(a, b)[1] for n, (a, b) in results.items()},
-        "tried_by_one": {n: len(compared(a, b)[2]) for n, (a, b) in results.items()},
-        "decisions_agree": {n: a.decisions == b.decisions for n, (a, b) in results.items()},
+        "wall_ratio": {n: round(r[0].wall / r[2].wall, 3) for n, r in results.items()},
+        "cpu_ratio": {n: round(r[0].cpu / r[2].cpu, 3) for n, r in results.items()},
+        "fresh_pool_wall_ratio": {n: round(r[0].wall / r[1].wall, 3) for n, r in results.items()},
+        "warm_wall_ratio": {n: round(r[1].wall / r[2].wall, 3) for n, r in results.items()},
+        "warm_cpu_ratio": {n: round(r[1].cpu / r[2].cpu, 3) for n, r in results.items()},
+        "seconds": {n: {t.label: round(t.wall, 1) for t in r} for n, r in results.items()},
+        "verdicts_agree": {n: all(compared(r[0], t)[0] for t in r[1:]) for n, r in results.items()},
+        "same_order": {n: all(compared(r[0], t)[1] for t in r[1:]) for n, r in results.items()},
+        "tried_by_one": {
+            n: len({o for t in r[1:] for o in compared(r[0], t)[2]}) for n, r in results.items()
+        },
+        "decisions_agree": {
+            n: all(r[0].decisions == t.decisions for t in r[1:]) for n, r in results.items()
+        },
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
     print(json.dumps(headline))

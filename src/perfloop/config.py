@@ -370,6 +370,13 @@ class Settings:
         _whole(1),
         help="worker processes at once (default: the CPU count, fewer if memory is short)",
     )
+    warm_workers: bool = _setting(
+        True,
+        _flag,
+        help="do not run verification tasks in forks of warm workers that imported "
+        "perfloop and the target's module once: start a fresh interpreter for each (as "
+        "timings always do)",
+    )
     # where the sandboxed verification work runs (perfloop.sandbox.ray_executor)
     executor: str = _setting(
         "local",

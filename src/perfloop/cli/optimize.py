@@ -52,6 +52,7 @@ SETTING_FLAGS = (
     "branch",
     "memory_mb",
     "workers",
+    "warm_workers",
     "executor",
     "ray_address",
     "rules",

@@ -153,7 +153,12 @@ def counterexample_for(
         function.module, function.qualname, str(module_file), original_source, record.args, policy
     )
     outcome = run_in_worker(
-        ENTRY, task, root=root, limits=Limits(wall_seconds=30), returns=RenderedCall
+        ENTRY,
+        task,
+        root=root,
+        limits=Limits(wall_seconds=30),
+        returns=RenderedCall,
+        warm=(task.module,),
     )
     rendered = outcome.value if outcome.ok else None
     if not isinstance(rendered, RenderedCall) or len(rendered.code) > MAX_CHARACTERS:

@@ -29,6 +29,7 @@ from perfloop.outside.calls import limits_for
 from perfloop.outside.counterexample import counterexample_for, smallest_first
 from perfloop.progress import STRENGTH_STEP
 from perfloop.results import Counterexample
+from perfloop.sandbox.runner import configure_workers, worker_count
 from perfloop.verification import RunVerification, VerifySettings, verify_candidate
 from perfloop.verification.compare import ComparePolicy
 from perfloop.verification.replay import replay_original
@@ -65,7 +66,9 @@ def check_tiers(tiers: tuple[str, ...] | list[str]) -> tuple[str, ...]:
 
 
 def new_verification(root: Path, settings: Settings, engine: VerifySettings) -> RunVerification:
-    """One per command: it indexes the project's tests once for every target checked."""
+    """One per command: it indexes the project's tests once for every target checked.
+    Its tasks run in warm workers or fresh ones as the settings say (`warm-workers`)."""
+    configure_workers(worker_count(), warm=settings.warm_workers)
     index_limits = replace(
         limits_for(settings),
         wall_seconds=settings.workload_timeout,

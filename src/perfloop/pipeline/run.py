@@ -234,7 +234,8 @@ def run_context(
     from an agent) builds the same from the run's settings and checkpoints."""
     root = project.root
     workers = plan_workers(settings.workers, settings.memory_mb)
-    configure_workers(slots or workers.count)  # slots: what --executor ray offers
+    # slots: what --executor ray offers
+    configure_workers(slots or workers.count, warm=settings.warm_workers)
     settings = replace(settings, memory_mb=workers.memory_mb)
     gaps = isolation_gaps(worker_isolation(root))
     if gaps:

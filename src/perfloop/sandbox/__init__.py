@@ -7,6 +7,9 @@
   same workers started by Ray tasks on a cluster's nodes, their results decoded here.
 - `worker`: the worker side, `python -m perfloop.sandbox.worker DIR`: enters the
   boundary, arms the tripwire, runs one function, writes its result.
+- `warm`, `warm_worker`: warm workers, processes that imported perfloop's verification
+  modules and the target's module once and run each verification task in a fork of
+  themselves, which then does what `worker` does (timings always start fresh).
 - `launch`: `python -m perfloop.sandbox.launch OPTIONS -- CMD...`, the user's workload
   started inside the same boundary when candidate code is in place.
 - `boundary`: the kernel's part (network namespace, Landlock, seccomp, no signals to

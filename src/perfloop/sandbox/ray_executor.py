@@ -22,7 +22,7 @@ import importlib.util
 import logging
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfloop.config import ConfigError
@@ -89,7 +89,8 @@ class RayExecutor:
 
     def run(self, job: WorkerJob) -> JobOutput:
         ray = self._ray
-        ref = self._run.remote(job)
+        # a fresh worker on the node: warm workers live on perfloop's machine only
+        ref = self._run.remote(replace(job, preload=None))
         try:
             while True:
                 ready, _ = ray.wait([ref], timeout=0.5)

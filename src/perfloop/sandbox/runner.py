@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
@@ -47,6 +47,8 @@ from perfloop.project import PERFLOOP_HOME, Project, default_import_roots
 from perfloop.sandbox import boundary
 from perfloop.sandbox.decode import Refused, check, decode
 from perfloop.sandbox.tripwire import Mode as Tripwire
+from perfloop.sandbox.warm import POOL as WARM_POOL
+from perfloop.sandbox.warm import StaleWarmWorker, WarmFailure, WarmKey
 from perfloop.sandbox.worker import BOUNDARY_FILE
 from perfloop.user_site import site_variable
 
@@ -147,6 +149,9 @@ class WorkerJob:
     wall_seconds: float
     wrapper: tuple[str, ...] = ()
     scratch: str | None = None
+    # run in a warm worker (perfloop.sandbox.warm) that has imported these project modules;
+    # None: a fresh interpreter (timings, and where the caller asks for one)
+    preload: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,7 @@ class JobOutput:
     seconds: float
     stderr_tail: str
     unseen: str = ""  # set when the job's files were not visible where it ran (why)
+    warm: bool = False  # it ran in a fork of a warm worker
 
 
 class Executor(Protocol):
@@ -197,6 +203,7 @@ def run_in_worker(
     wrapper: Sequence[str] = (),
     returns: object = object,
     here: bool = False,
+    warm: Sequence[str] | None = None,
 ) -> WorkerOutcome[object]:
     """Call `entry` ("package.module:function") with `argument` in a sandboxed worker.
 
@@ -209,6 +216,10 @@ def run_in_worker(
     timings (a ratio never mixes two machines), and whatever writes or reads files of
     this machine's own (a wrapper's output). Raises UnseenFiles when the executor ran the
     job where the project is not visible.
+    `warm`: the project modules the task imports (the target's module); given, the task
+    may run in a fork of a warm worker that imported them once (perfloop.sandbox.warm),
+    on this machine. A warm run that ends in anything but a result or a timeout is run
+    again in a fresh worker, whose outcome counts. Never for a timing.
     """
     job = worker_job(
         entry,
@@ -218,11 +229,17 @@ def run_in_worker(
         scratch=scratch,
         tripwire=tripwire,
         wrapper=wrapper,
+        preload=warm,
     )
     executor = None if here else _EXECUTOR
     with _worker_slot():
         output = run_job(job) if executor is None else executor.run(job)
-    return read_output(output, limits, returns)
+    outcome = read_output(output, limits, returns)
+    if output.warm and outcome.status not in (WorkerStatus.OK, WorkerStatus.TIMEOUT):
+        with _worker_slot():  # a warm worker must never be why a task failed
+            output = run_job(replace(job, preload=None))
+        outcome = read_output(output, limits, returns)
+    return outcome
 
 
 def worker_job(
@@ -234,6 +251,7 @@ def worker_job(
     scratch: Path | None = None,
     tripwire: Tripwire = Tripwire.STRICT,
     wrapper: Sequence[str] = (),
+    preload: Sequence[str] | None = None,
 ) -> WorkerJob:
     """The job that calls `entry` with `argument` in a sandboxed worker (see run_in_worker)."""
     return WorkerJob(
@@ -244,6 +262,7 @@ def worker_job(
         wall_seconds=limits.wall_seconds,
         wrapper=tuple(wrapper),
         scratch=None if scratch is None else str(scratch),
+        preload=None if preload is None or wrapper else tuple(preload),
     )
 
 
@@ -264,45 +283,77 @@ def read_output(output: JobOutput, limits: Limits, returns: object) -> WorkerOut
 
 def run_job(job: WorkerJob) -> JobOutput:
     """Run `job`'s worker on this machine: a scratch folder, the boundary, the limits;
-    the result is read back as bytes, not decoded."""
+    the result is read back as bytes, not decoded. In a warm worker where the job asks
+    for one and they are on (configure_workers), else in a fresh interpreter."""
     if not Path(job.root).is_dir():
         seen = f"{socket.gethostname()} cannot see the project {job.root}"
         return JobOutput(None, None, 0.0, "", unseen=seen)
+    if job.preload is not None and _WARM_WORKERS[0]:
+        with contextlib.suppress(WarmFailure):  # it could not serve: a fresh one does
+            return _run_in_folder(job, warm=True)
+    return _run_in_folder(job, warm=False)
+
+
+def _run_in_folder(job: WorkerJob, warm: bool) -> JobOutput:
     with tempfile.TemporaryDirectory(prefix="perfloop-worker-", dir=job.scratch) as tmp:
         workdir = Path(tmp)
         (workdir / "task.pkl").write_bytes(job.task)
         for name in ("cwd", "pycache", "tmp", "tools"):
             (workdir / name).mkdir()
+        for name in ("stdout.txt", "stderr.txt"):
+            (workdir / name).touch()
         policy = boundary.Policy(writable=(str(workdir.resolve()),))
         (workdir / BOUNDARY_FILE).write_bytes(pickle.dumps(boundary.prepare(policy)))
-        env = {
-            **job.environment,
-            "PYTHONPATH": python_path(*job.import_path),
+        own = {  # the worker's own folders
             "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
             "TMPDIR": str(workdir / "tmp"),
             "HYPOTHESIS_STORAGE_DIRECTORY": str(workdir / "tools" / "hypothesis"),
         }
         started = time.perf_counter()
-        with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
-            process = subprocess.Popen(
-                [*job.wrapper, sys.executable, "-m", "perfloop.sandbox.worker", str(workdir)],
-                cwd=workdir / "cwd",
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                start_new_session=True,
-            )
-            try:
-                timed_out = not _waited(process, job.wall_seconds)
-            finally:  # also on Ctrl-C, or when the run stops: the worker's whole group goes
-                _kill_group(process)
+        if warm:
+            returncode = _run_warm(job, workdir, own)
+        else:
+            returncode = _run_cold(job, workdir, own)
         seconds = time.perf_counter() - started
         stderr_tail = _tail(workdir / "stderr.txt")
         result_file = workdir / "result.pkl"
         result = result_file.read_bytes() if result_file.exists() else None
-        returncode = None if timed_out else process.returncode
-        return JobOutput(returncode, result, seconds, stderr_tail)
+        return JobOutput(returncode, result, seconds, stderr_tail, warm=warm)
+
+
+def _run_cold(job: WorkerJob, workdir: Path, own: dict[str, str]) -> int | None:
+    """A new interpreter for the job: its return code, None if it timed out."""
+    env = {**job.environment, "PYTHONPATH": python_path(*job.import_path), **own}
+    with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
+        process = subprocess.Popen(
+            [*job.wrapper, sys.executable, "-m", "perfloop.sandbox.worker", str(workdir)],
+            cwd=workdir / "cwd",
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            timed_out = not _waited(process, job.wall_seconds)
+        finally:  # also on Ctrl-C, or when the run stops: the worker's whole group goes
+            _kill_group(process)
+    return None if timed_out else process.returncode
+
+
+def _run_warm(job: WorkerJob, workdir: Path, own: dict[str, str]) -> int | None:
+    """A fork of a warm worker for the job (perfloop.sandbox.warm): its return code, None
+    if it timed out; raises WarmFailure if no warm worker could run it."""
+    assert job.preload is not None
+    environment = tuple(sorted(job.environment.items()))
+    key = WarmKey(job.root, job.import_path, environment, job.preload)
+    pythonpath = python_path(*job.import_path)
+    try:
+        with WARM_POOL.worker(key, pythonpath, keep=worker_count()) as warm:
+            return warm.run(workdir, own, job.wall_seconds, _check_stopping)
+    except StaleWarmWorker:  # the project changed (an apply): a new one imports it anew
+        with WARM_POOL.worker(key, pythonpath, keep=worker_count()) as warm:
+            return warm.run(workdir, own, job.wall_seconds, _check_stopping)
 
 
 def _read_result(output: JobOutput, returns: object) -> WorkerOutcome[object]:
@@ -475,13 +526,18 @@ def available_memory_mb() -> int | None:
 
 _COUNT = plan_workers(None, 2048).count
 _SLOTS = threading.BoundedSemaphore(_COUNT)
+_WARM_WORKERS = [True]  # whether tasks that may run warm do (configure_workers)
 
 
-def configure_workers(count: int) -> None:
-    """At most `count` workers run at once in this process from now on."""
+def configure_workers(count: int, warm: bool = True) -> None:
+    """At most `count` workers run at once in this process from now on; `warm`: tasks
+    that may run in a warm worker do (perfloop.sandbox.warm), else every one is fresh."""
     global _SLOTS, _COUNT
     _COUNT = max(1, count)
     _SLOTS = threading.BoundedSemaphore(_COUNT)
+    _WARM_WORKERS[0] = warm
+    if not warm:
+        WARM_POOL.close()
 
 
 def worker_count() -> int:
@@ -511,6 +567,11 @@ def stopping_workers() -> Iterator[None]:
         yield
     finally:
         _STOPPING.clear()
+
+
+def _check_stopping() -> None:
+    if _STOPPING.is_set():
+        raise WorkersStopped("the run is stopping")
 
 
 def _waited(process: subprocess.Popen[bytes], seconds: float) -> bool:

@@ -22,6 +22,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from perfloop.atomic import write_atomic
 from perfloop.model import Limits
@@ -53,8 +54,8 @@ def isolate_network() -> str:
         return f"none: {exc}"
 
 
-def _die_with_parent() -> None:
-    """If perfloop is killed (even by SIGKILL), its workers die with it."""
+def die_with_parent() -> None:
+    """If the parent is killed (even by SIGKILL), this process dies with it."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -118,7 +119,14 @@ def enter_boundary(workdir: Path) -> str:
 def main(workdir: Path) -> None:
     add_user_site()
     isolation = isolate_network()
-    _die_with_parent()
+    die_with_parent()
+    run_and_exit(workdir, isolation)
+
+
+def run_and_exit(workdir: Path, isolation: str) -> NoReturn:
+    """Enter the boundary, run the task in `workdir`, write its result, end the process.
+    A cold worker comes here after start-up; a warm one's fork (perfloop.sandbox.warm_worker)
+    after moving into the task's folder."""
     isolation = f"{isolation}; {enter_boundary(workdir)}"
     _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     try:

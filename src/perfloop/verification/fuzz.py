@@ -370,6 +370,7 @@ def run_fuzz(task: FuzzTask, *, root: Path, limits: Limits) -> tuple[FuzzResult,
         root=root,
         limits=limits,
         returns=tuple[FuzzResult, ...],
+        warm=(task.module,),
     )
     if not outcome.ok:
         return outcome.message

@@ -670,6 +670,7 @@ def run_interaction_batch(
         root=root,
         limits=limits,
         returns=tuple[InteractionResult, ...],
+        warm=(batch.task.module,),
     )
     if not outcome.ok:
         return outcome.message
@@ -685,6 +686,7 @@ def run_interactions(task: InteractionTask, *, root: Path, limits: Limits) -> In
         root=root,
         limits=limits,
         returns=InteractionResult,
+        warm=(task.module,),
     )
     if not outcome.ok:
         return InteractionResult("failed", 0, 0, outcome.seconds, note=outcome.message)

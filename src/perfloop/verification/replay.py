@@ -488,6 +488,7 @@ def _run(task: ReplayTask, root: Path, limits: Limits) -> tuple[Verdict, ReplayR
         root=root,
         limits=limits,
         returns=ReplayReport,
+        warm=(task.module,),
     )
     if not outcome.ok:
         marker = f"{VersionDoesNotLoad.__module__}.{VersionDoesNotLoad.__name__}: "

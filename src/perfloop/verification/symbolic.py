@@ -100,6 +100,7 @@ def check_symbolic(
         root=root,
         limits=worker,
         returns=_SymbolicReport,
+        warm=(task.module,),
     )
     elapsed = time.perf_counter() - started
     if not outcome.ok:
