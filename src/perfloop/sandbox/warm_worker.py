@@ -58,9 +58,16 @@ PERFLOOP_MODULES = (
     "perfloop.verification.interaction",
     "perfloop.verification.symbolic",
     "perfloop.outside.counterexample",
+    "perfloop.runtime.loader",
 )
-# ... and the test-case generator two of them use (imported after the project's modules)
-TOOL_MODULES = ("hypothesis", "hypothesis.strategies")
+# ... and the test-case generator two of them use, with perfloop's strategies on it
+# (imported after the project's modules; CrossHair is not: importing it patches builtins)
+TOOL_MODULES = (
+    "hypothesis",
+    "hypothesis.strategies",
+    "hypothesis.stateful",
+    "perfloop.verification.strategies",
+)
 
 
 class WarmWorker:
