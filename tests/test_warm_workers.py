@@ -139,6 +139,19 @@ def test_a_module_that_does_not_import_in_a_warm_worker_runs_fresh(make_project)
     assert outcome.value["imported_in"] == outcome.value["task"]  # imported by a fresh worker
 
 
+def test_a_module_that_starts_a_thread_at_import_runs_fresh(make_project) -> None:
+    # forking a process with another thread running could copy a lock that thread holds
+    threaded = (
+        "import threading, time\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+    )
+    root = make_project({"probe.py": threaded + PROBE})
+    for _ in range(2):
+        outcome = call(root, "state")
+        assert outcome.ok, outcome.message
+        assert outcome.value["imported_in"] == outcome.value["task"]
+
+
 def test_without_warm_workers_every_task_imports_the_project_itself(root: Path) -> None:
     configure_workers(worker_count(), warm=False)
     outcome = call(root, "state")

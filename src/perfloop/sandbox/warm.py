@@ -48,6 +48,11 @@ class WarmFailure(Exception):
     """The warm worker could not run the task (it died, or cannot serve): run it cold."""
 
 
+class WarmWorkerDidNotStart(WarmFailure):
+    """No warm worker for this key could be started (its module does not import outside a
+    task's folder, threads run after its imports, ...): its tasks run fresh from now on."""
+
+
 class StaleWarmWorker(WarmFailure):
     """A project file changed since the warm worker imported it: start a new one."""
 
@@ -89,12 +94,12 @@ class WarmWorker:
         self._pending = b""
         try:
             ready = self._reply(time.monotonic() + _START_SECONDS)
-        except WarmFailure:
+        except (WarmFailure, _TimedOut) as exc:
             self.close()
-            raise
+            raise WarmWorkerDidNotStart(f"the warm worker did not start: {exc}") from exc
         if "ready" not in ready:
             self.close()
-            raise WarmFailure(f"the warm worker cannot serve: {ready.get('unusable', ready)}")
+            raise WarmWorkerDidNotStart(f"the warm worker cannot serve: {ready.get('unusable')}")
         self.isolation = str(ready["ready"])
 
     def run(
@@ -219,10 +224,9 @@ class WarmPool:
         if found is None or not found.alive:
             try:
                 found = WarmWorker(key, python_path)
-            except WarmFailure as exc:
-                if "cannot serve" in str(exc):  # it never will: stop trying for this key
-                    with self._lock:
-                        self._unusable[key] = str(exc)
+            except WarmWorkerDidNotStart as exc:  # nor will the next: stop trying this key
+                with self._lock:
+                    self._unusable[key] = str(exc)
                 raise
         try:
             yield found

@@ -124,9 +124,6 @@ class WarmWorker:
             if changed is not None:
                 self.say(stale=changed)
                 return
-            if threading.active_count() > 1:  # a fork would copy locks another thread holds
-                self.say(unusable=f"{threading.active_count()} threads after the imports")
-                return
             for stream in (sys.stdout, sys.stderr):
                 with contextlib.suppress(OSError, ValueError):
                     stream.flush()
@@ -219,6 +216,9 @@ def main(root: Path, modules: list[str]) -> None:
     for name in TOOL_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    if threading.active_count() > 1:  # a fork would copy locks another thread holds
+        serving.say(unusable=f"{threading.active_count()} threads run after the imports")
+        return
     serving.say(ready=isolation)
     serving.serve(isolation)
 
