@@ -30,7 +30,9 @@ of it: the workload speedup perfloop's own figures predict (each improved target
 share of the profile made faster by its measured ratio: 1 / (1 - sum of share x
 (1 - 1/ratio)), an upper bound where the targets' times overlap), and the smallest
 speedup the pairs could tell from none (the interval's half width as a ratio): a
-predicted gain below it cannot show. The last line is one JSON object:
+predicted gain below it cannot show. Where the first `--pairs` pairs are too few for the
+predicted gain, more follow, as many as their spread says are needed (up to
+`--max-pairs`; Stein's two-stage procedure, see paired_timing). The last line is one JSON object:
 {"libraries", "improved", "geomean_workload_speedup", "test_failures_after_apply",
  "checksums_held", "median_minutes"}: "improved" counts libraries where a change
 was applied and the interval lies above 1; the geometric mean is over those;
@@ -517,18 +519,59 @@ def profile_rows(project: Path, run_id: str, top: int = 10) -> list[tuple[str, f
         ).fetchall()
 
 
-def paired_timing(python: Path, pristine: Path, patched: Path, package: str, pairs: int) -> Timing:
-    """Pristine / patched CPU time, alternating A B B A; median and a 95% t-interval."""
-    times: dict[tuple[int, Side], float] = {}
+def paired_timing(
+    python: Path,
+    pristine: Path,
+    patched: Path,
+    package: str,
+    pairs: int,
+    expected: float | None = None,
+    max_pairs: int = 0,
+) -> Timing:
+    """Pristine / patched CPU time, alternating A B B A; median and a 95% interval.
+
+    In two stages (Stein's two-stage procedure, 1945): `pairs` pairs first. Where perfloop
+    predicts a workload gain (`expected`) that an interval of those pairs is too wide to
+    show, more pairs follow: as many as the first stage's spread says an interval half as
+    wide as the predicted gain needs, at most `max_pairs` in all. The interval is the mean
+    of every pair's log ratio, plus or minus the t quantile of the first stage's degrees of
+    freedom times the first stage's spread over the square root of all the pairs: how many
+    pairs run depends only on that spread and the prediction, never on the ratio measured,
+    so the interval keeps its coverage (stopping when a ratio looks good would not).
+    """
     trees = {Side.BASELINE: pristine, Side.CANDIDATE: patched}
+    logs = _paired_log_ratios(python, trees, package, pairs)
+    spread = _spread(logs)
+    quantile = student_t_quantile(0.975, pairs - 1)
+    if expected is not None and expected > 1 and max_pairs > pairs:
+        wanted = math.log(expected) / 2  # the half width that shows the predicted gain
+        needed = math.ceil((quantile * spread / wanted) ** 2) if spread > 0 else pairs
+        more = min(max_pairs, needed) - pairs
+        if more > 0:
+            log(
+                f"  {more} more pairs: perfloop predicts {expected:.3f}x, the first {pairs} "
+                f"could tell >= {math.exp(quantile * spread / math.sqrt(pairs)):.3f}x from none"
+            )
+            logs += _paired_log_ratios(python, trees, package, more)
+    mean = math.fsum(logs) / len(logs)
+    half = quantile * spread / math.sqrt(len(logs))
+    median = math.exp(statistics_median(logs))
+    low, high = math.exp(mean - half), math.exp(mean + half)
+    return Timing(median, low, high, len(logs), math.exp(half))
+
+
+def _paired_log_ratios(
+    python: Path, trees: dict[Side, Path], package: str, pairs: int
+) -> list[float]:
+    times: dict[tuple[int, Side], float] = {}
     for pair, side in abba_schedule(pairs):
         times[pair, side] = run_workload(python, trees[side], package)[1]
-    logs = log_ratios([(times[i, Side.BASELINE], times[i, Side.CANDIDATE]) for i in range(pairs)])
+    return log_ratios([(times[i, Side.BASELINE], times[i, Side.CANDIDATE]) for i in range(pairs)])
+
+
+def _spread(logs: list[float]) -> float:
     mean = math.fsum(logs) / len(logs)
-    spread = math.sqrt(math.fsum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
-    half = student_t_quantile(0.975, len(logs) - 1) * spread / math.sqrt(len(logs))
-    median = math.exp(statistics_median(logs))
-    return Timing(median, math.exp(mean - half), math.exp(mean + half), pairs, math.exp(half))
+    return math.sqrt(math.fsum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
 
 
 def expected_speedup(targets: list[dict]) -> float | None:
@@ -589,9 +632,12 @@ def bench_library(name: str, library: Library, args: argparse.Namespace) -> Row:
         run_tests(python, project, library, args.test_timeout) if applied else tests_before
     )
     timing = None
+    expected = expected_speedup(targets)
     if applied and after == reference:
         log(f"{name}: timing pristine against patched, {args.pairs} pairs")
-        timing = paired_timing(python, pristine, project, library.package, args.pairs)
+        timing = paired_timing(
+            python, pristine, project, library.package, args.pairs, expected, args.max_pairs
+        )
     return Row(
         name, version, library.shape, plain,
         tried=len(targets),
@@ -600,7 +646,7 @@ def bench_library(name: str, library: Library, args: argparse.Namespace) -> Row:
         improved=sum(t["status"] == "improved" for t in targets),
         applied=applied,
         timing=timing,
-        expected=expected_speedup(targets),
+        expected=expected,
         tests_before=tests_before,
         tests_after=tests_after,
         checksum_held=after == reference,
@@ -681,6 +727,9 @@ def main() -> None:
     parser.add_argument("--libraries", default=",".join(LIBRARIES), help="comma-separated")
     parser.add_argument("--perfloop-args", default="", help="extra perfloop optimize arguments")
     parser.add_argument("--pairs", type=int, default=10, help="paired timing runs (10)")
+    parser.add_argument("--max-pairs", type=int, default=60,
+                        help="pairs in all where the first ones cannot show the gain perfloop "
+                        "predicts (60; see paired_timing)")  # fmt: skip
     parser.add_argument("--scratch", type=Path, help="scratch folder (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "perfloop-bench",
