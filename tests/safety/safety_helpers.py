@@ -4,6 +4,7 @@ processes it starts."""
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sqlite3
 import subprocess
@@ -64,23 +65,35 @@ def query(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
 
 
 def children_running(parent: int, marker: bytes) -> bool:
-    """A sandboxed worker of `parent` whose task names `marker` (e.g. an entry point)."""
+    """A sandboxed worker of `parent` whose task names `marker` (e.g. an entry point): a
+    fresh worker (`perfloop.sandbox.worker DIR`, a child), or a fork of a warm worker
+    (`perfloop.sandbox.warm_worker`, a grandchild, working in DIR/cwd)."""
+    for pid, command in _children(parent):
+        try:
+            if b"perfloop.sandbox.worker" in command:
+                folder = Path(command[command.index(b"perfloop.sandbox.worker") + 1].decode())
+                if marker in (folder / "task.pkl").read_bytes():
+                    return True
+            if b"perfloop.sandbox.warm_worker" in command:
+                for task, _ in _children(pid):
+                    folder = Path(os.readlink(f"/proc/{task}/cwd")).parent
+                    if marker in (folder / "task.pkl").read_bytes():
+                        return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
+def _children(parent: int) -> list[tuple[int, list[bytes]]]:
+    """(pid, command line) of each process whose parent is `parent`."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid != parent:
-                continue
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-            if b"perfloop.sandbox.worker" in command:
-                task = (
-                    Path(command[command.index(b"perfloop.sandbox.worker") + 1].decode())
-                    / "task.pkl"
-                )
-                if marker in task.read_bytes():
-                    return True
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append((int(entry.name), (entry / "cmdline").read_bytes().split(b"\0")))
         except (OSError, ValueError, IndexError):
             continue
-    return False
+    return found
