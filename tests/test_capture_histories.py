@@ -169,3 +169,53 @@ def test_what_a_returned_generator_calls_while_pulled_is_part_of_its_call(
     (history,) = capture.histories
     assert [step.method for step in history.steps] == ["tokens", "tokens", "tokens"]
     assert capture.records  # the generator's calls are still recorded one by one
+
+
+# pycparser 2.22's grammar rules: a class decorator makes methods from local functions
+# (`<locals>` in their names), and the parser's tables keep bound methods of them. The
+# histories of the class wrap those methods; written by value, a bound method took the
+# wrapper along, and with it the history recorder (weak references do not pickle): no
+# call of any target of pycparser could be recorded.
+RULES = {
+    "rules.py": """
+        def add_rules(cls):
+            def make(n):
+                def rule(self, x):
+                    return x * n
+                rule.__name__ = f"p_times{n}"
+                return rule
+            for n in (2, 3):
+                setattr(cls, f"p_times{n}", make(n))
+            return cls
+
+        @add_rules
+        class Parser:
+            def __init__(self):
+                self.table = [self.p_times2, self.p_times3]
+
+            def parse(self, items):
+                return [self._fix(item) for item in items]
+
+            def _fix(self, item):
+                return sum(rule(item) for rule in self.table)
+    """,
+    "bench.py": """
+        from rules import Parser
+
+        print(sum(sum(Parser().parse(range(n))) for n in range(30)))
+    """,
+}
+
+
+def test_bound_methods_of_run_time_methods_are_recorded_without_capture_wrappers(
+    make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(RULES)
+    monkeypatch.syspath_prepend(str(root))
+    target = FunctionRef("rules", "Parser._fix")
+    capture = capture_calls("python bench.py", root, [target], CaptureSettings(max_calls=20))[
+        target
+    ]
+    assert capture.problem is None, capture.problem
+    assert len(capture.records) == 20
+    assert capture.histories  # the instances were followed, their methods wrapped

@@ -121,6 +121,7 @@ class HistoryRecorder:
     def _wrap_init(self, init: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self
 
+        @pickling.instrumentation
         @functools.wraps(init)
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
             if type(self) is recorder.cls:
@@ -140,6 +141,7 @@ class HistoryRecorder:
     def _wrap_method(self, name: str, method: Callable[..., Any]) -> Callable[..., Any]:
         recorder = self
 
+        @pickling.instrumentation
         @functools.wraps(method)
         def recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
             history = recorder._following.get(id(self))

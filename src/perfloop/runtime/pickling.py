@@ -47,9 +47,10 @@ import sys
 import types
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 PROTOCOL = 4
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class SerialiseError(Exception):
@@ -71,19 +72,42 @@ def _reduce_match(match: re.Match[Any]) -> tuple[object, ...]:
     return _rebuild_match, (match.re, match.string, match.span(), match.pos, match.endpos)
 
 
+INSTRUMENTATION = "__perfloop_instrumentation__"
+"""Set on the wrappers capture puts around recorded functions and methods: what they wrap
+(`__wrapped__`) is what the workload's state holds, the wrapper is perfloop's."""
+
+
+def instrumentation(wrapper: F) -> F:
+    """Mark `wrapper` (a functools.wraps wrapper) as capture's, not the workload's."""
+    setattr(wrapper, INSTRUMENTATION, True)
+    return wrapper
+
+
+def uninstrumented(function: object) -> object:
+    """`function` without the wrappers capture put around it."""
+    while getattr(function, INSTRUMENTATION, False) and hasattr(function, "__wrapped__"):
+        function = function.__wrapped__  # type: ignore[attr-defined]
+    return function
+
+
 def _reduce_method(method: types.MethodType) -> tuple[object, ...]:
     """A bound method: by name when its object's class gives it back that way and a fresh
     import can too, else as (function, object). pyparsing 3.1's `_FifoCache` binds local
     functions to itself in `__init__` (`self.get = types.MethodType(get, self)`): pickle's
     default reduce, `getattr(obj, "get")`, runs while loading, before `obj` has its
     `__dict__`. pycparser 2.22's `CParser.__init__` sets local functions on its class
-    (`p_declarator_opt`, ...), which a process that only imported the class lacks."""
+    (`p_declarator_opt`, ...), which a process that only imported the class lacks.
+    The function is written without capture's own wrappers: pycparser's PLY tables keep
+    bound methods of those local functions, which the per-object histories of `CParser`
+    wrap; written by value, the wrapper took its recorder along (weak references, which
+    do not pickle), and no call of any pycparser target could be recorded."""
     owner = method.__self__
+    function = uninstrumented(method.__func__)
     found = getattr(owner if isinstance(owner, type) else type(owner), method.__name__, None)
-    made_at_run_time = "<locals>" in getattr(method.__func__, "__qualname__", "<locals>")
-    if getattr(found, "__func__", found) is method.__func__ and not made_at_run_time:
+    made_at_run_time = "<locals>" in getattr(function, "__qualname__", "<locals>")
+    if uninstrumented(getattr(found, "__func__", found)) is function and not made_at_run_time:
         return getattr, (owner, method.__name__)
-    return types.MethodType, (method.__func__, owner)
+    return types.MethodType, (function, owner)
 
 
 def _set_state(obj: object, state: object) -> None:

@@ -574,6 +574,7 @@ def _safe_repr(value: object) -> str:
 
 
 def make_wrapper(function: Callable[..., Any], recorder: Recorder) -> Callable[..., Any]:
+    @pickling.instrumentation
     @functools.wraps(function)
     def recorded(*args: Any, **kwargs: Any) -> Any:
         return recorder.call(function, args, kwargs)
