@@ -211,3 +211,67 @@ def test_when_no_test_file_can_be_imported_the_problem_says_why(make_project) ->
     assert index.could_not_run is not None
     assert index.could_not_run.startswith("pytest could not collect any test: tests/test_shop.py")
     assert "No module named 'pretend'" in index.could_not_run
+
+
+# Markdown 3.7: tests/test_syntax/extensions/test_md_in_html.py holds a `TestSuite` class
+# pytest cannot collect (it has an __init__), and the project's warnings filter turns that
+# warning into a collection error. The index runs past it; a candidate's run gave pytest
+# `-x`, which stopped at that error before any test: "pytest ran none of the selected
+# tests", and every candidate of the five targets of the bed failed without being timed.
+UNCOLLECTABLE_BESIDE = """
+from shop import shipping
+
+
+class TestSuite:
+    def __init__(self):
+        self.cases = []
+
+
+def test_free_from_fifty():
+    assert shipping(50) == 0
+
+
+def test_small_orders_pay():
+    assert shipping(49) == 5
+"""
+WARNINGS_ARE_ERRORS = '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("addopts", ["", "-x"])
+def test_a_class_pytest_cannot_collect_beside_the_selected_tests_does_not_stop_them(
+    make_project, addopts: str
+) -> None:
+    config = WARNINGS_ARE_ERRORS + (f'addopts = "{addopts}"\n' if addopts else "")
+    root = make_project(
+        {"shop.py": LIB, "tests/test_shop.py": UNCOLLECTABLE_BESIDE, "pyproject.toml": config}
+    )
+    index = index_tests(root, LIMITS)
+    assert index.problem is None
+    assert selected(index, root, "shipping") == SHIPPING_TESTS
+    ref = FunctionRef("shop", "shipping")
+    source = (root / "shop.py").read_text()
+    (root / "bench.py").write_text("from shop import shipping\n\nshipping(10)\nshipping(90)\n")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    plan = prepare_target(
+        ref,
+        "shop.py",
+        source,
+        capture,
+        root=root,
+        settings=VerifySettings(tiers=("replay", "tests")),
+        limits=LIMITS,
+        tests=select_tests(index, root, ref, "shop.py", source),
+    )
+
+    def verdict_of(candidate_source: str):
+        candidate = Candidate(ref, "test", "test", candidate_source, "", "shop.py")
+        return verify_candidate(candidate, plan, root=root, limits=LIMITS)
+
+    same = verdict_of(source.replace("total >= 50", "not total < 50"))
+    assert same.status is VerdictStatus.EQUIVALENT, same.reason
+    tests_run = [run for run in same.runs if run.tier == "tests"]
+    assert tests_run and tests_run[0].outcome == "same" and tests_run[0].inputs == 2
+    broken = verdict_of(source.replace("total >= 50", "total > 50"))
+    assert broken.status is VerdictStatus.DIFFERENT
+    assert broken.difference.call == "tests/test_shop.py::test_free_from_fifty"

@@ -452,6 +452,7 @@ class _Selected:
         self.node_ids = node_ids
         self.whole = set(whole_functions)
         self.widened: tuple[str, ...] = tuple(whole_functions)
+        self.missing: tuple[str, ...] = ()  # selected ids pytest did not collect
 
     @staticmethod
     def files(node_ids: tuple[str, ...], whole_functions: tuple[str, ...]) -> list[str]:
@@ -460,6 +461,7 @@ class _Selected:
     def keep(self, items: list[object]) -> None:
         ids = {item.nodeid for item in items}  # type: ignore[attr-defined]
         missing = [n for n in self.node_ids if n not in ids]
+        self.missing = tuple(missing)
         whole = self.whole | {_test_function(n) for n in missing}
         self.widened = tuple(sorted(whole))
         wanted = set(self.node_ids)
@@ -470,6 +472,16 @@ class _Selected:
         ]
 
 
+def _lost_to_collection(missing: tuple[str, ...], uncollected: dict[str, str]) -> str | None:
+    """The collector (a file, a class) that could not be collected and held one of the
+    selected tests pytest did not collect, if any: those tests were lost, not moved."""
+    for node_id in missing:
+        for collector in uncollected:
+            if node_id.startswith(collector + "::") or node_id.split("::")[0] == collector:
+                return collector
+    return None
+
+
 def _test_function(node_id: str) -> str:
     """`tests/t.py::TestX::test_y` for `tests/t.py::TestX::test_y[param-1]`."""
     return node_id.split("[", 1)[0]
@@ -478,20 +490,28 @@ def _test_function(node_id: str) -> str:
 def _make_plugin(
     recorder: _Recorder,
     tracer: _Tracer | None = None,
-    index: bool = False,
     selected: _Selected | None = None,
 ) -> object:
     """The plugin; with `tracer`, it notes the code each test enters (only while tests run:
     tracing pytest's own start-up and collection would cost seconds). It also neutralises
-    the parts of the user's pytest configuration that would hide the tests from it."""
+    the parts of the user's pytest configuration that would hide the tests from it. With
+    `selected` (a run, not the index) the first failing test stops the session: pytest's
+    own `-x` would also stop at a collection error elsewhere in a selected test's file
+    (Markdown 3.7's `TestSuite` class, which pytest cannot collect and the project's
+    warnings filter turns into an error), and no selected test would run."""
     import pytest
 
+    sessions: list[object] = []
+
     class Plugin:
+        def pytest_sessionstart(self, session: object) -> None:
+            sessions.append(session)
+
         @pytest.hookimpl(wrapper=True, tryfirst=True)
         def pytest_load_initial_conftests(
             self, early_config: pytest.Config, parser: object, args: list[str]
         ) -> object:
-            _override_user_options(early_config, args, index)
+            _override_user_options(early_config, args)
             return (yield)
 
         @pytest.hookimpl(hookwrapper=True)
@@ -528,15 +548,18 @@ def _make_plugin(
 
         def pytest_runtest_logreport(self, report: object) -> None:
             recorder.pytest_runtest_logreport(report)
+            if selected is not None and report.failed and sessions:  # type: ignore[attr-defined]
+                sessions[0].shouldstop = "perfloop: the first failing test decides"  # type: ignore[attr-defined]
 
     return Plugin()
 
 
-def _override_user_options(early_config: object, args: list[str], index: bool) -> None:
+def _override_user_options(early_config: object, args: list[str]) -> None:
     """Options appended after the user's addopts, so they win: tests run in this process
     (pytest-xdist's `-n` would run them where no tracer sees them), without pytest-cov's
-    tracer (it would replace ours), and, while indexing, past failures (`-x` in addopts
-    would index only the tests before the first failure). An option is added only when
+    tracer (it would replace ours), and past failures (`-x` in addopts would index only
+    the tests before the first failure, and stop a run at a collection error; a run stops
+    at its first failing test through perfloop's plugin). An option is added only when
     the plugin that defines it is loaded, so a project without xdist still parses."""
     known = early_config.known_args_namespace  # type: ignore[attr-defined]
     if hasattr(known, "numprocesses"):
@@ -548,8 +571,7 @@ def _override_user_options(early_config: object, args: list[str], index: bool) -
         known.no_cov = True  # pytest-cov decides from the early namespace, before the parse
     else:
         _drop_options(args, _COV_OPTIONS)
-    if index:
-        args.append("--maxfail=0")
+    args.append("--maxfail=0")
 
 
 # Options of the plugins the tests tier turns off anyway: {option: takes a value}; None
@@ -734,7 +756,7 @@ def index_worker(task: _IndexTask) -> TestIndex:
     # `pretend`) covers nothing, and the others still judge: the note names it
     code = pytest.main(
         [*PYTEST_ARGS, "--continue-on-collection-errors"],
-        plugins=[_make_plugin(recorder, _tracer(root), index=True)],
+        plugins=[_make_plugin(recorder, _tracer(root))],
     )
     seconds = time.perf_counter() - started
     if int(code) in _EXIT_CODES:
@@ -891,9 +913,15 @@ def run_worker(task: _RunTask) -> _RunReport:
     recorder = _Recorder()
     selected = _Selected(task.node_ids, task.whole_functions)
     files = _Selected.files(task.node_ids, task.whole_functions)
-    pytest.main([*PYTEST_ARGS, "-x", *files], plugins=[_make_plugin(recorder, selected=selected)])
+    pytest.main(
+        [*PYTEST_ARGS, "--continue-on-collection-errors", *files],
+        plugins=[_make_plugin(recorder, selected=selected)],
+    )
     ran = len(recorder.durations)
     widened = selected.widened
+    lost = _lost_to_collection(selected.missing, recorder.uncollected)
+    if lost is not None:  # they passed with the original, so they were collected then
+        return _RunReport(ran, lost, recorder.uncollected[lost], widened=widened)
     if recorder.failed:
         first = recorder.failed[0]
         return _RunReport(ran, first, recorder.messages.get(first, ""), widened=widened)
