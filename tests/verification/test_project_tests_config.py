@@ -77,6 +77,26 @@ def selected(index: TestIndex, root: Path, name: str) -> list[str]:
     return sorted(selection.node_ids)
 
 
+def shipping_plan(root: Path, index: TestIndex):
+    """`shop:shipping`'s target, its source and its plan (replay and the tests tier), from a
+    workload that never ships exactly 50."""
+    ref = FunctionRef("shop", "shipping")
+    source = (root / "shop.py").read_text()
+    (root / "bench.py").write_text("from shop import shipping\n\nshipping(10)\nshipping(90)\n")
+    capture = capture_calls("python bench.py", root, [ref])[ref]
+    plan = prepare_target(
+        ref,
+        "shop.py",
+        source,
+        capture,
+        root=root,
+        settings=VerifySettings(tiers=("replay", "tests")),
+        limits=LIMITS,
+        tests=select_tests(index, root, ref, "shop.py", source),
+    )
+    return ref, source, plan
+
+
 @pytest.mark.parametrize(
     "addopts",
     [
@@ -166,20 +186,7 @@ def test_with_xdist_in_addopts_a_candidate_that_breaks_a_test_is_still_rejected(
     make_project,
 ) -> None:
     root, index = index_of(make_project, {"pytest.ini": "[pytest]\naddopts = -n 2\n"})
-    ref = FunctionRef("shop", "shipping")
-    source = (root / "shop.py").read_text()
-    (root / "bench.py").write_text("from shop import shipping\n\nshipping(10)\nshipping(90)\n")
-    capture = capture_calls("python bench.py", root, [ref])[ref]
-    plan = prepare_target(
-        ref,
-        "shop.py",
-        source,
-        capture,
-        root=root,
-        settings=VerifySettings(tiers=("replay", "tests")),
-        limits=LIMITS,
-        tests=select_tests(index, root, ref, "shop.py", source),
-    )
+    ref, source, plan = shipping_plan(root, index)
     broken = source.replace("total >= 50", "total > 50")  # the workload never ships exactly 50
     verdict = verify_candidate(
         Candidate(ref, "test", "test", broken, "", "shop.py"), plan, root=root, limits=LIMITS
@@ -249,20 +256,7 @@ def test_a_class_pytest_cannot_collect_beside_the_selected_tests_does_not_stop_t
     index = index_tests(root, LIMITS)
     assert index.problem is None
     assert selected(index, root, "shipping") == SHIPPING_TESTS
-    ref = FunctionRef("shop", "shipping")
-    source = (root / "shop.py").read_text()
-    (root / "bench.py").write_text("from shop import shipping\n\nshipping(10)\nshipping(90)\n")
-    capture = capture_calls("python bench.py", root, [ref])[ref]
-    plan = prepare_target(
-        ref,
-        "shop.py",
-        source,
-        capture,
-        root=root,
-        settings=VerifySettings(tiers=("replay", "tests")),
-        limits=LIMITS,
-        tests=select_tests(index, root, ref, "shop.py", source),
-    )
+    ref, source, plan = shipping_plan(root, index)
 
     def verdict_of(candidate_source: str):
         candidate = Candidate(ref, "test", "test", candidate_source, "", "shop.py")
