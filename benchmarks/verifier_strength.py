@@ -17,6 +17,14 @@ with all tiers, not stopping at the first difference, so each tier's finding is
 known. A stateful case's workload prints what it computed, so the rollout tier
 (the whole workload with the candidate in place) runs there too.
 
+The classes corpus is the stateful one judged as `perfloop verify pkg.mod:Class`
+judges a whole class: the target is the case's class, not its method, so each
+candidate (a whole module: the class with one method, its constructor or its
+attributes changed) is judged on the recorded instance histories and sequences
+generated from them, the tests and the workload's output; replay, fuzzing and the
+symbolic search of single calls do not apply to a class. Side by side with the
+stateful rows it shows what judging the class as a whole changes.
+
 A tier combination (replay only; +fuzz; +interaction; ...) catches a
 non-equivalent candidate if any of its tiers finds a difference; it wrongly
 rejects an equivalent one likewise. The time per candidate of a combination is
@@ -98,12 +106,15 @@ def write_project(root: Path, case: Case) -> None:
 
 
 def run_case(
-    case: Case, settings: VerifySettings, strength: bool, stateful: bool
+    case: Case, settings: VerifySettings, strength: bool, stateful: bool, whole_class: bool
 ) -> tuple[list[Outcome], str]:
+    """Every candidate of `case` verified with all tiers; `whole_class`: the target is the
+    class of the case's method (`Prober.feed` -> `Prober`), judged as a whole class."""
     with tempfile.TemporaryDirectory(prefix=f"perfloop-corpus-{case.name}-") as tmp:
         root = Path(tmp)
         write_project(root, case)
-        ref = FunctionRef("target", case.function)
+        target = case.function.split(".")[0] if whole_class else case.function
+        ref = FunctionRef("target", target)
         capture = capture_calls(WORKLOAD, root, [ref])[ref]
         tests = select_tests(index_tests(root, LIMITS), root, ref, "target.py", case.original)
         reference = None
@@ -120,8 +131,11 @@ def run_case(
             limits=LIMITS,
             tests=tests,
             reference=reference,
+            whole_class=whole_class,
         )
         note = f"{len(capture.records)} calls, {len(tests.node_ids)} tests"
+        if whole_class:
+            note = f"class {target}: {len(tests.node_ids)} tests"
         if capture.histories:
             note += f", {len(capture.histories)} histories"
         if plan.problem:
@@ -291,9 +305,10 @@ def main() -> int:
     parser.add_argument("--only", action="append", help="run only this case (repeatable)")
     parser.add_argument(
         "--corpus",
-        choices=("all", "functions", "stateful"),
+        choices=("all", "functions", "stateful", "classes"),
         default="all",
-        help="which corpus to run: functions, stateful classes, or both (default)",
+        help="which corpus to run: functions, methods of stateful classes, the same "
+        "judged with the whole class as the target, or all three (default)",
     )
     parser.add_argument("--strength", action="store_true", help="also run the mutation self-check")
     parser.add_argument("--fuzz-examples", type=int, default=200)
@@ -306,22 +321,23 @@ def main() -> int:
         candidate_seconds=120.0,
     )
     groups = [
-        (group, stateful, [c for c in corpus if not args.only or c.name in args.only])
-        for group, stateful, corpus in (
-            ("functions", False, CASES),
-            ("stateful", True, STATEFUL_CASES),
+        (group, stateful, whole_class, [c for c in corpus if not args.only or c.name in args.only])
+        for group, stateful, whole_class, corpus in (
+            ("functions", False, False, CASES),
+            ("stateful", True, False, STATEFUL_CASES),
+            ("classes", True, True, STATEFUL_CASES),
         )
         if args.corpus in ("all", group)
     ]
     started = time.perf_counter()
-    total = sum(len(cases) for _, _, cases in groups)
+    total = sum(len(cases) for *_, cases in groups)
     number = 0
     results: list[tuple[str, bool, list[Outcome], int]] = []
-    for group, stateful, cases in groups:
+    for group, stateful, whole_class, cases in groups:
         outcomes: list[Outcome] = []
         for case in cases:
             number += 1
-            case_outcomes, note = run_case(case, settings, args.strength, stateful)
+            case_outcomes, note = run_case(case, settings, args.strength, stateful, whole_class)
             outcomes += case_outcomes
             marks = " ".join(mark(o, COMBINATIONS[-1][1]) for o in case_outcomes)
             print(f"[{number}/{total}] {case.name}: {note}; {marks}", flush=True)
@@ -334,7 +350,7 @@ def main() -> int:
         headline = report(group, outcomes, cases)
         if stateful:
             pair_matrix(outcomes)
-            figures["stateful"] = headline
+            figures[group] = headline
         else:
             figures.update(
                 {k: headline[k] for k in ("nonequivalent_caught", "equivalent_rejected", "pairs")}
