@@ -226,7 +226,9 @@ def test_doctor_shows_every_layer_and_every_escape_refused(tmp_path: Path) -> No
         assert done.returncode == 1 and "to have it:" in done.stdout
         pytest.skip("this machine lacks a layer; doctor said which")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("refused (") == 10  # nine from a worker, one from a workload
+    # nine from a fresh worker, the same nine from a warm worker's fork, one from a workload
+    assert done.stdout.count("refused (") == 19
+    assert "send its warm worker a signal" in done.stdout
     assert "every layer is active and every escape tried was stopped" in done.stdout
     assert list(tmp_path.iterdir()) == []  # it touched nothing where it was run
 
@@ -248,8 +250,9 @@ def test_doctor_json_gives_the_same_findings(tmp_path: Path) -> None:
         "system calls",
         "signals",
     }
-    assert len(document["escapes"]) == 10 and {e["from"] for e in document["escapes"]} == {
+    assert len(document["escapes"]) == 19 and {e["from"] for e in document["escapes"]} == {
         "worker",
+        "warm fork",
         "workload",
     }
     contained = not document["missing"] and all(e["stopped"] for e in document["escapes"])

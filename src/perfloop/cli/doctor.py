@@ -2,12 +2,14 @@
 
 It asks a real worker which layers it entered (perfloop.sandbox.runner.worker_isolation),
 then tries each escape the layers are there to stop, from inside a worker whose
-tripwire the attempt first switches off (as hostile code can), and once from a
-workload run with candidate code in place: write into a folder standing for the
-project, plant a symlink there, read a planted credential from a home folder, read
-perfloop's environment through /proc, write its own memory, fork, exec and open a
-socket through ctypes, signal perfloop. Nothing of the user's is touched: the
-"project" and the "home folder" are temporary folders made for the check.
+tripwire the attempt first switches off (as hostile code can), again from a fork of a
+warm worker (perfloop.sandbox.warm: where replay, fuzzing and interaction run candidate
+code by default; its parent is the warm worker, not perfloop), and once from a workload
+run with candidate code in place: write into a folder standing for the project, plant a
+symlink there, read a planted credential from a home folder, read its parent's
+environment through /proc, write its own memory, fork, exec and open a socket through
+ctypes, signal its parent. Nothing of the user's is touched: the "project" and the
+"home folder" are temporary folders made for the check.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ from rich.table import Table
 from perfloop.cli.common import add_json_argument
 from perfloop.model import Limits
 from perfloop.report.terminal import console_for as terminal
-from perfloop.sandbox.runner import WorkerStatus, isolation_gaps, run_in_worker, worker_isolation
+from perfloop.sandbox.runner import (
+    WorkerStatus,
+    isolation_gaps,
+    read_output,
+    run_in_worker,
+    run_job,
+    worker_isolation,
+    worker_job,
+)
 from perfloop.workload import run_workload
 
 NAME = "doctor"
@@ -47,18 +57,24 @@ class Escape:
     name: str  # the function in perfloop.sandbox.boundary_checks a worker runs
     tries: str  # what it does, for the table
     layer: str  # which layer should stop it
+    from_fork: str = ""  # what it tries from a warm worker's fork, where that differs
 
 
 ESCAPES = (
     Escape("write_project", "write a file into the project", "files"),
     Escape("symlink_into_project", "write through a symlink into the project", "files"),
     Escape("read_credential", "read ~/.ssh/ (a planted key)", "files"),
-    Escape("read_perfloop_environment", "read perfloop's environment in /proc", "files"),
+    Escape(
+        "read_perfloop_environment",
+        "read perfloop's environment in /proc",
+        "files",
+        "read its warm worker's environment in /proc",
+    ),
     Escape("write_own_memory", "open /proc/self/mem for writing", "files"),
     Escape("raw_fork", "fork through ctypes", "system calls"),
     Escape("raw_exec", "exec /bin/true through ctypes", "system calls"),
     Escape("raw_socket", "open an AF_INET socket through ctypes", "system calls"),
-    Escape("signal_perfloop", "send perfloop a signal", "signals"),
+    Escape("signal_perfloop", "send perfloop a signal", "signals", "send its warm worker a signal"),
 )
 
 
@@ -83,14 +99,15 @@ class Layer:
 
 @dataclass(frozen=True)
 class Attempt:
-    origin: str  # "worker" or "workload"
+    origin: str  # "worker", "warm fork" or "workload"
     tries: str
     layer: str  # the layer there to stop it
     outcome: str
 
     @property
     def stopped(self) -> bool:
-        return self.outcome.startswith("refused")
+        """Refused, or not possible here (no warm worker starts: every task runs fresh)."""
+        return self.outcome.startswith(("refused", _NO_WARM_WORKER))
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,15 @@ def examine() -> Findings:
         isolation = worker_isolation(project)
         attempts = [
             Attempt("worker", escape.tries, escape.layer, _attempt_in_worker(escape, project, home))
+            for escape in ESCAPES
+        ]
+        attempts += [
+            Attempt(
+                "warm fork",
+                escape.from_fork or escape.tries,
+                escape.layer,
+                _attempt_in_warm_fork(escape, project, home),
+            )
             for escape in ESCAPES
         ]
         workload, workload_isolation = _attempt_in_workload(project)
@@ -215,16 +241,42 @@ def _stand_ins() -> Iterator[tuple[Path, Path]]:
 
 
 def _attempt_in_worker(escape: Escape, project: Path, home: Path) -> str:
-    target = {
-        "write_project": project / "module.py",
-        "symlink_into_project": project / "module.py",
-        "read_credential": home / ".ssh" / "id_planted",
-    }.get(escape.name, project)
     entry = f"perfloop.sandbox.boundary_checks:{escape.name}"
-    outcome = run_in_worker(entry, str(target), root=project, limits=Limits(30, 30), here=True)
+    target = _escape_target(escape, project, home)
+    outcome = run_in_worker(entry, target, root=project, limits=_LIMITS, here=True)
     if outcome.status is not WorkerStatus.OK:
         return f"worker {outcome.status.value}: {outcome.message.splitlines()[-1][:80]}"
     return str(outcome.value)
+
+
+def _attempt_in_warm_fork(escape: Escape, project: Path, home: Path) -> str:
+    """The escape from a fork of a warm worker that imported the stand-in project's module
+    (as a replay task does); a warm worker that cannot start here leaves every task to
+    fresh workers, which the attempts above tried."""
+    entry = f"perfloop.sandbox.boundary_checks:{escape.name}"
+    target = _escape_target(escape, project, home)
+    job = worker_job(entry, target, root=project, limits=_LIMITS, preload=("module",))
+    output = run_job(job)
+    if not output.warm:
+        return f"{_NO_WARM_WORKER} (every task runs in a fresh worker)"
+    outcome = read_output(output, _LIMITS, object)
+    if outcome.status is not WorkerStatus.OK:
+        return f"worker {outcome.status.value}: {outcome.message.splitlines()[-1][:80]}"
+    return str(outcome.value)
+
+
+_LIMITS = Limits(30, 30)
+_NO_WARM_WORKER = "not possible: no warm worker starts here"
+
+
+def _escape_target(escape: Escape, project: Path, home: Path) -> str:
+    return str(
+        {
+            "write_project": project / "module.py",
+            "symlink_into_project": project / "module.py",
+            "read_credential": home / ".ssh" / "id_planted",
+        }.get(escape.name, project)
+    )
 
 
 def _layers(isolation: str) -> list[tuple[str, str]]:
