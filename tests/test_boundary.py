@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Callable
@@ -23,6 +24,7 @@ import pytest
 
 from perfloop.config import ConfigError, load_settings
 from perfloop.model import Limits
+from perfloop.sandbox import boundary
 from perfloop.sandbox.boundary import Policy, Prepared, enter
 from perfloop.sandbox.runner import WorkerStatus, run_in_worker
 from perfloop.workload import run_workload
@@ -208,6 +210,63 @@ def test_workload_writes_is_a_setting_of_the_project(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.perfloop]\nworkload-writes = 3\n")
     with pytest.raises(ConfigError, match="workload-writes must be a path or a list of paths"):
         load_settings(tmp_path, {})
+
+
+SECCOMP_ONLY = """
+import os, pickle, sys
+from perfloop.sandbox import boundary
+
+prepared = pickle.loads(open(sys.argv[1], "rb").read())
+boundary._set_no_new_privileges()
+print(boundary._load_filter(prepared).describe())  # the filter alone: no Landlock scope
+for target in sys.argv[2:]:
+    try:
+        os.kill(int(target), 0)
+        print(target, "done")
+    except PermissionError:
+        print(target, "refused")
+"""
+
+
+def test_without_landlock_scopes_seccomp_refuses_signals_to_perfloop_and_the_warm_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kernel older than Landlock ABI 6 has no signal scope: the seccomp filter is what
+    keeps a warm worker's fork from signalling the warm worker (its parent), perfloop and
+    their process groups, while other processes stay reachable."""
+    pytest.importorskip("pyseccomp")
+    sleepers = [
+        subprocess.Popen(["sleep", "60"], start_new_session=True) for _ in ("warm", "other")
+    ]
+    try:
+        warm_worker, other = (process.pid for process in sleepers)
+        monkeypatch.setattr(boundary, "landlock_abi", lambda: 5)
+        prepared = boundary.prepare(Policy((str(tmp_path),)), protected=(warm_worker,))
+        assert prepared.filter, prepared.no_filter
+        (tmp_path / "prepared.pkl").write_bytes(pickle.dumps(prepared))
+        targets = [warm_worker, -warm_worker, os.getpid(), -os.getpgid(0), -1, other]
+        done = subprocess.run(
+            [sys.executable, "-c", SECCOMP_ONLY, str(tmp_path / "prepared.pkl")]
+            + [str(t) for t in targets],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        first, *answers = done.stdout.splitlines()
+        assert first.startswith("system calls: seccomp"), first
+        assert answers == [
+            f"{warm_worker} refused",
+            f"{-warm_worker} refused",
+            f"{os.getpid()} refused",
+            f"{-os.getpgid(0)} refused",
+            "-1 refused",
+            f"{other} done",  # without Landlock scopes, other processes stay reachable
+        ]
+    finally:
+        for process in sleepers:
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.slow

@@ -22,7 +22,8 @@ way (`Layer`), as the network namespace is:
   sockets other than Unix ones.
 - **signals** (Landlock scopes, ABI 6+): no signal and no abstract Unix socket reaches a
   process outside the boundary, so a worker cannot signal perfloop. Where the kernel
-  is older, seccomp refuses kill(-1) and signals to the parent.
+  is older, seccomp refuses kill(-1) and signals to perfloop and to the warm worker a
+  task's fork runs under (their processes and process groups).
 
 Why hand-written Landlock: the syscalls are three and their structs small; the PyPI
 binding is a pre-release that knows neither the network rights (ABI 4) nor the scopes
@@ -123,10 +124,14 @@ class Layer:
         return f"{self.name}: {state}".replace("; ", ", ")  # "; " separates layers
 
 
-def prepare(policy: Policy) -> Prepared:
-    """Compile `policy`'s seccomp filter for processes this process starts; never raises."""
+def prepare(policy: Policy, protected: tuple[int, ...] = ()) -> Prepared:
+    """Compile `policy`'s seccomp filter for processes this process starts; never raises.
+    Where the kernel has no Landlock scopes, the filter refuses signals to this process and
+    to the `protected` ones (a warm worker whose fork enters it), and to their groups."""
     try:
-        return Prepared(policy, _compiled_filter(policy.programs, landlock_abi() >= 6, os.getpid()))
+        scoped = landlock_abi() >= 6
+        pids = (os.getpid(), *protected)
+        return Prepared(policy, _compiled_filter(policy.programs, scoped, pids))
     except (ImportError, RuntimeError) as exc:  # RuntimeError: libseccomp is not installed
         return Prepared(policy, no_filter=f"libseccomp is not available ({exc})")
     except (OSError, ValueError) as exc:
@@ -421,7 +426,7 @@ _PROCESS_CALLS = ("execve", "execveat", "fork", "vfork")
 
 
 @functools.cache
-def _compiled_filter(programs: bool, signals_scoped: bool, perfloop_pid: int) -> bytes:
+def _compiled_filter(programs: bool, signals_scoped: bool, protected: tuple[int, ...]) -> bytes:
     import pyseccomp as seccomp
 
     refused = seccomp.ERRNO(errno.EPERM)
@@ -439,18 +444,30 @@ def _compiled_filter(programs: bool, signals_scoped: bool, perfloop_pid: int) ->
         _refuse(rules, refused, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, _CLONE_THREAD, 0))
         _refuse(rules, seccomp.ERRNO(errno.ENOSYS), "clone3")
         _refuse(rules, refused, "socket")
-    if not signals_scoped:  # no Landlock scopes: at least perfloop and kill(-1)
-        for target in (-1, perfloop_pid, -os.getpgid(perfloop_pid)):  # compared as a C int
+    if not signals_scoped:  # no Landlock scopes: at least perfloop, its warm worker, kill(-1)
+        for target in _signal_targets(protected):  # compared as a C int
             low = seccomp.Arg(0, seccomp.MASKED_EQ, 0xFFFFFFFF, target & 0xFFFFFFFF)
             _refuse(rules, refused, "kill", low)
-        low = seccomp.Arg(0, seccomp.MASKED_EQ, 0xFFFFFFFF, perfloop_pid)
-        _refuse(rules, refused, "tgkill", low)
+        for pid in protected:
+            low = seccomp.Arg(0, seccomp.MASKED_EQ, 0xFFFFFFFF, pid)
+            _refuse(rules, refused, "tgkill", low)
         _refuse(rules, refused, "tkill")
         _refuse(rules, refused, "pidfd_send_signal")
     with tempfile.TemporaryFile() as exported:
         rules.export_bpf(exported)
         exported.seek(0)
         return exported.read()
+
+
+def _signal_targets(protected: tuple[int, ...]) -> list[int]:
+    """kill()'s first argument for every process in `protected` and its process group, and
+    -1 (every process the user may signal)."""
+    targets = [-1]
+    for pid in protected:
+        targets.append(pid)
+        with contextlib.suppress(OSError):  # it has ended: its group may have too
+            targets.append(-os.getpgid(pid))
+    return list(dict.fromkeys(targets))
 
 
 def _refuse(rules: object, action: int, name: str, *args: object) -> None:

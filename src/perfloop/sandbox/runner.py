@@ -302,8 +302,7 @@ def _run_in_folder(job: WorkerJob, warm: bool) -> JobOutput:
             (workdir / name).mkdir()
         for name in ("stdout.txt", "stderr.txt"):
             (workdir / name).touch()
-        policy = boundary.Policy(writable=(str(workdir.resolve()),))
-        (workdir / BOUNDARY_FILE).write_bytes(pickle.dumps(boundary.prepare(policy)))
+        _write_boundary(workdir)
         own = {  # the worker's own folders
             "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
             "TMPDIR": str(workdir / "tmp"),
@@ -319,6 +318,13 @@ def _run_in_folder(job: WorkerJob, warm: bool) -> JobOutput:
         result_file = workdir / "result.pkl"
         result = result_file.read_bytes() if result_file.exists() else None
         return JobOutput(returncode, result, seconds, stderr_tail, warm=warm)
+
+
+def _write_boundary(workdir: Path, protected: tuple[int, ...] = ()) -> None:
+    """The boundary the job's worker enters: writes only in its folder; signals refused to
+    perfloop and to the `protected` processes where the kernel has no Landlock scopes."""
+    policy = boundary.Policy(writable=(str(workdir.resolve()),))
+    (workdir / BOUNDARY_FILE).write_bytes(pickle.dumps(boundary.prepare(policy, protected)))
 
 
 def _run_cold(job: WorkerJob, workdir: Path, own: dict[str, str]) -> int | None:
@@ -350,9 +356,11 @@ def _run_warm(job: WorkerJob, workdir: Path, own: dict[str, str]) -> int | None:
     pythonpath = python_path(*job.import_path)
     try:
         with WARM_POOL.worker(key, pythonpath, keep=worker_count()) as warm:
+            _write_boundary(workdir, protected=(warm.process.pid,))  # the fork's parent
             return warm.run(workdir, own, job.wall_seconds, _check_stopping)
     except StaleWarmWorker:  # the project changed (an apply): a new one imports it anew
         with WARM_POOL.worker(key, pythonpath, keep=worker_count()) as warm:
+            _write_boundary(workdir, protected=(warm.process.pid,))
             return warm.run(workdir, own, job.wall_seconds, _check_stopping)
 
 
