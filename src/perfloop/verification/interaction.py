@@ -590,7 +590,7 @@ def _generate(checker: _Checker, started: float) -> tuple[int, _Found | None, st
         namespace[f"call_{len(namespace)}"] = rule(data=arguments(pool))(call)
     machine = type("Interactions", (RuleBasedStateMachine,), namespace)
     options = settings(
-        max_examples=max(1, budget.examples // 4),
+        max_examples=max(1, budget.examples // 2),
         stateful_step_count=GENERATED_STEPS,
         deadline=None,
         derandomize=True,
