@@ -441,3 +441,86 @@ def test_a_recorded_decimal_context_loads_where_decimal_was_never_imported(
     )  # fmt: skip
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == "(0, 3)"
+
+
+# pycparser 2.22's ply keeps the last lexer it built as a module global that its import
+# left None (`ply.lex.lexer`); the parser holds that very lexer and reaches it through its
+# arguments. Recorded as the module's singleton (the lexer was built before the parser's
+# module was imported, as pycparser builds it before loading its tables), its settings were
+# compared with the worker's `None` after every call: the hottest target (27% of the time)
+# "did not reproduce".
+LAST_BUILT = {
+    "pkg/__init__.py": "",
+    "pkg/lex.py": """
+        lexer = None  # the last lexer built, as ply keeps it
+
+
+        class Lexer:
+            def __init__(self):
+                self.data = ""
+                self.pos = 0
+
+            def input(self, data):
+                self.data = data
+                self.pos = 0
+
+            def token(self):
+                words = self.data[self.pos :].split(maxsplit=1)
+                if not words:
+                    return None
+                self.pos = self.data.index(words[0], self.pos) + len(words[0])
+                return words[0]
+
+
+        def build():
+            global lexer
+            lexer = Lexer()
+            return lexer
+    """,
+    "pkg/parse.py": """
+        from pkg import lex
+
+
+        class Parser:
+            def __init__(self, lexer=None):
+                self.lexer = lexer or lex.build()
+
+            def parse(self, text):
+                self.lexer.input(text)
+                words = []
+                while (token := self.lexer.token()) is not None:
+                    words.append(token.upper())
+                return words
+    """,
+    "workload.py": """
+        from pkg import lex
+
+        lexer = lex.build()  # before the parser's module is imported, as pycparser's tables are
+
+        from pkg.parse import Parser
+
+        parser = Parser(lexer)
+        for text in ("int x ;", "return a + b ;", "  while ( 1 )  "):
+            print(parser.parse(text))
+    """,
+}
+
+
+def test_an_object_a_module_binds_after_its_import_travels_with_the_arguments(
+    make_project,
+) -> None:
+    root = make_project(LAST_BUILT)
+    ref = FunctionRef("pkg.parse", "Parser.parse")
+    capture = capture_calls("python workload.py", root, [ref])[ref]
+    assert len(capture.records) == 3
+    verdict = replay(
+        "pkg.parse",
+        "Parser.parse",
+        root / "pkg" / "parse.py",
+        None,
+        capture.records,
+        root=root,
+        limits=LIMITS,
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason or verdict.difference
+    assert verdict.calls_checked == 3

@@ -801,7 +801,22 @@ def _singleton_key(obj: object, within: str | None = None) -> str | None:
         return None
     if within is not None and name[0].partition(".")[0] != within:
         return None  # imported from elsewhere (`__future__`'s features)
+    if _unset_at_import(*name):
+        return None
     return f"{SINGLETON}{name[0]}:{name[1]}"
+
+
+def _unset_at_import(module: str, path: str) -> bool:
+    """Whether `module`'s import (seen by the import hook) left the global that starts
+    `path` unset or None: a worker's module has no object there to put settings in.
+    pycparser 2.22's ply keeps the last lexer built as `ply.lex.lexer` (None at import);
+    its parser reaches that very lexer through its arguments, which carry it by value, so
+    the worker's None was compared with the recorded lexer and every call of the hottest
+    target "did not reproduce"."""
+    at_import = _GLOBALS_AT_IMPORT.get(module)
+    if at_import is None:
+        return False  # its import was not seen: what it left is not known
+    return at_import.get(path.partition(".")[0], type(None)) is type(None)
 
 
 def _singletons_in_arguments(args: tuple[object, ...]) -> list[tuple[object, str]]:
@@ -848,6 +863,8 @@ def _singletons_in_arguments(args: tuple[object, ...]) -> list[tuple[object, str
 
 _AS_IMPORTED: dict[int, tuple[object, dict[str, object]]] = {}
 """id -> (singleton, a copy of its settings as the import of its module left them)."""
+_GLOBALS_AT_IMPORT: dict[str, dict[str, type]] = {}
+"""module -> {global name: the type of its value} as the import of the module left them."""
 
 
 def _as_imported(obj: object) -> None:
@@ -858,7 +875,9 @@ def _as_imported(obj: object) -> None:
 def note_as_imported(module: types.ModuleType) -> None:
     """Note the settings of the singletons `module` keeps, as its import left them: those
     a call later finds the same need not be recorded (a worker has them so)."""
-    for value in list(vars(module).values()):
+    namespace = vars(module)
+    _GLOBALS_AT_IMPORT[module.__name__] = {name: type(v) for name, v in list(namespace.items())}
+    for value in list(namespace.values()):
         try:
             if not issubclass(type(value), _NOT_STATE) and pickling.module_instance(value):
                 _as_imported(value)
