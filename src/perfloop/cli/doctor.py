@@ -31,6 +31,7 @@ from perfloop.cli.common import add_json_argument
 from perfloop.model import Limits
 from perfloop.report.terminal import console_for as terminal
 from perfloop.sandbox.runner import (
+    WorkerOutcome,
     WorkerStatus,
     isolation_gaps,
     read_output,
@@ -243,10 +244,7 @@ def _stand_ins() -> Iterator[tuple[Path, Path]]:
 def _attempt_in_worker(escape: Escape, project: Path, home: Path) -> str:
     entry = f"perfloop.sandbox.boundary_checks:{escape.name}"
     target = _escape_target(escape, project, home)
-    outcome = run_in_worker(entry, target, root=project, limits=_LIMITS, here=True)
-    if outcome.status is not WorkerStatus.OK:
-        return f"worker {outcome.status.value}: {outcome.message.splitlines()[-1][:80]}"
-    return str(outcome.value)
+    return _answer(run_in_worker(entry, target, root=project, limits=_LIMITS, here=True))
 
 
 def _attempt_in_warm_fork(escape: Escape, project: Path, home: Path) -> str:
@@ -259,7 +257,11 @@ def _attempt_in_warm_fork(escape: Escape, project: Path, home: Path) -> str:
     output = run_job(job)
     if not output.warm:
         return f"{_NO_WARM_WORKER} (every task runs in a fresh worker)"
-    outcome = read_output(output, _LIMITS, object)
+    return _answer(read_output(output, _LIMITS, object))
+
+
+def _answer(outcome: WorkerOutcome[object]) -> str:
+    """What the escape got (`refused (EACCES)`, `done`), or how its worker ended."""
     if outcome.status is not WorkerStatus.OK:
         return f"worker {outcome.status.value}: {outcome.message.splitlines()[-1][:80]}"
     return str(outcome.value)

@@ -130,7 +130,7 @@ def prepare(policy: Policy, protected: tuple[int, ...] = ()) -> Prepared:
     to the `protected` ones (a warm worker whose fork enters it), and to their groups."""
     try:
         scoped = landlock_abi() >= 6
-        pids = (os.getpid(), *protected)
+        pids = () if scoped else (os.getpid(), *protected)  # one filter where they do not count
         return Prepared(policy, _compiled_filter(policy.programs, scoped, pids))
     except (ImportError, RuntimeError) as exc:  # RuntimeError: libseccomp is not installed
         return Prepared(policy, no_filter=f"libseccomp is not available ({exc})")

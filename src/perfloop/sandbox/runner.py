@@ -302,7 +302,6 @@ def _run_in_folder(job: WorkerJob, warm: bool) -> JobOutput:
             (workdir / name).mkdir()
         for name in ("stdout.txt", "stderr.txt"):
             (workdir / name).touch()
-        _write_boundary(workdir)
         own = {  # the worker's own folders
             "PYTHONPYCACHEPREFIX": str(workdir / "pycache"),
             "TMPDIR": str(workdir / "tmp"),
@@ -329,6 +328,7 @@ def _write_boundary(workdir: Path, protected: tuple[int, ...] = ()) -> None:
 
 def _run_cold(job: WorkerJob, workdir: Path, own: dict[str, str]) -> int | None:
     """A new interpreter for the job: its return code, None if it timed out."""
+    _write_boundary(workdir)
     env = {**job.environment, "PYTHONPATH": python_path(*job.import_path), **own}
     with open(workdir / "stdout.txt", "wb") as out, open(workdir / "stderr.txt", "wb") as err:
         process = subprocess.Popen(
