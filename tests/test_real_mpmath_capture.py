@@ -19,7 +19,8 @@ import pytest
 from pypi_sdists import cached_sdist, unpacked
 
 from perfloop.capture import CaptureSettings, capture_calls
-from perfloop.model import FunctionRef, Limits, VerdictStatus
+from perfloop.measure import MeasureSettings, measure_candidate
+from perfloop.model import Candidate, FunctionRef, Limits, VerdictStatus
 from perfloop.verification.replay import replay
 
 WORKLOAD = """
@@ -41,10 +42,11 @@ with open("outputs.txt", "a") as outputs:  # each run's checksum, the recorded r
 """
 FDOT = FunctionRef("mpmath.ctx_mp_python", "PythonMPContext.fdot")
 TRANSFORM = FunctionRef("mpmath.calculus.quadrature", "QuadratureRule.transform_nodes")
+CALC_NODES = FunctionRef("mpmath.calculus.quadrature", "TanhSinh.calc_nodes")
 
 
 @pytest.mark.slow
-def test_mpmath_fdot_and_transform_nodes_are_recorded_and_fdot_replays(tmp_path: Path) -> None:
+def test_mpmath_targets_recorded_together_replay_and_fdot_is_timed(tmp_path: Path) -> None:
     root = unpacked(cached_sdist("mpmath==1.3.0", "mpmath-1.3.0.tar.gz"), tmp_path)
     (root / "workload.py").write_text(textwrap.dedent(WORKLOAD).lstrip(), encoding="utf-8")
     reference = subprocess.run(
@@ -52,28 +54,49 @@ def test_mpmath_fdot_and_transform_nodes_are_recorded_and_fdot_replays(tmp_path:
     )
     assert reference.returncode == 0, reference.stderr
 
+    # TanhSinh.calc_nodes recorded too, as `optimize` records its ten targets at once: the
+    # TanhSinh instances that mpmath's `fp` makes during the import were followed, and
+    # perfloop looked for the package's singletons then, before `mp` existed; it did not
+    # look again, and transform_nodes replayed at 53 bits, not the workload's 60 digits
+    targets = [FDOT, TRANSFORM, CALC_NODES]
     captures = capture_calls(  # raises if recording makes the workload fail
-        "python workload.py", root, [FDOT, TRANSFORM], CaptureSettings(max_calls=10)
+        "python workload.py", root, targets, CaptureSettings(max_calls=10)
     )
-    for ref in (FDOT, TRANSFORM):
+    for ref in targets:
         assert captures[ref].problem is None, (ref, captures[ref].problem)
         assert captures[ref].records, ref
 
     fdot = captures[FDOT]
-    verdict = replay(
-        FDOT.module,
-        FDOT.qualname,
-        root / "mpmath" / "ctx_mp_python.py",
-        None,
-        fdot.records,
-        root=root,
-        limits=Limits(wall_seconds=120),
-    )
-    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.difference
-    assert verdict.calls_checked == len(fdot.records)
+    for ref, path in [
+        (FDOT, root / "mpmath" / "ctx_mp_python.py"),
+        (TRANSFORM, root / "mpmath" / "calculus" / "quadrature.py"),
+    ]:
+        records = captures[ref].records
+        verdict = replay(
+            ref.module, ref.qualname, path, None, records, root=root,
+            limits=Limits(wall_seconds=120),
+        )  # fmt: skip
+        assert verdict.status is VerdictStatus.EQUIVALENT, (ref, verdict.difference)
+        assert verdict.calls_checked == len(records)
 
     plain, recorded = (root / "outputs.txt").read_text().splitlines()
     assert recorded == plain  # recording changed nothing the workload computes
+
+    # timing loads the candidate as a copy of ctx_mp_python, which must hold the `mpf`
+    # that mpmath's __init__ sets on the module at run time: the recorded mpf values
+    # unpickle as `mpmath.ctx_mp_python.mpf` (once "Can't get attribute 'mpf'", and
+    # fdot's verified rewrites were never timed)
+    path = root / "mpmath" / "ctx_mp_python.py"
+    original = path.read_text(encoding="utf-8")
+    assert original.count("types = (ctx.mpf, ctx.mpc)") == 1
+    source = original.replace("types = (ctx.mpf, ctx.mpc)", "types = {ctx.mpf, ctx.mpc}")
+    candidate = Candidate(FDOT, "test", "a set of the two types", source, "", str(path))
+    settings = MeasureSettings(
+        processes=2, max_processes=2, budget_seconds=10, limits=Limits(wall_seconds=120)
+    )
+    measurement = measure_candidate(candidate, original, fdot.records, root=root, settings=settings)
+    assert measurement.error is None, measurement.error
+    assert measurement.speedup is not None and measurement.speedup.processes == 2
 
 
 # the loop of its branch for [a, inf] (the workload's): a rewrite that is the same at 53

@@ -524,3 +524,88 @@ def test_an_object_a_module_binds_after_its_import_travels_with_the_arguments(
     )
     assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason or verdict.difference
     assert verdict.calls_checked == 3
+
+
+# mpmath 1.3.0's `__init__` imports every module it has (quadrature.py among them) and only
+# then binds `mp = MPContext()`. Recording two methods of quadrature.py, perfloop looked for
+# the package's singletons while wrapping them, before `mp` existed; no module was imported
+# after that (the instances of TanhSinh that `fp` makes during the import were followed, and
+# pickling them looked), so `mp` was never looked for again: its settings (the workload's 60
+# digits) were not recorded and both targets replayed at 53 bits ("does not reproduce").
+BOUND_LAST = {
+    "pkg/__init__.py": """
+        from pkg.rules import Halving, Rule
+        from pkg.contexts import Context, Num
+
+        fast = Context(digits=3)  # as mpmath's `fp`: its rules are made during the import
+        context = Context()  # bound after every import of the package, as mpmath's `mp`
+        Num.ctx = context  # numbers compute at its precision, as mpf's at mp's
+    """,
+    "pkg/contexts.py": """
+        from pkg.rules import Halving
+
+
+        class Num:
+            ctx = None
+
+            def __init__(self, value):
+                self.value = value
+
+            def scaled(self, factor):
+                return Num(round(self.value * factor, type(self).ctx.digits))
+
+            def __repr__(self):
+                return f"Num({self.value})"
+
+
+        class Context:
+            def __init__(self, digits=6):
+                self.digits = digits
+                self.rule = Halving(self)
+    """,
+    "pkg/rules.py": """
+        class Rule:
+            def __init__(self, ctx):
+                self.ctx = ctx
+
+            def nodes(self, count):
+                return [1 / (k + 3) for k in range(count)]
+
+            def transform(self, nodes, scale):
+                return [node.scaled(scale / 7) for node in nodes]
+
+
+        class Halving(Rule):
+            def nodes(self, count):
+                return [1 / (2 * k + 3) for k in range(count)]
+    """,
+    "workload.py": """
+        import pkg
+
+        pkg.context.digits = 12
+        rule = pkg.Halving(pkg.context)
+        for count in (2, 3, 4):
+            print(rule.transform([pkg.Num(x) for x in rule.nodes(count)], count))
+    """,
+}
+
+
+def test_a_singleton_bound_after_the_targets_module_was_imported_is_recorded(
+    make_project,
+) -> None:
+    root = make_project(BOUND_LAST)
+    refs = [FunctionRef("pkg.rules", "Halving.nodes"), FunctionRef("pkg.rules", "Rule.transform")]
+    captures = capture_calls("python workload.py", root, refs)
+    for ref in refs:
+        assert len(captures[ref].records) == 3, ref
+        verdict = replay(
+            ref.module,
+            ref.qualname,
+            root / "pkg" / "rules.py",
+            None,
+            captures[ref].records,
+            root=root,
+            limits=LIMITS,
+        )
+        assert verdict.status is VerdictStatus.EQUIVALENT, (ref, verdict.difference)
+        assert verdict.calls_checked == 3

@@ -153,9 +153,63 @@ def load_module_copy(
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    live = sys.modules.get(name)
+    if live is not None and live is not module:
+        sources = (source,) if original_source is None else (source, original_source)
+        for attribute in set_from_outside(vars(live), vars(module), sources):
+            setattr(module, attribute, getattr(live, attribute))
     if original_source is not None and original_source != source:
         state.define_anew(module, redefined_names(original_source, source))
     return module
+
+
+def set_from_outside(
+    live: dict[str, object], copied: dict[str, object], sources: Sequence[str]
+) -> list[str]:
+    """The globals the live module holds that another module set on it at run time: not in
+    the copy after executing its source, and bound by no module-level statement (nor a
+    `global` declaration) of any of `sources`.
+
+    mpmath 1.3.0's `__init__` sets `ctx_mp_python.mpf = mp.mpf` (a class its context
+    makes at run time), and recorded `mpf` values pickle as `mpmath.ctx_mp_python.mpf`.
+    A module copy of ctx_mp_python lacked it, so nothing recorded of
+    `PythonMPContext.fdot` unpickled under a copy ("Can't get attribute 'mpf'") and its 5
+    verified rewrites were never timed. A name a source binds stays as the copy has it
+    (a candidate that drops a helper does not get the original's back)."""
+    missing = [name for name in live if name not in copied and not name.startswith("__")]
+    if not missing:
+        return []
+    bound = set().union(*(_module_level_names(source) for source in sources))
+    return [name for name in missing if name not in bound]
+
+
+@functools.lru_cache(maxsize=16)
+def _module_level_names(source: str) -> frozenset[str]:
+    """The names `source` may bind in its module's namespace: every name stored, defined,
+    imported or caught outside function and class bodies (in `if`, `try`, loops and `with`
+    too), and every name a `global` statement anywhere declares. More is harmless here: a
+    name listed is only one the copy is not given from the live module."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return frozenset()
+    names: set[str] = set()
+    pending: list[ast.AST] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.stmt):
+            names.update(_bound_by(node))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Global):
+                    names.update(inner.names)
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        pending.extend(ast.iter_child_nodes(node))
+    return frozenset(names)
 
 
 @functools.lru_cache(maxsize=8)

@@ -487,8 +487,15 @@ class _Sentinels:
     (`self._SQL_REGEX`) and tests `action is keywords.PROCESS_AS_KEYWORD`; with a copy
     in the recorded `self`, the replayed lexer dropped every keyword it met. Found
     sentinels travel by their name instead. Each time more modules have been imported,
-    the new ones are looked through, and so are those whose globals changed in number
-    (one still being imported at the last look); about 60 ms for 450 modules, once.
+    or a module still being imported at the last look has finished, the new ones are
+    looked through, and so are those whose globals changed in number; about 60 ms for
+    450 modules, once.
+
+    Finished imports count as well as new ones: mpmath 1.3.0's `__init__` imports every
+    module it has before it binds `mp = MPContext()`, and recording two methods of
+    quadrature.py looked (while wrapping them, as quadrature was imported) before `mp`
+    existed. No module was imported after that, so `mp` was never found: its settings
+    (60 digits) were not recorded and replay computed at 53 bits.
     """
 
     def __init__(self) -> None:
@@ -499,12 +506,19 @@ class _Sentinels:
         # settings object), which perfloop.runtime.state records in place
         self._instances: dict[int, tuple[object, str, str]] = {}
         self.classes: frozenset[type] = frozenset()
+        self._importing: tuple[str, ...] = ()  # modules being imported at the last look
+        self.looks = 0  # how many times the modules were looked through
 
     def refresh(self) -> None:
-        if len(sys.modules) == self._modules_seen:
+        if len(sys.modules) == self._modules_seen and not any(
+            not _initializing(sys.modules.get(name)) for name in self._importing
+        ):
             return
         self._modules_seen = len(sys.modules)
-        for module_name, module in list(sys.modules.items()):
+        self.looks += 1
+        modules = list(sys.modules.items())
+        self._importing = tuple(name for name, module in modules if _initializing(module))
+        for module_name, module in modules:
             namespace = getattr(module, "__dict__", None)
             if (
                 not isinstance(namespace, dict)
@@ -569,6 +583,18 @@ class _Sentinels:
         except Exception:
             return None
         return found[1], found[2]
+
+
+def _initializing(module: object) -> bool:
+    """Whether `module` is still being imported (importlib marks its spec meanwhile)."""
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def modules_looked_through() -> int:
+    """A number that changes whenever more modules, or more of a module that was being
+    imported, may hold singletons and sentinels (what was found before may be incomplete)."""
+    _SENTINELS.refresh()
+    return _SENTINELS.looks
 
 
 def module_instance(value: object) -> bool:

@@ -299,7 +299,7 @@ class Tracker:
         self.why_left_out: dict[str, str] = {}  # `@` singletons among them -> why
         self.partial: dict[str, str] = {}  # `@` singletons recorded in part -> what is not
         self._uses_random: bool | None = None  # its module or one around it uses `random`
-        self._around_seen = -1  # len(sys.modules) when the singletons around were looked for
+        self._around_seen = -1  # modules_looked_through() when those around were found
         self._around_found: list[tuple[object, str]] = []
         self.loads_back: set[str] = set()  # names whose values were seen to load back
 
@@ -400,9 +400,10 @@ class Tracker:
 
     def _around(self) -> list[tuple[object, str]]:
         """The singletons the modules around keep (looked for again when more modules
-        have been imported)."""
-        if self._around_seen != len(sys.modules):
-            self._around_seen = len(sys.modules)
+        have been imported, or one that was being imported has finished)."""
+        looks = pickling.modules_looked_through()
+        if self._around_seen != looks:
+            self._around_seen = looks
             self._around_found = _singletons_around(self.module)
         return self._around_found
 
