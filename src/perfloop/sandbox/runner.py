@@ -354,14 +354,16 @@ def _run_warm(job: WorkerJob, workdir: Path, own: dict[str, str]) -> int | None:
     environment = tuple(sorted(job.environment.items()))
     key = WarmKey(job.root, job.import_path, environment, job.preload)
     pythonpath = python_path(*job.import_path)
-    try:
+
+    def in_a_fork() -> int | None:
         with WARM_POOL.worker(key, pythonpath, keep=worker_count()) as warm:
             _write_boundary(workdir, protected=(warm.process.pid,))  # the fork's parent
             return warm.run(workdir, own, job.wall_seconds, _check_stopping)
+
+    try:
+        return in_a_fork()
     except StaleWarmWorker:  # the project changed (an apply): a new one imports it anew
-        with WARM_POOL.worker(key, pythonpath, keep=worker_count()) as warm:
-            _write_boundary(workdir, protected=(warm.process.pid,))
-            return warm.run(workdir, own, job.wall_seconds, _check_stopping)
+        return in_a_fork()
 
 
 def _read_result(output: JobOutput, returns: object) -> WorkerOutcome[object]:
