@@ -735,6 +735,20 @@ CASES = [
         "a packrat cache hit",
     ),
     Case(
+        "isinstance-abc-fast-path",
+        """
+        from numbers import Number
+
+        def is_actual_number(x):  # jmespath 1.0.1 visitor.py
+            if isinstance(x, bool):
+                return False
+            return isinstance(x, Number)
+        """,
+        "is_actual_number",
+        lambda: (RNG.randrange(20, 70),),
+        "an int (a person's age)",
+    ),
+    Case(
         "match-group-subscript",
         """
         import re

@@ -26,6 +26,7 @@ from perfloop.propose.rules.hoist_global_lookup import HoistGlobalLookup
 from perfloop.propose.rules.hoist_invariant import HoistInvariant
 from perfloop.propose.rules.inline_pure_function import InlinePureFunction
 from perfloop.propose.rules.int_from_bytes import IntFromBytes
+from perfloop.propose.rules.isinstance_abc_fast_path import IsinstanceAbcFastPath
 from perfloop.propose.rules.lambda_to_operator import LambdaToOperator
 from perfloop.propose.rules.len_hoist import LenHoist
 from perfloop.propose.rules.linear_search_index import LinearSearchIndex
@@ -85,6 +86,7 @@ RULES: tuple[Rule, ...] = (
     LambdaToOperator(),
     MatchGroupSubscript(),
     DropTypingCast(),
+    IsinstanceAbcFastPath(),
     SquareMultiply(),
     OrChainMembership(),
     DispatchDict(),  # 2: an if/elif chain in place; after or-chain-membership, whose
@@ -146,6 +148,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "inline-pure-function",
         "re-compile-hoist", "math-sqrt", "lambda-to-operator",
         "match-group-subscript", "precomputed-table", "drop-typing-cast",
+        "isinstance-abc-fast-path",
         "square-multiply", "regex-literal-str", "bisect-sorted-search", "int-from-bytes",
     ),
     "algorithmic": ("numpy-convolve", "sum-lists-flatten"),
