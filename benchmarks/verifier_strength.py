@@ -224,21 +224,26 @@ def report(group: str, outcomes: list[Outcome], cases: int) -> dict[str, object]
         ]
         caught = sum(o.rejected_by((tier,)) for o in nonequivalent)
         rejected = sum(o.rejected_by((tier,)) for o in equivalent)
+        took = [r.seconds for o in ran_on for r in o.runs if r.tier == tier]
+        median = statistics.median(took) if took else 0.0
         alone.append(
             [
                 tier,
                 f"{caught}/{len(nonequivalent)}",
                 f"{rejected}/{len(equivalent)}",
                 str(len(ran_on)),
+                f"{median:.2f}",
             ]
         )
-        by_tier[tier] = {"caught": caught, "rejected": rejected, "ran": len(ran_on)}
+        by_tier[tier] = {
+            "caught": caught,
+            "rejected": rejected,
+            "ran": len(ran_on),
+            "median_seconds": round(median, 3),
+        }
     print("each tier on its own (all tiers ran on every candidate they fit):")
-    print(
-        table(
-            ["tier", "non-equivalent caught", "equivalent rejected", "candidates it ran on"], alone
-        )
-    )
+    header = ["tier", "non-equivalent caught", "equivalent rejected", "candidates it ran on"]
+    print(table([*header, "median s where it ran"], alone))
     print()
     first: dict[str, int] = {}
     for o in nonequivalent:
