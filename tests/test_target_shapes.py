@@ -18,6 +18,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -473,3 +474,25 @@ def test_a_cache_called_only_through_a_default_argument_is_recorded(make_project
     assert sorted({record.call_repr for record in capture.records}) == [
         "width('ab')", "width('é')", "width('東京')",
     ]  # fmt: skip
+
+
+def test_a_module_copy_gets_what_another_module_set_on_the_live_one(tmp_path: Path) -> None:
+    # mpmath 1.3.0's __init__ sets `ctx_mp_python.mpf = mp.mpf`; recorded mpf values pickle
+    # by that name, so a copy of the module (timing's) must hold it too; a helper the
+    # candidate drops stays dropped, and the copy's own definitions stay its own
+    original = "def helper():\n    return 1\n\n\nLIMIT = 3\n"
+    candidate = "LIMIT = 4\n"
+    (tmp_path / "numbers_mod.py").write_text(original)
+    live = types.ModuleType("numbers_mod")
+    exec(original, vars(live))
+    live.mpf = type("mpf", (), {})  # set from outside at run time
+    sys.modules["numbers_mod"] = live
+    try:
+        copy = load_module_copy(
+            "numbers_mod", str(tmp_path / "numbers_mod.py"), candidate, original
+        )
+    finally:
+        del sys.modules["numbers_mod"]
+    assert copy.mpf is live.mpf
+    assert not hasattr(copy, "helper")
+    assert copy.LIMIT == 4
