@@ -53,3 +53,26 @@ def test_a_boundary_difference_is_found_symbolically_and_printed_as_a_call(tmp_p
     )
     same = check_symbolic(LIB, plan, tmp_path, LIMITS, 60.0)
     assert same.run.outcome == "same" and same.run.inputs > 0
+
+
+@pytest.mark.slow
+def test_the_search_ends_once_paths_stop_reaching_new_branches(tmp_path) -> None:
+    # a budget is the most the search takes: with a minute, CrossHair stops on its own once
+    # paths in a row reach nothing new, and still finds the boundary (the test above)
+    pytest.importorskip("crosshair")
+    (tmp_path / "lib.py").write_text(LIB)
+    (tmp_path / "bench.py").write_text(BENCH)
+    ref = FunctionRef("lib", "price")
+    capture = capture_calls("python bench.py", tmp_path, [ref])[ref]
+    settings = VerifySettings(tiers=("replay", "symbolic"), symbolic_seconds=60.0)
+    plan = prepare_target(
+        ref, "lib.py", LIB, capture, root=tmp_path, settings=settings, limits=LIMITS
+    )
+    check = check_symbolic(LIB.replace("n > 1000", "n >= 1000"), plan, tmp_path, LIMITS, 200.0)
+    assert check.run.outcome == "different", check
+    same = check_symbolic(
+        LIB.replace("return len(xs)", "return 0 + len(xs)"), plan, tmp_path, LIMITS, 200.0
+    )
+    assert same.run.outcome == "same", same
+    assert same.run.note is not None
+    assert "reached no branch" in same.run.note or "every path was explored" in same.run.note

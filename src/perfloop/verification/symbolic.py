@@ -44,6 +44,14 @@ from perfloop.verification.shapes import (
 
 TIER = "symbolic"
 _WORKER_OVERHEAD = 20.0
+UNINTERESTING_PATHS = 10
+"""The search ends early once this many paths in a row reached no branch of either version
+that an earlier path had not (CrossHair's `max_uninteresting_iterations`; its own default
+without a time limit is 5): the budget, `symbolic-seconds`, is then the most it takes, not
+what it always takes. On benchmarks/verifier_strength.py's 72 pairs (2026-12-07, side by
+side) the tier on its own caught the same 29 of 36 wrong candidates, and rejected none of
+the 36 right ones, with this as without it; its median time per candidate went from 5.50 s
+(the whole budget, every time) to 1.12 s."""
 
 
 @dataclass(frozen=True)
@@ -186,16 +194,20 @@ def symbolic_worker(task: _SymbolicTask) -> _SymbolicReport:
         version.function.__annotations__ = dict(hints)
     options = DEFAULT_OPTIONS.overlay(
         AnalysisOptionSet(
-            per_condition_timeout=task.seconds, per_path_timeout=max(0.5, task.seconds / 4)
+            per_condition_timeout=task.seconds,
+            per_path_timeout=max(0.5, task.seconds / 4),
+            max_uninteresting_iterations=UNINTERESTING_PATHS or None,
         )
     )
     options.stats = __import__("collections").Counter()
+    searched = time.process_time()
     diffs = diff_behavior(
         FunctionInfo.from_fn(original.function),
         FunctionInfo.from_fn(candidate.function),
         options,
         ExceptionEquivalenceType.SAME_TYPE,
     )
+    searched = time.process_time() - searched
     paths = int(options.stats.get("num_paths", 0))
     if isinstance(diffs, str):
         return _SymbolicReport("skipped", paths, note=f"CrossHair could not analyse it: {diffs}")
@@ -214,10 +226,19 @@ def symbolic_worker(task: _SymbolicTask) -> _SymbolicReport:
         if confirmed is not None:
             call, description = confirmed
             return _SymbolicReport("different", paths, call, description)
-    note = None
+    notes = []
     if diffs:
-        note = f"CrossHair reported {len(diffs)} inputs, none differs under perfloop's relation"
-    return _SymbolicReport("same", paths, note=note)
+        notes.append(
+            f"CrossHair reported {len(diffs)} inputs, none differs under perfloop's relation"
+        )
+    if options.stats.get("exhaustion"):
+        notes.append("every path was explored")
+    elif UNINTERESTING_PATHS and searched < 0.9 * task.seconds:
+        notes.append(
+            f"stopped after {searched:.1f} s of its {task.seconds:g}: {UNINTERESTING_PATHS} "
+            "paths in a row reached no branch of either version that an earlier one had not"
+        )
+    return _SymbolicReport("same", paths, note="; ".join(notes) or None)
 
 
 def _confirm(
