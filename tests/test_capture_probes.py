@@ -49,6 +49,7 @@ PROJECT = {
                 return box
     """,
     "bench.py": """
+        import inspect
         import json
         import sys
 
@@ -63,11 +64,11 @@ PROJECT = {
 
         monitoring = sys.monitoring
         tool = next(t for t in range(6) if monitoring.get_tool(t) == "perfloop-capture")
-        codes = {
+        codes = {  # under the wrappers that follow Box's instances for their histories
             "fib": lib.fib.__code__,
             "helper": lib.helper.__code__,
-            "put": lib.Box.put.__code__,
-            "_Box__put": lib.Box._Box__put.__code__,
+            "put": inspect.unwrap(lib.Box.put).__code__,
+            "_Box__put": inspect.unwrap(lib.Box._Box__put).__code__,
         }
         with open("probes.json", "w") as out:
             json.dump(
@@ -95,6 +96,9 @@ CALLS = {
     "Box.__put": 2000,
     "Box.make": 1,
 }
+# the distinct calls among them: a call the same as one kept is not kept twice (fib's
+# recursion calls fib(0) to fib(18) over and over)
+DISTINCT = {"fib": 19, "Box.twice": 3000, "Box.__put": 2000, "Box.make": 1}
 
 
 def ref(qualname: str) -> FunctionRef:
@@ -116,19 +120,23 @@ def test_every_call_counts_wherever_the_function_is_held(probed) -> None:
     for qualname, calls in CALLS.items():
         capture = captures[ref(qualname)]
         assert capture.calls_seen == calls, qualname
-        assert len(capture.records) == min(40, calls)
+        assert len(capture.records) == min(40, DISTINCT[qualname]), qualname
         assert capture.problem is None
 
 
 @needs_monitoring
 def test_between_kept_calls_the_probe_only_counts(probed) -> None:
     captures, _ = probed
-    fib = captures[ref("fib")]
-    assert fib.probe is not None
+    twice = captures[ref("Box.twice")]
+    assert twice.probe is not None
     # most calls were counted by the event, not recorded through the trampoline; the
     # trampoline came back only for the sampled calls (about k(1 + ln(n/k)) of them)
-    assert fib.probe.events > 0.9 * fib.calls_seen
-    assert 10 < fib.probe.switches < 40 * (1 + 6)
+    assert twice.probe.events > 0.9 * twice.calls_seen
+    assert 10 < twice.probe.switches < 40 * (1 + 5)
+    # fib's slots never fill (19 distinct calls): its calls stay recorded, repeats found
+    # by their pickles, which REPEAT_BYTES bounds
+    fib = captures[ref("fib")]
+    assert fib.probe is not None and fib.repeats == fib.calls_seen - 19
     once = captures[ref("Box.make")]
     assert once.probe is not None and once.probe.events == 0  # never past its budget
 
@@ -142,9 +150,8 @@ def test_only_the_targets_code_is_instrumented(probed) -> None:
     assert seen["local_events"]["put"] == 0  # nor the method that calls a target
     # past their budget, the targets run their own code, with one counting event on it
     py_start = sys.monitoring.events.PY_START
-    assert seen["local_events"]["fib"] == py_start
     assert seen["local_events"]["_Box__put"] == py_start
-    assert not seen["recording"]["fib"] and not seen["recording"]["_Box__put"]
+    assert not seen["recording"]["_Box__put"]
 
 
 @needs_monitoring
@@ -222,7 +229,8 @@ COUNTED = {
 }
 
 
-@needs_monitoring
+# on every Python: probed (3.12+) or wrapped (3.10, 3.11), where recording ~237 calls to
+# keep 30 made tabulate 0.9.0's capture take 103 times its workload on 3.11
 def test_with_the_profiles_count_only_the_kept_calls_are_recorded(
     make_project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -241,13 +249,12 @@ def test_with_the_profiles_count_only_the_kept_calls_are_recorded(
     # each recorded call pickles its argument a few times (inputs, outcome, load checks);
     # the plan records 30 calls, reservoir sampling about 30 * (1 + ln(1000)) = 237
     assert pickled_planned * 4 < pickled_sampled
-    # the trampoline goes away after the first call, then after each kept call
-    assert planned.probe is not None and planned.probe.switches <= 31
+    if sys.version_info >= (3, 12):  # the trampoline goes away after each kept call
+        assert planned.probe is not None and planned.probe.switches <= 31
     seen = sorted(pickle.loads(r.args)[0][0].n for r in planned.records)
     assert seen[0] < 10000 and seen[-1] > 20000  # spread over the run
 
 
-@needs_monitoring
 def test_more_calls_than_the_profile_counted_are_sampled_on(
     make_project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
