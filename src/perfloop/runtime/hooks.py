@@ -121,7 +121,8 @@ def _install_capture(settings: dict[str, object]) -> None:
             )
             try:
                 if probes.eligible(target):  # 3.12+: the code is swapped, not the bindings
-                    recorder.use_probe(probes.Probe(target, recorder))
+                    expected = settings.get("expected_calls", {}).get(ref)  # type: ignore[attr-defined]
+                    recorder.use_probe(probes.Probe(target, recorder), expected)
                     recorder.names = bound_names(module, target)
                 else:
                     recorder.names = wrap_everywhere(
@@ -130,7 +131,6 @@ def _install_capture(settings: dict[str, object]) -> None:
             except TypeError as exc:
                 failures[ref] = f"cannot record its calls: {exc}"
                 continue
-            recorder.plan_calls(settings.get("expected_calls", {}).get(ref))  # type: ignore[attr-defined]
             recorders[ref] = recorder
             wrapped.append(recorder)
             if target.receiver == "self" and isinstance(target.owner, type):

@@ -152,17 +152,12 @@ class Recorder:
         except (TypeError, ValueError):
             self._signature = None
 
-    def use_probe(self, probe: probes.Probe) -> None:
-        """Count with `probe` between recorded calls (3.12+)."""
+    def use_probe(self, probe: probes.Probe, expected_calls: int | None) -> None:
+        """Count with `probe` between recorded calls (3.12+). With `expected_calls` (the
+        profile's count), keep a uniform sample of max_calls of them drawn up front:
+        the same sample reservoir sampling ends with, but only those calls are recorded
+        (reservoir sampling records k(1 + ln(n/k)) calls to keep k)."""
         self.probe = probe
-
-    def plan_calls(self, expected_calls: int | None) -> None:
-        """With `expected_calls` (the profile's count), keep a uniform sample of max_calls
-        of them drawn up front: the same sample reservoir sampling ends with, but only
-        those calls are recorded (reservoir sampling records k(1 + ln(n/k)) calls to keep
-        k). Wrapped (3.10, 3.11) as well as probed: tabulate 0.9.0's five targets, called
-        740,000 times, recorded about 1,900 calls each to keep 200, and capture took 103
-        times the workload's time on 3.11 (2.3 times on 3.12, which planned)."""
         if expected_calls:
             self.expected_calls = expected_calls
             picks = self._random.sample(
