@@ -196,7 +196,7 @@ def symbolic_worker(task: _SymbolicTask) -> _SymbolicReport:
         AnalysisOptionSet(
             per_condition_timeout=task.seconds,
             per_path_timeout=max(0.5, task.seconds / 4),
-            max_uninteresting_iterations=UNINTERESTING_PATHS or None,
+            max_uninteresting_iterations=UNINTERESTING_PATHS,
         )
     )
     options.stats = __import__("collections").Counter()
@@ -233,7 +233,7 @@ def symbolic_worker(task: _SymbolicTask) -> _SymbolicReport:
         )
     if options.stats.get("exhaustion"):
         notes.append("every path was explored")
-    elif UNINTERESTING_PATHS and searched < 0.9 * task.seconds:
+    elif searched < 0.9 * task.seconds:
         notes.append(
             f"stopped after {searched:.1f} s of its {task.seconds:g}: {UNINTERESTING_PATHS} "
             "paths in a row reached no branch of either version that an earlier one had not"
