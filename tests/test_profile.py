@@ -156,3 +156,20 @@ def test_a_workload_that_runs_no_python_is_explained(make_project: object, tmp_p
     root = make_project({"README": "x"})  # type: ignore[operator]
     with pytest.raises(WorkloadError, match=r"hooks loaded in no Python process.*must run Python"):
         profile_workload("true", root)
+
+
+def test_a_function_moved_by_an_edit_is_found_when_profiled_again(make_project) -> None:
+    # one process profiling twice (the MCP server, a test): the second profile must read
+    # the edited file, not the first one's lines (a blank line added on top lost the
+    # function, and capture then ran without the profile's count of its calls)
+    root = make_project(
+        {
+            "lib.py": "def spin(n):\n    return sum(range(n))\n",
+            "bench.py": "import lib\nfor _ in range(200):\n    lib.spin(20_000)\n",
+        }
+    )
+    first = profile_workload("python bench.py", root)
+    assert by_ref(first, "lib", "spin").calls == 200
+    (root / "lib.py").write_text("\n# moved down\ndef spin(n):\n    return sum(range(n))\n")
+    second = profile_workload("python bench.py", root)
+    assert by_ref(second, "lib", "spin").calls == 200

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import pstats
 import tempfile
 from collections.abc import Callable, Sequence
@@ -315,9 +316,21 @@ def _library_own_fractions(
     return fractions
 
 
-@lru_cache(maxsize=256)
 def _definitions(filename: str) -> tuple[_Definition, ...]:
-    """Every def in the file, nested ones charged to their outermost enclosing def."""
+    """Every def in the file, nested ones charged to their outermost enclosing def.
+
+    Cached by the file's modification time and size as well as its name: a process that
+    runs perfloop again after the user edited a file (the MCP server, a test) read the
+    old lines, and a function moved by one line was not found in the new profile."""
+    try:
+        status = os.stat(filename)
+    except OSError:
+        return ()
+    return _definitions_in(filename, status.st_mtime_ns, status.st_size)
+
+
+@lru_cache(maxsize=256)
+def _definitions_in(filename: str, mtime_ns: int, size: int) -> tuple[_Definition, ...]:
     try:
         tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
