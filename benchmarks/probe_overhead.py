@@ -126,7 +126,7 @@ def _succeeds(command: list[str]) -> bool:
 
 def measure(name: str, root: Path, command: str, repeats: int, missing: set[str]) -> dict:
     """Ratios to the plain workload for every mode, measured in this interpreter."""
-    from perfloop.capture import capture_calls
+    from perfloop.capture import capture_calls, counts_to_plan
     from perfloop.profile import line_profile, profile_workload
     from perfloop.workload import RuntimeSpec, run_workload
 
@@ -134,7 +134,7 @@ def measure(name: str, root: Path, command: str, repeats: int, missing: set[str]
     hot = [f for f in profile.functions if not f.not_targetable][:TARGETS]
     targets = [f.function for f in hot]
     paths = {f.function: root / f.path for f in hot}
-    expected = {f.function: f.calls for f in hot}
+    expected = counts_to_plan(hot, targets)
     script = command.split()[1]
     bin_dir = Path(sys.executable).parent
 

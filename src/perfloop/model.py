@@ -107,6 +107,9 @@ class HotFunction:
     cumulative_seconds: float
     share: float
     not_targetable: str | None = None
+    # calls made while another call of it was running (directly or through other
+    # functions): cProfile's count of calls less its primitive ones
+    recursive_calls: int = 0
 
 
 @dataclass(frozen=True)

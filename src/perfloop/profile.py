@@ -155,6 +155,7 @@ class _Accumulator:
     lineno: int
     ref: FunctionRef
     calls: int = 0
+    recursive_calls: int = 0
     self_seconds: float = 0.0
     cumulative_seconds: float = 0.0
     not_targetable: str | None = None
@@ -199,7 +200,7 @@ def rank_functions(
 
     project = {key for key in raw if in_project(key[0], root)}
     library_own = _library_own_fractions(raw, project)
-    for key, (_, calls, own, cumulative, callers) in raw.items():
+    for key, (primitive, calls, own, cumulative, callers) in raw.items():
         if key in project:
             entry = account(key)
             if entry is None:
@@ -208,6 +209,7 @@ def rank_functions(
             place = locate(key)
             if place is not None and place[1].own:
                 entry.calls += calls
+                entry.recursive_calls += calls - primitive
                 entry.cumulative_seconds += cumulative
             elif not key[2].startswith("<"):
                 _check_closure(entry, key, callers, locate)
@@ -231,6 +233,7 @@ def rank_functions(
             cumulative_seconds=max(e.cumulative_seconds, e.self_seconds),
             share=min(1.0, e.self_seconds / total),
             not_targetable=e.not_targetable,
+            recursive_calls=e.recursive_calls,
         )
         for e in ranked
         if e.self_seconds > 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from perfloop.model import (
     CallRecord,
     FunctionRef,
     HistoryStep,
+    HotFunction,
     ImportedModules,
     Limits,
     ObjectHistory,
@@ -56,8 +57,9 @@ def capture_calls(
 ) -> dict[FunctionRef, TargetCapture]:
     """Run the workload with recorders on `targets`; one TargetCapture per target.
 
-    `expected_calls` (the profile's count of each target's calls) lets Python 3.12+
-    draw the calls to keep up front and record only those (perfloop.runtime.probes).
+    `expected_calls` (the profile's count of each target's calls, see `counts_to_plan`)
+    lets the recorder draw the calls to keep up front and record only those
+    (perfloop.runtime.recorder; on 3.12+ it counts the rest with perfloop.runtime.probes).
 
     `overrides` ({module: (path, source)}) runs the workload with other versions of
     modules in place, e.g. the base version of a pull request's changed functions.
@@ -89,6 +91,22 @@ def capture_calls(
             _check_imported_from_project(root, targets, run.imports)
         reports = [_read_summary(path) for path in sorted(Path(tmp).glob("capture-*.pkl"))]
     return {target: _merge(target, reports) for target in targets}
+
+
+def counts_to_plan(
+    functions: Iterable[HotFunction], targets: Collection[FunctionRef]
+) -> dict[FunctionRef, int]:
+    """The profile's count of calls of each target that does not recur: `expected_calls`.
+
+    A plan draws a uniform sample of all calls, and a recursion's calls are nearly all
+    small inner ones (shop's `ways(60, coins)` makes 112,698): the heavy outer calls were
+    never drawn, and memoizing, much faster on the workload, timed 0.58x on leaf calls.
+    Without a plan, a recursion keeps its distinct calls as they come, outer ones too."""
+    return {
+        f.function: f.calls
+        for f in functions
+        if f.function in targets and f.calls and not f.recursive_calls
+    }
 
 
 def _check_imported_from_project(

@@ -10,7 +10,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from perfloop.capture import CaptureSettings, capture_calls
+from perfloop.capture import CaptureSettings, capture_calls, counts_to_plan
 from perfloop.config import ConfigError, Settings
 from perfloop.model import FunctionRef, LineProfile, RunId, TargetCapture
 from perfloop.patch import recover_interrupted, unified_diff
@@ -330,7 +330,7 @@ def run_stages(
             root,
             refs,
             CaptureSettings.of(settings, capture_limits),
-            expected_calls={f.function: f.calls for f in profile.functions if f.function in refs},
+            expected_calls=counts_to_plan(profile.functions, refs),
         )
 
     def capture() -> dict[FunctionRef, TargetCapture]:

@@ -121,8 +121,7 @@ def _install_capture(settings: dict[str, object]) -> None:
             )
             try:
                 if probes.eligible(target):  # 3.12+: the code is swapped, not the bindings
-                    expected = settings.get("expected_calls", {}).get(ref)  # type: ignore[attr-defined]
-                    recorder.use_probe(probes.Probe(target, recorder), expected)
+                    recorder.use_probe(probes.Probe(target, recorder))
                     recorder.names = bound_names(module, target)
                 else:
                     recorder.names = wrap_everywhere(
@@ -131,6 +130,7 @@ def _install_capture(settings: dict[str, object]) -> None:
             except TypeError as exc:
                 failures[ref] = f"cannot record its calls: {exc}"
                 continue
+            recorder.plan_calls(settings.get("expected_calls", {}).get(ref))  # type: ignore[attr-defined]
             recorders[ref] = recorder
             wrapped.append(recorder)
             if target.receiver == "self" and isinstance(target.owner, type):
