@@ -316,6 +316,29 @@ def test_a_planned_call_that_repeats_a_kept_one_gives_its_slot_to_the_next_call(
         assert sampled_calls.repeats == 30000 - distinct
 
 
+def test_past_the_repeats_budget_free_slots_take_calls_with_reservoir_odds(
+    make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 12 distinct calls never fill 30 slots; once the repeats' pickles reach REPEAT_BYTES
+    # (lowered by the workload itself, so the test is quick) calls are kept with odds
+    # 30/m, and on 3.12 the probe counts the calls in between (it kept every later call
+    # going through the recorder)
+    root = make_project(REPEATING)
+    monkeypatch.syspath_prepend(str(root))
+    bench = root / "bench.py"
+    bench.write_text(
+        "import perfloop.runtime.recorder\n"
+        "perfloop.runtime.recorder.REPEAT_BYTES = 20_000\n" + bench.read_text()
+    )
+    target = FunctionRef("counted", "weigh")
+    capture = capture_calls("python bench.py 12", root, [target], CaptureSettings(max_calls=30))
+    weigh = capture[target]
+    assert weigh.calls_seen == 30000 and len(weigh.records) == 12
+    assert 20 < weigh.repeats < 2000
+    if sys.version_info >= (3, 12):
+        assert weigh.probe is not None and weigh.probe.events > 28000
+
+
 RECURSIVE = {
     "shop.py": """
         def ways(amount, coins):

@@ -9,10 +9,11 @@ pulled for its recording are not recorded (they are part of that item). Up to
 is spread over the whole workload and the same workload gives the same sample. A call the
 same as one kept already (the same inputs, module state included, the same outcome and
 output) is not kept twice: its slot stays free for a distinct call. Finding a repeat
-costs pickling its inputs; once the repeats met while slots are free have cost
+costs recording the call; once the repeats met while slots are free have cost
 REPEAT_BYTES of pickles, a free slot takes a call only with reservoir odds (slots over
 calls seen), so a loop that makes one large call a million times is not pickled a
-million times. Each kept call is
+million times. With the profile's count of calls, the calls to keep are
+drawn up front instead, and only those are recorded (`plan_calls`). Each kept call is
 pickled before the call (its inputs), and after it (return value or exception,
 and the arguments' state, so mutation is part of the record), by
 perfloop.runtime.pickling (pickle, else cloudpickle), and loaded back once to
@@ -90,7 +91,10 @@ class _Tee(io.TextIOBase):
 GIVE_UP_AFTER = 10
 RETRY_EVERY = 1000
 # bytes of pickled inputs of repeated calls (met while slots are free) before free slots
-# take calls with reservoir odds only: about 0.1 s of pickling
+# take calls with reservoir odds only: about 0.1 s of pickling. Not a count of repeats: the
+# targets that are not planned are recursions (and runs without a profile), and a count
+# low enough to save much (10,000) dropped the outer calls of a recursion whose distinct
+# calls come late: the third outer call of 26,311, where memoizing finds its speedup
 REPEAT_BYTES = 32 * 1024 * 1024
 # with the profile's count, a planned call that repeats a kept one is replaced by the next
 # call, up to this many times per slot in all: without it a target whose planned calls
@@ -190,24 +194,29 @@ class Recorder:
             return None
         if self._plan is not None:
             return self._planned_slot()
-        if len(self.kept) + self.reserved < self.capacity:
-            if self._thinning and self._random.randrange(self.calls_seen) >= self.capacity:
-                return None
+        free = len(self.kept) + self.reserved < self.capacity
+        if free and not self._thinning:
             return APPEND
-        kept = min(self.capacity, len(self.kept))
+        # call m is kept with probability odds/m: into a free slot while thinning, else
+        # in place of a kept call
+        odds = self.capacity if free else min(self.capacity, len(self.kept))
         if self.probe is None:
             choice = self._random.randrange(self.calls_seen)
-            return choice if choice < kept else None
-        # the same rule (call m kept with probability kept/m), drawn as the next pick
+            if choice >= odds:
+                return None
+            return APPEND if free else choice
+        # the same rule, drawn as the next pick (the probe counts the calls in between)
         if not self._sampling:
             self._sampling = True
-            self.next_pick = probes.next_pick(self.calls_seen - 1, kept, self._random)
+            self.next_pick = probes.next_pick(self.calls_seen - 1, odds, self._random)
         picked = self.next_pick is not None and self.calls_seen >= self.next_pick
         if picked:
-            self.next_pick = probes.next_pick(self.calls_seen, kept, self._random)
+            self.next_pick = probes.next_pick(self.calls_seen, odds, self._random)
         if self.next_pick is None or self.next_pick > self.calls_seen + 1:
             self._switch_pending = True  # count the calls up to the next pick with the event
-        return self._random.randrange(kept) if picked and kept else None
+        if not picked or not odds:
+            return None
+        return APPEND if free else self._random.randrange(odds)
 
     def _planned_slot(self) -> int | None:
         """The slot of the current call if the plan picked it; past the profile's count,
