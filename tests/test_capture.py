@@ -255,3 +255,42 @@ def test_a_function_returning_its_arguments_address_is_refused_with_that_reason(
         "reproduces, so replay cannot judge a rewrite"
     )
     assert captures[weight].usable
+
+
+def test_recording_a_recursion_does_not_flush_the_workloads_stdout(make_project) -> None:
+    # each recorded call puts a tee on sys.stdout; a dropped tee flushed the streams under
+    # it (IOBase closes on finalisation), a chain as deep as the recursion: a workload whose
+    # stdout is a pipe or a socket paid a flush per level of every recorded call
+    root = make_project(
+        {
+            "lib.py": """
+                def ways(amount, coins):
+                    if amount <= 0 or not coins:
+                        return int(amount == 0)
+                    return ways(amount - coins[0], coins) + ways(amount, coins[1:])
+            """,
+            "bench.py": """
+                import io
+                import sys
+
+                import lib
+
+                class Counting(io.StringIO):
+                    flushes = 0
+
+                    def flush(self):
+                        Counting.flushes += 1
+
+                real, sys.stdout = sys.stdout, Counting()
+                lib.ways(40, (1, 2, 5, 10))
+                sys.stdout = real
+                print(Counting.flushes)
+                with open("flushes.txt", "w") as out:
+                    out.write(str(Counting.flushes))
+            """,
+        }
+    )
+    target = FunctionRef("lib", "ways")
+    capture = capture_calls("python bench.py", root, [target], CaptureSettings(max_calls=50))
+    assert len(capture[target].records) == 50
+    assert int((root / "flushes.txt").read_text()) == 0
