@@ -294,3 +294,37 @@ def test_recording_a_recursion_does_not_flush_the_workloads_stdout(make_project)
     capture = capture_calls("python bench.py", root, [target], CaptureSettings(max_calls=50))
     assert len(capture[target].records) == 50
     assert int((root / "flushes.txt").read_text()) == 0
+
+
+def test_a_call_is_shown_short_without_the_full_repr_of_its_large_arguments(
+    make_project,
+) -> None:
+    # reprlib builds the whole repr of a namedtuple, bytes or a large dict subclass and
+    # then cuts it: chardet 5.2.0's models (namedtuples of nested dicts) took 1 ms a repr
+    root = make_project(
+        {
+            "lib.py": """
+                from collections import OrderedDict, namedtuple
+
+                Model = namedtuple("Model", "name table")
+
+                def lookup(model, key, raw, seen):
+                    return model.table.get(key)
+            """,
+            "bench.py": """
+                from collections import OrderedDict
+
+                import lib
+
+                model = lib.Model("m", {i: i * 2 for i in range(100_000)})
+                seen = OrderedDict((i, True) for i in range(5000))
+                print(lib.lookup(model, 5, b"x" * 10_000, seen))
+            """,
+        }
+    )
+    target = FunctionRef("lib", "lookup")
+    (record,) = capture_calls("python bench.py", root, [target])[target].records
+    assert record.call_repr == (
+        "lookup(Model(name='m', table={0: 0, 1: 2, 2: 4, 3: 6, ...}), 5, "
+        f"{b'x' * 60!r}..., OrderedDict({{0: True, 1: True, 2: True, 3: True, ...}}))"
+    )

@@ -27,6 +27,7 @@ import functools
 import hashlib
 import inspect
 import io
+import itertools
 import random
 import reprlib
 import sys
@@ -38,7 +39,52 @@ from typing import Any
 from perfloop.runtime import lazy, lazy_arguments, pickling, probes, state
 
 APPEND = -1  # a call's slot: a new one at the end of the kept calls
-_repr = reprlib.Repr()
+LARGE = 100  # items past which a container is shown by its first few, unsorted
+
+
+class _BoundedRepr(reprlib.Repr):
+    """reprlib's bounded repr, bounded for more kinds: reprlib builds the whole repr of a
+    type it does not know, then cuts it, and sorts a dict's keys to pick the first few.
+    A namedtuple's repr is its fields' full reprs (chardet 5.2.0's SingleByteCharSetModel
+    holds its language model's nested dicts: 1 ms a repr, and its probers' histories
+    repr'd thousands of calls), so is a large OrderedDict's; bytes were not cut at all."""
+
+    def repr1(self, x: object, level: int) -> str:
+        if level > 0 and isinstance(x, tuple) and hasattr(type(x), "_fields"):
+            fields = zip(type(x)._fields, x)  # type: ignore[attr-defined]
+            shown = [
+                f"{f}={self.repr1(v, level - 1)}" for f, v in itertools.islice(fields, self.maxlist)
+            ]
+            more = ", ..." if len(x) > self.maxlist else ""
+            return f"{type(x).__name__}({', '.join(shown)}{more})"
+        if isinstance(x, (bytes, bytearray)) and len(x) > self.maxstring:
+            return f"{x[: self.maxstring]!r}..."
+        if isinstance(x, (dict, list, tuple, set, frozenset)) and len(x) > LARGE:
+            return self._first_few(x, level)
+        return super().repr1(x, level)
+
+    def _first_few(self, x: Any, level: int) -> str:
+        if level <= 0:
+            return "..."
+        if isinstance(x, dict):
+            pairs = itertools.islice(x.items(), self.maxdict)
+            body = (
+                "{"
+                + ", ".join(
+                    f"{self.repr1(k, level - 1)}: {self.repr1(v, level - 1)}" for k, v in pairs
+                )
+                + ", ...}"
+            )
+        else:
+            body = (
+                "["
+                + ", ".join(self.repr1(v, level - 1) for v in itertools.islice(x, self.maxlist))
+                + ", ...]"
+            )
+        return body if type(x) in (dict, list) else f"{type(x).__name__}({body})"
+
+
+_repr = _BoundedRepr()
 _repr.maxstring = 60
 _repr.maxother = 60
 _repr.maxlist = 6
