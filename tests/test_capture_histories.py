@@ -3,6 +3,7 @@ each outermost method call on the instance, in order."""
 
 from __future__ import annotations
 
+import json
 import pickle
 from typing import NamedTuple
 
@@ -219,3 +220,65 @@ def test_bound_methods_of_run_time_methods_are_recorded_without_capture_wrappers
     assert capture.problem is None, capture.problem
     assert len(capture.records) == 20
     assert capture.histories  # the instances were followed, their methods wrapped
+
+
+WRAPPED_BRIEFLY = {
+    "counter.py": """
+        class Counter:
+            def __init__(self):
+                self.n = 0
+
+            def add(self, k):
+                self.n += k
+                return self.n
+
+            def peek(self):
+                return self.n
+
+        def plain_peek(self):
+            return -1
+    """,
+    "bench.py": """
+        import json
+
+        import counter
+
+        ADD, PEEK = counter.Counter.add, counter.Counter.peek
+        seen = []
+        kept = [counter.Counter() for _ in range(3)]  # followed: open histories
+        seen.append(counter.Counter.add is ADD)
+        for c in kept:
+            for k in range(150):  # past the 100 steps a history keeps: each closes
+                c.add(k)
+        seen.append(counter.Counter.add is ADD)  # every history is closed
+        counter.Counter.peek = counter.plain_peek  # the workload patches a method
+        later = counter.Counter()  # picked (three of twenty slots are taken): open again
+        seen.append(counter.Counter.add is ADD)
+        later.add(1)
+        del later  # its history ends with it
+        seen.append(counter.Counter.add is ADD)
+        seen.append(counter.Counter.peek is counter.plain_peek)
+        total = sum(counter.Counter().add(1) for _ in range(10))  # 14 instances: all followed
+        with open("seen.json", "w") as out:
+            json.dump(seen, out)
+    """,
+}
+
+
+def test_the_method_wrappers_stand_in_the_class_only_while_a_history_is_open(
+    make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a hot method of a class with few followed instances ran through the history wrapper
+    # on every call of every instance (chardet 5.2.0's next_state: 870,000 calls)
+    root = make_project(WRAPPED_BRIEFLY)
+    monkeypatch.syspath_prepend(str(root))
+    target = FunctionRef("counter", "Counter.add")
+    capture = capture_calls("python bench.py", root, [target], CaptureSettings(max_calls=20))
+    seen = json.loads((root / "seen.json").read_text())
+    # open: wrapped; all closed: the class's own method; open again; gone: own again; and
+    # the method the workload put in its place is left as it is
+    assert seen == [False, True, False, True, True]
+    histories = capture[target].histories
+    assert len(histories) == 14
+    assert [len(h.steps) for h in histories[:3]] == [100, 100, 100]
+    assert [[s.method for s in h.steps] for h in histories[3:]] == [["add"]] * 11

@@ -17,6 +17,12 @@ Nothing of the outcomes is kept: the interaction tier replays each history on
 the original and on the candidate side by side in one worker and compares
 them there (perfloop.verification.interaction).
 
+The method wrappers stand in the class only while a followed history is open: between
+histories the methods run unwrapped (a hot method called a million times paid for the
+wrapper on every call to record a few hundred steps). A bound method the workload took
+from an instance while they were out (`step = parser.step` before a loop) reaches the
+method unwrapped, so such calls on a followed instance are not in its history.
+
 Only instances whose class is exactly the target's class are followed (a
 subclass's constructor takes other arguments than the base `__init__` it calls),
 and only instances that take weak references (the recorder must not keep them
@@ -95,9 +101,17 @@ class HistoryRecorder:
         self._random = random.Random(0)
         self._lock = threading.RLock()
         self._signatures: dict[str, inspect.Signature | None] = {}
+        # (name, the class's own method or None if inherited, the wrapper): the wrappers
+        # stand in the class only while a followed history is open ("armed")
+        self._swaps: list[tuple[str, object, Callable[..., Any]]] = []
+        self.armed = False
 
     def install(self) -> None:
-        """Wrap the constructor and the recorded methods where the class holds them."""
+        """Wrap the constructor; make the wrappers of the recorded methods, which go into
+        the class only while a history is open (`_arm`): between them the methods run
+        unwrapped. chardet 5.2.0's CodingStateMachine.next_state and get_current_charlen
+        are called 870,000 times in its workload; the 20 histories of 100 steps each
+        are open for a few thousand of them, and the wrapper cost every call."""
         init = self.cls.__dict__.get("__init__")
         if init is None:
             init = _inherited_init(self.cls)
@@ -113,7 +127,29 @@ class HistoryRecorder:
                 own = getattr(method, "__name__", name)
                 step = own if found.get(own) is method else name  # the name replay calls
                 wrappers[id(method)] = self._wrap_method(step, method)
-            setattr(self.cls, name, wrappers[id(method)])
+            self._swaps.append((name, self.cls.__dict__.get(name), wrappers[id(method)]))
+
+    def _arm(self) -> None:
+        """Put the wrappers in the class (a history was opened)."""
+        if self.armed:
+            return
+        self.armed = True
+        for name, own, wrapper in self._swaps:
+            if self.cls.__dict__.get(name) is own:  # not replaced by the workload since
+                setattr(self.cls, name, wrapper)
+
+    def _disarm_if_done(self) -> None:
+        """Take the wrappers out again once no followed history is open."""
+        if not self.armed or any(not h.closed for h in self._following.values()):
+            return
+        self.armed = False
+        for name, own, wrapper in self._swaps:
+            if self.cls.__dict__.get(name) is not wrapper:
+                continue  # the workload put something else there: leave it
+            if own is None:
+                delattr(self.cls, name)
+            else:
+                setattr(self.cls, name, own)
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -199,6 +235,7 @@ class HistoryRecorder:
             self.bytes_kept += history.size
             history.reference = reference  # type: ignore[attr-defined]
             self._following[id(instance)] = history
+            self._arm()
 
     def _drop(self, slot: int) -> None:
         """Make room: forget one of the histories kept so far (a finished or a live one)."""
@@ -213,6 +250,7 @@ class HistoryRecorder:
             for key, history in list(self._following.items()):
                 if history is victim:
                     del self._following[key]
+            self._disarm_if_done()
 
     def _gone(self, key: int) -> Callable[[object], None]:
         def finished(_: object) -> None:
@@ -220,15 +258,20 @@ class HistoryRecorder:
                 history = self._following.pop(key, None)
                 if history is not None:
                     self._done.append(history)
+                    self._disarm_if_done()
 
         return finished
+
+    def _close(self, history: _History) -> None:
+        history.closed = True
+        self._disarm_if_done()
 
     def _step(
         self, history: _History, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         with self._lock:
             if len(history.steps) >= self.max_steps:
-                history.closed = True
+                self._close(history)
                 return
             try:
                 inputs = pickling.dumps((args, kwargs), faithful=True)
@@ -236,17 +279,19 @@ class HistoryRecorder:
             except Exception as exc:
                 # a history with a gap cannot be replayed: it ends before this call
                 self._problem(f"the arguments of {name} cannot be recorded: {exc}")
-                history.closed = True
+                self._close(history)
                 return
             shown = _arguments_repr(args, kwargs)
             size = len(inputs) + len(shown)
             if self.bytes_kept + size > self.max_bytes:
                 self._problem("the history byte budget was used up")
-                history.closed = True
+                self._close(history)
                 return
             self.bytes_kept += size
             history.size += size
             history.steps.append({"method": name, "args": inputs, "call_repr": f".{name}({shown})"})
+            if len(history.steps) >= self.max_steps:
+                self._close(history)  # at once: the wrappers may go before the next call
 
     def summary(self) -> dict[str, object]:
         """Plain builtins only, so the main process can read it without importing user code."""
