@@ -244,7 +244,7 @@ class ModuleSnapshot:
                 found[name] = value
         for path, cls, attributes in self.classes:
             for name, value in vars(cls).items():
-                if value is not attributes.get(name, _ABSENT) and not _dunder(name):
+                if not _same(value, attributes.get(name, _ABSENT)) and not _dunder(name):
                     found[f"{path}.{name}"] = value
         return found
 
@@ -257,6 +257,12 @@ class ModuleSnapshot:
             if class_path == path:
                 return attributes.get(name, _ABSENT)
         return _ABSENT
+
+
+def _same(value: object, before: object) -> bool:
+    """The same object, capture's own wrappers aside: the histories' method wrappers
+    come and go in the class while the workload runs (perfloop.runtime.histories)."""
+    return value is before or pickling.uninstrumented(value) is pickling.uninstrumented(before)
 
 
 _ABSENT = object()
@@ -352,7 +358,7 @@ class Tracker:
 
     def _unchanged(self, name: str, value: object) -> bool:
         """A value without state, still the object the import made (a sentinel)."""
-        if self.baseline is not None and value is not self.baseline.value(name):
+        if self.baseline is not None and not _same(value, self.baseline.value(name)):
             return False
         return pickling.stateless(value)
 
