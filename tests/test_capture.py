@@ -328,3 +328,39 @@ def test_a_call_is_shown_short_without_the_full_repr_of_its_large_arguments(
         "lookup(Model(name='m', table={0: 0, 1: 2, 2: 4, 3: 6, ...}), 5, "
         f"{b'x' * 60!r}..., OrderedDict({{0: True, 1: True, 2: True, 3: True, ...}}))"
     )
+
+
+def test_a_call_with_the_inputs_of_a_kept_call_is_not_recorded_again(make_project) -> None:
+    # its inputs (module state included) are those of a kept call: a repeat before it runs,
+    # so it runs unrecorded (its outcome was pickled on every call, 2,997 times here)
+    root = make_project(
+        {
+            "tally.py": "PICKLED = [0]\n",
+            "lib.py": """
+                import tally
+
+                class Box:
+                    def __init__(self, n):
+                        self.n = n
+
+                    def __reduce__(self):  # counts how often the recorder pickles one
+                        tally.PICKLED[0] += 1
+                        return (Box, (self.n,))
+
+                def make(n):
+                    return Box(n * 2)
+            """,
+            "bench.py": """
+                import lib
+                import tally
+
+                boxes = [lib.make(i % 3) for i in range(3000)]
+                with open("pickled.txt", "w") as out:
+                    out.write(str(tally.PICKLED[0]))
+            """,
+        }
+    )
+    target = FunctionRef("lib", "make")
+    capture = capture_calls("python bench.py", root, [target], CaptureSettings(max_calls=50))
+    assert len(capture[target].records) == 3 and capture[target].repeats == 2997
+    assert int((root / "pickled.txt").read_text()) < 20

@@ -15,6 +15,7 @@ from perfloop.capture import CaptureSettings, capture_calls, counts_to_plan
 from perfloop.model import FunctionRef
 from perfloop.profile import profile_workload
 from perfloop.runtime.probes import next_pick
+from perfloop.runtime.recorder import REPEATS_IN_A_ROW, REPLACED_PER_SLOT
 
 needs_monitoring = pytest.mark.skipif(
     sys.version_info < (3, 12), reason="sys.monitoring probes are for Python 3.12+"
@@ -311,9 +312,12 @@ def test_a_planned_call_that_repeats_a_kept_one_gives_its_slot_to_the_next_call(
     assert planned_calls.calls_seen == sampled_calls.calls_seen == 30000
     assert len(planned_calls.records) == len(sampled_calls.records) == min(30, distinct)
     # each repeat was recorded (pickled, run, pickled again) before it was found the same
-    assert 0 < planned_calls.repeats <= 30 + 4 * 30  # the drawn calls and their replacements
+    assert 0 < planned_calls.repeats <= 30 + REPLACED_PER_SLOT * 30  # drawn and replacing
     if distinct < 30:  # the slots never fill: reservoir sampling records every call
         assert sampled_calls.repeats == 30000 - distinct
+        # the plan stops replacing once REPEATS_IN_A_ROW recorded calls were all repeats
+        # (it recorded 120 replacements when it replaced up to 4 per slot regardless)
+        assert planned_calls.repeats <= 30 + REPEATS_IN_A_ROW
 
 
 def test_past_the_repeats_budget_free_slots_take_calls_with_reservoir_odds(

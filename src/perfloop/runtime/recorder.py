@@ -8,8 +8,10 @@ pulled for its recording are not recorded (they are part of that item). Up to
 `max_calls` calls are kept by reservoir sampling with a fixed seed, so the sample
 is spread over the whole workload and the same workload gives the same sample. A call the
 same as one kept already (the same inputs, module state included, the same outcome and
-output) is not kept twice: its slot stays free for a distinct call. Finding a repeat
-costs recording the call; once the repeats met while slots are free have cost
+output) is not kept twice: its slot stays free for a distinct call. A call whose inputs
+(module state included) are a kept call's is taken for a repeat before it runs and runs
+unrecorded (a deterministic function would do the same again); any other repeat is found
+by recording it; once the repeats met while slots are free have cost
 REPEAT_BYTES of pickles, a free slot takes a call only with reservoir odds (slots over
 calls seen), so a loop that makes one large call a million times is not pickled a
 million times. With the profile's count of calls, the calls to keep are
@@ -23,6 +25,7 @@ user's process.
 
 from __future__ import annotations
 
+import collections
 import functools
 import hashlib
 import inspect
@@ -148,10 +151,13 @@ RETRY_EVERY = 1000
 # calls come late: the third outer call of 26,311, where memoizing finds its speedup
 REPEAT_BYTES = 32 * 1024 * 1024
 # with the profile's count, a planned call that repeats a kept one is replaced by the next
-# call, up to this many times per slot in all: without it a target whose planned calls
-# repeat kept fewer distinct calls than reservoir sampling (138 against 200, a recursion);
-# with no limit, a target with fewer distinct calls than slots was recorded call by call
+# call, up to REPLACED_PER_SLOT times per slot in all, and not while the last
+# REPEATS_IN_A_ROW calls recorded into free slots were all repeats: the distinct calls are
+# likely all kept then (tabulate 0.9.0's _more_generic has 5 distinct calls in 144,000:
+# replacing every repeat up to 4 per slot recorded 995 repeats, and its capture on 3.12
+# took twice as long for 2% more distinct calls over its five targets)
 REPLACED_PER_SLOT = 4
+REPEATS_IN_A_ROW = 10
 
 
 class Recorder:
@@ -178,6 +184,11 @@ class Recorder:
         self.reserved = 0
         self.repeats = 0  # calls not kept because an identical one was
         self._kept_digests: set[bytes] = set()
+        # the kept calls' inputs (module state included), digest -> how many: a call with
+        # the inputs of a kept one is a repeat before it runs (a deterministic function
+        # does the same again), so it is not recorded; a recursion's recorded calls are
+        # mostly repeats (the example's ways_to_pay: 23,584 to find 200 distinct)
+        self._kept_inputs: collections.Counter[bytes] = collections.Counter()
         self._repeat_bytes = 0  # of the repeats' pickles met while slots were free
         self._thinning = False  # free slots take a call with reservoir odds only
         # how many calls the reservoir holds: max_calls, or fewer once the byte budget is
@@ -206,6 +217,7 @@ class Recorder:
         # (latest first), so only those are recorded (None: reservoir sampling as they come)
         self._plan: list[int] | None = None
         self._repeats_replaced = 0  # planned calls that repeated a kept one, and were replaced
+        self._repeats_in_a_row = 0  # the last calls recorded into free slots were repeats
         self.expected_calls = 0
         self.pulling_now = 0  # lazy results being pulled for their recording, in any thread
         try:
@@ -300,11 +312,27 @@ class Recorder:
         if self.probe is not None:  # after a repeat the probe may be counting
             self.probe.record_from_here()
 
+    def _repeated(self, slot: int, before: bytes) -> None:
+        """A call the same as a kept one (its inputs, or its inputs, outcome and output):
+        counted, not kept; a planned call's slot may go to the next call."""
+        self.repeats += 1
+        if slot != APPEND:
+            return
+        self._repeat_bytes += len(before)
+        self._thinning = self._repeat_bytes > REPEAT_BYTES
+        self._repeats_in_a_row += 1
+        if self._plan is not None and self._repeats_replaced < self._most_replaced():
+            self._repeats_replaced += 1
+            self._pick_the_next_call_instead()
+
     def _most_replaced(self) -> int:
-        """How many planned calls that repeat a kept one the next call may replace: a few
-        per slot, and none once the repeats' pickles reach REPEAT_BYTES (a workload with
-        fewer distinct calls than slots, fib's recursion, is not recorded call by call)."""
-        return 0 if self._thinning else REPLACED_PER_SLOT * self.max_calls
+        """How many planned calls that repeat a kept one the next call may replace in all:
+        a few per slot; none while the last REPEATS_IN_A_ROW calls recorded into free slots
+        were repeats, or once the repeats' pickles reach REPEAT_BYTES (a target with fewer
+        distinct calls than slots is not recorded call by call)."""
+        if self._thinning or self._repeats_in_a_row >= REPEATS_IN_A_ROW:
+            return 0
+        return REPLACED_PER_SLOT * self.max_calls
 
     def _problem(self, reason: str) -> None:
         self.problems[reason] = self.problems.get(reason, 0) + 1
@@ -356,6 +384,9 @@ class Recorder:
         self._failures_in_a_row = 0
         before, copy = inputs
         args, kwargs, iterators = wrapped.args, wrapped.kwargs, wrapped.iterators
+        if not iterators and _digest(before) in self._kept_inputs:
+            self._repeated(slot, before)
+            return self._run_unrecorded(function, args, kwargs)
         tee = _Tee(sys.stdout)
         sys.stdout = tee
         try:
@@ -564,16 +595,11 @@ class Recorder:
             self._observe_types(*copy)
             self._problem(f"its outcome cannot be pickled: {_part(outcome)}: {exc}")
             return
-        digest = hashlib.blake2b(before + b"\0" + after + stdout.encode(), digest_size=16).digest()
+        digest = _digest(before, after, stdout.encode())
         if digest in self._kept_digests:
-            self.repeats += 1
-            if slot == APPEND:
-                self._repeat_bytes += len(before)
-                self._thinning = self._repeat_bytes > REPEAT_BYTES
-                if self._plan is not None and self._repeats_replaced < self._most_replaced():
-                    self._repeats_replaced += 1
-                    self._pick_the_next_call_instead()
+            self._repeated(slot, before)
             return
+        self._repeats_in_a_row = 0
         self._observe_types(*copy)
         try:  # not needed for a repeat: its bytes are a kept call's, which loaded back
             pickling.check_loads(after)
@@ -606,10 +632,14 @@ class Recorder:
             "call_repr": self._call_repr(*copy),
             "size": size,
             "digest": digest,
+            "inputs_digest": _digest(before),
         }
         if replaced is not None:
             self._kept_digests.discard(replaced["digest"])  # type: ignore[arg-type]
+            self._kept_inputs[replaced["inputs_digest"]] -= 1  # type: ignore[index]
+            self._kept_inputs += collections.Counter()  # drops the inputs no kept call has
         self._kept_digests.add(digest)
+        self._kept_inputs[record["inputs_digest"]] += 1  # type: ignore[index]
         self.bytes_kept += size - freed  # type: ignore[operator]
         entry = (self.calls_seen, record)
         if slot != APPEND:
@@ -633,6 +663,10 @@ class Recorder:
             "attribute_types": {k: sorted(v) for k, v in sorted(self.attribute_types.items())},
             "returned_an_address": self.returned_an_address,
         }
+
+
+def _digest(*parts: bytes) -> bytes:
+    return hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
 
 
 def _an_address_of(result: int, args: tuple[object, ...], kwargs: dict[str, object]) -> bool:
