@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from perfloop.capture import CaptureSettings, capture_calls
+from perfloop.capture import CaptureSettings, capture_calls, capture_notes
 from perfloop.llm.prompts import load_templates, propose_prompt
 from perfloop.model import FunctionRef, RunId, TargetContext
 
@@ -175,6 +175,15 @@ def test_the_byte_budget_bounds_what_is_kept(make_project) -> None:
     capture = captured[ref("add")]
     assert 0 < len(capture.records) < 200
     assert sum(len(r.args) + len(r.outcome) for r in capture.records) <= 2000
+    # and the run says so, with what to change (it said nothing: the example's
+    # find_customer kept 36 of 200 calls)
+    assert capture.not_kept is not None
+    assert capture.not_kept == "the capture byte budget was used up (capture-mb raises it)"
+    assert capture_notes(captured) == [
+        f"lib:add: {len(capture.records)} of its 1000 calls kept; others could not be: "
+        "the capture byte budget was used up (capture-mb raises it)"
+    ]
+    assert capture_notes(capture_calls("python bench.py", root, [ref("add")])) == []
 
 
 BIG_INPUTS = {

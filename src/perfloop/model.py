@@ -207,6 +207,9 @@ class TargetCapture:
     """For a method: a few instances of its class, followed through the workload."""
     instances_seen: int = 0  # of the method's class, made while the workload ran
     repeats: int = 0  # calls not kept because an identical call was (not kept in the store)
+    # with calls kept: why others that capture tried to keep were not (the most frequent
+    # reason: "the capture byte budget was used up (capture-mb raises it)"); not stored
+    not_kept: str | None = None
 
     @property
     def usable(self) -> bool:

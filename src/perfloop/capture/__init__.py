@@ -27,6 +27,7 @@ from perfloop.model import (
     TargetCapture,
 )
 from perfloop.project import Project, TargetError, in_project
+from perfloop.runtime.recorder import STATE_LEFT_OUT
 from perfloop.sandbox.decode import Refused, decode
 from perfloop.workload import RuntimeSpec, WorkloadError, run_workload
 
@@ -91,6 +92,18 @@ def capture_calls(
             _check_imported_from_project(root, targets, run.imports)
         reports = [_read_summary(path) for path in sorted(Path(tmp).glob("capture-*.pkl"))]
     return {target: _merge(target, reports) for target in targets}
+
+
+def capture_notes(captures: dict[FunctionRef, TargetCapture]) -> list[str]:
+    """A run's notes on targets whose capture kept calls but could not keep others (the
+    example's find_customer kept 36 of 200 once its byte budget was used up, and nothing
+    said so)."""
+    return [
+        f"{ref}: {len(capture.records)} of its {capture.calls_seen} calls kept; others "
+        f"could not be: {capture.not_kept}"
+        for ref, capture in captures.items()
+        if capture.not_kept and capture.usable
+    ]
 
 
 def counts_to_plan(
@@ -196,6 +209,10 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
             "it returns the address of an argument (its id()), which no other process "
             "reproduces, so replay cannot judge a rewrite"
         )
+    not_kept = None
+    dropped = {k: n for k, n in problems.items() if not k.startswith(STATE_LEFT_OUT)}
+    if records and dropped:
+        not_kept = max(dropped, key=lambda k: dropped[k])
     histories, instances_seen = _histories(target, reports)
     return TargetCapture(
         function=target,
@@ -212,6 +229,7 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         return_types=tuple(summary["return_types"]),  # type: ignore[arg-type]
         calls_not_recorded=calls_seen - len(records),
         problem=problem,
+        not_kept=not_kept,
         probe=probe,
         histories=histories,
         instances_seen=instances_seen,

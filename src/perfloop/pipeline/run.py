@@ -10,7 +10,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from perfloop.capture import CaptureSettings, capture_calls, counts_to_plan
+from perfloop.capture import CaptureSettings, capture_calls, capture_notes, counts_to_plan
 from perfloop.config import ConfigError, Settings
 from perfloop.model import FunctionRef, LineProfile, RunId, TargetCapture
 from perfloop.patch import recover_interrupted, unified_diff
@@ -447,6 +447,7 @@ def run_stages(
         context.store.save_target_result(context.run_id, passed)
     results = sorted([*results, *choice.passed_over], key=lambda r: -r.share)
     workload_speedup, notes = None, list(context.starting_notes)
+    notes.extend(capture_notes(captures))
     notes.extend([choice.note] if choice.note else [])
     notes.extend([context.budget.note()] if context.budget.note() else [])
     trusted = reuse.trusted_note(context)

@@ -42,6 +42,8 @@ from typing import Any
 from perfloop.runtime import lazy, lazy_arguments, pickling, probes, state
 
 APPEND = -1  # a call's slot: a new one at the end of the kept calls
+# a problem of a call that is kept all the same, without the module state
+STATE_LEFT_OUT = "its inputs and module state cannot be pickled together"
 LARGE = 100  # items past which a container is shown by its first few, unsorted
 
 
@@ -374,7 +376,7 @@ class Recorder:
             together = inputs
             inputs = self._inputs(wrapped.plain_args, wrapped.plain_kwargs)
             if inputs is not None and state_before:  # each part alone serialises
-                self._problem(f"its inputs and module state cannot be pickled together: {together}")
+                self._problem(f"{STATE_LEFT_OUT}: {together}")
                 state_before.clear()
         if inputs is None:
             self._failures_in_a_row += 1
@@ -618,7 +620,7 @@ class Recorder:
         replaced = self.kept[slot][1] if slot != APPEND else None
         freed = replaced["size"] if replaced is not None else 0
         if self.bytes_kept - freed + size > self.max_bytes:  # type: ignore[operator]
-            self._problem("the capture byte budget was used up")
+            self._problem("the capture byte budget was used up (capture-mb raises it)")
             self._refused_bytes += size
             if slot == APPEND:  # from now on, later calls only replace kept ones
                 self.capacity = len(self.kept)
