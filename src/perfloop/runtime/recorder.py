@@ -597,7 +597,8 @@ class Recorder:
             self._observe_types(*copy)
             self._problem(f"its outcome cannot be pickled: {_part(outcome)}: {exc}")
             return
-        digest = _digest(before, after, stdout.encode())
+        inputs_digest = _digest(before)  # large inputs (chardet's: 25 kB) are hashed once
+        digest = _digest(inputs_digest, after, stdout.encode())
         if digest in self._kept_digests:
             self._repeated(slot, before)
             return
@@ -634,14 +635,16 @@ class Recorder:
             "call_repr": self._call_repr(*copy),
             "size": size,
             "digest": digest,
-            "inputs_digest": _digest(before),
+            "inputs_digest": inputs_digest,
         }
         if replaced is not None:
             self._kept_digests.discard(replaced["digest"])  # type: ignore[arg-type]
-            self._kept_inputs[replaced["inputs_digest"]] -= 1  # type: ignore[index]
-            self._kept_inputs += collections.Counter()  # drops the inputs no kept call has
+            gone = replaced["inputs_digest"]
+            self._kept_inputs[gone] -= 1  # type: ignore[index]
+            if not self._kept_inputs[gone]:  # type: ignore[index]
+                del self._kept_inputs[gone]  # type: ignore[arg-type]
         self._kept_digests.add(digest)
-        self._kept_inputs[record["inputs_digest"]] += 1  # type: ignore[index]
+        self._kept_inputs[inputs_digest] += 1
         self.bytes_kept += size - freed  # type: ignore[operator]
         entry = (self.calls_seen, record)
         if slot != APPEND:
