@@ -695,6 +695,23 @@ CASES = [
         "one 34-char table cell",
     ),
     Case(
+        "char-scan-regex",
+        """
+        _TerminatorChars = {  # markdown-it-py 3.0.0 markdown_it/rules_inline/text.py
+            "\\n", "!", "#", "$", "%", "&", "*", "+", "-", ":", "<", "=", ">", "@", "[",
+            "\\\\", "]", "^", "_", "`", "{", "}", "~",
+        }
+
+        def text_end(src, pos, posMax):
+            while (pos < posMax) and src[pos] not in _TerminatorChars:
+                pos += 1
+            return pos
+        """,
+        "text_end",
+        lambda: ("the quick brown fox jumps over the lazy dog and keeps on going *", 0, 64),
+        "one 63-char text run",
+    ),
+    Case(
         "int-from-bytes",
         """
         from functools import reduce

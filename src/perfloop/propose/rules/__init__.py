@@ -11,6 +11,7 @@ from perfloop.propose.rules.any_generator_to_loop import AnyGeneratorToLoop
 from perfloop.propose.rules.base import Rule, RuleContext, Safety
 from perfloop.propose.rules.bisect_sorted_search import BisectSortedSearch
 from perfloop.propose.rules.cache_pure_function import CachePureFunction
+from perfloop.propose.rules.char_scan_regex import CharScanRegex
 from perfloop.propose.rules.count_loop import CountLoop
 from perfloop.propose.rules.counter_loop import CounterLoop
 from perfloop.propose.rules.counting_dict_get import CountingDictGet
@@ -72,6 +73,7 @@ RULES: tuple[Rule, ...] = (
     NumpyConvolve(),
     TranslateTable(),
     IntFromBytes(),
+    CharScanRegex(),  # 1: a character scan by a compiled class; the loop stays as the fallback
     LinearSearchIndex(),
     SetMembership(),
     MembershipListToSet(),
@@ -137,6 +139,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "hoist-invariant", "hoist-attribute-lookup", "hoist-global-lookup",
         "scalar-replace-attributes", "hoist-constant-attribute",
         "range-len-iteration", "enumerate-index", "zip-parallel-index", "len-hoist",
+        "char-scan-regex",
     ),
     "data structures": (
         "set-membership", "membership-list-to-set", "deque-queue", "counting-dict-get",
