@@ -61,16 +61,18 @@ def test_markdown_it_text_rule() -> None:
     assert '_TEXT_SCAN_RE = re.compile(r"[^\\n!#*\\-\\[\\\\\\]\\^_`]*")\n\n\ndef text(' in rewritten
     assert source(
         """
-            if (
-                type(state.src) is str
-                and type(posMax) is int
-                and type(pos) is int
-                and 0 <= pos < posMax <= len(state.src)
-            ):
-                pos = _TEXT_SCAN_RE.match(state.src, pos, posMax).end()
-            else:
-                while (pos < posMax) and state.src[pos] not in _TerminatorChars:
-                    pos += 1
+            if (pos < posMax) and state.src[pos] not in _TerminatorChars:
+                pos += 1
+                if (
+                    type(state.src) is str
+                    and type(posMax) is int
+                    and type(pos) is int
+                    and 0 <= pos < posMax <= len(state.src)
+                ):
+                    pos = _TEXT_SCAN_RE.match(state.src, pos, posMax).end()
+                else:
+                    while (pos < posMax) and state.src[pos] not in _TerminatorChars:
+                        pos += 1
 
             if pos == state.pos:
         """
