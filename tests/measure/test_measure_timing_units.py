@@ -410,6 +410,32 @@ def test_a_call_that_advances_a_cursor_in_its_inputs_never_settles(
     assert [module.text(*args) for args, _ in block] == [True, True, True]
 
 
+def test_a_cursor_call_that_returns_none_is_told_by_its_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A scanner that moves `state.pos` past spaces and returns None answers alike on the
+    state it moved, but runs 3 instructions there against 60 on a fresh one: timed on
+    that state, any rewrite of its loop would look free."""
+    module = types.ModuleType("perfloop_skip_demo")
+    exec(
+        "class State:\n"
+        "    def __init__(self, src):\n        self.src, self.pos = src, 0\n"
+        "def skip_spaces(state):\n"
+        "    pos = state.pos\n"
+        "    while pos < len(state.src) and state.src[pos] == ' ':\n"
+        "        pos += 1\n"
+        "    state.pos = pos\n",
+        module.__dict__,
+    )
+    monkeypatch.setitem(sys.modules, "perfloop_skip_demo", module)
+    recorded = pickling.dumps(((module.State(" " * 12 + "word"),), {}), faithful=True)
+    skipping = Version(module, module.skip_spaces)
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(skipping, skipping, inputs, ["skip_spaces(state)"])
+    assert inputs.kept == set() and inputs.settled == set()
+    assert len({id(args[0]) for args, _ in inputs.prepare(3, module)}) == 3
+
+
 def test_a_change_only_the_candidate_makes_never_settles() -> None:
     """Sorting the list it is given changes it once (a sorted list stays sorted), but the
     original, min(), leaves its input alone: callers never hand the candidate a list it

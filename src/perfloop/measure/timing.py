@@ -478,7 +478,7 @@ def check_same_exceptions(
                 inputs.keep(index, ((original.module, first), (candidate.module, second)))
             elif _settles(
                 original, candidate, first, second, before, after, original_outcome,
-                candidate_outcome,
+                candidate_outcome, inputs.call_args[index],
             ):  # fmt: skip
                 inputs.settle(index)
         if (original_error is None) != (candidate_error is None):
@@ -499,10 +499,12 @@ def _settles(
     after: tuple[bytes | None, bytes | None],
     original_outcome: _Outcome,
     candidate_outcome: _Outcome,
+    recorded: bytes,
 ) -> bool:
     """Did the first run of both versions change their inputs, and do second runs on
     those copies leave them so, with the outcome of the first run (the same exception,
-    or a return value that pickles the same)?
+    or a return value that pickles the same), running at least half the instructions of
+    the target's own code that a run on a fresh copy (of `recorded`) runs?
 
     Only where the original changes them too: a candidate that sorts the list it is
     given, or appends to it, has to be timed on a fresh list every time, since its
@@ -513,8 +515,11 @@ def _settles(
     rule moves `state.pos` past a run of text and returns True) finds nothing left to
     do there and returns False: timed on that copy, every version looked alike (1.01x
     for a rewrite that is 2x on the recorded calls). A cursor call that returns the
-    same on a finished state (None, say) still settles: its timing then measures the
-    finished state, a limit the method text names by the settled calls' count.
+    same on a finished state (None, say) is told by its work: its second run stops at
+    once, where the first stepped over the whole run, while a first call that fills a
+    cache does its extra work mostly outside the target's code (`re.compile`), or in a
+    branch of a few instructions. A version that keeps answers in its inputs is told so
+    too, since its second run skips the work the first did.
     (The two versions' changed copies are not compared byte for byte: equal objects
     pickle apart where one shares a string the other holds twice, as a pattern from
     `re`'s cache does; the verification tiers compared what they changed.)
@@ -525,9 +530,31 @@ def _settles(
         (original, first, original_outcome),
         (candidate, second, candidate_outcome),
     ):
-        if not outcome.same_as(_outcome_in(version, call)):
+        with serving(version.module):
+            fresh = _unpickle_call(recorded)
+        work, again = _work(version, fresh), _work(version, call)
+        if not outcome.same_as(again.outcome):
             return False
+        counted = work.instructions is not None and again.instructions is not None
+        if counted and again.instructions * 2 < work.instructions:  # type: ignore[operator]
+            return False  # the second run skipped most of the first's work
     return after == (_fingerprint(first), _fingerprint(second, candidate))
+
+
+@dataclass(frozen=True)
+class _Work:
+    outcome: _Outcome
+    instructions: int | None  # run in the target's own code; None: could not count
+
+
+def _work(version: Version, call: Call) -> _Work:
+    """The call's outcome, and how many instructions of the target's code it ran."""
+    codes = target_codes(version.function)
+    if not codes:
+        return _Work(_outcome_in(version, call), None)
+    with _installed(version), InstructionTrace(codes) as trace:
+        outcome = _outcome(version.function, call)
+    return _Work(outcome, trace.count if trace.complete else None)
 
 
 @dataclass(frozen=True)
