@@ -214,7 +214,12 @@ def measure_noise_floor(
         # each process gets the A/B's share of time (budget / noise_processes); the A/A,
         # measured once and shared by all of the target's candidates, may take up to
         # AA_BUDGET_FACTOR budgets when its first processes leave the floor high
-        task = timing_task(same, original_source, records, root, fixed, whole_class)
+        # no first-pass (cache) check and no memory peaks: the original against itself
+        # can learn nothing the other side does not, and neither is reported for an A/A
+        # (about 1.5 s of its first process on the example's targets)
+        task = replace(
+            timing_task(same, original_source, records, root, fixed, whole_class), probe=False
+        )
         longer = replace(fixed, budget_seconds=AA_BUDGET_FACTOR * settings.budget_seconds)
         run = run_micro_ab(task, root, longer, threshold=None)
         if run.error is not None or run.estimate is None:
