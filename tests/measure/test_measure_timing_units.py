@@ -410,6 +410,96 @@ def test_a_call_that_advances_a_cursor_in_its_inputs_never_settles(
     assert [module.text(*args) for args, _ in block] == [True, True, True]
 
 
+def test_a_call_that_only_rebinds_its_inputs_attributes_runs_on_shallow_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cursor call above changes its state on every run, but only by rebinding
+    `state.pos` and `state.pending`: each pass gets a shallow copy of one pristine state
+    (what it shares with that state, `src`, is never changed), not an unpickled one.
+    markdown-it-py 3.0.0's `text` rule: 200 states of ~8 KB unpickled per pass left 3
+    pairs of blocks in a 9 s timing process."""
+    module = types.ModuleType("perfloop_cursor_demo")
+    exec(CURSOR_STATE, module.__dict__)
+    monkeypatch.setitem(sys.modules, "perfloop_cursor_demo", module)
+    state = module.State(["plain text then *emphasis*"])
+    recorded = pickling.dumps(((state,), {}), faithful=True)
+    scanning = Version(module, module.text)
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(scanning, scanning, inputs, ["text(state)"])
+    assert inputs.shallow == {0} and inputs.kept == set() and inputs.settled == set()
+    block = inputs.prepare(3, module)
+    states = [args[0] for args, _ in block]
+    assert len({id(s) for s in states}) == 3 and len({id(s.src) for s in states}) == 1
+    assert [module.text(*args) for args, _ in block] == [True, True, True]
+    assert [s.pos for s in states] == [16, 16, 16]  # each pass starts from the pristine state
+    assert inputs.changed_pristine() == []
+    assert inputs.narrowed([0]).shallow == {0}
+    # nothing of a pass's copies counts against the bytes a block may unpickle
+    assert inputs.max_loops(max_bytes=1) == inputs.max_loops(max_bytes=10**9)
+
+
+def test_a_call_that_changes_what_its_inputs_share_gets_fresh_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rule that appends a token to `state.tokens` changes a list a shallow copy
+    shares with the pristine state: every pass needs a state unpickled afresh."""
+    module = types.ModuleType("perfloop_cursor_demo")
+    exec(CURSOR_STATE, module.__dict__)
+    monkeypatch.setitem(sys.modules, "perfloop_cursor_demo", module)
+    recorded = pickling.dumps(((module.State(["text *x*"]),), {}), faithful=True)
+    pushing = Version(module, module.push_token)
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(pushing, pushing, inputs, ["push_token(state)"])
+    assert inputs.shallow == set() and inputs.kept == set() and inputs.settled == set()
+    block = inputs.prepare(2, module)
+    assert block[0][0][0].tokens is not block[1][0][0].tokens
+    assert [module.push_token(*args) for args, _ in block] == [1, 1]
+
+
+def test_a_shallow_call_that_later_reaches_into_its_pristine_copy_voids_the_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A call checked as only rebinding attributes that, run again, changes what the
+    pristine copy shares (here once the checks are over) is caught after timing: the
+    process reports a problem instead of times from inputs that drifted."""
+    module = types.ModuleType("perfloop_cursor_demo")
+    exec(CURSOR_STATE, module.__dict__)
+    monkeypatch.setitem(sys.modules, "perfloop_cursor_demo", module)
+    recorded = pickling.dumps(((module.State(["text *x*"]),), {}), faithful=True)
+    drifting = Version(module, module.drift)
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(drifting, drifting, inputs, ["drift(state)"])
+    assert inputs.shallow == {0}
+    module.DRIFTS = True
+    for args, kwargs in inputs.prepare(3, module):
+        module.drift(*args, **kwargs)
+    assert inputs.changed_pristine() == [0]
+
+
+CURSOR_STATE = (
+    "DRIFTS = False\n"
+    "class State:\n"
+    "    def __init__(self, lines):\n"
+    "        self.src, self.pos, self.pending, self.tokens = lines, 0, '', []\n"
+    "def text(state):\n"
+    "    line, pos = state.src[0], state.pos\n"
+    "    while pos < len(line) and line[pos] not in '*_':\n"
+    "        pos += 1\n"
+    "    if pos == state.pos:\n        return False\n"
+    "    state.pending += line[state.pos:pos]\n"
+    "    state.pos = pos\n"
+    "    return True\n"
+    "def push_token(state):\n"
+    "    state.tokens.append(state.src[0])\n"
+    "    state.pos += 1\n"
+    "    return len(state.tokens)\n"
+    "def drift(state):\n"
+    "    state.pos += 1\n"
+    "    if DRIFTS:\n"
+    "        state.src.append('more')\n"
+)
+
+
 def test_a_cursor_call_that_returns_none_is_told_by_its_work(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

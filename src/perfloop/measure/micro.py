@@ -499,6 +499,12 @@ def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloo
             f"{settled} call(s) whose inputs only their first run changed get a fresh copy "
             "in each block's first pass and keep it for the later ones"
         )
+    shallow = min(t.shallow_calls for t in timings)
+    if shallow:
+        reuses.append(
+            f"{shallow} call(s) that only rebind what their arguments hold run on a shallow "
+            "copy of one pristine copy per process"
+        )
     copies = f"fresh input copies ({'; '.join(reuses)})" if reuses else "fresh input copies"
     noise_text = (
         f"; noise floor {noise.floor:.3f}x from an A/A run of {noise.processes} processes"

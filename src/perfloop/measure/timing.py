@@ -150,6 +150,7 @@ class ProcessTimings:
     memory: MemoryPeaks | None = None
     kept_calls: int = 0  # calls whose inputs neither version changed: one copy reused
     settled_calls: int = 0  # calls whose inputs change once: one fresh copy per block
+    shallow_calls: int = 0  # calls that rebind what their inputs hold: shallow copies
     recorded_calls: int = 0  # all recorded calls; more than calls_per_pass when sampled
     sample_share: float = 1.0  # the sample's share of a full pass's time (an estimate)
     call_ns: tuple[int, ...] = ()  # each recorded call's time, when this process sampled
@@ -238,6 +239,15 @@ class RecordedInputs:
     (it compiles its pattern then, 26-49 us against 3-11 us later), and their copies,
     the whole grammar at 5.5 ms each, were unpickled for every one of a block's 35
     passes: 7.7 s of an 8.7 s timing process timed 40 ms.
+
+    A call that changes its inputs on every run, but only by rebinding what its
+    arguments hold (`shallow`: a run on a shallow copy of the inputs, `copy.copy` of
+    each argument, leaves the copy it was made from pickling as before, and answers
+    and ends as a run on a fresh copy does), runs
+    on a new shallow copy of one pristine copy per module in every pass. A parser's
+    rule that moves `state.pos` and `state.pending` (markdown-it-py 3.0.0's inline
+    `text`) needs a fresh state for every run, and unpickling 200 states of ~8 KB per
+    pass left 3 pairs of blocks in a 9 s timing process.
     """
 
     def __init__(self, call_args: Sequence[bytes]) -> None:
@@ -251,12 +261,18 @@ class RecordedInputs:
             self.shared.append((tuple(args), dict(kwargs)) if immutable else None)
         self.kept: set[int] = set()
         self.settled: set[int] = set()
+        self.shallow: set[int] = set()
         # calls whose result is lazy (a generator, a zip): pulled when timed, its work
         self.pulled: list[bool] = [False] * len(self.call_args)
         self._kept_copies: weakref.WeakKeyDictionary[types.ModuleType, dict[int, Call]] = (
             weakref.WeakKeyDictionary()
         )
         self._kept_without_module: dict[int, Call] = {}
+        # per module, each shallow call's pristine copy and its fingerprint when made
+        self._pristine: weakref.WeakKeyDictionary[
+            types.ModuleType, dict[int, tuple[Call, bytes | None]]
+        ] = weakref.WeakKeyDictionary()
+        self._pristine_without_module: dict[int, tuple[Call, bytes | None]] = {}
         # each call's time in the original, from the untimed pass of check_same_exceptions
         self.call_ns: list[int] = [0] * len(self.call_args)
 
@@ -267,6 +283,7 @@ class RecordedInputs:
         narrow.shared = [self.shared[i] for i in indices]
         narrow.kept = {new for new, old in enumerate(indices) if old in self.kept}
         narrow.settled = {new for new, old in enumerate(indices) if old in self.settled}
+        narrow.shallow = {new for new, old in enumerate(indices) if old in self.shallow}
         narrow.pulled = [self.pulled[i] for i in indices]
         narrow.call_ns = [self.call_ns[i] for i in indices]
         narrow._kept_copies = weakref.WeakKeyDictionary(
@@ -276,6 +293,13 @@ class RecordedInputs:
             }
         )
         narrow._kept_without_module = {}
+        narrow._pristine = weakref.WeakKeyDictionary(
+            {
+                module: {new: copies[old] for new, old in enumerate(indices) if old in copies}
+                for module, copies in self._pristine.items()
+            }
+        )
+        narrow._pristine_without_module = {}
         return narrow
 
     @property
@@ -301,6 +325,23 @@ class RecordedInputs:
         if self.shared[index] is None and index not in self.kept:
             self.settled.add(index)
 
+    def copy_shallowly(self, index: int) -> None:
+        """Call `index` changes its inputs on every run, only by rebinding what its
+        arguments hold: each pass runs it on a shallow copy of one pristine copy."""
+        if self.shared[index] is None and index not in self.kept | self.settled:
+            self.shallow.add(index)
+
+    def changed_pristine(self) -> list[int]:
+        """The shallow calls whose pristine copy, in some module, no longer pickles as it
+        did when made: a run on a shallow copy reached into it after all."""
+        changed = set()
+        tables = [(None, self._pristine_without_module), *self._pristine.items()]
+        for module, table in tables:
+            for index, (call, fingerprint) in table.items():
+                if _fingerprint_in(call, module) != fingerprint:
+                    changed.add(index)
+        return sorted(changed)
+
     def max_loops(
         self,
         max_copies: int = MAX_PREPARED_COPIES,
@@ -308,14 +349,17 @@ class RecordedInputs:
         max_calls: int = MAX_CALLS_PER_BLOCK,
     ) -> int:
         """The most passes one block may prepare without exhausting memory (at least 1)."""
-        fresh = [
-            data
-            for index, (data, shared) in enumerate(zip(self.call_args, self.shared))
+        copied = [
+            index
+            for index, shared in enumerate(self.shared)
             if shared is None and index not in self.kept and index not in self.settled
         ]
+        fresh = [self.call_args[index] for index in copied if index not in self.shallow]
         limits = [max_calls // max(1, self.calls_per_pass)]
+        if copied:
+            limits.append(max_copies // len(copied))
         if fresh:
-            limits += [max_copies // len(fresh), max_bytes // sum(len(d) for d in fresh)]
+            limits.append(max_bytes // sum(len(d) for d in fresh))
         return max(1, min(limits))
 
     def prepare(self, loops: int, module: types.ModuleType | None = None) -> list[Call]:
@@ -327,6 +371,7 @@ class RecordedInputs:
         """
         with serving(module):
             kept = self._kept_for(module)
+            pristine = self._pristine_for(module)
             settled: dict[int, Call] = {}  # this block's copy of each settled call
             calls = []
             for _ in range(loops):
@@ -339,6 +384,8 @@ class RecordedInputs:
                         if index not in settled:
                             settled[index] = _unpickle_call(data)
                         calls.append(settled[index])
+                    elif index in pristine:
+                        calls.append(_shallow_copy(pristine[index][0]))
                     else:
                         calls.append(_unpickle_call(data))
             return calls
@@ -352,6 +399,27 @@ class RecordedInputs:
         for index in self.kept - copies.keys():
             copies[index] = _unpickle_call(self.call_args[index])
         return copies
+
+    def _pristine_for(
+        self, module: types.ModuleType | None
+    ) -> dict[int, tuple[Call, bytes | None]]:
+        """The shallow calls' pristine copies for `module`, with their fingerprints (made
+        now if missing; under `serving`)."""
+        if module is None:
+            copies = self._pristine_without_module
+        else:
+            copies = self._pristine.setdefault(module, {})
+        for index in self.shallow - copies.keys():
+            call = _unpickle_call(self.call_args[index])
+            copies[index] = (call, _fingerprint_in(call, module))
+        return copies
+
+
+def _shallow_copy(call: Call) -> Call:
+    args, kwargs = call
+    return tuple(copy.copy(arg) for arg in args), {
+        name: copy.copy(value) for name, value in kwargs.items()
+    }
 
 
 def _unpickle_call(data: bytes) -> Call:
@@ -481,6 +549,11 @@ def check_same_exceptions(
                 candidate_outcome, inputs.call_args[index],
             ):  # fmt: skip
                 inputs.settle(index)
+            elif _copies_shallowly(
+                original, candidate, after, original_outcome, candidate_outcome,
+                inputs.call_args[index],
+            ):  # fmt: skip
+                inputs.copy_shallowly(index)
         if (original_error is None) != (candidate_error is None):
             raise BehaviourMismatch(
                 f"recorded call #{numbers[index] if numbers else index} {_describe(reprs, index)}"
@@ -539,6 +612,49 @@ def _settles(
         if counted and again.instructions * 2 < work.instructions:  # type: ignore[operator]
             return False  # the second run skipped most of the first's work
     return after == (_fingerprint(first), _fingerprint(second, candidate))
+
+
+def _copies_shallowly(
+    original: Version,
+    candidate: Version,
+    after: tuple[bytes | None, bytes | None],
+    original_outcome: _Outcome,
+    candidate_outcome: _Outcome,
+    recorded: bytes,
+) -> bool:
+    """Can both versions run this call on a shallow copy of its inputs in place of a
+    fresh one? Only if, for each, a run on a shallow copy of a pristine copy (of
+    `recorded`) ends as its run on a fresh copy did (`*_outcome`), leaves the shallow
+    copy pickling as that run left the fresh one (`after`), and leaves the pristine
+    copy pickling as before: the call only rebinds what its arguments hold (a
+    parser's `state.pos`), it does not change what they share with the pristine copy
+    (a token list it appends to). (Copying is not timed against unpickling: a shallow
+    copy rebuilds one level of what unpickling rebuilds whole, and one measurement
+    each would make the choice, and the tests, depend on the machine's mood.)
+    """
+    if None in after:
+        return False
+    for version, changed, outcome in (
+        (original, after[0], original_outcome),
+        (candidate, after[1], candidate_outcome),
+    ):
+        module = version.module if version is candidate else None
+        with serving(version.module):
+            pristine = _unpickle_call(recorded)
+        before = _fingerprint_in(pristine, module)
+        try:
+            shallow = _shallow_copy(pristine)
+        except Exception:
+            return False
+        if before is None:
+            return False
+        if not outcome.same_as(_outcome_in(version, shallow)):
+            return False
+        if _fingerprint_in(shallow, module) != changed:
+            return False
+        if _fingerprint_in(pristine, module) != before:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -635,8 +751,13 @@ def _fingerprint(call: Call, version: Version | None = None) -> bytes | None:
     `ParserElement.packrat_cache_lock`, an RLock, did not pickle, so no call of
     `Regex.parseImpl` kept its inputs and every block unpickled fresh copies of the
     grammar (6 s of a 9.8 s timing process, 3 pairs of 0.15 ms blocks)."""
+    return _fingerprint_in(call, version.module if version is not None else None)
+
+
+def _fingerprint_in(call: Call, module: types.ModuleType | None) -> bytes | None:
+    """`_fingerprint` with `module` standing under its name (None: as sys.modules is)."""
     try:
-        with serving(version.module if version is not None else None):
+        with serving(module):
             return pickling.dumps(call, faithful=True)
     except Exception:
         return None
@@ -961,6 +1082,14 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
                     original, candidate, inputs, loops, pairs
                 )
             memory = memory_peaks(fresh_original, fresh_candidate, inputs) if task.probe else None
+            if changed := inputs.changed_pristine():
+                raise BehaviourMismatch(
+                    f"a recorded call {_describe(reprs, changed[0])}changed the inputs it "
+                    "was timed on beyond its first runs' checks (run on shallow copies of "
+                    "one pristine copy, a later run changed that copy): the "
+                    "function behaves differently from run to run (state, randomness or "
+                    "time?), so these times are not used"
+                )
         except BehaviourMismatch as exc:
             return _failed(task, str(exc))
     return ProcessTimings(
@@ -976,6 +1105,7 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
         memory=memory,
         kept_calls=len(inputs.kept),
         settled_calls=len(inputs.settled),
+        shallow_calls=len(inputs.shallow),
         recorded_calls=recorded,
         sample_share=share,
         call_ns=measured,
