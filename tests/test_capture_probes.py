@@ -384,3 +384,53 @@ def test_a_recursion_is_not_planned_so_its_outer_calls_are_kept(
     )[target]
     kept = {pickle.loads(r.args)[0] for r in capture.records}
     assert {(n, (1, 2, 5, 10)) for n in (40, 41, 42)} <= kept
+
+
+GENERATOR = {
+    "walk.py": """
+        def tokens(text):
+            for word in text.split():
+                yield word.upper()
+    """,
+    "bench.py": """
+        from walk import tokens
+
+        texts = [" ".join(f"w{i}-{j}" for j in range(2000)) for i in range(3)]
+        print(sum(len("".join(tokens(text))) for text in texts))
+    """,
+}
+
+
+def test_a_generator_counts_resumptions_so_it_is_not_planned(
+    make_project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # html5lib 1.1's HTMLSerializer.serialize: 10 calls, 109,080 counted by the profiler
+    # (one per item yielded); a plan drew 200 of 1..109,080 and no call came to them, so
+    # nothing was recorded and the run said "none of its 10 calls could be recorded: unknown"
+    root = make_project(GENERATOR)
+    monkeypatch.syspath_prepend(str(root))
+    target = FunctionRef("walk", "tokens")
+    profile = profile_workload("python bench.py", root)
+    (walked,) = [f for f in profile.functions if f.function == target]
+    assert walked.resumes and walked.calls > 6000
+    assert walked.calls_text == f"{walked.calls} resumptions"
+    assert counts_to_plan(profile.functions, [target]) == {}
+    capture = capture_calls(
+        "python bench.py",
+        root,
+        [target],
+        CaptureSettings(max_calls=200),
+        expected_calls=counts_to_plan(profile.functions, [target]),
+    )[target]
+    assert capture.calls_seen == 3 and len(capture.records) == 3, capture.problem
+    # given a count the calls never reach, the capture says what happened, not "unknown"
+    planned = capture_calls(
+        "python bench.py",
+        root,
+        [target],
+        CaptureSettings(max_calls=200),
+        expected_calls={target: walked.calls},
+    )[target]
+    assert planned.records == ()
+    assert planned.problem is not None
+    assert f"drawn from the {walked.calls} the profile counted, and only 3 came" in planned.problem

@@ -110,6 +110,14 @@ class HotFunction:
     # calls made while another call of it was running (directly or through other
     # functions): cProfile's count of calls less its primitive ones
     recursive_calls: int = 0
+    # a generator or coroutine: the profiler counts every resumption of one as a call, so
+    # `calls` is resumptions, not calls (html5lib's `serialize`: 10 calls, 109,080 counted)
+    resumes: bool = False
+
+    @property
+    def calls_text(self) -> str:
+        """`calls` as a report shows it: resumptions are named so."""
+        return f"{self.calls} resumptions" if self.resumes else str(self.calls)
 
 
 @dataclass(frozen=True)

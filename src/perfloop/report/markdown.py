@@ -172,7 +172,7 @@ def render_markdown(result: RunResult) -> str:
             [
                 str(f.function),
                 f"{f.path}:{f.lineno}",
-                str(f.calls),
+                f.calls_text,
                 f"{f.self_seconds:.3f}",
                 f"{f.share:.1%}",
                 f.not_targetable or "",

@@ -68,7 +68,7 @@ def print_profile(profile: Profile, console: Console, rows: int = 10) -> None:
     for hot in profile.functions[:rows]:
         table.add_row(
             str(hot.function),
-            str(hot.calls),
+            hot.calls_text,
             f"{hot.self_seconds:.3f} s",
             f"{hot.share:.1%}",
             hot.not_targetable or "",

@@ -667,6 +667,7 @@ class Recorder:
             "return_types": sorted(self.return_types),
             "attribute_types": {k: sorted(v) for k, v in sorted(self.attribute_types.items())},
             "returned_an_address": self.returned_an_address,
+            "expected_calls": self.expected_calls,
         }
 
 
