@@ -346,3 +346,80 @@ def test_the_fuzz_tier_loads_calls_holding_methods_made_at_run_time(project) -> 
         ("replay", "same"),
         ("fuzz", "same"),
     ]
+
+
+HTML5LIB_SHAPES = {
+    "parser.py": """
+        import codecs
+
+
+        def get_phases():
+            # html5lib 1.1's getPhases: the phase classes are made in a function, and
+            # their base keeps two caches in private slots (stored as _Phase__...)
+            class Phase:
+                __slots__ = ("parser", "__start_cache", "__end_cache")
+
+                def __init__(self, parser):
+                    self.parser = parser
+                    self.__start_cache = {}
+                    self.__end_cache = {}
+
+                def start_tag(self, name):
+                    if name not in self.__start_cache:
+                        self.__start_cache[name] = name.upper()
+                    return self.__start_cache[name]
+
+            class InBody(Phase):
+                __slots__ = ()
+
+            return InBody
+
+
+        class Stream:
+            # html5lib 1.1's HTMLUnicodeInputStream holds a codec's CodecInfo (through
+            # webencodings), a tuple subclass plain pickle cannot load back
+            def __init__(self, text):
+                self.codec = codecs.lookup("utf-8")
+                self.own = codecs.CodecInfo(codecs.utf_8_encode, codecs.utf_8_decode, name="own")
+                self.text = text
+                self.pos = 0
+
+
+        def main_loop(phase, names):
+            return [phase.start_tag(name) for name in names]
+
+
+        def chars_until(stream, stop):
+            end = stream.text.find(stop, stream.pos)
+            end = len(stream.text) if end < 0 else end
+            found, stream.pos = stream.text[stream.pos:end], end
+            return found, stream.codec.name, stream.own.name
+    """,
+    "bench.py": """
+        from parser import Stream, chars_until, get_phases, main_loop
+
+        phase = get_phases()(parser=None)
+        print(main_loop(phase, ["p", "div", "p"]), main_loop(phase, ["a"]))
+        stream = Stream("<p>text</p><div>more</div>")
+        print(chars_until(stream, ">"), chars_until(stream, "<"))
+    """,
+}
+
+
+@pytest.mark.parametrize("qualname", ["main_loop", "chars_until"])
+def test_private_slots_of_a_class_made_in_a_function_and_codec_infos_are_recorded(
+    make_project, qualname: str
+) -> None:
+    # html5lib 1.1, run as a new user: HTMLParser.mainLoop's records did not load back
+    # ("type object 'Phase' has no attribute '_Phase__endTagCache'", cloudpickle keeps the
+    # class's private slot descriptors), nor charsUntil's ("CodecInfo.__new__() missing 1
+    # required positional argument: 'decode'")
+    root = make_project(HTML5LIB_SHAPES)
+    target = FunctionRef("parser", qualname)
+    capture = capture_calls("python bench.py", root, [target])[target]
+    assert capture.problem is None and len(capture.records) == 2
+    verdict = replay(
+        "parser", qualname, root / "parser.py", None, capture.records, root=root, limits=LIMITS
+    )
+    assert verdict.status is VerdictStatus.EQUIVALENT, verdict.reason
+    assert verdict.calls_checked == 2

@@ -35,6 +35,7 @@ function depending on hidden state.
 
 from __future__ import annotations
 
+import codecs
 import collections
 import contextlib
 import copyreg
@@ -70,6 +71,25 @@ def _rebuild_match(
 
 def _reduce_match(match: re.Match[Any]) -> tuple[object, ...]:
     return _rebuild_match, (match.re, match.string, match.span(), match.pos, match.endpos)
+
+
+def _rebuild_codec_info(fields: tuple[object, ...], extra: dict[str, object]) -> codecs.CodecInfo:
+    info = codecs.CodecInfo(*fields)  # type: ignore[arg-type]
+    info.__dict__.update(extra)
+    return info
+
+
+def _reduce_codec_info(info: codecs.CodecInfo) -> tuple[object, ...]:
+    """A codec's `CodecInfo` (a tuple subclass whose `__new__` takes its fields one by one,
+    so plain pickle cannot load it back: html5lib 1.1's input stream holds one through
+    webencodings): the registry's own by its name, else rebuilt from its fields."""
+    try:
+        registered = codecs.lookup(info.name) is info
+    except LookupError:
+        registered = False
+    if registered:
+        return codecs.lookup, (info.name,)
+    return _rebuild_codec_info, (tuple(info), dict(vars(info)))
 
 
 INSTRUMENTATION = "__perfloop_instrumentation__"
@@ -756,6 +776,7 @@ def _traits(cls: type) -> _Traits:
 
 
 _REDUCERS: dict[type, Callable[[Any], tuple[object, ...]]] = {
+    codecs.CodecInfo: _reduce_codec_info,
     re.Match: _reduce_match,
     types.MethodType: _reduce_method,
 }
@@ -797,9 +818,35 @@ def _cloudpickle(value: object, faithful: bool = False) -> bytes:
             dict(cloudpickle.Pickler.dispatch_table), _REDUCERS, faithful=faithful
         )
 
+        def reducer_override(self, obj: object) -> Any:
+            reduced = super().reducer_override(obj)
+            if isinstance(obj, type) and reduced is not NotImplemented:
+                _drop_private_slots(obj, reduced)
+            return reduced
+
     buffer = io.BytesIO()
     _CloudPickler(buffer, protocol=PROTOCOL).dump(value)  # a new class, so a new table
     return buffer.getvalue()
+
+
+def _drop_private_slots(cls: type, reduced: object) -> None:
+    """Leave a class's private slots (`__slots__ = ("__cache",)`, stored as `_Cls__cache`)
+    out of the class state cloudpickle saves, as it leaves out the others: the class made
+    again in another process has its own (mangled) slots, and cloudpickle kept the old
+    class's descriptors by their mangled names, which look themselves up on the new class
+    before it has them ("type object 'Phase' has no attribute '_Phase__endTagCache'": every
+    recorded call of html5lib 1.1's `HTMLParser.mainLoop`, whose phases are classes made in
+    a function)."""
+    slots = cls.__dict__.get("__slots__")
+    if not isinstance(reduced, tuple) or len(reduced) < 3 or slots is None:
+        return
+    state = reduced[2]
+    if not (isinstance(state, tuple) and state and isinstance(state[0], dict)):
+        return
+    owner = cls.__name__.lstrip("_")
+    for slot in (slots,) if isinstance(slots, str) else slots:
+        if owner and slot.startswith("__") and not slot.endswith("__"):
+            state[0].pop(f"_{owner}{slot}", None)
 
 
 def dumps(value: object, faithful: bool = False) -> bytes:
