@@ -418,9 +418,7 @@ def test_a_call_that_only_rebinds_its_inputs_attributes_runs_on_shallow_copies(
     (what it shares with that state, `src`, is never changed), not an unpickled one.
     markdown-it-py 3.0.0's `text` rule: 200 states of ~8 KB unpickled per pass left 3
     pairs of blocks in a 9 s timing process."""
-    module = types.ModuleType("perfloop_cursor_demo")
-    exec(CURSOR_STATE, module.__dict__)
-    monkeypatch.setitem(sys.modules, "perfloop_cursor_demo", module)
+    module = cursor_module(monkeypatch)
     state = module.State(["plain text then *emphasis*"])
     recorded = pickling.dumps(((state,), {}), faithful=True)
     scanning = Version(module, module.text)
@@ -443,9 +441,7 @@ def test_a_call_that_changes_what_its_inputs_share_gets_fresh_copies(
 ) -> None:
     """A rule that appends a token to `state.tokens` changes a list a shallow copy
     shares with the pristine state: every pass needs a state unpickled afresh."""
-    module = types.ModuleType("perfloop_cursor_demo")
-    exec(CURSOR_STATE, module.__dict__)
-    monkeypatch.setitem(sys.modules, "perfloop_cursor_demo", module)
+    module = cursor_module(monkeypatch)
     recorded = pickling.dumps(((module.State(["text *x*"]),), {}), faithful=True)
     pushing = Version(module, module.push_token)
     inputs = RecordedInputs([recorded])
@@ -462,9 +458,7 @@ def test_a_shallow_call_that_later_reaches_into_its_pristine_copy_voids_the_time
     """A call checked as only rebinding attributes that, run again, changes what the
     pristine copy shares (here once the checks are over) is caught after timing: the
     process reports a problem instead of times from inputs that drifted."""
-    module = types.ModuleType("perfloop_cursor_demo")
-    exec(CURSOR_STATE, module.__dict__)
-    monkeypatch.setitem(sys.modules, "perfloop_cursor_demo", module)
+    module = cursor_module(monkeypatch)
     recorded = pickling.dumps(((module.State(["text *x*"]),), {}), faithful=True)
     drifting = Version(module, module.drift)
     inputs = RecordedInputs([recorded])
@@ -498,6 +492,14 @@ CURSOR_STATE = (
     "    if DRIFTS:\n"
     "        state.src.append('more')\n"
 )
+
+
+def cursor_module(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """CURSOR_STATE as the module `perfloop_cursor_demo` (its instances pickle by name)."""
+    module = types.ModuleType("perfloop_cursor_demo")
+    exec(CURSOR_STATE, module.__dict__)
+    monkeypatch.setitem(sys.modules, "perfloop_cursor_demo", module)
+    return module
 
 
 def test_a_cursor_call_that_returns_none_is_told_by_its_work(
