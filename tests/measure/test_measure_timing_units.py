@@ -494,6 +494,71 @@ CURSOR_STATE = (
 )
 
 
+PHASED_PARSER = (
+    "class Phase:\n"
+    "    def __init__(self, parser, name):\n        self.parser, self.name = parser, name\n"
+    "    def process(self, char):\n"
+    "        self.parser.seen += char\n"
+    "        if char == ';':\n            self.parser.phase = self.parser.phases['after']\n"
+    "class Parser:\n"
+    "    def __init__(self, text):\n"
+    "        self.text, self.pos, self.seen = text, 0, ''\n"
+    "        self.phases = {'before': Phase(self, 'before'), 'after': Phase(self, 'after')}\n"
+    "        self.phase = self.phases['before']\n"
+    "def main_loop(parser):\n"
+    "    while parser.phase.name == 'before':\n"
+    "        parser.phase.process(parser.text[parser.pos % len(parser.text)])\n"
+    "        parser.pos += 1\n"
+    "    return parser.pos\n"
+    "class Sticky:\n"
+    "    def __init__(self):\n        self.pos, self.copied = 0, False\n"
+    "    def __copy__(self):\n"
+    "        new = Sticky()\n        new.pos, new.copied = self.pos, True\n        return new\n"
+    "def step(sticky):\n"
+    "    sticky.pos += 1\n"
+    "    while sticky.copied:  # never ends on a copy\n        pass\n"
+)
+
+
+def test_an_argument_its_own_parts_hold_is_never_copied_shallowly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """html5lib 1.1's `HTMLParser.mainLoop`: the parser holds phase objects that hold the
+    parser. Run on a shallow copy of the parser, the phases moved the pristine parser to
+    its next phase, the copy never left its first, and the loop ran until the timing
+    process exceeded its 2 GB. Such a call gets fresh copies, and its trial run on a
+    shallow copy is never made."""
+    module = types.ModuleType("perfloop_phased_demo")
+    exec(PHASED_PARSER, module.__dict__)
+    monkeypatch.setitem(sys.modules, "perfloop_phased_demo", module)
+    recorded = pickling.dumps(((module.Parser("ab;cd"),), {}), faithful=True)
+    looping = Version(module, module.main_loop)
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(looping, looping, inputs, ["main_loop(parser)"])
+    assert inputs.shallow == set() and inputs.kept == set() and inputs.settled == set()
+    assert [module.main_loop(*args) for args, _ in inputs.prepare(2, module)] == [3, 3]
+    # told from the inputs, before any run (the time limit below is the second guard)
+    assert timing._held_within(pickle.loads(recorded), module)
+    cursor = cursor_module(monkeypatch)
+    assert not timing._held_within(((cursor.State(["a *b*"]),), {}), cursor)
+
+
+def test_a_trial_run_on_a_shallow_copy_that_never_ends_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whatever a copy does differently (here its `__copy__` marks it, and the function
+    then waits forever), the trial run on it is stopped after its time limit and the call
+    keeps fresh copies."""
+    module = types.ModuleType("perfloop_phased_demo")
+    exec(PHASED_PARSER, module.__dict__)
+    monkeypatch.setitem(sys.modules, "perfloop_phased_demo", module)
+    recorded = pickling.dumps(((module.Sticky(),), {}), faithful=True)
+    stepping = Version(module, module.step)
+    inputs = RecordedInputs([recorded])
+    check_same_exceptions(stepping, stepping, inputs, ["step(sticky)"])
+    assert inputs.shallow == set()
+
+
 def cursor_module(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     """CURSOR_STATE as the module `perfloop_cursor_demo` (its instances pickle by name)."""
     module = types.ModuleType("perfloop_cursor_demo")

@@ -47,6 +47,7 @@ from perfloop.measure.executed import MAX_TRACED_INSTRUCTIONS, InstructionTrace,
 from perfloop.measure.stats import Side, abba_schedule
 from perfloop.model import MemoryPeaks
 from perfloop.runtime import pickling
+from perfloop.runtime.alarm import raising_after
 from perfloop.runtime.lazy import is_lazy
 from perfloop.runtime.loader import (
     import_hook,
@@ -76,6 +77,10 @@ LEARNING_FACTOR = 1.2  # first pass / later pass, candidate over original, that 
 # calls took 3 s a pass, and 20 blocks of full passes per process 312 s per measurement.
 SAMPLED_PASS_NS = LONG_PASS_NS
 SCHEDSTAT = "/proc/thread-self/schedstat"
+# a run on a shallow copy of a call's inputs may take this many times the call's own time,
+# and at least this long, before it is stopped (see `_copies_shallowly`)
+SHALLOW_RUN_FACTOR = 20
+SHALLOW_RUN_SECONDS = 0.05
 CLOCK_TASK = "wall time minus run-queue wait"
 CLOCK_WALL = "wall time (perf_counter; run-queue wait unavailable)"
 _IMMUTABLE_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None), type(Ellipsis)})
@@ -206,6 +211,10 @@ def time_version(version: Version, calls: Sequence[Call], pulled: Sequence[bool]
 
 class BehaviourMismatch(Exception):
     """The original and the candidate differ in which calls raise."""
+
+
+class ShallowRunOverran(Exception):
+    """Raised inside a trial run on a shallow copy that ran over its time limit."""
 
 
 class CandidateLoadError(Exception):
@@ -415,6 +424,16 @@ class RecordedInputs:
         return copies
 
 
+def _held_within(call: Call, module: types.ModuleType | None) -> bool:
+    """Is an argument that a shallow copy would copy also held by something in the call's
+    inputs (or passed twice)? Then the copy's parts would still point at the original."""
+    args, kwargs = call
+    copied = [value for value in (*args, *kwargs.values()) if not is_deeply_immutable(value)]
+    with serving(module):
+        met = pickling.times_met(call, copied)
+    return met is None or any(count > 1 for count in met)
+
+
 def _shallow_copy(call: Call) -> Call:
     args, kwargs = call
     return tuple(copy.copy(arg) for arg in args), {
@@ -551,7 +570,7 @@ def check_same_exceptions(
                 inputs.settle(index)
             elif _copies_shallowly(
                 original, candidate, after, original_outcome, candidate_outcome,
-                inputs.call_args[index],
+                inputs.call_args[index], inputs.call_ns[index],
             ):  # fmt: skip
                 inputs.copy_shallowly(index)
         if (original_error is None) != (candidate_error is None):
@@ -621,6 +640,7 @@ def _copies_shallowly(
     original_outcome: _Outcome,
     candidate_outcome: _Outcome,
     recorded: bytes,
+    call_ns: int,
 ) -> bool:
     """Can both versions run this call on a shallow copy of its inputs in place of a
     fresh one? Only if, for each, a run on a shallow copy of a pristine copy (of
@@ -628,12 +648,20 @@ def _copies_shallowly(
     copy pickling as that run left the fresh one (`after`), and leaves the pristine
     copy pickling as before: the call only rebinds what its arguments hold (a
     parser's `state.pos`), it does not change what they share with the pristine copy
-    (a token list it appends to). (Copying is not timed against unpickling: a shallow
-    copy rebuilds one level of what unpickling rebuilds whole, and one measurement
-    each would make the choice, and the tests, depend on the machine's mood.)
+    (a token list it appends to).
+
+    Never if an argument is also held by something in the inputs (a parser whose phases
+    hold the parser: html5lib 1.1's `HTMLParser.mainLoop`, run on a shallow copy of its
+    parser, advanced the phases of the pristine one, never saw its own phase change, and
+    looped until the timing process ran out of memory), and a trial run is stopped after
+    SHALLOW_RUN_FACTOR times the call's time (`call_ns`, the original's on a fresh
+    copy), SHALLOW_RUN_SECONDS at least. (Copying is not timed against unpickling: a
+    shallow copy rebuilds one level of what unpickling rebuilds whole, and one
+    measurement each would make the choice, and the tests, depend on the machine.)
     """
     if None in after:
         return False
+    seconds = max(SHALLOW_RUN_SECONDS, SHALLOW_RUN_FACTOR * call_ns / 1e9)
     for version, changed, outcome in (
         (original, after[0], original_outcome),
         (candidate, after[1], candidate_outcome),
@@ -642,13 +670,15 @@ def _copies_shallowly(
         with serving(version.module):
             pristine = _unpickle_call(recorded)
         before = _fingerprint_in(pristine, module)
+        if before is None or _held_within(pristine, module):
+            return False
         try:
             shallow = _shallow_copy(pristine)
         except Exception:
             return False
-        if before is None:
-            return False
-        if not outcome.same_as(_outcome_in(version, shallow)):
+        with raising_after(seconds, ShallowRunOverran):  # an outcome no fresh run had
+            again = _outcome_in(version, shallow)
+        if not outcome.same_as(again):
             return False
         if _fingerprint_in(shallow, module) != changed:
             return False

@@ -47,7 +47,7 @@ import re
 import sys
 import types
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 PROTOCOL = 4
@@ -804,6 +804,38 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+def times_met(value: object, watched: Sequence[object]) -> list[int] | None:
+    """How many times pickling `value` as `dumps(value, faithful=True)` does meets each
+    object of `watched` (by identity: `persistent_id` sees every object before the memo
+    does, so repeats count too); None if it does not pickle. An argument met more than
+    once in its call's inputs is held by something else there too (html5lib 1.1's parser
+    holds its phases, and each phase holds the parser)."""
+    places = {id(item): index for index, item in enumerate(watched)}
+
+    def counting(pickler: type[pickle.Pickler]) -> tuple[pickle.Pickler, list[int]]:
+        met = [0] * len(watched)
+
+        class Counting(pickler):  # type: ignore[misc, valid-type]
+            def persistent_id(self, obj: object) -> None:
+                index = places.get(id(obj))
+                if index is not None:
+                    met[index] += 1
+                return None
+
+        if pickler is _Pickler:
+            return Counting(io.BytesIO(), faithful=True), met
+        return Counting(io.BytesIO(), protocol=PROTOCOL), met
+
+    for make in (lambda: _Pickler, lambda: _cloud_pickler(faithful=True)):
+        try:
+            pickler, met = counting(make())
+            pickler.dump(value)
+        except Exception:
+            continue
+        return met
+    return None
+
+
 def _pickle(value: object, faithful: bool = False) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer, faithful).dump(value)
@@ -811,6 +843,13 @@ def _pickle(value: object, faithful: bool = False) -> bytes:
 
 
 def _cloudpickle(value: object, faithful: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    _cloud_pickler(faithful)(buffer, protocol=PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
+def _cloud_pickler(faithful: bool) -> type[pickle.Pickler]:
+    """A new cloudpickle Pickler class (so a new reducer table) with perfloop's reducers."""
     import cloudpickle  # imported only when plain pickle refuses: it costs an import
 
     class _CloudPickler(cloudpickle.Pickler):  # type: ignore[misc, name-defined]
@@ -824,9 +863,7 @@ def _cloudpickle(value: object, faithful: bool = False) -> bytes:
                 _drop_private_slots(obj, reduced)
             return reduced
 
-    buffer = io.BytesIO()
-    _CloudPickler(buffer, protocol=PROTOCOL).dump(value)  # a new class, so a new table
-    return buffer.getvalue()
+    return _CloudPickler
 
 
 def _drop_private_slots(cls: type, reduced: object) -> None:
