@@ -252,11 +252,11 @@ class RecordedInputs:
     A call that changes its inputs on every run, but only by rebinding what its
     arguments hold (`shallow`: a run on a shallow copy of the inputs, `copy.copy` of
     each argument, leaves the copy it was made from pickling as before, and answers
-    and ends as a run on a fresh copy does), runs
-    on a new shallow copy of one pristine copy per module in every pass. A parser's
-    rule that moves `state.pos` and `state.pending` (markdown-it-py 3.0.0's inline
-    `text`) needs a fresh state for every run, and unpickling 200 states of ~8 KB per
-    pass left 3 pairs of blocks in a 9 s timing process.
+    and ends as a run on a fresh copy does; see `_copies_shallowly`), runs on a new
+    shallow copy of one pristine copy per module in every pass. A parser's rule that
+    moves `state.pos` and `state.pending` (markdown-it-py 3.0.0's inline `text`) needs
+    a fresh state for every run, and unpickling 200 states of ~8 KB per pass left 3
+    pairs of blocks in a 9 s timing process.
     """
 
     def __init__(self, call_args: Sequence[bytes]) -> None:
