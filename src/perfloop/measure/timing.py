@@ -1091,6 +1091,7 @@ def run_timing_task(task: TimingTask) -> ProcessTimings:
             if sample is None and (sample := choose_sample(inputs.call_ns)) is not None:
                 measured, share = tuple(inputs.call_ns), _share(inputs.call_ns, sample)
                 inputs = inputs.narrowed(sample)
+                reprs = tuple(reprs[i] if i < len(reprs) else "" for i in sample)
             if cold:
                 loops = 1
                 baseline, candidate_blocks = time_abba_blocks(
