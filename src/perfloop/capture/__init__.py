@@ -205,7 +205,8 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
         watched = f" (watched under the names {', '.join(names)})" if len(names) > 1 else ""
         problem = f"the workload never called it{watched}"
     elif not records:
-        problem = f"none of its {calls_seen} calls could be recorded: {_why_none(summaries)}"
+        reason = _why_none(problems, summaries, calls_seen)
+        problem = f"none of its {calls_seen} calls could be recorded: {reason}"
     elif summary.get("returned_an_address"):
         problem = (
             "it returns the address of an argument (its id()), which no other process "
@@ -239,14 +240,12 @@ def _merge(target: FunctionRef, reports: list[dict[str, dict[str, object]]]) -> 
     )
 
 
-def _why_none(summaries: list[dict[str, object]]) -> str:
-    """Why a target whose calls came kept none: its most frequent problem, or, with none
-    noted, the plan whose drawn calls never came."""
-    problems: dict[str, int] = summaries[0]["problems"]  # type: ignore[assignment]
+def _why_none(problems: dict[str, int], summaries: list[dict[str, object]], seen: int) -> str:
+    """Why a target whose `seen` calls came kept none: its most frequent problem, or, with
+    none noted, the plan whose drawn calls never came."""
     if problems:
         return max(problems, key=lambda k: problems[k])
     expected = max(int(s.get("expected_calls", 0)) for s in summaries)  # type: ignore[call-overload]
-    seen = sum(int(s["calls_seen"]) for s in summaries)  # type: ignore[call-overload]
     if expected > seen:
         return (
             f"the calls to record were drawn from the {expected} the profile counted, and "
