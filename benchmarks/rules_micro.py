@@ -316,6 +316,30 @@ CASES = [
         "1,000-char review",
     ),
     Case(
+        "set-display-to-tuple",
+        """
+        import enum
+
+        class StringType(enum.Enum):
+            SLB = '"'
+            MLB = '\"\"\"'
+            SLL = "'"
+            MLL = "'''"
+
+        def is_basic(kind):
+            return kind in {StringType.SLB, StringType.MLB}
+
+        KINDS = tuple(StringType) * 25
+
+        def count_basic():
+            return sum(map(is_basic, KINDS))
+        """,
+        "is_basic",
+        lambda: (),
+        "100 string kinds (tomlkit 0.13.2)",
+        driver="count_basic",
+    ),
+    Case(
         "dispatch-dict",
         """
         def substitute(tokens):

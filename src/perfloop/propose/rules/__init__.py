@@ -45,6 +45,7 @@ from perfloop.propose.rules.range_len_iteration import RangeLenIteration
 from perfloop.propose.rules.re_compile_hoist import ReCompileHoist
 from perfloop.propose.rules.regex_literal_str import RegexLiteralStr
 from perfloop.propose.rules.scalar_replace_attributes import ScalarReplaceAttributes
+from perfloop.propose.rules.set_display_to_tuple import SetDisplayToTuple
 from perfloop.propose.rules.set_membership import SetMembership
 from perfloop.propose.rules.sorted_min_max import SortedMinMax
 from perfloop.propose.rules.sorted_slice_heapq import SortedSliceHeapq
@@ -91,6 +92,7 @@ RULES: tuple[Rule, ...] = (
     IsinstanceAbcFastPath(),
     SquareMultiply(),
     OrChainMembership(),
+    SetDisplayToTuple(),  # 2: leaves the literal sets or-chain-membership makes
     DispatchDict(),  # 2: an if/elif chain in place; after or-chain-membership, whose
     # `x in {"a", "b"}` tests it reads as keys of the table
     PrecomputedTable(),  # 2: a guard before the return of a one-line pure function
@@ -145,6 +147,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "set-membership", "membership-list-to-set", "deque-queue", "counting-dict-get",
         "counter-loop", "linear-search-index", "sorted-min-max", "sorted-slice-heapq",
         "or-chain-membership", "translate-table", "dispatch-dict", "hoist-constant-container",
+        "set-display-to-tuple",
     ),
     "calls": (
         "memoize-recursive", "memoize-repeated-calls", "cache-pure-function",
