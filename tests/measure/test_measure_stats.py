@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import pytest
 
@@ -12,6 +13,7 @@ from perfloop.measure.stats import (
     RatioInterval,
     Side,
     abba_schedule,
+    cannot_clear,
     decide,
     geometric_mean_ratio,
     grouped_ratio_interval,
@@ -210,6 +212,62 @@ def test_an_early_faster_needs_the_stricter_interim_interval() -> None:
     assert estimate.at(0.999)[0] < 1.05
     assert decide(estimate, 1.05, final=False) is Decision.UNDECIDED
     assert decide(estimate, 1.05, final=True) is Decision.FASTER
+
+
+def test_going_on_is_futile_when_the_runs_left_could_not_lift_the_interval() -> None:
+    """A cache judged on the whole workload at 0.99x: five pairs, ten more allowed. Even if
+    the ten measured the interval's upper bound each, the final interval would straddle 1."""
+    cache = grouped_ratio_interval([pairs_with_ratios(0.99, 0.975, 1.005, 0.985, 0.995)])
+    assert cache.low < 1.0 < cache.high
+    assert cannot_clear(cache, 1.0, more_groups=10)
+    assert decide(cache, 1.0, final=False, more_groups=10) is Decision.NOT_FASTER
+    assert decide(cache, 1.0, final=False) is Decision.UNDECIDED  # no runs left to weigh
+    # near the threshold and going its way: the runs left could lift it, so it goes on
+    promising = grouped_ratio_interval(groups_with(0.02, 0.04, 0.06))
+    assert promising.low < 1.05 < promising.high
+    assert not cannot_clear(promising, 1.05, more_groups=9)
+    assert decide(promising, 1.05, final=False, more_groups=9) is Decision.UNDECIDED
+
+
+def _sequential_run(
+    true_log: float, spread: float, seed: int, futility: bool
+) -> tuple[Decision, int]:
+    """A micro A/B as run_micro_ab runs it: 3 processes, then one more while undecided, up
+    to 12; each process's estimate drawn around the true log ratio."""
+    rng = random.Random(seed)
+    estimates: list[float] = []
+    for number in range(1, 13):
+        estimates.append(rng.gauss(true_log, spread))
+        if number < 3:
+            continue
+        estimate = grouped_ratio_interval(groups_with(*estimates))
+        more = 12 - number if futility else 0
+        decision = decide(estimate, 1.05, final=number == 12, more_groups=more)
+        if decision is not Decision.UNDECIDED:
+            return decision, number
+    raise AssertionError("the last look always decides")
+
+
+@pytest.mark.parametrize(("true_ratio", "spread"), [(1.0, 0.1), (1.03, 0.03), (1.08, 0.03)])
+def test_stopping_for_futility_spares_processes_not_verdicts(
+    true_ratio: float, spread: float
+) -> None:
+    """Over 200 simulated A/Bs against a 1.05 threshold: stopping for futility never adds a
+    "faster", keeps nearly every true one, and spares processes where none could help."""
+    runs = {
+        futility: [
+            _sequential_run(math.log(true_ratio), spread, seed, futility) for seed in range(200)
+        ]
+        for futility in (False, True)
+    }
+    faster = {f: sum(d is Decision.FASTER for d, _ in runs[f]) for f in runs}
+    processes = {f: sum(n for _, n in runs[f]) for f in runs}
+    for (before, _), (after, _) in zip(runs[False], runs[True]):
+        assert not (after is Decision.FASTER and before is not Decision.FASTER)
+    assert faster[False] - faster[True] <= 0.02 * 200
+    assert processes[True] <= processes[False]
+    if true_ratio < 1.05:
+        assert processes[True] < 0.6 * processes[False]  # measured: about half
 
 
 def test_minimum_detectable_grows_with_the_standard_error() -> None:

@@ -5,7 +5,8 @@ a new hash seed and memory layout), collects their paired ABBA block times
 (see `perfloop.measure.timing`) and turns them into a ratio with a t-interval
 across processes (see `perfloop.measure.stats`). The number of processes
 adapts: at least `settings.processes`, then one more while the interval
-straddles the threshold, until `settings.max_processes` or the wall-clock
+straddles the threshold and the processes still allowed could lift it above
+(`stats.cannot_clear`), until `settings.max_processes` or the wall-clock
 budget. Never raises: every failure becomes a Measurement with an error message.
 """
 
@@ -364,13 +365,15 @@ def run_micro_ab(
             continue
         estimate = grouped_ratio_interval(groups_of(timings), confidence=settings.confidence)
         elapsed = time.perf_counter() - started
-        next_would_end = elapsed + elapsed / number > settings.budget_seconds
+        each = elapsed / number
+        next_would_end = elapsed + each > settings.budget_seconds
         final = number == limit or next_would_end
+        more = min(limit - number, max(0, int((settings.budget_seconds - elapsed) / each)))
         if threshold is None:
             if final or aa_floor(estimate) <= settings.min_speedup:
                 break
             continue
-        decision = decide(estimate, threshold, final=final)
+        decision = decide(estimate, threshold, final=final, more_groups=more)
         if decision is not Decision.UNDECIDED:
             break
     return MicroRun(
@@ -519,7 +522,9 @@ def micro_method_text(run: MicroRun, settings: MeasureSettings, noise: NoiseFloo
         f"a block is {block} on {copies}, GC off; "
         f"clock: {first.clock}; per process the Hodges-Lehmann estimate of the log ratios, "
         f"{settings.confidence:.0%} CI by Student's t across processes (df {estimate.df}); "
-        f"an early 'faster' needs the {INTERIM_CONFIDENCE:.1%} interval; p-value: Wilcoxon "
+        f"an early 'faster' needs the {INTERIM_CONFIDENCE:.1%} interval, an early 'not "
+        "faster' an interval below the threshold or one that the processes still allowed, "
+        "each measuring its upper bound, could not lift above it; p-value: Wilcoxon "
         f"signed-rank on the pairs, stratified by process{noise_text}"
     )
 

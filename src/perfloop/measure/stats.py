@@ -251,23 +251,51 @@ def grouped_ratio_interval(
     )
 
 
-def decide(estimate: GroupedRatio, threshold: float, *, final: bool) -> Decision:
+def decide(
+    estimate: GroupedRatio, threshold: float, *, final: bool, more_groups: int = 0
+) -> Decision:
     """Faster only if the lower bound clears `threshold`; see the module comment.
 
     At an interim look (more groups may follow) "faster" needs the stricter
     INTERIM_CONFIDENCE interval, so looking early and often does not inflate
     false "faster" verdicts; "not faster" may stop early whenever the upper
-    bound lies below the threshold (stopping then cannot make a false "faster").
-    At the final look the interval at the estimate's own confidence decides,
-    and an interval straddling the threshold is "not faster".
+    bound lies below the threshold (stopping then cannot make a false "faster"),
+    or when the `more_groups` still allowed could not lift the interval above it
+    (`cannot_clear`). At the final look the interval at the estimate's own
+    confidence decides, and an interval straddling the threshold is "not faster".
     """
     if final:
         return Decision.FASTER if estimate.clears(threshold) else Decision.NOT_FASTER
     if estimate.df > 0 and estimate.at(INTERIM_CONFIDENCE)[0] >= threshold:
         return Decision.FASTER
-    if estimate.high < threshold:
+    if estimate.high < threshold or cannot_clear(estimate, threshold, more_groups):
         return Decision.NOT_FASTER
     return Decision.UNDECIDED
+
+
+def cannot_clear(estimate: GroupedRatio, threshold: float, more_groups: int) -> bool:
+    """True when going on is futile: even if each of `more_groups` further groups measured
+    the ratio at the current interval's upper bound (the best it makes plausible), the
+    final interval would still not lie above `threshold`.
+
+    Stopping then (curtailment for futility) can only turn a late "faster" into "not
+    faster", never the other way, so it does not add false "faster" verdicts. It spares
+    the runs a candidate short of the threshold spends going to the limit. Simulated
+    (300 sequential A/Bs each, 3 to 12 processes against 1.05, or 5 to 15 pairs against
+    1.0 as for a cache on the whole workload): a true 1.03x took 4.2 processes instead of
+    8.7, a cache at 1.00x 8.1 pairs instead of 14.4, at 0.99x 5.7 instead of 11.3; a true
+    1.08x was found faster 253 times against 254. (Stopping when the runs left would
+    clear the threshold less than one time in ten, were the ratio what it measures so
+    far, spares more but lost 29 of those 254.)
+    """
+    if more_groups < 1 or estimate.df < 1 or not estimate.estimates:
+        return False
+    values = [*estimate.estimates, *[math.log(estimate.high)] * more_groups]
+    center = math.fsum(values) / len(values)
+    df = len(values) - 1
+    spread = math.sqrt(math.fsum((v - center) ** 2 for v in values) / df)
+    half = student_t_quantile(0.5 + estimate.confidence / 2, df) * spread / math.sqrt(len(values))
+    return math.exp(center - half) < threshold
 
 
 def minimum_detectable(

@@ -3,7 +3,8 @@
 Runs alternate ABBA over at least `runs` pairs after one discarded warm-up run
 of each side (it warms the OS file cache and the interpreter's files; its
 output still counts in the output comparison), and more pairs, up to
-`settings.max_workload_runs`, while the interval straddles the threshold. Both
+`settings.max_workload_runs`, while the interval straddles the threshold and the
+pairs still allowed could lift it above (`stats.cannot_clear`). Both
 sides run through the same machinery: the baseline serves the ORIGINAL sources
 of the overridden modules through the same import hook that serves the
 candidates, so hook and compile costs are identical and the ratio isolates the
@@ -143,7 +144,7 @@ def _measure_workload(
                     outputs[side].append(run.stdout)
                     seconds[side].append(run.seconds)
                     cpu[side].append(cpu_seconds)
-                if pair + 1 >= runs and _decided(cpu, settings, final=pair + 1 == limit):
+                if pair + 1 >= runs and _decided(cpu, settings, more=limit - pair - 1):
                     break
         except _RunFailed as exc:
             return WorkloadComparison(
@@ -179,12 +180,14 @@ def _never_imported(overrides: dict[str, tuple[str, str]], run: WorkloadRun) -> 
     return sorted(module for module in overrides if module not in imported)
 
 
-def _decided(cpu: dict[Side, list[float]], settings: MeasureSettings, *, final: bool) -> bool:
+def _decided(cpu: dict[Side, list[float]], settings: MeasureSettings, *, more: int) -> bool:
+    """Whether the pairs so far decide, `more` pairs still allowed (none: the last look)."""
     pairs = list(zip(_positive(cpu[Side.BASELINE]), _positive(cpu[Side.CANDIDATE])))
     if len(pairs) < 2:
-        return final
+        return more == 0
     estimate = grouped_ratio_interval([pairs], confidence=settings.confidence)
-    return decide(estimate, settings.min_speedup, final=final) is not Decision.UNDECIDED
+    decision = decide(estimate, settings.min_speedup, final=more == 0, more_groups=more)
+    return decision is not Decision.UNDECIDED
 
 
 def _positive(values: Sequence[float]) -> list[float]:
