@@ -307,7 +307,8 @@ def workload_speedup(
             f"{what}, {estimate.pairs} interleaved ABBA pairs of whole runs (baseline/"
             f"candidate; {WARMUP_RUNS_PER_SIDE} warm-up run per side discarded; at least "
             f"{settings.workload_runs} pairs, more up to {settings.max_workload_runs} while "
-            f"undecided); {interval}; p-value: Wilcoxon signed-rank on the pairs"
+            "undecided and while the pairs left could still make it faster); "
+            f"{interval}; p-value: Wilcoxon signed-rank on the pairs"
         ),
         p_value=signed_rank_p_value([log_ratios(pairs)]),
         threshold=settings.min_speedup,
