@@ -433,6 +433,7 @@ class _ByName:
         self.cls = cls
         self.otherwise = otherwise
         self.looked = False  # the module was looked through during this dump
+        self.named = _NAMED.get(cls, {})  # this dump's view of the names found so far
 
     def __call__(self, obj: object) -> Any:
         path = self._known_path(obj)
@@ -442,7 +443,7 @@ class _ByName:
             self.looked = True
             named = _named_instances(self.cls)
             module = sys.modules.get(self.cls.__module__)
-            _NAMED[self.cls] = {
+            self.named = _NAMED[self.cls] = {
                 key: (value, found)
                 for key, found in named.items()
                 if (value := _at(module, found)) is not None
@@ -454,7 +455,7 @@ class _ByName:
 
     def _known_path(self, obj: object) -> str | None:
         """The name `obj` was found under, if its module still keeps it there."""
-        found = _NAMED.get(self.cls, {}).get(id(obj))
+        found = self.named.get(id(obj))
         if found is None or found[0] is not obj:
             return None
         module = sys.modules.get(self.cls.__module__)
@@ -486,13 +487,33 @@ def stateless(value: object) -> bool:
     cls = type(value)
     if cls is object:
         return True
-    if cls.__module__ == "builtins" or any("__slots__" in vars(k) for k in cls.__mro__[:-1]):
-        return False
-    return instance_dict(value) == {} and not any(
-        name in vars(k)
-        for k in cls.__mro__[:-1]
-        for name in ("__getstate__", "__reduce__", "__reduce_ex__", "__setstate__")
-    )
+    return _may_be_stateless(cls) and instance_dict(value) == {}
+
+
+def _may_be_stateless(cls: type) -> bool:
+    """What `stateless` asks of the class, answered once per class: pickling tomlkit
+    0.13.2's parser state (thousands of TOMLChar, a str subclass whose module keeps one,
+    `Source.EOF`, so each is asked whether it is that sentinel) looked through the class's
+    bases for every character, 60% of each input's pickling time."""
+    known = _STATELESS_CLASSES.get(cls)
+    if known is None:
+        bases = cls.__mro__[:-1]
+        known = not (
+            cls.__module__ == "builtins"
+            or any("__slots__" in vars(k) for k in bases)
+            or any(
+                name in vars(k)
+                for k in bases
+                for name in ("__getstate__", "__reduce__", "__reduce_ex__", "__setstate__")
+            )
+        )
+        # a class that cannot be weakly referenced is asked again next time
+        with contextlib.suppress(TypeError):
+            _STATELESS_CLASSES[cls] = known
+    return known
+
+
+_STATELESS_CLASSES: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
 NOT_IMPORTABLE = frozenset({"__main__", "__mp_main__"})  # a worker has its own
@@ -519,7 +540,9 @@ class _Sentinels:
     """
 
     def __init__(self) -> None:
-        self._modules_seen = -1  # len(sys.modules) at the last look
+        # len(sys.modules) and its newest name at the last look: a count alone missed a
+        # module imported after another was removed
+        self._modules_seen: tuple[int, str | None] = (-1, None)
         self._sizes: dict[str, int] = {}  # module -> how many globals it had when looked at
         self._names: dict[int, tuple[object, str, str]] = {}  # id -> (object, module, path)
         # the same for instances with state (module-level singletons: mpmath's `mp`, a
@@ -530,11 +553,11 @@ class _Sentinels:
         self.looks = 0  # how many times the modules were looked through
 
     def refresh(self) -> None:
-        if len(sys.modules) == self._modules_seen and not any(
+        if _modules_now() == self._modules_seen and not any(
             not _initializing(sys.modules.get(name)) for name in self._importing
         ):
             return
-        self._modules_seen = len(sys.modules)
+        self._modules_seen = _modules_now()
         self.looks += 1
         modules = list(sys.modules.items())
         self._importing = tuple(name for name, module in modules if _initializing(module))
@@ -576,9 +599,12 @@ class _Sentinels:
         if known is None or (known[1] != module and type(value).__module__ == module):
             self._names[id(value)] = (value, module, path)
 
-    def name_of(self, obj: object) -> tuple[str, str] | None:
-        """(module, dotted path) under which a module still keeps `obj`, if it does."""
-        self.refresh()
+    def name_of(self, obj: object, refreshed: bool = False) -> tuple[str, str] | None:
+        """(module, dotted path) under which a module still keeps `obj`, if it does.
+        `refreshed`: the modules were looked through since the last import (once per dump
+        is enough: pickling imports nothing)."""
+        if not refreshed:
+            self.refresh()
         found = self._names.get(id(obj))
         if found is None or found[0] is not obj:
             return None
@@ -603,6 +629,11 @@ class _Sentinels:
         except Exception:
             return None
         return found[1], found[2]
+
+
+def _modules_now() -> tuple[int, str | None]:
+    """How many modules are imported, and the name of the newest (dicts keep their order)."""
+    return len(sys.modules), next(reversed(sys.modules), None)
 
 
 def _initializing(module: object) -> bool:
@@ -655,7 +686,10 @@ class _SentinelByName:
         self.otherwise = otherwise
 
     def __call__(self, obj: object) -> Any:
-        found = _SENTINELS.name_of(obj) if stateless(obj) else None
+        # by name first: a dict lookup, where most of the class's instances are not named
+        found = _SENTINELS.name_of(obj, refreshed=True)  # by the dump's _Reducers
+        if found is not None and not stateless(obj):
+            found = None
         if found is None:
             return self.otherwise(obj)
         return _resolve, found
