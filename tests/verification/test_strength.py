@@ -22,6 +22,7 @@ from perfloop.pipeline import optimize
 from perfloop.pipeline.merge import strongly_verified_changes
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import FuzzSettings, VerifySettings, measure_strength, prepare_target
+from perfloop.verification.project_tests import index_tests, select_tests
 
 LIB = '''
 def shipping(total):
@@ -148,3 +149,52 @@ def test_a_weakly_verified_improvement_is_reported_but_applied_only_with_accept_
     accepted = optimize(load_settings(root, {**common, "accept_weak": True}))
     assert accepted.applied
     assert "functools" in (root / "shop.py").read_text()
+
+
+SHOP_TESTS = """
+from shop import shipping
+
+
+def test_free_from_fifty():
+    assert shipping(50) == 0
+    assert shipping(49) == 5
+    assert shipping(51) == 0
+"""
+
+
+@pytest.fixture(scope="module")
+def with_tests(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("strength_tests")
+    (root / "shop.py").write_text(LIB)
+    (root / "bench.py").write_text(BENCH)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_shop.py").write_text(SHOP_TESTS)
+    ref = FunctionRef("shop", "shipping")
+    return root, ref, capture_calls("python bench.py", root, [ref])[ref]
+
+
+def strength_with_tests(with_tests, settings: VerifySettings) -> VerificationStrength:
+    root, ref, capture = with_tests
+    tests = select_tests(index_tests(root, LIMITS), root, ref, "shop.py", LIB)
+    plan = prepare_target(
+        ref, "shop.py", LIB, capture, root=root, settings=settings, limits=LIMITS, tests=tests
+    )
+    return measure_strength(plan, root=root, limits=LIMITS)
+
+
+@pytest.mark.slow
+def test_the_self_check_stops_running_the_tests_once_the_threshold_is_met(with_tests) -> None:
+    """Mutants the replay lets through each cost a run of the project's tests; once enough
+    are told apart for the threshold, the rest are not run, and the strength says so."""
+    tiers = ("replay", "tests")
+    full = strength_with_tests(with_tests, VerifySettings(tiers=tiers, min_strength=1.0))
+    replayed = dict(full.killed_by)["replay"]
+    assert dict(full.killed_by).get("tests", 0) >= 2 and full.note is None
+    # a threshold one kill above what the replay alone achieves
+    threshold = (replayed + 1) / full.generated
+    early = strength_with_tests(with_tests, VerifySettings(tiers=tiers, min_strength=threshold))
+    assert early.generated == full.generated
+    assert early.killed == replayed + 1 < full.killed
+    assert not early.weak
+    assert "stopped once the threshold was met" in (early.note or "")
+    assert "--min-strength 1" in (early.note or "")

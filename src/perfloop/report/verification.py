@@ -108,4 +108,6 @@ def strength_text(strength: VerificationStrength | None, verdict: Verdict | None
         text += "; WEAKLY VERIFIED: a wrong rewrite could pass like the surviving mutants"
     if strength.survivors:
         text += "; surviving: " + "; ".join(strength.survivors[:3])
+    if strength.note:
+        text += f" ({strength.note})"
     return text
