@@ -767,6 +767,35 @@ def test_aliasing_returned_argument_versus_copy() -> None:
     )
 
 
+class Wrapping(dict):
+    """tomlkit 0.13.2's `Container` shape: a dict subclass whose lookups may answer with a
+    new object made for the stored one (tomlkit: a proxy for a table declared out of
+    order), so two lookups of the same stored item need not give the same object."""
+
+    wraps = False
+
+    def items(self):  # type: ignore[override]
+        stored = dict.items(self)
+        return [(key, [value]) for key, value in stored] if self.wraps else list(stored)
+
+    def get(self, key, default=None):  # type: ignore[override]
+        value = dict.get(self, key, default)
+        return [value] if self.wraps else value
+
+
+def test_aliasing_reads_what_a_container_subclass_stores_not_its_lookups() -> None:
+    """A method that returns `self`, a dict subclass holding an argument's item, is the
+    same on both sides whether or not its lookups wrap what it stores."""
+    item = ["value"]
+    recorded, replayed = Wrapping(a=item), Wrapping(a=item)
+    replayed.wraps = True
+    assert compare_aliasing(recorded, (recorded,), replayed, (replayed,)) is None
+    # a real difference one level down still shows: a copy of the argument's item
+    other = Wrapping(a=["value"])
+    mismatch = compare_aliasing(recorded, (recorded, item), other, (other, ["value"]))
+    assert mismatch is not None and mismatch.path == "result['a']"
+
+
 def test_aliasing_same_on_both_sides() -> None:
     first, second = [1], [1]
     assert compare_aliasing(first, (first,), second, (second,)) is None

@@ -1334,12 +1334,18 @@ def _can_alias(value: object) -> bool:
 
 
 def _children(value: object) -> list[tuple[int | _Key, object]]:
-    """(segment, element) one level down, for the containers aliasing looks into."""
+    """(segment, element) one level down, for the containers aliasing looks into: what the
+    container itself stores, not what a subclass's overridden lookups make of it (tomlkit
+    0.13.2's `Container`, a dict subclass, answers `items()` with new item objects on every
+    call, so the original replayed on its own recorded call "held a new object here, where
+    the original held the argument itself": `Container.append` was unverifiable)."""
     try:
-        if isinstance(value, (list, tuple, collections.deque)):
-            return list(enumerate(itertools.islice(value, _ALIAS_CHILDREN_LIMIT)))
+        for kind in (list, tuple, collections.deque):
+            if isinstance(value, kind):
+                stored = kind.__iter__(value)  # type: ignore[attr-defined]
+                return list(enumerate(itertools.islice(stored, _ALIAS_CHILDREN_LIMIT)))
         if isinstance(value, dict):
-            items = itertools.islice(value.items(), _ALIAS_CHILDREN_LIMIT)
+            items = itertools.islice(dict.items(value), _ALIAS_CHILDREN_LIMIT)
             return [(_Key(key), item) for key, item in items]
     except Exception:  # a subclass whose iteration raises: look at the top level only
         pass
@@ -1403,7 +1409,7 @@ def _result_places(expected: object, actual: object) -> list[tuple[_Path, object
         if isinstance(expected, dict) and isinstance(actual, dict):
             for segment, item in _children(expected):
                 assert isinstance(segment, _Key)
-                partner = actual.get(segment.key, _MISSING)
+                partner = dict.get(actual, segment.key, _MISSING)
                 if partner is not _MISSING:
                     places.append((root.child(segment), item, partner))
         else:
