@@ -106,8 +106,8 @@ def strength_text(strength: VerificationStrength | None, verdict: Verdict | None
         text += " by " + ", ".join(f"{tier} {count}" for tier, count in strength.killed_by)
     if strength.weak:
         text += "; WEAKLY VERIFIED: a wrong rewrite could pass like the surviving mutants"
+    if strength.note:
+        text += f"; {strength.note}"
     if strength.survivors:
         text += "; surviving: " + "; ".join(strength.survivors[:3])
-    if strength.note:
-        text += f" ({strength.note})"
     return text

@@ -100,11 +100,11 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
     survivors = [m.description for m, k in zip(mutants, killers) if k is None]
     note = None
     if untried:
-        skipped = ", ".join(f"the {tier} tier for {count}" for tier, count in untried.items())
+        skipped = " and ".join(f"the {tier} tier for {count}" for tier, count in untried.items())
         note = (
             f"the self-check stopped once the threshold was met: {skipped} of the mutants "
-            "the earlier tiers let through did not run (they could only raise the score); "
-            "--min-strength 1 runs every tier on every mutant"
+            "the earlier tiers let through did not run, as they could only raise the score "
+            "(--min-strength 1 runs every tier on every mutant)"
         )
     return VerificationStrength(
         killed=sum(killed_by.values()),
