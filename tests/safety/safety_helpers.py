@@ -26,7 +26,9 @@ def perfloop(*args: str, cwd: Path, timeout: float = 600) -> subprocess.Complete
     )
 
 
-def start_perfloop(*args: str, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_perfloop(
+    *args: str, cwd: Path, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     """perfloop as a user's terminal starts it: Ctrl-C interrupts it. (A test run started in
     the background by a non-interactive shell ignores SIGINT, and children inherit that: a
     Python child then never turns Ctrl-C into KeyboardInterrupt.)"""
@@ -34,6 +36,7 @@ def start_perfloop(*args: str, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, "-m", "perfloop", *args],
             cwd=cwd,
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -82,6 +85,26 @@ def children_running(parent: int, marker: bytes) -> bool:
         except (OSError, ValueError, IndexError):
             continue
     return False
+
+
+def descendants(parent: int) -> set[int]:
+    """Every process started under `parent`, at any depth, that is running now."""
+    found: set[int] = set()
+    frontier = [parent]
+    while frontier:
+        for pid, _ in _children(frontier.pop()):
+            if pid not in found:
+                found.add(pid)
+                frontier.append(pid)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that has not ended (a zombie has ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _children(parent: int) -> list[tuple[int, list[bytes]]]:

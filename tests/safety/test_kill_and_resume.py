@@ -4,7 +4,8 @@ One real `perfloop optimize --apply` process is stopped four times, each time at
 stage seen from the outside (the store's steps, the workers it runs, the apply
 journal), once with Ctrl-C and three times with SIGKILL; each time the store
 passes SQLite's integrity check, the project's file is either the original or the
-whole patch, and `perfloop resume` picks up from the last completed step.
+whole patch, and `perfloop resume` picks up from the last completed step. A run stopped
+as a CI job or a closed terminal stops it (SIGTERM, SIGHUP) leaves no worker running.
 """
 
 from __future__ import annotations
@@ -12,10 +13,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
-from safety_helpers import children_running, perfloop, query, start_perfloop, wait_for
+from safety_helpers import (
+    children_running,
+    descendants,
+    perfloop,
+    query,
+    running,
+    start_perfloop,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -131,3 +141,41 @@ def test_a_run_killed_at_each_stage_resumes_to_the_end(shop: Path, tmp_path: Pat
     assert (shop / ".perfloop" / "runs" / run_id / "results.json").exists()
     assert not any(p.name.startswith(".shop.py.") for p in shop.iterdir())  # no temp files
     os.sync()
+
+
+def test_a_run_stopped_by_sigterm_or_sighup_leaves_no_worker_behind(
+    shop: Path, tmp_path: Path
+) -> None:
+    """A cancelled CI job sends SIGTERM to perfloop alone, a closed terminal SIGHUP. The
+    sandboxed workers run in sessions of their own, out of reach of both: perfloop has to
+    stop them itself, as on Ctrl-C, and remove their folders."""
+    db = shop / ".perfloop" / "perfloop.db"
+    log = tmp_path / "perfloop.log"
+    scratch = tmp_path / "tmp"  # perfloop's temporary folders, and nothing else's
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+
+    def stopped_cleanly(run, how: int) -> None:
+        workers = descendants(run.pid)
+        assert workers  # the stage waited for is running in a worker
+        assert stop(run, how) == 128 + how
+        for _ in range(100):  # killed before perfloop exits; reaped by the init process
+            if not any(running(pid) for pid in workers):
+                break
+            time.sleep(0.05)
+        assert [pid for pid in workers if running(pid)] == []
+        assert sorted(p.name for p in scratch.iterdir()) == []
+
+    run = start_perfloop("optimize", cwd=shop, log=log, env=env)
+    wait_for(lambda: children_running(run.pid, b"perfloop.verification"), run, "verification")
+    stopped_cleanly(run, signal.SIGTERM)
+    ((run_id, status),) = query(db, "SELECT run_id, status FROM runs")
+    assert status == "interrupted"
+    said = " ".join(log.read_text().split())
+    assert f"run {run_id} interrupted." in said and f"perfloop resume {run_id}" in said
+
+    run = start_perfloop("resume", str(run_id), cwd=shop, log=log, env=env)
+    wait_for(lambda: children_running(run.pid, b"perfloop.measure"), run, "measurement")
+    stopped_cleanly(run, signal.SIGHUP)
+    assert query(db, "SELECT status FROM runs") == [("interrupted",)]
+    assert (shop / "shop.py").read_text() == LIB.lstrip("\n")
