@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import math
 
 from hypothesis import HealthCheck, given, settings
@@ -104,3 +105,68 @@ def test_a_dict_that_holds_itself_has_a_shape_and_its_samples_keep_the_cycle() -
     assert isinstance(inner, Opaque) and inner.type_name == "dict"
     sample = pickle.loads(inner.samples[0])
     assert sample["_root"] is sample
+
+
+# A parse tree whose nodes know their parent, and a filter that holds the statement it is
+# working on: sqlparse 0.5.1's `ReindentFilter._get_offset(self, token)` is called with a
+# token of the statement `self` holds, and looks for it there by identity.
+class Node:
+    def __init__(self, *children: Node) -> None:
+        self.parent: Node | None = None
+        self.children = list(children)
+        for child in children:
+            child.parent = self
+
+
+class Filter:
+    def __init__(self, statement: Node) -> None:
+        self.statement = statement
+
+
+class Kind(enum.Enum):
+    WORD = 1
+
+
+def _leaves(node: Node) -> list[Node]:
+    return [node] if not node.children else [x for c in node.children for x in _leaves(c)]
+
+
+def _tree() -> Node:
+    return Node(Node(Node(), Node()), Node())
+
+
+def test_arguments_that_hold_one_object_are_drawn_together_from_one_call() -> None:
+    calls = []
+    for _ in range(3):
+        statement = _tree()
+        for leaf in _leaves(statement):
+            calls.append(((Filter(statement), leaf), {}))
+    (form,) = call_forms(calls)
+    assert [group.places for group in form.together] == [(0, 1)]
+
+    @settings(max_examples=30, suppress_health_check=list(HealthCheck), database=None)
+    @given(StrategyBuilder().call_strategy([form]))
+    def drawn(call: tuple[tuple[object, ...], dict[str, object]]) -> None:
+        (walker, token), _ = call
+        assert isinstance(walker, Filter)
+        assert any(token is leaf for leaf in _leaves(walker.statement))  # the same object
+
+    drawn()
+    # an edge case replaces one argument alone: not one of these
+    assert StrategyBuilder().edge_calls(calls[0], form) == []
+
+
+def test_a_keyword_argument_can_be_drawn_together_with_a_positional_one() -> None:
+    statement = _tree()
+    (form,) = call_forms([((Filter(statement),), {"token": _leaves(statement)[0]})])
+    assert [group.places for group in form.together] == [(0, "token")]
+
+
+def test_arguments_that_share_only_immutable_or_named_values_are_drawn_apart() -> None:
+    word = "select"
+    calls = [
+        ((Filter(_tree()), _leaves(_tree())[0]), {}),  # two unrelated trees
+        (([word, Kind.WORD, math.pi, (1, 2)], [word, Kind.WORD, math.pi, (1, 2)]), {}),
+        ((Basket([1]), Basket([2]), 3), {}),
+    ]
+    assert all(form.together == () for form in call_forms(calls))

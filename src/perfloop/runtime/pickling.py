@@ -39,6 +39,7 @@ import codecs
 import collections
 import contextlib
 import copyreg
+import enum
 import importlib
 import inspect
 import io
@@ -868,6 +869,73 @@ def times_met(value: object, watched: Sequence[object]) -> list[int] | None:
             continue
         return met
     return None
+
+
+# objects whose sharing between two values ties nothing together: immutable atoms and
+# containers of them (a mutable object inside one is met on its own), and what pickles by
+# reference to its definition or is one of a fixed set (classes, functions, enum members)
+_NOT_HELD = (
+    str,
+    bytes,
+    int,
+    float,
+    complex,
+    bool,
+    type(None),
+    tuple,
+    frozenset,
+    range,
+    type,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.ModuleType,
+    types.CodeType,
+    enum.Enum,
+)
+
+
+def held_together(values: Sequence[object]) -> list[frozenset[int]]:
+    """The groups (two or more) of `values`, by index, that hold one same object: one the
+    values would each get a copy of if pickled apart, as `dumps(value, faithful=True)` does.
+    Objects a module keeps under a name do not count: they travel by that name, or are
+    shared by every caller anyway. (sqlparse 0.5.1's `ReindentFilter._get_offset(self,
+    token)`: `token` sits in the statement `self` holds, found there by identity.)"""
+    first_met: dict[int, int] = {}  # id of an object -> the first value it was met in
+    shared: dict[int, tuple[object, set[int]]] = {}  # id -> (the object, values met in)
+    alive: list[object] = []  # what reductions made (state dicts) must not free their ids
+
+    def meeting(pickler: type[pickle.Pickler], index: int) -> pickle.Pickler:
+        class Meeting(pickler):  # type: ignore[misc, valid-type]
+            def persistent_id(self, obj: object) -> None:
+                if isinstance(obj, _NOT_HELD):
+                    return None
+                first = first_met.get(id(obj))
+                if first is None:
+                    first_met[id(obj)] = index
+                    alive.append(obj)
+                elif first != index:
+                    shared.setdefault(id(obj), (obj, {first}))[1].add(index)
+                return None
+
+        if pickler is _Pickler:
+            return Meeting(io.BytesIO(), faithful=True)
+        return Meeting(io.BytesIO(), protocol=PROTOCOL)
+
+    for index, value in enumerate(values):
+        for make in (lambda: _Pickler, lambda: _cloud_pickler(faithful=True)):
+            try:
+                meeting(make(), index).dump(value)
+            except Exception:
+                continue
+            break
+    groups: list[set[int]] = []
+    for obj, met_in in shared.values():
+        if _SENTINELS.name_of(obj) is not None or _SENTINELS.instance_name(obj) is not None:
+            continue
+        joined = [group for group in groups if group & met_in]
+        merged = set(met_in).union(*joined)
+        groups = [group for group in groups if not group & met_in] + [merged]
+    return sorted((frozenset(group) for group in groups), key=min)
 
 
 def _pickle(value: object, faithful: bool = False) -> bytes:

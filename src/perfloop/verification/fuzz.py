@@ -1,7 +1,9 @@
 """Tier 2: differential fuzzing with Hypothesis, original against candidate, in one worker.
 
 Inputs are generated from the shapes of the captured calls (see `shapes` and
-`strategies`), plus explicit edge cases. On every example both versions run
+`strategies`), plus explicit edge cases. Arguments that held one same object in a
+captured call are drawn together from one call (`shapes.Together`): mixed with another
+call's, they would make a call no caller makes. On every example both versions run
 on their own fresh copy of the inputs; an input on which the original raises
 is kept (the candidate must raise the same type), an input on which the
 original does not finish in time is dropped. When they differ the original

@@ -18,7 +18,7 @@ import ast
 import contextlib
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from perfloop.qualnames import find_function
 from perfloop.runtime import pickling
@@ -121,12 +121,31 @@ Shape = (
 
 
 @dataclass(frozen=True)
+class Together:
+    """Arguments that held one same object in the workload's calls, drawn together: the
+    values of `places` (positions, keyword names) in one recorded call, pickled as one so
+    the object stays one. Drawn apart, each holds its own copy of it, and the call made of
+    them is one no caller makes: sqlparse 0.5.1's `ReindentFilter._get_offset(self,
+    token)` looks for `token` by identity in the statement `self` holds, and fuzzing a
+    maintainer's correct rewrite (a51df6d) with `self` of one call and `token` of another
+    read DIFFERENT."""
+
+    places: tuple[int | str, ...]
+    samples: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
 class CallForm:
-    """One way the function was called: positional shapes and keyword shapes."""
+    """One way the function was called: positional shapes and keyword shapes, and the
+    arguments that are drawn together (their own shapes then give only edge cases)."""
 
     args: tuple[Shape, ...]
     kwargs: tuple[tuple[str, Shape], ...]
     calls: int  # how many captured calls had this form
+    together: tuple[Together, ...] = ()
+
+    def drawn_together(self, place: int | str) -> bool:
+        return any(place in group.places for group in self.together)
 
 
 @dataclass(frozen=True)
@@ -283,8 +302,34 @@ def call_forms(calls: Sequence[tuple[tuple[object, ...], dict[str, object]]]) ->
     for (count, names), group in sorted(forms.items(), key=lambda item: -len(item[1])):
         args = tuple(infer([a[i] for a, _ in group]) for i in range(count))
         kwargs = tuple((name, infer([k[name] for _, k in group])) for name in names)
-        result.append(CallForm(args, kwargs, len(group)))  # type: ignore[arg-type]
+        together = _drawn_together(group, count, names)
+        result.append(CallForm(args, kwargs, len(group), together))  # type: ignore[arg-type]
     return result
+
+
+def _drawn_together(
+    calls: Sequence[tuple[tuple[object, ...], dict[str, object]]],
+    count: int,
+    names: tuple[str, ...],
+) -> tuple[Together, ...]:
+    """The groups of places whose values held one same object in any of the first
+    MAX_SAMPLES calls of a form (the calls their samples come from), with those samples."""
+    places: list[int | str] = [*range(count), *names]
+    if len(places) < 2:
+        return ()
+    calls = calls[:MAX_SAMPLES]
+    groups: list[set[int]] = []
+    for args, kwargs in calls:
+        for held in pickling.held_together([*args, *(kwargs[name] for name in names)]):
+            joined = [group for group in groups if group & held]
+            groups = [group for group in groups if not group & held]
+            groups.append(set(held).union(*joined))
+    together = []
+    for group in sorted(groups, key=min):
+        indexes = sorted(group)
+        values = [tuple(([*a, *(k[n] for n in names)])[i] for i in indexes) for a, k in calls]
+        together.append(Together(tuple(places[i] for i in indexes), _pickled_samples(values)))
+    return tuple(together)
 
 
 def source_constants(module_source: str, qualname: str) -> Constants:
@@ -436,5 +481,5 @@ def forms_with_observed(
             for i, shape in enumerate(form.args)
         )
         kwargs = tuple((name, with_observed(s, observed.get(name, ()))) for name, s in form.kwargs)
-        widened.append(CallForm(args, kwargs, form.calls))  # type: ignore[arg-type]
+        widened.append(replace(form, args=args, kwargs=kwargs))  # type: ignore[arg-type]
     return widened

@@ -36,6 +36,7 @@ from perfloop.verification.shapes import (
     SeqShape,
     Shape,
     StrShape,
+    Together,
     TupleShape,
 )
 
@@ -150,11 +151,21 @@ class StrategyBuilder:
         generated (an argument whose captured values could not be serialised)."""
 
         def form_strategy(form: CallForm) -> Strategy:
-            args = st.tuples(*(self.strategy(shape) for shape in form.args))
+            def alone(place: int | str, shape: Shape) -> Strategy:
+                return st.none() if form.drawn_together(place) else self.strategy(shape)
+
+            args = st.tuples(*(alone(i, shape) for i, shape in enumerate(form.args)))
             kwargs = st.fixed_dictionaries(
-                {name: self.strategy(shape) for name, shape in form.kwargs}
+                {name: alone(name, shape) for name, shape in form.kwargs}
             )
-            return st.tuples(args, kwargs)
+            if not form.together:
+                return st.tuples(args, kwargs)
+            groups = st.tuples(
+                *(st.sampled_from(group.samples).map(pickle.loads) for group in form.together)
+            )
+            return st.tuples(args, kwargs, groups).map(
+                lambda drawn: _put_together(*drawn, form.together)
+            )
 
         strategies = [form_strategy(form) for form in forms]
         drawable = [strategy for strategy in strategies if not strategy.is_empty]
@@ -216,13 +227,31 @@ class StrategyBuilder:
         """The base call with one argument at a time replaced by each of its edge cases."""
         calls: list[Call] = []
         args, kwargs = base
-        for index, shape in enumerate(form.args):
-            for value in self.edges(shape):
+        for index, shape in enumerate(form.args):  # not one of arguments drawn together:
+            for value in self.edges(shape) if not form.drawn_together(index) else ():
                 calls.append(((*args[:index], value, *args[index + 1 :]), dict(kwargs)))
-        for name, shape in form.kwargs:
-            for value in self.edges(shape):
+        for name, shape in form.kwargs:  # replacing it would cut what ties them
+            for value in self.edges(shape) if not form.drawn_together(name) else ():
                 calls.append((tuple(args), {**kwargs, name: value}))
         return calls[:limit]
+
+
+def _put_together(
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    groups: tuple[tuple[Any, ...], ...],
+    together: tuple[Together, ...],
+) -> Call:
+    """The call with each group's places filled from its one drawn sample."""
+    placed = list(args)
+    named = dict(kwargs)
+    for group, values in zip(together, groups):
+        for place, value in zip(group.places, values):
+            if isinstance(place, int):
+                placed[place] = value
+            else:
+                named[place] = value
+    return tuple(placed), named
 
 
 def _literal_pieces(literals: tuple[str, ...]) -> list[str]:
