@@ -225,7 +225,7 @@ def _own_pickling(cls: type) -> bool:
     return any(name in klass.__dict__ for klass in cls.__mro__[:-1] for name in names)
 
 
-def _slot_values(obj: object) -> dict[str, object]:
+def slot_values(obj: object) -> dict[str, object]:
     """The slots of `obj` that hold a value (private names as Python mangles them)."""
     values: dict[str, object] = {}
     for klass in type(obj).__mro__[:-1]:
@@ -258,7 +258,7 @@ def _raw_state(obj: object) -> tuple[dict[str, object] | None, dict[str, object]
         attributes = object.__getattribute__(obj, "__dict__")
     except AttributeError:
         attributes = None
-    return (dict(attributes) if attributes else None, _slot_values(obj) or None)
+    return (dict(attributes) if attributes else None, slot_values(obj) or None)
 
 
 def _reduce_completed(obj: object) -> tuple[object, ...]:

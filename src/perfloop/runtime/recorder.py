@@ -368,7 +368,7 @@ class Recorder:
         if self._failures_in_a_row >= GIVE_UP_AFTER and self.calls_seen % RETRY_EVERY:
             return self._run_unrecorded(function, args, kwargs)
         wrapped = lazy_arguments.wrap_iterators(args, kwargs)
-        state_before = self._globals.before(args)
+        state_before = self._globals.before(args, kwargs)
         # with state, the inputs and the state pickled as one (what they share stays
         # shared) are also the inputs' only pickle: one dump and one load per call
         inputs = self._with_state(state_before, wrapped) if state_before else None
@@ -442,8 +442,10 @@ class Recorder:
         they do not serialise together."""
         inputs = (wrapped.plain_args, wrapped.plain_kwargs)
         try:
+            shared = state.shared_containers(values, inputs)
             data = pickling.dumps(
-                state.StatefulInputs(self._globals.module, values, inputs), faithful=True
+                state.StatefulInputs(self._globals.module, values, inputs, shared),
+                faithful=True,
             )
             copy = state.load_inputs_only(data)
         except pickling.SerialiseError as exc:

@@ -74,7 +74,7 @@ import random
 import sys
 import types
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -426,6 +426,30 @@ class Tracker:
                 self._note_partial(obj, key, skipped)
         return found
 
+    def _add_held_by_inputs(self, values: dict[str, object], inputs: object) -> None:
+        """Add the singletons around that the call's inputs hold a container of, as the
+        import left them or not: the call may fill it through its argument (simplejson
+        3.19.3's first JSONObject of a document gets `_default_decoder.memo` still empty),
+        and replay must give the argument and the singleton one container then too."""
+        try:
+            unseen = [(obj, key) for obj, key in self._around() if key not in values]
+        except Exception:
+            return
+        held: list[tuple[object, str]] = []
+        for obj, key in unseen:
+            for value in (pickling.instance_dict(obj) or {}).values():
+                if type(value) in (list, dict, set):
+                    held.append((value, key))
+        if not held:
+            return
+        met = pickling.times_met(inputs, [container for container, _ in held]) or []
+        for (_, key), times in zip(held, met):
+            if times and key not in values and key not in self.left_out:
+                obj = _singleton(key)
+                if obj is not None:
+                    values[key], skipped = _settings(obj)
+                    self._note_partial(obj, key, skipped)
+
     def keys_after(self, before: dict[str, object]) -> list[str]:
         """What to compare after a call: the state it ran with, and the singletons around
         whose settings differ from the import's now."""
@@ -435,9 +459,12 @@ class Tracker:
             changed = {}
         return [*before, *(key for key in changed if key not in before)]
 
-    def before(self, args: tuple[object, ...] = ()) -> dict[str, object]:
+    def before(
+        self, args: tuple[object, ...] = (), kwargs: dict[str, object] | None = None
+    ) -> dict[str, object]:
         """The state before a call, leaving out (once, for good) what does not serialise."""
         values = self.values(args)
+        self._add_held_by_inputs(values, (args, kwargs or {}))
         for name in [name for name in values if name not in self.loads_back]:
             try:
                 pickling.check_loads(pickling.dumps(values[name]))
@@ -457,26 +484,62 @@ class Tracker:
         return {**self.partial, **self.why_left_out}
 
 
+# A container of the state that the call's inputs hold too, as (key, setting name or None
+# for a global): simplejson 3.19.3's JSONObject(state, ..., memo) gets the very `memo` dict
+# of `simplejson._default_decoder`, and adds keys to it. Put in place by refilling the
+# worker's own dict, the state no longer was what the loaded `memo` argument is: the call
+# filled the argument, the module's dict stayed as it was, and replay read "module state
+# after the call differs: simplejson._default_decoder['memo']: ... (2 keys missing)".
+# The worker's own container is still the one refilled (other objects of the module may
+# hold it: mpmath's `mpf._ctxdata` is `mp._prec_rounding`), and the loaded inputs are
+# made to hold it instead of their copy (`repointed`).
+Shared = tuple[tuple[str, "str | None"], ...]
+
+
 class StatefulInputs:
     """A call's inputs and the state it ran with, pickled as one: loading it puts the
     state in place in the module and gives (args, kwargs)."""
 
-    def __init__(self, module: str, values: dict[str, object], inputs: object) -> None:
+    def __init__(
+        self, module: str, values: dict[str, object], inputs: object, shared: Shared = ()
+    ) -> None:
         self.module = module
         self.values = values
         self.inputs = inputs
+        self.shared = shared
 
     def __reduce__(self) -> tuple[object, ...]:
-        return restore_then_inputs, (self.module, self.values, self.inputs)
+        return restore_then_inputs, (self.module, self.values, self.inputs, self.shared)
 
 
-def restore_then_inputs(module: str, values: dict[str, object], inputs: object) -> object:
+def shared_containers(values: dict[str, object], inputs: object) -> Shared:
+    """The containers (lists, dicts, sets) among `values` (globals, and singletons'
+    settings) that pickling `inputs` meets too: the call's arguments hold them."""
+    places: list[tuple[str, str | None]] = []
+    containers: list[object] = []
+    for key, value in values.items():
+        if key in (DECIMAL_CONTEXT, RANDOM_STATE) or key.startswith(RECEIVER):
+            continue
+        held = value.items() if key.startswith(SINGLETON) else [(None, value)]  # type: ignore[attr-defined]
+        for name, setting in held:
+            if type(setting) in (list, dict, set):
+                places.append((key, name))
+                containers.append(setting)
+    if not containers:
+        return ()
+    met = pickling.times_met(inputs, containers) or [0] * len(containers)
+    return tuple(place for place, times in zip(places, met) if times)
+
+
+def restore_then_inputs(
+    module: str, values: dict[str, object], inputs: object, shared: Shared = ()
+) -> object:
     """Put the recorded state in place in `module` (imported if need be), return inputs;
     not the globals a candidate's module defines anew (`define_anew`)."""
     namespace = vars(importlib.import_module(module))
     anew = defined_anew(namespace)
-    restore(namespace, {k: v for k, v in values.items() if k not in anew} if anew else values)
-    return inputs
+    kept = {k: v for k, v in values.items() if k not in anew} if anew else values
+    return repointed(inputs, restore(namespace, kept, shared))
 
 
 # A candidate's module -> the globals its source binds by statements the original's lacks
@@ -519,6 +582,7 @@ class _Loaded:
     module: str
     values: dict[str, object]
     inputs: object
+    shared: Shared = ()
 
 
 class _StateAside(pickle.Unpickler):
@@ -570,39 +634,118 @@ def recorded_settings(data: bytes) -> list[tuple[str, str, object]]:
     return found
 
 
-def _put(holder: Any, name: str, value: object, set_value: Callable[[object], None]) -> None:
-    """Set one value, keeping a container's identity (other objects may hold it)."""
+def _put(holder: Any, name: str, value: object, set_value: Callable[[object], None]) -> object:
+    """Set one value, keeping a container's identity (other objects may hold it); the
+    object now in place."""
     current = holder.get(name, _ABSENT)
     if current is value:
-        return  # loaded by reference (a class, an enum member, a sentinel): already there
+        return value  # loaded by reference (a class, an enum member, a sentinel)
     if type(current) is type(value) and isinstance(value, (dict, set)):
         current.clear()
         current.update(value)
-    elif type(current) is type(value) and isinstance(value, list):
+        return current
+    if type(current) is type(value) and isinstance(value, list):
         current[:] = value
-    else:
-        set_value(value)
+        return current
+    set_value(value)
+    return value
 
 
 RECEIVER = "<receiver>:"
 
 
-def restore(namespace: dict[str, Any], values: dict[str, object]) -> None:
+def restore(
+    namespace: dict[str, Any], values: dict[str, object], shared: Shared = ()
+) -> dict[int, object]:
     """Put recorded values in place (`name`, `Class.attr`, `@` singletons); containers keep
-    identity."""
+    identity. For the containers the call's inputs hold (`shared`): id of the loaded one
+    -> the one in place, which the inputs must hold instead (`repointed`)."""
+    swaps: dict[int, object] = {}
     for key, value in values.items():
         if key.startswith(SINGLETON):
-            _restore_singleton(key, value)  # type: ignore[arg-type]
+            names = {name for held, name in shared if held == key}
+            _restore_singleton(key, value, names, swaps)  # type: ignore[arg-type]
             continue
         if key.startswith(RECEIVER):
             continue
         path, _, name = key.rpartition(".")
         if not path:
-            _put(namespace, key, value, functools.partial(namespace.__setitem__, key))
+            now = _put(namespace, key, value, functools.partial(namespace.__setitem__, key))
+        else:
+            cls = _class_at(namespace, path)
+            if cls is None:
+                continue
+            now = _put(vars(cls), name, value, functools.partial(setattr, cls, name))
+        if (key, None) in shared and now is not value:
+            swaps[id(value)] = now
+    return swaps
+
+
+_REPOINT_LIMIT = 100_000  # objects of a call's inputs looked through
+
+
+def repointed(inputs: object, swaps: dict[int, object]) -> object:
+    """`inputs` holding, wherever they held a loaded container of `swaps` (by id), the one
+    put in place in the module instead: in dicts, lists, instances' attributes and slots,
+    closures' cells, and the top-level arguments. A tuple or set deeper down keeps what it
+    holds (it cannot be changed in place)."""
+    if not swaps:
+        return inputs
+
+    def swapped(value: object) -> object:
+        return swaps.get(id(value), value)
+
+    seen: set[int] = set()
+    stack: list[object] = [inputs]
+    while stack and len(seen) < _REPOINT_LIMIT:
+        obj = stack.pop()
+        if id(obj) in seen or isinstance(obj, _NOT_WALKED):
             continue
-        cls = _class_at(namespace, path)
-        if cls is not None:
-            _put(vars(cls), name, value, functools.partial(setattr, cls, name))
+        seen.add(id(obj))
+        kind = type(obj)
+        if kind is dict:
+            for name, value in obj.items():  # type: ignore[attr-defined]
+                if id(value) in swaps:
+                    obj[name] = swaps[id(value)]  # type: ignore[index]
+                else:
+                    stack.append(value)
+        elif kind is list:
+            for index, value in enumerate(obj):  # type: ignore[arg-type]
+                if id(value) in swaps:
+                    obj[index] = swaps[id(value)]  # type: ignore[index]
+                else:
+                    stack.append(value)
+        elif isinstance(obj, (tuple, set, frozenset)):
+            stack.extend(obj)
+        elif isinstance(obj, types.FunctionType):
+            for cell in obj.__closure__ or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # an empty cell
+                    continue
+                if id(value) in swaps:
+                    cell.cell_contents = swaps[id(value)]
+                else:
+                    stack.append(value)
+            stack.extend((obj.__defaults__ or (), obj.__kwdefaults__ or {}))
+        elif isinstance(obj, types.MethodType):
+            stack.extend((obj.__self__, obj.__func__))
+        else:
+            held = pickling.instance_dict(obj)
+            if held is not None:
+                stack.append(held)
+            for name, value in pickling.slot_values(obj).items():
+                if id(value) in swaps:
+                    object.__setattr__(obj, name, swaps[id(value)])
+                else:
+                    stack.append(value)
+    if isinstance(inputs, tuple) and len(inputs) == 2 and isinstance(inputs[0], tuple):
+        args, kwargs = inputs
+        return tuple(swapped(a) for a in args), {k: swapped(v) for k, v in kwargs.items()}
+    return inputs
+
+
+_NOT_WALKED = (str, bytes, int, float, complex, bool, type(None), type, types.ModuleType)
 
 
 def _value_now(namespace: dict[str, Any], key: str, receiver: type | None) -> object:
@@ -777,9 +920,16 @@ def _singleton(key: str) -> object:
         return None
 
 
-def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
+def _restore_singleton(
+    key: str,
+    settings: dict[str, Any],
+    held_by_inputs: Collection[str] = (),
+    swaps: dict[int, object] | None = None,
+) -> None:
     """Put a singleton's recorded settings in place: lists, dicts and sets keep identity
-    (mpmath's `mpf._ctxdata` holds the context's `_prec_rounding` list)."""
+    (mpmath's `mpf._ctxdata` holds the context's `_prec_rounding` list); for those the
+    call's inputs hold (`held_by_inputs`, by name), note in `swaps` which container the
+    inputs must hold instead of the loaded one."""
     if key == DECIMAL_CONTEXT:  # decimal may not be imported yet in this process
         importlib.import_module("decimal").setcontext(_decimal_context(settings))
         return
@@ -791,8 +941,11 @@ def _restore_singleton(key: str, settings: dict[str, Any]) -> None:
         return
     for name, value in settings.items():
         if type(held.get(name, _ABSENT)) is type(value) and held[name] == value:
-            continue  # as recorded already (a frozen dataclass refuses even the same value)
-        _put(held, name, value, functools.partial(held.__setitem__, name))
+            now = held[name]  # as recorded already (a frozen dataclass refuses even the same)
+        else:
+            now = _put(held, name, value, functools.partial(held.__setitem__, name))
+        if name in held_by_inputs and now is not value and swaps is not None:
+            swaps[id(value)] = now
 
 
 _WALK_LIMIT = 500  # objects of a call's arguments looked at for singletons
