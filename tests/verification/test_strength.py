@@ -198,3 +198,57 @@ def test_the_self_check_stops_running_the_tests_once_the_threshold_is_met(with_t
     assert not early.weak
     assert "stopped once the threshold was met" in (early.note or "")
     assert "--min-strength 1" in (early.note or "")
+
+
+OTHER_TESTS = """
+from shop import shipping
+
+
+def test_small_orders_pay():
+    assert shipping(10) == 5
+
+
+def test_big_orders_are_free():
+    assert shipping(120) == 0
+"""
+
+
+@pytest.fixture(scope="module")
+def with_suite(tmp_path_factory: pytest.TempPathFactory):
+    """Tests that every boundary mutant passes come first in the suite, the one that
+    tells them apart last."""
+    root = tmp_path_factory.mktemp("strength_suite")
+    (root / "shop.py").write_text(LIB)
+    (root / "bench.py").write_text(BENCH)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_a_orders.py").write_text(OTHER_TESTS)
+    (root / "tests" / "test_b_boundary.py").write_text(SHOP_TESTS)
+    ref = FunctionRef("shop", "shipping")
+    return root, ref, capture_calls("python bench.py", root, [ref])[ref]
+
+
+@pytest.mark.slow
+def test_the_test_that_killed_a_mutant_runs_first_on_the_next(with_suite, monkeypatch) -> None:
+    """The self-check's runs of the project's tests: a mutant the replay lets through is
+    first run against the tests that killed earlier ones, alone, and the original's run
+    that confirms a failure is made once per failing prefix, not once per mutant."""
+    from perfloop.verification import project_tests
+
+    runs: list[tuple[bool, tuple[str, ...]]] = []  # (the original?, the tests run)
+    real_run = project_tests._run
+
+    def counted(root, plan, source, node_ids, *rest):
+        runs.append((source is None, tuple(node_ids)))
+        return real_run(root, plan, source, node_ids, *rest)
+
+    monkeypatch.setattr(project_tests, "_run", counted)
+    strength = strength_with_tests(
+        with_suite, VerifySettings(tiers=("replay", "tests"), min_strength=1.0)
+    )
+    by_tests = dict(strength.killed_by).get("tests", 0)
+    assert by_tests >= 3  # `>=` to `>`, 50 to 49, 50 to 51: no recorded call is near 50
+    boundary = "tests/test_b_boundary.py::test_free_from_fifty"
+    alone = [tests for original, tests in runs if not original and tests == (boundary,)]
+    assert len(alone) >= by_tests - 1  # every kill after the first, by that test alone
+    originals = [tests for original, tests in runs if original]
+    assert len(originals) <= 2 < by_tests  # the whole prefix once, the test alone once

@@ -143,6 +143,7 @@ class _Fuzzer:
 
         self.task = task
         self.original = original
+        self._outcomes: dict[int, calling.CallResult] = {}
         builder = StrategyBuilder(task.constants)
         forms = call_forms([(tuple(args), dict(kwargs)) for args, kwargs in captured])  # type: ignore[misc]
         forms = forms_with_observed(
@@ -211,9 +212,19 @@ class _Fuzzer:
     ) -> FuzzResult:
         return _unstable_result(unstable, progress.examples, started)
 
+    def _expected(self, index: int) -> calling.CallResult:
+        """Recorded call `index`'s outcome, loaded once for every version replayed (the
+        self-check replays each recorded call for up to 30 mutants)."""
+        loaded = self._outcomes.get(index)
+        if loaded is None:
+            record = self.task.records[index]
+            loaded = calling.CallResult(pickle.loads(record.outcome), record.stdout, 0.0)
+            self._outcomes[index] = loaded
+        return loaded
+
     def _replay(self, version: calling.Version, started: float) -> FuzzResult | None:
         for index, record in enumerate(self.task.records):
-            expected = calling.CallResult(pickle.loads(record.outcome), record.stdout, 0.0)
+            expected = self._expected(index)
             actual = calling.call(
                 version,
                 record.args,

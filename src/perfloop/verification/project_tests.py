@@ -305,10 +305,22 @@ def _code_key(root: Path, function: FunctionRef, path: str, source: str) -> Code
     return (os.path.realpath(root / path), node.name, first)
 
 
+# The original's reruns of the tests up to a failing one, by (those tests, the test
+# functions run whole): the mutation self-check meets the same failing test again and again
+# (sqlparse 0.5.1's `Token.match`: 12 mutants killed by the tests, 12 reruns of the original)
+OriginalRuns = dict[tuple[tuple[str, ...], tuple[str, ...]], "_RunReport | str"]
+
+
 def check_with_tests(
-    source: str, plan: TargetPlan, root: Path, limits: Limits, seconds_left: float
+    source: str,
+    plan: TargetPlan,
+    root: Path,
+    limits: Limits,
+    seconds_left: float,
+    originals: OriginalRuns | None = None,
 ) -> TierCheck:
-    """Run the target's tests with `source` in place; the first failing test rejects it."""
+    """Run the target's tests with `source` in place; the first failing test rejects it.
+    `originals`: the original's reruns already made for this plan, kept and reused."""
     selection = plan.tests
     if not selection.node_ids:
         note = selection.note or "no tests execute this function"
@@ -342,7 +354,12 @@ def check_with_tests(
     # reruns them all
     upto = node_ids.index(report.failed) + 1 if report.failed in node_ids else len(node_ids)
     before = node_ids[: upto - 1]
-    again = _run(root, plan, None, node_ids[:upto], worker, report.widened)
+    key = (node_ids[:upto], report.widened)
+    again = originals.get(key) if originals is not None else None
+    if again is None:
+        again = _run(root, plan, None, node_ids[:upto], worker, report.widened)
+        if originals is not None:
+            originals[key] = again
     seconds = time.perf_counter() - started
     if isinstance(again, str) or again.failed is not None:
         note = (

@@ -331,6 +331,16 @@ def compare_outcomes(
     """One line saying how two call outcomes differ, or None if they are the same."""
     if expected[0] != actual[0]:
         return f"{_describe_outcome(actual)}, where the original {_describe_outcome(expected)}"
+    if _pickled_alike(expected, actual):
+        state_problem = _compare_global_state(expected, actual, policy)
+        if state_problem is not None:
+            return state_problem
+        if expected_stdout != actual_stdout:
+            return (
+                f"printed {_short(actual_stdout)}, "
+                f"where the original printed {_short(expected_stdout)}"
+            )
+        return None
     if expected[0] == "raise":
         if expected[1] != actual[1]:
             return f"raised {actual[1]}, where the original raised {expected[1]}"
@@ -367,6 +377,27 @@ def compare_outcomes(
             f"printed {_short(actual_stdout)}, where the original printed {_short(expected_stdout)}"
         )
     return None
+
+
+def _pickled_alike(expected: tuple[object, ...], actual: tuple[object, ...]) -> bool:
+    """Whether the two outcomes but their module state (the result or the exception, and
+    the arguments after the call, as one) pickle to the same bytes: the same kinds of
+    objects holding the same values, shared the same way, so the same by the relation
+    below, which is looser (tolerances, unordered sets, messages left out) and walks every
+    object. sqlparse 0.5.1's `utils.imt(token, ...)` gets a token that holds its whole
+    statement (280 kB pickled): comparing the arguments after a call took 0.1 s, pickling
+    both 0.035 s, and the self-check replays 38 such calls for each of 30 mutants. Bytes
+    that differ say nothing: the comparison decides then."""
+    try:
+        return pickle.dumps(_without_state(expected), protocol=4) == pickle.dumps(
+            _without_state(actual), protocol=4
+        )
+    except Exception:  # a generator, a lambda, a class not found under its name
+        return False
+
+
+def _without_state(outcome: tuple[object, ...]) -> tuple[object, ...]:
+    return tuple(part for part in outcome if not isinstance(part, GlobalState))
 
 
 def _lazy_ending(expected: object, actual: object) -> str | None:

@@ -30,6 +30,7 @@ MAX_RECORD_KEYS = 16
 # containers nested deeper are sampled whole (Opaque): a dict that holds itself (construct
 # 2.10's parsing context keeps itself as `_root`) otherwise recursed until RecursionError
 MAX_DEPTH = 8
+_TOGETHER_LOOKED_AT = 5  # calls of a form looked at for arguments that hold one object
 _CONTAINER_TYPES = (list, tuple, set, frozenset, dict)
 
 
@@ -313,13 +314,14 @@ def _drawn_together(
     names: tuple[str, ...],
 ) -> tuple[Together, ...]:
     """The groups of places whose values held one same object in any of the first
-    MAX_SAMPLES calls of a form (the calls their samples come from), with those samples."""
+    calls of a form, with samples from the first MAX_SAMPLES (each call's values pickled
+    once more: sqlparse's tokens hold their statements, 0.1 s a call)."""
     places: list[int | str] = [*range(count), *names]
     if len(places) < 2:
         return ()
     calls = calls[:MAX_SAMPLES]
     groups: list[set[int]] = []
-    for args, kwargs in calls:
+    for args, kwargs in calls[:_TOGETHER_LOOKED_AT]:
         for held in pickling.held_together([*args, *(kwargs[name] for name in names)]):
             joined = [group for group in groups if group & held]
             groups = [group for group in groups if not group & held]

@@ -35,6 +35,7 @@ from perfloop.verification.interaction import (
 )
 from perfloop.verification.mutants import Mutant, generate_mutants
 from perfloop.verification.plan import TargetPlan
+from perfloop.verification.project_tests import OriginalRuns, check_with_tests
 from perfloop.verification.tiers import tier_named
 
 _KILLING_OUTCOMES = ("different", "failed", "unverifiable")
@@ -80,6 +81,7 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
     needed = math.ceil(settings.min_strength * len(mutants) - 1e-9)
     untried: dict[str, int] = {}  # tier -> mutants alive it was not run on: decided already
     killed = sum(killer is not None for killer in killers)
+    tests = _TestsTier(reduced, root, limits)
     for tier in ("tests", "symbolic"):
         if not _chosen(plan, tier):
             continue
@@ -92,10 +94,14 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
                 # mutants the replay and fuzz let through, 90 s of its 126 s self-check)
                 untried[tier] = untried.get(tier, 0) + 1
                 continue
-            check = tier_named(tier).check(
-                mutant.module_source, reduced, root, limits, settings.candidate_seconds
-            )
-            if check.run.outcome in _KILLING_OUTCOMES:
+            if tier == "tests":
+                kills = tests.kills(mutant.module_source)
+            else:
+                check = tier_named(tier).check(
+                    mutant.module_source, reduced, root, limits, settings.candidate_seconds
+                )
+                kills = check.run.outcome in _KILLING_OUTCOMES
+            if kills:
                 killers[index] = tier
                 killed += 1
     killed_by = Counter(k for k in killers if k is not None)
@@ -118,6 +124,53 @@ def measure_strength(plan: TargetPlan, *, root: Path, limits: Limits) -> Verific
         survivors=tuple(survivors[:_SURVIVORS_SHOWN]),
         note=note,
     )
+
+
+class _TestsTier:
+    """The project's tests run on mutants of one target, the tests that killed earlier
+    mutants first: a mutant is usually killed by a test that killed another (a run of
+    those alone stops at once), and the original's reruns to confirm a failure are kept
+    (`check_with_tests`'s `originals`). A mutant those tests let through runs the whole
+    selection, as a candidate does."""
+
+    def __init__(self, plan: TargetPlan, root: Path, limits: Limits) -> None:
+        self.plan = plan
+        self.root = root
+        self.limits = limits
+        self.killing: list[str] = []  # test ids, in the order they first killed
+        self.originals: OriginalRuns = {}
+        self.narrowing = True  # until those tests alone fail with the original too
+
+    def kills(self, module_source: str) -> bool:
+        selection = self.plan.tests
+        if self.killing and self.narrowing:
+            first = [i for i, node_id in enumerate(selection.node_ids) if node_id in self.killing]
+            narrowed = replace(
+                selection,
+                node_ids=tuple(selection.node_ids[i] for i in first),
+                durations=tuple(selection.durations[i] for i in first)
+                if selection.durations
+                else (),
+                seconds=sum(selection.durations[i] for i in first) if selection.durations else 0.0,
+            )
+            outcome = self._check(module_source, replace(self.plan, tests=narrowed))
+            if outcome in _KILLING_OUTCOMES:
+                return True
+            if outcome == "skipped":  # they need the tests before them: run them all
+                self.narrowing = False
+        return self._check(module_source, self.plan) in _KILLING_OUTCOMES
+
+    def _check(self, module_source: str, plan: TargetPlan) -> str:
+        seconds = plan.settings.candidate_seconds
+        check = check_with_tests(
+            module_source, plan, self.root, self.limits, seconds, self.originals
+        )
+        if check.run.outcome not in _KILLING_OUTCOMES:
+            return check.run.outcome
+        failed = check.difference.call if check.difference is not None else None
+        if failed in plan.tests.node_ids and failed not in self.killing:
+            self.killing.append(failed)
+        return check.run.outcome
 
 
 def _chosen(plan: TargetPlan, tier: str) -> bool:
