@@ -73,18 +73,23 @@ COMMIT = '''
 '''
 
 
-@pytest.mark.slow
-def test_the_maintainers_backward_walk_is_fuzzed_on_calls_a_caller_makes(tmp_path: Path) -> None:
+def _verify(tmp_path: Path, source: str) -> perfloop.VerifyResult:
+    """`source` for `_get_offset` on sqlparse 0.5.1's sdist, by replay and fuzzing."""
     tree = unpacked(cached_sdist("sqlparse==0.5.1", "sqlparse-0.5.1.tar.gz"), tmp_path)
     (tree / "workload.py").write_text(WORKLOAD, encoding="utf-8")
-    result = perfloop.verify(
+    return perfloop.verify(
         "sqlparse.filters.reindent:ReindentFilter._get_offset",
-        COMMIT,
+        source,
         root=tree,
         workload="python workload.py",
         tiers=("replay", "fuzz"),
         mutants=0,
     )
+
+
+@pytest.mark.slow
+def test_the_maintainers_backward_walk_is_fuzzed_on_calls_a_caller_makes(tmp_path: Path) -> None:
+    result = _verify(tmp_path, COMMIT)
     assert result.decision is Decision.EQUIVALENT, result.reason
     tiers = {run.tier: run for run in result.verdict.runs}  # type: ignore[union-attr]
     assert tiers["replay"].outcome == "same" and tiers["replay"].inputs >= 20
@@ -95,16 +100,7 @@ def test_the_maintainers_backward_walk_is_fuzzed_on_calls_a_caller_makes(tmp_pat
 def test_a_wrong_offset_is_still_found(tmp_path: Path) -> None:
     """Drawn together, the arguments still tell a wrong walk apart: counting the break
     itself into the line's width."""
-    tree = unpacked(cached_sdist("sqlparse==0.5.1", "sqlparse-0.5.1.tar.gz"), tmp_path)
-    (tree / "workload.py").write_text(WORKLOAD, encoding="utf-8")
     wrong = COMMIT.replace("tail = len(lines[-1]) - 1 + length", "tail = len(lines[-1]) + length")
     assert wrong != COMMIT
-    result = perfloop.verify(
-        "sqlparse.filters.reindent:ReindentFilter._get_offset",
-        wrong,
-        root=tree,
-        workload="python workload.py",
-        tiers=("replay", "fuzz"),
-        mutants=0,
-    )
+    result = _verify(tmp_path, wrong)
     assert result.decision is Decision.DIFFERENT, result.reason
