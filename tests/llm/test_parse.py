@@ -145,6 +145,21 @@ def test_the_whole_module_as_an_answer_takes_the_function_and_its_new_helpers_on
     assert namespace["total"]([1, 2, 3]) == 6  # type: ignore[operator]
 
 
+def test_an_unfenced_file_of_code_keeps_the_constants_above_the_function() -> None:
+    """What a proposer command writes is a .py file, with no fences: the constant before
+    the def is code too (it was dropped, and the candidate raised NameError)."""
+    answer = "SCALE = 1\n\n\ndef total(xs):\n    return sum(xs) * SCALE\n"
+    parsed = parse_response(answer, "total", MODULE)
+    assert isinstance(parsed, Parsed), parsed
+    assert "SCALE = 1\n" in parsed.module_source
+    namespace: dict[str, object] = {}
+    exec(compile(parsed.module_source, "m.py", "exec"), namespace)
+    assert namespace["total"]([1, 2, 3]) == 6  # type: ignore[operator]
+    # prose before unfenced code is still left out
+    prose = parse_response("The loop is slow; use sum.\n" + answer, "total", MODULE)
+    assert isinstance(prose, Parsed) and "The loop is slow" not in prose.module_source
+
+
 def test_a_method_answered_alone_goes_back_into_its_class() -> None:
     answer = "```python\ndef cheapest(self):\n    return min(self.prices)\n```"
     parsed = parse_response(answer, "Basket.cheapest", MODULE)

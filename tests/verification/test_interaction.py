@@ -366,3 +366,183 @@ def test_a_class_whose_contents_differ_at_the_end_is_caught_by_asking_for_them(
         "lfu:Cache", LFU, root=root, tiers=("interaction",), run=result.run_id, **QUICK
     )
     assert same.decision is Decision.EQUIVALENT, same.reason
+
+
+# parse 1.19.0's shape: `findall` returns an iterator object of the project's own that calls
+# back into the matcher for each item (`Parser.findall` -> `ResultIterator` ->
+# `Parser.evaluate_result`); the matcher keeps a function made at run time, which plain
+# pickle refuses, so its answers are compared item by item (as parse's were), not found
+# alike by their pickled bytes
+MATCHER = """
+import re
+
+
+class Found:
+    def __init__(self, text, start):
+        self.text = text
+        self.start = start
+
+
+class Results:
+    def __init__(self, matcher, string):
+        self.matcher = matcher
+        self.string = string
+        self.pos = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        m = self.matcher.regex.search(self.string, self.pos)
+        if m is None:
+            raise StopIteration
+        self.pos = m.end()
+        return self.matcher.evaluate(m)
+
+
+class Matcher:
+    def __init__(self, pattern):
+        self.regex = re.compile(pattern)
+        self.convert = lambda text: text.upper()
+
+    def findall(self, string):
+        return Results(self, string)
+
+    def evaluate(self, m):
+        return Found(self.convert(m.group(0)), m.start())
+"""
+
+MATCHER_BENCH = """
+from matcher import Matcher
+
+for number in range(20):
+    matcher = Matcher("[a-z]+" if number % 2 else "[0-9]+")
+    for line in (f"ab {number} cd", f"{number}x{number} yz", "no 1 2 3"):
+        print([(found.text, found.start) for found in matcher.findall(line)])
+"""
+
+EVALUATE_IN_A_LOCAL = """
+def evaluate(self, m):
+    text = m.group(0)
+    return Found(self.convert(text), m.start())
+"""
+
+EVALUATE_LOWER = """
+def evaluate(self, m):
+    return Found(m.group(0).lower(), m.start())
+"""
+
+
+@pytest.mark.slow
+def test_an_iterator_object_a_step_returns_is_compared_item_by_item_on_both_sides(
+    make_project,
+) -> None:
+    """The original's answer to a step is compared twice (with its second run, then with the
+    candidate's): an iterator compared by pulling it was empty the second time, and a right
+    rewrite read "expected 0 items, got 3 items"."""
+    root = make_project(
+        {"matcher.py": MATCHER, "bench.py": MATCHER_BENCH, "pyproject.toml": PYPROJECT}
+    )
+    same = perfloop.verify(
+        "matcher:Matcher.evaluate",
+        EVALUATE_IN_A_LOCAL,
+        root=root,
+        tiers=("replay", "interaction"),
+        **QUICK,
+    )
+    assert same.decision is Decision.EQUIVALENT, same.reason
+    assert same.verdict is not None
+    assert [(run.tier, run.outcome) for run in same.verdict.runs] == [
+        ("replay", "same"),
+        ("interaction", "same"),
+    ]
+
+    # the items are made with each side's code in place, so a wrong one still shows
+    wrong = perfloop.verify(
+        "matcher:Matcher.evaluate",
+        EVALUATE_LOWER,
+        root=root,
+        tiers=("interaction",),
+        run=same.run_id,
+        **QUICK,
+    )
+    assert wrong.decision is Decision.DIFFERENT, wrong.reason
+
+
+# an instance that is itself an iterator (a lexer with `__next__`, as PLY's is): the tier
+# drives the instance it constructed, so constructing it must not pull its items
+LEXER = """
+class Lexer:
+    def __init__(self, text):
+        self.words = text.split()
+        self.pos = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.pos >= len(self.words):
+            raise StopIteration
+        self.pos += 1
+        return self.words[self.pos - 1]
+
+    def peek(self, ahead=0):
+        where = self.pos + ahead
+        return self.words[where] if where < len(self.words) else None
+"""
+
+LEXER_BENCH = """
+from lexer import Lexer
+
+for number in range(20):
+    lexer = Lexer(" ".join(f"w{i}" for i in range(number % 7 + 2)))
+    print(lexer.peek(), next(lexer), lexer.peek(1), list(lexer))
+"""
+
+PEEK_IN_A_LOCAL = """
+def peek(self, ahead=0):
+    words = self.words
+    where = self.pos + ahead
+    return words[where] if where < len(words) else None
+"""
+
+
+# remembers each lexer's first answer beside it: right on every recorded call alone (each
+# from a fresh copy of the lexer), stale once `next()` has moved it
+PEEK_REMEMBERED = """
+import weakref
+
+_first = weakref.WeakKeyDictionary()
+
+
+def peek(self, ahead=0):
+    if self not in _first:
+        where = self.pos + ahead
+        _first[self] = self.words[where] if where < len(self.words) else None
+    return _first[self]
+"""
+
+
+@pytest.mark.slow
+def test_an_instance_that_is_an_iterator_is_driven_not_pulled(make_project) -> None:
+    root = make_project({"lexer.py": LEXER, "bench.py": LEXER_BENCH, "pyproject.toml": PYPROJECT})
+    result = perfloop.verify(
+        "lexer:Lexer.peek", PEEK_IN_A_LOCAL, root=root, tiers=("replay", "interaction"), **QUICK
+    )
+    assert result.decision is Decision.EQUIVALENT, result.reason
+    runs = {run.tier: run for run in result.verdict.runs}  # type: ignore[union-attr]
+    assert runs["interaction"].outcome == "same" and runs["interaction"].inputs >= 10
+
+    stale = perfloop.verify(
+        "lexer:Lexer.peek",
+        PEEK_REMEMBERED,
+        root=root,
+        tiers=("replay", "interaction"),
+        run=result.run_id,
+        **QUICK,
+    )
+    assert stale.decision is Decision.DIFFERENT, stale.reason
+    assert [(run.tier, run.outcome) for run in stale.verdict.runs] == [  # type: ignore[union-attr]
+        ("replay", "same"),
+        ("interaction", "different"),
+    ]

@@ -77,10 +77,23 @@ def code_blocks(text: str) -> list[_Block]:
             blocks.append(_Block(textwrap.dedent("\n".join(body)), True, closed))
     if blocks:
         return blocks
+    if _is_python(text):  # a file of code, as a proposer command writes: its constants too
+        return [_Block(text, False, True)]
     for start, line in enumerate(lines):
         if _CODE_START.match(line):
             return [_Block("\n".join(lines[start:]), False, True)]
     return []
+
+
+def _is_python(text: str) -> bool:
+    """Whether the whole text is Python (unfenced code before a `def` is then code too:
+    `SCALE = 3` above the function a proposer command wrote was dropped, and the function
+    failed with NameError)."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _parse_block(block: _Block) -> ast.Module | str:

@@ -3,16 +3,21 @@ together."""
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 
-from perfloop.model import FunctionRef, TargetCapture, VerdictStatus
+from perfloop.model import FunctionRef, TargetCapture, Verdict, VerdictStatus
 from perfloop.patch import FileChange, merge_candidates
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.pipeline.reuse import merged_verifies
 from perfloop.progress import Detail, tier_progress
 from perfloop.results import TargetResult, TargetStatus
 from perfloop.verification import verify_candidate
+
+NOT_TOGETHER = (
+    "its best candidate verified alone but not together with the other changes to its file"
+)
 
 
 def merge_improvements(
@@ -35,7 +40,13 @@ def merge_improvements(
             new = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
             changes.append(FileChange(path, original, new, improved[0].function.module))
     final = [
-        replace(r, status=TargetStatus.NO_FASTER_CANDIDATE, reason=demoted[r.function], best=None)
+        replace(
+            r,
+            status=TargetStatus.NO_FASTER_CANDIDATE,
+            reason=NOT_TOGETHER,
+            best=None,
+            notes=(*r.notes, demoted[r.function]),
+        )
         if r.function in demoted
         else r
         for r in results
@@ -50,26 +61,58 @@ def _keep_verified_together(
     captures: dict[FunctionRef, TargetCapture],
     demoted: dict[FunctionRef, str],
 ) -> list[TargetResult]:
-    """Drop improvements, lowest speedup first, until the merged file verifies for every target."""
-    kept = sorted(improved, key=lambda r: r.best.measurement.speedup.ratio, reverse=True)  # type: ignore[union-attr]
-    while len(kept) > 1:
-        merged = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
-        failing = [r for r in kept if not _verifies(context, r, merged, captures[r.function])]
-        if not failing:
-            break
-        dropped = kept.pop()
-        demoted[dropped.function] = (
-            "its best candidate verified alone but not together with the other changes to its file"
-        )
+    """The improvements whose merged file verifies for each of them. All together first
+    (the usual case: one check each). Where one fails, the file is built again from the
+    highest speedup down, each next change kept only if every target kept so far, and its
+    own, still verifies with it in place: the change that breaks the file is the one left
+    out, with what broke, never a higher speedup for a lower one's sake."""
+    ranked = sorted(improved, key=lambda r: r.best.measurement.speedup.ratio, reverse=True)  # type: ignore[union-attr]
+    if len(ranked) < 2 or _first_failure(context, original, ranked, captures) is None:
+        return ranked
+    kept = ranked[:1]  # it verified alone, which is all it is in this file
+    for result in ranked[1:]:
+        failure = _first_failure(context, original, [*kept, result], captures)
+        if failure is None:
+            kept.append(result)
+            continue
+        failing, why = failure
+        if failing is result:
+            others = ", ".join(str(r.function) for r in kept)
+            demoted[result.function] = f"in the file with the changes to {others}: {why}"
+        else:
+            demoted[result.function] = (
+                f"with its change in the file, {failing.function} (faster by more) no longer "
+                f"verifies: {why}"
+            )
     return kept
 
 
-def _verifies(context: Context, result: TargetResult, merged: str, capture: TargetCapture) -> bool:
-    def check() -> bool:
+def _first_failure(
+    context: Context,
+    original: str,
+    together: list[TargetResult],
+    captures: dict[FunctionRef, TargetCapture],
+) -> tuple[TargetResult, str] | None:
+    """The first target (from the lowest speedup up) whose best candidate does not verify
+    in the file with all of `together`'s changes, and why; None if every one does."""
+    merged = merge_candidates(original, [r.best.candidate for r in together])  # type: ignore[union-attr]
+    for result in reversed(together):
+        why = _why_not_together(context, result, merged, captures[result.function])
+        if why is not None:
+            return result, why
+    return None
+
+
+def _why_not_together(
+    context: Context, result: TargetResult, merged: str, capture: TargetCapture
+) -> str | None:
+    """None if the target's best candidate verifies in the merged file, else why not."""
+
+    def check() -> tuple[str | None, bool]:
         candidate = replace(result.best.candidate, module_source=merged)  # type: ignore[union-attr]
         plan = context.verification.plan_of(result.function)
         if plan is None:  # every improved target has a plan; this only guards the invariant
-            return False
+            return "it has no verification plan", False
         limits = candidate_limits(context)
         doing = f"{result.function}: verifying it together with the other changes to its file"
         context.progress(Detail(doing))
@@ -80,9 +123,23 @@ def _verifies(context: Context, result: TargetResult, merged: str, capture: Targ
             limits=limits,
             on_tier=tier_progress(context.progress, doing),
         )
-        return verdict.status is VerdictStatus.EQUIVALENT
+        decided = verdict.status in (VerdictStatus.EQUIVALENT, VerdictStatus.DIFFERENT)
+        return _found(verdict), decided
 
     return merged_verifies(context, result.function, merged, check)
+
+
+def _found(verdict: Verdict) -> str | None:
+    """What the check in the merged file found, in one line (None: the same behaviour)."""
+    if verdict.status is VerdictStatus.EQUIVALENT:
+        return None
+    difference = verdict.difference
+    if verdict.status is VerdictStatus.DIFFERENT and difference is not None:
+        call = difference.call.strip().splitlines()[-1]  # a program's last line differed
+        found = f"behaves differently ({difference.tier}) on {call}: {difference.description}"
+    else:
+        found = f"{verdict.status.value}: {verdict.reason}"
+    return textwrap.shorten(found, 400, placeholder=" ...")
 
 
 def strongly_verified_changes(

@@ -428,19 +428,30 @@ def _is_comparison(payload: object) -> bool:
     )
 
 
+# the kind of a merged file's check in the cache: why not, "" if it verified (the kind was
+# "merged" while it held a bool, which an older perfloop's entries still do)
+_MERGED = "merged-why-not"
+
+
 def merged_verifies(
-    context: Context, function: FunctionRef, merged: str, verify: Callable[[], bool]
-) -> bool:
-    """Whether `function` still verifies in the merged file `merged`: from the cache under
-    the target's key and the merged source, else checked and kept."""
+    context: Context,
+    function: FunctionRef,
+    merged: str,
+    verify: Callable[[], tuple[str | None, bool]],
+) -> str | None:
+    """None if `function` still verifies in the merged file `merged`, else why not: from
+    the cache under the target's key and the merged source, else checked by `verify`
+    (why not, or None; and whether that was decided). Only a decided answer is kept: a
+    check that could not finish (out of time on a busy machine) runs again next time."""
     cache, target = context.cache, context.cache_keys.get(function)
     if cache is None or target is None:
-        return verify()
+        return verify()[0]
     key = CacheKey((*target.parts, ("merged", text_digest(merged))))
     if context.settings.cache:
-        entry = cache.get("merged", key, bool)
+        entry = cache.get(_MERGED, key, str)
         if entry is not None:
-            return bool(entry.payload)
-    verified = verify()
-    cache.put("merged", key, context.run_id, verified, function=str(function))
-    return verified
+            return str(entry.payload) or None
+    why, decided = verify()
+    if decided:
+        cache.put(_MERGED, key, context.run_id, why or "", function=str(function))
+    return why

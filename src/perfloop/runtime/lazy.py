@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perfloop.runtime import pickling
@@ -50,6 +50,9 @@ class LazyOutcome:
     error: str | None = None
     message: str | None = field(default=None, compare=False)
     pulls: tuple[tuple[int, str, object], ...] = ()  # with lazy items: every pull, in order
+    # an iterator of a class of the project's, pulled by a live tier (`pull_iterator_at_most`):
+    # its class is compared too, as its consumer may use more of it than its items
+    iterator_class: str | None = None
 
     def describe(self) -> str:
         """How it went for its consumer: "raised builtins.KeyError('x') after 2 items"."""
@@ -315,6 +318,15 @@ def pull_at_most(result: object, limit: int) -> object:
     return _pull(result, limit, stop=True)
 
 
+def pull_iterator_at_most(result: Iterator[Any], limit: int) -> LazyOutcome:
+    """An iterator of any class pulled as `pull_at_most` pulls a lazy result (not closed
+    after `limit` items: a class's own `close` may mean more than a generator's), its class
+    named in the outcome."""
+    pulled = _pull(result, limit, stop=True)
+    assert isinstance(pulled, LazyOutcome)
+    return replace(pulled, iterator_class=_kind(result))
+
+
 def _pull(result: object, count: int, stop: bool) -> object:
     """`count` items, then stopped (`stop`) or pulled once more to see how it ends."""
     if not isinstance(result, Iterator):
@@ -325,7 +337,7 @@ def _pull(result: object, count: int, stop: bool) -> object:
             return item.outcome(_kind(result), items)
         items.append(_pull(item, count, stop=True) if is_lazy(item) else snapshot(item))
     if stop:
-        close = getattr(result, "close", None)
+        close = getattr(result, "close", None) if is_lazy(result) else None
         if close is not None:
             close()
         return LazyOutcome(_kind(result), tuple(items), STOPPED)

@@ -27,7 +27,7 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from perfloop.runtime.lazy import pull_at_most, settle
+from perfloop.runtime.lazy import is_lazy, pull_at_most, pull_iterator_at_most, settle
 from perfloop.runtime.loader import (
     import_hook,
     load_class_into,
@@ -39,7 +39,7 @@ from perfloop.runtime.loader import (
 )
 from perfloop.sandbox import tripwire
 from perfloop.sandbox.tripwire import CappedOutput
-from perfloop.verification.compare import ComparePolicy
+from perfloop.verification.compare import ComparePolicy, pulled_by_comparing
 from perfloop.verification.pasteable import CallSource, call_source
 from perfloop.verification.replay import compare_outcomes
 
@@ -188,9 +188,13 @@ def run_call(
     time_limit: float,
     context: contextlib.AbstractContextManager[object] | None = None,
     expected: Outcome | None = None,
+    receiver: object = None,
+    pull: bool = True,
 ) -> CallResult:
     """Call `function` inside `context` (an in-place candidate put where the original is)
-    under a wall-clock alarm, with its output captured; the outcome as the recorder keeps it."""
+    under a wall-clock alarm, with its output captured; the outcome as the recorder keeps it.
+    `receiver`: the object `function` calls a method of, where it is not among `args`;
+    `pull`: False keeps an iterator result as it is (an instance to drive afterwards)."""
     printed = CappedOutput()  # a flood of prints trips perfloop.sandbox.tripwire
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.perf_counter()
@@ -203,8 +207,8 @@ def run_call(
                 result = function(*args, **kwargs)
                 if expected is not None:
                     result = settle(result, expected)
-                else:  # within the time limit, and never to the end of an endless one
-                    result = pull_at_most(result, UNRECORDED_ITEMS)
+                elif pull:  # within the time limit, and never to the end of an endless one
+                    result = _pulled_now(result, (*args, *kwargs.values(), receiver))
                 outcome = ("return", result, (args, kwargs))
             except CallTimeout:
                 exhausted = "time"
@@ -221,6 +225,23 @@ def run_call(
     finally:
         signal.signal(signal.SIGALRM, previous)
     return CallResult(outcome, printed.getvalue(), time.perf_counter() - started, exhausted)
+
+
+def _pulled_now(result: object, inputs: tuple[object, ...]) -> object:
+    """A result with no recorded consumer, its items taken now, with the version in place:
+    a lazy result (up to UNRECORDED_ITEMS), and an iterator of another class too, unless it
+    is one of the call's `inputs` (a method returning `self`). Pulled by the comparison
+    instead, parse 1.19.0's `Parser.findall` (a `ResultIterator` that calls
+    `parser.evaluate_result` for each item) was used up by the first comparison that read
+    it: the interaction tier compares the original's two answers to a step, then the
+    candidate's with the first, by then empty ("expected 0 items, got 9 items"), and every
+    rewrite of `evaluate_result` behaved differently; and the candidate's items were made
+    after its context was left, by the original's methods."""
+    if is_lazy(result):
+        return pull_at_most(result, UNRECORDED_ITEMS)
+    if pulled_by_comparing(result) and not any(result is value for value in inputs):
+        return pull_iterator_at_most(result, UNRECORDED_ITEMS)  # type: ignore[arg-type]
+    return result
 
 
 def _message(exc: BaseException) -> str:

@@ -113,6 +113,7 @@ __all__ = [
     "Mismatch",
     "compare_aliasing",
     "compare_values",
+    "pulled_by_comparing",
 ]
 
 ITERATION_CAP: Final = 100_000
@@ -485,6 +486,15 @@ _CONTAINER_EQ_MODULES: Final = frozenset(
 _KIND_CACHE: dict[type, tuple[_Kind, bool]] = {}
 _SLOTS_CACHE: dict[type, tuple[tuple[str, Any], ...]] = {}
 _CACHE_LIMIT: Final = 4096
+
+
+def pulled_by_comparing(value: object) -> bool:
+    """Whether comparing `value` pulls its items (an iterator, not a file): a second
+    comparison of the same value finds it used up."""
+    try:
+        return _kind_of(type(value))[0] is _Kind.ITERATOR
+    except Exception:  # a class whose own lookups raise
+        return False
 
 
 def _kind_of(cls: type) -> tuple[_Kind, bool]:

@@ -231,8 +231,8 @@ class _Checker:
         args, kwargs = self._loads(version, data)
         random.seed(0)
         cls = self._class(version)
-        return calling.run_call(
-            cls, args, kwargs, ORIGINAL_STEP_SECONDS, calling.installed(version)
+        return calling.run_call(  # the instance the steps drive, even an iterator
+            cls, args, kwargs, ORIGINAL_STEP_SECONDS, calling.installed(version), pull=False
         )
 
     def call(
@@ -251,7 +251,9 @@ class _Checker:
             return getattr(instance, method)(*args, **kwargs)
 
         self.calls += 1
-        return calling.run_call(step, args, kwargs, limit, calling.installed(version))
+        return calling.run_call(
+            step, args, kwargs, limit, calling.installed(version), receiver=instance
+        )
 
     def observe(
         self, version: calling.Version, instance: object, limit: float
