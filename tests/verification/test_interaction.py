@@ -400,10 +400,14 @@ class Results:
         return self.matcher.evaluate(m)
 
 
+def shout(text):
+    return text.upper()
+
+
 class Matcher:
     def __init__(self, pattern):
         self.regex = re.compile(pattern)
-        self.convert = lambda text: text.upper()
+        self.convert = lambda text: shout(text)
 
     def findall(self, string):
         return Results(self, string)
@@ -430,6 +434,18 @@ def evaluate(self, m):
 EVALUATE_LOWER = """
 def evaluate(self, m):
     return Found(m.group(0).lower(), m.start())
+"""
+
+
+# changes the helper it calls as well, so the candidate is a copy of the module with classes
+# of its own (as a file's merged changes are): its items must still read as the original's
+EVALUATE_WITH_ITS_HELPER = """
+def shout(text):
+    return str.upper(text)
+
+
+def evaluate(self, m):
+    return Found(shout(m.group(0)), m.start())
 """
 
 
@@ -467,6 +483,16 @@ def test_an_iterator_object_a_step_returns_is_compared_item_by_item_on_both_side
         **QUICK,
     )
     assert wrong.decision is Decision.DIFFERENT, wrong.reason
+
+    copied = perfloop.verify(
+        "matcher:Matcher.evaluate",
+        EVALUATE_WITH_ITS_HELPER,
+        root=root,
+        tiers=("interaction",),
+        run=same.run_id,
+        **QUICK,
+    )
+    assert copied.decision is Decision.EQUIVALENT, copied.reason
 
 
 # an instance that is itself an iterator (a lexer with `__next__`, as PLY's is): the tier

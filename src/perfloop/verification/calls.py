@@ -27,6 +27,7 @@ import types
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from perfloop.runtime import pickling
 from perfloop.runtime.lazy import is_lazy, pull_at_most, pull_iterator_at_most, settle
 from perfloop.runtime.loader import (
     import_hook,
@@ -178,7 +179,15 @@ def call(
         args, kwargs = pickle.loads(call_bytes)
     if seed is not None:
         random.seed(seed)
-    return run_call(version.function, args, kwargs, time_limit, installed(version), expected)
+    return run_call(
+        version.function,
+        args,
+        kwargs,
+        time_limit,
+        installed(version),
+        expected,
+        module=version.module,
+    )
 
 
 def run_call(
@@ -190,11 +199,16 @@ def run_call(
     expected: Outcome | None = None,
     receiver: object = None,
     pull: bool = True,
+    module: types.ModuleType | None = None,
 ) -> CallResult:
     """Call `function` inside `context` (an in-place candidate put where the original is)
     under a wall-clock alarm, with its output captured; the outcome as the recorder keeps it.
     `receiver`: the object `function` calls a method of, where it is not among `args`;
-    `pull`: False keeps an iterator result as it is (an instance to drive afterwards)."""
+    `pull`: False keeps an iterator result as it is (an instance to drive afterwards);
+    `module`: the version's module, in sys.modules while a lazy result's items are taken
+    (a copy's classes are then pickled by name, as the original's: outside it, cloudpickle
+    wrote them by value, and parse 1.19.0's `Result` items of a merged file's module copy
+    came back as a class of their own, "two distinct classes named parse.Result")."""
     printed = CappedOutput()  # a flood of prints trips perfloop.sandbox.tripwire
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     started = time.perf_counter()
@@ -205,10 +219,11 @@ def run_call(
             signal.setitimer(signal.ITIMER_REAL, max(time_limit, 0.001))
             try:
                 result = function(*args, **kwargs)
-                if expected is not None:
-                    result = settle(result, expected)
-                elif pull:  # within the time limit, and never to the end of an endless one
-                    result = _pulled_now(result, (*args, *kwargs.values(), receiver))
+                with serving(module):
+                    if expected is not None:
+                        result = settle(result, expected)
+                    elif pull:  # within the time limit, never to the end of an endless one
+                        result = _pulled_now(result, (*args, *kwargs.values(), receiver))
                 outcome = ("return", result, (args, kwargs))
             except CallTimeout:
                 exhausted = "time"
@@ -255,12 +270,15 @@ def as_original(outcome: Outcome, side: Version, original: Version) -> Outcome:
     """The outcome with its objects rebuilt from the original's classes (a pickle round trip).
 
     Falls back to the outcome itself when it cannot be pickled (a generator, a lambda).
+    Pickled as the recorder pickles outcomes (perfloop.runtime.pickling): with plain pickle,
+    a step whose arguments hold a `re.Match` (parse 1.19.0's `evaluate_result(m)`) kept
+    the copy's classes, and its result "differed" from the original's by class alone.
     """
     if side.module is original.module:
         return outcome
     try:
         with serving(side.module):
-            data = pickle.dumps(outcome, protocol=4)
+            data = pickling.dumps(outcome)
         with serving(original.module):
             return pickle.loads(data)  # type: ignore[no-any-return]
     except Exception:

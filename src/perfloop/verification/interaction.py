@@ -252,7 +252,13 @@ class _Checker:
 
         self.calls += 1
         return calling.run_call(
-            step, args, kwargs, limit, calling.installed(version), receiver=instance
+            step,
+            args,
+            kwargs,
+            limit,
+            calling.installed(version),
+            receiver=instance,
+            module=version.module,
         )
 
     def observe(
