@@ -473,25 +473,20 @@ def test_an_iterator_object_a_step_returns_is_compared_item_by_item_on_both_side
         ("interaction", "same"),
     ]
 
-    # the items are made with each side's code in place, so a wrong one still shows
-    wrong = perfloop.verify(
-        "matcher:Matcher.evaluate",
-        EVALUATE_LOWER,
-        root=root,
-        tiers=("interaction",),
-        run=same.run_id,
-        **QUICK,
-    )
-    assert wrong.decision is Decision.DIFFERENT, wrong.reason
+    def sequences_only(source: str) -> perfloop.VerifyResult:
+        return perfloop.verify(
+            "matcher:Matcher.evaluate",
+            source,
+            root=root,
+            tiers=("interaction",),
+            run=same.run_id,
+            **QUICK,
+        )
 
-    copied = perfloop.verify(
-        "matcher:Matcher.evaluate",
-        EVALUATE_WITH_ITS_HELPER,
-        root=root,
-        tiers=("interaction",),
-        run=same.run_id,
-        **QUICK,
-    )
+    # the items are made with each side's code in place, so a wrong one still shows
+    wrong = sequences_only(EVALUATE_LOWER)
+    assert wrong.decision is Decision.DIFFERENT, wrong.reason
+    copied = sequences_only(EVALUATE_WITH_ITS_HELPER)  # a module copy of its own
     assert copied.decision is Decision.EQUIVALENT, copied.reason
 
 
