@@ -69,6 +69,7 @@ import enum
 import functools
 import importlib
 import itertools
+import os
 import pickle
 import random
 import sys
@@ -224,6 +225,8 @@ class ModuleSnapshot:
         for name, value in self.values.items():
             if _dunder(name) or isinstance(value, _NOT_STATE) or pickling.stateless(value):
                 continue
+            if interpreters_own(value):
+                continue
             try:
                 data = pickling.dumps(value)
             except pickling.SerialiseError:
@@ -257,6 +260,17 @@ class ModuleSnapshot:
             if class_path == path:
                 return attributes.get(name, _ABSENT)
         return _ABSENT
+
+
+def interpreters_own(value: object) -> bool:
+    """Whether `value` is the interpreter's own (`sys.modules`, `sys.path`, `os.environ`...)
+    that a module holds under a name of its own: cbor2 5.6.5's `_encoder` does `from sys
+    import modules`, and as the workload imported more modules, the global looked changed,
+    so every recorded call of `CBOREncoder.encode_map` carried the workload's sys.modules
+    as module state (its `sitecustomize` loaded in no worker; put in place, it would have
+    refilled the worker's). Not the module's state: the process's."""
+    owned = (sys.modules, sys.path, sys.meta_path, sys.path_hooks, sys.path_importer_cache)
+    return any(value is each for each in owned) or value is os.environ
 
 
 def _same(value: object, before: object) -> bool:
@@ -370,7 +384,11 @@ class Tracker:
         if self.baseline is not None:
             found.update(self.baseline.changed())
         found.update(self._singletons(args))
-        return {name: value for name, value in found.items() if name not in self.left_out}
+        return {
+            name: value
+            for name, value in found.items()
+            if name not in self.left_out and not interpreters_own(value)
+        }
 
     def _singletons(self, args: tuple[object, ...]) -> dict[str, object]:
         """`@` key -> settings: the decimal context, random's generator, the singletons
