@@ -11,6 +11,7 @@ from pathlib import Path
 from perfloop.config import load_settings
 from perfloop.export import export_lines
 from perfloop.pipeline import optimize
+from perfloop.pipeline.reuse import why_changed
 from perfloop.results import RunResult
 from perfloop.store.runs import RunStore
 
@@ -185,3 +186,15 @@ def test_a_rerun_reuses_everything_and_an_edit_recomputes_only_its_function(
     assert "could not be read" in shown and "a new one started" in shown
     assert "computed" in shown  # the cache column of the table
     assert list((root / ".perfloop").glob("cache.db.unreadable-*"))
+
+
+def test_a_change_of_recorded_calls_with_perfloop_changed_does_not_blame_the_workload() -> None:
+    """perfloop's recorder is part of its verification code: a rerun after upgrading
+    perfloop may record the same workload's calls otherwise."""
+    assert why_changed(["calls"]) == (
+        "its recorded calls changed (the workload called it with other data)"
+    )
+    both = why_changed(["calls", "verifier"])
+    assert both.startswith("its recorded calls changed (perfloop's recording changed")
+    assert both.endswith("; perfloop's verification code changed")
+    assert why_changed([]) == "not in the cache"
