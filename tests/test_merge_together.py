@@ -108,7 +108,9 @@ def test_changes_that_break_each_other_in_one_file_keep_one_and_say_why(
 
     # the patch holds the kept change only (each target's own constant, SCALE)
     scale = {"total": "3", "mean": "2"}
-    assert f"+SCALE = {scale[winner.function.qualname]}\n" in result.patch, result.patch
+    # two blank lines between the new constant and the def, no new ones above it
+    assert f"+SCALE = {scale[winner.function.qualname]}\n+\n+\n def" in result.patch, result.patch
+    assert "+\n+SCALE" not in result.patch, result.patch
     assert f"SCALE = {scale[loser.function.qualname]}" not in result.patch, result.patch
     document = json.loads((Path(result.run_dir) / "results.json").read_text())
     by_name = {t["function"]: t for t in document["targets"]}

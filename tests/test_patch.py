@@ -15,6 +15,7 @@ from perfloop.patch import (
     apply_changes,
     merge_candidates,
     revert_changes,
+    splice_function,
     unified_diff,
 )
 
@@ -121,3 +122,17 @@ def test_apply_removes_the_stale_bytecode_of_a_patched_file(tmp_path: Path) -> N
     cached.write_bytes(b"stale")
     apply_changes(tmp_path, [FileChange("a.py", "x = 1\n", "x = 2\n")], tmp_path / "backup")
     assert not cached.exists()
+
+
+def test_a_constant_added_above_a_def_at_the_top_of_a_file_is_spaced_as_pep_8_says() -> None:
+    """The def's blank lines (none, at the top) go above the new constant, and two blank
+    lines between it and the def: the patch read "SCALE = 3\\ndef total" below three
+    blank lines."""
+    module = "def total(xs):\n    return sum(xs) * 3\n\n\ndef mean(xs):\n    return 0\n"
+    candidate = "SCALE = 3\n\n\ndef total(xs):\n    return sum(xs) * SCALE\n"
+    assert splice_function(module, "total", candidate).startswith(
+        "SCALE = 3\n\n\ndef total(xs):\n    return sum(xs) * SCALE\n\n\ndef mean(xs):"
+    )
+    # below another definition, the constant takes the def's two blank lines, as before
+    later = splice_function(module, "mean", "FLOOR = 0\n\n\ndef mean(xs):\n    return FLOOR\n")
+    assert "return sum(xs) * 3\n\n\nFLOOR = 0\n\n\ndef mean(xs):\n    return FLOOR\n" in later

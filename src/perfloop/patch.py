@@ -546,14 +546,25 @@ def _names(node: cst.CSTNode) -> list[cst.Name]:
 def _insert_before(
     module: cst.Module, top_level_name: str, lines: list[cst.BaseStatement]
 ) -> list[cst.BaseStatement]:
-    """`lines` just before the top-level def or class named `top_level_name`."""
+    """`lines` just before the top-level def or class named `top_level_name`: the blank
+    lines that stood before the definition now stand before them, and two blank lines
+    between them and the definition (a def at the top of a file got its new constant
+    glued on: "SCALE = 3\ndef total" after three blank lines)."""
     body = list(module.body)
     index = next(
         i
         for i, s in enumerate(body)
         if isinstance(s, (cst.FunctionDef, cst.ClassDef)) and s.name.value == top_level_name
     )
-    return [*body[:index], *lines, *body[index:]]
+    if not lines:
+        return body
+    target = body[index]
+    leading = list(target.leading_lines)
+    blank = next((i for i, line in enumerate(leading) if line.comment is not None), len(leading))
+    comments = [line for line in lines[0].leading_lines if line.comment is not None]
+    first = lines[0].with_changes(leading_lines=[*leading[:blank], *comments])
+    spaced = target.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine(), *leading[blank:]])
+    return [*body[:index], first, *lines[1:], spaced, *body[index + 1 :]]
 
 
 def _insert_imports(
