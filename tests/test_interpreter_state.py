@@ -18,25 +18,6 @@ from pypi_sdists import cached_sdist, unpacked
 import perfloop
 from perfloop.results import Decision
 
-LIB = """
-from os import environ
-from sys import modules
-
-_resolved = {}
-
-
-def type_of(name):
-    module, _, attribute = name.rpartition(".")
-    found = getattr(modules.get(module), attribute, None)
-    if found is not None:
-        _resolved[name] = found
-    return found
-
-
-def setting(key):
-    return environ.get(key, "unset")
-"""
-
 BENCH = """
 import json  # imported after lib: sys.modules grows
 from lib import setting, type_of
@@ -53,6 +34,12 @@ def type_of(name):
         _resolved[name] = found
     return found
 """
+
+LIB = (
+    "from os import environ\nfrom sys import modules\n\n_resolved = {}\n\n"
+    + TYPE_OF
+    + '\n\ndef setting(key):\n    return environ.get(key, "unset")\n'
+)
 
 CBOR2_WORKLOAD = """
 from datetime import datetime, timezone

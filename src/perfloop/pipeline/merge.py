@@ -7,7 +7,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 
-from perfloop.model import FunctionRef, TargetCapture, Verdict, VerdictStatus
+from perfloop.model import FunctionRef, Verdict, VerdictStatus
 from perfloop.patch import FileChange, merge_candidates
 from perfloop.pipeline.context import Context, candidate_limits
 from perfloop.pipeline.reuse import merged_verifies
@@ -24,7 +24,6 @@ def merge_improvements(
     context: Context,
     results: list[TargetResult],
     sources: dict[FunctionRef, tuple[str, str]],
-    captures: dict[FunctionRef, TargetCapture],
 ) -> tuple[list[FileChange], list[TargetResult]]:
     """One new source per file; a file with several improvements is re-verified as a whole."""
     by_path: dict[str, list[TargetResult]] = {}
@@ -35,7 +34,7 @@ def merge_improvements(
     demoted: dict[FunctionRef, str] = {}
     for path, improved in by_path.items():
         original = sources[improved[0].function][1]
-        kept = _keep_verified_together(context, original, improved, captures, demoted)
+        kept = _keep_verified_together(context, original, improved, demoted)
         if kept:
             new = merge_candidates(original, [r.best.candidate for r in kept])  # type: ignore[union-attr]
             changes.append(FileChange(path, original, new, improved[0].function.module))
@@ -58,7 +57,6 @@ def _keep_verified_together(
     context: Context,
     original: str,
     improved: list[TargetResult],
-    captures: dict[FunctionRef, TargetCapture],
     demoted: dict[FunctionRef, str],
 ) -> list[TargetResult]:
     """The improvements whose merged file verifies for each of them. All together first
@@ -67,11 +65,11 @@ def _keep_verified_together(
     own, still verifies with it in place: the change that breaks the file is the one left
     out, with what broke, never a higher speedup for a lower one's sake."""
     ranked = sorted(improved, key=lambda r: r.best.measurement.speedup.ratio, reverse=True)  # type: ignore[union-attr]
-    if len(ranked) < 2 or _first_failure(context, original, ranked, captures) is None:
+    if len(ranked) < 2 or _first_failure(context, original, ranked) is None:
         return ranked
     kept = ranked[:1]  # it verified alone, which is all it is in this file
     for result in ranked[1:]:
-        failure = _first_failure(context, original, [*kept, result], captures)
+        failure = _first_failure(context, original, [*kept, result])
         if failure is None:
             kept.append(result)
             continue
@@ -88,24 +86,19 @@ def _keep_verified_together(
 
 
 def _first_failure(
-    context: Context,
-    original: str,
-    together: list[TargetResult],
-    captures: dict[FunctionRef, TargetCapture],
+    context: Context, original: str, together: list[TargetResult]
 ) -> tuple[TargetResult, str] | None:
     """The first target (from the lowest speedup up) whose best candidate does not verify
     in the file with all of `together`'s changes, and why; None if every one does."""
     merged = merge_candidates(original, [r.best.candidate for r in together])  # type: ignore[union-attr]
     for result in reversed(together):
-        why = _why_not_together(context, result, merged, captures[result.function])
+        why = _why_not_together(context, result, merged)
         if why is not None:
             return result, why
     return None
 
 
-def _why_not_together(
-    context: Context, result: TargetResult, merged: str, capture: TargetCapture
-) -> str | None:
+def _why_not_together(context: Context, result: TargetResult, merged: str) -> str | None:
     """None if the target's best candidate verifies in the merged file, else why not."""
 
     def check() -> tuple[str | None, bool]:

@@ -442,7 +442,7 @@ def run_stages(
                 result.whole_class,
             )
 
-    changes, results = merge_improvements(context, results, sources, captures)
+    changes, results = merge_improvements(context, results, sources)
     for passed in choice.passed_over:
         context.store.save_target_result(context.run_id, passed)
     results = sorted([*results, *choice.passed_over], key=lambda r: -r.share)
